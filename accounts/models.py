@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_time_zones():
+        raise ValidationError("Choose a time zone from the list.")
+
+
+def available_time_zones() -> set[str]:
+    return zoneinfo.available_timezones()
+
+
+class User(AbstractUser):
+    """A person. ``username`` is the public handle (profile URL, @mentions)."""
+
+    email = models.EmailField("email address", unique=True)
+    display_name = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="How your name appears on posts. Leave empty to use your username.",
+    )
+    bio = models.TextField(
+        "short bio",
+        max_length=500,
+        blank=True,
+        help_text="A sentence or two about your practice. Plain text, up to 500 characters.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Dates are shown, and digests delivered, in this time zone.",
+    )
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:profile", kwargs={"username": self.username})

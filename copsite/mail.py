@@ -1,0 +1,71 @@
+"""Queue email as database rows; a Celery worker sends them.
+
+``queue_email`` must be called inside the transaction that causes the mail,
+so a rolled-back action mails no one. The task is published after commit; if
+the broker is down the row stays pending and the beat sweep sends it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+
+from copsite.models import OutboundEmail
+
+log = logging.getLogger(__name__)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Collapse CR/LF and runs of whitespace: header values must be one line."""
+    collapsed = " ".join(text.split())
+    return collapsed if len(collapsed) <= limit else collapsed[: limit - 1].rstrip() + "…"
+
+
+def queue_email(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    kind: str = "",
+    headers: dict[str, str] | None = None,
+) -> OutboundEmail:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or None
+    row = OutboundEmail.objects.create(
+        kind=kind[:80],
+        to=to,
+        subject=one_line(subject, 250),
+        body_text=text,
+        body_html=html or "",
+        headers={k: one_line(v, 900) for k, v in (headers or {}).items()},
+        message_id=make_msgid(domain=domain),
+    )
+    transaction.on_commit(lambda: _publish(row.pk))
+    return row
+
+
+def _publish(email_id: int) -> None:
+    from copsite.tasks import send_email
+
+    try:
+        send_email.delay(email_id)
+    except Exception:
+        log.warning("could not publish send_email(%s); the pending-email sweep will send it", email_id, exc_info=True)
+
+
+def build_message(row: OutboundEmail) -> EmailMultiAlternatives:
+    headers = {**row.headers, "Message-ID": row.message_id}
+    msg = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.to],
+        headers=headers,
+    )
+    if row.body_html:
+        msg.attach_alternative(row.body_html, "text/html")
+    return msg

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from copsite import health, views
+
+handler404 = "copsite.views.page_not_found"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]
