@@ -1,0 +1,105 @@
+"""Shared fixtures: the named people of a small world, real services, a live worker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.services import database_is_postgres, redis_is_configured, service_problems
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+_skipped_for_services: list[str] = []
+
+
+def pytest_sessionstart(session):
+    problems = service_problems()
+    if REQUIRE_SERVICES and problems:
+        pytest.exit(
+            "REQUIRE_SERVICES=1 but the real services are not usable:\n  - " + "\n  - ".join(problems),
+            returncode=3,
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    if database_is_postgres() and redis_is_configured():
+        return
+    reason = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set them (CI does) to run it"
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
+            _skipped_for_services.append(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = "redis" if redis_is_configured() else "filesystem"
+    terminalreporter.write_sep("-", f"copsite services: database={db} broker={broker}")
+    if _skipped_for_services:
+        terminalreporter.write_line(
+            f"Skipped {len(_skipped_for_services)} service test(s) (no PostgreSQL/Redis configured):"
+        )
+        for nodeid in _skipped_for_services:
+            terminalreporter.write_line(f"  {nodeid}")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """A fresh cache namespace per test, so rate-limit counters never leak between tests."""
+    caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
+    yield
+
+
+@pytest.fixture
+def mail_dir(tmp_path):
+    path = tmp_path / "mail"
+    path.mkdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def make_user(db):
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+
+    def make(username: str, *, password: str = "correct horse battery", verified: bool = True, **extra) -> User:
+        email = extra.pop("email", f"{username}@example.org")
+        user = User.objects.create_user(username=username, email=email, password=password, **extra)
+        EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def member(make_user):
+    return make_user("mira", display_name="Mira Member")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("otto", display_name="Otto Outsider")
+
+
+@pytest.fixture
+def site_admin(make_user):
+    return make_user("ada", display_name="Ada Admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def live_worker(transactional_db, mail_dir):
+    """A real Celery worker process consuming the tests' queue on the real broker."""
+    from tests.worker import LiveWorker
+
+    worker = LiveWorker(mail_dir=mail_dir)
+    worker.start()
+    yield worker
+    worker.stop()
