@@ -58,9 +58,12 @@ def _publish(email_id: int) -> None:
 
 
 def build_message(row: OutboundEmail) -> EmailMultiAlternatives:
-    headers = {**row.headers, "Message-ID": row.message_id}
+    headers = {k: one_line(str(v), 900) for k, v in row.headers.items()}
+    headers["Message-ID"] = row.message_id
     msg = EmailMultiAlternatives(
-        subject=row.subject,
+        # Rows may be written outside queue_email (admin, imports): a CR/LF in
+        # a header would raise BadHeaderError on every attempt.
+        subject=one_line(row.subject, 250),
         body=row.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[row.to],

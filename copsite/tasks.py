@@ -65,6 +65,15 @@ def send_email(self, email_id: int) -> str:
         if delay <= 300:
             raise self.retry(exc=exc, countdown=delay) from exc
         return "deferred"
+    except Exception as exc:  # noqa: BLE001 - a malformed message never succeeds on retry
+        OutboundEmail.objects.filter(pk=email_id).update(
+            state=OutboundEmail.State.FAILED,
+            attempts=row.attempts + 1,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            claimed_at=None,
+        )
+        log.exception("email %s cannot be sent", email_id)
+        return "failed"
     OutboundEmail.objects.filter(pk=email_id).update(
         state=OutboundEmail.State.SENT,
         attempts=row.attempts + 1,
@@ -76,12 +85,12 @@ def send_email(self, email_id: int) -> str:
 
 
 def retry_delay(attempts: int) -> int:
-    """Exponential backoff with jitter: ~30 s, 60 s, 2 min … capped at 30 min."""
-    base = min(30 * 2 ** (attempts - 1), 1800)
+    """Exponential backoff with jitter: ~30 s, 60 s, 2 min … capped at 30 min (base: EMAIL_RETRY_BASE_SECONDS)."""
+    base = min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1), 1800)
     return base + random.randint(0, base // 4)  # noqa: S311 - jitter, not security
 
 
-@shared_task(name="copsite.send_pending_email", time_limit=120)
+@shared_task(name="copsite.send_pending_email", time_limit=120, soft_time_limit=100)
 def send_pending_email(grace_seconds: int = 60) -> int:
     """Beat sweep: re-publish due rows whose message was lost. Returns how many.
 
@@ -98,7 +107,7 @@ def send_pending_email(grace_seconds: int = 60) -> int:
     return len(ids)
 
 
-@shared_task(name="copsite.heartbeat", time_limit=30)
+@shared_task(name="copsite.heartbeat", time_limit=30, soft_time_limit=20)
 def heartbeat(name: str = "worker") -> str:
     now = timezone.now()
     Heartbeat.objects.update_or_create(name=name, defaults={"at": now})

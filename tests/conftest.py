@@ -95,11 +95,24 @@ def site_admin(make_user):
 
 
 @pytest.fixture
-def live_worker(transactional_db, mail_dir):
-    """A real Celery worker process consuming the tests' queue on the real broker."""
+def start_worker(transactional_db, mail_dir):
+    """Start real Celery worker processes on the tests' queue; all are stopped after the test."""
     from tests.worker import LiveWorker
 
-    worker = LiveWorker(mail_dir=mail_dir)
-    worker.start()
-    yield worker
-    worker.stop()
+    started = []
+
+    def start(**extra_env: str) -> LiveWorker:
+        worker = LiveWorker(mail_dir=mail_dir, extra_env=extra_env)
+        started.append(worker)
+        worker.start()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def live_worker(start_worker):
+    """A real Celery worker process consuming the tests' queue on the real broker."""
+    return start_worker()

@@ -30,7 +30,8 @@ def database_url_for_tests() -> str:
 
 
 class LiveWorker:
-    def __init__(self, mail_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, mail_dir: Path, extra_env: dict[str, str] | None = None, pool: str = "solo") -> None:
+        self.pool = pool
         self.mail_dir = Path(mail_dir)
         self.log_path = self.mail_dir.parent / "worker.log"
         self.extra_env = extra_env or {}
@@ -44,10 +45,10 @@ class LiveWorker:
             "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
             "EMAIL_FILE_PATH": str(self.mail_dir),
             "LOG_JSON": "0",
-            **self.extra_env,
         }
         env.pop("EMAIL_URL", None)
         env.pop("EMAIL_HOST", None)
+        env.update(self.extra_env)
         if not settings.REDIS_URL:
             queue_dir = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).parent
             env["CELERY_FILESYSTEM_DIR"] = str(queue_dir)
@@ -58,7 +59,7 @@ class LiveWorker:
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "copsite", "worker",
-                "--pool", "prefork", "--concurrency", "1",
+                "--pool", self.pool, "--concurrency", "1",
                 "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
                 "--without-gossip", "--without-mingle", "--loglevel", "INFO",
                 "--hostname", f"test-{os.getpid()}@%h",
