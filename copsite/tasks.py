@@ -65,7 +65,7 @@ def send_email(self, email_id: int) -> str:
         if delay <= 300:
             raise self.retry(exc=exc, countdown=delay) from exc
         return "deferred"
-    except Exception as exc:  # noqa: BLE001 - a malformed message never succeeds on retry
+    except Exception as exc:  # a malformed message never succeeds on retry
         OutboundEmail.objects.filter(pk=email_id).update(
             state=OutboundEmail.State.FAILED,
             attempts=row.attempts + 1,

@@ -193,9 +193,7 @@ def test_logout_needs_a_post_and_ends_the_session(client, member):
 def test_login_ignores_an_offsite_next(client, member):
     for target in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"]:
         client.logout()
-        response = client.post(
-            f"{LOGIN}?next={target}", {"login": member.email, "password": "correct horse battery"}
-        )
+        response = client.post(f"{LOGIN}?next={target}", {"login": member.email, "password": "correct horse battery"})
         assert response.status_code == 302
         assert response["Location"] == "/", target
 
@@ -237,7 +235,9 @@ def test_profile_edit_saves_and_rejects_bad_input_keeping_it(client, member):
     member.refresh_from_db()
     assert member.display_name == "Mira Member"
 
-    good = client.post(url, {"display_name": "Mira M.", "bio": "{{ 7|add:1 }} {% now 'Y' %}", "time_zone": "Europe/Berlin"})
+    good = client.post(
+        url, {"display_name": "Mira M.", "bio": "{{ 7|add:1 }} {% now 'Y' %}", "time_zone": "Europe/Berlin"}
+    )
     assert good.status_code == 302
     member.refresh_from_db()
     assert (member.display_name, member.time_zone) == ("Mira M.", "Europe/Berlin")

@@ -54,7 +54,7 @@ def test_a_lost_message_is_sent_by_the_sweep_exactly_once(live_worker):
     send_pending_email.delay(grace_seconds=0)
     time.sleep(2)
     assert len(read_mail(live_worker.mail_dir)) == 1
-    assert "Bcc" not in message.keys()
+    assert "Bcc" not in message
 
 
 def test_rolled_back_action_mails_no_one(live_worker):
@@ -71,9 +71,7 @@ def test_refused_smtp_is_retried_then_marked_failed_for_the_admin(start_worker):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    worker = start_worker(
-        EMAIL_URL=f"smtp://127.0.0.1:{closed}", EMAIL_MAX_ATTEMPTS="3", EMAIL_RETRY_BASE_SECONDS="1"
-    )
+    worker = start_worker(EMAIL_URL=f"smtp://127.0.0.1:{closed}", EMAIL_MAX_ATTEMPTS="3", EMAIL_RETRY_BASE_SECONDS="1")
     with transaction.atomic():
         row = queue_email(to="someone@example.org", subject="hi", text="hi")
     wait_for(lambda: OutboundEmail.objects.get(pk=row.pk).state == "failed", timeout=45, what="row failed")

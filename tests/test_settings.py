@@ -14,11 +14,31 @@ from copsite.env import ConfigError, env_bool, env_int, env_list, parse_database
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = secrets.token_urlsafe(50)
-PROD = {"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "forum.example.org", "SITE_URL": "https://forum.example.org"}
+PROD = {
+    "DEBUG": "0",
+    "SECRET_KEY": GOOD_KEY,
+    "ALLOWED_HOSTS": "forum.example.org",
+    "SITE_URL": "https://forum.example.org",
+}
 
 
 def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "EMAIL_URL",
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "SITE_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }
     clean.update({"COPSITE_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "copsite.settings", **env})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
@@ -65,9 +85,17 @@ def test_production_reads_postgres_redis_and_smtp_from_urls(tmp_path):
     result = manage("shell", "-v", "0", "-c", code, env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.postgresql", "db.internal", "5433", "forum", "s@cret",
-        "redis://cache.internal:6380/2", "django.core.cache.backends.redis.RedisCache",
-        "smtp.example.org", "587", "True", "True",
+        "django.db.backends.postgresql",
+        "db.internal",
+        "5433",
+        "forum",
+        "s@cret",
+        "redis://cache.internal:6380/2",
+        "django.core.cache.backends.redis.RedisCache",
+        "smtp.example.org",
+        "587",
+        "True",
+        "True",
     ]
 
 
@@ -107,7 +135,7 @@ def test_env_helpers_read_good_values_and_name_the_bad_variable():
     assert env_list("L", [], env) == ["a", "b", "c"]
     with pytest.raises(ConfigError, match="N must be at least 100"):
         env_int("N", 1, env, minimum=100)
-    with pytest.raises(ConfigError, match="^A must be"):
+    with pytest.raises(ConfigError, match=r"^A must be"):
         env_bool("A", False, {"A": "sometimes"})
 
 
@@ -117,5 +145,5 @@ def test_database_and_email_urls_parse():
     smtps = parse_email_url("smtps://user%40x.org:p%2Fw@mail.x.org")
     assert smtps["EMAIL_PORT"] == 465 and smtps["EMAIL_USE_SSL"] is True and smtps["EMAIL_USE_TLS"] is False
     assert smtps["EMAIL_HOST_USER"] == "user@x.org" and smtps["EMAIL_HOST_PASSWORD"] == "p/w"
-    with pytest.raises(ConfigError, match="EMAIL_URL must start with smtp"):
+    with pytest.raises(ConfigError, match=r"EMAIL_URL must start with smtp"):
         parse_email_url("http://mail.x.org")

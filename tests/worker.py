@@ -58,11 +58,24 @@ class LiveWorker:
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "copsite", "worker",
-                "--pool", self.pool, "--concurrency", "1",
-                "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
-                "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-                "--hostname", f"test-{os.getpid()}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "copsite",
+                "worker",
+                "--pool",
+                self.pool,
+                "--concurrency",
+                "1",
+                "--queues",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"test-{os.getpid()}@%h",
             ],
             cwd=ROOT,
             env=self.env(),
@@ -99,7 +112,9 @@ class LiveWorker:
             if len(messages) >= count:
                 return messages
             time.sleep(0.2)
-        raise AssertionError(f"expected {count} email(s), found {len(read_mail(self.mail_dir))}; worker log:\n{self.output()}")
+        raise AssertionError(
+            f"expected {count} email(s), found {len(read_mail(self.mail_dir))}; worker log:\n{self.output()}"
+        )
 
 
 SEPARATOR = "-" * 79
