@@ -14,12 +14,13 @@ CELERY_TASK_DEFAULT_QUEUE = f"copsite-test-{os.getpid()}"
 
 if not REDIS_URL:
     TEST_CELERY_DIR = VAR_DIR / f"test-celery-{os.getpid()}"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (TEST_CELERY_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(TEST_CELERY_DIR / "queue"),
         "data_folder_out": str(TEST_CELERY_DIR / "queue"),
         "processed_folder": str(TEST_CELERY_DIR / "processed"),
+        "control_folder": str(TEST_CELERY_DIR / "control"),
         "store_processed": False,
     }
     CACHES = {
