@@ -23,6 +23,15 @@ def pytest_sessionstart(session):
         )
 
 
+def pytest_unconfigure(config):
+    # The per-run broker and cache folders of the embedded default (tests/settings.py).
+    from django.conf import settings
+
+    for path in (getattr(settings, "TEST_CELERY_DIR", None), settings.CACHES["default"].get("LOCATION")):
+        if path and "test-" in str(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(config, items):
     if database_is_postgres() and redis_is_configured():
         return
