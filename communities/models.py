@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Cadence(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+    OFF = "off", "Off"
+
+
+class Community(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public: anyone can read, members post"
+        PRIVATE = "private", "Private: only members see anything"
+
+    class JoinPolicy(models.TextChoices):
+        OPEN = "open", "Open: anyone can join"
+        APPROVAL = "approval", "On request: facilitators approve"
+        INVITE = "invite", "By invitation only"
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=60, unique=True)
+    domain = models.CharField(
+        "domain statement",
+        max_length=300,
+        help_text="One or two sentences: what this community cares about and gets better at together.",
+    )
+    description = models.TextField(blank=True, max_length=20_000, help_text="Markdown.")
+    description_html = models.TextField(blank=True, editable=False)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
+    default_cadence = models.CharField(
+        "default digest cadence",
+        max_length=10,
+        choices=[c for c in Cadence.choices if c[0] != Cadence.MONTHLY],
+        default=Cadence.WEEKLY,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Denormalized for the directory: kept by communities.services in the
+    # same transaction as the membership change.
+    member_count = models.PositiveIntegerField(default=0, editable=False)
+    last_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "communities"
+        ordering = ["name"]
+        indexes = [
+            # Directory: visible communities, most recently active first.
+            models.Index(fields=["visibility", "-last_activity_at"], name="community_dir_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("communities:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == self.Visibility.PRIVATE
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        FACILITATOR = "facilitator", "Facilitator"
+        OWNER = "owner", "Owner"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        ACTIVE = "active", "Active"
+        LEFT = "left", "Left"
+        BANNED = "banned", "Banned"
+
+    class Level(models.TextChoices):
+        CORE = "core", "Core"
+        ACTIVE = "active", "Active"
+        PERIPHERAL = "peripheral", "Peripheral"
+        INACTIVE = "inactive", "Inactive"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.MEMBER)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    request_message = models.CharField(max_length=500, blank=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    last_seen_on = models.DateField(null=True, blank=True)
+    digest_cadence = models.CharField(
+        max_length=10, choices=Cadence.choices, blank=True, help_text="Empty: follow the community's default."
+    )
+    level = models.CharField(max_length=12, choices=Level.choices, default=Level.PERIPHERAL)
+    level_pinned = models.BooleanField(default=False, help_text="Set by a facilitator; the nightly task keeps it.")
+    level_computed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "community"], name="one_membership_per_user_community"),
+        ]
+        indexes = [
+            # Community page and dashboard: active members by role / level.
+            models.Index(fields=["community", "state", "role"], name="membership_comm_state_role"),
+            # Dashboard: pending requests, oldest first.
+            models.Index(fields=["community", "requested_at"], name="membership_pending", condition=Q(state="pending")),
+            # "My communities" and policy look-ups by user.
+            models.Index(fields=["user", "state"], name="membership_user_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.community} ({self.role}, {self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.is_active and self.role in (self.Role.FACILITATOR, self.Role.OWNER)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.is_active and self.role == self.Role.OWNER
+
+    @property
+    def effective_cadence(self) -> str:
+        return self.digest_cadence or self.community.default_cadence
+
+
+class Invitation(models.Model):
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["community", "-created_at"], name="invitation_comm_created")]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.email} for {self.community}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class Activity(models.Model):
+    """The community's ledger: who did what kind of thing, where, on which day.
+
+    Apps above ``communities`` append to it through ``communities.ledger``;
+    participation levels are computed from it alone.
+    """
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", "visited"
+        THREAD = "thread", "started a thread"
+        REPLY = "reply", "replied"
+        RESOURCE = "resource", "added a resource"
+        REACTION = "reaction", "reacted"
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        constraints = [
+            # One visit row per member, community and day: visits cost at most one write a day.
+            models.UniqueConstraint(
+                fields=["community", "user", "day"], condition=Q(kind="visit"), name="one_visit_per_day"
+            ),
+        ]
+        indexes = [
+            # Participation: a community's ledger over the last 90 days, grouped by user.
+            models.Index(fields=["community", "day", "user"], name="activity_comm_day_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} in {self.community_id} on {self.day}"
+
+
+class LevelSnapshot(models.Model):
+    """Counts of members per participation level, one row per community per week."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="level_snapshots")
+    week = models.DateField(help_text="Monday of the ISO week.")
+    core = models.PositiveIntegerField(default=0)
+    active = models.PositiveIntegerField(default=0)
+    peripheral = models.PositiveIntegerField(default=0)
+    inactive = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["community", "week"]
+        constraints = [models.UniqueConstraint(fields=["community", "week"], name="one_snapshot_per_week")]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} week of {self.week}"
+
+
+class AuditEntry(models.Model):
+    """What facilitators and admins did, for accountability (later issues add more verbs)."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=40)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["community", "-created_at"], name="audit_comm_created")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} in {self.community_id}"
