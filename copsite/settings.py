@@ -216,6 +216,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "copsite.send_pending_email",
         "schedule": crontab(minute="*/2"),
     },
+    "compute-participation": {
+        "task": "communities.compute_participation",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "heartbeat": {
         "task": "copsite.heartbeat",
         "schedule": 60.0,
@@ -402,3 +406,4 @@ LOGGING = {
 # --- copsite --------------------------------------------------------------
 
 COPSITE_NAME = env_str("COPSITE_NAME", "copsite")
+INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)

@@ -125,3 +125,58 @@ def start_worker(transactional_db, mail_dir):
 def live_worker(start_worker):
     """A real Celery worker process consuming the tests' queue on the real broker."""
     return start_worker()
+
+
+@pytest.fixture
+def world(make_user, member, outsider, site_admin):
+    """Three communities and one person in each role (see STYLE.md: tests read like the product).
+
+    public  — public, open to join;      approval — public, joins need approval;
+    private — private, by invitation.    ``elsewhere`` — another private community.
+    In public and private: owner Olive, facilitator Fern, member Mira, pending Pat, banned Bo.
+    Otto is an outsider; Flo facilitates only ``elsewhere``; Ada is a site admin.
+    """
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from communities import services
+    from communities.models import Community, Membership
+
+    w = SimpleNamespace(member=member, outsider=outsider, admin=site_admin)
+    w.owner = make_user("olive", display_name="Olive Owner")
+    w.facilitator = make_user("fern", display_name="Fern Facilitator")
+    w.pending = make_user("pat", display_name="Pat Pending")
+    w.banned = make_user("bo", display_name="Bo Banned")
+    w.other_facilitator = make_user("flo", display_name="Flo Elsewhere")
+
+    def community(slug, name, visibility, join_policy, domain):
+        return services.create_community(
+            w.owner, name=name, slug=slug, domain=domain, visibility=visibility, join_policy=join_policy,
+            description=f"About **{name}**.",
+        )
+
+    Vis, Join = Community.Visibility, Community.JoinPolicy
+    w.public = community("commons", "Ward Commons", Vis.PUBLIC, Join.OPEN, "Getting better at ward rounds.")
+    w.approval = community("guild", "Rehab Guild", Vis.PUBLIC, Join.APPROVAL, "Graded activity that sticks.")
+    w.private = community(
+        "circle", "Zebra Quince Circle", Vis.PRIVATE, Join.INVITE, "Xylophone tapering cases in confidence."
+    )
+    w.elsewhere = services.create_community(
+        w.other_facilitator, name="Elsewhere", slug="elsewhere", domain="Another private group.",
+        visibility=Vis.PRIVATE, join_policy=Join.INVITE,
+    )
+    for c in (w.public, w.private):
+        Membership.objects.create(user=w.facilitator, community=c, role=Membership.Role.FACILITATOR)
+        Membership.objects.create(user=w.member, community=c)
+        Membership.objects.create(
+            user=w.pending, community=c, state=Membership.State.PENDING, requested_at=timezone.now()
+        )
+        Membership.objects.create(user=w.banned, community=c, state=Membership.State.BANNED)
+        Community.objects.filter(pk=c.pk).update(member_count=3)
+    Membership.objects.create(
+        user=w.pending, community=w.approval, state=Membership.State.PENDING, requested_at=timezone.now()
+    )
+    for c in (w.public, w.approval, w.private, w.elsewhere):
+        c.refresh_from_db()
+    return w

@@ -29,3 +29,8 @@ if not REDIS_URL:
             "LOCATION": VAR_DIR / f"test-cache-{os.getpid()}",
         }
     }
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # One file per run: parallel runs (two terminals, CI beside a developer)
+    # never share a test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405

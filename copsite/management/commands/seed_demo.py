@@ -98,4 +98,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email:<22} {DEMO_PASSWORD}   ({display_name}, {role})")
 
     def extend(self, users: dict[str, User]) -> None:
-        """Later issues add communities, threads, resources and events here."""
+        """Communities, then (in later issues) threads, resources and events."""
+        from communities.demo import seed_communities
+
+        for line in seed_communities(users):
+            self.stdout.write(line)

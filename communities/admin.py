@@ -1,0 +1,51 @@
+from django.contrib import admin
+
+from communities import services
+from communities.models import Activity, AuditEntry, Community, Invitation, LevelSnapshot, Membership
+
+
+@admin.register(Community)
+class CommunityAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "visibility", "join_policy", "member_count", "last_activity_at")
+    list_filter = ("visibility", "join_policy")
+    search_fields = ("name", "slug", "domain")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("member_count", "last_activity_at", "created_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.update_community(request.user, obj, **{f: form.cleaned_data[f] for f in form.changed_data})
+        else:
+            # Same path as the page: the creator becomes owner, HTML rendered.
+            fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in {"name", "slug", "domain"}}
+            created = services.create_community(
+                request.user, name=obj.name, slug=obj.slug, domain=obj.domain, **fields
+            )
+            obj.pk = created.pk
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "community", "role", "state", "level", "level_pinned", "joined_at", "last_seen_on")
+    list_filter = ("role", "state", "level", "community")
+    search_fields = ("user__username", "user__email", "community__name")
+    raw_id_fields = ("user", "community")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("email", "community", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_filter = ("community",)
+    search_fields = ("email",)
+    raw_id_fields = ("invited_by", "accepted_by", "community")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "community", "actor", "action", "target_user", "detail")
+    list_filter = ("action", "community")
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+
+admin.site.register(LevelSnapshot)
+admin.site.register(Activity)

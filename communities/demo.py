@@ -1,0 +1,131 @@
+"""Demo communities for `manage.py seed_demo` (idempotent: existing slugs are left alone)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from communities import participation, services
+from communities.models import Activity, Community, LevelSnapshot, Membership
+
+COMMUNITIES = [
+    {
+        "slug": "acute-pain",
+        "name": "Acute Pain Practice",
+        "domain": "Nurses, doctors and allied clinicians getting better at assessing and relieving acute pain on "
+        "the ward, one shift at a time.",
+        "description": "We share what works at the bedside: assessment tools that patients understand, "
+        "multimodal analgesia plans, and the small changes that made a difference on our wards.\\n\\n"
+        "**New here?** Introduce yourself in a thread and tell us about your ward.",
+        "visibility": Community.Visibility.PUBLIC,
+        "join_policy": Community.JoinPolicy.OPEN,
+        "owner": "amara",
+        "facilitators": ["joe"],
+        "members": ["tomas", "mei", "hannah", "sam"],
+    },
+    {
+        "slug": "persistent-pain-physio",
+        "name": "Persistent Pain & Movement",
+        "domain": "Physiotherapists and occupational therapists helping people with persistent pain move with "
+        "more confidence.",
+        "description": "A place to compare graded-activity plans, pacing conversations and the education "
+        "materials our patients actually read. Facilitators approve new members to keep the group practice-based.",
+        "visibility": Community.Visibility.PUBLIC,
+        "join_policy": Community.JoinPolicy.APPROVAL,
+        "owner": "tomas",
+        "facilitators": [],
+        "members": ["joe", "amara"],
+        "pending": ["hannah"],
+    },
+    {
+        "slug": "opioid-stewardship",
+        "name": "Opioid Stewardship Circle",
+        "domain": "Pharmacists and prescribers working through difficult tapering cases together, in confidence.",
+        "description": "Case discussions stay here. Remove identifying details before you post.",
+        "visibility": Community.Visibility.PRIVATE,
+        "join_policy": Community.JoinPolicy.INVITE,
+        "owner": "mei",
+        "facilitators": [],
+        "members": ["sam", "amara"],
+    },
+]
+
+# Demo ledger so every participation level is represented in acute-pain:
+# contributions, reactions, visit days over the last weeks.
+HISTORIES = {
+    "amara": (15, 10, 30),  # core
+    "joe": (4, 3, 12),  # active
+    "tomas": (0, 2, 5),  # peripheral
+    "mei": (0, 0, 1),  # peripheral
+    "hannah": (0, 0, 0),  # inactive
+    "sam": (1, 0, 3),  # peripheral
+}
+
+
+def seed_communities(users) -> list[str]:
+    lines = []
+    now = timezone.now()
+    for spec in COMMUNITIES:
+        if Community.objects.filter(slug=spec["slug"]).exists():
+            continue
+        community = services.create_community(
+            users[spec["owner"]],
+            name=spec["name"],
+            slug=spec["slug"],
+            domain=spec["domain"],
+            description=spec["description"].replace("\\n", "\n"),
+            visibility=spec["visibility"],
+            join_policy=spec["join_policy"],
+        )
+        for username in spec["members"] + spec["facilitators"]:
+            Membership.objects.create(
+                user=users[username], community=community, joined_at=now - timedelta(days=120)
+            )
+        Community.objects.filter(pk=community.pk).update(
+            member_count=1 + len(spec["members"]) + len(spec["facilitators"])
+        )
+        Membership.objects.filter(community=community, user__username__in=spec["facilitators"]).update(
+            role=Membership.Role.FACILITATOR
+        )
+        for username in spec.get("pending", []):
+            services.join(users[username], community, "I run a back-pain class at my clinic and would love ideas.")
+        _seed_ledger(community, users, now)
+        lines.append(f"  community /c/{community.slug}/ ({community.get_visibility_display().split(':')[0].lower()})")
+    return lines
+
+
+def _seed_ledger(community: Community, users, now) -> None:
+    rows = []
+    for username, (contributions, reactions, visit_days) in HISTORIES.items():
+        user = users[username]
+        if not Membership.objects.filter(community=community, user=user, state=Membership.State.ACTIVE).exists():
+            continue
+        for i in range(contributions):
+            kind = Activity.Kind.THREAD if i % 3 == 0 else Activity.Kind.REPLY
+            rows.append(Activity(community=community, user=user, kind=kind, day=(now - timedelta(days=i * 5)).date()))
+        for i in range(reactions):
+            rows.append(
+                Activity(community=community, user=user, kind=Activity.Kind.REACTION, day=(now - timedelta(days=i * 7)).date())
+            )
+        for i in range(visit_days):
+            rows.append(
+                Activity(community=community, user=user, kind=Activity.Kind.VISIT, day=(now - timedelta(days=i * 2)).date())
+            )
+    Activity.objects.bulk_create(rows, ignore_conflicts=True)
+    counts = participation.compute_levels(community, now=now)
+    # A plausible history for the dashboard chart: the group grew over 12 weeks.
+    this_week = now.date() - timedelta(days=now.date().weekday())
+    total = sum(counts.values())
+    for weeks_ago in range(1, 12):
+        scale = max(0.3, 1 - weeks_ago * 0.06)
+        LevelSnapshot.objects.get_or_create(
+            community=community,
+            week=this_week - timedelta(weeks=weeks_ago),
+            defaults={
+                "core": round(counts["core"] * scale),
+                "active": round(counts["active"] * scale),
+                "peripheral": round(counts["peripheral"] * scale),
+                "inactive": max(0, total - round(total * scale)),
+            },
+        )

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django import forms
+
+from accounts.forms import clean_display_text
+from communities.models import Community, Membership
+from copsite.markup import MarkupError, render_markdown
+
+RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "search", "settings"}
+
+
+class CommunityForm(forms.ModelForm):
+    class Meta:
+        model = Community
+        fields = ["name", "slug", "domain", "description", "visibility", "join_policy", "default_cadence"]
+        widgets = {
+            "domain": forms.Textarea(attrs={"rows": 2, "maxlength": 300}),
+            "description": forms.Textarea(attrs={"rows": 8}),
+            "visibility": forms.RadioSelect,
+            "join_policy": forms.RadioSelect,
+        }
+        help_texts = {"slug": "The community's address: /c/<slug>/. Lower-case letters, digits and hyphens."}
+
+    def clean_name(self) -> str:
+        return clean_display_text(self.cleaned_data["name"], "Name")
+
+    def clean_domain(self) -> str:
+        return " ".join(clean_display_text(self.cleaned_data["domain"], "Domain statement").split())
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].lower()
+        if slug in RESERVED_SLUGS:
+            raise forms.ValidationError("That address is reserved; choose another.")
+        return slug
+
+    def clean_description(self) -> str:
+        text = self.cleaned_data["description"]
+        try:
+            render_markdown(text)
+        except MarkupError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return text
+
+
+class JoinForm(forms.Form):
+    message = forms.CharField(
+        label="Message to the facilitators",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
+        help_text="Optional: a line about your practice and why you'd like to join.",
+    )
+
+    def clean_message(self) -> str:
+        return clean_display_text(self.cleaned_data["message"], "Message")
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email address to invite")
+    message = forms.CharField(
+        label="Personal note",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
+    )
+
+    def clean_message(self) -> str:
+        return clean_display_text(self.cleaned_data["message"], "Personal note")
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class LevelForm(forms.Form):
+    level = forms.ChoiceField(choices=[("", "Computed"), *Membership.Level.choices], required=False)

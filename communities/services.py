@@ -1,0 +1,335 @@
+"""Writes for communities and membership: one transaction each, with audit and email.
+
+Every membership change first locks the community row, so two requests for
+the same community (two facilitators approving at once, a double-clicked
+"Join") run one after the other and see each other's result. Counters
+change with ``F()`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from communities import policy
+from communities.models import AuditEntry, Community, Invitation, Membership
+from copsite.mail import one_line, queue_email
+from copsite.markup import render_markdown
+
+Role = Membership.Role
+State = Membership.State
+INVITATION_SALT = "communities.invitation"
+
+
+class MembershipError(Exception):
+    """A membership action that can't happen; the message is shown to the person."""
+
+
+def _lock(community: Community) -> Community:
+    return Community.objects.select_for_update().get(pk=community.pk)
+
+
+def _audit(community: Community, actor, action: str, target_user=None, detail: str = "") -> None:
+    AuditEntry.objects.create(
+        community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
+    )
+
+
+def _adjust_member_count(community: Community, delta: int) -> None:
+    Community.objects.filter(pk=community.pk).update(member_count=F("member_count") + delta)
+
+
+def _email(to: str, template: str, context: dict, kind: str) -> None:
+    context = {**context, "SITE_URL": settings.SITE_URL, "SITE_NAME": settings.COPSITE_NAME}
+    subject = render_to_string(f"communities/email/{template}_subject.txt", context)
+    text = render_to_string(f"communities/email/{template}.txt", context)
+    html = render_to_string(f"communities/email/{template}.html", context)
+    queue_email(to=to, subject=subject, text=text, html=html, kind=kind)
+
+
+# --- Communities -------------------------------------------------------------
+
+
+@transaction.atomic
+def create_community(creator, *, name: str, slug: str, domain: str, description: str = "", **fields) -> Community:
+    community = Community.objects.create(
+        name=name,
+        slug=slug,
+        domain=domain,
+        description=description,
+        description_html=render_markdown(description),
+        created_by=creator,
+        member_count=1,
+        last_activity_at=timezone.now(),
+        **fields,
+    )
+    Membership.objects.create(user=creator, community=community, role=Role.OWNER, joined_at=timezone.now())
+    _audit(community, creator, "community.create", detail=name)
+    return community
+
+
+@transaction.atomic
+def update_community(actor, community: Community, **fields) -> Community:
+    for name, value in fields.items():
+        setattr(community, name, value)
+    community.description_html = render_markdown(community.description)
+    community.save()
+    _audit(community, actor, "community.edit", detail=", ".join(sorted(fields)))
+    return community
+
+
+# --- Joining and leaving ----------------------------------------------------------
+
+
+@transaction.atomic
+def join(user, community: Community, message: str = "") -> Membership:
+    """Join an open community, or ask to join an approval one.
+
+    Raises MembershipError with the reason when the person can't.
+    """
+    community = _lock(community)
+    membership = Membership.objects.filter(user=user, community=community).first()
+    policy.remember_membership(user, community, membership)
+    reason = policy.join_blocked_reason(user, community)
+    if reason:
+        raise MembershipError(reason)
+    now = timezone.now()
+    if community.join_policy == Community.JoinPolicy.OPEN:
+        state, joined_at, requested_at = State.ACTIVE, now, None
+    else:
+        state, joined_at, requested_at = State.PENDING, None, now
+    if membership is None:
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(
+                    user=user,
+                    community=community,
+                    state=state,
+                    joined_at=joined_at,
+                    requested_at=requested_at,
+                    request_message=message[:500],
+                )
+        except IntegrityError:
+            # A concurrent request won (only possible where the lock is a
+            # no-op); its row is the one membership.
+            raise MembershipError("You are already a member.") from None
+    else:
+        membership.state, membership.role = state, Role.MEMBER
+        membership.joined_at, membership.requested_at = joined_at, requested_at
+        membership.request_message, membership.left_at = message[:500], None
+        membership.save()
+    if state == State.ACTIVE:
+        _adjust_member_count(community, +1)
+        _audit(community, user, "member.join", target_user=user)
+    else:
+        _audit(community, user, "member.request", target_user=user)
+    return membership
+
+
+@transaction.atomic
+def leave(user, community: Community) -> Membership:
+    community = _lock(community)
+    membership = Membership.objects.select_for_update().filter(user=user, community=community).first()
+    policy.remember_membership(user, community, membership)
+    if membership is None or membership.state not in (State.ACTIVE, State.PENDING):
+        raise MembershipError("You are not a member of this community.")
+    if membership.is_owner and policy.is_last_owner(membership):
+        raise MembershipError("You are the last owner: make someone else an owner before you leave.")
+    was_active = membership.state == State.ACTIVE
+    membership.state, membership.role, membership.left_at = State.LEFT, Role.MEMBER, timezone.now()
+    membership.save(update_fields=["state", "role", "left_at", "updated_at"])
+    if was_active:
+        _adjust_member_count(community, -1)
+    _audit(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
+    return membership
+
+
+# --- Facilitators acting on members -------------------------------------------------
+
+
+def _locked_target(community: Community, membership_id: int) -> tuple[Community, Membership]:
+    community = _lock(community)
+    target = (
+        Membership.objects.select_for_update()
+        .select_related("user", "community")
+        .filter(pk=membership_id, community=community)
+        .first()
+    )
+    if target is None:
+        raise MembershipError("That person is not in this community.")
+    return community, target
+
+
+@transaction.atomic
+def decide_request(actor, community: Community, membership_id: int, *, approve: bool) -> Membership:
+    community, target = _locked_target(community, membership_id)
+    if target.state != State.PENDING:
+        # Someone else got there first (or the person withdrew).
+        raise MembershipError(f"{target.user.name}'s request has already been handled.")
+    if not policy.can_decide_request(actor, target):
+        raise MembershipError("Only facilitators can decide join requests.")
+    if approve:
+        target.state, target.joined_at = State.ACTIVE, timezone.now()
+        target.save(update_fields=["state", "joined_at", "updated_at"])
+        _adjust_member_count(community, +1)
+    else:
+        target.state = State.LEFT
+        target.save(update_fields=["state", "updated_at"])
+    _audit(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
+    _email(
+        target.user.email,
+        "request_approved" if approve else "request_declined",
+        {"community": community, "person": target.user, "community_url": settings.SITE_URL + community.get_absolute_url()},
+        kind="membership.approved" if approve else "membership.declined",
+    )
+    return target
+
+
+@transaction.atomic
+def set_role(actor, community: Community, membership_id: int, role: str) -> Membership:
+    community, target = _locked_target(community, membership_id)
+    if target.role == Role.OWNER and role != Role.OWNER and policy.is_last_owner(target):
+        raise MembershipError("A community needs an owner: make someone else an owner first.")
+    if not policy.can_set_role(actor, target, role):
+        raise MembershipError("You can't make that change.")
+    old = target.role
+    target.role = role
+    target.save(update_fields=["role", "updated_at"])
+    _audit(community, actor, "member.role", target_user=target.user, detail=f"{old} → {role}")
+    return target
+
+
+@transaction.atomic
+def remove_member(actor, community: Community, membership_id: int, *, ban: bool) -> Membership:
+    community, target = _locked_target(community, membership_id)
+    if not policy.can_remove_member(actor, target):
+        if target.role == Role.OWNER and policy.is_last_owner(target):
+            raise MembershipError("The last owner can't be removed.")
+        raise MembershipError("You can't remove that person.")
+    was_active = target.state == State.ACTIVE
+    target.state = State.BANNED if ban else State.LEFT
+    target.role, target.left_at = Role.MEMBER, timezone.now()
+    target.save(update_fields=["state", "role", "left_at", "updated_at"])
+    if was_active:
+        _adjust_member_count(community, -1)
+    _audit(community, actor, "member.ban" if ban else "member.remove", target_user=target.user)
+    return target
+
+
+@transaction.atomic
+def unban(actor, community: Community, membership_id: int) -> Membership:
+    community, target = _locked_target(community, membership_id)
+    if not policy.can_unban(actor, target):
+        raise MembershipError("That person is not banned.")
+    target.state = State.LEFT
+    target.save(update_fields=["state", "updated_at"])
+    _audit(community, actor, "member.unban", target_user=target.user)
+    return target
+
+
+@transaction.atomic
+def pin_level(actor, community: Community, membership_id: int, level: str | None) -> Membership:
+    community, target = _locked_target(community, membership_id)
+    if not policy.can_manage_members(actor, community) or target.state != State.ACTIVE:
+        raise MembershipError("You can't change that member's level.")
+    if level is None:
+        target.level_pinned = False
+    elif level in Membership.Level.values:
+        target.level, target.level_pinned = level, True
+    else:
+        raise MembershipError("Choose one of the participation levels.")
+    target.save(update_fields=["level", "level_pinned", "updated_at"])
+    _audit(community, actor, "member.level", target_user=target.user, detail=level or "computed")
+    return target
+
+
+# --- Invitations ----------------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps(invitation.pk, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The open invitation behind a link; MembershipError for tampered, expired or used ones."""
+    max_age = timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+    try:
+        invitation_id = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise MembershipError("This invitation has expired. Ask the facilitator for a new one.") from None
+    except signing.BadSignature:
+        raise MembershipError("This invitation link is not valid. Check that you copied all of it.") from None
+    invitation = Invitation.objects.select_related("community").filter(pk=invitation_id).first()
+    if invitation is None or invitation.revoked_at is not None:
+        raise MembershipError("This invitation has been withdrawn.")
+    if invitation.accepted_at is not None:
+        raise MembershipError("This invitation has already been used.")
+    if invitation.expires_at <= timezone.now():
+        raise MembershipError("This invitation has expired. Ask the facilitator for a new one.")
+    return invitation
+
+
+@transaction.atomic
+def invite(actor, community: Community, email: str, message: str = "") -> Invitation:
+    if not policy.can_manage_members(actor, community):
+        raise MembershipError("Only facilitators can invite people.")
+    email = email.strip()
+    existing = Membership.objects.filter(community=community, user__email__iexact=email).first()
+    if existing is not None and existing.state == State.ACTIVE:
+        raise MembershipError(f"{email} is already a member.")
+    if existing is not None and existing.state == State.BANNED:
+        raise MembershipError(f"{email} is banned from this community: unban them first.")
+    invitation = Invitation.objects.create(
+        community=community,
+        email=email,
+        invited_by=actor,
+        message=message[:500],
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    url = settings.SITE_URL + reverse("communities:invitation", kwargs={"token": invitation_token(invitation)})
+    _email(
+        email,
+        "invitation",
+        {"community": community, "inviter": actor, "message": message, "accept_url": url, "invitation": invitation},
+        kind="membership.invitation",
+    )
+    _audit(community, actor, "member.invite", detail=email)
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(user, invitation: Invitation) -> Membership:
+    from allauth.account.models import EmailAddress
+
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open:
+        raise MembershipError("This invitation has already been used or has expired.")
+    # The link is proof of owning the invited address, not a bearer ticket:
+    # a forwarded link doesn't let someone else into a private community.
+    if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
+        raise MembershipError(
+            f"This invitation was sent to {invitation.email}. Log in with the account that uses that address."
+        )
+    community = _lock(invitation.community)
+    membership = Membership.objects.select_for_update().filter(user=user, community=community).first()
+    if membership is not None and membership.state == State.BANNED:
+        raise MembershipError("You can't join this community.")
+    now = timezone.now()
+    if membership is None:
+        membership = Membership.objects.create(user=user, community=community, joined_at=now)
+        _adjust_member_count(community, +1)
+    elif membership.state != State.ACTIVE:
+        membership.state, membership.role, membership.joined_at = State.ACTIVE, Role.MEMBER, now
+        membership.save(update_fields=["state", "role", "joined_at", "updated_at"])
+        _adjust_member_count(community, +1)
+    invitation.accepted_at, invitation.accepted_by = now, user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    _audit(community, user, "member.accept_invitation", target_user=user, detail=invitation.email)
+    return membership

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from communities.views import directory, facilitate
+
+app_name = "communities"
+
+urlpatterns = [
+    path("c/", directory.directory, name="directory"),
+    path("c/new/", directory.create, name="create"),
+    path("c/<slug:slug>/", directory.detail, name="detail"),
+    path("c/<slug:slug>/edit/", directory.edit, name="edit"),
+    path("c/<slug:slug>/join/", directory.join, name="join"),
+    path("c/<slug:slug>/leave/", directory.leave, name="leave"),
+    path("c/<slug:slug>/facilitate/", facilitate.dashboard, name="facilitate"),
+    path("c/<slug:slug>/facilitate/invite/", facilitate.invite, name="invite"),
+    path(
+        "c/<slug:slug>/members/<int:membership_id>/<str:action>/",
+        facilitate.member_action,
+        name="member-action",
+    ),
+    path("invitations/<str:token>/", facilitate.invitation, name="invitation"),
+]

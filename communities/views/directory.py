@@ -1,0 +1,134 @@
+"""The directory of communities and each community's front page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from communities import ledger, policy, services
+from communities.forms import CommunityForm, JoinForm
+from communities.models import Community, Membership
+
+PAGE_SIZE = 20
+
+
+def directory(request: HttpRequest) -> HttpResponse:
+    query = " ".join(request.GET.get("q", "").split())[:100]
+    communities = policy.visible_communities(request.user)
+    if query:
+        communities = communities.filter(Q(name__icontains=query) | Q(domain__icontains=query))
+    communities = communities.order_by("-last_activity_at", "name")
+    page = Paginator(communities, PAGE_SIZE).get_page(request.GET.get("page"))
+    states: dict[int, str] = {}
+    if request.user.is_authenticated:
+        states = dict(
+            Membership.objects.filter(user=request.user, community__in=[c.pk for c in page]).values_list(
+                "community_id", "state"
+            )
+        )
+    for community in page:
+        community.viewer_state = states.get(community.pk)
+    return render(
+        request,
+        "communities/directory.html",
+        {"page": page, "query": query, "can_create": policy.can_create_community(request.user)},
+    )
+
+
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    community = policy.get_community_or_404(request.user, slug)
+    membership = policy.membership_of(request.user, community)
+    if membership is not None and membership.state == Membership.State.ACTIVE:
+        ledger.record_visit(request.user, community, membership)
+    facilitators = (
+        Membership.objects.filter(
+            community=community,
+            state=Membership.State.ACTIVE,
+            role__in=[Membership.Role.OWNER, Membership.Role.FACILITATOR],
+        )
+        .select_related("user")
+        .order_by("-role", "joined_at")[:12]
+    )
+    context = {
+        "community": community,
+        "membership": membership,
+        "facilitators": facilitators,
+        "can_join": policy.can_join(request.user, community),
+        "join_blocked": policy.join_blocked_reason(request.user, community),
+        "can_leave": policy.can_leave(request.user, community),
+        "can_moderate": policy.can_moderate(request.user, community),
+        "can_edit": policy.can_edit_community(request.user, community),
+        "join_form": JoinForm(),
+    }
+    return render(request, "communities/detail.html", context)
+
+
+@require_POST
+def join(request: HttpRequest, slug: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"/accounts/login/?next=/c/{slug}/")
+    community = policy.get_community_or_404(request.user, slug)
+    form = JoinForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("message", []):
+            messages.error(request, error)
+        return redirect(community)
+    try:
+        membership = services.join(request.user, community, form.cleaned_data["message"])
+    except services.MembershipError as exc:
+        messages.info(request, str(exc))
+        return redirect(community)
+    if membership.state == Membership.State.ACTIVE:
+        messages.success(request, f"Welcome to {community.name}! You are now a member.")
+    else:
+        messages.success(request, "Your request to join has been sent. A facilitator will review it; we'll email you.")
+    return redirect(community)
+
+
+@require_POST
+@login_required
+def leave(request: HttpRequest, slug: str) -> HttpResponse:
+    community = policy.get_community_or_404(request.user, slug)
+    before = policy.membership_of(request.user, community)
+    withdrew = before is not None and before.state == Membership.State.PENDING
+    try:
+        services.leave(request.user, community)
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+        return redirect(community)
+    messages.success(request, "Your request is withdrawn." if withdrew else f"You have left {community.name}.")
+    # A private community's page is closed to the person now.
+    return redirect("communities:directory" if community.is_private else community)
+
+
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    if not policy.can_create_community(request.user):
+        raise Http404
+    form = CommunityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        community = services.create_community(request.user, **data)
+        messages.success(request, f"{community.name} is ready. You are its owner.")
+        return redirect(community)
+    return render(request, "communities/form.html", {"form": form, "creating": True})
+
+
+@login_required
+def edit(request: HttpRequest, slug: str) -> HttpResponse:
+    community = policy.get_community_or_404(request.user, slug)
+    if not policy.can_edit_community(request.user, community):
+        return render(request, "403.html", status=403)
+    # The form edits its own copy, so a rejected edit never leaks into the page's header.
+    form = CommunityForm(request.POST or None, instance=Community.objects.get(pk=community.pk))
+    if request.method == "POST" and form.is_valid():
+        services.update_community(request.user, community, **{f: form.cleaned_data[f] for f in form.changed_data})
+        messages.success(request, "Community details saved.")
+        return redirect("communities:detail", slug=community.slug)
+    return render(request, "communities/form.html", {"form": form, "community": community, "creating": False})
+

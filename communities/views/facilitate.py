@@ -1,0 +1,153 @@
+"""The facilitator dashboard, member actions and invitations."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from communities import participation, policy, services
+from communities.forms import InviteForm, LevelForm, RoleForm
+from communities.models import AuditEntry, Invitation, Membership
+
+MEMBERS_PER_PAGE = 50
+LEVEL_ORDER = Case(
+    *[When(level=level, then=Value(i)) for i, level in enumerate(Membership.Level.values)],
+    output_field=IntegerField(),
+)
+
+
+def _community_for_facilitator(request: HttpRequest, slug: str):
+    community = policy.get_community_or_404(request.user, slug)
+    if not policy.can_manage_members(request.user, community):
+        return community, render(request, "403.html", status=403)
+    return community, None
+
+
+@login_required
+def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = None) -> HttpResponse:
+    community, refused = _community_for_facilitator(request, slug)
+    if refused:
+        return refused
+    memberships = Membership.objects.filter(community=community).select_related("user")
+    pending = memberships.filter(state=Membership.State.PENDING).order_by("requested_at")
+    level_filter = request.GET.get("level", "")
+    members = memberships.filter(state=Membership.State.ACTIVE)
+    if level_filter in Membership.Level.values:
+        members = members.filter(level=level_filter)
+    members = members.annotate(level_rank=LEVEL_ORDER).order_by("level_rank", "-last_seen_on", "user__username")
+    page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    series = participation.weekly_series(community)
+    context = {
+        "community": community,
+        "pending": pending,
+        "page": page,
+        "level_filter": level_filter,
+        "levels": Membership.Level.choices,
+        "roles": Membership.Role.choices,
+        "banned": memberships.filter(state=Membership.State.BANNED).order_by("user__username"),
+        "invitations": Invitation.objects.filter(community=community).order_by("-created_at")[:10],
+        "audit": AuditEntry.objects.filter(community=community).select_related("actor", "target_user")[:15],
+        "series": series,
+        "chart": participation.chart_geometry(series),
+        "level_rules": participation.level_rules_text(),
+        "invite_form": invite_form or InviteForm(),
+        "viewer_membership": policy.membership_of(request.user, community),
+    }
+    status = 200 if invite_form is None or invite_form.is_valid() else 400
+    return render(request, "communities/dashboard.html", context, status=status)
+
+
+MEMBER_ACTIONS = {"approve", "decline", "role", "remove", "ban", "unban", "level"}
+
+
+@require_POST
+@login_required
+def member_action(request: HttpRequest, slug: str, membership_id: int, action: str) -> HttpResponse:
+    community, refused = _community_for_facilitator(request, slug)
+    if refused:
+        return refused
+    back = reverse("communities:facilitate", kwargs={"slug": community.slug})
+    try:
+        if action in ("approve", "decline"):
+            target = services.decide_request(request.user, community, membership_id, approve=action == "approve")
+            verb = "approved" if action == "approve" else "declined"
+            messages.success(request, f"{target.user.name}'s request is {verb}; they'll get an email.")
+        elif action == "role":
+            form = RoleForm(request.POST)
+            if not form.is_valid():
+                raise services.MembershipError("Choose a role.")
+            target = services.set_role(request.user, community, membership_id, form.cleaned_data["role"])
+            messages.success(request, f"{target.user.name} is now {target.get_role_display().lower()}.")
+        elif action in ("remove", "ban"):
+            target = services.remove_member(request.user, community, membership_id, ban=action == "ban")
+            done = "banned: they can't rejoin" if action == "ban" else "removed (they may rejoin)"
+            messages.success(request, f"{target.user.name} is {done}.")
+        elif action == "unban":
+            target = services.unban(request.user, community, membership_id)
+            messages.success(request, f"{target.user.name} is no longer banned.")
+        elif action == "level":
+            form = LevelForm(request.POST)
+            if not form.is_valid():
+                raise services.MembershipError("Choose one of the participation levels.")
+            target = services.pin_level(request.user, community, membership_id, form.cleaned_data["level"] or None)
+            shown = target.get_level_display().lower() if target.level_pinned else "computed each night"
+            messages.success(request, f"{target.user.name}'s level is {shown}.")
+        else:
+            return render(request, "404.html", status=404)
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+    return redirect(back)
+
+
+@require_POST
+@login_required
+def invite(request: HttpRequest, slug: str) -> HttpResponse:
+    community, refused = _community_for_facilitator(request, slug)
+    if refused:
+        return refused
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please correct the invitation below.")
+        return dashboard(request, slug, invite_form=form)
+    try:
+        services.invite(request.user, community, form.cleaned_data["email"], form.cleaned_data["message"])
+    except services.MembershipError as exc:
+        form.add_error("email", str(exc))
+        return dashboard(request, slug, invite_form=form)
+    messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+    return redirect("communities:facilitate", slug=community.slug)
+
+
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """Where an invitation link lands: sign up or log in, then accept."""
+    try:
+        invite = services.invitation_from_token(token)
+    except services.MembershipError as exc:
+        return render(request, "communities/invitation.html", {"error": str(exc)}, status=400)
+    community = invite.community
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            services.accept_invitation(request.user, invite)
+        except services.MembershipError as exc:
+            return render(
+                request, "communities/invitation.html", {"error": str(exc), "invitation": invite}, status=400
+            )
+        messages.success(request, f"Welcome to {community.name}! You are now a member.")
+        return redirect(community)
+    context = {"invitation": invite, "community": community}
+    if not request.user.is_authenticated:
+        # The link proves the invitee reads mail at this address: allauth
+        # treats it as verified if they sign up with it, so no second email.
+        get_adapter(request).stash_verified_email(request, invite.email)
+        here = request.get_full_path()
+        context["signup_url"] = reverse("account_signup") + "?" + urlencode({"email": invite.email, "next": here})
+        context["login_url"] = reverse("account_login") + "?" + urlencode({"next": here})
+    return render(request, "communities/invitation.html", context)
