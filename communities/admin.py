@@ -18,9 +18,7 @@ class CommunityAdmin(admin.ModelAdmin):
         else:
             # Same path as the page: the creator becomes owner, HTML rendered.
             fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in {"name", "slug", "domain"}}
-            created = services.create_community(
-                request.user, name=obj.name, slug=obj.slug, domain=obj.domain, **fields
-            )
+            created = services.create_community(request.user, name=obj.name, slug=obj.slug, domain=obj.domain, **fields)
             obj.pk = created.pk
 
 

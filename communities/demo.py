@@ -79,9 +79,7 @@ def seed_communities(users) -> list[str]:
             join_policy=spec["join_policy"],
         )
         for username in spec["members"] + spec["facilitators"]:
-            Membership.objects.create(
-                user=users[username], community=community, joined_at=now - timedelta(days=120)
-            )
+            Membership.objects.create(user=users[username], community=community, joined_at=now - timedelta(days=120))
         Community.objects.filter(pk=community.pk).update(
             member_count=1 + len(spec["members"]) + len(spec["facilitators"])
         )
@@ -105,13 +103,11 @@ def _seed_ledger(community: Community, users, now) -> None:
             kind = Activity.Kind.THREAD if i % 3 == 0 else Activity.Kind.REPLY
             rows.append(Activity(community=community, user=user, kind=kind, day=(now - timedelta(days=i * 5)).date()))
         for i in range(reactions):
-            rows.append(
-                Activity(community=community, user=user, kind=Activity.Kind.REACTION, day=(now - timedelta(days=i * 7)).date())
-            )
+            day = (now - timedelta(days=i * 7)).date()
+            rows.append(Activity(community=community, user=user, kind=Activity.Kind.REACTION, day=day))
         for i in range(visit_days):
-            rows.append(
-                Activity(community=community, user=user, kind=Activity.Kind.VISIT, day=(now - timedelta(days=i * 2)).date())
-            )
+            day = (now - timedelta(days=i * 2)).date()
+            rows.append(Activity(community=community, user=user, kind=Activity.Kind.VISIT, day=day))
     Activity.objects.bulk_create(rows, ignore_conflicts=True)
     counts = participation.compute_levels(community, now=now)
     # A plausible history for the dashboard chart: the group grew over 12 weeks.

@@ -186,7 +186,11 @@ def decide_request(actor, community: Community, membership_id: int, *, approve: 
     _email(
         target.user.email,
         "request_approved" if approve else "request_declined",
-        {"community": community, "person": target.user, "community_url": settings.SITE_URL + community.get_absolute_url()},
+        {
+            "community": community,
+            "person": target.user,
+            "community_url": settings.SITE_URL + community.get_absolute_url(),
+        },
         kind="membership.approved" if approve else "membership.declined",
     )
     return target

@@ -407,3 +407,11 @@ LOGGING = {
 
 COPSITE_NAME = env_str("COPSITE_NAME", "copsite")
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)
+# Participation levels (communities/participation.py): over the last N days a
+# member is core with ≥ CORE contributions, active with ≥ ACTIVE contributions
+# or ≥ ACTIVE_REACTIONS reactions, peripheral with any visit or contribution.
+PARTICIPATION_WINDOW_DAYS = env_int("PARTICIPATION_WINDOW_DAYS", 90, minimum=1)
+PARTICIPATION_CORE_CONTRIBUTIONS = env_int("PARTICIPATION_CORE_CONTRIBUTIONS", 12, minimum=1)
+PARTICIPATION_ACTIVE_CONTRIBUTIONS = env_int("PARTICIPATION_ACTIVE_CONTRIBUTIONS", 2, minimum=1)
+PARTICIPATION_ACTIVE_REACTIONS = env_int("PARTICIPATION_ACTIVE_REACTIONS", 10, minimum=1)
+PARTICIPATION_PERIPHERAL_VISIT_DAYS = env_int("PARTICIPATION_PERIPHERAL_VISIT_DAYS", 1, minimum=1)

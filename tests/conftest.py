@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from tests.browser import browser, page  # noqa: F401 - fixtures shared by the browser journeys
 from tests.services import database_is_postgres, redis_is_configured, service_problems
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
@@ -152,7 +153,12 @@ def world(make_user, member, outsider, site_admin):
 
     def community(slug, name, visibility, join_policy, domain):
         return services.create_community(
-            w.owner, name=name, slug=slug, domain=domain, visibility=visibility, join_policy=join_policy,
+            w.owner,
+            name=name,
+            slug=slug,
+            domain=domain,
+            visibility=visibility,
+            join_policy=join_policy,
             description=f"About **{name}**.",
         )
 
@@ -163,8 +169,12 @@ def world(make_user, member, outsider, site_admin):
         "circle", "Zebra Quince Circle", Vis.PRIVATE, Join.INVITE, "Xylophone tapering cases in confidence."
     )
     w.elsewhere = services.create_community(
-        w.other_facilitator, name="Elsewhere", slug="elsewhere", domain="Another private group.",
-        visibility=Vis.PRIVATE, join_policy=Join.INVITE,
+        w.other_facilitator,
+        name="Elsewhere",
+        slug="elsewhere",
+        domain="Another private group.",
+        visibility=Vis.PRIVATE,
+        join_policy=Join.INVITE,
     )
     for c in (w.public, w.private):
         Membership.objects.create(user=w.facilitator, community=c, role=Membership.Role.FACILITATOR)

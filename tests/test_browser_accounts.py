@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import assert_accessible, browser, page, visit  # noqa: F401 - fixtures
+from tests.browser import assert_accessible, visit
 from tests.worker import text_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_worker]
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live_worker]
 PASSWORD = "lanterns over the harbour"
 
 
-def test_visitor_signs_up_verifies_logs_in_and_out(page, live_server, live_worker):  # noqa: F811
+def test_visitor_signs_up_verifies_logs_in_and_out(page, live_server, live_worker):
     visit(page, live_server.url + "/")
     page.get_by_role("link", name="Sign up").first.click()
     expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
@@ -58,7 +58,7 @@ def test_visitor_signs_up_verifies_logs_in_and_out(page, live_server, live_worke
     expect(account_menu.get_by_role("link", name="Log in")).to_be_visible()
 
 
-def test_pages_fit_a_phone_and_pass_axe_in_dark_mode(page, live_server, db):  # noqa: F811
+def test_pages_fit_a_phone_and_pass_axe_in_dark_mode(page, live_server, db):
     page.set_viewport_size({"width": 360, "height": 740})
     page.emulate_media(color_scheme="dark")
     for path in ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]:

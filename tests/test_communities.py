@@ -344,16 +344,32 @@ def test_site_admin_creates_a_community_and_becomes_owner(client, world):
 def test_community_form_errors_keep_input(client, world):
     client.force_login(world.admin)
     response = client.post(
-        "/c/new/", {"name": "Dup", "slug": "commons", "domain": "", "visibility": "public", "join_policy": "open",
-                    "default_cadence": "weekly"}
+        "/c/new/",
+        {
+            "name": "Dup",
+            "slug": "commons",
+            "domain": "",
+            "visibility": "public",
+            "join_policy": "open",
+            "default_cadence": "weekly",
+        },
     )
     html = response.content.decode()
     assert response.status_code == 200
     assert "Community with this Slug already exists." in html
     assert "This field is required." in html
     assert 'value="Dup"' in html
-    response = client.post("/c/new/", {"name": "X", "slug": "new", "domain": "d", "visibility": "public",
-                                        "join_policy": "open", "default_cadence": "weekly"})
+    response = client.post(
+        "/c/new/",
+        {
+            "name": "X",
+            "slug": "new",
+            "domain": "d",
+            "visibility": "public",
+            "join_policy": "open",
+            "default_cadence": "weekly",
+        },
+    )
     assert "That address is reserved" in response.content.decode()
 
 
@@ -366,8 +382,15 @@ def test_facilitator_edits_the_domain_statement(client, world):
     client.force_login(world.facilitator)
     form = client.get("/c/commons/edit/")
     assert form.status_code == 200
-    data = {"name": "Ward Commons", "slug": "commons", "domain": "Better ward rounds, together.",
-            "description": "New *text*", "visibility": "public", "join_policy": "open", "default_cadence": "daily"}
+    data = {
+        "name": "Ward Commons",
+        "slug": "commons",
+        "domain": "Better ward rounds, together.",
+        "description": "New *text*",
+        "visibility": "public",
+        "join_policy": "open",
+        "default_cadence": "daily",
+    }
     client.post("/c/commons/edit/", data)
     world.public.refresh_from_db()
     assert world.public.domain == "Better ward rounds, together."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -70,9 +71,11 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def join(request: HttpRequest, slug: str) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect(f"/accounts/login/?next=/c/{slug}/")
+    # Look up first: a private community answers 404, not a login prompt
+    # that would echo its slug back in a Location header.
     community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(community.get_absolute_url())
     form = JoinForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("message", []):
@@ -91,9 +94,10 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def leave(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(community.get_absolute_url())
     before = policy.membership_of(request.user, community)
     withdrew = before is not None and before.state == Membership.State.PENDING
     try:
@@ -119,9 +123,10 @@ def create(request: HttpRequest) -> HttpResponse:
     return render(request, "communities/form.html", {"form": form, "creating": True})
 
 
-@login_required
 def edit(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     if not policy.can_edit_community(request.user, community):
         return render(request, "403.html", status=403)
     # The form edits its own copy, so a rejected edit never leaks into the page's header.
@@ -131,4 +136,3 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(request, "Community details saved.")
         return redirect("communities:detail", slug=community.slug)
     return render(request, "communities/form.html", {"form": form, "community": community, "creating": False})
-

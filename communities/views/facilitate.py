@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
@@ -25,13 +25,19 @@ LEVEL_ORDER = Case(
 
 
 def _community_for_facilitator(request: HttpRequest, slug: str):
+    """The community and, when the viewer may not manage it, the response to send instead.
+
+    Look-up comes before the login check: a private community is a 404 for
+    everyone outside it, logged in or not.
+    """
     community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return community, redirect_to_login(request.get_full_path())
     if not policy.can_manage_members(request.user, community):
         return community, render(request, "403.html", status=403)
     return community, None
 
 
-@login_required
 def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = None) -> HttpResponse:
     community, refused = _community_for_facilitator(request, slug)
     if refused:
@@ -56,7 +62,6 @@ def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = 
         "invitations": Invitation.objects.filter(community=community).order_by("-created_at")[:10],
         "audit": AuditEntry.objects.filter(community=community).select_related("actor", "target_user")[:15],
         "series": series,
-        "chart": participation.chart_geometry(series),
         "level_rules": participation.level_rules_text(),
         "invite_form": invite_form or InviteForm(),
         "viewer_membership": policy.membership_of(request.user, community),
@@ -69,7 +74,6 @@ MEMBER_ACTIONS = {"approve", "decline", "role", "remove", "ban", "unban", "level
 
 
 @require_POST
-@login_required
 def member_action(request: HttpRequest, slug: str, membership_id: int, action: str) -> HttpResponse:
     community, refused = _community_for_facilitator(request, slug)
     if refused:
@@ -108,7 +112,6 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, action: s
 
 
 @require_POST
-@login_required
 def invite(request: HttpRequest, slug: str) -> HttpResponse:
     community, refused = _community_for_facilitator(request, slug)
     if refused:
@@ -137,9 +140,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         try:
             services.accept_invitation(request.user, invite)
         except services.MembershipError as exc:
-            return render(
-                request, "communities/invitation.html", {"error": str(exc), "invitation": invite}, status=400
-            )
+            return render(request, "communities/invitation.html", {"error": str(exc), "invitation": invite}, status=400)
         messages.success(request, f"Welcome to {community.name}! You are now a member.")
         return redirect(community)
     context = {"invitation": invite, "community": community}

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from communities.participation import recompute_all
+
+
+@shared_task(name="communities.compute_participation", time_limit=600, soft_time_limit=540)
+def compute_participation() -> int:
+    """Nightly: recompute every community's participation levels and this week's snapshot.
+
+    Safe to run twice (a retry, a duplicate beat message): levels are a pure
+    function of the ledger and the snapshot is one row per community and week.
+    Returns the number of communities computed.
+    """
+    return recompute_all()
