@@ -109,6 +109,9 @@ def _seed_ledger(community: Community, users, now) -> None:
             day = (now - timedelta(days=i * 2)).date()
             rows.append(Activity(community=community, user=user, kind=Activity.Kind.VISIT, day=day))
     Activity.objects.bulk_create(rows, ignore_conflicts=True)
+    for username, (_c, _r, visit_days) in HISTORIES.items():
+        if visit_days:
+            Membership.objects.filter(community=community, user=users[username]).update(last_seen_on=now.date())
     counts = participation.compute_levels(community, now=now)
     # A plausible history for the dashboard chart: the group grew over 12 weeks.
     this_week = now.date() - timedelta(days=now.date().weekday())
