@@ -187,3 +187,108 @@ def get_community_or_404(user, slug: str) -> Community:
     if community is None or not can_view_community(user, community):
         raise Http404("No such community.")
     return community
+
+
+# --- Threads and posts ---------------------------------------------------------------
+# Duck-typed on discussions' Thread and Post (``.community``, ``.thread``,
+# ``.author_id``…): communities imports none of the apps above it.
+
+# Deleted posts keep their content this long for facilitators, then it is purged.
+DELETED_CONTENT_DAYS = 30
+
+
+def can_view_thread(user, thread) -> bool:
+    return can_view_community(user, thread.community)
+
+
+def get_thread_or_404(user, queryset, pk: int):
+    """The thread (from ``queryset``, with community selected) if visible, else 404."""
+    thread = queryset.select_related("community").filter(pk=pk).first()
+    if thread is None or not can_view_thread(user, thread):
+        raise Http404("No such thread.")
+    return thread
+
+
+def can_start_thread(user, community: Community) -> bool:
+    return can_post(user, community)
+
+
+def can_reply(user, thread) -> bool:
+    """Members reply to open threads; moderators may still answer in locked ones."""
+    if not can_post(user, thread.community):
+        return False
+    return thread.locked_at is None or can_moderate(user, thread.community)
+
+
+def _is_author(user, post) -> bool:
+    return user.is_authenticated and post.author_id == user.pk
+
+
+def can_see_post_content(user, post) -> bool:
+    """Hidden posts: their author and moderators. Deleted posts: moderators only."""
+    if post.deleted_at is not None:
+        return can_moderate(user, post.thread.community)
+    if post.hidden_at is not None:
+        return _is_author(user, post) or can_moderate(user, post.thread.community)
+    return True
+
+
+def can_edit_post(user, post) -> bool:
+    community = post.thread.community
+    if post.deleted_at is not None:
+        return False
+    if can_moderate(user, community):
+        return True
+    return _is_author(user, post) and can_post(user, community) and post.hidden_at is None
+
+
+def can_delete_post(user, post) -> bool:
+    community = post.thread.community
+    if post.deleted_at is not None:
+        return False
+    return can_moderate(user, community) or (_is_author(user, post) and can_post(user, community))
+
+
+def can_view_history(user, post) -> bool:
+    return can_view_thread(user, post.thread) and can_see_post_content(user, post)
+
+
+def can_react(user, post) -> bool:
+    """One "helpful" per member per post; not on your own post, nor on hidden or deleted ones."""
+    if post.deleted_at is not None or post.hidden_at is not None or _is_author(user, post):
+        return False
+    return can_post(user, post.thread.community)
+
+
+def can_flag(user, post) -> bool:
+    if post.deleted_at is not None or _is_author(user, post):
+        return False
+    return can_post(user, post.thread.community)
+
+
+def can_moderate_thread(user, thread) -> bool:
+    return can_moderate(user, thread.community)
+
+
+def can_move_thread(user, thread, target: Community) -> bool:
+    return can_moderate(user, thread.community) and can_moderate(user, target) and target.pk != thread.community_id
+
+
+def can_accept_answer(user, thread) -> bool:
+    if thread.kind != "question":
+        return False
+    if can_moderate(user, thread.community):
+        return True
+    return user.is_authenticated and thread.author_id == user.pk and can_post(user, thread.community)
+
+
+def moderated_communities(user) -> QuerySet[Community]:
+    """Communities whose threads the user may move things into."""
+    if is_site_admin(user):
+        return Community.objects.all()
+    if not user.is_authenticated:
+        return Community.objects.none()
+    mine = Membership.objects.filter(user=user, state=State.ACTIVE, role__in=[Role.FACILITATOR, Role.OWNER]).values(
+        "community_id"
+    )
+    return Community.objects.filter(pk__in=mine)

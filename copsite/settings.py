@@ -407,6 +407,12 @@ LOGGING = {
 # --- copsite --------------------------------------------------------------
 
 COPSITE_NAME = env_str("COPSITE_NAME", "copsite")
+# Posting limits per person (threads and replies): "N/seconds" windows.
+POST_RATE_LIMIT = env_str("POST_RATE_LIMIT", "6/60,60/3600")
+# Accounts younger than a day get a tighter budget (spam runs start fresh).
+NEW_ACCOUNT_POST_RATE_LIMIT = env_str("NEW_ACCOUNT_POST_RATE_LIMIT", "3/60,10/86400")
+POSTS_PER_PAGE = 50
+THREADS_PER_PAGE = 20
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)
 # Participation levels (communities/participation.py): over the last N days a
 # member is core with ≥ CORE contributions, active with ≥ ACTIVE contributions

@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("communities.urls")),
+    path("", include("discussions.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -190,3 +190,33 @@ def world(make_user, member, outsider, site_admin):
     for c in (w.public, w.approval, w.private, w.elsewhere):
         c.refresh_from_db()
     return w
+
+
+@pytest.fixture
+def conversation(world):
+    """A question thread in the public community with a small reply tree, and one in the private one."""
+    from types import SimpleNamespace
+
+    from discussions import services
+
+    c = SimpleNamespace()
+    c.thread = services.start_thread(
+        world.member,
+        world.public,
+        title="How do you assess pain in delirium?",
+        kind="question",
+        body="We struggle with **PAINAD** at night.",
+        tags=["delirium", "assessment"],
+    )
+    c.opening = c.thread.opening_post
+    c.answer = services.reply(world.facilitator, c.thread, "Try the *abbey* scale first.")
+    c.nested = services.reply(world.owner, c.thread, "Agree with Fern, and chart it hourly.", parent=c.answer)
+    c.thread.refresh_from_db()
+    c.private_thread = services.start_thread(
+        world.member,
+        world.private,
+        title="Yak canary case",
+        body="Quokka tapering details",
+        kind="discussion",
+    )
+    return c

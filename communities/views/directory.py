@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from communities import ledger, policy, services
+from communities import ledger, panels, policy, services
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
 
@@ -66,6 +66,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_edit": policy.can_edit_community(request.user, community),
         "join_form": JoinForm(),
     }
+    context["panels"] = panels.render_panels("community", request, community, context)
     return render(request, "communities/detail.html", context)
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from communities import participation, policy, services
+from communities import panels, participation, policy, services
 from communities.forms import InviteForm, LevelForm, RoleForm
 from communities.models import AuditEntry, Invitation, Membership
 
@@ -66,6 +66,7 @@ def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = 
         "invite_form": invite_form or InviteForm(),
         "viewer_membership": policy.membership_of(request.user, community),
     }
+    context["panels"] = panels.render_panels("dashboard", request, community, context)
     status = 200 if invite_form is None or invite_form.is_valid() else 400
     return render(request, "communities/dashboard.html", context, status=status)
 

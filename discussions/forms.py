@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+
+from accounts.forms import clean_display_text
+from copsite.markup import MAX_SOURCE_CHARS, MarkupError
+from discussions.models import Thread
+from discussions.services import MAX_TAGS, render_post
+
+TAG_MAX_LENGTH = 40
+
+
+class BodyMixin:
+    """Markdown body: rendered once here so a MarkupError is a field error that keeps the text."""
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"].replace("\r\n", "\n")
+        if not body.strip():
+            raise forms.ValidationError("Write something first.")
+        try:
+            self.rendered = render_post(body)
+        except MarkupError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return body
+
+
+def body_field(label: str = "Your post") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=MAX_SOURCE_CHARS,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "maxlength": MAX_SOURCE_CHARS}),
+        help_text="Markdown: **bold**, *italic*, `code`, lists, links, > quotes. @username mentions someone.",
+    )
+
+
+def submission_key_field() -> forms.CharField:
+    return forms.CharField(widget=forms.HiddenInput, required=False, max_length=40, initial=lambda: uuid.uuid4().hex)
+
+
+class ThreadForm(BodyMixin, forms.Form):
+    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"maxlength": 200}))
+    kind = forms.ChoiceField(
+        choices=Thread.Kind.choices,
+        initial=Thread.Kind.DISCUSSION,
+        widget=forms.RadioSelect,
+        help_text="A story celebrates a success, small or large.",
+    )
+    body = body_field()
+    tags = forms.CharField(
+        required=False,
+        max_length=400,
+        help_text=f"Up to {MAX_TAGS}, separated by commas, e.g. sleep, opioids, assessment.",
+    )
+    submission_key = submission_key_field()
+
+    def clean_title(self) -> str:
+        title = " ".join(clean_display_text(self.cleaned_data["title"], "Title").split())
+        if not title:
+            raise forms.ValidationError("Give your thread a title.")
+        return title
+
+    def clean_tags(self) -> list[str]:
+        raw = self.cleaned_data["tags"]
+        tags: list[str] = []
+        for part in raw.split(","):
+            tag = " ".join(clean_display_text(part, "Tags").lower().split())
+            if not tag:
+                continue
+            if len(tag) > TAG_MAX_LENGTH:
+                raise forms.ValidationError(f"Keep each tag under {TAG_MAX_LENGTH} characters.")
+            if tag not in tags:
+                tags.append(tag)
+        if len(tags) > MAX_TAGS:
+            raise forms.ValidationError(f"Use at most {MAX_TAGS} tags.")
+        return tags
+
+
+class ReplyForm(BodyMixin, forms.Form):
+    body = body_field("Your reply")
+    submission_key = submission_key_field()
+
+
+class EditForm(BodyMixin, forms.Form):
+    title = forms.CharField(max_length=200, required=False)
+    body = body_field()
+
+    def __init__(self, *args, opening: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not opening:
+            del self.fields["title"]
+        else:
+            self.fields["title"].required = True
+
+    def clean_title(self) -> str:
+        return " ".join(clean_display_text(self.cleaned_data["title"], "Title").split())
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}), label="Reason")
+
+    def clean_reason(self) -> str:
+        reason = " ".join(clean_display_text(self.cleaned_data["reason"], "Reason").split())
+        if not reason:
+            raise forms.ValidationError("Give a reason.")
+        return reason
+
+
+class MoveForm(forms.Form):
+    community = forms.ModelChoiceField(queryset=None, label="Move to", empty_label=None)
+
+    def __init__(self, *args, communities=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = communities

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+
+from communities.models import Community
+
+# Materialized path: one fixed-width decimal segment per level. Digits only,
+# so every database collation orders paths the same way (tree order).
+PATH_SEGMENT = 6
+MAX_SIBLINGS = 10**PATH_SEGMENT - 1
+
+
+def path_segment(index: int) -> str:
+    return str(index).zfill(PATH_SEGMENT)
+
+
+class Thread(models.Model):
+    class Kind(models.TextChoices):
+        DISCUSSION = "discussion", "Discussion"
+        QUESTION = "question", "Question"
+        STORY = "story", "Story"
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="threads")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.DISCUSSION)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="threads")
+    created_at = models.DateTimeField(default=timezone.now)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    # Ordering key for "pinned first" (a NULLS LAST index is not portable).
+    pinned = models.BooleanField(default=False)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    # Denormalized for lists, kept by discussions.services with F() in the
+    # reply's own transaction.
+    reply_count = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    last_poster = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opening_post = models.OneToOneField("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_answer = models.ForeignKey("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tags = TaggableManager(blank=True)
+
+    class Meta:
+        indexes = [
+            # Community thread list: pinned first, then most recent activity.
+            models.Index(fields=["community", "-pinned", "-last_activity_at"], name="thread_list_idx"),
+            # Same list filtered by kind.
+            models.Index(fields=["community", "kind", "-last_activity_at"], name="thread_kind_idx"),
+            # Profile contributions.
+            models.Index(fields=["author", "-created_at"], name="thread_author_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("discussions:thread", kwargs={"slug": self.community.slug, "pk": self.pk})
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+
+class Post(models.Model):
+    """The opening post (depth 0, empty path) or a reply anywhere in the tree."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="posts")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    depth = models.PositiveSmallIntegerField(default=0)
+    path = models.CharField(max_length=1200, blank=True)
+    child_count = models.PositiveIntegerField(default=0)
+    body = models.TextField()
+    body_html = models.TextField()
+    body_text = models.TextField()
+    render_version = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    edit_count = models.PositiveIntegerField(default=0)
+    helpful_count = models.PositiveIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hidden_reason = models.CharField(max_length=500, blank=True)
+    # A random key from the form: a double-click or browser retry of the same
+    # form finds the post it already made instead of making a second one.
+    submission_key = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "path"], name="post_unique_path"),
+            models.UniqueConstraint(
+                fields=["author", "submission_key"], condition=~Q(submission_key=""), name="post_once_per_submission"
+            ),
+        ]
+        indexes = [
+            # A page of the tree: one ordered range scan.
+            models.Index(fields=["thread", "path"], name="post_tree_idx"),
+            # Profile contributions and participation.
+            models.Index(fields=["author", "-created_at"], name="post_author_idx"),
+            # Re-render command: rows behind the current renderer.
+            models.Index(fields=["render_version"], name="post_render_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"post {self.pk} in thread {self.thread_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("discussions:post", kwargs={"pk": self.pk})
+
+    @property
+    def is_opening(self) -> bool:
+        return self.depth == 0
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+
+class Revision(models.Model):
+    """The source of a post before one edit."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    body = models.TextField()
+    title = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["post", "-created_at"], name="revision_post_idx")]
+
+    def __str__(self) -> str:
+        return f"revision of post {self.post_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Reaction(models.Model):
+    class Kind(models.TextChoices):
+        HELPFUL = "helpful", "Helpful"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HELPFUL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user", "kind"], name="one_reaction_per_kind")]
+        # "Which of these posts did I mark helpful?" for a page of posts.
+        indexes = [models.Index(fields=["user", "post"], name="reaction_user_post")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} found post {self.post_id} {self.kind}"
+
+
+class Flag(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="flags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="one_flag_per_user_post")]
+        indexes = [
+            # Review queue: open flags, oldest first.
+            models.Index(fields=["created_at"], name="flag_open_idx", condition=Q(resolved_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"flag on post {self.post_id} by {self.user_id}"
+
+
+class ReadState(models.Model):
+    """How far a member has read a thread: unread markers and "jump to first unread"."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    last_read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "thread"], name="one_read_state")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read thread {self.thread_id} until {self.last_read_at}"
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        MENTION = "mention", "mentioned you"
+        REPLY = "reply", "replied to you"
+        HIDDEN = "hidden", "hid your post"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A post notifies a person once per kind, even if saved twice.
+            models.UniqueConstraint(fields=["user", "post", "kind"], name="one_notification_per_post_kind"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="notification_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.kind} on post {self.post_id}"

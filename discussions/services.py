@@ -1,0 +1,440 @@
+"""Writes for threads and posts: each one transaction with counters, ledger, audit and notifications.
+
+Views validate input, ask ``communities.policy``, then call exactly one of
+these. A reply locks its thread row first, so concurrent replies take turns:
+materialized paths stay unique and ``reply_count``/``last_activity_at`` exact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from communities import ledger, policy
+from communities.models import Activity, AuditEntry, Community
+from copsite.mail import one_line
+from copsite.markup import RENDER_VERSION, MarkupError, Rendered, render
+from discussions.models import (
+    MAX_SIBLINGS,
+    Flag,
+    Notification,
+    Post,
+    Reaction,
+    ReadState,
+    Revision,
+    Thread,
+    path_segment,
+)
+
+User = get_user_model()
+MAX_TAGS = 8
+_MENTION_CANDIDATE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+\-]{1,150})")
+
+
+class DiscussionError(Exception):
+    """An action that can't happen; the message is shown to the person."""
+
+
+@dataclass(frozen=True)
+class ReactionResult:
+    reacted: bool
+    count: int
+
+
+# --- Rendering --------------------------------------------------------------------
+
+
+def render_post(source: str) -> Rendered:
+    """Markdown → sanitized HTML, plain text and the @mentions that name real people."""
+    candidates = {name.rstrip(".").lower() for name in _MENTION_CANDIDATE.findall(source)}
+    known: dict[str, str] = {}
+    if candidates:
+        rows = (
+            User.objects.annotate(lower=Lower("username"))
+            .filter(lower__in=candidates, is_active=True)
+            .values_list("lower", "username")
+        )
+        known = {lower: reverse("accounts:profile", kwargs={"username": name}) for lower, name in rows}
+    return render(source, mention_url=lambda name: known.get(name.lower()))
+
+
+def _apply_render(post: Post, rendered: Rendered) -> None:
+    post.body_html, post.body_text, post.render_version = rendered.html, rendered.text, RENDER_VERSION
+
+
+# --- Notifications ------------------------------------------------------------------
+
+
+def _notify(post: Post, actor, mentions: tuple[str, ...], *, reply_to: Post | None) -> None:
+    """In-app notifications, only for people who may see the thread (policy at write time)."""
+    thread = post.thread
+    wanted: dict[int, str] = {}
+    if mentions:
+        lowered = [m.lower() for m in mentions]
+        for user in User.objects.annotate(lower=Lower("username")).filter(lower__in=lowered, is_active=True):
+            if user.pk != actor.pk and policy.can_view_thread(user, thread):
+                wanted[user.pk] = Notification.Kind.MENTION
+    replied_to = reply_to.author if reply_to is not None else None
+    if (
+        replied_to is not None
+        and replied_to.pk != actor.pk
+        and replied_to.pk not in wanted
+        and replied_to.is_active
+        and policy.can_view_thread(replied_to, thread)
+    ):
+        wanted[replied_to.pk] = Notification.Kind.REPLY
+    Notification.objects.bulk_create(
+        [Notification(user_id=uid, kind=kind, actor=actor, post=post) for uid, kind in wanted.items()],
+        ignore_conflicts=True,
+    )
+
+
+def _audit(community: Community, actor, action: str, detail: str, target_user=None) -> None:
+    AuditEntry.objects.create(
+        community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
+    )
+
+
+def _describe(post: Post) -> str:
+    return f"post #{post.pk} in “{post.thread.title}”"
+
+
+# --- Threads and replies ----------------------------------------------------------------
+
+
+def _existing_submission(author, submission_key: str) -> Post | None:
+    if not submission_key:
+        return None
+    return Post.objects.select_related("thread").filter(author=author, submission_key=submission_key).first()
+
+
+def start_thread(
+    author,
+    community: Community,
+    *,
+    title: str,
+    body: str,
+    kind: str = Thread.Kind.DISCUSSION,
+    tags: list[str] | None = None,
+    submission_key: str = "",
+    rendered: Rendered | None = None,
+) -> Thread:
+    if not policy.can_start_thread(author, community):
+        raise DiscussionError("Only members can start threads here.")
+    previous = _existing_submission(author, submission_key)
+    if previous is not None:
+        return previous.thread
+    rendered = rendered or render_post(body)  # MarkupError reaches the form before any write
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            thread = Thread.objects.create(
+                community=community,
+                title=one_line(title, 200),
+                kind=kind,
+                author=author,
+                created_at=now,
+                last_activity_at=now,
+                last_poster=author,
+            )
+            post = Post(thread=thread, author=author, depth=0, path="", body=body, created_at=now)
+            post.submission_key = submission_key
+            _apply_render(post, rendered)
+            post.save()
+            thread.opening_post = post
+            thread.save(update_fields=["opening_post"])
+            if tags:
+                thread.tags.set(tags[:MAX_TAGS])
+            ledger.record(author, community, Activity.Kind.THREAD, at=now)
+            _notify(post, author, rendered.mentions, reply_to=None)
+    except IntegrityError:
+        previous = _existing_submission(author, submission_key)
+        if previous is None:
+            raise
+        return previous.thread
+    return thread
+
+
+def reply(
+    author,
+    thread: Thread,
+    body: str,
+    *,
+    parent: Post | None = None,
+    submission_key: str = "",
+    rendered: Rendered | None = None,
+) -> Post:
+    """Add a reply under ``parent`` (default: the opening post) and return it."""
+    previous = _existing_submission(author, submission_key)
+    if previous is not None:
+        return previous
+    rendered = rendered or render_post(body)
+    try:
+        with transaction.atomic():
+            post = _reply_locked(author, thread, body, rendered, parent, submission_key)
+    except IntegrityError:
+        previous = _existing_submission(author, submission_key)
+        if previous is None:
+            raise
+        return previous
+    return post
+
+
+def _reply_locked(author, thread: Thread, body: str, rendered: Rendered, parent: Post | None, key: str) -> Post:
+    # The thread row lock orders concurrent replies; checks run on fresh rows.
+    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    if not policy.can_reply(author, thread):
+        if thread.locked_at is not None and policy.can_post(author, thread.community):
+            raise DiscussionError("This thread is locked: it takes no new replies.")
+        raise DiscussionError("Only members can reply here.")
+    parent_id = parent.pk if parent is not None else thread.opening_post_id
+    parent = Post.objects.select_related("author").filter(pk=parent_id).first()
+    if parent is None or parent.thread_id != thread.pk:
+        raise DiscussionError("The post you are replying to is not in this thread.")
+    if parent.deleted_at is not None:
+        raise DiscussionError("The post you are replying to has been deleted.")
+    if parent.hidden_at is not None and not policy.can_moderate(author, thread.community):
+        raise DiscussionError("The post you are replying to has been hidden by a facilitator.")
+    if parent.child_count >= MAX_SIBLINGS:
+        raise DiscussionError("This post has too many replies; reply to the thread instead.")
+    index = parent.child_count + 1
+    Post.objects.filter(pk=parent.pk).update(child_count=F("child_count") + 1)
+    now = timezone.now()
+    post = Post(
+        thread=thread,
+        author=author,
+        parent=parent,
+        depth=parent.depth + 1,
+        path=parent.path + path_segment(index),
+        body=body,
+        created_at=now,
+        submission_key=key,
+    )
+    _apply_render(post, rendered)
+    post.save()
+    Thread.objects.filter(pk=thread.pk).update(
+        reply_count=F("reply_count") + 1, last_activity_at=now, last_poster=author
+    )
+    ledger.record(author, thread.community, Activity.Kind.REPLY, at=now)
+    _notify(post, author, rendered.mentions, reply_to=parent)
+    return post
+
+
+# --- Editing and deleting ------------------------------------------------------------------
+
+
+@transaction.atomic
+def edit_post(editor, post: Post, body: str, *, title: str | None = None, rendered: Rendered | None = None) -> Post:
+    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    if not policy.can_edit_post(editor, post):
+        raise DiscussionError("You can't edit this post.")
+    thread = post.thread
+    new_title = one_line(title, 200) if title is not None and post.is_opening else thread.title
+    if body == post.body and new_title == thread.title:
+        return post
+    rendered = rendered or render_post(body)
+    Revision.objects.create(post=post, editor=editor, body=post.body, title=thread.title if post.is_opening else "")
+    post.body = body
+    _apply_render(post, rendered)
+    post.edited_at, post.edit_count = timezone.now(), post.edit_count + 1
+    post.save(update_fields=["body", "body_html", "body_text", "render_version", "edited_at", "edit_count"])
+    if new_title != thread.title:
+        Thread.objects.filter(pk=thread.pk).update(title=new_title)
+        thread.title = new_title
+    if editor.pk != post.author_id:
+        _audit(thread.community, editor, "post.edit", _describe(post), target_user=post.author)
+    _notify(post, editor, rendered.mentions, reply_to=None)
+    return post
+
+
+@transaction.atomic
+def delete_post(actor, post: Post) -> Post:
+    """Tombstone: the tree stays intact; the content stays for facilitators for 30 days."""
+    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    if not policy.can_delete_post(actor, post):
+        raise DiscussionError("You can't delete this post.")
+    post.deleted_at = timezone.now()
+    post.save(update_fields=["deleted_at"])
+    thread = post.thread
+    if thread.accepted_answer_id == post.pk:
+        Thread.objects.filter(pk=thread.pk).update(accepted_answer=None)
+    action = "post.delete" if actor.pk == post.author_id else "post.delete_by_moderator"
+    _audit(thread.community, actor, action, _describe(post), target_user=post.author)
+    return post
+
+
+def purge_deleted_content(now=None) -> int:
+    """Blank the content of posts deleted more than DELETED_CONTENT_DAYS ago (and their revisions)."""
+    cutoff = (now or timezone.now()) - timedelta(days=policy.DELETED_CONTENT_DAYS)
+    ids = list(Post.objects.filter(deleted_at__lt=cutoff).exclude(body="").values_list("pk", flat=True)[:5000])
+    with transaction.atomic():
+        Revision.objects.filter(post_id__in=ids).delete()
+        Post.objects.filter(pk__in=ids).update(body="", body_html="", body_text="")
+    return len(ids)
+
+
+# --- Value: reactions, accepted answers, read state ----------------------------------------
+
+
+@transaction.atomic
+def toggle_helpful(user, post: Post) -> ReactionResult:
+    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    if not policy.can_react(user, post):
+        raise DiscussionError("You can't mark this post as helpful.")
+    deleted, _ = Reaction.objects.filter(post=post, user=user, kind=Reaction.Kind.HELPFUL).delete()
+    if deleted:
+        Post.objects.filter(pk=post.pk).update(helpful_count=F("helpful_count") - deleted)
+        return ReactionResult(False, post.helpful_count - deleted)
+    Reaction.objects.create(post=post, user=user, kind=Reaction.Kind.HELPFUL)
+    Post.objects.filter(pk=post.pk).update(helpful_count=F("helpful_count") + 1)
+    ledger.record(user, post.thread.community, Activity.Kind.REACTION)
+    return ReactionResult(True, post.helpful_count + 1)
+
+
+@transaction.atomic
+def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
+    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    if not policy.can_accept_answer(actor, thread):
+        raise DiscussionError("Only the person who asked, or a facilitator, can accept an answer.")
+    if post is not None:
+        if post.thread_id != thread.pk or post.is_opening:
+            raise DiscussionError("Choose a reply in this thread as the answer.")
+        if post.deleted_at is not None or post.hidden_at is not None:
+            raise DiscussionError("A deleted or hidden post can't be the accepted answer.")
+    thread.accepted_answer = post
+    thread.save(update_fields=["accepted_answer"])
+    return thread
+
+
+def mark_read(user, thread: Thread, at=None) -> None:
+    """Remember how far the member has read (one upsert; no-op for anonymous visitors)."""
+    if not user.is_authenticated:
+        return
+    at = at or thread.last_activity_at
+    ReadState.objects.update_or_create(user=user, thread=thread, defaults={"last_read_at": at})
+
+
+# --- Flags and moderation ----------------------------------------------------------------
+
+
+def flag_post(user, post: Post, reason: str) -> Flag:
+    if not policy.can_flag(user, post):
+        raise DiscussionError("You can't flag this post.")
+    reason = one_line(reason, 500)
+    if not reason:
+        raise DiscussionError("Say briefly what is wrong with the post.")
+    try:
+        with transaction.atomic():
+            return Flag.objects.create(post=post, user=user, reason=reason)
+    except IntegrityError:
+        raise DiscussionError("You have already flagged this post; a facilitator will review it.") from None
+
+
+@transaction.atomic
+def hide_post(actor, post: Post, reason: str) -> Post:
+    post = Post.objects.select_for_update().select_related("thread__community", "author").get(pk=post.pk)
+    if not policy.can_moderate(actor, post.thread.community):
+        raise DiscussionError("Only facilitators can hide posts.")
+    reason = one_line(reason, 500)
+    if not reason:
+        raise DiscussionError("Give a reason: the author will see it.")
+    post.hidden_at, post.hidden_by, post.hidden_reason = timezone.now(), actor, reason
+    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    Flag.objects.filter(post=post, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=actor, resolution="hidden"
+    )
+    if post.thread.accepted_answer_id == post.pk:
+        Thread.objects.filter(pk=post.thread_id).update(accepted_answer=None)
+    _audit(post.thread.community, actor, "post.hide", f"{_describe(post)}: {reason}", target_user=post.author)
+    if post.author_id and post.author_id != actor.pk:
+        Notification.objects.get_or_create(
+            user_id=post.author_id, post=post, kind=Notification.Kind.HIDDEN, defaults={"actor": actor}
+        )
+    return post
+
+
+@transaction.atomic
+def unhide_post(actor, post: Post) -> Post:
+    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    if not policy.can_moderate(actor, post.thread.community):
+        raise DiscussionError("Only facilitators can unhide posts.")
+    post.hidden_at, post.hidden_by, post.hidden_reason = None, None, ""
+    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    _audit(post.thread.community, actor, "post.unhide", _describe(post), target_user=post.author)
+    return post
+
+
+@transaction.atomic
+def dismiss_flags(actor, post: Post) -> int:
+    if not policy.can_moderate(actor, post.thread.community):
+        raise DiscussionError("Only facilitators can review flags.")
+    count = Flag.objects.filter(post=post, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=actor, resolution="dismissed"
+    )
+    _audit(post.thread.community, actor, "flag.dismiss", _describe(post), target_user=post.author)
+    return count
+
+
+@transaction.atomic
+def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Thread:
+    """pin / unpin / lock / unlock."""
+    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    if not policy.can_moderate_thread(actor, thread):
+        raise DiscussionError("Only facilitators can do that.")
+    now = timezone.now()
+    changes = {
+        "pin": {"pinned_at": now, "pinned": True},
+        "unpin": {"pinned_at": None, "pinned": False},
+        "lock": {"locked_at": now},
+        "unlock": {"locked_at": None},
+    }
+    if action not in changes:
+        raise DiscussionError("Unknown action.")
+    for field, value in changes[action].items():
+        setattr(thread, field, value)
+    thread.save(update_fields=list(changes[action]))
+    detail = f"thread “{thread.title}”" + (f": {one_line(reason, 300)}" if reason else "")
+    _audit(thread.community, actor, f"thread.{action}", detail)
+    return thread
+
+
+@transaction.atomic
+def move_thread(actor, thread: Thread, target: Community) -> Thread:
+    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    if not policy.can_move_thread(actor, thread, target):
+        raise DiscussionError("You can only move threads between communities you facilitate.")
+    source = thread.community
+    thread.community = target
+    thread.save(update_fields=["community"])
+    detail = f"thread “{thread.title}” from {source.name} to {target.name}"
+    _audit(source, actor, "thread.move", detail)
+    _audit(target, actor, "thread.move", detail)
+    return thread
+
+
+__all__ = [
+    "DiscussionError",
+    "MarkupError",
+    "accept_answer",
+    "delete_post",
+    "dismiss_flags",
+    "edit_post",
+    "flag_post",
+    "hide_post",
+    "mark_read",
+    "move_thread",
+    "purge_deleted_content",
+    "reply",
+    "set_thread_state",
+    "start_thread",
+    "toggle_helpful",
+    "unhide_post",
+]

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from discussions.views import posts, threads
+
+app_name = "discussions"
+
+urlpatterns = [
+    path("c/<slug:slug>/threads/new/", threads.start_thread, name="new-thread"),
+    path("c/<slug:slug>/t/<int:pk>/", threads.thread_detail, name="thread"),
+    path("c/<slug:slug>/t/<int:pk>/reply/", threads.reply, name="reply"),
+    path("c/<slug:slug>/t/<int:pk>/unread/", threads.first_unread, name="first-unread"),
+    path("c/<slug:slug>/t/<int:pk>/moderate/", posts.moderate_thread, name="moderate-thread"),
+    path("p/<int:pk>/", threads.permalink, name="post"),
+    path("p/<int:pk>/edit/", posts.edit, name="edit"),
+    path("p/<int:pk>/history/", posts.history, name="history"),
+    path("p/<int:pk>/delete/", posts.delete, name="delete"),
+    path("p/<int:pk>/helpful/", posts.helpful, name="helpful"),
+    path("p/<int:pk>/flag/", posts.flag, name="flag"),
+    path("p/<int:pk>/accept/", posts.accept, name="accept"),
+    path("p/<int:pk>/hide/", posts.hide, name="hide"),
+    path("p/<int:pk>/unhide/", posts.unhide, name="unhide"),
+    path("p/<int:pk>/dismiss-flags/", posts.dismiss_flags, name="dismiss-flags"),
+    path("notifications/", posts.notifications, name="notifications"),
+]

@@ -1,0 +1,251 @@
+"""Acting on one post: edit, history, delete, helpful, flag, accept; and facilitator moderation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from communities import panels, policy
+from communities.models import Community
+from discussions import services
+from discussions.forms import EditForm, MoveForm, ReasonForm
+from discussions.models import Flag, Notification, Post, Thread
+from discussions.views.threads import post_url
+
+
+def _post_or_404(request: HttpRequest, pk: int) -> Post:
+    """The post if its thread is visible to the viewer; 404 otherwise (missing and forbidden look alike)."""
+    post = Post.objects.select_related("thread__community", "author").filter(pk=pk).first()
+    if post is None or not policy.can_view_thread(request.user, post.thread):
+        raise Http404("No such post.")
+    return post
+
+
+def _refuse(request: HttpRequest, message: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_edit_post(request.user, post):
+        return _refuse(request, "You can't edit this post.")
+    initial = {"body": post.body, "title": post.thread.title}
+    form = EditForm(request.POST or None, initial=initial, opening=post.is_opening)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            preview = form.rendered.html
+        else:
+            services.edit_post(
+                request.user,
+                post,
+                form.cleaned_data["body"],
+                title=form.cleaned_data.get("title"),
+                rendered=form.rendered,
+            )
+            messages.success(request, "Your changes are saved.")
+            return redirect(post_url(post))
+    context = {
+        "post": post,
+        "thread": post.thread,
+        "community": post.thread.community,
+        "form": form,
+        "preview": preview,
+    }
+    return render(request, "discussions/edit.html", context)
+
+
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_view_history(request.user, post):
+        raise Http404("No such post.")
+    revisions = post.revisions.select_related("editor")
+    context = {"post": post, "thread": post.thread, "community": post.thread.community, "revisions": revisions}
+    return render(request, "discussions/history.html", context)
+
+
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_delete_post(request.user, post):
+        return _refuse(request, "You can't delete this post.")
+    if request.method == "POST":
+        services.delete_post(request.user, post)
+        messages.success(request, "The post is deleted. Replies to it stay in place.")
+        return redirect(post_url(post))
+    return render(
+        request,
+        "discussions/confirm_delete.html",
+        {"post": post, "thread": post.thread, "community": post.thread.community},
+    )
+
+
+@require_POST
+def helpful(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(post.get_absolute_url())
+    try:
+        result = services.toggle_helpful(request.user, post)
+    except services.DiscussionError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=403)
+        messages.error(request, str(exc))
+        return redirect(post_url(post))
+    if request.htmx:
+        post.helpful_count, post.i_found_helpful, post.can_react = result.count, result.reacted, True
+        return render(request, "discussions/_helpful.html", {"post": post})
+    return redirect(post_url(post))
+
+
+def flag(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_flag(request.user, post):
+        return _refuse(request, "You can't flag this post.")
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.flag_post(request.user, post, form.cleaned_data["reason"])
+        except services.DiscussionError as exc:
+            messages.info(request, str(exc))
+        else:
+            messages.success(request, "Thank you. A facilitator will review the post.")
+        return redirect(post_url(post))
+    context = {"post": post, "thread": post.thread, "community": post.thread.community, "form": form, "action": "flag"}
+    return render(request, "discussions/reason.html", context)
+
+
+@require_POST
+def accept(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    thread = post.thread
+    if not policy.can_accept_answer(request.user, thread):
+        return _refuse(request, "Only the person who asked, or a facilitator, can accept an answer.")
+    chosen = None if thread.accepted_answer_id == post.pk else post
+    try:
+        services.accept_answer(request.user, thread, chosen)
+    except services.DiscussionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Answer accepted." if chosen else "Answer no longer accepted.")
+    return redirect(post_url(post))
+
+
+# --- Moderation ---------------------------------------------------------------------
+
+
+def hide(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_moderate(request.user, post.thread.community):
+        return _refuse(request, "Only facilitators can hide posts.")
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.hide_post(request.user, post, form.cleaned_data["reason"])
+        messages.success(request, "The post is hidden. Its author sees your reason.")
+        return redirect(_dashboard(post) if request.POST.get("back") == "flags" else post_url(post))
+    context = {"post": post, "thread": post.thread, "community": post.thread.community, "form": form, "action": "hide"}
+    return render(request, "discussions/reason.html", context)
+
+
+def _dashboard(post: Post) -> str:
+    return f"/c/{post.thread.community.slug}/facilitate/#flags-heading"
+
+
+@require_POST
+def unhide(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_moderate(request.user, post.thread.community):
+        return _refuse(request, "Only facilitators can unhide posts.")
+    services.unhide_post(request.user, post)
+    messages.success(request, "The post is visible again.")
+    return redirect(post_url(post))
+
+
+@require_POST
+def dismiss_flags(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_moderate(request.user, post.thread.community):
+        return _refuse(request, "Only facilitators can review flags.")
+    services.dismiss_flags(request.user, post)
+    messages.success(request, "Flags dismissed; the post stays as it is.")
+    return redirect(_dashboard(post))
+
+
+def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
+    if not policy.can_moderate_thread(request.user, thread):
+        return _refuse(request, "Only facilitators can do that.")
+    targets = policy.moderated_communities(request.user).exclude(pk=thread.community_id)
+    move_form = MoveForm(request.POST or None, communities=targets)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "move":
+                if not move_form.is_valid():
+                    raise services.DiscussionError("Choose a community you facilitate.")
+                target: Community = move_form.cleaned_data["community"]
+                thread = services.move_thread(request.user, thread, target)
+                messages.success(request, f"Thread moved to {target.name}.")
+            else:
+                services.set_thread_state(request.user, thread, action)
+                messages.success(
+                    request,
+                    {
+                        "pin": "Thread pinned.",
+                        "unpin": "Thread unpinned.",
+                        "lock": "Thread locked.",
+                        "unlock": "Thread unlocked.",
+                    }[action],
+                )
+        except services.DiscussionError as exc:
+            messages.error(request, str(exc))
+        return redirect(thread.get_absolute_url())
+    return render(
+        request,
+        "discussions/moderate.html",
+        {"thread": thread, "community": thread.community, "move_form": move_form},
+    )
+
+
+def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+    if not policy.can_moderate(request.user, community):
+        return None
+    flags = list(
+        Flag.objects.filter(post__thread__community=community, resolved_at__isnull=True)
+        .select_related("post__author", "post__thread", "user")
+        .order_by("created_at")[:100]
+    )
+    by_post: dict[int, dict] = {}
+    for f in flags:
+        entry = by_post.setdefault(f.post_id, {"post": f.post, "flags": []})
+        entry["flags"].append(f)
+    return panels.Panel("discussions/_flag_queue.html", {"flagged": list(by_post.values())}, order=5)
+
+
+panels.register("dashboard", _flag_queue_panel)
+
+
+# --- Notifications ---------------------------------------------------------------------
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    items = list(
+        Notification.objects.filter(user=request.user)
+        .select_related("actor", "post__thread__community")
+        .order_by("-created_at")[:50]
+    )
+    # Checked again at read time: the person may have left the community since.
+    community_ids = {n.post.thread.community_id for n in items}
+    visible = set(policy.visible_communities(request.user).filter(pk__in=community_ids).values_list("pk", flat=True))
+    items = [n for n in items if n.post.thread.community_id in visible]
+    if request.method == "POST":
+        Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("discussions:notifications")
+    return render(request, "discussions/notifications.html", {"items": items})

@@ -1,0 +1,327 @@
+"""Thread lists, thread pages, starting threads and replying."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from communities import panels, policy
+from communities.models import Community
+from copsite.ratelimit import consume
+from discussions import services
+from discussions.forms import ReplyForm, ThreadForm
+from discussions.models import Post, Reaction, ReadState, Thread
+
+# Replies deeper than this stay at the last indent and say whom they answer.
+MAX_INDENT = 5
+
+
+def visible_threads(user):
+    """Threads in communities the user may see (policy decides; no role checks here)."""
+    return Thread.objects.filter(community__in=policy.visible_communities(user))
+
+
+def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
+    kind = request.GET.get("kind", "")
+    tag = request.GET.get("tag", "")[:40]
+    threads = Thread.objects.filter(community=community)
+    if kind in Thread.Kind.values:
+        threads = threads.filter(kind=kind)
+    if tag:
+        threads = threads.filter(tags__name=tag)
+    threads = (
+        threads.select_related("author", "last_poster")
+        .prefetch_related("tags")
+        # Pinned first (thread_list_idx serves exactly this order).
+        .order_by("-pinned", "-last_activity_at")
+    )
+    page = Paginator(threads, settings.THREADS_PER_PAGE).get_page(request.GET.get("page"))
+    mark_unread(request.user, community, page.object_list)
+    return panels.Panel(
+        "discussions/_thread_list.html",
+        {
+            "page": page,
+            "kind": kind,
+            "tag": tag,
+            "kinds": Thread.Kind.choices,
+            "can_start": policy.can_start_thread(request.user, community),
+        },
+        order=10,
+    )
+
+
+panels.register("community", _thread_list_panel)
+
+
+def mark_unread(user, community: Community, threads) -> None:
+    """Set ``thread.unread`` for a member: new activity since they last read it (one query)."""
+    threads = list(threads)
+    for thread in threads:
+        thread.community = community  # links use it; saves a query per row
+        thread.unread = False
+    if not user.is_authenticated or not policy.can_post(user, community):
+        return
+    read = dict(
+        ReadState.objects.filter(user=user, thread__in=[t.pk for t in threads]).values_list("thread_id", "last_read_at")
+    )
+    for thread in threads:
+        last = read.get(thread.pk)
+        thread.unread = last is None or thread.last_activity_at > last
+
+
+def _canonical(request: HttpRequest, thread: Thread, slug: str) -> HttpResponse | None:
+    """Moved threads keep working: redirect /c/<old>/t/<id>/ to the thread's community."""
+    if thread.community.slug != slug:
+        url = thread.get_absolute_url()
+        if request.GET:
+            url += "?" + request.GET.urlencode()
+        return redirect(url, permanent=False)
+    return None
+
+
+def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    thread = policy.get_thread_or_404(
+        request.user, Thread.objects.select_related("author", "accepted_answer__author"), pk
+    )
+    if response := _canonical(request, thread, slug):
+        return response
+    community = thread.community
+    per_page = settings.POSTS_PER_PAGE
+    total = thread.reply_count + 1
+    num_pages = max(1, -(-total // per_page))
+    try:
+        number = min(max(int(request.GET.get("page", 1)), 1), num_pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * per_page
+    posts = list(
+        Post.objects.filter(thread=thread)
+        .select_related("author", "parent__author")
+        .order_by("path")[start : start + per_page]
+    )
+    read_state = None
+    if request.user.is_authenticated:
+        read_state = ReadState.objects.filter(user=request.user, thread=thread).first()
+        helpful = set(
+            Reaction.objects.filter(user=request.user, post__in=[p.pk for p in posts]).values_list("post_id", flat=True)
+        )
+    else:
+        helpful = set()
+    decorate_posts(request.user, thread, posts, helpful=helpful, read_state=read_state)
+    if policy.can_post(request.user, community):
+        services.mark_read(request.user, thread)
+    context = {
+        "community": community,
+        "thread": thread,
+        "posts": posts,
+        "tags": list(thread.tags.all()),
+        "page_number": number,
+        "num_pages": num_pages,
+        "page_range": range(1, num_pages + 1),
+        "can_reply": policy.can_reply(request.user, thread),
+        "can_moderate": policy.can_moderate_thread(request.user, thread),
+        "can_accept": policy.can_accept_answer(request.user, thread),
+        "is_member": policy.can_post(request.user, community),
+        "reply_form": ReplyForm(),
+        "accepted": thread.accepted_answer
+        if thread.accepted_answer and policy.can_see_post_content(request.user, thread.accepted_answer)
+        else None,
+    }
+    return render(request, "discussions/thread.html", context)
+
+
+def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset(), read_state=None) -> None:
+    """Per-post flags the template needs, decided by policy (no queries: membership is cached)."""
+    previous = None
+    for post in posts:
+        post.thread = thread
+        post.show_content = policy.can_see_post_content(user, post)
+        post.indent = min(max(post.depth - 1, 0), MAX_INDENT)
+        # Say whom a reply answers when the layout can't: past the last
+        # indent, or when its parent is not right above it on this page.
+        post.says_parent = post.depth >= 2 and (
+            post.depth > MAX_INDENT + 1 or previous is None or previous.pk != post.parent_id
+        )
+        post.can_edit = policy.can_edit_post(user, post)
+        post.can_delete = policy.can_delete_post(user, post)
+        post.can_react = policy.can_react(user, post)
+        post.can_flag = policy.can_flag(user, post)
+        post.i_found_helpful = post.pk in helpful
+        post.is_unread = bool(
+            read_state is not None and post.created_at > read_state.last_read_at and post.author_id != user.pk
+        )
+        post.is_accepted = thread.accepted_answer_id == post.pk
+        previous = post
+
+
+def permalink(request: HttpRequest, pk: int) -> HttpResponse:
+    """/p/<id>/ → the thread page that holds the post, scrolled to it."""
+    post = Post.objects.select_related("thread__community").filter(pk=pk).first()
+    if post is None or not policy.can_view_thread(request.user, post.thread):
+        raise Http404("No such post.")
+    return redirect(post_url(post))
+
+
+def post_url(post: Post) -> str:
+    before = Post.objects.filter(thread_id=post.thread_id, path__lt=post.path).count()
+    page = before // settings.POSTS_PER_PAGE + 1
+    query = f"?page={page}" if page > 1 else ""
+    return f"{post.thread.get_absolute_url()}{query}#post-{post.pk}"
+
+
+def first_unread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
+    state = (
+        ReadState.objects.filter(user=request.user, thread=thread).first() if request.user.is_authenticated else None
+    )
+    posts = Post.objects.filter(thread=thread).select_related("thread__community")
+    if state is not None:
+        posts = posts.filter(created_at__gt=state.last_read_at)
+    target = posts.order_by("created_at").first()
+    if target is None:
+        return redirect(thread.get_absolute_url())
+    return redirect(post_url(target))
+
+
+def _rate_limited(request: HttpRequest) -> str | None:
+    user = request.user
+    young = user.date_joined > timezone.now() - timedelta(days=1)
+    spec = settings.NEW_ACCOUNT_POST_RATE_LIMIT if young else settings.POST_RATE_LIMIT
+    wait = consume("post", str(user.pk), spec)
+    if wait is None:
+        return None
+    minutes = max(1, round(wait / 60))
+    return (
+        f"You're posting faster than this site allows. Please wait about {minutes} minute"
+        f"{'s' if minutes != 1 else ''} and send again: your text is kept below."
+    )
+
+
+def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
+    community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_start_thread(request.user, community):
+        return render(request, "403.html", {"message": "Join the community to start a thread."}, status=403)
+    form = ThreadForm(request.POST or None)
+    preview = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            preview = form.rendered.html
+        elif error := _rate_limited(request):
+            form.add_error(None, error)
+            status = 429
+        else:
+            data = form.cleaned_data
+            thread = services.start_thread(
+                request.user,
+                community,
+                title=data["title"],
+                body=data["body"],
+                kind=data["kind"],
+                tags=data["tags"],
+                submission_key=data["submission_key"],
+                rendered=form.rendered,
+            )
+            messages.success(request, "Your thread is posted.")
+            return redirect(thread)
+    return render(
+        request,
+        "discussions/new_thread.html",
+        {"community": community, "form": form, "preview": preview},
+        status=status,
+    )
+
+
+def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """GET: the reply form (inline partial for htmx); POST: post the reply."""
+    thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(thread.get_absolute_url())
+    parent_id = request.POST.get("parent") or request.GET.get("to")
+    parent = _parent_or_none(thread, parent_id)
+    if not policy.can_reply(request.user, thread):
+        reason = "This thread is locked." if thread.is_locked else "Join the community to reply."
+        return render(request, "403.html", {"message": reason}, status=403)
+    # Inline forms get a prefix so their fields' ids don't clash with the
+    # thread's own reply form on the same page.
+    form = ReplyForm(request.POST or None, prefix=f"to{parent.pk}" if parent else None)
+    context = {"thread": thread, "community": thread.community, "parent": parent, "form": form}
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            context["preview"] = form.rendered.html
+        elif error := _rate_limited(request):
+            form.add_error(None, error)
+            status = 429
+        else:
+            try:
+                post = services.reply(
+                    request.user,
+                    thread,
+                    form.cleaned_data["body"],
+                    parent=parent,
+                    submission_key=form.cleaned_data["submission_key"],
+                    rendered=form.rendered,
+                )
+            except services.DiscussionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if request.htmx:
+                    return _new_post_fragment(request, thread, post)
+                messages.success(request, "Your reply is posted.")
+                return redirect(post_url(post))
+    if parent is not None and parent.show_content is False:
+        parent = None
+    template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
+    # htmx swaps only 2xx answers; the form (with the text) must come back.
+    return render(request, template, context, status=200 if request.htmx else status)
+
+
+def _parent_or_none(thread: Thread, parent_id: str | None) -> Post | None:
+    if not parent_id:
+        return None
+    try:
+        parent = Post.objects.select_related("author").filter(pk=int(parent_id)).first()
+    except (TypeError, ValueError):
+        raise Http404("No such post.") from None
+    if parent is None or parent.thread_id != thread.pk:
+        raise Http404("No such post.")
+    parent.thread = thread
+    parent.show_content = parent.deleted_at is None and parent.hidden_at is None
+    return parent
+
+
+def _new_post_fragment(request: HttpRequest, thread: Thread, post: Post) -> HttpResponse:
+    post = Post.objects.select_related("author", "parent__author").get(pk=post.pk)
+    decorate_posts(request.user, thread, [post])
+    post.says_parent = post.depth >= 2
+    return render(
+        request,
+        "discussions/_new_post.html",
+        {
+            "post": post,
+            "thread": thread,
+            "community": thread.community,
+            "just_posted": True,
+            "can_reply": True,
+            "can_moderate": policy.can_moderate_thread(request.user, thread),
+            "can_accept": policy.can_accept_answer(request.user, thread),
+        },
+    )
+
+
+def thread_list_url(community: Community, **params) -> str:
+    url = reverse("communities:detail", kwargs={"slug": community.slug})
+    params = {k: v for k, v in params.items() if v}
+    return f"{url}?{urlencode(params)}" if params else url
