@@ -5,15 +5,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.contributions import contributions_for
 from accounts.forms import ProfileForm
 from accounts.models import User
 
 
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
-    # Contributions arrive with the discussions and resources issues; they
-    # will be filtered through communities.policy so private work never shows.
-    return render(request, "accounts/profile.html", {"person": person, "contributions": []})
+    # Each provider filters through communities.policy for *this* viewer, so
+    # work in a private community only shows to its members.
+    items = contributions_for(request.user, person)
+    return render(request, "accounts/profile.html", {"person": person, "contributions": items})
 
 
 @login_required

@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communities.compute_participation",
         "schedule": crontab(hour=2, minute=30),
     },
+    "purge-deleted-posts": {
+        "task": "discussions.purge_deleted_content",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "heartbeat": {
         "task": "copsite.heartbeat",
         "schedule": 60.0,

@@ -5,5 +5,7 @@ class DiscussionsConfig(AppConfig):
     name = "discussions"
 
     def ready(self) -> None:
-        # Registers the thread list and flag queue panels on communities' pages.
+        # Registers the thread list and flag queue panels on communities' pages,
+        # and the profile contributions provider.
+        from discussions import contributions  # noqa: F401
         from discussions.views import posts, threads  # noqa: F401

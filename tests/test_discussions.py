@@ -323,3 +323,42 @@ def test_thread_page_costs_the_same_queries_for_5_and_200_posts(
         last = client.get(url + "?page=5")
     assert first.content.decode().count('class="post ') == 50
     assert "reply 199" in last.content.decode() or "reply 198" in last.content.decode()
+
+
+def test_profile_lists_public_contributions_but_private_ones_only_to_members(client, world, conversation):
+    page = client.get("/u/mira/").content.decode()
+    assert "How do you assess pain in delirium?" in page
+    assert "Yak canary case" not in page and "Zebra" not in page
+    client.force_login(world.owner)
+    page = client.get("/u/mira/").content.decode()
+    assert "Yak canary case" in page and "Zebra Quince Circle" in page
+    fern = client.get("/u/fern/").content.decode()
+    assert "Replied in" in fern
+
+
+def test_rerender_markup_updates_outdated_posts(world, conversation):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    Post.objects.filter(pk=conversation.answer.pk).update(body_html="<p>stale</p>", render_version=0)
+    out = StringIO()
+    call_command("rerender_markup", stdout=out)
+    conversation.answer.refresh_from_db()
+    assert conversation.answer.body_html == "<p>Try the <em>abbey</em> scale first.</p>"
+    assert "Re-rendered 1 post(s)" in out.getvalue()
+
+
+def test_deleted_content_is_purged_after_30_days(world, conversation):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    services.delete_post(world.facilitator, conversation.answer)
+    services.delete_post(world.owner, conversation.nested)
+    Post.objects.filter(pk=conversation.answer.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+    assert services.purge_deleted_content() == 1
+    conversation.answer.refresh_from_db()
+    conversation.nested.refresh_from_db()
+    assert conversation.answer.body == "" and conversation.answer.body_html == ""
+    assert conversation.nested.body.startswith("Agree with Fern")

@@ -100,6 +100,7 @@ class Command(BaseCommand):
     def extend(self, users: dict[str, User]) -> None:
         """Communities, then (in later issues) threads, resources and events."""
         from communities.demo import seed_communities
+        from discussions.demo import seed_threads
 
-        for line in seed_communities(users):
+        for line in [*seed_communities(users), *seed_threads(users)]:
             self.stdout.write(line)

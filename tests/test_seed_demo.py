@@ -1,0 +1,56 @@
+"""`seed_demo` builds a believable community of practice, idempotently, and its logins work."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from communities.models import Community, Membership
+from discussions.models import Flag, Post, Thread
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_is_idempotent_and_covers_the_product(client):
+    first = seed()
+    counts = (Community.objects.count(), Thread.objects.count(), Post.objects.count(), Membership.objects.count())
+    second = seed()
+    assert counts == (
+        Community.objects.count(),
+        Thread.objects.count(),
+        Post.objects.count(),
+        Membership.objects.count(),
+    )
+    assert "amara@example.org" in first and "practice-together" in second
+
+    assert set(Community.objects.values_list("visibility", "join_policy")) == {
+        ("public", "open"),
+        ("public", "approval"),
+        ("private", "invite"),
+    }
+    acute = Community.objects.get(slug="acute-pain")
+    levels = set(Membership.objects.filter(community=acute, state="active").values_list("level", flat=True))
+    assert levels == {"core", "active", "peripheral", "inactive"}
+    assert Membership.objects.filter(state="pending").exists()
+    assert set(Thread.objects.values_list("kind", flat=True)) == {"discussion", "question", "story"}
+    assert Thread.objects.filter(pinned=True).exists()
+    assert Thread.objects.exclude(accepted_answer=None).exists()
+    assert Post.objects.filter(depth__gte=3).exists()
+    assert Post.objects.filter(helpful_count__gt=0).exists()
+    assert Flag.objects.filter(resolved_at__isnull=True).exists()
+
+
+def test_demo_facilitator_can_log_in_and_reach_the_dashboard(client):
+    seed()
+    response = client.post("/accounts/login/", {"login": "amara@example.org", "password": "practice-together"})
+    assert response.status_code == 302
+    dashboard = client.get("/c/acute-pain/facilitate/").content.decode()
+    assert "Facilitate Acute Pain Practice" in dashboard and "Flagged posts (1)" in dashboard
