@@ -3,7 +3,10 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-RUN useradd --create-home --uid 1000 copsite
+# libmagic: uploads are checked by content (python-magic).
+RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 1000 copsite
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

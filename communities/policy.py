@@ -292,3 +292,46 @@ def moderated_communities(user) -> QuerySet[Community]:
         "community_id"
     )
     return Community.objects.filter(pk__in=mine)
+
+
+# --- Resources (the shared repertoire) -------------------------------------------------
+
+
+def can_view_resource(user, resource) -> bool:
+    return resource.removed_at is None and can_view_community(user, resource.community)
+
+
+def get_resource_or_404(user, queryset, slug: str, pk: int):
+    resource = queryset.select_related("community").filter(pk=pk).first()
+    if resource is None or resource.community.slug != slug or not can_view_resource(user, resource):
+        raise Http404("No such resource.")
+    return resource
+
+
+def can_add_resource(user, community: Community) -> bool:
+    return can_post(user, community)
+
+
+def can_edit_resource(user, resource) -> bool:
+    community = resource.community
+    if can_moderate(user, community):
+        return True
+    return user.is_authenticated and resource.added_by_id == user.pk and can_post(user, community)
+
+
+def can_remove_resource(user, resource) -> bool:
+    return can_edit_resource(user, resource)
+
+
+def can_pin_resource(user, resource) -> bool:
+    return can_moderate(user, resource.community)
+
+
+def can_react_to_resource(user, resource) -> bool:
+    if user.is_authenticated and resource.added_by_id == user.pk:
+        return False
+    return can_post(user, resource.community)
+
+
+def can_discuss_resource(user, resource) -> bool:
+    return can_start_thread(user, resource.community)

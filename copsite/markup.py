@@ -187,8 +187,10 @@ ALLOWED_TAGS = frozenset(
     }
 )
 # "class" is governed by ALLOWED_CLASSES and "rel" by link_rel; listing either
-# here as well is a contradictory nh3 config.
+# here as well is a contradictory nh3 config. The empty "*" entry matters:
+# without it ammonia's defaults allow "title" and "lang" on every tag.
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "*": frozenset(),
     "a": frozenset({"href", "title"}),
     "img": frozenset({"src", "alt", "title"}),
     "th": frozenset({"align"}),
@@ -362,10 +364,8 @@ class _CodeSpans(BacktickInlineProcessor):
 
     def _runs_for(self, text: str, start: int) -> _TickRuns:
         runs = self._runs
-        if runs is None or (
-            text is not self._text
-            and (len(text) - start > len(runs.source) or runs.source[len(runs.source) - (len(text) - start) :] != text[start:])
-        ):
+        # Still valid if what is left of the text is the end of the one the table was built from.
+        if runs is None or (text is not self._text and not runs.source.endswith(text[start:])):
             runs = self._runs = _TickRuns.of(text)
         self._text = text
         return runs
@@ -409,13 +409,9 @@ class _BareURLPattern(InlineProcessor):
 
     def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element | None, int | None, int | None]:
         url = m.group(0)
-        while url:
-            if url[-1] in _URL_TRAILING:
-                url = url[:-1]
-            elif url[-1] == ")" and url.count("(") < url.count(")"):
-                url = url[:-1]
-            else:
-                break
+        # Sentence punctuation after a URL, and a ")" closing prose around it, aren't part of it.
+        while url and (url[-1] in _URL_TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
+            url = url[:-1]
         if len(url) <= len("https://") or url.endswith("//"):
             return None, None, None
         el = etree.Element("a")
@@ -433,10 +429,10 @@ def _as_browser_reads(value: str) -> str:
 class _FinishTree(Treeprocessor):
     """Runs after the inline patterns: URL policy for authored links, then mentions."""
 
-    def __init__(self, md: markdown.Markdown, mention_url: MentionURL | None) -> None:
+    def __init__(self, md: markdown.Markdown, mention_url: MentionURL | None, mentions: list[str]) -> None:
         super().__init__(md)
         self.mention_url = mention_url
-        self.mentions: list[str] = []
+        self.mentions = mentions
 
     def run(self, root: etree.Element) -> None:
         for el in root.iter():
@@ -502,7 +498,7 @@ class _CopsiteExtension(Extension):
     def __init__(self, mention_url: MentionURL | None) -> None:
         super().__init__()
         self.mention_url = mention_url
-        self.finisher: _FinishTree | None = None
+        self.mentions: list[str] = []
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # Markdown only: typed HTML comes out as text. Links and the rest of
@@ -522,9 +518,8 @@ class _CopsiteExtension(Extension):
         # so that URLs and names stay atomic ("https://x.org/a_b_c", "@a_b_").
         md.inlinePatterns.register(_BareURLPattern(_BARE_URL_RE, md), "copsite_bare_url", 115)
         md.inlinePatterns.register(_MentionPattern(_MENTION_RE, md), "copsite_mention", 105)
-        self.finisher = _FinishTree(md, self.mention_url)
         # After "inline" (20), before "prettify" (10).
-        md.treeprocessors.register(self.finisher, "copsite_finish", 15)
+        md.treeprocessors.register(_FinishTree(md, self.mention_url, self.mentions), "copsite_finish", 15)
 
 
 def _markdown(mention_url: MentionURL | None) -> tuple[markdown.Markdown, _CopsiteExtension]:
@@ -546,6 +541,11 @@ _BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", 
 _WHITESPACE_RE = re.compile(r"\s+")
 
 
+@dataclass
+class _ListState:
+    number: int | None  # the next item's number; None in a bulleted list
+
+
 class _TextExtractor(HTMLParser):
     """Sanitized HTML → plain text: paragraphs split by blank lines, list items by line breaks."""
 
@@ -555,7 +555,7 @@ class _TextExtractor(HTMLParser):
         self.pending_break = 0
         self.pending_bullet = ""
         self.in_pre = 0
-        self.lists: list[list[int | None]] = []  # [next number or None for bullets]
+        self.lists: list[_ListState] = []
         self.links: list[tuple[str | None, int]] = []
         self.first_cell = True
 
@@ -590,20 +590,18 @@ class _TextExtractor(HTMLParser):
                 self.in_pre += 1
         elif tag in ("ul", "ol"):
             self._request_break(2)
-            start = dict(attrs).get("start")
-            self.lists.append(
-                [int(start) if tag == "ol" and start and start.isdigit() else (1 if tag == "ol" else None)]
-            )
+            start = dict(attrs).get("start") or "1"
+            self.lists.append(_ListState(int(start) if tag == "ol" and start.isdigit() else None))
         elif tag == "li":
             self._request_break(1)
             if self.lists:
-                counter = self.lists[-1]
+                state = self.lists[-1]
                 indent = "  " * (len(self.lists) - 1)
-                if counter[0] is None:
+                if state.number is None:
                     self.pending_bullet = f"{indent}- "
                 else:
-                    self.pending_bullet = f"{indent}{counter[0]}. "
-                    counter[0] += 1
+                    self.pending_bullet = f"{indent}{state.number}. "
+                    state.number += 1
         elif tag == "br":
             self._request_break(1)
         elif tag == "tr":
@@ -667,13 +665,13 @@ def _plain_text(sanitized_html: str) -> str:
 # address Python-Markdown's internal placeholders. Lone surrogates can't be
 # encoded and would make nh3 raise.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_CODE_LANGUAGE_RE = re.compile(r'class="language-([^"]+)"')
+_CODE_LANGUAGE_RE = re.compile(r'<code class="language-([^"]+)">')
 
 
 def _check_limits(source: str) -> None:
     if len(source) > MAX_SOURCE_CHARS:
         raise MarkupError(f"This text is too long ({len(source):,} characters); the limit is {MAX_SOURCE_CHARS:,}.")
-    lines = source.count("\n") + 1
+    lines = source.count("\n") + (not source.endswith("\n"))
     if lines > MAX_LINES:
         raise MarkupError(f"This text has too many lines ({lines:,}); the limit is {MAX_LINES:,}.")
     brackets = source.count("[")
@@ -692,6 +690,8 @@ def render(source: str, *, mention_url: MentionURL | None = None) -> Rendered:
     in ``mentions`` either way. Raises ``MarkupError`` (a ``ValueError`` with a
     message for the author) for input that is too long or too deeply nested.
     """
+    # Python-Markdown reads a lone "\r" as a line break too; count lines the way it will.
+    source = source.replace("\r\n", "\n").replace("\r", "\n")
     _check_limits(source)
     source = _CONTROL_RE.sub("", source)
     md, ext = _markdown(mention_url)
@@ -702,10 +702,9 @@ def render(source: str, *, mention_url: MentionURL | None = None) -> Rendered:
             "This text is nested too deeply (lists or quotes inside each other) to display. Please flatten it a little."
         ) from None
     # ```Python should get the same highlighting class as ```python.
-    raw_html = _CODE_LANGUAGE_RE.sub(lambda m: f'class="language-{m.group(1).lower()}"', raw_html)
+    raw_html = _CODE_LANGUAGE_RE.sub(lambda m: f'<code class="language-{m.group(1).lower()}">', raw_html)
     clean_html = _CLEANER.clean(raw_html)
-    mentions = tuple(ext.finisher.mentions) if ext.finisher is not None else ()
-    return Rendered(html=clean_html, text=_plain_text(clean_html), mentions=mentions)
+    return Rendered(html=clean_html, text=_plain_text(clean_html), mentions=tuple(ext.mentions))
 
 
 def render_markdown(source: str) -> str:

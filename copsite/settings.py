@@ -415,6 +415,9 @@ COPSITE_NAME = env_str("COPSITE_NAME", "copsite")
 POST_RATE_LIMIT = env_str("POST_RATE_LIMIT", "6/60,60/3600")
 # Accounts younger than a day get a tighter budget (spam runs start fresh).
 NEW_ACCOUNT_POST_RATE_LIMIT = env_str("NEW_ACCOUNT_POST_RATE_LIMIT", "3/60,10/86400")
+# Resource uploads: size limit (the proxy in front should allow a little more).
+RESOURCE_MAX_UPLOAD_BYTES = env_int("RESOURCE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
 POSTS_PER_PAGE = 50
 THREADS_PER_PAGE = 20
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)

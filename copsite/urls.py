@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("communities.urls")),
     path("", include("discussions.urls")),
+    path("", include("resources.urls")),
     path("admin/", admin.site.urls),
 ]

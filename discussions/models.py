@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -44,6 +45,9 @@ class Thread(models.Model):
     opening_post = models.OneToOneField("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     accepted_answer = models.ForeignKey("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     tags = TaggableManager(blank=True)
+    # PostgreSQL full-text search: title (A) and opening post (B), kept by
+    # discussions.services; unused (NULL) on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         indexes = [
@@ -92,6 +96,7 @@ class Post(models.Model):
     # A random key from the form: a double-click or browser retry of the same
     # form finds the post it already made instead of making a second one.
     submission_key = models.CharField(max_length=40, blank=True)
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         constraints = [

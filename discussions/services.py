@@ -21,6 +21,7 @@ from django.utils import timezone
 from communities import ledger, policy
 from communities.models import Activity, AuditEntry, Community
 from copsite.mail import one_line
+from copsite.search import update_vector
 from copsite.markup import RENDER_VERSION, MarkupError, Rendered, render
 from discussions.models import (
     MAX_SIBLINGS,
@@ -153,6 +154,7 @@ def start_thread(
             thread.save(update_fields=["opening_post"])
             if tags:
                 thread.tags.set(tags[:MAX_TAGS])
+            update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
             ledger.record(author, community, Activity.Kind.THREAD, at=now)
             _notify(post, author, rendered.mentions, reply_to=None)
     except IntegrityError:
@@ -220,6 +222,7 @@ def _reply_locked(author, thread: Thread, body: str, rendered: Rendered, parent:
     )
     _apply_render(post, rendered)
     post.save()
+    update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     Thread.objects.filter(pk=thread.pk).update(
         reply_count=F("reply_count") + 1, last_activity_at=now, last_poster=author
     )
@@ -249,6 +252,10 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     if new_title != thread.title:
         Thread.objects.filter(pk=thread.pk).update(title=new_title)
         thread.title = new_title
+    if post.is_opening:
+        update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
+    else:
+        update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     if editor.pk != post.author_id:
         _audit(thread.community, editor, "post.edit", _describe(post), target_user=post.author)
     _notify(post, editor, rendered.mentions, reply_to=None)
@@ -264,11 +271,21 @@ def delete_post(actor, post: Post) -> Post:
     post.deleted_at = timezone.now()
     post.save(update_fields=["deleted_at"])
     thread = post.thread
+    _reindex_after_visibility_change(post, visible=False)
     if thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=thread.pk).update(accepted_answer=None)
     action = "post.delete" if actor.pk == post.author_id else "post.delete_by_moderator"
     _audit(thread.community, actor, action, _describe(post), target_user=post.author)
     return post
+
+
+def _reindex_after_visibility_change(post: Post, *, visible: bool) -> None:
+    """Hidden or deleted text leaves the search index; unhidden text returns."""
+    text = post.body_text if visible else ""
+    if post.is_opening:
+        update_vector(Thread.objects.filter(pk=post.thread_id), {"A": post.thread.title, "B": text})
+    else:
+        update_vector(Post.objects.filter(pk=post.pk), {"B": text})
 
 
 def purge_deleted_content(now=None) -> int:
@@ -348,6 +365,7 @@ def hide_post(actor, post: Post, reason: str) -> Post:
         raise DiscussionError("Give a reason: the author will see it.")
     post.hidden_at, post.hidden_by, post.hidden_reason = timezone.now(), actor, reason
     post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    _reindex_after_visibility_change(post, visible=False)
     Flag.objects.filter(post=post, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=actor, resolution="hidden"
     )
@@ -368,6 +386,7 @@ def unhide_post(actor, post: Post) -> Post:
         raise DiscussionError("Only facilitators can unhide posts.")
     post.hidden_at, post.hidden_by, post.hidden_reason = None, None, ""
     post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    _reindex_after_visibility_change(post, visible=True)
     _audit(post.thread.community, actor, "post.unhide", _describe(post), target_user=post.author)
     return post
 

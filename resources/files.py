@@ -1,0 +1,155 @@
+"""Checking uploaded files by their content, and making safe image previews.
+
+The declared name and content type are the uploader's word; libmagic reads
+the bytes. A file is accepted only if its content is on the allowlist *and*
+its extension belongs to the same type, so `notes.jpg` that is really HTML is
+refused. Files are stored under generated names and always served as
+attachments; raster images also get a re-encoded PNG preview (which drops
+anything hidden in the original).
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import magic
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image, UnidentifiedImageError
+
+# detected MIME type → (extensions it may carry, extension we store it under)
+ALLOWED: dict[str, tuple[frozenset[str], str]] = {
+    "application/pdf": (frozenset({"pdf"}), "pdf"),
+    "image/png": (frozenset({"png"}), "png"),
+    "image/jpeg": (frozenset({"jpg", "jpeg"}), "jpg"),
+    "image/gif": (frozenset({"gif"}), "gif"),
+    "image/webp": (frozenset({"webp"}), "webp"),
+    "text/plain": (frozenset({"txt", "text", "md", "csv", "tsv"}), "txt"),
+    "text/csv": (frozenset({"csv", "txt", "tsv"}), "csv"),
+    "application/csv": (frozenset({"csv"}), "csv"),
+    "application/msword": (frozenset({"doc"}), "doc"),
+    "application/vnd.ms-excel": (frozenset({"xls"}), "xls"),
+    "application/vnd.ms-powerpoint": (frozenset({"ppt"}), "ppt"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (frozenset({"docx"}), "docx"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (frozenset({"xlsx"}), "xlsx"),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (frozenset({"pptx"}), "pptx"),
+    "application/vnd.oasis.opendocument.text": (frozenset({"odt"}), "odt"),
+    "application/vnd.oasis.opendocument.spreadsheet": (frozenset({"ods"}), "ods"),
+    "application/vnd.oasis.opendocument.presentation": (frozenset({"odp"}), "odp"),
+}
+# Old Office formats are all one OLE container to libmagic.
+_OLE = "application/x-ole-storage"
+_OLE_EXTENSIONS = {
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint",
+}
+RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger is a decompression bomb, not a diagram
+PREVIEW_SIZE = (800, 800)
+SNIFF_BYTES = 8192
+
+ALLOWED_DESCRIPTION = (
+    "PDF, images (PNG, JPEG, GIF, WebP), Word/Excel/PowerPoint or OpenDocument files, plain text or CSV"
+)
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    mime: str
+    extension: str
+    display_name: str
+    size: int
+
+
+def safe_display_name(name: str) -> str:
+    """A download name without paths, control characters or quotes (for Content-Disposition)."""
+    name = unicodedata.normalize("NFC", PurePosixPath(name.replace("\\", "/")).name)
+    cleaned = "".join(ch for ch in name if unicodedata.category(ch)[0] not in {"C"} and ch not in '"<>:|?*')
+    cleaned = cleaned.strip(" .")[:150]
+    return cleaned or "download"
+
+
+def check_upload(upload: UploadedFile) -> CheckedFile:
+    """Accept or refuse an upload by size and content; raises ValidationError with a clear message."""
+    limit = settings.RESOURCE_MAX_UPLOAD_BYTES
+    if upload.size == 0:
+        raise ValidationError("The file is empty.")
+    if upload.size > limit:
+        raise ValidationError(
+            f"The file is too large ({upload.size / 1_048_576:.1f} MB). The limit is {limit // 1_048_576} MB."
+        )
+    display = safe_display_name(upload.name or "")
+    extension = PurePosixPath(display).suffix.lower().lstrip(".")
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    mime = magic.from_buffer(head, mime=True)
+    if mime == _OLE and extension in _OLE_EXTENSIONS:
+        mime = _OLE_EXTENSIONS[extension]
+    if mime not in ALLOWED:
+        raise ValidationError(f"This kind of file can't be shared here. Allowed: {ALLOWED_DESCRIPTION}.")
+    extensions, stored_extension = ALLOWED[mime]
+    if extension not in extensions:
+        raise ValidationError(
+            f"The file's name ends in “.{extension or '(nothing)'}” but its content is {mime}. "
+            "Rename it to match what it is."
+        )
+    if mime.startswith("text/") or mime == "application/csv":
+        _check_text(upload)
+    if mime in RASTER_IMAGES:
+        _check_image(upload)
+    return CheckedFile(mime=mime, extension=stored_extension, display_name=display, size=upload.size)
+
+
+def _check_text(upload: UploadedFile) -> None:
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("Text files must be UTF-8 encoded.") from None
+    if "\x00" in text:
+        raise ValidationError("The file contains null characters; it doesn't look like text.")
+
+
+def _check_image(upload: UploadedFile) -> None:
+    upload.seek(0)
+    try:
+        with Image.open(upload) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ValidationError("The image is too large in pixels (over 40 megapixels).")
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise ValidationError("The image could not be read; it may be damaged.") from None
+    finally:
+        upload.seek(0)
+
+
+def stored_name(checked: CheckedFile) -> str:
+    return f"{uuid.uuid4().hex}.{checked.extension}"
+
+
+def make_preview(upload: UploadedFile) -> ContentFile | None:
+    """A PNG thumbnail re-encoded from the pixels alone; None if the image can't be read."""
+    upload.seek(0)
+    try:
+        with Image.open(upload) as image:
+            image.thumbnail(PREVIEW_SIZE)
+            if image.mode not in ("RGB", "RGBA"):
+                image = image.convert("RGBA")
+            out = io.BytesIO()
+            image.save(out, format="PNG", optimize=True)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        return None
+    finally:
+        upload.seek(0)
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.png")

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django import forms
+
+from accounts.forms import clean_display_text
+from copsite.markup import MarkupError, render
+from discussions.forms import ThreadForm
+from resources.files import check_upload
+from resources.models import Resource
+
+
+class ResourceForm(forms.ModelForm):
+    url = forms.URLField(label="Link", max_length=500, required=False, assume_scheme="https")
+    tags = forms.CharField(required=False, max_length=400, help_text=ThreadForm.base_fields["tags"].help_text)
+    upload = forms.FileField(
+        label="File",
+        required=False,
+        help_text="PDF, image, Word/Excel/PowerPoint/OpenDocument, plain text or CSV.",
+    )
+
+    class Meta:
+        model = Resource
+        fields = [
+            "kind",
+            "title",
+            "url",
+            "description",
+            "citation_authors",
+            "citation_title",
+            "citation_venue",
+            "citation_year",
+            "citation_link",
+            "summary",
+            "in_practice",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "description": forms.Textarea(attrs={"rows": 6}),
+            "summary": forms.Textarea(attrs={"rows": 5}),
+            "in_practice": forms.Textarea(attrs={"rows": 5}),
+        }
+        help_texts = {
+            "description": "Markdown. What is it, and when is it useful?",
+            "summary": "Research summaries: the findings in plain language.",
+            "in_practice": "Research summaries: so what does this mean in practice? What to try, what to watch for.",
+            "citation_link": "A DOI (10.xxxx/…) or a link to the paper.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["tags"] = ", ".join(self.instance.tags.names())
+        self.fields["citation_year"].widget.attrs.update({"min": 1800, "max": 2100})
+
+    clean_tags = ThreadForm.clean_tags
+
+    def clean_title(self) -> str:
+        title = " ".join(clean_display_text(self.cleaned_data["title"], "Title").split())
+        if not title:
+            raise forms.ValidationError("Give the resource a title.")
+        return title
+
+    def _clean_markdown(self, name: str) -> str:
+        text = self.cleaned_data[name].replace("\r\n", "\n")
+        try:
+            render(text)
+        except MarkupError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return text
+
+    def clean_description(self) -> str:
+        return self._clean_markdown("description")
+
+    def clean_summary(self) -> str:
+        return self._clean_markdown("summary")
+
+    def clean_in_practice(self) -> str:
+        return self._clean_markdown("in_practice")
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload:
+            check_upload(upload)  # raises ValidationError with the reason
+        return upload
+
+    def clean_citation_link(self) -> str:
+        link = self.cleaned_data["citation_link"].strip()
+        if link and not (link.startswith(("https://", "http://")) or link.lower().startswith(("10.", "doi:"))):
+            raise forms.ValidationError("Give a DOI such as 10.1000/xyz123 or a link starting with https://.")
+        return link
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        has_file = bool(data.get("upload")) or bool(self.instance.file)
+        if kind == Resource.Kind.LINK and not data.get("url"):
+            self.add_error("url", "A link needs its address.")
+        if kind == Resource.Kind.FILE and not has_file:
+            self.add_error("upload", "Choose a file to upload.")
+        if kind == Resource.Kind.RESEARCH:
+            for name, message in [
+                ("citation_title", "Name the paper."),
+                ("summary", "Summarise the findings in plain language."),
+                ("in_practice", "Say what this means in practice: it's the point of a research summary."),
+            ]:
+                if not data.get(name):
+                    self.add_error(name, message)
+        if kind != Resource.Kind.RESEARCH and not (data.get("description") or data.get("url") or has_file):
+            self.add_error("description", "Describe the resource, or add a link or a file.")
+        return data
+
+    def model_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+
+from communities.models import Community
+
+
+class Resource(models.Model):
+    """One piece of the community's shared repertoire."""
+
+    class Kind(models.TextChoices):
+        RESEARCH = "research", "Research summary"
+        TOOL = "tool", "Tool or template"
+        STORY = "story", "Story or case"
+        HOWTO = "howto", "How-to"
+        LINK = "link", "Link"
+        FILE = "file", "File"
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="resources")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LINK)
+    title = models.CharField(max_length=200)
+    url = models.URLField("link", max_length=500, blank=True)
+    description = models.TextField(blank=True, max_length=20_000)
+    description_html = models.TextField(blank=True)
+    # Research summaries: a paper and "so what does this mean in practice?"
+    citation_authors = models.CharField("authors", max_length=300, blank=True)
+    citation_title = models.CharField("paper title", max_length=300, blank=True)
+    citation_venue = models.CharField("journal or venue", max_length=200, blank=True)
+    citation_year = models.PositiveSmallIntegerField("year", null=True, blank=True)
+    citation_link = models.CharField("DOI or URL", max_length=300, blank=True)
+    summary = models.TextField("plain-language summary", blank=True, max_length=10_000)
+    summary_html = models.TextField(blank=True)
+    in_practice = models.TextField("in practice", blank=True, max_length=10_000)
+    in_practice_html = models.TextField(blank=True)
+    # Search: plain text of every field (SQLite fallback and snippets) and,
+    # on PostgreSQL, a weighted vector (title A, the rest B) kept by services.
+    search_text = models.TextField(blank=True, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
+    # Files: stored under a generated name; the original name only names the download.
+    file = models.FileField(upload_to="resources/%Y/%m/", blank=True, max_length=300)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_type = models.CharField(max_length=120, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    preview = models.ImageField(upload_to="previews/%Y/%m/", blank=True, max_length=300)
+    tags = TaggableManager(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="resources"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    # Curation: pinned resources show first, in the order facilitators set.
+    pin_position = models.PositiveIntegerField(null=True, blank=True)
+    helpful_count = models.PositiveIntegerField(default=0)
+    thread = models.OneToOneField(
+        "discussions.Thread", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # Library, newest first (pinned ones are few and fetched apart).
+            models.Index(
+                fields=["community", "-created_at"], name="resource_newest", condition=Q(removed_at__isnull=True)
+            ),
+            # Library sorted by most helpful.
+            models.Index(
+                fields=["community", "-helpful_count", "-created_at"],
+                name="resource_helpful",
+                condition=Q(removed_at__isnull=True),
+            ),
+            # Pinned strip on the library and community front page.
+            models.Index(
+                fields=["community", "pin_position"], name="resource_pinned", condition=Q(pin_position__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("resources:detail", kwargs={"slug": self.community.slug, "pk": self.pk})
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.pin_position is not None
+
+    @property
+    def is_research(self) -> bool:
+        return self.kind == self.Kind.RESEARCH
+
+
+class ResourceReaction(models.Model):
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resource", "user"], name="one_helpful_per_resource")]
+        indexes = [models.Index(fields=["user", "resource"], name="resource_reaction_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} found resource {self.resource_id} helpful"

@@ -1,0 +1,197 @@
+"""Writes for the shared repertoire: add, edit, remove, curate, react, discuss. One transaction each."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from communities import ledger, policy
+from communities.models import Activity, AuditEntry, Community
+from copsite.mail import one_line
+from copsite.markup import render
+from copsite.search import update_vector
+from discussions import services as discussions
+from discussions.models import Thread
+from resources.files import check_upload, make_preview, stored_name
+from resources.models import Resource, ResourceReaction
+
+TEXT_FIELDS = ("description", "summary", "in_practice")
+MAX_TAGS = 8
+
+
+class ResourceError(Exception):
+    """A resource action that can't happen; the message is shown to the person."""
+
+
+def _render_fields(resource: Resource) -> None:
+    texts = []
+    for field in TEXT_FIELDS:
+        rendered = render(getattr(resource, field))
+        setattr(resource, f"{field}_html", rendered.html)
+        texts.append(rendered.text)
+    citation = " ".join(
+        str(v)
+        for v in (
+            resource.citation_authors,
+            resource.citation_title,
+            resource.citation_venue,
+            resource.citation_year or "",
+        )
+        if v
+    )
+    resource.search_text = "\n".join(filter(None, [*texts, citation, resource.file_name]))
+
+
+def _index(resource: Resource) -> None:
+    update_vector(Resource.objects.filter(pk=resource.pk), {"A": resource.title, "B": resource.search_text})
+
+
+def _audit(resource: Resource, actor, action: str, detail: str = "") -> None:
+    AuditEntry.objects.create(
+        community=resource.community,
+        actor=actor,
+        action=action,
+        target_user=resource.added_by,
+        detail=one_line(f"resource “{resource.title}”" + (f": {detail}" if detail else ""), 500),
+    )
+
+
+def _attach(resource: Resource, upload) -> None:
+    checked = check_upload(upload)  # ValidationError reaches the form
+    resource.file.save(stored_name(checked), upload, save=False)
+    resource.file_name, resource.file_type, resource.file_size = checked.display_name, checked.mime, checked.size
+    if checked.mime.startswith("image/"):
+        preview = make_preview(upload)
+        if preview is not None:
+            resource.preview.save(preview.name, preview, save=False)
+
+
+def add_resource(user, community: Community, *, fields: dict, tags: list[str], upload=None) -> Resource:
+    if not policy.can_add_resource(user, community):
+        raise ResourceError("Only members can add to this library.")
+    resource = Resource(community=community, added_by=user, **fields)
+    _render_fields(resource)
+    if upload is not None:
+        _attach(resource, upload)
+    try:
+        with transaction.atomic():
+            resource.save()
+            resource.tags.set(tags[:MAX_TAGS])
+            _index(resource)
+            ledger.record(user, community, Activity.Kind.RESOURCE)
+    except Exception:
+        _discard_files(resource)
+        raise
+    return resource
+
+
+def edit_resource(user, resource: Resource, *, fields: dict, tags: list[str], upload=None) -> Resource:
+    if not policy.can_edit_resource(user, resource):
+        raise ResourceError("You can't edit this resource.")
+    old_files = (resource.file.name, resource.preview.name) if upload is not None else ()
+    for name, value in fields.items():
+        setattr(resource, name, value)
+    _render_fields(resource)
+    if upload is not None:
+        resource.preview = None
+        _attach(resource, upload)
+    resource.updated_at = timezone.now()
+    with transaction.atomic():
+        resource.save()
+        resource.tags.set(tags[:MAX_TAGS])
+        _index(resource)
+        if user.pk != resource.added_by_id:
+            _audit(resource, user, "resource.edit")
+    storage = resource.file.storage
+    transaction.on_commit(lambda: [storage.delete(name) for name in old_files if name])
+    return resource
+
+
+def _discard_files(resource: Resource) -> None:
+    for f in (resource.file, resource.preview):
+        if f and f.name:
+            f.storage.delete(f.name)
+
+
+@transaction.atomic
+def remove_resource(user, resource: Resource) -> Resource:
+    if not policy.can_remove_resource(user, resource):
+        raise ResourceError("You can't remove this resource.")
+    Resource.objects.filter(pk=resource.pk).update(removed_at=timezone.now(), pin_position=None)
+    _audit(resource, user, "resource.remove")
+    return resource
+
+
+@transaction.atomic
+def set_pin(user, resource: Resource, action: str) -> None:
+    """pin / unpin / up / down. Positions are 1..n per community, kept dense."""
+    community = Community.objects.select_for_update().get(pk=resource.community_id)
+    resource = Resource.objects.select_related("community").get(pk=resource.pk)
+    if not policy.can_pin_resource(user, resource):
+        raise ResourceError("Only facilitators can pin resources.")
+    pinned = Resource.objects.filter(community=community, pin_position__isnull=False, removed_at__isnull=True)
+    if action == "pin" and resource.pin_position is None:
+        last = pinned.aggregate(m=Max("pin_position"))["m"] or 0
+        Resource.objects.filter(pk=resource.pk).update(pin_position=last + 1)
+    elif action == "unpin" and resource.pin_position is not None:
+        Resource.objects.filter(pk=resource.pk).update(pin_position=None)
+        pinned.filter(pin_position__gt=resource.pin_position).update(pin_position=F("pin_position") - 1)
+    elif action in ("up", "down") and resource.pin_position is not None:
+        target = resource.pin_position + (-1 if action == "up" else 1)
+        neighbour = pinned.filter(pin_position=target).first()
+        if neighbour is not None:
+            Resource.objects.filter(pk=neighbour.pk).update(pin_position=resource.pin_position)
+            Resource.objects.filter(pk=resource.pk).update(pin_position=target)
+    else:
+        return
+    _audit(resource, user, f"resource.{action}")
+
+
+def toggle_helpful(user, resource: Resource) -> tuple[bool, int]:
+    if not policy.can_react_to_resource(user, resource):
+        raise ResourceError("You can't mark this resource as helpful.")
+    with transaction.atomic():
+        locked = Resource.objects.select_for_update().get(pk=resource.pk)
+        deleted, _ = ResourceReaction.objects.filter(resource=locked, user=user).delete()
+        if deleted:
+            Resource.objects.filter(pk=locked.pk).update(helpful_count=F("helpful_count") - deleted)
+            return False, locked.helpful_count - deleted
+        try:
+            with transaction.atomic():
+                ResourceReaction.objects.create(resource=locked, user=user)
+        except IntegrityError:
+            return True, locked.helpful_count
+        Resource.objects.filter(pk=locked.pk).update(helpful_count=F("helpful_count") + 1)
+        ledger.record(user, resource.community, Activity.Kind.REACTION)
+        return True, locked.helpful_count + 1
+
+
+def start_discussion(user, resource: Resource):
+    """The resource's discussion thread, created on first use (safe to click twice)."""
+    if resource.thread_id:
+        return resource.thread
+    if not policy.can_discuss_resource(user, resource):
+        raise ResourceError("Join the community to discuss this resource.")
+    with transaction.atomic():
+        locked = Resource.objects.select_for_update().get(pk=resource.pk)
+        if locked.thread_id:
+            return Thread.objects.get(pk=locked.thread_id)
+        url = settings.SITE_URL + resource.get_absolute_url()
+        body = (
+            f"Discussion of the resource **[{_escape_md(resource.title)}]({url})**.\n\nWhat did you try? What happened?"
+        )
+        thread = discussions.start_thread(
+            user,
+            resource.community,
+            title=f"About: {resource.title}"[:200],
+            body=body,
+            tags=list(resource.tags.names()),
+        )
+        Resource.objects.filter(pk=locked.pk).update(thread=thread)
+    return thread
+
+
+def _escape_md(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|" else ch for ch in text)

@@ -1,0 +1,239 @@
+"""The library: listing, reading, adding, curating, downloading, discussing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from communities import panels, policy
+from communities.models import Community
+from discussions.models import Thread
+from resources import services
+from resources.forms import ResourceForm
+from resources.models import Resource, ResourceReaction
+
+PER_PAGE = 20
+SORTS = {"newest": ("-created_at", "-pk"), "helpful": ("-helpful_count", "-created_at", "-pk")}
+
+
+def _library_queryset(community: Community):
+    return (
+        Resource.objects.filter(community=community, removed_at__isnull=True)
+        .select_related("added_by", "thread")
+        .prefetch_related("tags")
+    )
+
+
+def _pinned(community: Community) -> list[Resource]:
+    pinned = list(_library_queryset(community).filter(pin_position__isnull=False).order_by("pin_position"))
+    for resource in pinned:
+        resource.community = community
+    return pinned
+
+
+def library(request: HttpRequest, slug: str) -> HttpResponse:
+    community = policy.get_community_or_404(request.user, slug)
+    kind = request.GET.get("kind", "")
+    tag = request.GET.get("tag", "")[:40]
+    sort = request.GET.get("sort", "newest")
+    sort = sort if sort in SORTS else "newest"
+    rest = _library_queryset(community).filter(pin_position__isnull=True)
+    if kind in Resource.Kind.values:
+        rest = rest.filter(kind=kind)
+    if tag:
+        rest = rest.filter(tags__name=tag)
+    page = Paginator(rest.order_by(*SORTS[sort]), PER_PAGE).get_page(request.GET.get("page"))
+    for resource in page:
+        resource.community = community
+    pinned = _pinned(community) if not (kind or tag) and page.number == 1 else []
+    context = {
+        "community": community,
+        "pinned": pinned,
+        "page": page,
+        "kind": kind,
+        "tag": tag,
+        "sort": sort,
+        "kinds": Resource.Kind.choices,
+        "can_add": policy.can_add_resource(request.user, community),
+        "can_curate": policy.can_moderate(request.user, community),
+    }
+    return render(request, "resources/library.html", context)
+
+
+def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
+    return panels.Panel(
+        "resources/_pinned_panel.html",
+        {"pinned": _pinned(community), "can_add": policy.can_add_resource(request.user, community)},
+        order=5,
+    )
+
+
+panels.register("community", _pinned_panel)
+
+
+def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = policy.get_resource_or_404(request.user, Resource.objects.select_related("added_by", "thread"), slug, pk)
+    helpful = (
+        request.user.is_authenticated and ResourceReaction.objects.filter(resource=resource, user=request.user).exists()
+    )
+    context = {
+        "community": resource.community,
+        "resource": resource,
+        "tags": list(resource.tags.all()),
+        "i_found_helpful": helpful,
+        "can_edit": policy.can_edit_resource(request.user, resource),
+        "can_pin": policy.can_pin_resource(request.user, resource),
+        "can_react": policy.can_react_to_resource(request.user, resource),
+        "can_discuss": policy.can_discuss_resource(request.user, resource),
+    }
+    return render(request, "resources/detail.html", context)
+
+
+def _form_view(request: HttpRequest, community: Community, resource: Resource | None) -> HttpResponse:
+    form = ResourceForm(request.POST or None, request.FILES or None, instance=resource)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("upload")
+        try:
+            if resource is None:
+                resource = services.add_resource(
+                    request.user, community, fields=form.model_fields(), tags=form.cleaned_data["tags"], upload=upload
+                )
+                messages.success(request, "Added to the library.")
+            else:
+                services.edit_resource(
+                    request.user, resource, fields=form.model_fields(), tags=form.cleaned_data["tags"], upload=upload
+                )
+                messages.success(request, "Your changes are saved.")
+        except ValidationError as exc:
+            form.add_error("upload", exc)
+        except services.ResourceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect(resource.get_absolute_url())
+    context = {
+        "community": community,
+        "form": form,
+        "resource": resource,
+        "max_mb": settings.RESOURCE_MAX_UPLOAD_BYTES // 1_048_576,
+    }
+    return render(request, "resources/form.html", context)
+
+
+def add(request: HttpRequest, slug: str) -> HttpResponse:
+    community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_add_resource(request.user, community):
+        return render(request, "403.html", {"message": "Join the community to add resources."}, status=403)
+    return _form_view(request, community, None)
+
+
+def edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_edit_resource(request.user, resource):
+        return render(request, "403.html", {"message": "You can't edit this resource."}, status=403)
+    return _form_view(request, resource.community, resource)
+
+
+def remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_remove_resource(request.user, resource):
+        return render(request, "403.html", {"message": "You can't remove this resource."}, status=403)
+    if request.method == "POST":
+        services.remove_resource(request.user, resource)
+        messages.success(request, f"“{resource.title}” is removed from the library.")
+        return redirect("resources:library", slug=slug)
+    return render(request, "resources/confirm_remove.html", {"resource": resource, "community": resource.community})
+
+
+@require_POST
+def pin(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
+    if not policy.can_pin_resource(request.user, resource):
+        if not request.user.is_authenticated:
+            return redirect_to_login(resource.get_absolute_url())
+        return render(request, "403.html", {"message": "Only facilitators can pin resources."}, status=403)
+    action = request.POST.get("action", "")
+    services.set_pin(request.user, resource, action)
+    labels = {
+        "pin": "Pinned: it shows first in the library and on the community page.",
+        "unpin": "Unpinned.",
+        "up": "Moved up.",
+        "down": "Moved down.",
+    }
+    if action in labels:
+        messages.success(request, labels[action])
+    back = request.POST.get("next")
+    return redirect("resources:library", slug=slug) if back == "library" else redirect(resource.get_absolute_url())
+
+
+@require_POST
+def helpful(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(resource.get_absolute_url())
+    try:
+        reacted, count = services.toggle_helpful(request.user, resource)
+    except services.ResourceError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=403)
+        messages.error(request, str(exc))
+        return redirect(resource.get_absolute_url())
+    if request.htmx:
+        resource.helpful_count = count
+        return render(
+            request, "resources/_helpful.html", {"resource": resource, "i_found_helpful": reacted, "can_react": True}
+        )
+    return redirect(resource.get_absolute_url())
+
+
+@require_POST
+def discuss(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = policy.get_resource_or_404(request.user, Resource.objects.select_related("thread"), slug, pk)
+    if not request.user.is_authenticated:
+        return redirect_to_login(resource.get_absolute_url())
+    try:
+        thread: Thread = services.start_discussion(request.user, resource)
+    except services.ResourceError as exc:
+        messages.error(request, str(exc))
+        return redirect(resource.get_absolute_url())
+    return redirect(thread.get_absolute_url())
+
+
+def download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The file, after the policy check, always as an attachment (never rendered by the browser)."""
+    resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
+    if not resource.file:
+        raise Http404("No file.")
+    response = FileResponse(
+        resource.file.open("rb"), as_attachment=True, filename=resource.file_name, content_type=resource.file_type
+    )
+    _harden(response)
+    return response
+
+
+def preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A re-encoded PNG thumbnail of an image resource, shown inline."""
+    resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
+    if not resource.preview:
+        raise Http404("No preview.")
+    response = FileResponse(resource.preview.open("rb"), content_type="image/png")
+    _harden(response)
+    return response
+
+
+def _harden(response: HttpResponse) -> None:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Files in private communities must not linger in shared caches.
+    response["Cache-Control"] = "private, max-age=300"
