@@ -21,8 +21,8 @@ from django.utils import timezone
 from communities import ledger, policy
 from communities.models import Activity, AuditEntry, Community
 from copsite.mail import one_line
-from copsite.search import update_vector
 from copsite.markup import RENDER_VERSION, MarkupError, Rendered, render
+from copsite.search import update_vector
 from discussions.models import (
     MAX_SIBLINGS,
     Flag,
