@@ -28,7 +28,11 @@ def pytest_unconfigure(config):
     # The per-run broker and cache folders of the embedded default (tests/settings.py).
     from django.conf import settings
 
-    for path in (getattr(settings, "TEST_CELERY_DIR", None), settings.CACHES["default"].get("LOCATION")):
+    for path in (
+        getattr(settings, "TEST_CELERY_DIR", None),
+        settings.CACHES["default"].get("LOCATION"),
+        settings.MEDIA_ROOT,
+    ):
         if path and "test-" in str(path):
             shutil.rmtree(path, ignore_errors=True)
 

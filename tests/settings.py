@@ -34,3 +34,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # One file per run: parallel runs (two terminals, CI beside a developer)
     # never share a test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Uploaded files written by tests land in a per-run folder, removed at the end.
+MEDIA_ROOT = VAR_DIR / f"test-media-{os.getpid()}"

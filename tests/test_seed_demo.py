@@ -46,6 +46,13 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert Post.objects.filter(depth__gte=3).exists()
     assert Post.objects.filter(helpful_count__gt=0).exists()
     assert Flag.objects.filter(resolved_at__isnull=True).exists()
+    from resources.models import Resource
+
+    kinds = set(Resource.objects.values_list("kind", flat=True))
+    assert {"research", "tool", "story", "howto", "file"} <= kinds
+    assert Resource.objects.filter(pin_position__isnull=False).count() >= 3
+    assert Resource.objects.exclude(in_practice="").filter(kind="research").exists()
+    assert Resource.objects.filter(kind="file").exclude(preview="").exists()
 
 
 def test_demo_facilitator_can_log_in_and_reach_the_dashboard(client):

@@ -101,6 +101,7 @@ class Command(BaseCommand):
         """Communities, then (in later issues) threads, resources and events."""
         from communities.demo import seed_communities
         from discussions.demo import seed_threads
+        from resources.demo import seed_resources
 
-        for line in [*seed_communities(users), *seed_threads(users)]:
+        for line in [*seed_communities(users), *seed_threads(users), *seed_resources(users)]:
             self.stdout.write(line)
