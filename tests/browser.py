@@ -71,3 +71,25 @@ def visit(page, url: str):
     assert response is not None and response.status < 400, f"{url} answered {response and response.status}"
     assert_accessible(page)
     return response
+
+
+PASSWORD = "correct horse battery"
+
+
+def log_in(pw_page, base: str, email: str, password: str = PASSWORD) -> None:
+    from playwright.sync_api import expect
+
+    pw_page.goto(f"{base}/accounts/login/")
+    pw_page.get_by_label("Email").fill(email)
+    pw_page.get_by_label("Password").fill(password)
+    pw_page.get_by_role("button", name="Sign In").click()
+    expect(pw_page.get_by_role("navigation", name="Account").locator("summary")).to_be_visible()
+
+
+def log_out(pw_page) -> None:
+    from playwright.sync_api import expect
+
+    menu = pw_page.get_by_role("navigation", name="Account")
+    menu.locator("summary").click()
+    menu.get_by_role("button", name="Log out").click()
+    expect(menu.get_by_role("link", name="Log in")).to_be_visible()
