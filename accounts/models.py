@@ -4,8 +4,17 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def default_email_notifications() -> list[str]:
+    """Notification kinds emailed at once by default; the rest wait for the digest."""
+    return ["mention", "reply", "hidden"]
 
 
 def validate_time_zone(value: str) -> None:
@@ -38,6 +47,18 @@ class User(AbstractUser):
         validators=[validate_time_zone],
         help_text="Dates are shown, and digests delivered, in this time zone.",
     )
+
+    # Email rhythm (digests app): delivery hour and weekly day in the
+    # person's own time zone, a pause switch, and which notifications are
+    # emailed straight away rather than left for the digest.
+    digest_hour = models.PositiveSmallIntegerField(
+        "digest delivery hour", default=7, validators=[MinValueValidator(0), MaxValueValidator(23)]
+    )
+    digest_weekday = models.PositiveSmallIntegerField(
+        "weekly digest day", default=0, choices=[(i, day) for i, day in enumerate(WEEKDAYS)]
+    )
+    email_paused = models.BooleanField("pause all email", default=False)
+    email_notifications = models.JSONField(default=default_email_notifications, blank=True)
 
     class Meta:
         ordering = ["username"]

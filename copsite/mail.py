@@ -41,7 +41,7 @@ def queue_email(
         subject=one_line(subject, 250),
         body_text=text,
         body_html=html or "",
-        headers={k: one_line(v, 900) for k, v in (headers or {}).items()},
+        headers={k: one_line(v, 2000) for k, v in (headers or {}).items()},
         message_id=make_msgid(domain=domain),
     )
     transaction.on_commit(lambda: _publish(row.pk))
@@ -58,7 +58,7 @@ def _publish(email_id: int) -> None:
 
 
 def build_message(row: OutboundEmail) -> EmailMultiAlternatives:
-    headers = {k: one_line(str(v), 900) for k, v in row.headers.items()}
+    headers = {k: one_line(str(v), 2000) for k, v in row.headers.items()}
     headers["Message-ID"] = row.message_id
     msg = EmailMultiAlternatives(
         # Rows may be written outside queue_email (admin, imports): a CR/LF in

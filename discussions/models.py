@@ -208,6 +208,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         MENTION = "mention", "mentioned you"
         REPLY = "reply", "replied to you"
+        ACCEPTED = "accepted", "accepted your answer"
         HIDDEN = "hidden", "hid your post"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
@@ -216,6 +217,9 @@ class Notification(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the email sweep has dealt with it (sent, grouped or left for the digest).
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_sent = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -223,7 +227,13 @@ class Notification(models.Model):
             # A post notifies a person once per kind, even if saved twice.
             models.UniqueConstraint(fields=["user", "post", "kind"], name="one_notification_per_post_kind"),
         ]
-        indexes = [models.Index(fields=["user", "-created_at"], name="notification_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_idx"),
+            # The bell: unread count per person.
+            models.Index(fields=["user"], name="notification_unread_idx", condition=Q(read_at__isnull=True)),
+            # The email sweep: not yet handled, oldest first.
+            models.Index(fields=["created_at"], name="notification_email_idx", condition=Q(emailed_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.kind} on post {self.post_id}"

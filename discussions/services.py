@@ -328,6 +328,10 @@ def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
             raise DiscussionError("A deleted or hidden post can't be the accepted answer.")
     thread.accepted_answer = post
     thread.save(update_fields=["accepted_answer"])
+    if post is not None and post.author_id and post.author_id != actor.pk:
+        Notification.objects.get_or_create(
+            user_id=post.author_id, post=post, kind=Notification.Kind.ACCEPTED, defaults={"actor": actor}
+        )
     return thread
 
 

@@ -13,58 +13,96 @@ from resources.models import Resource
 
 LIBRARY = {
     "acute-pain": [
-        ("amara", True, {
-            "kind": "research",
-            "title": "Behavioural pain scales when self-report fails",
-            "citation_authors": "Fictional A, Example B",
-            "citation_title": "Observer-rated pain in older adults with acute confusion: a ward-based comparison",
-            "citation_venue": "Journal of Demonstration Nursing",
-            "citation_year": 2024,
-            "citation_link": "https://example.org/demo-paper",
-            "summary": "On three surgical wards, nurses scored pain with a behavioural scale in patients who "
-            "could not give a number. Scores **agreed well between nurses** and dropped after analgesia.",
-            "in_practice": "- Score at the same time as routine observations, so it isn't an extra round.\n"
-            "- Re-score 30-60 minutes after giving analgesia.\n"
-            "- Watch for: scores that stay high after treatment; ask the family what 'sore' looks like.",
-        }, ["assessment", "delirium"]),
-        ("joe", True, {
-            "kind": "howto",
-            "title": "How to run a 22:00 pre-emptive analgesia round",
-            "description": "1. Add the round to the evening handover sheet.\n2. Ask every patient about pain "
-            "*before* settling.\n3. Chart the score and the plan.\n\nWhat we saw: fewer overnight call bells.",
-        }, ["nights", "quality-improvement"]),
-        ("mei", False, {
-            "kind": "tool",
-            "title": "Multimodal analgesia planning template",
-            "description": "A one-page template for planning paracetamol, NSAID and opioid doses together.",
-            "url": "https://example.org/template",
-        }, ["analgesia", "template"]),
-        ("hannah", False, {
-            "kind": "story",
-            "title": "The night the PCA finally made sense to me",
-            "description": "A short story about learning to titrate patient-controlled analgesia with a "
-            "patient who taught me more than the policy did.",
-        }, ["pca", "nights"]),
-        ("amara", False, {"kind": "file", "title": "Pain score poster for the ward",
-                          "description": "Print it A3 for the staff room."}, ["assessment"]),
+        (
+            "amara",
+            True,
+            {
+                "kind": "research",
+                "title": "Behavioural pain scales when self-report fails",
+                "citation_authors": "Fictional A, Example B",
+                "citation_title": "Observer-rated pain in older adults with acute confusion: a ward-based comparison",
+                "citation_venue": "Journal of Demonstration Nursing",
+                "citation_year": 2024,
+                "citation_link": "https://example.org/demo-paper",
+                "summary": "On three surgical wards, nurses scored pain with a behavioural scale in patients who "
+                "could not give a number. Scores **agreed well between nurses** and dropped after analgesia.",
+                "in_practice": "- Score at the same time as routine observations, so it isn't an extra round.\n"
+                "- Re-score 30-60 minutes after giving analgesia.\n"
+                "- Watch for: scores that stay high after treatment; ask the family what 'sore' looks like.",
+            },
+            ["assessment", "delirium"],
+        ),
+        (
+            "joe",
+            True,
+            {
+                "kind": "howto",
+                "title": "How to run a 22:00 pre-emptive analgesia round",
+                "description": "1. Add the round to the evening handover sheet.\n2. Ask every patient about pain "
+                "*before* settling.\n3. Chart the score and the plan.\n\nWhat we saw: fewer overnight call bells.",
+            },
+            ["nights", "quality-improvement"],
+        ),
+        (
+            "mei",
+            False,
+            {
+                "kind": "tool",
+                "title": "Multimodal analgesia planning template",
+                "description": "A one-page template for planning paracetamol, NSAID and opioid doses together.",
+                "url": "https://example.org/template",
+            },
+            ["analgesia", "template"],
+        ),
+        (
+            "hannah",
+            False,
+            {
+                "kind": "story",
+                "title": "The night the PCA finally made sense to me",
+                "description": "A short story about learning to titrate patient-controlled analgesia with a "
+                "patient who taught me more than the policy did.",
+            },
+            ["pca", "nights"],
+        ),
+        (
+            "amara",
+            False,
+            {
+                "kind": "file",
+                "title": "Pain score poster for the ward",
+                "description": "Print it A3 for the staff room.",
+            },
+            ["assessment"],
+        ),
     ],
     "persistent-pain-physio": [
-        ("tomas", True, {
-            "kind": "research",
-            "title": "Graded activity versus usual care",
-            "citation_title": "Graded activity for persistent low back pain: a demonstration trial",
-            "citation_venue": "Demo Physiotherapy Review",
-            "citation_year": 2023,
-            "summary": "People who followed a graded plan did more of what mattered to them at six months.",
-            "in_practice": "Agree the baseline together, increase by small planned steps, celebrate the steps.",
-        }, ["pacing"]),
+        (
+            "tomas",
+            True,
+            {
+                "kind": "research",
+                "title": "Graded activity versus usual care",
+                "citation_title": "Graded activity for persistent low back pain: a demonstration trial",
+                "citation_venue": "Demo Physiotherapy Review",
+                "citation_year": 2023,
+                "summary": "People who followed a graded plan did more of what mattered to them at six months.",
+                "in_practice": "Agree the baseline together, increase by small planned steps, celebrate the steps.",
+            },
+            ["pacing"],
+        ),
     ],
     "opioid-stewardship": [
-        ("mei", True, {
-            "kind": "howto",
-            "title": "First month of a taper: a checklist",
-            "description": "- Agree the goal together\n- Small first step\n- Review before the next reduction",
-        }, ["tapering"]),
+        (
+            "mei",
+            True,
+            {
+                "kind": "howto",
+                "title": "First month of a taper: a checklist",
+                "description": "- Agree the goal together\n- Small first step\n- Review before the next reduction",
+            },
+            ["tapering"],
+        ),
     ],
 }
 

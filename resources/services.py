@@ -170,10 +170,10 @@ def toggle_helpful(user, resource: Resource) -> tuple[bool, int]:
 
 def start_discussion(user, resource: Resource):
     """The resource's discussion thread, created on first use (safe to click twice)."""
-    if resource.thread_id:
-        return resource.thread
     if not policy.can_discuss_resource(user, resource):
         raise ResourceError("Join the community to discuss this resource.")
+    if resource.thread_id:
+        return resource.thread
     with transaction.atomic():
         locked = Resource.objects.select_for_update().get(pk=resource.pk)
         if locked.thread_id:

@@ -182,6 +182,11 @@ def helpful(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
     if not request.user.is_authenticated:
         return redirect_to_login(resource.get_absolute_url())
+    if not policy.can_react_to_resource(request.user, resource):
+        message = "Only members can mark resources as helpful, and not their own."
+        if request.htmx:
+            return HttpResponse(message, status=403)
+        return render(request, "403.html", {"message": message}, status=403)
     try:
         reacted, count = services.toggle_helpful(request.user, resource)
     except services.ResourceError as exc:
@@ -202,6 +207,8 @@ def discuss(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, Resource.objects.select_related("thread"), slug, pk)
     if not request.user.is_authenticated:
         return redirect_to_login(resource.get_absolute_url())
+    if not policy.can_discuss_resource(request.user, resource):
+        return render(request, "403.html", {"message": "Join the community to discuss this resource."}, status=403)
     try:
         thread: Thread = services.start_discussion(request.user, resource)
     except services.ResourceError as exc:

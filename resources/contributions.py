@@ -1,0 +1,26 @@
+"""Profile contributions from the library: resources added, visible to the viewer only."""
+
+from __future__ import annotations
+
+from accounts.contributions import Contribution, register
+from communities import policy
+from resources.models import Resource
+
+
+def resource_contributions(viewer, person, limit: int) -> list[Contribution]:
+    rows = (
+        Resource.objects.filter(
+            added_by=person, removed_at__isnull=True, community__in=policy.visible_communities(viewer)
+        )
+        .select_related("community")
+        .order_by("-created_at")[:limit]
+    )
+    return [
+        Contribution(
+            f"Added a {r.get_kind_display().lower()}", r.title, r.get_absolute_url(), r.community.name, r.created_at
+        )
+        for r in rows
+    ]
+
+
+register(resource_contributions)
