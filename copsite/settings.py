@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "copsite.context_processors.site",
+                "digests.context_processors.bell",
             ],
         },
     },
@@ -224,6 +225,14 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-posts": {
         "task": "discussions.purge_deleted_content",
         "schedule": crontab(hour=3, minute=15),
+    },
+    "plan-digests": {
+        "task": "digests.plan",
+        "schedule": crontab(minute="*/15"),
+    },
+    "send-notification-emails": {
+        "task": "digests.send_notification_emails",
+        "schedule": crontab(minute="*/2"),
     },
     "heartbeat": {
         "task": "copsite.heartbeat",
@@ -418,6 +427,12 @@ NEW_ACCOUNT_POST_RATE_LIMIT = env_str("NEW_ACCOUNT_POST_RATE_LIMIT", "3/60,10/86
 # Resource uploads: size limit (the proxy in front should allow a little more).
 RESOURCE_MAX_UPLOAD_BYTES = env_int("RESOURCE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
+# Digests: people not seen for this long get none until they return; runs
+# are built in chunks of this many people; a planned run not built after
+# this many minutes (lost message, killed worker) is handed out again.
+DIGEST_DORMANT_DAYS = env_int("DIGEST_DORMANT_DAYS", 180, minimum=1)
+DIGEST_CHUNK_SIZE = env_int("DIGEST_CHUNK_SIZE", 50, minimum=1)
+DIGEST_REBUILD_AFTER_MINUTES = env_int("DIGEST_REBUILD_AFTER_MINUTES", 10, minimum=1)
 POSTS_PER_PAGE = 50
 THREADS_PER_PAGE = 20
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)

@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("communities.urls")),
     path("", include("discussions.urls")),
     path("", include("resources.urls")),
+    path("", include("digests.urls")),
     path("admin/", admin.site.urls),
 ]

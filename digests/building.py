@@ -1,0 +1,154 @@
+"""Turn planned runs into emails: one transaction per chunk, under row locks, exactly once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from communities.models import Community, Membership
+from copsite.mail import one_line, queue_email
+from copsite.models import OutboundEmail
+from digests import content, unsubscribe
+from digests.models import DigestRun
+from digests.planning import FIRST_WINDOW, cadence_due, zone
+
+log = logging.getLogger(__name__)
+
+
+def last_delivered(user_ids: list[int]) -> dict[int, dict[int, datetime]]:
+    """For each person and community, the end of the last digest that was actually sent."""
+    ends: dict[int, dict[int, datetime]] = {}
+    rows = (
+        DigestRun.objects.filter(
+            user_id__in=user_ids, state=DigestRun.State.QUEUED, email__state=OutboundEmail.State.SENT
+        )
+        .order_by("due_at")
+        .values_list("user_id", "windows")
+    )
+    for uid, windows in rows:
+        for community_id, (_start, end) in windows.items():
+            ends.setdefault(uid, {})[int(community_id)] = datetime.fromisoformat(end)
+    return ends
+
+
+def build(run_ids: list[int], now: datetime) -> dict[str, int]:
+    """Build the given runs still planned; returns counts by outcome. Safe to run twice."""
+    outcome = {"queued": 0, "empty": 0, "skipped": 0}
+    with transaction.atomic():
+        # skip_locked: a duplicate task running beside us takes other rows, never the same ones.
+        runs = list(
+            DigestRun.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=run_ids, state=DigestRun.State.PLANNED)
+            .select_related("user")
+        )
+        if not runs:
+            return outcome
+        user_ids = [r.user_id for r in runs]
+        memberships = list(
+            Membership.objects.filter(user_id__in=user_ids, state=Membership.State.ACTIVE).select_related("community")
+        )
+        by_user: dict[int, list[Membership]] = {}
+        for m in memberships:
+            by_user.setdefault(m.user_id, []).append(m)
+        delivered = last_delivered(user_ids)
+        plans = {}
+        starts = []
+        for run in runs:
+            user = run.user
+            tz = zone(user.time_zone)
+            local_day = datetime.fromisoformat(run.period).date()
+            windows = {}
+            for m in by_user.get(run.user_id, []):
+                cadence = m.digest_cadence or m.community.default_cadence
+                if not cadence_due(cadence, local_day, user.digest_weekday):
+                    continue
+                start = delivered.get(run.user_id, {}).get(m.community_id) or now - FIRST_WINDOW[cadence]
+                # Never reach back before they joined.
+                if m.joined_at and m.joined_at > start:
+                    start = m.joined_at
+                windows[m.community_id] = (m.community, start)
+                starts.append(start)
+            plans[run.pk] = (tz, windows, {m.community_id: m.level for m in by_user.get(run.user_id, [])})
+        communities = {c.pk: c for _tz, w, _l in plans.values() for c, _s in w.values()}
+        pool = content.Pool.gather(list(communities.values()), min(starts, default=now), now)
+        readers = content.readers_for(user_ids, {r.user_id: plans[r.pk][2] for r in runs}, pool)
+        for run in runs:
+            tz, windows, _levels = plans[run.pk]
+            reader = readers[run.user_id]
+            sections = [content.section_for(reader, c, start, now, pool) for c, start in windows.values()]
+            sections = [s for s in sections if s.count]
+            run.windows = {str(cid): [start.isoformat(), now.isoformat()] for cid, (_c, start) in windows.items()}
+            run.built_at = now
+            run.item_count = sum(s.count for s in sections)
+            if not windows:
+                run.state, run.note = DigestRun.State.SKIPPED, "no community due"
+            elif not sections:
+                run.state, run.note = DigestRun.State.EMPTY, ""
+            else:
+                run.email = compose(run, sections, tz)
+                run.state = DigestRun.State.QUEUED
+            outcome[run.state if run.state != DigestRun.State.QUEUED else "queued"] += 1
+        DigestRun.objects.bulk_update(runs, ["windows", "built_at", "item_count", "state", "note", "email"])
+    return outcome
+
+
+def subject_for(sections: list[content.Section]) -> str:
+    threads = sum(len(s.threads) + len(s.stories) for s in sections)
+    questions = sum(len(s.questions) for s in sections)
+    resources = sum(len(s.resources) for s in sections)
+    parts = []
+    if threads:
+        parts.append(f"{threads} new conversation{'s' if threads != 1 else ''}")
+    if questions:
+        parts.append(f"{questions} question{'s' if questions != 1 else ''} you could help with")
+    if resources:
+        parts.append(f"{resources} for the library")
+    if not parts:
+        parts.append("helpful replies in your threads")
+    names = sections[0].community.name + (f" and {len(sections) - 1} more" if len(sections) > 1 else "")
+    return one_line(f"{names}: " + ", ".join(parts), 200)
+
+
+def compose(run: DigestRun, sections: list[content.Section], tz) -> OutboundEmail:
+    user = run.user
+    site = settings.SITE_URL
+    all_token = unsubscribe.make_token(user.pk, None)
+    context = {
+        "person": user,
+        "sections": sections,
+        "site_url": site,
+        "site_name": settings.COPSITE_NAME,
+        "period": run.period,
+        "preferences_url": site + reverse("digests:preferences"),
+        "unsubscribe_all_url": site + reverse("digests:unsubscribe", kwargs={"token": all_token}),
+        "unsubscribe_urls": {
+            s.community.pk: site
+            + reverse("digests:unsubscribe", kwargs={"token": unsubscribe.make_token(user.pk, s.community.pk)})
+            for s in sections
+        },
+    }
+    for section in sections:
+        section.unsubscribe_url = context["unsubscribe_urls"][section.community.pk]
+    text = render_to_string("digests/email/digest.txt", context)
+    html = render_to_string("digests/email/digest.html", context)
+    return queue_email(
+        to=user.email,
+        subject=subject_for(sections),
+        text=text,
+        html=html,
+        kind="digest",
+        headers=unsubscribe.list_headers(user.pk, context["unsubscribe_all_url"]),
+    )
+
+
+def build_for_preview(community: Community, level: str, now: datetime) -> content.Section:
+    """A facilitator's view of what a member at ``level`` who read nothing would get this week."""
+    start = now - timedelta(days=7)
+    pool = content.Pool.gather([community], start, now)
+    reader = content.Reader(user_id=0, level={community.pk: level})
+    return content.section_for(reader, community, start, now, pool)

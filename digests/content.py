@@ -1,0 +1,179 @@
+"""What goes into digests: gathered once per chunk of people, filtered per person.
+
+Queries grow with the number of communities and chunks, never with members:
+candidates for every community in the chunk are fetched together, and each
+person's read state, participation and tags come from one query per chunk.
+Each section is chosen for value: best first, capped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from communities.models import Community
+from discussions.models import Post, ReadState, Thread
+from resources.models import Resource
+
+MAX_THREADS = 5
+MAX_REPLIES = 3
+# Peripheral members get the most invitations to help: it is how they come in.
+MAX_QUESTIONS = {"core": 1, "active": 2, "peripheral": 4, "inactive": 4}
+MAX_RESOURCES = 4
+UNANSWERED_AFTER = timedelta(days=1)
+UNANSWERED_LOOKBACK = timedelta(days=30)
+
+
+@dataclass
+class Section:
+    community: Community
+    threads: list[Thread] = field(default_factory=list)
+    replies: list[Post] = field(default_factory=list)
+    questions: list[Thread] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    stories: list[Thread] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.threads) + len(self.replies) + len(self.questions) + len(self.resources) + len(self.stories)
+
+
+@dataclass
+class Pool:
+    """Candidates for a set of communities since the earliest window start in the chunk."""
+
+    threads: list[Thread]
+    replies: list[Post]
+    questions: list[Thread]
+    resources: list[Resource]
+
+    @classmethod
+    def gather(cls, communities: list[Community], since: datetime, now: datetime) -> Pool:
+        ids = [c.pk for c in communities]
+        by_id = {c.pk: c for c in communities}
+        threads = list(
+            Thread.objects.filter(community_id__in=ids, created_at__gte=since, created_at__lt=now)
+            .exclude(opening_post__deleted_at__isnull=False)
+            .exclude(opening_post__hidden_at__isnull=False)
+            .select_related("author", "opening_post")
+            .prefetch_related("tags")
+            .order_by("-opening_post__helpful_count", "-reply_count", "-created_at")[:500]
+        )
+        replies = list(
+            Post.objects.filter(
+                thread__community_id__in=ids,
+                depth__gt=0,
+                created_at__gte=since,
+                created_at__lt=now,
+                helpful_count__gt=0,
+                deleted_at__isnull=True,
+                hidden_at__isnull=True,
+            )
+            .select_related("author", "thread")
+            .order_by("-helpful_count", "-created_at")[:500]
+        )
+        questions = list(
+            Thread.objects.filter(
+                community_id__in=ids,
+                kind=Thread.Kind.QUESTION,
+                accepted_answer__isnull=True,
+                reply_count=0,
+                created_at__lt=now - UNANSWERED_AFTER,
+                created_at__gte=now - UNANSWERED_LOOKBACK,
+                locked_at__isnull=True,
+            )
+            .exclude(opening_post__hidden_at__isnull=False)
+            .exclude(opening_post__deleted_at__isnull=False)
+            .select_related("author")
+            .prefetch_related("tags")
+            .order_by("-created_at")[:300]
+        )
+        resources = list(
+            Resource.objects.filter(community_id__in=ids, removed_at__isnull=True)
+            .filter(Q(created_at__gte=since) | Q(pin_position__isnull=False, updated_at__gte=since))
+            .select_related("added_by")
+            .order_by("pin_position", "-helpful_count", "-created_at")[:300]
+        )
+        for item in [*threads, *questions, *resources]:
+            item.community = by_id[item.community_id]
+        for reply in replies:
+            reply.thread.community = by_id[reply.thread.community_id]
+        return cls(threads, replies, questions, resources)
+
+
+@dataclass
+class Reader:
+    """What we know of one person for choosing their items."""
+
+    user_id: int
+    level: dict[int, str]  # community id → participation level
+    read: dict[int, datetime] = field(default_factory=dict)  # thread id → last read
+    took_part: set[int] = field(default_factory=set)  # thread ids they posted in
+    tags: set[str] = field(default_factory=set)
+
+
+def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Pool) -> dict[int, Reader]:
+    readers = {uid: Reader(uid, levels.get(uid, {})) for uid in user_ids}
+    thread_ids = {t.pk for t in pool.threads} | {p.thread_id for p in pool.replies} | {q.pk for q in pool.questions}
+    for uid, tid, at in ReadState.objects.filter(user_id__in=user_ids, thread_id__in=thread_ids).values_list(
+        "user_id", "thread_id", "last_read_at"
+    ):
+        readers[uid].read[tid] = at
+    reply_threads = {p.thread_id for p in pool.replies}
+    for uid, tid in (
+        Post.objects.filter(author_id__in=user_ids, thread_id__in=reply_threads)
+        .values_list("author_id", "thread_id")
+        .distinct()
+    ):
+        readers[uid].took_part.add(tid)
+    # A person's tags: the tags of threads they started (their interests, as they expressed them).
+    for uid, tag in (
+        Thread.objects.filter(author_id__in=user_ids, tags__isnull=False)
+        .values_list("author_id", "tags__name")
+        .distinct()
+    ):
+        readers[uid].tags.add(tag)
+    return readers
+
+
+def section_for(reader: Reader, community: Community, start: datetime, end: datetime, pool: Pool) -> Section:
+    section = Section(community)
+
+    def fresh(thread_id: int, at: datetime) -> bool:
+        last = reader.read.get(thread_id)
+        return last is None or at > last
+
+    for thread in pool.threads:
+        if thread.community_id != community.pk or not (start <= thread.created_at < end):
+            continue
+        if thread.author_id == reader.user_id or not fresh(thread.pk, thread.created_at):
+            continue
+        target = section.stories if thread.kind == Thread.Kind.STORY else section.threads
+        if len(target) < MAX_THREADS:
+            target.append(thread)
+    for reply in pool.replies:
+        if reply.thread.community_id != community.pk or not (start <= reply.created_at < end):
+            continue
+        if reply.author_id == reader.user_id or reply.thread_id not in reader.took_part:
+            continue
+        if fresh(reply.thread_id, reply.created_at) and len(section.replies) < MAX_REPLIES:
+            section.replies.append(reply)
+    questions = [
+        q
+        for q in pool.questions
+        if q.community_id == community.pk and q.author_id != reader.user_id and q.pk not in reader.read
+    ]
+    # Questions in the person's own tags first: the ones they can most likely answer.
+    questions.sort(key=lambda q: (-len(reader.tags & {t.name for t in q.tags.all()}), -q.created_at.timestamp()))
+    section.questions = questions[: MAX_QUESTIONS.get(reader.level.get(community.pk, "peripheral"), 2)]
+    for resource in pool.resources:
+        if resource.community_id != community.pk or resource.added_by_id == reader.user_id:
+            continue
+        new = start <= resource.created_at < end
+        newly_pinned = resource.pin_position is not None and start <= resource.updated_at < end
+        if (new or newly_pinned) and len(section.resources) < MAX_RESOURCES:
+            resource.newly_pinned = newly_pinned and not new
+            section.resources.append(resource)
+    return section

@@ -1,0 +1,46 @@
+"""Celery tasks: plan every 15 minutes, build in small chunks, sweep notification emails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+from django.utils import timezone
+
+from digests import building, notify, planning
+
+
+def _when(now: str | None) -> datetime:
+    # Tests pass an explicit instant (a controllable clock); beat passes none.
+    return datetime.fromisoformat(now) if now else timezone.now()
+
+
+@shared_task(name="digests.plan", time_limit=300, soft_time_limit=270)
+def plan_digests(now: str | None = None) -> int:
+    """Create due runs and fan out their building in chunks. Returns the number of runs handed out."""
+    instant = _when(now)
+    run_ids = planning.plan(instant)
+    size = settings.DIGEST_CHUNK_SIZE
+    for i in range(0, len(run_ids), size):
+        build_digests.delay(run_ids[i : i + size], instant.isoformat())
+    return len(run_ids)
+
+
+@shared_task(
+    name="digests.build",
+    time_limit=600,
+    soft_time_limit=540,
+    autoretry_for=(OperationalError,),
+    retry_backoff=10,
+    retry_jitter=True,
+    max_retries=5,
+)
+def build_digests(run_ids: list[int], now: str | None = None) -> dict[str, int]:
+    return building.build(run_ids, _when(now))
+
+
+@shared_task(name="digests.send_notification_emails", time_limit=120, soft_time_limit=100)
+def send_notification_emails(now: str | None = None) -> int:
+    return notify.sweep(_when(now))
