@@ -261,7 +261,8 @@ def can_react(user, post) -> bool:
 
 
 def can_flag(user, post) -> bool:
-    if post.deleted_at is not None or _is_author(user, post):
+    # Hidden posts are already in facilitators' hands.
+    if post.deleted_at is not None or post.hidden_at is not None or _is_author(user, post):
         return False
     return can_post(user, post.thread.community)
 

@@ -192,7 +192,7 @@ def test_helpful_toggles_once_per_person(client, world, conversation):
     conversation.answer.refresh_from_db()
     assert conversation.answer.helpful_count == 0 and not Reaction.objects.exists()
     client.force_login(world.facilitator)
-    assert client.post(url).status_code == 302
+    assert client.post(url).status_code == 403
     assert not Reaction.objects.exists()  # not on your own post
 
 

@@ -91,6 +91,11 @@ def helpful(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not request.user.is_authenticated:
         return redirect_to_login(post.get_absolute_url())
+    if not policy.can_react(request.user, post):
+        message = "Only members can mark posts as helpful, and not their own."
+        if request.htmx:
+            return HttpResponse(message, status=403)
+        return render(request, "403.html", {"message": message}, status=403)
     try:
         result = services.toggle_helpful(request.user, post)
     except services.DiscussionError as exc:

@@ -256,7 +256,9 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     # Inline forms get a prefix so their fields' ids don't clash with the
     # thread's own reply form on the same page.
     form = ReplyForm(request.POST or None, prefix=f"to{parent.pk}" if parent else None)
-    context = {"thread": thread, "community": thread.community, "parent": parent, "form": form}
+    # Quote the parent only if this person may read it (hidden and deleted posts stay hidden).
+    quote = parent if parent is not None and policy.can_see_post_content(request.user, parent) else None
+    context = {"thread": thread, "community": thread.community, "parent": parent, "quote": quote, "form": form}
     status = 200
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
@@ -281,8 +283,6 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     return _new_post_fragment(request, thread, post)
                 messages.success(request, "Your reply is posted.")
                 return redirect(post_url(post))
-    if parent is not None and parent.show_content is False:
-        parent = None
     template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
     return render(request, template, context, status=200 if request.htmx else status)
@@ -298,7 +298,6 @@ def _parent_or_none(thread: Thread, parent_id: str | None) -> Post | None:
     if parent is None or parent.thread_id != thread.pk:
         raise Http404("No such post.")
     parent.thread = thread
-    parent.show_content = parent.deleted_at is None and parent.hidden_at is None
     return parent
 
 

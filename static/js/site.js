@@ -64,6 +64,12 @@
     }
   });
 
+  // A new attempt clears the last attempt's error message.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("form");
+    if (form) form.querySelectorAll(".send-error").forEach(function (box) { box.remove(); });
+  });
+
   // htmx leaves the form untouched when a request fails, so the text stays;
   // say what happened.
   document.addEventListener("htmx:sendError", function (event) {
