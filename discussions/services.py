@@ -192,7 +192,7 @@ def reply(
 
 def _reply_locked(author, thread: Thread, body: str, rendered: Rendered, parent: Post | None, key: str) -> Post:
     # The thread row lock orders concurrent replies; checks run on fresh rows.
-    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_reply(author, thread):
         if thread.locked_at is not None and policy.can_post(author, thread.community):
             raise DiscussionError("This thread is locked: it takes no new replies.")
@@ -236,7 +236,7 @@ def _reply_locked(author, thread: Thread, body: str, rendered: Rendered, parent:
 
 @transaction.atomic
 def edit_post(editor, post: Post, body: str, *, title: str | None = None, rendered: Rendered | None = None) -> Post:
-    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_edit_post(editor, post):
         raise DiscussionError("You can't edit this post.")
     thread = post.thread
@@ -265,7 +265,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
 @transaction.atomic
 def delete_post(actor, post: Post) -> Post:
     """Tombstone: the tree stays intact; the content stays for facilitators for 30 days."""
-    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_delete_post(actor, post):
         raise DiscussionError("You can't delete this post.")
     post.deleted_at = timezone.now()
@@ -303,7 +303,7 @@ def purge_deleted_content(now=None) -> int:
 
 @transaction.atomic
 def toggle_helpful(user, post: Post) -> ReactionResult:
-    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_react(user, post):
         raise DiscussionError("You can't mark this post as helpful.")
     deleted, _ = Reaction.objects.filter(post=post, user=user, kind=Reaction.Kind.HELPFUL).delete()
@@ -318,7 +318,7 @@ def toggle_helpful(user, post: Post) -> ReactionResult:
 
 @transaction.atomic
 def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
-    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_accept_answer(actor, thread):
         raise DiscussionError("Only the person who asked, or a facilitator, can accept an answer.")
     if post is not None:
@@ -361,7 +361,7 @@ def flag_post(user, post: Post, reason: str) -> Flag:
 
 @transaction.atomic
 def hide_post(actor, post: Post, reason: str) -> Post:
-    post = Post.objects.select_for_update().select_related("thread__community", "author").get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).select_related("thread__community", "author").get(pk=post.pk)
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can hide posts.")
     reason = one_line(reason, 500)
@@ -385,7 +385,7 @@ def hide_post(actor, post: Post, reason: str) -> Post:
 
 @transaction.atomic
 def unhide_post(actor, post: Post) -> Post:
-    post = Post.objects.select_for_update().select_related("thread__community").get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can unhide posts.")
     post.hidden_at, post.hidden_by, post.hidden_reason = None, None, ""
@@ -409,7 +409,7 @@ def dismiss_flags(actor, post: Post) -> int:
 @transaction.atomic
 def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Thread:
     """pin / unpin / lock / unlock."""
-    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_moderate_thread(actor, thread):
         raise DiscussionError("Only facilitators can do that.")
     now = timezone.now()
@@ -431,7 +431,7 @@ def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Th
 
 @transaction.atomic
 def move_thread(actor, thread: Thread, target: Community) -> Thread:
-    thread = Thread.objects.select_for_update().select_related("community").get(pk=thread.pk)
+    thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_move_thread(actor, thread, target):
         raise DiscussionError("You can only move threads between communities you facilitate.")
     source = thread.community
