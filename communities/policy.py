@@ -336,3 +336,25 @@ def can_react_to_resource(user, resource) -> bool:
 
 def can_discuss_resource(user, resource) -> bool:
     return can_start_thread(user, resource.community)
+
+
+# --- Events and hosted chats -----------------------------------------------------------
+
+
+def can_view_event(user, event) -> bool:
+    return can_view_community(user, event.community)
+
+
+def get_event_or_404(user, queryset, slug: str, pk: int):
+    event = queryset.select_related("community").filter(pk=pk).first()
+    if event is None or event.community.slug != slug or not can_view_event(user, event):
+        raise Http404("No such event.")
+    return event
+
+
+def can_manage_events(user, community: Community) -> bool:
+    return can_moderate(user, community)
+
+
+def can_rsvp(user, event) -> bool:
+    return event.cancelled_at is None and can_post(user, event.community)

@@ -234,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "digests.send_notification_emails",
         "schedule": crontab(minute="*/2"),
     },
+    "run-events": {
+        "task": "discussions.run_events",
+        "schedule": 60.0,
+    },
     "heartbeat": {
         "task": "copsite.heartbeat",
         "schedule": 60.0,

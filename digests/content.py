@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from communities.models import Community
-from discussions.models import Post, ReadState, Thread
+from discussions.models import Event, Post, ReadState, Thread
 from resources.models import Resource
 
 MAX_THREADS = 5
@@ -22,6 +22,7 @@ MAX_REPLIES = 3
 # Peripheral members get the most invitations to help: it is how they come in.
 MAX_QUESTIONS = {"core": 1, "active": 2, "peripheral": 4, "inactive": 4}
 MAX_RESOURCES = 4
+UPCOMING_EVENTS = timedelta(days=7)
 UNANSWERED_AFTER = timedelta(days=1)
 UNANSWERED_LOOKBACK = timedelta(days=30)
 
@@ -34,10 +35,20 @@ class Section:
     questions: list[Thread] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     stories: list[Thread] = field(default_factory=list)
+    chats: list[Event] = field(default_factory=list)  # "missed the chat?"
+    events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
 
     @property
     def count(self) -> int:
-        return len(self.threads) + len(self.replies) + len(self.questions) + len(self.resources) + len(self.stories)
+        # Upcoming events alone don't make a digest worth sending; they ride along.
+        return (
+            len(self.threads)
+            + len(self.replies)
+            + len(self.questions)
+            + len(self.resources)
+            + len(self.stories)
+            + len(self.chats)
+        )
 
 
 @dataclass
@@ -48,6 +59,8 @@ class Pool:
     replies: list[Post]
     questions: list[Thread]
     resources: list[Resource]
+    chats: list[Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
     @classmethod
     def gather(cls, communities: list[Community], since: datetime, now: datetime) -> Pool:
@@ -96,11 +109,29 @@ class Pool:
             .select_related("added_by")
             .order_by("pin_position", "-helpful_count", "-created_at")[:300]
         )
-        for item in [*threads, *questions, *resources]:
+        chats = list(
+            Event.objects.filter(
+                community_id__in=ids,
+                kind=Event.Kind.CHAT,
+                cancelled_at__isnull=True,
+                thread__isnull=False,
+                ends_at__gte=since,
+                ends_at__lt=now,
+            ).order_by("-ends_at")[:100]
+        )
+        events = list(
+            Event.objects.filter(
+                community_id__in=ids,
+                cancelled_at__isnull=True,
+                starts_at__gte=now,
+                starts_at__lt=now + UPCOMING_EVENTS,
+            ).order_by("starts_at")[:100]
+        )
+        for item in [*threads, *questions, *resources, *chats, *events]:
             item.community = by_id[item.community_id]
         for reply in replies:
             reply.thread.community = by_id[reply.thread.community_id]
-        return cls(threads, replies, questions, resources)
+        return cls(threads, replies, questions, resources, chats, events)
 
 
 @dataclass
@@ -176,4 +207,6 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         if (new or newly_pinned) and len(section.resources) < MAX_RESOURCES:
             resource.newly_pinned = newly_pinned and not new
             section.resources.append(resource)
+    section.chats = [e for e in pool.chats if e.community_id == community.pk and start <= e.ends_at < end][:2]
+    section.events = [e for e in pool.events if e.community_id == community.pk][:3]
     return section

@@ -8,4 +8,4 @@ class DiscussionsConfig(AppConfig):
         # Registers the thread list and flag queue panels on communities' pages,
         # and the profile contributions provider.
         from discussions import contributions  # noqa: F401
-        from discussions.views import posts, threads  # noqa: F401
+        from discussions.views import events, posts, threads  # noqa: F401

@@ -50,6 +50,8 @@
 
   document.addEventListener("DOMContentLoaded", function () { bindDrafts(document); });
 
+  document.addEventListener("htmx:oobAfterSwap", function () { bindDrafts(document); });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     bindDrafts(event.target.parentNode || document);
     var area = event.target.querySelector && event.target.querySelector("textarea");

@@ -1,0 +1,254 @@
+"""Events, RSVPs, calendars and hosted chats: scheduling, exactly-once questions, iCal, privacy."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from icalendar import Calendar
+
+from copsite.models import OutboundEmail
+from discussions import events
+from discussions.models import RSVP, CalendarToken, Event, EventQuestion, Post
+
+pytestmark = pytest.mark.django_db
+UTC = ZoneInfo("UTC")
+
+CHAT_FORM = {
+    "title": "Pain assessment chat",
+    "kind": "chat",
+    "date": "2026-12-02",
+    "start_time": "20:00",
+    "duration": "60",
+    "time_zone": "Europe/London",
+    "description": "Bring a case.",
+    "welcome": "Welcome all!",
+    "hashtag": "painchat",
+    "questions": ":05 What brought you here?\n:15 Which scale do you use?\n:30 What would you change?",
+}
+
+
+def make_chat(world, start: datetime, questions=((5, "Q one?"), (15, "Q two?"), (30, "Q three?"))) -> Event:
+    return events.create_event(
+        world.facilitator,
+        world.public,
+        fields={
+            "title": "Hosted chat",
+            "kind": "chat",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=1),
+            "time_zone": "UTC",
+            "welcome": "Hello everyone",
+        },
+        questions=[events.PlannedQuestion(m, t) for m, t in questions],
+        hosts=[world.facilitator],
+    )
+
+
+def test_facilitator_schedules_a_hosted_chat_with_questions(client, world):
+    client.force_login(world.facilitator)
+    response = client.post("/c/commons/events/new/", CHAT_FORM)
+    event = Event.objects.get()
+    assert response.status_code == 302 and response["Location"] == event.get_absolute_url()
+    assert event.starts_at == datetime(2026, 12, 2, 20, 0, tzinfo=ZoneInfo("Europe/London"))
+    assert [(q.minute, q.text) for q in event.questions.all()] == [
+        (5, "What brought you here?"),
+        (15, "Which scale do you use?"),
+        (30, "What would you change?"),
+    ]
+    assert event.hashtag == "#painchat"
+    page = client.get("/c/commons/events/").content.decode()
+    assert "Pain assessment chat" in page
+
+
+def test_bad_event_input_keeps_what_was_typed(client, world):
+    client.force_login(world.facilitator)
+    bad = {**CHAT_FORM, "questions": "no minute here\n:90 too late", "time_zone": "Mars/Base"}
+    html = client.post("/c/commons/events/new/", bad).content.decode()
+    assert "start with the minute" in html and "Select a valid choice" in html
+    assert "no minute here" in html
+    html = client.post("/c/commons/events/new/", {**CHAT_FORM, "questions": ":90 After the end?"}).content.decode()
+    assert "Every question must come before the chat ends." in html
+    html = client.post("/c/commons/events/new/", {**CHAT_FORM, "kind": "call", "questions": ""}).content.decode()
+    assert "A call needs its meeting link." in html
+    assert not Event.objects.exists()
+    client.force_login(world.member)
+    assert client.post("/c/commons/events/new/", CHAT_FORM).status_code == 403
+
+
+def test_chat_posts_each_question_at_its_minute_exactly_once(world):
+    start = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)
+    event = make_chat(world, start)
+    assert events.run_chats(start - timedelta(minutes=1)) == 0
+    assert Event.objects.get().thread is None
+    events.run_chats(start)
+    event.refresh_from_db()
+    assert event.thread.opening_post.body == "Hello everyone"
+    assert events.run_chats(start + timedelta(minutes=5)) == 1
+    assert events.run_chats(start + timedelta(minutes=5)) == 0  # a duplicated beat
+    # A late runner (worker down from :06 to :40) catches up on both, once each.
+    assert events.run_chats(start + timedelta(minutes=40)) == 2
+    assert events.run_chats(start + timedelta(minutes=41)) == 0
+    bodies = list(Post.objects.filter(thread=event.thread, depth=1).order_by("path").values_list("body", flat=True))
+    assert bodies == ["**Q1.** Q one?", "**Q2.** Q two?", "**Q3.** Q three?"]
+    assert EventQuestion.objects.filter(post__isnull=True).count() == 0
+
+
+def test_cancellation_stops_future_questions_and_tells_those_going(client, world):
+    start = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)
+    event = make_chat(world, start)
+    events.rsvp(world.member, event, "going")
+    events.rsvp(world.owner, event, "maybe")
+    events.run_chats(start + timedelta(minutes=5))
+    client.force_login(world.facilitator)
+    client.post(f"/c/commons/events/{event.pk}/cancel/")
+    assert events.run_chats(start + timedelta(minutes=40)) == 0
+    assert Post.objects.filter(thread=Event.objects.get().thread, depth=1).count() == 1
+    mails = OutboundEmail.objects.filter(kind="event.cancelled")
+    assert [m.to for m in mails] == [world.member.email]
+
+
+def test_rsvp_counts_and_reminder_once_an_hour_before(client, world):
+    start = timezone.now() + timedelta(minutes=50)
+    event = make_chat(world, start)
+    client.force_login(world.member)
+    client.post(f"/c/commons/events/{event.pk}/rsvp/", {"answer": "going"})
+    client.post(f"/c/commons/events/{event.pk}/rsvp/", {"answer": "going"})
+    client.force_login(world.owner)
+    client.post(f"/c/commons/events/{event.pk}/rsvp/", {"answer": "maybe"})
+    page = client.get(event.get_absolute_url()).content.decode()
+    assert "1 going · 1 maybe" in page
+    assert RSVP.objects.count() == 2
+    assert events.send_reminders(timezone.now()) == 1
+    assert events.send_reminders(timezone.now()) == 0
+    assert OutboundEmail.objects.filter(kind="event.reminder", to=world.member.email).count() == 1
+    client.force_login(world.outsider)
+    assert client.post(f"/c/commons/events/{event.pk}/rsvp/", {"answer": "going"}).status_code == 403
+
+
+def test_ics_has_time_zone_stable_uid_and_sequence_and_cancelled_status(client, world):
+    start = datetime(2026, 12, 2, 20, 0, tzinfo=ZoneInfo("Europe/London"))
+    event = events.create_event(
+        world.facilitator,
+        world.public,
+        fields={
+            "title": "Monthly call",
+            "kind": "call",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=1),
+            "time_zone": "Europe/London",
+            "link": "https://meet.example.org/x",
+        },
+        questions=[],
+        hosts=[world.facilitator],
+    )
+
+    def parsed():
+        body = client.get(f"/c/commons/events/{event.pk}/event.ics").content
+        return next(c for c in Calendar.from_ical(body).walk("VEVENT"))
+
+    first = parsed()
+    assert first.decoded("dtstart") == start
+    assert str(first.decoded("dtstart").tzinfo) == "Europe/London"
+    assert first["status"] == "CONFIRMED"
+    events.update_event(world.facilitator, event, fields={"title": "Monthly call (moved)"}, questions=[], hosts=[])
+    second = parsed()
+    assert str(second["uid"]) == str(first["uid"])
+    assert int(second["sequence"]) == int(first["sequence"]) + 1
+    events.cancel_event(world.facilitator, event)
+    third = parsed()
+    assert third["status"] == "CANCELLED" and int(third["sequence"]) == int(second["sequence"]) + 1
+
+
+def test_private_events_and_feeds_are_invisible_to_outsiders(client, world):
+    start = timezone.now() + timedelta(days=3)
+    private = events.create_event(
+        world.owner,
+        world.private,
+        fields={
+            "title": "Okapi case chat",
+            "kind": "chat",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=1),
+            "time_zone": "UTC",
+        },
+        questions=[events.PlannedQuestion(5, "First?")],
+        hosts=[world.owner],
+    )
+    client.force_login(world.outsider)
+    for url in [
+        "/c/circle/events/",
+        private.get_absolute_url(),
+        f"/c/circle/events/{private.pk}/event.ics",
+        "/c/circle/events/feed.ics",
+        f"/c/commons/events/{private.pk}/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 404 and b"Okapi" not in response.content, url
+    client.force_login(world.member)
+    assert client.get("/c/circle/events/feed.ics").status_code == 404  # feeds are fetched without cookies
+    assert b"Okapi" in client.get("/c/circle/events/").content
+
+
+def test_personal_feed_token_includes_private_events_and_reset_stops_the_old_one(client, world):
+    start = timezone.now() + timedelta(days=3)
+    events.create_event(
+        world.owner,
+        world.private,
+        fields={
+            "title": "Okapi case chat",
+            "kind": "call",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=1),
+            "time_zone": "UTC",
+            "link": "https://x.example",
+        },
+        questions=[],
+        hosts=[world.owner],
+    )
+    client.force_login(world.member)
+    client.post("/settings/calendar/")
+    old = CalendarToken.objects.get(user=world.member).token
+    client.logout()
+    assert b"Okapi case chat" in client.get(f"/calendar/{old}.ics").content
+    client.force_login(world.member)
+    client.post("/settings/calendar/")
+    client.logout()
+    assert client.get(f"/calendar/{old}.ics").status_code == 404
+    new = CalendarToken.objects.get(user=world.member).token
+    assert new != old and client.get(f"/calendar/{new}.ics").status_code == 200
+    # An outsider's feed never holds the private event.
+    client.force_login(world.outsider)
+    client.post("/settings/calendar/")
+    client.logout()
+    token = CalendarToken.objects.get(user=world.outsider).token
+    assert b"Okapi" not in client.get(f"/calendar/{token}.ics").content
+
+
+def test_chat_record_reads_as_sections_and_live_endpoint_sends_new_answers(client, world):
+    start = timezone.now() - timedelta(minutes=20)
+    event = make_chat(world, start)
+    events.run_chats(timezone.now())
+    event.refresh_from_db()
+    q1, q2 = [q.post for q in event.questions.all()[:2]]
+    from discussions import services
+
+    services.reply(world.member, event.thread, "Mira's answer to Q1", parent=q1)
+    client.force_login(world.owner)
+    url = event.thread.get_absolute_url()
+    import html
+
+    page = html.unescape(client.get(url).content.decode())
+    assert page.index("Q one?") < page.index("Mira's answer to Q1") < page.index("Q two?")
+    assert page.count('class="chat-section"') == 2  # Q3 (minute 30) is not due yet
+    newest = Post.objects.filter(thread=event.thread).order_by("-pk").first().pk
+    assert client.get(f"{url}live/?after={newest}").status_code == 204
+    answer = services.reply(world.member, event.thread, "A second answer", parent=q2)
+    live = client.get(f"{url}live/?after={newest}")
+    body = live.content.decode()
+    assert live.status_code == 200 and "A second answer" in body
+    assert f'id="answers-{q2.pk}" hx-swap-oob="outerHTML"' in body
+    assert f"after={answer.pk}" in body
+    assert "answer to Q1" not in body  # unchanged sections are not resent
