@@ -40,7 +40,7 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     levels = set(Membership.objects.filter(community=acute, state="active").values_list("level", flat=True))
     assert levels == {"core", "active", "peripheral", "inactive"}
     assert Membership.objects.filter(state="pending").exists()
-    assert set(Thread.objects.values_list("kind", flat=True)) == {"discussion", "question", "story"}
+    assert set(Thread.objects.values_list("kind", flat=True)) == {"discussion", "question", "story", "chat"}
     assert Thread.objects.filter(pinned=True).exists()
     assert Thread.objects.exclude(accepted_answer=None).exists()
     assert Post.objects.filter(depth__gte=3).exists()
@@ -53,6 +53,13 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert Resource.objects.filter(pin_position__isnull=False).count() >= 3
     assert Resource.objects.exclude(in_practice="").filter(kind="research").exists()
     assert Resource.objects.filter(kind="file").exclude(preview="").exists()
+    from discussions.models import Event
+
+    past_chat = Event.objects.get(kind="chat", thread__isnull=False)
+    assert past_chat.questions.filter(post__isnull=False).count() == 3
+    assert Post.objects.filter(thread=past_chat.thread, depth=2).count() == 6
+    assert Event.objects.filter(kind="chat", thread__isnull=True).exists()
+    assert Event.objects.filter(kind="call").exists()
 
 
 def test_demo_facilitator_can_log_in_and_reach_the_dashboard(client):

@@ -100,8 +100,9 @@ class Command(BaseCommand):
     def extend(self, users: dict[str, User]) -> None:
         """Communities, then (in later issues) threads, resources and events."""
         from communities.demo import seed_communities
-        from discussions.demo import seed_threads
+        from discussions.demo import seed_events, seed_threads
         from resources.demo import seed_resources
 
-        for line in [*seed_communities(users), *seed_threads(users), *seed_resources(users)]:
+        lines = [*seed_communities(users), *seed_threads(users), *seed_resources(users), *seed_events(users)]
+        for line in lines:
             self.stdout.write(line)
