@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the header-setting middleware, so cached pages get the same security headers.
+    "copsite.pagecache.AnonymousPageCacheMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
@@ -437,8 +439,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 5
 DIGEST_DORMANT_DAYS = env_int("DIGEST_DORMANT_DAYS", 180, minimum=1)
 DIGEST_CHUNK_SIZE = env_int("DIGEST_CHUNK_SIZE", 50, minimum=1)
 DIGEST_REBUILD_AFTER_MINUTES = env_int("DIGEST_REBUILD_AFTER_MINUTES", 10, minimum=1)
-POSTS_PER_PAGE = 50
-THREADS_PER_PAGE = 20
+POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 50, minimum=5)
+THREADS_PER_PAGE = env_int("THREADS_PER_PAGE", 20, minimum=5)
+# Whole pages for anonymous visitors, invalidated on every relevant write (copsite/pagecache.py).
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300, minimum=0)
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)
 # Participation levels (communities/participation.py): over the last N days a
 # member is core with ≥ CORE contributions, active with ≥ ACTIVE contributions

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.utils.html import escape, linebreaks
 
 from communities.models import Community
+from copsite import pagecache
 from copsite.markup import RENDER_VERSION, MarkupError, render_markdown
 from discussions.models import Post
 from discussions.services import render_post
@@ -46,6 +47,7 @@ class Command(BaseCommand):
                 html = linebreaks(escape(community.description))
             Community.objects.filter(pk=community.pk).update(description_html=html)
             communities += 1
+        pagecache.bump_everything()  # bulk updates send no signals
         self.stdout.write(
             f"Re-rendered {done} post(s) ({failed} kept as plain text) and {communities} community description(s)."
         )

@@ -1,0 +1,213 @@
+"""Whole-page cache for anonymous visitors, invalidated by generation counters.
+
+What anonymous visitors see is the same for all of them, so the rendered page
+is kept in the cache under a key that includes two generation numbers: one
+for the site (directory, home, profiles) and one for the community the URL
+belongs to (`/c/<slug>/…`). Every committed write to a model that pages show
+bumps the generations it touches, so the next request renders afresh: no
+stale page survives a reply, edit, hide, pin, move, membership or visibility
+change. Bumps happen after commit; a request that started before a write
+computed its key with the old generation, so it can never file old content
+under the new one.
+
+Only cookie-less GET/HEAD requests are served from or stored in the cache
+(no session cookie means nobody is logged in), only 200 HTML responses that
+set no cookie (pages with a CSRF form set one and are never cached), and
+never when the cache is unreachable: the page is simply rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest, HttpResponse
+
+log = logging.getLogger(__name__)
+
+SITE_KEY = "pc:gen:site"
+_COMMUNITY_PATH = re.compile(r"^/c/([-a-zA-Z0-9_]+)/")
+
+
+def community_key(slug: str) -> str:
+    return f"pc:gen:c:{slug}"
+
+
+def enabled() -> bool:
+    return settings.PAGE_CACHE_SECONDS > 0
+
+
+def _slug_for(path: str) -> str | None:
+    match = _COMMUNITY_PATH.match(path)
+    return match.group(1) if match else None
+
+
+def _page_key(request: HttpRequest, generations: dict) -> str:
+    slug = _slug_for(request.path)
+    parts = [
+        request.method if request.method == "HEAD" else "GET",
+        request.get_full_path(),
+        str(generations.get(SITE_KEY, 0)),
+        str(generations.get(community_key(slug), 0)) if slug else "-",
+    ]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return f"pc:page:{digest}"
+
+
+# A request carrying any cookie but the CSRF one may be logged in or have a
+# flash message waiting: it is rendered, never served from or stored in the cache.
+_HARMLESS_COOKIES = {"csrftoken"}
+
+
+def cacheable_request(request: HttpRequest) -> bool:
+    return (
+        enabled()
+        and request.method in ("GET", "HEAD")
+        and set(request.COOKIES) <= _HARMLESS_COOKIES
+        and not request.headers.get("HX-Request")
+    )
+
+
+class AnonymousPageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not cacheable_request(request):
+            return self.get_response(request)
+        try:
+            slug = _slug_for(request.path)
+            keys = [SITE_KEY] + ([community_key(slug)] if slug else [])
+            generations = cache.get_many(keys)
+            key = _page_key(request, generations)
+            cached = cache.get(key)
+        except Exception:  # a cache outage must never break the page
+            log.warning("page cache unavailable; rendering", exc_info=True)
+            return self.get_response(request)
+        if cached is not None:
+            status, headers, content = cached
+            response = HttpResponse(content, status=status)
+            for name, value in headers:
+                response[name] = value
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if self._storable(request, response):
+            headers = [(k, v) for k, v in response.items() if k.lower() in {"content-type", "content-language"}]
+            try:
+                cache.set(key, (response.status_code, headers, response.content), settings.PAGE_CACHE_SECONDS)
+            except Exception:  # the page is still served, just not stored
+                log.warning("page cache unavailable; not storing", exc_info=True)
+            response["X-Page-Cache"] = "miss"
+        return response
+
+    @staticmethod
+    def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return False
+        # The view used a CSRF token (a form): the response will set the CSRF cookie on the way out.
+        if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            return False
+        return (
+            response.status_code == 200
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            # A page that set a cookie (CSRF token for a form, a session) is personal.
+            and not response.cookies
+            and "no-store" not in response.get("Cache-Control", "")
+        )
+
+
+# --- Invalidation -----------------------------------------------------------------------
+
+
+def bump(*keys: str) -> None:
+    """Advance generations after the current transaction commits."""
+
+    def apply() -> None:
+        for key in keys:
+            try:
+                if cache.add(key, 1, timeout=None) is False:
+                    cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=None)
+            except Exception:  # with the cache down there is nothing stale to serve
+                log.warning("could not bump page cache generation %s", key, exc_info=True)
+
+    transaction.on_commit(apply)
+
+
+def _community_ids_of(instance) -> set[int]:
+    ids: set[int] = set()
+    for attr in ("community_id",):
+        value = getattr(instance, attr, None)
+        if value:
+            ids.add(value)
+    if type(instance).__name__ == "Community":
+        ids.add(instance.pk)
+    if type(instance).__name__ == "Post":
+        from discussions.models import Thread
+
+        ids.update(Thread.objects.filter(pk=instance.thread_id).values_list("community_id", flat=True))
+    if type(instance).__name__ in {"Reaction", "Flag", "Revision"}:
+        from discussions.models import Thread
+
+        ids.update(Thread.objects.filter(posts__pk=instance.post_id).values_list("community_id", flat=True))
+    if type(instance).__name__ in {"EventQuestion", "RSVP"}:
+        from discussions.models import Event
+
+        ids.update(Event.objects.filter(pk=instance.event_id).values_list("community_id", flat=True))
+    if type(instance).__name__ == "ResourceReaction":
+        from resources.models import Resource
+
+        ids.update(Resource.objects.filter(pk=instance.resource_id).values_list("community_id", flat=True))
+    if type(instance).__name__ == "TaggedItem":
+        from discussions.models import Thread
+        from resources.models import Resource
+
+        model = instance.content_type.model_class()
+        if model in (Thread, Resource):
+            ids.update(model.objects.filter(pk=instance.object_id).values_list("community_id", flat=True))
+    return ids
+
+
+def bump_everything() -> None:
+    """Every page key includes the site generation: advancing it empties the page cache."""
+    bump(SITE_KEY)
+
+
+def _on_write(sender, instance, **kwargs) -> None:
+    if not enabled():
+        return
+    update_fields = kwargs.get("update_fields")
+    if update_fields and set(update_fields) <= {"last_login", "last_seen_on", "updated_at"}:
+        return
+    # Visits and read markers change nothing an anonymous visitor sees.
+    if sender.__name__ in {"ReadState", "Notification", "Activity", "LevelSnapshot", "CalendarToken", "Invitation"}:
+        return
+    from communities.models import Community
+
+    keys = [SITE_KEY]
+    ids = _community_ids_of(instance)
+    if ids:
+        keys += [community_key(slug) for slug in Community.objects.filter(pk__in=ids).values_list("slug", flat=True)]
+    if sender is Community and instance.pk:
+        keys.append(community_key(instance.slug))
+    bump(*keys)
+
+
+def connect() -> None:
+    """Listen to every model of copsite's own apps (and tags)."""
+    from django.apps import apps
+
+    labels = {"accounts", "communities", "discussions", "resources", "taggit"}
+    for model in apps.get_models():
+        if model._meta.app_label in labels:
+            post_save.connect(_on_write, sender=model, dispatch_uid=f"pagecache-save-{model._meta.label}")
+            post_delete.connect(_on_write, sender=model, dispatch_uid=f"pagecache-delete-{model._meta.label}")
