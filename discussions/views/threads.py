@@ -117,7 +117,10 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     else:
         helpful = set()
     decorate_posts(request.user, thread, posts, helpful=helpful, read_state=read_state)
-    if policy.can_post(request.user, community):
+    # Write the read marker only when there is something new: re-reading costs no write.
+    if policy.can_post(request.user, community) and (
+        read_state is None or read_state.last_read_at < thread.last_activity_at
+    ):
         services.mark_read(request.user, thread)
     if thread.kind == Thread.Kind.CHAT:
         from discussions.views.events import chat_context
