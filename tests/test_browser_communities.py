@@ -8,26 +8,10 @@ import pytest
 from playwright.sync_api import expect
 
 from communities.models import Membership
-from tests.browser import assert_accessible, visit
+from tests.browser import assert_accessible, log_in, log_out, visit
 from tests.worker import text_of
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
-
-
-def log_in(pw_page, base: str, email: str, password: str = PASSWORD) -> None:
-    pw_page.goto(f"{base}/accounts/login/")
-    pw_page.get_by_label("Email").fill(email)
-    pw_page.get_by_label("Password").fill(password)
-    pw_page.get_by_role("button", name="Sign In").click()
-    expect(pw_page.get_by_role("navigation", name="Account").locator("summary")).to_be_visible()
-
-
-def log_out(pw_page) -> None:
-    menu = pw_page.get_by_role("navigation", name="Account")
-    menu.locator("summary").click()
-    menu.get_by_role("button", name="Log out").click()
-    expect(menu.get_by_role("link", name="Log in")).to_be_visible()
 
 
 def test_member_finds_and_joins_an_open_community(page, live_server, world):

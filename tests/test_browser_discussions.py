@@ -10,25 +10,9 @@ from playwright.sync_api import expect
 from communities.models import Membership
 from discussions import services
 from discussions.models import Post, Thread
-from tests.browser import SCREENSHOTS, assert_accessible, visit
+from tests.browser import SCREENSHOTS, assert_accessible, log_in, log_out, visit
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
-
-
-def log_in(pw_page, base: str, email: str, password: str = PASSWORD) -> None:
-    pw_page.goto(f"{base}/accounts/login/")
-    pw_page.get_by_label("Email").fill(email)
-    pw_page.get_by_label("Password").fill(password)
-    pw_page.get_by_role("button", name="Sign In").click()
-    expect(pw_page.get_by_role("navigation", name="Account").locator("summary")).to_be_visible()
-
-
-def log_out(pw_page) -> None:
-    menu = pw_page.get_by_role("navigation", name="Account")
-    menu.locator("summary").click()
-    menu.get_by_role("button", name="Log out").click()
-    expect(menu.get_by_role("link", name="Log in")).to_be_visible()
 
 
 def post_item(pw_page, post):

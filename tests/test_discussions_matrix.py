@@ -39,12 +39,12 @@ from django.utils import timezone
 from communities.models import Activity, AuditEntry, Membership
 from discussions import services
 from discussions.models import Flag, Notification, Post, Reaction, Revision, Thread
+from tests import matrix
+from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
 
 pytestmark = pytest.mark.django_db
 State = Membership.State
 
-ROLES = ["anonymous", "outsider", "pending", "banned", "other_facilitator", "member", "facilitator", "owner", "admin"]
-VISIBILITIES = ["public", "private"]
 ACTIONS = [
     "read",
     "permalink",
@@ -67,9 +67,6 @@ READS = {"read", "permalink", "history"}
 OWN_ACTIONS = {"edit_own", "delete_own"}
 MODERATION = {"edit_other", "delete_other", "pin", "lock", "hide"}
 
-OUTSIDERS_OF_PRIVATE = {"anonymous", "outsider", "pending", "banned", "other_facilitator"}
-MAY_POST = {"member", "facilitator", "owner", "admin"}
-FACILITATING = {"facilitator", "owner", "admin"}
 # People who were members once: their own post was written before they left / were banned.
 PAST_MEMBER_STATE = {
     "outsider": State.LEFT,
@@ -83,36 +80,16 @@ PRIVATE_REPLY = "Yak follow-up: Quokka dose went fine"
 
 
 def expected(role: str, visibility: str, action: str) -> str | None:
-    """R, P, L, F or N; None for a cell that does not exist (anonymous has no own post)."""
-    if role == "anonymous" and action in OWN_ACTIONS:
-        return None
-    if visibility == "private" and role in OUTSIDERS_OF_PRIVATE:
-        return "N"
-    if action in READS:
-        return "R"
-    if role == "anonymous":
-        return "L"
-    if role not in MAY_POST:
-        return "F"
-    if role in FACILITATING:
-        return "P"
-    return "F" if action in MODERATION else "P"
+    return matrix.expected(role, visibility, action, reads=READS, own_actions=OWN_ACTIONS, moderation=MODERATION)
 
 
-CELLS = [
-    (role, visibility, action)
-    for role in ROLES
-    for visibility in VISIBILITIES
-    for action in ACTIONS
-    if expected(role, visibility, action) is not None
-]
+CELLS = matrix.cells(ACTIONS, reads=READS, own_actions=OWN_ACTIONS, moderation=MODERATION)
 
 
 # --- Helpers ---------------------------------------------------------------------------
 
 
-def person(world, role: str):
-    return None if role == "anonymous" else getattr(world, role)
+person = matrix.person
 
 
 def snapshot() -> dict:

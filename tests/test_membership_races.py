@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import close_old_connections, connection
 
 from communities import services
 from communities.models import Community, Membership
 from copsite.models import OutboundEmail
+from tests.concurrency import run_together
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(*calls) -> list:
-    """Run the calls in parallel threads released by one barrier; collect results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    close_old_connections()
-    return results
 
 
 def test_two_facilitators_approving_at_once_make_one_member_and_one_email(world):

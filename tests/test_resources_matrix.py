@@ -49,12 +49,12 @@ from communities.models import Activity, AuditEntry, Community, Membership
 from discussions.models import Post, Thread
 from resources import search, services
 from resources.models import Resource, ResourceReaction
+from tests import matrix
+from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
 
 pytestmark = pytest.mark.django_db
 State = Membership.State
 
-ROLES = ["anonymous", "outsider", "pending", "banned", "other_facilitator", "member", "facilitator", "owner", "admin"]
-VISIBILITIES = ["public", "private"]
 ACTIONS = [
     "view_library",
     "view_resource",
@@ -74,9 +74,6 @@ READS = {"view_library", "view_resource", "download", "preview"}
 OWN_ACTIONS = {"edit_own", "remove_own"}
 MODERATION = {"edit_other", "remove_other", "pin"}
 
-OUTSIDERS_OF_PRIVATE = {"anonymous", "outsider", "pending", "banned", "other_facilitator"}
-MAY_POST = {"member", "facilitator", "owner", "admin"}
-FACILITATING = {"facilitator", "owner", "admin"}
 PAST_MEMBER_STATE = {
     "outsider": State.LEFT,
     "other_facilitator": State.LEFT,
@@ -124,36 +121,16 @@ def stored_files(root: Path) -> set[str]:
 
 
 def expected(role: str, visibility: str, action: str) -> str | None:
-    """R, P, L, F or N; None for a cell that does not exist (anonymous owns nothing)."""
-    if role == "anonymous" and action in OWN_ACTIONS:
-        return None
-    if visibility == "private" and role in OUTSIDERS_OF_PRIVATE:
-        return "N"
-    if action in READS:
-        return "R"
-    if role == "anonymous":
-        return "L"
-    if role not in MAY_POST:
-        return "F"
-    if role in FACILITATING:
-        return "P"
-    return "F" if action in MODERATION else "P"
+    return matrix.expected(role, visibility, action, reads=READS, own_actions=OWN_ACTIONS, moderation=MODERATION)
 
 
-CELLS = [
-    (role, visibility, action)
-    for role in ROLES
-    for visibility in VISIBILITIES
-    for action in ACTIONS
-    if expected(role, visibility, action) is not None
-]
+CELLS = matrix.cells(ACTIONS, reads=READS, own_actions=OWN_ACTIONS, moderation=MODERATION)
 
 
 # --- Helpers ------------------------------------------------------------------------------
 
 
-def person(world, role: str):
-    return None if role == "anonymous" else getattr(world, role)
+person = matrix.person
 
 
 def snapshot(root: Path) -> dict:
