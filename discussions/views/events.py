@@ -46,6 +46,7 @@ def calendar_page(request: HttpRequest, slug: str) -> HttpResponse:
             "past": past,
             "can_manage": policy.can_manage_events(request.user, community),
             "viewer_tz": timezone.get_current_timezone_name(),
+            "now": now,
         },
     )
 
@@ -202,6 +203,7 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
         EventQuestion.objects.filter(event__thread=thread, post__isnull=False).values_list("post_id", flat=True)
     )
     opening, rest = (posts[0], posts[1:]) if posts else (None, [])
+    event = Event.objects.filter(thread=thread).first()
     sections: list[dict] = [{"question": None, "answers": []}]
     for post in rest:
         if post.pk in question_ids:
@@ -216,6 +218,11 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
         "opening": opening,
         "sections": sections,
         "newest": max((p.pk for p in posts), default=0),
+        "event": event,
+        # Answer boxes while the chat runs; the record afterwards reads without them.
+        "chat_open": event is not None and event.ends_at > timezone.now() and event.cancelled_at is None,
+        "can_reply": policy.can_reply(request.user, thread),
+        "can_moderate": policy.can_moderate_thread(request.user, thread),
     }
 
 

@@ -19,7 +19,7 @@ from communities.models import Community
 from copsite.ratelimit import consume
 from discussions import services
 from discussions.forms import ReplyForm, ThreadForm
-from discussions.models import Event, Post, Reaction, ReadState, Thread
+from discussions.models import Post, Reaction, ReadState, Thread
 
 # Replies deeper than this stay at the last indent and say whom they answer.
 MAX_INDENT = 5
@@ -125,18 +125,9 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if thread.kind == Thread.Kind.CHAT:
         from discussions.views.events import chat_context
 
-        return render(
-            request,
-            "discussions/chat.html",
-            {
-                **chat_context(request, thread),
-                "event": Event.objects.filter(thread=thread).first(),
-                "can_reply": policy.can_reply(request.user, thread),
-                "can_moderate": policy.can_moderate_thread(request.user, thread),
-                "is_member": policy.can_post(request.user, community),
-                "now": timezone.now(),
-            },
-        )
+        context = chat_context(request, thread)
+        context.update(is_member=policy.can_post(request.user, community), now=timezone.now())
+        return render(request, "discussions/chat.html", context)
     context = {
         "community": community,
         "thread": thread,
