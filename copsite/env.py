@@ -15,6 +15,16 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
+# Web, worker and beat share one SQLite file: WAL lets readers run beside the
+# writer, IMMEDIATE takes the write lock up front so writers queue (busy
+# timeout) instead of failing mid-transaction.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
 class ConfigError(Exception):
     """A configuration value is missing or malformed."""
 
@@ -82,9 +92,14 @@ def parse_database_url(url: str, name: str = "DATABASE_URL") -> dict:
         except ValueError:
             raise ConfigError(f"{name} has an invalid port.") from None
     try:
-        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:
         raise ConfigError(f"{name} could not be read: {exc}") from None
+    if parts.scheme == "sqlite":
+        # The same concurrency settings as the embedded default (see settings.py).
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+        config["CONN_MAX_AGE"] = 0
+    return config
 
 
 def parse_email_url(url: str, name: str = "EMAIL_URL") -> dict[str, object]:

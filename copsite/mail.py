@@ -25,7 +25,7 @@ def one_line(text: str, limit: int = 200) -> str:
     return collapsed if len(collapsed) <= limit else collapsed[: limit - 1].rstrip() + "…"
 
 
-def queue_email(
+def prepare_email(
     *,
     to: str,
     subject: str,
@@ -34,8 +34,9 @@ def queue_email(
     kind: str = "",
     headers: dict[str, str] | None = None,
 ) -> OutboundEmail:
+    """An unsaved outbox row; ``queue_emails`` stores many of them at once."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or None
-    row = OutboundEmail.objects.create(
+    return OutboundEmail(
         kind=kind[:80],
         to=to,
         subject=one_line(subject, 250),
@@ -44,8 +45,21 @@ def queue_email(
         headers={k: one_line(v, 2000) for k, v in (headers or {}).items()},
         message_id=make_msgid(domain=domain),
     )
-    transaction.on_commit(lambda: _publish(row.pk))
-    return row
+
+
+def queue_emails(rows: list[OutboundEmail]) -> list[OutboundEmail]:
+    """Store rows in one INSERT and publish them after commit (the sweep covers a lost publish)."""
+    if not rows:
+        return rows
+    saved = OutboundEmail.objects.bulk_create(rows)
+    ids = [row.pk for row in saved]
+    transaction.on_commit(lambda: [_publish(email_id) for email_id in ids])
+    return saved
+
+
+def queue_email(**fields) -> OutboundEmail:
+    """Queue one email; call inside the transaction that causes it, so a rollback mails no one."""
+    return queue_emails([prepare_email(**fields)])[0]
 
 
 def _publish(email_id: int) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from celery.schedules import crontab
 
 from copsite.env import (
+    SQLITE_OPTIONS,
     ConfigError,
     check_redis_url,
     env_bool,
@@ -140,14 +141,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            # Web, worker and beat share the file: WAL lets readers run beside
-            # the writer, IMMEDIATE takes the write lock up front so two
-            # writers queue (busy timeout) instead of failing mid-transaction.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),  # see copsite/env.py
             # A file (not :memory:) so a live Celery worker started by the
             # tests can read what the test wrote.
             "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from communities.models import Community, Membership
-from copsite.mail import one_line, queue_email
+from copsite.mail import one_line, prepare_email, queue_emails
 from copsite.models import OutboundEmail
 from digests import content, unsubscribe
 from digests.models import DigestRun
@@ -20,20 +20,30 @@ from digests.planning import FIRST_WINDOW, cadence_due, zone
 log = logging.getLogger(__name__)
 
 
-def last_delivered(user_ids: list[int]) -> dict[int, dict[int, datetime]]:
-    """For each person and community, the end of the last digest that was actually sent."""
-    ends: dict[int, dict[int, datetime]] = {}
+def window_starts(user_ids: list[int]) -> dict[int, dict[int, datetime]]:
+    """Where each person's next window starts, per community: the end of their last *sent* digest.
+
+    With no digest sent yet but earlier ones that failed, from the start of the
+    earliest failed one, so nothing those would have carried is lost.
+    """
+    starts: dict[int, dict[int, datetime]] = {}
+    failed_from: dict[int, dict[int, datetime]] = {}
     rows = (
-        DigestRun.objects.filter(
-            user_id__in=user_ids, state=DigestRun.State.QUEUED, email__state=OutboundEmail.State.SENT
-        )
+        DigestRun.objects.filter(user_id__in=user_ids, state=DigestRun.State.QUEUED)
+        .filter(email__state__in=[OutboundEmail.State.SENT, OutboundEmail.State.FAILED])
         .order_by("due_at")
-        .values_list("user_id", "windows")
+        .values_list("user_id", "windows", "email__state")
     )
-    for uid, windows in rows:
-        for community_id, (_start, end) in windows.items():
-            ends.setdefault(uid, {})[int(community_id)] = datetime.fromisoformat(end)
-    return ends
+    for uid, windows, state in rows:
+        for community_id, (start, end) in windows.items():
+            if state == OutboundEmail.State.SENT:
+                starts.setdefault(uid, {})[int(community_id)] = datetime.fromisoformat(end)
+            else:
+                failed_from.setdefault(uid, {}).setdefault(int(community_id), datetime.fromisoformat(start))
+    for uid, communities in failed_from.items():
+        for community_id, start in communities.items():
+            starts.setdefault(uid, {}).setdefault(community_id, start)
+    return starts
 
 
 def build(run_ids: list[int], now: datetime) -> dict[str, int]:
@@ -55,7 +65,7 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
         by_user: dict[int, list[Membership]] = {}
         for m in memberships:
             by_user.setdefault(m.user_id, []).append(m)
-        delivered = last_delivered(user_ids)
+        delivered = window_starts(user_ids)
         plans = {}
         starts = []
         for run in runs:
@@ -93,6 +103,8 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
                 run.email = compose(run, sections, tz)
                 run.state = DigestRun.State.QUEUED
             outcome[run.state if run.state != DigestRun.State.QUEUED else "queued"] += 1
+        # One INSERT for the chunk's emails, then one UPDATE for its runs.
+        queue_emails([run.email for run in runs if run.email is not None and run.email.pk is None])
         DigestRun.objects.bulk_update(runs, ["windows", "built_at", "item_count", "state", "note", "email"])
     return outcome
 
@@ -136,7 +148,7 @@ def compose(run: DigestRun, sections: list[content.Section], tz) -> OutboundEmai
         section.unsubscribe_url = context["unsubscribe_urls"][section.community.pk]
     text = render_to_string("digests/email/digest.txt", context)
     html = render_to_string("digests/email/digest.html", context)
-    return queue_email(
+    return prepare_email(
         to=user.email,
         subject=subject_for(sections),
         text=text,

@@ -72,7 +72,9 @@ class Pool:
             .exclude(opening_post__hidden_at__isnull=False)
             .select_related("author", "opening_post")
             .prefetch_related("tags")
-            .order_by("-opening_post__helpful_count", "-reply_count", "-created_at")[:500]
+            # Recency caps the pool (a monthly reader's window must not push a daily
+            # reader's fresh items out); value orders each reader's section below.
+            .order_by("-created_at")[:2000]
         )
         replies = list(
             Post.objects.filter(
@@ -85,7 +87,7 @@ class Pool:
                 hidden_at__isnull=True,
             )
             .select_related("author", "thread")
-            .order_by("-helpful_count", "-created_at")[:500]
+            .order_by("-created_at")[:2000]
         )
         questions = list(
             Thread.objects.filter(
@@ -176,7 +178,15 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         last = reader.read.get(thread_id)
         return last is None or at > last
 
-    for thread in pool.threads:
+    best_first = sorted(
+        pool.threads,
+        key=lambda t: (
+            -(t.opening_post.helpful_count if t.opening_post else 0),
+            -t.reply_count,
+            -t.created_at.timestamp(),
+        ),
+    )
+    for thread in best_first:
         if thread.community_id != community.pk or not (start <= thread.created_at < end):
             continue
         if thread.author_id == reader.user_id or not fresh(thread.pk, thread.created_at):
@@ -184,7 +194,7 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         target = section.stories if thread.kind == Thread.Kind.STORY else section.threads
         if len(target) < MAX_THREADS:
             target.append(thread)
-    for reply in pool.replies:
+    for reply in sorted(pool.replies, key=lambda p: (-p.helpful_count, -p.created_at.timestamp())):
         if reply.thread.community_id != community.pk or not (start <= reply.created_at < end):
             continue
         if reply.author_id == reader.user_id or reply.thread_id not in reader.took_part:
