@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 
 from communities.models import Community
-from discussions.models import Event, Post, ReadState, Thread
+from discussions.models import Event, Notification, Post, ReadState, Thread
 from resources.models import Resource
 
 MAX_THREADS = 5
@@ -23,6 +24,7 @@ MAX_REPLIES = 3
 MAX_QUESTIONS = {"core": 1, "active": 2, "peripheral": 4, "inactive": 4}
 MAX_RESOURCES = 4
 UPCOMING_EVENTS = timedelta(days=7)
+NOTIFICATIONS_LOOKBACK = timedelta(days=31)
 UNANSWERED_AFTER = timedelta(days=1)
 UNANSWERED_LOOKBACK = timedelta(days=30)
 
@@ -35,6 +37,7 @@ class Section:
     questions: list[Thread] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     stories: list[Thread] = field(default_factory=list)
+    for_you: list[Notification] = field(default_factory=list)  # replies and mentions not emailed at once
     chats: list[Event] = field(default_factory=list)  # "missed the chat?"
     events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
 
@@ -48,6 +51,7 @@ class Section:
             + len(self.resources)
             + len(self.stories)
             + len(self.chats)
+            + len(self.for_you)
         )
 
 
@@ -144,6 +148,7 @@ class Reader:
     level: dict[int, str]  # community id → participation level
     read: dict[int, datetime] = field(default_factory=dict)  # thread id → last read
     took_part: set[int] = field(default_factory=set)  # thread ids they posted in
+    notifications: list[Notification] = field(default_factory=list)  # unread, not emailed
     tags: set[str] = field(default_factory=set)
 
 
@@ -161,6 +166,18 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
         .distinct()
     ):
         readers[uid].took_part.add(tid)
+    # Notifications they chose to leave for the digest (or that were grouped away), still unread.
+    for note in (
+        Notification.objects.filter(
+            user_id__in=user_ids,
+            read_at__isnull=True,
+            email_sent=False,
+            created_at__gte=timezone.now() - NOTIFICATIONS_LOOKBACK,
+        )
+        .select_related("actor", "post__thread")
+        .order_by("created_at")[:5000]
+    ):
+        readers[note.user_id].notifications.append(note)
     # A person's tags: the tags of threads they started (their interests, as they expressed them).
     for uid, tag in (
         Thread.objects.filter(author_id__in=user_ids, tags__isnull=False)
@@ -217,6 +234,14 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         if (new or newly_pinned) and len(section.resources) < MAX_RESOURCES:
             resource.newly_pinned = newly_pinned and not new
             section.resources.append(resource)
+    section.for_you = [
+        n
+        for n in reader.notifications
+        if n.post.thread.community_id == community.pk
+        and start <= n.created_at < end
+        and n.post.deleted_at is None
+        and n.post.hidden_at is None
+    ][:5]
     section.chats = [e for e in pool.chats if e.community_id == community.pk and start <= e.ends_at < end][:2]
     section.events = [e for e in pool.events if e.community_id == community.pk][:3]
     return section

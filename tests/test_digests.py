@@ -269,3 +269,14 @@ def test_bell_shows_unread_count(client, world, conversation):
     client.force_login(world.member)
     page = client.get("/").content.decode()
     assert 'class="bell-count"' in page
+
+
+def test_notifications_left_for_the_digest_appear_under_for_you(world, conversation):
+    type(world.member).objects.filter(pk=world.member.pk).update(email_notifications=[], digest_hour=0)
+    Membership.objects.filter(user=world.member, community=world.public).update(digest_cadence="daily")
+    discussions.reply(world.facilitator, conversation.thread, "A reply for Mira", parent=conversation.opening)
+    notify.sweep(timezone.now())  # she emails nothing at once: all left for the digest
+    assert not OutboundEmail.objects.filter(to=world.member.email, kind__startswith="notification").exists()
+    run_pass(timezone.now() + timedelta(hours=1))
+    mail = digests_to(world.member).get()
+    assert "For you" in mail.body_text and "Fern Facilitator replied to you" in mail.body_text
