@@ -44,3 +44,8 @@ test: lint
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+## make bench: copsite beside the peer forums in shared/perf (PostgreSQL, Redis, wrk; ~10 min; see bench/run.sh)
+.PHONY: bench
+bench: install
+	bash bench/run.sh

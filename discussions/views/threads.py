@@ -106,6 +106,16 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     posts = list(
         Post.objects.filter(thread=thread)
         .select_related("author", "parent__author")
+        # The page shows stored HTML; the source, plain text and search vector stay in the database.
+        .defer(
+            "body",
+            "body_text",
+            "search_vector",
+            "parent__body",
+            "parent__body_html",
+            "parent__body_text",
+            "parent__search_vector",
+        )
         .order_by("path")[start : start + per_page]
     )
     read_state = None
@@ -135,7 +145,8 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "tags": list(thread.tags.all()),
         "page_number": number,
         "num_pages": num_pages,
-        "page_range": range(1, num_pages + 1),
+        # Page links: the first, the last and two either side of this one.
+        "page_range": sorted({1, num_pages, *range(max(1, number - 2), min(num_pages, number + 2) + 1)}),
         "can_reply": policy.can_reply(request.user, thread),
         "can_moderate": policy.can_moderate_thread(request.user, thread),
         "can_accept": policy.can_accept_answer(request.user, thread),
