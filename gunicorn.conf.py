@@ -8,8 +8,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+max_requests = 20000  # high: cached pages are cheap, restarts are not
+max_requests_jitter = 2000
 accesslog = "-"
 errorlog = "-"
 # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers.
