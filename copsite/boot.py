@@ -6,7 +6,7 @@ import os
 import sys
 
 
-def load_settings_or_exit() -> None:
+def load_settings_or_exit(exit_code: int = 2) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "copsite.settings")
     from copsite.env import ConfigError
 
@@ -16,4 +16,4 @@ def load_settings_or_exit() -> None:
         settings.INSTALLED_APPS  # noqa: B018 - forces the settings module to load
     except ConfigError as exc:
         print(f"copsite: configuration error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(exit_code)

@@ -147,3 +147,22 @@ def test_database_and_email_urls_parse():
     assert smtps["EMAIL_HOST_USER"] == "user@x.org" and smtps["EMAIL_HOST_PASSWORD"] == "p/w"
     with pytest.raises(ConfigError, match=r"EMAIL_URL must start with smtp"):
         parse_email_url("http://mail.x.org")
+
+
+def test_celery_worker_with_bad_configuration_says_so_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update({"DEBUG": "0", "COPSITE_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "copsite.settings"})
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "copsite", "worker", "--pool", "solo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "copsite: configuration error: SECRET_KEY must be set when DEBUG=0 "
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
