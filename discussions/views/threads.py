@@ -10,9 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 
 from communities import panels, policy
 from communities.models import Community
@@ -23,11 +21,6 @@ from discussions.models import Post, Reaction, ReadState, Thread
 
 # Replies deeper than this stay at the last indent and say whom they answer.
 MAX_INDENT = 5
-
-
-def visible_threads(user):
-    """Threads in communities the user may see (policy decides; no role checks here)."""
-    return Thread.objects.filter(community__in=policy.visible_communities(user))
 
 
 def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
@@ -338,9 +331,3 @@ def _new_post_fragment(request: HttpRequest, thread: Thread, post: Post) -> Http
             "can_accept": policy.can_accept_answer(request.user, thread),
         },
     )
-
-
-def thread_list_url(community: Community, **params) -> str:
-    url = reverse("communities:detail", kwargs={"slug": community.slug})
-    params = {k: v for k, v in params.items() if v}
-    return f"{url}?{urlencode(params)}" if params else url
