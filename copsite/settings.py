@@ -156,7 +156,8 @@ if REDIS_URL:
     check_redis_url(REDIS_URL)
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, but a Redis outage degrades instead of failing requests.
+            "BACKEND": "copsite.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "copsite",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

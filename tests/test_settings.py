@@ -91,7 +91,7 @@ def test_production_reads_postgres_redis_and_smtp_from_urls(tmp_path):
         "forum",
         "s@cret",
         "redis://cache.internal:6380/2",
-        "django.core.cache.backends.redis.RedisCache",
+        "copsite.cache.ResilientRedisCache",
         "smtp.example.org",
         "587",
         "True",
