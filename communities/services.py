@@ -14,13 +14,12 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from communities import policy
 from communities.models import AuditEntry, Community, Invitation, Membership
-from copsite.mail import one_line, queue_email
+from copsite.mail import one_line, queue_templated_email
 from copsite.markup import render_markdown
 
 Role = Membership.Role
@@ -47,11 +46,7 @@ def _adjust_member_count(community: Community, delta: int) -> None:
 
 
 def _email(to: str, template: str, context: dict, kind: str) -> None:
-    context = {**context, "SITE_URL": settings.SITE_URL, "SITE_NAME": settings.COPSITE_NAME}
-    subject = render_to_string(f"communities/email/{template}_subject.txt", context)
-    text = render_to_string(f"communities/email/{template}.txt", context)
-    html = render_to_string(f"communities/email/{template}.html", context)
-    queue_email(to=to, subject=subject, text=text, html=html, kind=kind)
+    queue_templated_email(to=to, template=f"communities/email/{template}", context=context, kind=kind)
 
 
 # --- Communities -------------------------------------------------------------

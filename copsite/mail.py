@@ -62,6 +62,34 @@ def queue_email(**fields) -> OutboundEmail:
     return queue_emails([prepare_email(**fields)])[0]
 
 
+def queue_templated_email(
+    *, to: str, template: str, context: dict, kind: str, headers: dict[str, str] | None = None
+) -> OutboundEmail:
+    """Render ``<template>_subject.txt``, ``<template>.txt`` and (if it exists) ``<template>.html``, then queue."""
+    from django.template import TemplateDoesNotExist
+    from django.template.loader import render_to_string
+
+    context = {
+        **context,
+        "SITE_URL": settings.SITE_URL,
+        "SITE_NAME": settings.COPSITE_NAME,
+        "site_url": settings.SITE_URL,
+        "site_name": settings.COPSITE_NAME,
+    }
+    try:
+        html = render_to_string(f"{template}.html", context)
+    except TemplateDoesNotExist:
+        html = None
+    return queue_email(
+        to=to,
+        subject=render_to_string(f"{template}_subject.txt", context),
+        text=render_to_string(f"{template}.txt", context),
+        html=html,
+        kind=kind,
+        headers=headers,
+    )
+
+
 def _publish(email_id: int) -> None:
     from copsite.tasks import send_email
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from communities import policy
 from communities.models import Community, Membership
 from copsite.mail import one_line, prepare_email, queue_emails
 from copsite.models import OutboundEmail
@@ -74,6 +75,10 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
             local_day = datetime.fromisoformat(run.period).date()
             windows = {}
             for m in by_user.get(run.user_id, []):
+                # Policy decides at send time (the row just read seeds its cache: no query).
+                policy.remember_membership(user, m.community, m)
+                if not policy.can_view_community(user, m.community):
+                    continue
                 cadence = m.digest_cadence or m.community.default_cadence
                 if not cadence_due(cadence, local_day, user.digest_weekday):
                     continue

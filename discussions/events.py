@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 
 from communities import policy
 from communities.models import AuditEntry, Community
-from copsite.mail import one_line, queue_email
+from copsite.mail import one_line, queue_templated_email
 from copsite.markup import render_markdown
 from discussions import services
 from discussions.models import RSVP, Event, EventQuestion, Thread
@@ -135,11 +134,10 @@ def rsvp(user, event: Event, answer: str) -> RSVP:
 
 
 def _mail(user, event: Event, template: str, kind: str) -> None:
-    context = {"person": user, "event": event, "site_url": settings.SITE_URL, "site_name": settings.COPSITE_NAME}
-    queue_email(
+    queue_templated_email(
         to=user.email,
-        subject=render_to_string(f"discussions/email/{template}_subject.txt", context),
-        text=render_to_string(f"discussions/email/{template}.txt", context),
+        template=f"discussions/email/{template}",
+        context={"person": user, "event": event},
         kind=kind,
         headers={"Auto-Submitted": "auto-generated"},
     )

@@ -268,7 +268,11 @@ def test_bell_shows_unread_count(client, world, conversation):
     discussions.reply(world.facilitator, conversation.thread, "hi @mira")
     client.force_login(world.member)
     page = client.get("/").content.decode()
-    assert 'class="bell-count"' in page
+    unread = Notification.objects.filter(user=world.member, read_at__isnull=True).count()
+    assert unread == 2  # Fern's answer and her mention
+    assert 'aria-label="2 unread notifications">2</span>' in page
+    client.post("/notifications/")  # mark all as read
+    assert 'class="bell-count"' not in client.get("/").content.decode()
 
 
 def test_notifications_left_for_the_digest_appear_under_for_you(world, conversation):

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -159,7 +160,7 @@ def hide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _dashboard(post: Post) -> str:
-    return f"/c/{post.thread.community.slug}/facilitate/#flags-heading"
+    return reverse("communities:facilitate", kwargs={"slug": post.thread.community.slug}) + "#flags-heading"
 
 
 @require_POST
