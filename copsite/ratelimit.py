@@ -1,16 +1,27 @@
 """Small fixed-window rate limits kept in Django's cache (Redis in production: shared by all workers).
 
-allauth limits sign-up and login itself; this covers posting. If the cache is
-unreachable the limiter lets the request through (fail open) and logs it: a
-cache outage must not stop members from posting (RELIABILITY.md C-redis-down-cache).
+allauth limits sign-up, login and password reset itself (``ACCOUNT_RATE_LIMITS``);
+this covers everything else people can do in bulk: posting, reactions, flags,
+invitations, search and resources. Each action is counted twice, once per
+person and once per IP address (``RATE_LIMITS`` in settings), so a spammer
+gains nothing by switching accounts behind one address, nor addresses with one
+account. If the cache is unreachable the limiter lets the request through
+(fail open) and logs it: a cache outage must not stop members from posting
+(RELIABILITY.md C-redis-down-cache).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from functools import wraps
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +48,109 @@ def consume(action: str, key: str, spec: str) -> int | None:
     except Exception:
         log.warning("rate limit cache unavailable; allowing %s for %s", action, key, exc_info=True)
     return None
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address allauth's limits use too (honours ALLAUTH_TRUSTED_PROXY_COUNT behind a proxy)."""
+    from allauth.account.adapter import get_adapter
+
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An action over its limit: how long to wait, said in words and in ``Retry-After``."""
+
+    wait: int
+
+    @property
+    def minutes(self) -> int:
+        return max(1, round(self.wait / 60))
+
+    @property
+    def message(self) -> str:
+        unit = "minute" if self.minutes == 1 else "minutes"
+        return f"You're doing that faster than this site allows. Please wait about {self.minutes} {unit} and try again."
+
+    def stamp(self, response: HttpResponse) -> HttpResponse:
+        response.status_code = 429
+        response["Retry-After"] = str(self.wait)
+        return response
+
+
+def check(request: HttpRequest, action: str, *, person_spec: str | None = None) -> Refusal | None:
+    """Count one ``action`` for the signed-in person and for their IP address; a Refusal if either is over.
+
+    Both counters always advance, so neither key can be used to probe the other.
+    ``person_spec`` overrides the person's limit (e.g. stricter for new accounts).
+    """
+    person, address = settings.RATE_LIMITS[action]
+    waits = [consume(action, f"ip:{client_ip(request)}", address)]
+    if request.user.is_authenticated:
+        waits.append(consume(action, f"user:{request.user.pk}", person_spec or person))
+    over = [wait for wait in waits if wait is not None]
+    return Refusal(max(over)) if over else None
+
+
+# Not handed back on the 429 page: the anti-forgery token and the double-submit key.
+_NOT_KEPT = {"csrfmiddlewaretoken", "submission_key"}
+
+
+def typed_fields(request: HttpRequest) -> list[dict]:
+    """What the person sent, so the 429 page can hand it back (passwords come back empty)."""
+    data = request.POST if request.method == "POST" else request.GET
+    honeypot = getattr(settings, "ACCOUNT_SIGNUP_FORM_HONEYPOT_FIELD", None)
+    fields = []
+    for name in data:
+        if name in _NOT_KEPT or name == honeypot:
+            continue
+        secret = "password" in name
+        label = name.split("-")[-1].replace("_", " ").capitalize()
+        value = "" if secret else data.get(name, "")
+        fields.append({"name": name, "label": label, "value": value, "secret": secret, "long": "\n" in value or len(value) > 60})
+    return fields
+
+
+def refuse(request: HttpRequest, refusal: Refusal, message: str | None = None) -> HttpResponse:
+    """The 429 answer for views without a form to re-render: htmx gets the sentence, pages get 429.html."""
+    message = message or refusal.message
+    if request.headers.get("HX-Request"):
+        return refusal.stamp(HttpResponse(message, content_type="text/plain; charset=utf-8"))
+    context = {"message": message, "typed": typed_fields(request), "retry_minutes": refusal.minutes}
+    return refusal.stamp(render(request, "429.html", context))
+
+
+# Actions that are themselves GET requests; every other action counts POSTs only.
+GET_ACTIONS = {"search"}
+
+
+def limited(action: str):
+    """Decorator: refuse the view with 429 once the person or their address is over ``action``'s limit.
+
+    GET requests count only when the action is itself a GET (search); other
+    views count POSTs, so showing a form is never refused.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            counts = request.method == "POST" or action in GET_ACTIONS
+            if counts and (refusal := check(request, action)):
+                return refuse(request, refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """allauth's 429 (sign-up, login, password reset): the page hands back what was typed.
+
+    allauth looks this up as ``copsite.urls.handler429``. Its windows are per
+    minute, hence the one-minute ``Retry-After``.
+    """
+    return refuse(request, Refusal(60), "Too many attempts from your address in a short time.")

@@ -1,13 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from copsite import health, views
+from copsite import health, sitemaps, views
 
 handler404 = "copsite.views.page_not_found"
+# Not a Django handler: allauth calls it when sign-up, login or reset is over its limit.
+handler429 = "copsite.ratelimit.too_many_requests"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("robots.txt", sitemaps.robots_txt, name="robots"),
+    path("sitemap.xml", sitemaps.index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.sitemap_section, name="sitemap-section"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("communities.urls")),

@@ -22,6 +22,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from communities import policy
+from copsite import ratelimit
 from copsite.search import SEARCH_CONFIG, full_text
 from discussions.models import Post, Thread
 from resources.models import Resource
@@ -155,6 +156,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
     query = _clean(request.GET.get("q", ""))
     kind = request.GET.get("kind", "")
     context = {"query": query, "kind": kind, "kinds": KINDS, "page": None, "hits": []}
+    if query and (refusal := ratelimit.check(request, "search")):
+        # The search page itself, with the query still in its box.
+        context["rate_limited"] = refusal.message
+        return refusal.stamp(render(request, "resources/search.html", context))
     if query:
         if kind in SEARCHERS:
             page = Paginator(SEARCHERS[kind](request.user, query), PER_PAGE).get_page(request.GET.get("page"))

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from communities import panels, policy
 from communities.models import Community
+from copsite import ratelimit
 from discussions.models import Thread
 from resources import services
 from resources.forms import ResourceForm
@@ -97,7 +98,10 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def _form_view(request: HttpRequest, community: Community, resource: Resource | None) -> HttpResponse:
     form = ResourceForm(request.POST or None, request.FILES or None, instance=resource)
-    if request.method == "POST" and form.is_valid():
+    refusal = None
+    if request.method == "POST" and form.is_valid() and (refusal := ratelimit.check(request, "resource")):
+        form.add_error(None, refusal.message)
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("upload")
         try:
             if resource is None:
@@ -122,7 +126,8 @@ def _form_view(request: HttpRequest, community: Community, resource: Resource | 
         "resource": resource,
         "max_mb": settings.RESOURCE_MAX_UPLOAD_BYTES // 1_048_576,
     }
-    return render(request, "resources/form.html", context)
+    response = render(request, "resources/form.html", context)
+    return refusal.stamp(response) if refusal else response
 
 
 def add(request: HttpRequest, slug: str) -> HttpResponse:
@@ -178,6 +183,7 @@ def pin(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
+@ratelimit.limited("react")
 def helpful(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
     if not request.user.is_authenticated:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from communities import panels, participation, policy, services
 from communities.forms import InviteForm, LevelForm, RoleForm
 from communities.models import AuditEntry, Invitation, Membership
+from copsite import ratelimit
 
 MEMBERS_PER_PAGE = 50
 LEVEL_ORDER = Case(
@@ -118,6 +119,9 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     if refused:
         return refused
     form = InviteForm(request.POST)
+    if form.is_valid() and (refusal := ratelimit.check(request, "invite")):
+        form.add_error(None, refusal.message)
+        return refusal.stamp(dashboard(request, slug, invite_form=form))
     if not form.is_valid():
         messages.error(request, "Please correct the invitation below.")
         return dashboard(request, slug, invite_form=form)

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_POST
 
 from communities import panels, policy
 from communities.models import Community
+from copsite import ratelimit
 from discussions import services
 from discussions.forms import EditForm, MoveForm, ReasonForm
 from discussions.models import Flag, Notification, Post, Thread
-from discussions.views.threads import post_url
+from discussions.views.threads import post_url, posting_too_fast, rate_limited
 
 
 def _post_or_404(request: HttpRequest, pk: int) -> Post:
@@ -39,10 +40,12 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         return _refuse(request, "You can't edit this post.")
     initial = {"body": post.body, "title": post.thread.title}
     form = EditForm(request.POST or None, initial=initial, opening=post.is_opening)
-    preview = None
+    preview = refusal = None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
             preview = form.rendered.html
+        elif refusal := rate_limited(request):
+            form.add_error(None, posting_too_fast(refusal))
         else:
             services.edit_post(
                 request.user,
@@ -60,7 +63,8 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "preview": preview,
     }
-    return render(request, "discussions/edit.html", context)
+    response = render(request, "discussions/edit.html", context)
+    return refusal.stamp(response) if refusal else response
 
 
 def history(request: HttpRequest, pk: int) -> HttpResponse:
@@ -88,6 +92,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@ratelimit.limited("react")
 def helpful(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not request.user.is_authenticated:
@@ -116,6 +121,10 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
         return _refuse(request, "You can't flag this post.")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if refusal := ratelimit.check(request, "flag"):
+            form.add_error(None, refusal.message)
+            context = {"post": post, "thread": post.thread, "community": post.thread.community, "form": form}
+            return refusal.stamp(render(request, "discussions/reason.html", {**context, "action": "flag"}))
         try:
             services.flag_post(request.user, post, form.cleaned_data["reason"])
         except services.DiscussionError as exc:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from communities import panels, policy
 from communities.models import Community
-from copsite.ratelimit import consume
+from copsite import ratelimit
 from discussions import services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
@@ -205,17 +205,17 @@ def first_unread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return redirect(post_url(target))
 
 
-def _rate_limited(request: HttpRequest) -> str | None:
-    user = request.user
-    young = user.date_joined > timezone.now() - timedelta(days=1)
-    spec = settings.NEW_ACCOUNT_POST_RATE_LIMIT if young else settings.POST_RATE_LIMIT
-    wait = consume("post", str(user.pk), spec)
-    if wait is None:
-        return None
-    minutes = max(1, round(wait / 60))
+def rate_limited(request: HttpRequest) -> ratelimit.Refusal | None:
+    """Posting limit for the person (stricter for accounts younger than a day) and their address."""
+    young = request.user.date_joined > timezone.now() - timedelta(days=1)
+    return ratelimit.check(request, "post", person_spec=settings.NEW_ACCOUNT_POST_RATE_LIMIT if young else None)
+
+
+def posting_too_fast(refusal: ratelimit.Refusal) -> str:
+    unit = "minute" if refusal.minutes == 1 else "minutes"
     return (
-        f"You're posting faster than this site allows. Please wait about {minutes} minute"
-        f"{'s' if minutes != 1 else ''} and send again: your text is kept below."
+        f"You're posting faster than this site allows. Please wait about {refusal.minutes} {unit}"
+        " and send again: your text is kept below."
     )
 
 
@@ -227,13 +227,14 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "403.html", {"message": "Join the community to start a thread."}, status=403)
     form = ThreadForm(request.POST or None)
     preview = None
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
             preview = form.rendered.html
-        elif error := _rate_limited(request):
-            form.add_error(None, error)
+        elif refusal := rate_limited(request):
+            form.add_error(None, posting_too_fast(refusal))
             status = 429
+            retry_after = refusal.wait
         else:
             data = form.cleaned_data
             thread = services.start_thread(
@@ -248,12 +249,15 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
             )
             messages.success(request, "Your thread is posted.")
             return redirect(thread)
-    return render(
+    response = render(
         request,
         "discussions/new_thread.html",
         {"community": community, "form": form, "preview": preview},
         status=status,
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
@@ -272,13 +276,14 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     # Quote the parent only if this person may read it (hidden and deleted posts stay hidden).
     quote = parent if parent is not None and policy.can_see_post_content(request.user, parent) else None
     context = {"thread": thread, "community": thread.community, "parent": parent, "quote": quote, "form": form}
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
             context["preview"] = form.rendered.html
-        elif error := _rate_limited(request):
-            form.add_error(None, error)
+        elif refusal := rate_limited(request):
+            form.add_error(None, posting_too_fast(refusal))
             status = 429
+            retry_after = refusal.wait
         else:
             try:
                 post = services.reply(
@@ -298,7 +303,10 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 return redirect(post_url(post))
     template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
-    return render(request, template, context, status=200 if request.htmx else status)
+    response = render(request, template, context, status=200 if request.htmx else status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _parent_or_none(thread: Thread, parent_id: str | None) -> Post | None:

@@ -80,9 +80,12 @@
   });
   document.addEventListener("htmx:responseError", function (event) {
     var form = event.detail.elt.closest("form");
-    var status = event.detail.xhr.status;
+    var xhr = event.detail.xhr;
+    var status = xhr.status;
+    // Rate limits answer htmx with one plain-text sentence saying how long to wait.
+    var said = /^text\/plain/.test(xhr.getResponseHeader("Content-Type") || "") ? xhr.responseText : "";
     var text = status === 429
-      ? "You're posting faster than this site allows. Wait a minute and send again: your text is still here."
+      ? (said || "You're doing that faster than this site allows.") + " Your text is still here."
       : "That didn't work (error " + status + "). Your text is still here; try again.";
     if (form) showError(form, text);
   });
