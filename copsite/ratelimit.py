@@ -110,7 +110,9 @@ def typed_fields(request: HttpRequest) -> list[dict]:
         secret = "password" in name
         label = name.split("-")[-1].replace("_", " ").capitalize()
         value = "" if secret else data.get(name, "")
-        fields.append({"name": name, "label": label, "value": value, "secret": secret, "long": "\n" in value or len(value) > 60})
+        fields.append(
+            {"name": name, "label": label, "value": value, "secret": secret, "long": "\n" in value or len(value) > 60}
+        )
     return fields
 
 
