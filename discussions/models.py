@@ -49,6 +49,9 @@ class Thread(models.Model):
     # PostgreSQL full-text search: title (A) and opening post (B), kept by
     # discussions.services; unused (NULL) on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
+    # Set while the opening post waits for a facilitator (new member's links,
+    # suspected spam): only the author and facilitators see the thread at all.
+    held_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -94,6 +97,9 @@ class Post(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     hidden_reason = models.CharField(max_length=500, blank=True)
+    # Held for review: a held post is also hidden (so search, digests, feeds,
+    # reactions and flags leave it alone) until a facilitator approves it.
+    held_at = models.DateTimeField(null=True, blank=True)
     # A random key from the form: a double-click or browser retry of the same
     # form finds the post it already made instead of making a second one.
     submission_key = models.CharField(max_length=40, blank=True)
@@ -113,6 +119,8 @@ class Post(models.Model):
             models.Index(fields=["author", "-created_at"], name="post_author_idx"),
             # Re-render command: rows behind the current renderer.
             models.Index(fields=["render_version"], name="post_render_idx"),
+            # Review queue: posts waiting for a facilitator (few; a partial index stays tiny).
+            models.Index(fields=["held_at"], name="post_held_idx", condition=Q(held_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -132,6 +140,10 @@ class Post(models.Model):
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_at is not None
 
 
 class Revision(models.Model):
