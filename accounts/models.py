@@ -8,6 +8,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+# How a deleted account's posts, resources and reactions are attributed.
+FORMER_MEMBER = "Former member"
+
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -58,6 +61,9 @@ class User(AbstractUser):
     )
     email_paused = models.BooleanField("pause all email", default=False)
     email_notifications = models.JSONField(default=default_email_notifications, blank=True)
+    # Set when the person deleted their account: the row stays, anonymized, so
+    # their posts keep their place in threads (see accounts/deletion.py).
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["username"]
@@ -67,6 +73,8 @@ class User(AbstractUser):
 
     @property
     def name(self) -> str:
+        if self.deleted_at is not None:
+            return FORMER_MEMBER
         return self.display_name or self.username
 
     def get_absolute_url(self) -> str:
