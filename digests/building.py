@@ -14,9 +14,9 @@ from communities import policy
 from communities.models import Community, Membership
 from copsite.mail import one_line, prepare_email, queue_emails
 from copsite.models import OutboundEmail
-from digests import content, unsubscribe
+from digests import content, rendering, unsubscribe
 from digests.models import DigestRun
-from digests.planning import FIRST_WINDOW, cadence_due, zone
+from digests.planning import FIRST_WINDOW, cadence_due
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,6 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
         starts = []
         for run in runs:
             user = run.user
-            tz = zone(user.time_zone)
             local_day = datetime.fromisoformat(run.period).date()
             windows = {}
             for m in by_user.get(run.user_id, []):
@@ -88,12 +87,13 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
                     start = m.joined_at
                 windows[m.community_id] = (m.community, start)
                 starts.append(start)
-            plans[run.pk] = (tz, windows, {m.community_id: m.level for m in by_user.get(run.user_id, [])})
-        communities = {c.pk: c for _tz, w, _l in plans.values() for c, _s in w.values()}
+            plans[run.pk] = (windows, {m.community_id: m.level for m in by_user.get(run.user_id, [])})
+        communities = {c.pk: c for w, _l in plans.values() for c, _s in w.values()}
         pool = content.Pool.gather(list(communities.values()), min(starts, default=now), now)
-        readers = content.readers_for(user_ids, {r.user_id: plans[r.pk][2] for r in runs}, pool)
+        readers = content.readers_for(user_ids, {r.user_id: plans[r.pk][1] for r in runs}, pool)
+        entries = rendering.Entries(settings.SITE_URL)
         for run in runs:
-            tz, windows, _levels = plans[run.pk]
+            windows, _levels = plans[run.pk]
             reader = readers[run.user_id]
             sections = [content.section_for(reader, c, start, now, pool) for c, start in windows.values()]
             sections = [s for s in sections if s.count]
@@ -105,7 +105,7 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
             elif not sections:
                 run.state, run.note = DigestRun.State.EMPTY, ""
             else:
-                run.email = compose(run, sections, tz)
+                run.email = compose(run, sections, entries)
                 run.state = DigestRun.State.QUEUED
             outcome[run.state if run.state != DigestRun.State.QUEUED else "queued"] += 1
         # One INSERT for the chunk's emails, then one UPDATE for its runs.
@@ -131,7 +131,7 @@ def subject_for(sections: list[content.Section]) -> str:
     return one_line(f"{names}: " + ", ".join(parts), 200)
 
 
-def compose(run: DigestRun, sections: list[content.Section], tz) -> OutboundEmail:
+def compose(run: DigestRun, sections: list[content.Section], entries: rendering.Entries) -> OutboundEmail:
     user = run.user
     site = settings.SITE_URL
     all_token = unsubscribe.make_token(user.pk, None)
@@ -151,6 +151,7 @@ def compose(run: DigestRun, sections: list[content.Section], tz) -> OutboundEmai
     }
     for section in sections:
         section.unsubscribe_url = context["unsubscribe_urls"][section.community.pk]
+        entries.attach(section, user)
     text = render_to_string("digests/email/digest.txt", context)
     html = render_to_string("digests/email/digest.html", context)
     return prepare_email(
@@ -168,4 +169,5 @@ def build_for_preview(community: Community, level: str, now: datetime) -> conten
     start = now - timedelta(days=7)
     pool = content.Pool.gather([community], start, now)
     reader = content.Reader(user_id=0, level={community.pk: level})
-    return content.section_for(reader, community, start, now, pool)
+    # Relative links: the preview is a page on this site, not an email.
+    return rendering.Entries(site_url="").attach(content.section_for(reader, community, start, now, pool))

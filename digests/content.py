@@ -3,6 +3,8 @@
 Queries grow with the number of communities and chunks, never with members:
 candidates for every community in the chunk are fetched together, and each
 person's read state, participation and tags come from one query per chunk.
+Candidates are ranked once per chunk and filed by community, so choosing a
+person's section only walks that community's ranked lists.
 Each section is chosen for value: best first, capped.
 """
 
@@ -11,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
+from taggit.models import TaggedItem
 
 from communities.models import Community
 from discussions.models import Event, Notification, Post, ReadState, Thread
@@ -25,6 +29,8 @@ MAX_QUESTIONS = {"core": 1, "active": 2, "peripheral": 4, "inactive": 4}
 MAX_RESOURCES = 4
 UPCOMING_EVENTS = timedelta(days=7)
 NOTIFICATIONS_LOOKBACK = timedelta(days=31)
+# Bounds the notifications read per chunk (memory), in proportion to the chunk's size.
+NOTIFICATIONS_PER_PERSON = 100
 UNANSWERED_AFTER = timedelta(days=1)
 UNANSWERED_LOOKBACK = timedelta(days=30)
 
@@ -40,6 +46,7 @@ class Section:
     for_you: list[Notification] = field(default_factory=list)  # replies and mentions not emailed at once
     chats: list[Event] = field(default_factory=list)  # "missed the chat?"
     events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
+    newly_pinned: set[int] = field(default_factory=set)  # resource ids pinned (not added) in the window
 
     @property
     def count(self) -> int:
@@ -56,6 +63,18 @@ class Section:
 
 
 @dataclass
+class Ranked:
+    """One community's candidates, each list already in the order sections take them."""
+
+    threads: list[Thread] = field(default_factory=list)  # best first
+    replies: list[Post] = field(default_factory=list)  # most helpful first
+    questions: list[Thread] = field(default_factory=list)  # newest first
+    resources: list[Resource] = field(default_factory=list)  # pinned, then most helpful
+    chats: list[Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass
 class Pool:
     """Candidates for a set of communities since the earliest window start in the chunk."""
 
@@ -65,6 +84,36 @@ class Pool:
     resources: list[Resource]
     chats: list[Event] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    question_tags: dict[int, frozenset[str]] = field(default_factory=dict)  # question id → tag names
+    by_community: dict[int, Ranked] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Ranked once here rather than once per person and community: sorting the
+        # whole pool per section was most of the building time at 10,000 members.
+        threads = sorted(
+            self.threads,
+            key=lambda t: (
+                -(t.opening_post.helpful_count if t.opening_post else 0),
+                -t.reply_count,
+                -t.created_at.timestamp(),
+                -t.pk,
+            ),
+        )
+        # The newest id breaks ties, so the same data always gives the same digest.
+        replies = sorted(self.replies, key=lambda p: (-p.helpful_count, -p.created_at.timestamp(), -p.pk))
+        for name, items, community_of in (
+            ("threads", threads, lambda t: t.community_id),
+            ("replies", replies, lambda p: p.thread.community_id),
+            ("questions", self.questions, lambda q: q.community_id),
+            ("resources", self.resources, lambda r: r.community_id),
+            ("chats", self.chats, lambda e: e.community_id),
+            ("events", self.events, lambda e: e.community_id),
+        ):
+            for item in items:
+                getattr(self.by_community.setdefault(community_of(item), Ranked()), name).append(item)
+
+    def ranked(self, community_id: int) -> Ranked:
+        return self.by_community.get(community_id) or Ranked()
 
     @classmethod
     def gather(cls, communities: list[Community], since: datetime, now: datetime) -> Pool:
@@ -75,7 +124,6 @@ class Pool:
             .exclude(opening_post__deleted_at__isnull=False)
             .exclude(opening_post__hidden_at__isnull=False)
             .select_related("author", "opening_post")
-            .prefetch_related("tags")
             # Recency caps the pool (a monthly reader's window must not push a daily
             # reader's fresh items out); value orders each reader's section below.
             .order_by("-created_at")[:2000]
@@ -106,7 +154,6 @@ class Pool:
             .exclude(opening_post__hidden_at__isnull=False)
             .exclude(opening_post__deleted_at__isnull=False)
             .select_related("author")
-            .prefetch_related("tags")
             .order_by("-created_at")[:300]
         )
         resources = list(
@@ -137,7 +184,18 @@ class Pool:
             item.community = by_id[item.community_id]
         for reply in replies:
             reply.thread.community = by_id[reply.thread.community_id]
-        return cls(threads, replies, questions, resources, chats, events)
+        return cls(threads, replies, questions, resources, chats, events, tags_of(questions))
+
+
+def tags_of(threads: list[Thread]) -> dict[int, frozenset[str]]:
+    """Tag names per thread in one query (taggit's prefetch costs a queryset per thread)."""
+    names: dict[int, set[str]] = {t.pk: set() for t in threads}
+    if threads:
+        for object_id, name in TaggedItem.objects.filter(
+            content_type=ContentType.objects.get_for_model(Thread), object_id__in=list(names)
+        ).values_list("object_id", "tag__name"):
+            names[object_id].add(name)
+    return {pk: frozenset(tags) for pk, tags in names.items()}
 
 
 @dataclass
@@ -175,7 +233,7 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
             created_at__gte=timezone.now() - NOTIFICATIONS_LOOKBACK,
         )
         .select_related("actor", "post__thread")
-        .order_by("created_at")[:5000]
+        .order_by("created_at")[: NOTIFICATIONS_PER_PERSON * len(user_ids)]
     ):
         readers[note.user_id].notifications.append(note)
     # A person's tags: the tags of threads they started (their interests, as they expressed them).
@@ -190,49 +248,40 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
 
 def section_for(reader: Reader, community: Community, start: datetime, end: datetime, pool: Pool) -> Section:
     section = Section(community)
+    ranked = pool.ranked(community.pk)
 
     def fresh(thread_id: int, at: datetime) -> bool:
         last = reader.read.get(thread_id)
         return last is None or at > last
 
-    best_first = sorted(
-        pool.threads,
-        key=lambda t: (
-            -(t.opening_post.helpful_count if t.opening_post else 0),
-            -t.reply_count,
-            -t.created_at.timestamp(),
-        ),
-    )
-    for thread in best_first:
-        if thread.community_id != community.pk or not (start <= thread.created_at < end):
+    for thread in ranked.threads:
+        if not (start <= thread.created_at < end):
             continue
         if thread.author_id == reader.user_id or not fresh(thread.pk, thread.created_at):
             continue
         target = section.stories if thread.kind == Thread.Kind.STORY else section.threads
         if len(target) < MAX_THREADS:
             target.append(thread)
-    for reply in sorted(pool.replies, key=lambda p: (-p.helpful_count, -p.created_at.timestamp())):
-        if reply.thread.community_id != community.pk or not (start <= reply.created_at < end):
+    for reply in ranked.replies:
+        if not (start <= reply.created_at < end):
             continue
         if reply.author_id == reader.user_id or reply.thread_id not in reader.took_part:
             continue
         if fresh(reply.thread_id, reply.created_at) and len(section.replies) < MAX_REPLIES:
             section.replies.append(reply)
-    questions = [
-        q
-        for q in pool.questions
-        if q.community_id == community.pk and q.author_id != reader.user_id and q.pk not in reader.read
-    ]
+    questions = [q for q in ranked.questions if q.author_id != reader.user_id and q.pk not in reader.read]
     # Questions in the person's own tags first: the ones they can most likely answer.
-    questions.sort(key=lambda q: (-len(reader.tags & {t.name for t in q.tags.all()}), -q.created_at.timestamp()))
+    tags = pool.question_tags
+    questions.sort(key=lambda q: (-len(reader.tags & tags.get(q.pk, frozenset())), -q.created_at.timestamp()))
     section.questions = questions[: MAX_QUESTIONS.get(reader.level.get(community.pk, "peripheral"), 2)]
-    for resource in pool.resources:
-        if resource.community_id != community.pk or resource.added_by_id == reader.user_id:
+    for resource in ranked.resources:
+        if resource.added_by_id == reader.user_id:
             continue
         new = start <= resource.created_at < end
         newly_pinned = resource.pin_position is not None and start <= resource.updated_at < end
         if (new or newly_pinned) and len(section.resources) < MAX_RESOURCES:
-            resource.newly_pinned = newly_pinned and not new
+            if newly_pinned and not new:
+                section.newly_pinned.add(resource.pk)
             section.resources.append(resource)
     section.for_you = [
         n
@@ -242,6 +291,6 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         and n.post.deleted_at is None
         and n.post.hidden_at is None
     ][:5]
-    section.chats = [e for e in pool.chats if e.community_id == community.pk and start <= e.ends_at < end][:2]
-    section.events = [e for e in pool.events if e.community_id == community.pk][:3]
+    section.chats = [e for e in ranked.chats if start <= e.ends_at < end][:2]
+    section.events = ranked.events[:3]
     return section

@@ -8,6 +8,7 @@ day; monthly: their weekly day in the first week of the month).
 
 from __future__ import annotations
 
+import math
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -129,3 +130,17 @@ def plan(now: datetime) -> list[int]:
     )
     del created
     return list(waiting.order_by("pk").values_list("pk", flat=True))
+
+
+def chunks(run_ids: list[int]) -> list[list[int]]:
+    """Split runs into build tasks: a fixed number of them, each bounded.
+
+    At most DIGEST_BUILD_TASKS chunks, so the queries of a build (about a dozen
+    per chunk) do not grow with members and the work still spreads over the
+    workers; at least DIGEST_CHUNK_SIZE runs in each, so a few runs are not
+    split needlessly; at most DIGEST_CHUNK_MAX, so one transaction's locks and
+    memory stay bounded however large the site grows.
+    """
+    wanted = math.ceil(len(run_ids) / settings.DIGEST_BUILD_TASKS)
+    size = min(max(wanted, settings.DIGEST_CHUNK_SIZE), settings.DIGEST_CHUNK_MAX)
+    return [run_ids[i : i + size] for i in range(0, len(run_ids), size)]

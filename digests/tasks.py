@@ -1,11 +1,10 @@
-"""Celery tasks: plan every 15 minutes, build in small chunks, sweep notification emails."""
+"""Celery tasks: plan every 15 minutes, build in a bounded number of chunks, sweep notification emails."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from celery import shared_task
-from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -22,9 +21,8 @@ def plan_digests(now: str | None = None) -> int:
     """Create due runs and fan out their building in chunks. Returns the number of runs handed out."""
     instant = _when(now)
     run_ids = planning.plan(instant)
-    size = settings.DIGEST_CHUNK_SIZE
-    for i in range(0, len(run_ids), size):
-        build_digests.delay(run_ids[i : i + size], instant.isoformat())
+    for chunk in planning.chunks(run_ids):
+        build_digests.delay(chunk, instant.isoformat())
     return len(run_ids)
 
 

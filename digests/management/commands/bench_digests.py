@@ -129,8 +129,7 @@ class Command(BaseCommand):
                 run_ids = planning.plan(instant)
                 plan_seconds, plan_cpu = time.perf_counter() - started, time.process_time() - cpu
 
-            size = settings.DIGEST_CHUNK_SIZE
-            chunks = [run_ids[i : i + size] for i in range(0, len(run_ids), size)]
+            chunks = planning.chunks(run_ids)
             totals: Counter = Counter()
             per_chunk: list[tuple[int, int, dict]] = []  # (queries, runs queued, query shapes)
             sql_seconds: Counter = Counter()  # database time by statement shape, all chunks

@@ -25,8 +25,8 @@ class Command(BaseCommand):
             return
         run_ids = planning.plan(instant)
         totals = {"queued": 0, "empty": 0, "skipped": 0}
-        for i in range(0, len(run_ids), 50):
-            for key, value in building.build(run_ids[i : i + 50], instant).items():
+        for chunk in planning.chunks(run_ids):
+            for key, value in building.build(chunk, instant).items():
                 totals[key] += value
         self.stdout.write(
             f"{len(run_ids)} digest(s) handled: {totals['queued']} queued for sending, "
