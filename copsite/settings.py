@@ -455,6 +455,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 5
 # this many minutes (lost message, killed worker) is handed out again.
 DIGEST_DORMANT_DAYS = env_int("DIGEST_DORMANT_DAYS", 180, minimum=1)
 DIGEST_CHUNK_SIZE = env_int("DIGEST_CHUNK_SIZE", 50, minimum=1)
+# Building fans out over at most DIGEST_BUILD_TASKS chunks of DIGEST_CHUNK_SIZE to DIGEST_CHUNK_MAX people
+# (digests/planning.py chunks): queries stay flat as members grow, each chunk one bounded transaction.
+DIGEST_BUILD_TASKS = env_int("DIGEST_BUILD_TASKS", 8, minimum=1)
+DIGEST_CHUNK_MAX = env_int("DIGEST_CHUNK_MAX", 2000, minimum=1)
 DIGEST_REBUILD_AFTER_MINUTES = env_int("DIGEST_REBUILD_AFTER_MINUTES", 10, minimum=1)
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 50, minimum=5)
 THREADS_PER_PAGE = env_int("THREADS_PER_PAGE", 20, minimum=5)
