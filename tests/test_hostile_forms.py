@@ -1,0 +1,816 @@
+"""Hostile input through every form (issue 8; RELIABILITY.md A-user-strings, A-size-limits, A-null-and-control).
+
+One driver, one table. Each row names a form: who submits it, where, a
+valid submission, which fields to attack and how the saved values are read
+back. For every row, hypothesis picks a field and a value built from SQL,
+HTML, template syntax, format strings and control characters, and the
+driver asserts what a person would notice:
+
+* never a server error (the test client re-raises any exception);
+* either the form says what is wrong (a field marked invalid, a form-level
+  alert or an error message after a redirect), or it is saved and the stored
+  value is exactly what was typed, give or take the normalisation the form
+  documents (surrounding whitespace, runs of whitespace in one-line fields,
+  CRLF in markdown), and the page that shows it has it as text: escaped,
+  never executed, template syntax never evaluated.
+
+Oversized values (one past each field's limit, and 1 MB for the markdown
+bodies) must come back as a field error with the typed text still in the
+field. NUL is refused with a field error before it reaches PostgreSQL,
+which cannot store it. Run this file on PostgreSQL too (README: services).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import SimpleNamespace
+
+import html5lib
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+from django.utils.html import escape
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.models import User
+from communities.models import Community, Invitation, Membership
+from discussions import events as event_services
+from discussions.events import PlannedQuestion
+from discussions.models import Event, Flag, Post, Thread
+from resources import services as resource_services
+from resources.models import Resource
+
+pytestmark = pytest.mark.django_db
+
+PAYLOADS = [
+    "'; DROP TABLE accounts_user; --",
+    "1' OR '1'='1",
+    'Robert"); DELETE FROM discussions_post; --',
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</textarea><b>bold</b>",
+    "</title><svg onload=alert(1)>",
+    "{{ request }}",
+    "{% debug %}",
+    "{{ 7|add:1 }}",
+    '{% now "Y" %}',
+    "{# hidden #}",
+    "%s %(x)s %d %n",
+    "{0} {x!r} {}",
+    "Zoë ☃ 𝔘",
+    "\x00",
+    "\x1b[31m",
+    "\u202e",
+    "\x07",
+    "\x7f",
+]
+HOSTILE = st.lists(st.sampled_from(PAYLOADS), min_size=1, max_size=3).map(" ".join)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+HYPOTHESIS = settings(
+    max_examples=8,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+# --- how each kind of field treats what was typed ---------------------------------------
+
+
+def stripped(value: str) -> str:
+    """Django's CharField default, plus the NFC of clean_display_text."""
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def one_line(value: str) -> str:
+    """Titles, domain statements and reasons: whitespace runs become one space."""
+    return " ".join(stripped(value).split())
+
+
+def markdown_source(value: str) -> str:
+    """Post bodies keep their whitespace (strip=False); CRLF becomes LF."""
+    return value.replace("\r\n", "\n")
+
+
+def markdown_field(value: str) -> str:
+    """Model-form markdown fields: stripped, CRLF becomes LF."""
+    return value.strip().replace("\r\n", "\n")
+
+
+def tag_list(value: str) -> str:
+    """Tags: split on commas, lower-cased, whitespace collapsed, duplicates dropped; compared sorted."""
+    tags: list[str] = []
+    for part in value.split(","):
+        tag = " ".join(stripped(part).lower().split())
+        if tag and tag not in tags:
+            tags.append(tag)
+    return ", ".join(sorted(tags))
+
+
+@dataclass(frozen=True)
+class Field:
+    limit: int | None  # max_length, for the oversized check; None when a field has none
+    stored_as: Callable[[str], str] | None = stripped  # None: hostile values must be refused (choices, emails…)
+    shown: bool = True  # False for what no page shows (a chat's welcome waits for the chat to open)
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """One form: who sends it where, a valid submission, the fields under attack and how to read back."""
+
+    name: str
+    who: str | None  # an attribute of the world; None is an anonymous visitor
+    url: Callable[[SimpleNamespace], str]
+    valid: Callable[[SimpleNamespace], dict[str, str]]
+    attacked: dict[str, Field]
+    # The saved values of the object this form writes, keyed like the form fields, with its pk;
+    # None while there is none.
+    saved: Callable[[SimpleNamespace], tuple[int, dict[str, str]] | None] = lambda s: None
+    shown_at: Callable[[SimpleNamespace], str] | None = None
+    method: str = "post"
+    # Fields that must carry the same value as the attacked one (password confirmation).
+    mirrors: dict[str, str] = field(default_factory=dict)
+    # Undo a success so the next example starts from the same state (one flag or request per person).
+    reset: Callable[[SimpleNamespace], None] | None = None
+
+
+def _newest(model, **filters) -> object | None:
+    return model.objects.filter(**filters).order_by("-pk").first()
+
+
+def _values(obj, names: list[str]) -> tuple[int, dict[str, str]] | None:
+    if obj is None:
+        return None
+    return obj.pk, {name: getattr(obj, name) for name in names}
+
+
+def _community_saved(s, slug: str | None = None):
+    community = Community.objects.filter(slug=slug).first() if slug else _newest(Community)
+    return _values(community, ["name", "slug", "domain", "description"])
+
+
+def _thread_saved(s):
+    thread = _newest(Thread, author=s.world.member)
+    if thread is None:
+        return None
+    return thread.pk, {
+        "title": thread.title,
+        "body": thread.opening_post.body,
+        "tags": ", ".join(sorted(thread.tags.names())),
+    }
+
+
+def _edit_saved(s):
+    post = Post.objects.select_related("thread").get(pk=s.conversation.opening.pk)
+    return post.pk, {"title": post.thread.title, "body": post.body}
+
+
+def _resource_saved(s, pk: int | None = None):
+    resource = Resource.objects.filter(pk=pk).first() if pk else _newest(Resource, added_by=s.world.member)
+    if resource is None:
+        return None
+    names = ["title", "description", "citation_authors", "citation_title", "citation_venue", "summary", "in_practice"]
+    pk, values = _values(resource, names)
+    values["tags"] = ", ".join(sorted(resource.tags.names()))
+    return pk, values
+
+
+def _event_saved(s, pk: int | None = None):
+    event = Event.objects.filter(pk=pk).first() if pk else _newest(Event)
+    return _values(event, ["title", "description", "place", "hashtag", "welcome"])
+
+
+def _hidden_saved(s):
+    post = Post.objects.filter(pk=s.conversation.answer.pk, hidden_at__isnull=False).first()
+    return None if post is None else (post.pk, {"reason": post.hidden_reason})
+
+
+def _unhide(s):
+    Post.objects.filter(pk=s.conversation.answer.pk).update(hidden_at=None, hidden_by=None, hidden_reason="")
+
+
+def _join_saved(s):
+    membership = _newest(Membership, user=s.world.outsider, community=s.world.approval)
+    return None if membership is None else (membership.pk, {"message": membership.request_message})
+
+
+def _leave_approval(s):
+    Membership.objects.filter(user=s.world.outsider, community=s.world.approval).delete()
+
+
+def _research(s) -> dict[str, str]:
+    return {
+        "kind": "research",
+        "title": "Graded exposure",
+        "url": "",
+        "description": "A summary.",
+        "citation_authors": "Ames, B.",
+        "citation_title": "Graded exposure in practice",
+        "citation_venue": "Pain",
+        "citation_year": "2020",
+        "citation_link": "10.1000/xyz",
+        "summary": "It helps.",
+        "in_practice": "Start small.",
+        "tags": "exposure",
+    }
+
+
+def _event_fields(s) -> dict[str, str]:
+    day = (timezone.now() + timedelta(days=7)).date().isoformat()
+    return {
+        "title": "Monthly chat",
+        "kind": "chat",
+        "date": day,
+        "start_time": "18:00",
+        "duration": "60",
+        "time_zone": "UTC",
+        "description": "Bring a case.",
+        "link": "",
+        "place": "",
+        "hashtag": "#painchat",
+        "welcome": "Welcome!",
+        "questions": ":05 What brought you here?",
+    }
+
+
+def _community_fields(slug: str) -> dict[str, str]:
+    return {
+        "name": "Night Shift",
+        "slug": slug,
+        "domain": "Getting better at nights.",
+        "description": "We **meet** monthly.",
+        "visibility": "public",
+        "join_policy": "open",
+        "default_cadence": "weekly",
+    }
+
+
+TEXT_NAME = Field(80, stripped)
+PASSWORD = "correct horse battery"
+
+CASES = [
+    FormCase(
+        "sign-up",
+        None,
+        lambda s: "/accounts/signup/",
+        lambda s: {
+            "email": f"new{s.next()}@example.org",
+            "username": f"new{s.next()}",
+            "password1": "a long unusual passphrase 7",
+            "password2": "a long unusual passphrase 7",
+            "display_name": "New Person",
+            "website": "",
+        },
+        {"display_name": TEXT_NAME, "username": Field(150, None), "email": Field(None, None)},
+        saved=lambda s: _values(_newest(User), ["display_name", "username", "email"]),
+        shown_at=lambda s: f"/u/{_newest(User).username}/",
+    ),
+    FormCase(
+        "login",
+        None,
+        lambda s: "/accounts/login/",
+        lambda s: {"login": "mira@example.org", "password": "not the password"},
+        {"login": Field(None, None), "password": Field(None, None)},
+    ),
+    FormCase(
+        "password reset",
+        None,
+        lambda s: "/accounts/password/reset/",
+        lambda s: {"email": "mira@example.org"},
+        {"email": Field(None, None)},
+    ),
+    FormCase(
+        "password change",
+        "member",
+        lambda s: "/accounts/password/change/",
+        lambda s: {"oldpassword": "wrong " + PASSWORD, "password1": "a new passphrase 42", "password2": "x"},
+        {"oldpassword": Field(None, None), "password1": Field(None, None)},
+        mirrors={"password1": "password2"},
+    ),
+    FormCase(
+        "email change",
+        "member",
+        lambda s: "/accounts/email/",
+        lambda s: {"email": "mira.new@example.org", "action_add": ""},
+        {"email": Field(None, None)},
+    ),
+    FormCase(
+        "account deletion",
+        "member",
+        lambda s: "/settings/delete/",
+        lambda s: {"password": "not the password", "confirm_username": "mira"},
+        {"password": Field(None, None), "confirm_username": Field(150, None)},
+    ),
+    FormCase(
+        "profile",
+        "member",
+        lambda s: "/settings/profile/",
+        lambda s: {"display_name": "Mira", "bio": "Nurse.", "time_zone": "UTC"},
+        {"display_name": TEXT_NAME, "bio": Field(500), "time_zone": Field(None, None)},
+        saved=lambda s: _values(User.objects.get(pk=s.world.member.pk), ["display_name", "bio"]),
+        shown_at=lambda s: "/u/mira/",
+    ),
+    FormCase(
+        "community create",
+        "admin",
+        lambda s: "/c/new/",
+        lambda s: _community_fields(f"night-{s.next()}"),
+        {
+            "name": TEXT_NAME,
+            "domain": Field(300, one_line),
+            "description": Field(20_000, markdown_field),
+            "slug": Field(60, None),
+            "visibility": Field(None, None),
+        },
+        saved=_community_saved,
+        shown_at=lambda s: _newest(Community).get_absolute_url(),
+    ),
+    FormCase(
+        "community settings",
+        "owner",
+        lambda s: "/c/commons/edit/",
+        lambda s: _community_fields("commons"),
+        {
+            "name": TEXT_NAME,
+            "domain": Field(300, one_line),
+            "description": Field(20_000, markdown_field),
+            "join_policy": Field(None, None),
+        },
+        saved=lambda s: _community_saved(s, "commons"),
+        shown_at=lambda s: "/c/commons/",
+    ),
+    FormCase(
+        "invitation",
+        "facilitator",
+        lambda s: "/c/commons/facilitate/invite/",
+        lambda s: {"email": f"guest{s.next()}@example.org", "message": "Come along."},
+        {"message": Field(500), "email": Field(None, None)},
+        saved=lambda s: _values(_newest(Invitation), ["message", "email"]),
+    ),
+    FormCase(
+        "join request",
+        "outsider",
+        lambda s: "/c/guild/join/",
+        lambda s: {"message": "I run a rehab ward."},
+        {"message": Field(500)},
+        saved=_join_saved,
+        reset=_leave_approval,
+    ),
+    FormCase(
+        "thread start",
+        "member",
+        lambda s: "/c/commons/threads/new/",
+        lambda s: {
+            "title": "Night rounds",
+            "kind": "discussion",
+            "body": "How do you do them?",
+            "tags": "rounds",
+            "submission_key": f"k{s.next()}",
+        },
+        {"title": Field(200, one_line), "body": Field(20_000, markdown_source), "tags": Field(400, tag_list)},
+        saved=_thread_saved,
+        shown_at=lambda s: _newest(Thread, author=s.world.member).get_absolute_url(),
+    ),
+    FormCase(
+        "thread edit",
+        "member",
+        lambda s: f"/p/{s.conversation.opening.pk}/edit/",
+        lambda s: {"title": "Pain in delirium", "body": "We use PAINAD."},
+        {"title": Field(200, one_line), "body": Field(20_000, markdown_source)},
+        saved=_edit_saved,
+        shown_at=lambda s: s.conversation.thread.get_absolute_url(),
+    ),
+    FormCase(
+        "reply",
+        "member",
+        lambda s: f"/c/commons/t/{s.conversation.thread.pk}/reply/",
+        lambda s: {"body": "Thanks!", "submission_key": f"r{s.next()}"},
+        {"body": Field(20_000, markdown_source)},
+        saved=lambda s: _values(_newest(Post, author=s.world.member, thread=s.conversation.thread), ["body"]),
+        shown_at=lambda s: f"/p/{_newest(Post, author=s.world.member).pk}/",
+    ),
+    FormCase(
+        "reply edit",
+        "facilitator",
+        lambda s: f"/p/{s.conversation.answer.pk}/edit/",
+        lambda s: {"body": "Try the Abbey scale."},
+        {"body": Field(20_000, markdown_source)},
+        saved=lambda s: _values(Post.objects.get(pk=s.conversation.answer.pk), ["body"]),
+        shown_at=lambda s: f"/p/{s.conversation.answer.pk}/",
+    ),
+    FormCase(
+        "flag",
+        "member",
+        lambda s: f"/p/{s.conversation.answer.pk}/flag/",
+        lambda s: {"reason": "Off topic."},
+        {"reason": Field(500, one_line)},
+        saved=lambda s: _values(_newest(Flag, user=s.world.member), ["reason"]),
+        reset=lambda s: Flag.objects.filter(user=s.world.member).delete(),
+    ),
+    FormCase(
+        "hide with reason",
+        "facilitator",
+        lambda s: f"/p/{s.conversation.answer.pk}/hide/",
+        lambda s: {"reason": "Names a patient."},
+        {"reason": Field(500, one_line)},
+        saved=_hidden_saved,
+        reset=_unhide,
+    ),
+    FormCase(
+        "move",
+        "facilitator",
+        lambda s: f"/c/commons/t/{s.conversation.thread.pk}/moderate/",
+        lambda s: {"action": "move", "community": str(s.world.private.pk)},
+        {"community": Field(None, None), "action": Field(None, None)},
+    ),
+    FormCase(
+        "resource create",
+        "member",
+        lambda s: "/c/commons/library/add/",
+        _research,
+        {
+            "title": Field(200, one_line),
+            "description": Field(20_000, markdown_field),
+            "citation_authors": Field(300),
+            "citation_title": Field(300),
+            "citation_venue": Field(200),
+            "summary": Field(10_000, markdown_field),
+            "in_practice": Field(10_000, markdown_field),
+            "tags": Field(400, tag_list),
+            "url": Field(500, None),
+            "citation_year": Field(None, None),
+        },
+        saved=_resource_saved,
+        shown_at=lambda s: _newest(Resource, added_by=s.world.member).get_absolute_url(),
+    ),
+    FormCase(
+        "resource edit",
+        "member",
+        lambda s: s.resource.get_absolute_url() + "edit/",
+        _research,
+        {"title": Field(200, one_line), "summary": Field(10_000, markdown_field), "citation_venue": Field(200)},
+        saved=lambda s: _resource_saved(s, s.resource.pk),
+        shown_at=lambda s: s.resource.get_absolute_url(),
+    ),
+    FormCase(
+        "event create",
+        "facilitator",
+        lambda s: "/c/commons/events/new/",
+        _event_fields,
+        {
+            "title": Field(200, one_line),
+            "description": Field(10_000, stripped),
+            "place": Field(300),
+            "hashtag": Field(60, None),
+            "welcome": Field(5_000, shown=False),
+            "questions": Field(None, None),
+            "link": Field(500, None),
+            "time_zone": Field(None, None),
+            "date": Field(None, None),
+        },
+        saved=_event_saved,
+        shown_at=lambda s: _newest(Event).get_absolute_url(),
+    ),
+    FormCase(
+        "event edit",
+        "facilitator",
+        lambda s: s.event.get_absolute_url() + "edit/",
+        _event_fields,
+        {"title": Field(200, one_line), "place": Field(300), "welcome": Field(5_000, shown=False)},
+        saved=lambda s: _event_saved(s, s.event.pk),
+        shown_at=lambda s: s.event.get_absolute_url(),
+    ),
+    FormCase(
+        "RSVP",
+        "member",
+        lambda s: s.event.get_absolute_url() + "rsvp/",
+        lambda s: {"answer": "going"},
+        {"answer": Field(None, None)},
+    ),
+    FormCase(
+        "digest preferences",
+        "member",
+        lambda s: "/settings/email/",
+        lambda s: {"digest_hour": "7", "digest_weekday": "0", "email_notifications": "reply"},
+        {"digest_hour": Field(None, None), "digest_weekday": Field(None, None), "email_notifications": Field(None, None)},
+    ),
+    FormCase(
+        "search",
+        None,
+        lambda s: "/search/",
+        lambda s: {"q": "pain"},
+        {"q": Field(None, None), "kind": Field(None, None), "page": Field(None, None)},
+        method="get",
+    ),
+    FormCase(
+        "community directory search",
+        None,
+        lambda s: "/c/",
+        lambda s: {"q": "ward"},
+        {"q": Field(None, None), "page": Field(None, None)},
+        method="get",
+    ),
+]
+
+
+# --- reading pages ----------------------------------------------------------------------
+
+
+def _tree(content: bytes):
+    return html5lib.parse(content, treebuilder="etree", namespaceHTMLElements=False)
+
+
+def _classes(el) -> set[str]:
+    return set(el.get("class", "").split())
+
+
+def field_marked_invalid(content: bytes, name: str) -> bool:
+    """The control named ``name`` sits inside an element marked invalid (ours and allauth's templates)."""
+    for el in _tree(content).iter():
+        if "field-invalid" in _classes(el) and any(c.get("name") == name for c in el.iter()):
+            return True
+    return False
+
+
+def refusal_shown(content: bytes, name: str) -> bool:
+    """The page says something was wrong: the field marked invalid, a form alert or an error message."""
+    if field_marked_invalid(content, name):
+        return True
+    for el in _tree(content).iter():
+        classes = _classes(el)
+        if el.get("role") == "alert" or classes & {"message-error", "message-info", "message-warning", "errorlist"}:
+            return True
+    return False
+
+
+def _comparable(text: str) -> str:
+    # Browsers show control characters as nothing worth comparing; markdown drops them.
+    return " ".join(CONTROL_CHARACTERS.sub("", text).split())
+
+
+def page_text(content: bytes) -> str:
+    body = _tree(content).find("body")
+    return _comparable("".join(body.itertext()))
+
+
+def assert_shown_as_text(client: Client, url: str, value: str) -> None:
+    response = client.get(url, follow=True)
+    assert response.status_code == 200, url
+    text = page_text(response.content)
+    for line in value.splitlines() or [value]:
+        assert _comparable(line) in text, f"{line!r} not shown literally at {url}"
+    # Template syntax typed by people is never evaluated: no debug dump, no request repr.
+    assert b"&lt;WSGIRequest" not in response.content and b"<WSGIRequest" not in response.content
+    assert b"sql_queries" not in response.content
+
+
+# --- the driver -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stage(world, conversation, settings):
+    """The world plus a resource and an event to edit, with rate limits out of the way."""
+    settings.POST_RATE_LIMIT = settings.NEW_ACCOUNT_POST_RATE_LIMIT = "100000/60"
+    settings.ACCOUNT_RATE_LIMITS = False
+    settings.RATE_LIMITS = {action: ("100000/60", "100000/60") for action in getattr(settings, "RATE_LIMITS", {})}
+    counter = itertools.count(1)
+    resource = resource_services.add_resource(
+        world.member,
+        world.public,
+        fields={**{k: v for k, v in _research(None).items() if k != "tags"}, "citation_year": 2020},
+        tags=["exposure"],
+    )
+    now = timezone.now()
+    event = event_services.create_event(
+        world.facilitator,
+        world.public,
+        fields={
+            "title": "Monthly chat",
+            "kind": "chat",
+            "time_zone": "UTC",
+            "starts_at": now + timedelta(days=3),
+            "ends_at": now + timedelta(days=3, hours=1),
+        },
+        questions=[PlannedQuestion(5, "What brought you here?")],
+        hosts=None,
+    )
+    return SimpleNamespace(
+        world=world, conversation=conversation, resource=resource, event=event, next=lambda: next(counter)
+    )
+
+
+def client_for(stage: SimpleNamespace, who: str | None) -> Client:
+    client = Client()
+    if who is not None:
+        client.force_login(getattr(stage.world, who))
+    return client
+
+
+def submit(client: Client, case: FormCase, stage: SimpleNamespace, changes: dict[str, str]):
+    data = {**case.valid(stage), **changes}
+    for source, copy in case.mirrors.items():
+        if source in changes:
+            data[copy] = changes[source]
+    url = case.url(stage)
+    return client.get(url, data) if case.method == "get" else client.post(url, data)
+
+
+def check_hostile_submission(client: Client, case: FormCase, stage: SimpleNamespace, name: str, value: str) -> None:
+    before = case.saved(stage)
+    response = submit(client, case, stage, {name: value})
+    assert response.status_code in (200, 302, 400, 403, 429), response.status_code
+    after = case.saved(stage)
+    if after is not None and after != before:
+        kind = case.attacked[name]
+        assert kind.stored_as is not None, f"{case.name}: {name}={value!r} was accepted"
+        assert after[1][name] == kind.stored_as(value), f"{case.name}: {name} stored differently"
+        if case.shown_at is not None and kind.shown:
+            assert_shown_as_text(client, case.shown_at(stage), kind.stored_as(value))
+        if case.reset:
+            case.reset(stage)
+        return
+    if case.method == "get":
+        # Searches answer with a page; what was typed is shown back as text, not run.
+        assert response.status_code == 200
+        assert b"<script>alert(1)</script>" not in response.content
+        return
+    if response.status_code == 302:
+        response = client.get(response["Location"], follow=True)
+    assert refusal_shown(response.content, name), f"{case.name}: {name}={value!r} neither saved nor refused"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_values_are_refused_or_stored_and_shown_literally(stage, case):
+    client = client_for(stage, case.who)
+
+    @HYPOTHESIS
+    @given(name=st.sampled_from(sorted(case.attacked)), value=HOSTILE)
+    def attack(name: str, value: str) -> None:
+        check_hostile_submission(client, case, stage, name, value)
+
+    attack()
+
+
+def test_every_form_in_the_product_is_in_the_table():
+    """A new form class must join CASES (or this list, with a reason) to be covered."""
+    import importlib
+
+    from django import forms
+
+    covered_elsewhere = {
+        "RoleForm": "choices only; member actions are covered by the authorization matrix",
+        "LevelForm": "choices only; member actions are covered by the authorization matrix",
+    }
+    table = {
+        "SignupExtraForm": "sign-up",
+        "DeleteAccountForm": "account deletion",
+        "ProfileForm": "profile",
+        "CommunityForm": "community create",
+        "JoinForm": "join request",
+        "InviteForm": "invitation",
+        "ThreadForm": "thread start",
+        "ReplyForm": "reply",
+        "EditForm": "thread edit",
+        "ReasonForm": "flag",
+        "MoveForm": "move",
+        "EventForm": "event create",
+        "ResourceForm": "resource create",
+        "RhythmForm": "digest preferences",
+    }
+    found = set()
+    modules = ["accounts.forms", "communities.forms", "discussions.forms", "discussions.event_forms"]
+    for module in [*modules, "resources.forms", "digests.forms"]:
+        for name, obj in vars(importlib.import_module(module)).items():
+            if isinstance(obj, type) and issubclass(obj, forms.BaseForm) and obj.__module__ == module:
+                found.add(name)
+    missing = found - table.keys() - covered_elsewhere.keys()
+    assert not missing, f"forms without a hostile-input row: {sorted(missing)}"
+    assert set(table.values()) <= {c.name for c in CASES}
+
+
+# --- oversized --------------------------------------------------------------------------
+
+OVERSIZED = [(case, name, kind.limit) for case in CASES for name, kind in case.attacked.items() if kind.limit]
+
+
+def _too_long(limit: int) -> str:
+    # Markup characters, so "kept in the field" also means "escaped there".
+    return ('<b>"&' + "x" * limit)[: limit + 1]
+
+
+@pytest.mark.parametrize(
+    ("case", "name", "limit"), OVERSIZED, ids=[f"{c.name}-{n}" for c, n, _ in OVERSIZED]
+)
+def test_oversized_values_get_a_field_error_and_stay_in_the_field(stage, case, name, limit):
+    client = client_for(stage, case.who)
+    value = _too_long(limit)
+    before = case.saved(stage)
+    response = submit(client, case, stage, {name: value})
+    assert case.saved(stage) == before, "an oversized value was saved"
+    if case.name == "join request":
+        # Joining is a button on the community page: the error comes back as a message.
+        response = client.get(response["Location"])
+        assert "at most 500 characters" in page_text(response.content)
+        return
+    assert response.status_code in (200, 400)
+    assert field_marked_invalid(response.content, name)
+    assert escape(value).encode() in response.content
+
+
+BIG_BODIES = [
+    ("thread start", "body"),
+    ("reply", "body"),
+    ("reply edit", "body"),
+    ("community settings", "description"),
+    ("resource create", "description"),
+    ("event create", "description"),
+]
+
+
+@pytest.mark.parametrize(("case_name", "name"), BIG_BODIES)
+def test_a_megabyte_body_is_refused_with_the_text_kept(stage, case_name, name):
+    case = next(c for c in CASES if c.name == case_name)
+    client = client_for(stage, case.who)
+    value = "<i>one megabyte</i> " * 50_000
+    before = case.saved(stage)
+    response = submit(client, case, stage, {name: value})
+    assert case.saved(stage) == before
+    assert response.status_code in (200, 400)
+    assert b"field-invalid" in response.content
+    assert escape(value).encode() in response.content
+
+
+# --- NUL and uploads --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case_name", "name"),
+    [("thread start", "title"), ("thread start", "body"), ("profile", "bio"), ("resource create", "citation_venue")],
+)
+def test_nul_is_a_field_error_not_a_database_error(stage, case_name, name):
+    case = next(c for c in CASES if c.name == case_name)
+    client = client_for(stage, case.who)
+    response = submit(client, case, stage, {name: "before\x00after"})
+    assert response.status_code == 200
+    assert field_marked_invalid(response.content, name)
+    assert "Null characters are not allowed." in response.content.decode()
+
+
+INVALID_UTF8 = [
+    b"\xed\xa0\x80 an encoded lone surrogate",
+    b"\xff\xfe\x00t\x00e\x00x\x00t",
+    b"caf\xe9 latin-1",
+    b"\xc0\xaf overlong slash",
+]
+
+
+@pytest.mark.parametrize("content", INVALID_UTF8)
+def test_a_text_upload_that_is_not_utf8_is_refused_clearly(stage, content):
+    client = client_for(stage, "member")
+    data = {**_research(stage), "kind": "file", "upload": SimpleUploadedFile("notes.txt", content, "text/plain")}
+    before = Resource.objects.count()
+    response = client.post("/c/commons/library/add/", data)
+    assert response.status_code == 200
+    assert field_marked_invalid(response.content, "upload")
+    assert Resource.objects.count() == before
+    # The other fields keep what was typed.
+    assert b'value="Graded exposure"' in response.content
+
+
+def _multipart(fields: dict[str, bytes], boundary: str = "hostileboundary") -> bytes:
+    parts = []
+    for name, value in fields.items():
+        disposition = f'form-data; name="{name}"'
+        if name == "upload":
+            disposition += '; filename="n\xe9\r\nX-Evil: 1.txt"'
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode("latin-1") + value + b"\r\n"
+        )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+def test_invalid_utf8_in_multipart_text_fields_is_not_a_server_error(stage):
+    client = client_for(stage, "member")
+    fields = {k: v.encode() for k, v in _research(stage).items()}
+    fields["title"] = b"Caf\xe9 \xed\xa0\x80 \xff"
+    fields["upload"] = b"plain text"
+    fields["kind"] = b"file"
+    response = client.post(
+        "/c/commons/library/add/",
+        data=_multipart(fields),
+        content_type="multipart/form-data; boundary=hostileboundary",
+    )
+    assert response.status_code in (200, 302, 400)
+    if response.status_code == 302:
+        resource = _newest(Resource, added_by=stage.world.member)
+        # Undecodable bytes become U+FFFD; nothing else of the title is lost.
+        assert resource.title.startswith("Caf")
+        assert "\ufffd" in resource.title
+        assert "\r" not in resource.file_name and "\n" not in resource.file_name
