@@ -115,6 +115,11 @@ def can_create_community(user) -> bool:
     return is_site_admin(user)
 
 
+def can_export_community(user, community: Community) -> bool:
+    """The whole community as a file (threads, deleted and hidden posts included): facilitators only."""
+    return is_site_admin(user) or _is_facilitator(user, community)
+
+
 # --- Acting on another member ----------------------------------------------
 
 

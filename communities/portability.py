@@ -1,0 +1,754 @@
+"""A community as a portable zip: export for facilitators, restore for site admins.
+
+The zip holds ``community.json`` and ``files/`` (resource uploads). The
+format is versioned (``"format": "copsite-community", "version": 1``) and
+self-contained: people are referenced by username with their display name,
+never by email address, so an export shares nothing about members that the
+community's own pages don't show. Objects carry keys made from their order
+(``t3``, ``t3.p12``, ``r2``, ``e1``), not database ids, so exporting a
+restored community yields the same document, byte for byte, as the original.
+
+Restore trusts nothing in the file: names in the zip are checked before
+anything is read, markdown is rendered again through ``copsite.markup``
+(the HTML in the file is ignored), uploads pass the same content checks as
+a fresh upload, and everything is written in one transaction (uploaded files
+are removed again if it rolls back).
+
+This module reads and writes the apps built on ``communities``
+(discussions, resources): it is the one place that sees the whole community.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import uuid
+import zipfile
+from collections import defaultdict
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from communities.models import AuditEntry, Community, Membership
+from copsite.markup import RENDER_VERSION, MarkupError, render_markdown
+from copsite.search import update_vector
+from discussions.models import RSVP, Event, EventQuestion, Post, Reaction, Revision, Thread, path_segment
+from discussions.services import render_post
+from resources.files import check_upload, make_preview, safe_display_name
+from resources.models import Resource, ResourceReaction
+
+# The rendering and indexing every resource write uses (resources.services keeps them private).
+from resources.services import _index as index_resource
+from resources.services import _render_fields as render_resource_fields
+
+FORMAT = "copsite-community"
+VERSION = 1
+MANIFEST = "community.json"
+COPY_CHUNK = 1024 * 1024
+
+User = get_user_model()
+
+
+class RestoreError(Exception):
+    """The zip can't be restored; the message says why, for the admin running the command."""
+
+
+# --- Export ------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class _People:
+    """Collects every person the export mentions, by username."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, dict] = {}
+
+    def key(self, user) -> str | None:
+        if user is None:
+            return None
+        if user.username not in self.seen:
+            self.seen[user.username] = {
+                "key": user.username,
+                "display_name": user.display_name,
+                "former_member": user.deleted_at is not None,
+            }
+        return user.username
+
+    def listed(self) -> list[dict]:
+        return [self.seen[k] for k in sorted(self.seen)]
+
+
+def _sha256(field) -> str:
+    digest = hashlib.sha256()
+    with field.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(COPY_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def collect(community: Community) -> tuple[dict, list[tuple[str, Any]]]:
+    """The document and the files to add: ``[(path in zip, FieldFile)]``. Query count is fixed."""
+    people = _People()
+    threads, thread_keys, post_keys = _export_threads(community, people)
+    resources, files = _export_resources(community, people, thread_keys)
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": _iso(timezone.now()),
+        "community": {
+            "name": community.name,
+            "slug": community.slug,
+            "domain": community.domain,
+            "description": community.description,
+            "description_html": community.description_html,
+            "visibility": community.visibility,
+            "join_policy": community.join_policy,
+            "default_cadence": community.default_cadence,
+            "created_by": people.key(community.created_by),
+            "created_at": _iso(community.created_at),
+            "last_activity_at": _iso(community.last_activity_at),
+        },
+        "members": _export_members(community, people),
+        "threads": threads,
+        "resources": resources,
+        "events": _export_events(community, people, thread_keys, post_keys),
+    }
+    document["people"] = people.listed()
+    return document, files
+
+
+def _export_members(community: Community, people: _People) -> list[dict]:
+    rows = Membership.objects.filter(community=community).select_related("user").order_by("user__username")
+    return [
+        {
+            "person": people.key(m.user),
+            "role": m.role,
+            "state": m.state,
+            "joined_at": _iso(m.joined_at),
+            "left_at": _iso(m.left_at),
+        }
+        for m in rows
+    ]
+
+
+def _export_threads(community: Community, people: _People) -> tuple[list[dict], dict[int, str], dict[int, str]]:
+    threads = list(
+        Thread.objects.filter(community=community)
+        .select_related("author", "last_poster")
+        .prefetch_related("tags")
+        .order_by("created_at", "pk")
+    )
+    thread_keys = {t.pk: f"t{i}" for i, t in enumerate(threads, 1)}
+    posts_by_thread: dict[int, list[Post]] = defaultdict(list)
+    for post in (
+        Post.objects.filter(thread__community=community)
+        .select_related("author", "hidden_by")
+        .order_by("thread_id", "path")
+    ):
+        posts_by_thread[post.thread_id].append(post)
+    post_keys = {
+        post.pk: f"{thread_keys[tid]}.p{i}" for tid, posts in posts_by_thread.items() for i, post in enumerate(posts, 1)
+    }
+    revisions: dict[int, list[dict]] = defaultdict(list)
+    for rev in (
+        Revision.objects.filter(post__thread__community=community)
+        .select_related("editor")
+        .order_by("post_id", "created_at", "pk")
+    ):
+        revisions[rev.post_id].append(
+            {"editor": people.key(rev.editor), "created_at": _iso(rev.created_at), "title": rev.title, "body": rev.body}
+        )
+    reactions: dict[int, list[dict]] = defaultdict(list)
+    for reaction in (
+        Reaction.objects.filter(post__thread__community=community)
+        .select_related("user")
+        .order_by("post_id", "user__username", "kind")
+    ):
+        reactions[reaction.post_id].append(
+            {"person": people.key(reaction.user), "kind": reaction.kind, "created_at": _iso(reaction.created_at)}
+        )
+    exported = []
+    for thread in threads:
+        exported.append(
+            {
+                "key": thread_keys[thread.pk],
+                "title": thread.title,
+                "kind": thread.kind,
+                "author": people.key(thread.author),
+                "created_at": _iso(thread.created_at),
+                "pinned": thread.pinned,
+                "pinned_at": _iso(thread.pinned_at),
+                "locked_at": _iso(thread.locked_at),
+                "last_activity_at": _iso(thread.last_activity_at),
+                "last_poster": people.key(thread.last_poster),
+                "tags": sorted(tag.name for tag in thread.tags.all()),
+                "accepted_answer": post_keys.get(thread.accepted_answer_id),
+                "posts": [
+                    _export_post(post, post_keys, people, revisions[post.pk], reactions[post.pk])
+                    for post in posts_by_thread[thread.pk]
+                ],
+            }
+        )
+    return exported, thread_keys, post_keys
+
+
+def _export_post(post: Post, post_keys: dict, people: _People, revisions: list, reactions: list) -> dict:
+    return {
+        "key": post_keys[post.pk],
+        "parent": post_keys.get(post.parent_id),
+        "author": people.key(post.author),
+        "body": post.body,
+        "body_html": post.body_html,
+        "created_at": _iso(post.created_at),
+        "edited_at": _iso(post.edited_at),
+        "edit_count": post.edit_count,
+        "hidden_at": _iso(post.hidden_at),
+        "hidden_by": people.key(post.hidden_by),
+        "hidden_reason": post.hidden_reason,
+        "deleted_at": _iso(post.deleted_at),
+        "reactions": reactions,
+        "revisions": revisions,
+    }
+
+
+def _export_resources(community: Community, people: _People, thread_keys: dict) -> tuple[list[dict], list]:
+    rows = list(
+        Resource.objects.filter(community=community)
+        .select_related("added_by")
+        .prefetch_related("tags")
+        .order_by("created_at", "pk")
+    )
+    helpful: dict[int, list[dict]] = defaultdict(list)
+    for reaction in (
+        ResourceReaction.objects.filter(resource__community=community)
+        .select_related("user")
+        .order_by("resource_id", "user__username")
+    ):
+        helpful[reaction.resource_id].append(
+            {"person": people.key(reaction.user), "created_at": _iso(reaction.created_at)}
+        )
+    exported, files = [], []
+    for i, r in enumerate(rows, 1):
+        key = f"r{i}"
+        file_entry = None
+        if r.file:
+            path = f"files/{key}/{safe_display_name(r.file_name or r.file.name)}"
+            file_entry = {"path": path, "name": r.file_name, "type": r.file_type, "size": r.file_size}
+            file_entry["sha256"] = _sha256(r.file)
+            files.append((path, r.file))
+        exported.append(
+            {
+                "key": key,
+                "kind": r.kind,
+                "title": r.title,
+                "url": r.url,
+                "description": r.description,
+                "citation_authors": r.citation_authors,
+                "citation_title": r.citation_title,
+                "citation_venue": r.citation_venue,
+                "citation_year": r.citation_year,
+                "citation_link": r.citation_link,
+                "summary": r.summary,
+                "in_practice": r.in_practice,
+                "tags": sorted(tag.name for tag in r.tags.all()),
+                "added_by": people.key(r.added_by),
+                "created_at": _iso(r.created_at),
+                "updated_at": _iso(r.updated_at),
+                "removed_at": _iso(r.removed_at),
+                "pin_position": r.pin_position,
+                "thread": thread_keys.get(r.thread_id),
+                "reactions": helpful[r.pk],
+                "file": file_entry,
+            }
+        )
+    return exported, files
+
+
+def _export_events(community: Community, people: _People, thread_keys: dict, post_keys: dict) -> list[dict]:
+    events = list(
+        Event.objects.filter(community=community)
+        .select_related("created_by")
+        .prefetch_related("hosts")
+        .order_by("starts_at", "pk")
+    )
+    questions: dict[int, list[dict]] = defaultdict(list)
+    for q in EventQuestion.objects.filter(event__community=community).order_by("event_id", "position"):
+        questions[q.event_id].append(
+            {"position": q.position, "text": q.text, "minute": q.minute, "post": post_keys.get(q.post_id)}
+        )
+    rsvps: dict[int, list[dict]] = defaultdict(list)
+    for rsvp in (
+        RSVP.objects.filter(event__community=community).select_related("user").order_by("event_id", "user__username")
+    ):
+        rsvps[rsvp.event_id].append(
+            {
+                "person": people.key(rsvp.user),
+                "answer": rsvp.answer,
+                "answered_at": _iso(rsvp.answered_at),
+                "reminded_at": _iso(rsvp.reminded_at),
+            }
+        )
+    return [
+        {
+            "key": f"e{i}",
+            "title": e.title,
+            "kind": e.kind,
+            "description": e.description,
+            "starts_at": _iso(e.starts_at),
+            "ends_at": _iso(e.ends_at),
+            "time_zone": e.time_zone,
+            "link": e.link,
+            "place": e.place,
+            "hashtag": e.hashtag,
+            "hosts": sorted(people.key(h) for h in e.hosts.all()),
+            "created_by": people.key(e.created_by),
+            "created_at": _iso(e.created_at),
+            "uid": e.uid,
+            "sequence": e.sequence,
+            "cancelled_at": _iso(e.cancelled_at),
+            "thread": thread_keys.get(e.thread_id),
+            "welcome": e.welcome,
+            "questions": questions[e.pk],
+            "rsvps": rsvps[e.pk],
+        }
+        for i, e in enumerate(events, 1)
+    ]
+
+
+def content_hash(document: dict) -> str:
+    """sha256 of the canonical JSON, without the export time: equal for a lossless round trip."""
+    canonical = {k: v for k, v in document.items() if k != "exported_at"}
+    text = json.dumps(canonical, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_zip(community: Community, out: IO[bytes]) -> dict:
+    """Write the community's zip into ``out`` and return the document."""
+    document, files = collect(community)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(MANIFEST, json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
+        for path, field in files:
+            with field.open("rb") as source, zf.open(path, "w") as target:
+                shutil.copyfileobj(source, target, COPY_CHUNK)
+    return document
+
+
+def build_zip(community: Community) -> IO[bytes]:
+    """The zip in a temporary file (gone when closed), rewound for streaming."""
+    out = tempfile.TemporaryFile(suffix=".zip")  # noqa: SIM115 - the response closes it after streaming
+    try:
+        write_zip(community, out)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out
+
+
+# --- Restore --------------------------------------------------------------------------------
+
+
+def _safe_member_name(name: str) -> bool:
+    """Only ``community.json`` and plain relative paths under ``files/``: no traversal, no absolute paths."""
+    if name in (MANIFEST, "files/"):
+        return True
+    if "\\" in name or "\x00" in name or name.startswith("/") or ":" in name:
+        return False
+    parts = PurePosixPath(name).parts
+    return len(parts) >= 2 and parts[0] == "files" and all(p not in ("", ".", "..") for p in parts)
+
+
+def read_archive(zf: zipfile.ZipFile) -> dict:
+    """Check the zip's names and read its document; RestoreError for anything unexpected."""
+    unsafe = [info.filename for info in zf.infolist() if not _safe_member_name(info.filename)]
+    if unsafe:
+        raise RestoreError(f"The zip contains an unexpected or unsafe name: {unsafe[0]!r}. Nothing was restored.")
+    if MANIFEST not in zf.namelist():
+        raise RestoreError(f"The zip has no {MANIFEST}: it is not a copsite community export.")
+    try:
+        document = json.loads(zf.read(MANIFEST).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RestoreError(f"{MANIFEST} is not valid JSON ({error}).") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise RestoreError(f"{MANIFEST} is not a copsite community export (format should be {FORMAT!r}).")
+    if document.get("version") != VERSION:
+        raise RestoreError(
+            f"This export is format version {document.get('version')!r}; this copsite restores version {VERSION}."
+        )
+    return document
+
+
+def restore(path_or_file, *, actor=None) -> Community:
+    """Recreate the community in the zip; refuses if its slug is taken. One transaction."""
+    try:
+        zf = zipfile.ZipFile(path_or_file)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise RestoreError(f"Not a readable zip file ({error}).") from None
+    with zf:
+        document = read_archive(zf)
+        restorer = _Restorer(zf, document)
+        try:
+            with transaction.atomic():
+                community = restorer.run(actor)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            restorer.discard_files()
+            raise RestoreError(
+                f"{MANIFEST} is missing or has a malformed field ({error!r}). Nothing was restored."
+            ) from None
+        except (DatabaseError, ValidationError) as error:
+            restorer.discard_files()
+            raise RestoreError(
+                f"The database refused a value from the export ({error}). Nothing was restored."
+            ) from None
+        except BaseException:
+            restorer.discard_files()
+            raise
+    return community
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not a date and time: {value!r}")
+    return parsed
+
+
+class _Restorer:
+    """One restore run: keeps the maps from export keys to new rows."""
+
+    def __init__(self, zf: zipfile.ZipFile, document: dict) -> None:
+        self.zf = zf
+        self.doc = document
+        self.people: dict[str, Any] = {}
+        self.threads: dict[str, Thread] = {}
+        self.posts: dict[str, Post] = {}
+        self.saved_files: list[tuple[Any, str]] = []
+
+    def person(self, key: str | None):
+        if key is None:
+            return None
+        if key not in self.people:
+            raise ValueError(f"unknown person {key!r}")
+        return self.people[key]
+
+    def run(self, actor) -> Community:
+        data = self.doc["community"]
+        if Community.objects.filter(slug=data["slug"]).exists():
+            raise RestoreError(
+                f"A community with the address “{data['slug']}” already exists here; restore only into an install "
+                "without it (or rename or delete that community first)."
+            )
+        self._people()
+        community = self._community(data)
+        self._members(community)
+        for entry in self.doc["threads"]:
+            self._thread(community, entry)
+        for entry in self.doc["resources"]:
+            self._resource(community, entry)
+        for entry in self.doc["events"]:
+            self._event(community, entry)
+        AuditEntry.objects.create(community=community, actor=actor, action="community.restore", detail=data["name"])
+        return community
+
+    def _people(self) -> None:
+        """Match people by username; create inactive placeholders for the rest (no email, no password)."""
+        entries = {p["key"]: p for p in self.doc["people"]}
+        validator = UnicodeUsernameValidator()
+        for key in entries:
+            validator(key)
+        existing = {u.username: u for u in User.objects.filter(username__in=list(entries))}
+        now = timezone.now()
+        for key, entry in entries.items():
+            user = existing.get(key)
+            if user is None:
+                user = User(
+                    username=key,
+                    email=f"restored-{uuid.uuid4().hex[:16]}@placeholder.invalid",
+                    display_name="" if entry.get("former_member") else str(entry.get("display_name", ""))[:80],
+                    is_active=False,
+                    email_paused=True,
+                    deleted_at=now if entry.get("former_member") else None,
+                )
+                user.set_unusable_password()
+                user.save()
+            self.people[key] = user
+
+    def _community(self, data: dict) -> Community:
+        community = Community(
+            name=data["name"],
+            slug=data["slug"],
+            domain=data["domain"],
+            description=data["description"],
+            description_html=render_markdown(data["description"]),
+            visibility=data["visibility"],
+            join_policy=data["join_policy"],
+            default_cadence=data["default_cadence"],
+            created_by=self.person(data["created_by"]),
+            created_at=_when(data["created_at"]),
+            last_activity_at=_when(data["last_activity_at"]),
+        )
+        community.full_clean()
+        community.save()
+        return community
+
+    def _members(self, community: Community) -> None:
+        rows = [
+            Membership(
+                community=community,
+                user=self.person(m["person"]),
+                role=Membership.Role(m["role"]),
+                state=Membership.State(m["state"]),
+                joined_at=_when(m["joined_at"]),
+                left_at=_when(m["left_at"]),
+            )
+            for m in self.doc["members"]
+        ]
+        Membership.objects.bulk_create(rows)
+        active = sum(1 for m in rows if m.state == Membership.State.ACTIVE)
+        Community.objects.filter(pk=community.pk).update(member_count=active)
+
+    def _thread(self, community: Community, entry: dict) -> None:
+        posts = entry["posts"]
+        if not posts or posts[0]["parent"] is not None or any(p["parent"] is None for p in posts[1:]):
+            raise ValueError(f"thread {entry['key']} must start with its one opening post")
+        thread = Thread.objects.create(
+            community=community,
+            title=entry["title"],
+            kind=Thread.Kind(entry["kind"]),
+            author=self.person(entry["author"]),
+            created_at=_when(entry["created_at"]),
+            pinned=bool(entry["pinned"]),
+            pinned_at=_when(entry["pinned_at"]),
+            locked_at=_when(entry["locked_at"]),
+            last_activity_at=_when(entry["last_activity_at"]),
+            last_poster=self.person(entry["last_poster"]),
+            reply_count=len(posts) - 1,
+        )
+        self.threads[entry["key"]] = thread
+        children = defaultdict(int)
+        for p in posts:
+            if p["parent"] is not None:
+                children[p["parent"]] += 1
+        placed: dict[str, int] = defaultdict(int)
+        for p in posts:
+            self._post(thread, p, children[p["key"]], placed)
+        opening = self.posts[posts[0]["key"]]
+        thread.opening_post = opening
+        accepted = entry["accepted_answer"]
+        thread.accepted_answer = self.posts[accepted] if accepted else None
+        thread.save(update_fields=["opening_post", "accepted_answer"])
+        if entry["tags"]:
+            thread.tags.set(entry["tags"])
+        visible = opening.deleted_at is None and opening.hidden_at is None
+        update_vector(
+            Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": opening.body_text if visible else ""}
+        )
+
+    def _post(self, thread: Thread, p: dict, child_count: int, placed: dict[str, int]) -> None:
+        parent_key = p["parent"]
+        if parent_key is None:
+            parent, depth, path = None, 0, ""
+        else:
+            parent = self.posts.get(parent_key)
+            if parent is None or parent.thread_id != thread.pk:
+                raise ValueError(
+                    f"post {p['key']} replies to {parent_key!r}, which does not come before it in its thread"
+                )
+            placed[parent_key] += 1
+            depth, path = parent.depth + 1, parent.path + path_segment(placed[parent_key])
+        try:
+            rendered = render_post(p["body"])
+        except MarkupError as error:
+            raise ValueError(f"post {p['key']}: {error}") from None
+        reactions = p["reactions"]
+        post = Post.objects.create(
+            thread=thread,
+            author=self.person(p["author"]),
+            parent=parent,
+            depth=depth,
+            path=path,
+            child_count=child_count,
+            body=p["body"],
+            body_html=rendered.html,
+            body_text=rendered.text,
+            render_version=RENDER_VERSION,
+            created_at=_when(p["created_at"]),
+            edited_at=_when(p["edited_at"]),
+            edit_count=int(p["edit_count"]),
+            helpful_count=sum(1 for r in reactions if r["kind"] == Reaction.Kind.HELPFUL),
+            hidden_at=_when(p["hidden_at"]),
+            hidden_by=self.person(p["hidden_by"]),
+            hidden_reason=p["hidden_reason"],
+            deleted_at=_when(p["deleted_at"]),
+        )
+        self.posts[p["key"]] = post
+        if depth > 0:
+            visible = post.deleted_at is None and post.hidden_at is None
+            update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text if visible else ""})
+        Revision.objects.bulk_create(
+            [
+                Revision(
+                    post=post,
+                    editor=self.person(r["editor"]),
+                    created_at=_when(r["created_at"]),
+                    title=r["title"],
+                    body=r["body"],
+                )
+                for r in p["revisions"]
+            ]
+        )
+        Reaction.objects.bulk_create(
+            [
+                Reaction(
+                    post=post,
+                    user=self.person(r["person"]),
+                    kind=Reaction.Kind(r["kind"]),
+                    created_at=_when(r["created_at"]),
+                )
+                for r in reactions
+            ]
+        )
+
+    def _resource(self, community: Community, entry: dict) -> None:
+        fields = {
+            name: entry[name]
+            for name in (
+                "title",
+                "url",
+                "description",
+                "citation_authors",
+                "citation_title",
+                "citation_venue",
+                "citation_year",
+                "citation_link",
+                "summary",
+                "in_practice",
+                "pin_position",
+            )
+        }
+        resource = Resource(
+            community=community,
+            kind=Resource.Kind(entry["kind"]),
+            added_by=self.person(entry["added_by"]),
+            created_at=_when(entry["created_at"]),
+            updated_at=_when(entry["updated_at"]),
+            removed_at=_when(entry["removed_at"]),
+            thread=self.threads[entry["thread"]] if entry["thread"] else None,
+            helpful_count=len(entry["reactions"]),
+            **fields,
+        )
+        if entry["file"]:
+            self._attach(resource, entry["file"])
+        render_resource_fields(resource)
+        resource.save()
+        if entry["tags"]:
+            resource.tags.set(entry["tags"])
+        index_resource(resource)
+        ResourceReaction.objects.bulk_create(
+            [
+                ResourceReaction(resource=resource, user=self.person(r["person"]), created_at=_when(r["created_at"]))
+                for r in entry["reactions"]
+            ]
+        )
+
+    def _attach(self, resource: Resource, entry: dict) -> None:
+        """Copy the upload out of the zip, check it like a fresh upload, and store it under a new name."""
+        path = entry["path"]
+        if path not in self.zf.namelist():
+            raise RestoreError(f"The export names {path!r} but the zip does not contain it. Nothing was restored.")
+        # The declared size bounds what zipfile will inflate: refuse oversized files before copying a byte.
+        if self.zf.getinfo(path).file_size > settings.RESOURCE_MAX_UPLOAD_BYTES:
+            raise RestoreError(f"{path} is larger than RESOURCE_MAX_UPLOAD_MB allows. Nothing was restored.")
+        with tempfile.TemporaryFile() as spool:
+            digest = hashlib.sha256()
+            with self.zf.open(path) as source:
+                for chunk in iter(lambda: source.read(COPY_CHUNK), b""):
+                    digest.update(chunk)
+                    spool.write(chunk)
+            if entry.get("sha256") and digest.hexdigest() != entry["sha256"]:
+                raise RestoreError(f"{path} does not match its checksum: the zip is damaged. Nothing was restored.")
+            upload = File(spool, name=safe_display_name(entry["name"] or PurePosixPath(path).name))
+            upload.size = spool.tell()
+            try:
+                checked = check_upload(upload)
+            except ValidationError as error:
+                raise RestoreError(f"{path}: {' '.join(error.messages)} Nothing was restored.") from None
+            resource.file.save(f"{uuid.uuid4().hex}.{checked.extension}", upload, save=False)
+            self.saved_files.append((resource.file.storage, resource.file.name))
+            resource.file_name, resource.file_type, resource.file_size = entry["name"], checked.mime, checked.size
+            if checked.mime.startswith("image/"):
+                preview = make_preview(upload)
+                if preview is not None:
+                    resource.preview.save(preview.name, preview, save=False)
+                    self.saved_files.append((resource.preview.storage, resource.preview.name))
+
+    def _event(self, community: Community, entry: dict) -> None:
+        event = Event(
+            community=community,
+            title=entry["title"],
+            kind=Event.Kind(entry["kind"]),
+            description=entry["description"],
+            description_html=render_markdown(entry["description"]),
+            starts_at=_when(entry["starts_at"]),
+            ends_at=_when(entry["ends_at"]),
+            time_zone=entry["time_zone"],
+            link=entry["link"],
+            place=entry["place"],
+            hashtag=entry["hashtag"],
+            created_by=self.person(entry["created_by"]),
+            created_at=_when(entry["created_at"]),
+            uid=entry["uid"],
+            sequence=int(entry["sequence"]),
+            cancelled_at=_when(entry["cancelled_at"]),
+            thread=self.threads[entry["thread"]] if entry["thread"] else None,
+            welcome=entry["welcome"],
+        )
+        if Event.objects.filter(uid=event.uid).exists():
+            raise RestoreError(f"An event with the calendar id {event.uid} already exists here. Nothing was restored.")
+        event.save()
+        event.hosts.set([self.person(h) for h in entry["hosts"]])
+        EventQuestion.objects.bulk_create(
+            [
+                EventQuestion(
+                    event=event,
+                    position=int(q["position"]),
+                    text=q["text"],
+                    minute=int(q["minute"]),
+                    post=self.posts[q["post"]] if q["post"] else None,
+                )
+                for q in entry["questions"]
+            ]
+        )
+        RSVP.objects.bulk_create(
+            [
+                RSVP(
+                    event=event,
+                    user=self.person(r["person"]),
+                    answer=RSVP.Answer(r["answer"]),
+                    answered_at=_when(r["answered_at"]),
+                    reminded_at=_when(r["reminded_at"]),
+                )
+                for r in entry["rsvps"]
+            ]
+        )
+
+    def discard_files(self) -> None:
+        for storage, name in self.saved_files:
+            storage.delete(name)

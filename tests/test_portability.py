@@ -1,0 +1,400 @@
+"""Your data is yours: member download, community export, restore and the lossless round trip."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from communities import portability
+from communities.models import Community, Membership
+from discussions import events
+from discussions import services as discussions
+from discussions.models import RSVP, Event, EventQuestion, Post, Reaction, Revision, Thread
+from resources import services as resources
+from resources.models import Resource, ResourceReaction
+
+DOWNLOAD = reverse("accounts:download-data")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+
+
+def unzip(response) -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+# --- Member download ---------------------------------------------------------------------
+
+
+def test_member_download_has_everything_they_wrote_and_their_files(client, world, conversation):
+    hidden = discussions.reply(world.member, conversation.thread, "A *private* thought about PAINAD")
+    discussions.hide_post(world.facilitator, hidden, "Off topic")
+    discussions.edit_post(world.member, conversation.opening, "We struggle with **PAINAD** at night, often.")
+    discussions.toggle_helpful(world.member, conversation.answer)
+    resources.add_resource(
+        world.member,
+        world.public,
+        fields={"kind": "file", "title": "Night chart"},
+        tags=["charts"],
+        upload=SimpleUploadedFile("night chart.pdf", PDF),
+    )
+    client.force_login(world.member)
+    response = client.post(DOWNLOAD)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith('attachment; filename="copsite-mira-')
+    archive = unzip(response)
+    data = json.loads(archive.read("data.json"))
+    assert data["format"] == "copsite-member-data" and data["profile"]["email"] == "mira@example.org"
+    bodies = {p["body_markdown"] for p in data["posts"]}
+    assert "Quokka tapering details" in bodies  # private community: still theirs
+    assert "A *private* thought about PAINAD" in bodies  # hidden: still theirs
+    assert "We struggle with **PAINAD** at night." in {r["body_markdown"] for r in data["revisions_of_my_posts"]}
+    assert {t["title"] for t in data["threads_started"]} == {"How do you assess pain in delirium?", "Yak canary case"}
+    assert [r["post"] for r in data["reactions_given"]] == [conversation.answer.pk]
+    assert {m["community"] for m in data["memberships"]} == {"commons", "circle"}
+    shared = data["resources_shared"][0]
+    assert shared["title"] == "Night chart" and shared["tags"] == ["charts"]
+    assert archive.read(shared["file"]["path"]) == PDF
+    # Only their own words: other people's replies are not in it.
+    assert "abbey" not in json.dumps(data).lower()
+
+
+def test_someone_else_gets_only_their_own_data(client, world, conversation):
+    client.force_login(world.outsider)
+    data = json.loads(unzip(client.post(DOWNLOAD)).read("data.json"))
+    assert data["profile"]["username"] == "otto"
+    assert data["posts"] == [] and "mira" not in json.dumps(data)
+
+
+def test_download_needs_login_a_post_and_a_csrf_token(client, world):
+    response = client.post(DOWNLOAD)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    client.force_login(world.member)
+    assert client.get(DOWNLOAD).status_code == 405
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(world.member)
+    assert strict.post(DOWNLOAD).status_code == 403
+
+
+def test_download_costs_the_same_queries_for_few_or_many_posts(client, world, conversation):
+    client.force_login(world.member)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            b"".join(client.post(DOWNLOAD).streaming_content)
+        return len(ctx.captured_queries)
+
+    few = queries()
+    for i in range(15):
+        discussions.reply(world.member, conversation.thread, f"More thoughts {i}", parent=conversation.answer)
+    assert queries() == few
+
+
+# --- Community export: who may ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "slug", "status"),
+    [
+        ("facilitator", "commons", 200),
+        ("owner", "circle", 200),
+        ("admin", "circle", 200),
+        ("member", "commons", 403),
+        ("member", "circle", 403),
+        ("outsider", "commons", 403),
+        ("outsider", "circle", 404),
+        ("other_facilitator", "circle", 404),
+        (None, "circle", 404),
+    ],
+)
+def test_community_export_is_for_facilitators(client, world, who, slug, status):
+    if who:
+        client.force_login(getattr(world, who))
+    response = client.get(reverse("communities:export", kwargs={"slug": slug}))
+    assert response.status_code == status
+    if status == 404:
+        assert b"Zebra Quince" not in response.content
+
+
+def test_anonymous_visitor_is_asked_to_log_in_for_a_public_community_export(client, world):
+    response = client.get(reverse("communities:export", kwargs={"slug": "commons"}))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_dashboard_links_the_export_and_the_zip_names_no_email(client, world, conversation):
+    client.force_login(world.facilitator)
+    dashboard = client.get(reverse("communities:facilitate", kwargs={"slug": "commons"})).content.decode()
+    assert reverse("communities:export", kwargs={"slug": "commons"}) in dashboard
+    archive = unzip(client.get(reverse("communities:export", kwargs={"slug": "commons"})))
+    text = archive.read("community.json").decode()
+    document = json.loads(text)
+    assert document["format"] == "copsite-community" and document["version"] == 1
+    assert "@example.org" not in text
+    assert {p["key"] for p in document["people"]} >= {"mira", "fern", "olive"}
+    assert "Quokka" not in text  # another community's thread
+
+
+# --- The round trip ---------------------------------------------------------------------------
+
+
+def build_rich_community(world) -> Community:
+    """Every kind of thing a community holds, in the public community of the world."""
+    c = world.public
+    q = discussions.start_thread(
+        world.member, c, title="Night pain scales?", kind="question", body="Which **scale**?", tags=["pain", "night"]
+    )
+    answer = discussions.reply(world.facilitator, q, "PAINAD, charted hourly.")
+    nested = discussions.reply(world.owner, q, "And the *abbey* scale.", parent=answer)
+    discussions.reply(world.member, q, "Thanks @fern!", parent=nested)
+    hidden = discussions.reply(world.member, q, "Off-topic rant")
+    discussions.hide_post(world.facilitator, hidden, "Off topic")
+    gone = discussions.reply(world.owner, q, "Posted in the wrong place")
+    discussions.delete_post(world.owner, gone)
+    discussions.edit_post(world.facilitator, answer, "PAINAD, charted **hourly**.")
+    discussions.toggle_helpful(world.member, answer)
+    discussions.toggle_helpful(world.owner, answer)
+    discussions.accept_answer(world.member, q, answer)
+    story = discussions.start_thread(world.owner, c, title="A night on ward 4", kind="story", body="It began…")
+    discussions.set_thread_state(world.facilitator, story, "lock")
+    talk = discussions.start_thread(world.facilitator, c, title="Welcome", body="Say hello", tags=["intro"])
+    discussions.set_thread_state(world.facilitator, talk, "pin")
+    discussions.edit_post(world.facilitator, talk.opening_post, "Say hello!", title="Welcome, everyone")
+    card = resources.add_resource(
+        world.member,
+        c,
+        fields={"kind": "file", "title": "Pain card", "description": "Print it *large*."},
+        tags=["pain"],
+        upload=SimpleUploadedFile("pain card.pdf", PDF),
+    )
+    resources.toggle_helpful(world.owner, card)
+    resources.set_pin(world.facilitator, card, "pin")
+    resources.start_discussion(world.owner, card)
+    resources.add_resource(
+        world.owner,
+        c,
+        fields={
+            "kind": "research",
+            "title": "Hourly charting trial",
+            "summary": "Charting helped.",
+            "in_practice": "Chart at 2am.",
+            "citation_title": "A trial",
+            "citation_year": 2024,
+        },
+        tags=[],
+    )
+    start = datetime(2026, 1, 10, 20, 0, tzinfo=UTC)
+    chat = events.create_event(
+        world.facilitator,
+        c,
+        fields={
+            "title": "Night shift chat",
+            "kind": "chat",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=1),
+            "time_zone": "Europe/London",
+            "welcome": "Hello night owls",
+        },
+        questions=[events.PlannedQuestion(5, "What helps?"), events.PlannedQuestion(20, "What hurts?")],
+        hosts=[world.facilitator],
+    )
+    events.rsvp(world.member, chat, "going")
+    events.rsvp(world.owner, chat, "maybe")
+    events.run_chats(start + timedelta(minutes=30))
+    chat.refresh_from_db()
+    discussions.reply(world.member, chat.thread, "Warm milk.", parent=chat.questions.first().post)
+    c.refresh_from_db()
+    return c
+
+
+def counts(community: Community) -> dict[str, int]:
+    """Row counts and the denormalized counters pages show."""
+    posts = Post.objects.filter(thread__community=community)
+    threads = Thread.objects.filter(community=community)
+    return {
+        "reply_counts": sum(threads.values_list("reply_count", flat=True)),
+        "helpful_counts": sum(posts.values_list("helpful_count", flat=True)),
+        "child_counts": sum(posts.values_list("child_count", flat=True)),
+        "member_count": Community.objects.get(pk=community.pk).member_count,
+        "threads": Thread.objects.filter(community=community).count(),
+        "posts": posts.count(),
+        "hidden": posts.filter(hidden_at__isnull=False).count(),
+        "deleted": posts.filter(deleted_at__isnull=False).count(),
+        "revisions": Revision.objects.filter(post__thread__community=community).count(),
+        "reactions": Reaction.objects.filter(post__thread__community=community).count(),
+        "resources": Resource.objects.filter(community=community).count(),
+        "resource_reactions": ResourceReaction.objects.filter(resource__community=community).count(),
+        "events": Event.objects.filter(community=community).count(),
+        "questions": EventQuestion.objects.filter(event__community=community, post__isnull=False).count(),
+        "rsvps": RSVP.objects.filter(event__community=community).count(),
+        "members": Membership.objects.filter(community=community).count(),
+    }
+
+
+def delete_community(community: Community) -> None:
+    """Everything of it goes (replies protect their parents, so the tree is cut first)."""
+    Post.objects.filter(thread__community=community).update(parent=None)
+    community.delete()
+
+
+def test_export_delete_restore_is_lossless(client, world, tmp_path):
+    community = build_rich_community(world)
+    before = counts(community)
+    assert before["posts"] >= 12 and before["questions"] == 2 and before["hidden"] == before["deleted"] == 1
+    client.force_login(world.facilitator)
+    zip_path = tmp_path / "commons.zip"
+    response = client.get(reverse("communities:export", kwargs={"slug": "commons"}))
+    zip_path.write_bytes(b"".join(response.streaming_content))
+    original = json.loads(zipfile.ZipFile(zip_path).read("community.json"))
+
+    delete_community(community)
+    assert not Thread.objects.filter(title="Night pain scales?").exists()
+    call_command("restore_community", str(zip_path), stdout=io.StringIO())
+
+    restored = Community.objects.get(slug="commons")
+    assert counts(restored) == before
+    document, files = portability.collect(restored)
+    assert portability.content_hash(document) == portability.content_hash(original)
+    ((_, stored_file),) = files
+    with stored_file.open("rb") as handle:
+        assert handle.read() == PDF
+    # Counters set once, tree and order intact, search finds the restored words.
+    question = Thread.objects.get(community=restored, title="Night pain scales?")
+    assert question.reply_count == 5 and question.accepted_answer.body == "PAINAD, charted **hourly**."
+    assert question.accepted_answer.helpful_count == 2
+    page = client.get(question.get_absolute_url()).content.decode()
+    assert page.index("PAINAD, charted") < page.index("abbey") < page.index("Thanks")
+    assert "How do you assess" not in page
+    hits = client.get("/search/", {"q": "abbey"}).content.decode()
+    assert "Night pain scales?" in hits
+
+
+def test_restore_rerenders_markup_instead_of_trusting_the_file(world, tmp_path):
+    discussions.start_thread(world.member, world.public, title="Safe", body="plain **words**")
+    path = tmp_path / "x.zip"
+    with path.open("wb") as out:
+        document = portability.write_zip(world.public, out)
+    document["threads"][0]["posts"][0]["body_html"] = "<script>alert(1)</script>"
+    rewrite(path, document)
+    delete_community(world.public)
+    restored = portability.restore(path)
+    post = Post.objects.get(thread__community=restored)
+    assert "<script>" not in post.body_html and "<strong>words</strong>" in post.body_html
+
+
+def test_unknown_authors_become_inactive_placeholders_without_email(world, tmp_path):
+    from accounts.models import User
+
+    discussions.start_thread(world.member, world.public, title="Hello", body="hi")
+    path = tmp_path / "x.zip"
+    with path.open("wb") as out:
+        portability.write_zip(world.public, out)
+    delete_community(world.public)
+    User.objects.filter(username="mira").delete()
+    restored = portability.restore(path)
+    mira = User.objects.get(username="mira")
+    assert not mira.is_active and not mira.has_usable_password() and mira.display_name == "Mira Member"
+    assert mira.email.endswith(".invalid")
+    assert Thread.objects.get(community=restored).author == mira
+
+
+# --- Restore refuses bad input -----------------------------------------------------------------
+
+
+def rewrite(path, document: dict, extra: dict[str, bytes] | None = None) -> None:
+    """Replace community.json in the zip at ``path`` (keeping its files) and add ``extra`` members."""
+    with zipfile.ZipFile(path) as old:
+        kept = {name: old.read(name) for name in old.namelist() if name != "community.json"}
+    with zipfile.ZipFile(path, "w") as new:
+        new.writestr("community.json", json.dumps(document))
+        for name, content in {**kept, **(extra or {})}.items():
+            new.writestr(name, content)
+
+
+@pytest.fixture
+def exported(world, tmp_path):
+    discussions.start_thread(world.member, world.public, title="Keep me", body="kept")
+    path = tmp_path / "commons.zip"
+    with path.open("wb") as out:
+        document = portability.write_zip(world.public, out)
+    return path, document
+
+
+def restore_error(path) -> str:
+    communities = Community.objects.count()
+    with pytest.raises(CommandError) as caught:
+        call_command("restore_community", str(path), stdout=io.StringIO())
+    assert Community.objects.count() == communities
+    return str(caught.value)
+
+
+def test_restore_refuses_a_file_that_is_not_a_zip(db, tmp_path):
+    path = tmp_path / "junk.zip"
+    path.write_bytes(b"this is not a zip")
+    assert "Not a readable zip file" in restore_error(path)
+
+
+def test_restore_refuses_when_the_slug_exists(exported):
+    path, _ = exported
+    assert "already exists" in restore_error(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format": "something-else"}, "not a copsite community export"),
+        ({"version": 2}, "format version 2"),
+    ],
+)
+def test_restore_refuses_other_formats_and_versions(world, exported, change, message):
+    path, document = exported
+    delete_community(world.public)
+    rewrite(path, {**document, **change})
+    assert message in restore_error(path)
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "files/../../evil.txt", "/etc/passwd", "files/..\\evil", "notes.txt"])
+def test_restore_refuses_unsafe_names_in_the_zip(world, exported, name):
+    path, document = exported
+    delete_community(world.public)
+    rewrite(path, document, extra={name: b"x"})
+    assert "unexpected or unsafe name" in restore_error(path)
+
+
+def test_restore_refuses_a_broken_tree_and_leaves_nothing_behind(world, exported):
+    path, document = exported
+    delete_community(world.public)
+    document["threads"][0]["posts"].append({**document["threads"][0]["posts"][0], "key": "t1.p2", "parent": "t9.p1"})
+    rewrite(path, document)
+    assert "malformed" in restore_error(path)
+    assert not Thread.objects.filter(title="Keep me").exists()
+
+
+def test_restore_refuses_a_file_whose_content_does_not_match(world, tmp_path):
+    resources.add_resource(
+        world.member,
+        world.public,
+        fields={"kind": "file", "title": "Card"},
+        tags=[],
+        upload=SimpleUploadedFile("card.pdf", PDF),
+    )
+    path = tmp_path / "x.zip"
+    with path.open("wb") as out:
+        document = portability.write_zip(world.public, out)
+    delete_community(world.public)
+    file_path = document["resources"][0]["file"]["path"]
+    with zipfile.ZipFile(path) as old:
+        manifest = old.read("community.json")
+    with zipfile.ZipFile(path, "w") as new:
+        new.writestr("community.json", manifest)
+        new.writestr(file_path, b"<html><script>alert(1)</script></html>")
+    assert "checksum" in restore_error(path)
