@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django.contrib.humanize",
     "django.contrib.sitemaps",
+    "django.contrib.sitemaps",
     "django_htmx",
     "taggit",
     "allauth",
