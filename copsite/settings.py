@@ -78,7 +78,6 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django.contrib.humanize",
     "django.contrib.sitemaps",
-    "django.contrib.sitemaps",
     "django_htmx",
     "taggit",
     "allauth",
