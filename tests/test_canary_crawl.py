@@ -1,0 +1,504 @@
+"""Private stays private, proven by crawling (issue 8).
+
+The private community of the ``world`` fixture ("Zebra Quince Circle", slug
+``circle``) gets a thread, a reply, a research summary, an uploaded file, a
+tag and a hosted chat, each carrying its own canary word (all start with
+``quorble``). Then the whole site is crawled as each kind of outsider:
+every link, ``src``, htmx ``hx-get`` and GET form (with its default values)
+reachable from the home page, the directory, the members' profiles, search
+for every canary (each kind the search offers), feeds, calendars (the
+outsider's own token feed too), robots.txt, the sitemaps and 404 pages.
+
+No canary, nor the community's name, domain or slug, may appear in any body
+or header, in any spelling a browser or a URL decoder would read back.
+Every direct URL of the private objects answers 404. A member's crawl of the
+same site finds every canary (the seeds reach them), and a deliberately
+broken template and a broken policy are caught by the same crawl.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import unquote, unquote_plus, urlencode, urljoin, urlsplit
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from communities import policy
+from communities import services as community_services
+from communities.models import Community, Membership
+from discussions import events
+from discussions import services as discussion_services
+from discussions.models import CalendarToken, Thread
+from resources import services as resource_services
+
+pytestmark = pytest.mark.django_db
+
+# One word per kind of private content; search is seeded with each of them.
+CANARIES = {
+    "thread title": "Quorblethread",
+    "thread body": "quorbleopening",
+    "reply": "quorblereply",
+    "resource title": "Quorbleresource",
+    "resource summary": "quorblesummary",
+    "file name": "quorblefilename",
+    "file contents": "quorblefilebody",
+    "tag": "quorbletag",
+    "event title": "Quorbleevent",
+    "event description": "quorbledescription",
+    "chat question": "quorblequestion",
+}
+# The community itself: name, domain statement and slug (conftest's ``world``).
+COMMUNITY_WORDS = ("Zebra", "Quince", "Xylophone")
+MARKS = re.compile(r"quorble\w*|zebra|quince|xylophone|/c/circle(?![\w-])", re.I)
+# Search terms the crawl types; their echo in the page is compared with searching for nothing.
+SEARCH_TERMS = (*CANARIES.values(), *COMMUNITY_WORDS)
+NOTHING = "Nothingmatcheswhatsoever"
+SEARCH_KINDS = ("", "threads", "replies", "resources")
+
+OUTSIDERS = ["anonymous", "outsider", "pending", "banned_poster", "elsewhere_member", "elsewhere_facilitator"]
+PAGE_LIMIT = 700
+SKIP_PREFIXES = ("/static/", "/admin/", "/accounts/logout/")
+CSRF_RE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+(")')
+CSP_NONCE_RE = re.compile(r"nonce-[A-Za-z0-9+/=_-]+")
+
+
+# --- The private world ------------------------------------------------------------------
+
+
+@dataclass
+class Secret:
+    """The private objects and the people around them."""
+
+    thread: Thread
+    reply: object
+    research: object
+    upload: object
+    event: object
+    people: dict = field(default_factory=dict)
+
+
+@pytest.fixture
+def crawl_limits(settings):
+    """The crawl searches a few dozen times a minute: give search room (the limit itself is tested elsewhere)."""
+    limits = dict(getattr(settings, "RATE_LIMITS", {}))
+    limits["search"] = ("100000/60", "100000/60")
+    settings.RATE_LIMITS = limits
+
+
+@pytest.fixture
+def secret(world, make_user, crawl_limits) -> Secret:
+    ex = make_user("exie", display_name="Ex Member")
+    Membership.objects.create(user=ex, community=world.private)
+    thread = discussion_services.start_thread(
+        world.member,
+        world.private,
+        title=f"{CANARIES['thread title']} weaning plan",
+        body=f"Our {CANARIES['thread body']} schedule for the night shift.",
+        kind="question",
+        tags=[CANARIES["tag"], "tapering"],
+    )
+    # The ex-member replies (mentioning two outsiders, who must get no notification) before being banned.
+    reply = discussion_services.reply(ex, thread, f"I tried {CANARIES['reply']} last week, @otto and @flo.")
+    research = resource_services.add_resource(
+        ex,
+        world.private,
+        fields={
+            "kind": "research",
+            "title": f"{CANARIES['resource title']} review",
+            "summary": f"The {CANARIES['resource summary']} finding in plain words.",
+        },
+        tags=[CANARIES["tag"]],
+    )
+    upload = resource_services.add_resource(
+        world.member,
+        world.private,
+        fields={"kind": "file", "title": "Night handout"},
+        tags=[],
+        upload=SimpleUploadedFile(f"{CANARIES['file name']}.txt", f"{CANARIES['file contents']} notes\n".encode()),
+    )
+    start = timezone.now() + timedelta(days=2)
+    event = events.create_event(
+        world.facilitator,
+        world.private,
+        fields={
+            "title": f"{CANARIES['event title']} hosted chat",
+            "kind": "chat",
+            "description": f"Bring your {CANARIES['event description']} cases.",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=1),
+            "time_zone": "UTC",
+            "welcome": "Welcome, everyone.",
+        },
+        questions=[events.PlannedQuestion(5, f"What does {CANARIES['chat question']} change?")],
+        hosts=[world.facilitator],
+    )
+    events.rsvp(world.member, event, "going")
+    membership = Membership.objects.get(user=ex, community=world.private)
+    community_services.remove_member(world.owner, world.private, membership.pk, ban=True)
+
+    public_life(world, ex, start)
+    elsewhere_member = make_user("elia", display_name="Elia Elsewhere")
+    Membership.objects.create(user=elsewhere_member, community=world.elsewhere)
+    people = {
+        "anonymous": None,
+        "outsider": world.outsider,
+        "pending": world.pending,
+        "banned_poster": ex,
+        "elsewhere_member": elsewhere_member,
+        "elsewhere_facilitator": world.other_facilitator,
+        "member": world.member,
+    }
+    return Secret(thread, reply, research, upload, event, people)
+
+
+def public_life(world, ex, start) -> None:
+    """Public pages worth crawling: a thread the ex-member also answered (same tag), a resource, an event."""
+    Membership.objects.create(user=ex, community=world.public)
+    thread = discussion_services.start_thread(
+        world.member, world.public, title="Night rounds checklist", body="What do you check first?", tags=["tapering"]
+    )
+    answer = discussion_services.reply(ex, thread, "Pain, then sleep.")
+    discussion_services.reply(world.facilitator, thread, "Agreed, @exie.", parent=answer)
+    resource_services.add_resource(
+        world.member,
+        world.public,
+        fields={"kind": "howto", "title": "Handover in five lines", "description": "Keep it short."},
+        tags=["tapering"],
+    )
+    events.create_event(
+        world.facilitator,
+        world.public,
+        fields={"title": "Open call", "kind": "call", "starts_at": start, "ends_at": start + timedelta(hours=1)},
+        questions=[],
+        hosts=[world.facilitator],
+    )
+
+
+def log_in(client, secret: Secret, kind: str) -> None:
+    person = secret.people[kind]
+    if person is not None:
+        client.force_login(person)
+
+
+# --- Finding canaries -------------------------------------------------------------------
+
+
+def body_of(response) -> str:
+    if response.streaming:
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def readings(text: str) -> str:
+    """The text as a browser, a URL decoder and a JSON reader would each read it back."""
+    unescaped = html.unescape(text)
+    forms = [text, unescaped, unquote(text), unquote_plus(unescaped)]
+    forms.append(re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text))
+    return "\n".join(forms)
+
+
+def marks_in(text: str) -> set[str]:
+    return {match.lower() for match in MARKS.findall(readings(text))}
+
+
+def normalized(body: str) -> str:
+    """The body with per-render tokens (CSRF, CSP nonce) blanked."""
+    return CSP_NONCE_RE.sub("nonce-X", CSRF_RE.sub(r"\1X\2", body))
+
+
+def typed_term(url: str) -> str | None:
+    """The search term the crawl itself put in this URL (its echo on the page is not a leak)."""
+    query = unquote_plus(urlsplit(url).query).lower()
+    return next((term for term in SEARCH_TERMS if term.lower() in query), None)
+
+
+def leaks_of(client, url: str, response, controls: dict[str, str] | None = None) -> list[str]:
+    """Canaries in the headers, and in the body beyond an echo of what the crawl typed.
+
+    ``controls`` keeps the searches for nothing already fetched (many terms share one).
+    """
+    found = [f"header {name}: {value}" for name, value in response.headers.items() if marks_in(value)]
+    body = body_of(response)
+    term = typed_term(url)
+    if term is None:
+        found += [f"body: {mark!r}" for mark in sorted(marks_in(body))]
+        return found
+    # Searching a private word must look exactly like searching for nothing.
+    control_url = re.sub(re.escape(term), NOTHING, url, flags=re.I)
+    controls = {} if controls is None else controls
+    if control_url not in controls:
+        controls[control_url] = body_of(client.get(control_url))
+    control = controls[control_url]
+    echoed = re.sub(re.escape(term), NOTHING, body, flags=re.I)
+    if normalized(echoed) != normalized(control):
+        found.append(f"body differs from {control_url}: {sorted(marks_in(body)) or 'same words, other results'}")
+    return found
+
+
+# --- Crawling ---------------------------------------------------------------------------
+
+
+class LinkCollector(HTMLParser):
+    """href/src/hx-get targets, and each GET form submitted with its default values."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self._form: dict | None = None
+        self._select: dict | None = None
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        a = {name: value or "" for name, value in attrs}
+        self.urls += [a[name] for name in ("href", "src", "hx-get") if a.get(name)]
+        if tag == "form":
+            get = (a.get("method") or "get").lower() == "get"
+            self._form = {"action": a.get("action", ""), "fields": []} if get else None
+        elif tag == "option" and self._select is not None:
+            self._option(a)
+        if self._form is None or not a.get("name"):
+            return
+        kind = (a.get("type") or "text").lower()
+        if tag == "input" and kind not in {"submit", "button", "image", "reset", "file"}:
+            if kind not in {"checkbox", "radio"} or "checked" in a:
+                self._form["fields"].append((a["name"], a.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "select":
+            self._select = {"name": a["name"], "first": None, "chosen": None}
+        elif tag == "textarea":
+            self._form["fields"].append((a["name"], ""))
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._form is not None:
+            self.urls.append(self._form["action"].split("?")[0] + "?" + urlencode(self._form["fields"]))
+            self._form = None
+        elif tag == "select" and self._select is not None:
+            value = self._select["chosen"] if self._select["chosen"] is not None else self._select["first"]
+            if value is not None and self._form is not None:
+                self._form["fields"].append((self._select["name"], value))
+            self._select = None
+
+    def _option(self, a: dict) -> None:
+        """A select submits its selected option, else its first (options without a value are not used here)."""
+        if self._select["first"] is None:
+            self._select["first"] = a.get("value", "")
+        if "selected" in a:
+            self._select["chosen"] = a.get("value", "")
+
+
+def links_in(response, body: str) -> list[str]:
+    """Every URL a reader of this response could follow: HTML and XML attributes, sitemap locs, iCal and text URLs."""
+    links = [response["Location"]] if response.get("Location") else []
+    content_type = response.get("Content-Type", "")
+    if "html" in content_type or "xml" in content_type:
+        collector = LinkCollector()
+        collector.feed(body)
+        links += collector.urls
+        links += [html.unescape(loc) for loc in re.findall(r"<loc>\s*([^<\s]+)\s*</loc>", body)]
+    elif content_type.startswith(("text/calendar", "text/plain")):
+        unfolded = re.sub(r"\r?\n[ \t]", "", body)
+        links += re.findall(r"https?://[^\s\"'<>]+", unfolded)
+    return links
+
+
+def on_site(base: str, href: str) -> str | None:
+    """The path and query of ``href`` if it points at this site (the test server or SITE_URL), else None."""
+    parts = urlsplit(urljoin(f"http://testserver{base}", href.strip()))
+    if parts.scheme not in ("http", "https") or parts.netloc not in ("testserver", urlsplit(settings.SITE_URL).netloc):
+        return None
+    if parts.path.startswith(SKIP_PREFIXES):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@dataclass
+class CrawlReport:
+    statuses: dict[str, int] = field(default_factory=dict)
+    leaks: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    found: set[str] = field(default_factory=set)  # every mark seen anywhere (the positive control reads this)
+
+
+def crawl(client, seeds: list[str], *, limit: int = PAGE_LIMIT) -> CrawlReport:
+    """Breadth-first GET of everything reachable from ``seeds``; fails loudly past ``limit`` pages."""
+    report = CrawlReport()
+    queue = deque(dict.fromkeys(seeds))
+    seen = set(queue)
+    controls: dict[str, str] = {}
+    while queue:
+        url = queue.popleft()
+        if len(report.statuses) >= limit:
+            pytest.fail(f"the crawl reached its bound of {limit} pages with {len(queue)} still queued, e.g. {url}")
+        response = client.get(url)
+        report.statuses[url] = response.status_code
+        if response.status_code >= 500 or response.status_code == 429:
+            report.errors[url] = response.status_code
+        body = body_of(response)
+        report.found |= marks_in(body) | marks_in(str(response.headers))
+        if leaks := leaks_of(client, url, response, controls):
+            report.leaks[url] = leaks
+        for href in links_in(response, body):
+            target = on_site(url, href)
+            if target and target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return report
+
+
+def seeds_for(secret: Secret, client, kind: str) -> list[str]:
+    world_people = Membership.objects.filter(community__slug="circle").values_list("user__username", flat=True)
+    urls = ["/", "/c/", "/robots.txt", "/sitemap.xml", "/search/"]
+    urls += [f"/u/{username}/" for username in sorted(world_people)]
+    for term in SEARCH_TERMS:
+        urls += ["/search/?" + urlencode({"q": term, **({"kind": k} if k else {})}) for k in SEARCH_KINDS]
+        urls.append("/c/?" + urlencode({"q": term}))
+    for slug in ("commons", "guild"):
+        urls += [f"/c/{slug}/feeds/threads/", f"/c/{slug}/feeds/resources/", f"/c/{slug}/events/feed.ics"]
+        urls += [f"/c/{slug}/?tag={CANARIES['tag']}", f"/c/{slug}/library/?tag={CANARIES['tag']}"]
+    urls += ["/c/nope/", "/definitely-not-here/", "/p/999999/", "/c/commons/t/999999/", "/u/nobody-at-all/"]
+    person = secret.people[kind]
+    if person is not None:
+        token = CalendarToken.objects.create(user=person, token=f"crawl-{person.pk}-calendar")
+        urls.append(f"/calendar/{token.token}.ics")
+    return urls
+
+
+def private_urls(secret: Secret) -> list[tuple[str, str]]:
+    """(method, url) of every direct address of the private objects."""
+    t, r, e = secret.thread, secret.reply, secret.event
+    posts = [t.opening_post_id, r.pk]
+    urls = [("get", f"/c/circle/t/{t.pk}/"), ("get", f"/c/commons/t/{t.pk}/"), ("get", f"/c/circle/t/{t.pk}/unread/")]
+    urls += [("get", f"/c/circle/t/{t.pk}/live/"), ("get", f"/c/circle/t/{t.pk}/moderate/")]
+    urls += [("post", f"/c/circle/t/{t.pk}/reply/"), ("post", f"/c/circle/t/{t.pk}/moderate/")]
+    for pk in posts:
+        urls += [("get", f"/p/{pk}/{action}") for action in ("", "edit/", "history/", "delete/", "flag/", "hide/")]
+        urls += [("post", f"/p/{pk}/{action}/") for action in ("helpful", "accept", "hide", "unhide", "dismiss-flags")]
+        urls += [("post", f"/p/{pk}/flag/"), ("post", f"/p/{pk}/edit/"), ("post", f"/p/{pk}/delete/")]
+    for resource in (secret.research, secret.upload):
+        base = f"/c/circle/library/{resource.pk}/"
+        urls += [("get", base + tail) for tail in ("", "file/", "preview.png", "edit/", "remove/")]
+        urls += [("get", f"/c/commons/library/{resource.pk}/"), ("get", f"/c/commons/library/{resource.pk}/file/")]
+        urls += [("post", base + tail) for tail in ("pin/", "helpful/", "discuss/", "remove/")]
+    urls.append(("get", secret.upload.file.url))
+    base = f"/c/circle/events/{e.pk}/"
+    urls += [("get", base + tail) for tail in ("", "event.ics", "edit/")]
+    urls += [("get", f"/c/commons/events/{e.pk}/"), ("get", f"/c/commons/events/{e.pk}/event.ics")]
+    urls += [("post", base + tail) for tail in ("rsvp/", "cancel/", "edit/")]
+    community = [
+        "",
+        "library/",
+        f"library/?tag={CANARIES['tag']}",
+        f"?tag={CANARIES['tag']}",
+        "events/",
+        "events/feed.ics",
+        "events/new/",
+        "feeds/threads/",
+        "feeds/resources/",
+        "threads/new/",
+        "library/add/",
+        "edit/",
+        "facilitate/",
+        "facilitate/digest-preview/",
+    ]
+    urls += [("get", f"/c/circle/{tail}") for tail in community]
+    urls += [("post", f"/c/circle/{tail}") for tail in ("join/", "leave/", "threads/new/", "library/add/")]
+    return urls
+
+
+# --- The tests --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", OUTSIDERS)
+def test_nothing_private_is_reachable_by_crawling(client, secret, kind):
+    log_in(client, secret, kind)
+    report = crawl(client, seeds_for(secret, client, kind))
+    assert "/c/commons/" in report.statuses and len(report.statuses) > 60, sorted(report.statuses)
+    assert not report.errors, f"server errors or refusals while crawling as {kind}: {report.errors}"
+    assert not report.leaks, f"private content shows through to {kind}: {report.leaks}"
+
+
+@pytest.mark.parametrize("kind", OUTSIDERS)
+def test_every_direct_url_of_the_private_objects_is_a_404(client, secret, kind):
+    log_in(client, secret, kind)
+    wrong = {}
+    for method, url in private_urls(secret):
+        response = getattr(client, method)(url)
+        problems = leaks_of(client, url, response)
+        if response.status_code != 404 or problems:
+            wrong[f"{method.upper()} {url}"] = (response.status_code, response.get("Location"), problems)
+    assert not wrong, f"{kind} reaches private objects: {wrong}"
+
+
+def test_the_banned_ex_members_own_profile_keeps_their_private_posts_private(client, secret):
+    client.force_login(secret.people["banned_poster"])
+    page = client.get("/u/exie/")
+    assert page.status_code == 200
+    assert "Ex Member" in page.content.decode()
+    assert not marks_in(body_of(page))
+
+
+def test_a_member_reaches_every_canary_by_the_same_crawl(client, secret):
+    """Positive control: the seeds and the link-following reach every private object when it is visible."""
+    log_in(client, secret, "member")
+    report = crawl(client, seeds_for(secret, client, "member"))
+    missing = {what for what, word in CANARIES.items() if word.lower() not in report.found}
+    assert not missing, f"the crawl never reached: {missing}"
+    assert report.leaks  # the same detector flags what members legitimately see
+
+
+# --- The detector catches a deliberate leak ------------------------------------------------
+
+
+def recent_conversations(request):
+    """A broken context processor: the newest threads of the whole site, with no policy check."""
+    return {"recent_threads": Thread.objects.order_by("-created_at")[:3]}
+
+
+LEAKY_404 = (
+    '{% extends "base.html" %}{% block content %}<h1>Page not found</h1>'
+    "<ul>{% for t in recent_threads %}<li>{{ t.title }}</li>{% endfor %}</ul>{% endblock %}"
+)
+
+
+def leaky_templates(settings) -> None:
+    """The 404 page grows a "recent conversations" list fed by the broken context processor."""
+    engine = dict(settings.TEMPLATES[0])
+    options = dict(engine["OPTIONS"])
+    options["context_processors"] = [*options["context_processors"], f"{__name__}.recent_conversations"]
+    options["loaders"] = [
+        ("django.template.loaders.locmem.Loader", {"404.html": LEAKY_404}),
+        "django.template.loaders.filesystem.Loader",
+        "django.template.loaders.app_directories.Loader",
+    ]
+    engine.update(APP_DIRS=False, OPTIONS=options)
+    settings.TEMPLATES = [engine]
+
+
+def test_the_crawl_reports_a_template_that_leaks(client, secret, settings):
+    original = settings.TEMPLATES
+    leaky_templates(settings)
+    report = crawl(client, seeds_for(secret, client, "anonymous"))
+    assert "/c/nope/" in report.leaks and "'quorblethread'" in str(report.leaks["/c/nope/"])
+    settings.TEMPLATES = original
+    assert not marks_in(body_of(client.get("/c/nope/")))
+
+
+def test_the_crawl_and_the_404_check_report_a_policy_that_leaks(client, secret, monkeypatch):
+    monkeypatch.setattr(policy, "can_view_community", lambda user, community: True)
+    monkeypatch.setattr(policy, "visible_communities", lambda user: Community.objects.all())
+    client.force_login(secret.people["outsider"])
+    report = crawl(client, seeds_for(secret, client, "outsider"))
+    assert f"/c/circle/t/{secret.thread.pk}/" in report.statuses  # reached by links now
+    assert any(url.startswith("/search/") for url in report.leaks)
+    assert "/u/exie/" in report.leaks
+    opened = [url for method, url in private_urls(secret) if method == "get" and client.get(url).status_code == 200]
+    assert f"/c/circle/t/{secret.thread.pk}/" in opened
