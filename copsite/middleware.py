@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -30,3 +31,24 @@ class ServiceUnavailableMiddleware:
             response["Retry-After"] = "30"
             return response
         return None
+
+
+class RejectNulMiddleware:
+    """400 for a NUL character anywhere in the path or the query string.
+
+    PostgreSQL text cannot hold U+0000: psycopg2 raises ValueError (a 500) for
+    any lookup that carries one, such as ``/c/?q=%00`` or ``/u/%00/``. No URL of
+    ours has a use for it, so it is refused here once rather than in every
+    view. Forms refuse it in posted text with a field error of their own
+    (Django's ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            raise BadRequest("NUL characters are not allowed in URLs.")
+        return self.get_response(request)

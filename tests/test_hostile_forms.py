@@ -499,7 +499,7 @@ CASES = [
         "member",
         lambda s: "/settings/email/",
         lambda s: {"digest_hour": "7", "digest_weekday": "0", "email_notifications": "reply"},
-        {"digest_hour": Field(None, None), "digest_weekday": Field(None, None), "email_notifications": Field(None, None)},
+        {name: Field(None, None) for name in ("digest_hour", "digest_weekday", "email_notifications")},
     ),
     FormCase(
         "search",
@@ -638,7 +638,8 @@ def check_hostile_submission(client: Client, case: FormCase, stage: SimpleNamesp
         return
     if case.method == "get":
         # Searches answer with a page; what was typed is shown back as text, not run.
-        assert response.status_code == 200
+        # A NUL in a URL is a 400 (copsite.middleware.RejectNulMiddleware).
+        assert response.status_code == (400 if "\x00" in value else 200)
         assert b"<script>alert(1)</script>" not in response.content
         return
     if response.status_code == 302:
@@ -705,9 +706,7 @@ def _too_long(limit: int) -> str:
     return ('<b>"&' + "x" * limit)[: limit + 1]
 
 
-@pytest.mark.parametrize(
-    ("case", "name", "limit"), OVERSIZED, ids=[f"{c.name}-{n}" for c, n, _ in OVERSIZED]
-)
+@pytest.mark.parametrize(("case", "name", "limit"), OVERSIZED, ids=[f"{c.name}-{n}" for c, n, _ in OVERSIZED])
 def test_oversized_values_get_a_field_error_and_stay_in_the_field(stage, case, name, limit):
     client = client_for(stage, case.who)
     value = _too_long(limit)
@@ -790,9 +789,7 @@ def _multipart(fields: dict[str, bytes], boundary: str = "hostileboundary") -> b
         disposition = f'form-data; name="{name}"'
         if name == "upload":
             disposition += '; filename="n\xe9\r\nX-Evil: 1.txt"'
-        parts.append(
-            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode("latin-1") + value + b"\r\n"
-        )
+        parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode("latin-1") + value + b"\r\n")
     return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
