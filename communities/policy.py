@@ -203,7 +203,21 @@ DELETED_CONTENT_DAYS = 30
 
 
 def can_view_thread(user, thread) -> bool:
-    return can_view_community(user, thread.community)
+    if not can_view_community(user, thread.community):
+        return False
+    # Held for review: invisible (a 404) to everyone but its author and the facilitators.
+    if getattr(thread, "held_at", None) is not None:
+        return _is_author(user, thread) or can_moderate(user, thread.community)
+    return True
+
+
+def listed_threads(user, community: Community) -> Q:
+    """Filter for a community's thread list: held threads only for their author and facilitators."""
+    if can_moderate(user, community):
+        return Q()
+    if user.is_authenticated:
+        return Q(held_at__isnull=True) | Q(author_id=user.pk)
+    return Q(held_at__isnull=True)
 
 
 def get_thread_or_404(user, queryset, pk: int):
@@ -270,6 +284,11 @@ def can_flag(user, post) -> bool:
     if post.deleted_at is not None or post.hidden_at is not None or _is_author(user, post):
         return False
     return can_post(user, post.thread.community)
+
+
+def can_review_held(user, post) -> bool:
+    """Approve or turn down a post held for review."""
+    return post.held_at is not None and can_moderate(user, post.thread.community)
 
 
 def can_moderate_thread(user, thread) -> bool:

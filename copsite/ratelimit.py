@@ -81,6 +81,15 @@ class Refusal:
         return response
 
 
+# An address without a limit of its own gets this many times the person's.
+ADDRESS_FACTOR = 5
+
+
+def scaled(spec: str, factor: int) -> str:
+    """ "6/60,60/3600" × 5 → "30/60,300/3600"."""
+    return ",".join(f"{count * factor}/{seconds}" for count, seconds in parse_limits(spec))
+
+
 def check(request: HttpRequest, action: str, *, person_spec: str | None = None) -> Refusal | None:
     """Count one ``action`` for the signed-in person and for their IP address; a Refusal if either is over.
 
@@ -88,9 +97,10 @@ def check(request: HttpRequest, action: str, *, person_spec: str | None = None) 
     ``person_spec`` overrides the person's limit (e.g. stricter for new accounts).
     """
     person, address = settings.RATE_LIMITS[action]
-    waits = [consume(action, f"ip:{client_ip(request)}", address)]
+    person = person_spec or person
+    waits = [consume(action, f"ip:{client_ip(request)}", address or scaled(person, ADDRESS_FACTOR))]
     if request.user.is_authenticated:
-        waits.append(consume(action, f"user:{request.user.pk}", person_spec or person))
+        waits.append(consume(action, f"user:{request.user.pk}", person))
     over = [wait for wait in waits if wait is not None]
     return Refusal(max(over)) if over else None
 

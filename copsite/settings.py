@@ -429,14 +429,15 @@ POST_RATE_LIMIT = env_str("POST_RATE_LIMIT", "6/60,60/3600")
 NEW_ACCOUNT_POST_RATE_LIMIT = env_str("NEW_ACCOUNT_POST_RATE_LIMIT", "3/60,10/86400")
 # Every action people can repeat in bulk, counted per person and per IP
 # address (copsite/ratelimit.py): (person, address) as "N/seconds" windows.
-# The address budget is wider: colleagues often share one office address.
+# An unset address limit is five times the person's limit in force:
+# colleagues often share one office address.
 RATE_LIMITS = {
-    "post": (POST_RATE_LIMIT, env_str("POST_IP_RATE_LIMIT", "20/60,200/3600")),
-    "react": (env_str("REACT_RATE_LIMIT", "30/60"), env_str("REACT_IP_RATE_LIMIT", "120/60")),
-    "flag": (env_str("FLAG_RATE_LIMIT", "10/3600"), env_str("FLAG_IP_RATE_LIMIT", "30/3600")),
-    "invite": (env_str("INVITE_RATE_LIMIT", "30/3600,100/86400"), env_str("INVITE_IP_RATE_LIMIT", "60/3600")),
-    "search": (env_str("SEARCH_RATE_LIMIT", "30/60"), env_str("SEARCH_IP_RATE_LIMIT", "60/60")),
-    "resource": (env_str("RESOURCE_RATE_LIMIT", "10/3600"), env_str("RESOURCE_IP_RATE_LIMIT", "30/3600")),
+    "post": (POST_RATE_LIMIT, env_str("POST_IP_RATE_LIMIT") or None),
+    "react": (env_str("REACT_RATE_LIMIT", "60/60,600/3600"), env_str("REACT_IP_RATE_LIMIT") or None),
+    "flag": (env_str("FLAG_RATE_LIMIT", "10/3600"), env_str("FLAG_IP_RATE_LIMIT") or None),
+    "invite": (env_str("INVITE_RATE_LIMIT", "30/3600,100/86400"), env_str("INVITE_IP_RATE_LIMIT") or None),
+    "search": (env_str("SEARCH_RATE_LIMIT", "30/60"), env_str("SEARCH_IP_RATE_LIMIT") or None),
+    "resource": (env_str("RESOURCE_RATE_LIMIT", "10/3600"), env_str("RESOURCE_IP_RATE_LIMIT") or None),
 }
 # A member with fewer than HOLD_NEW_MEMBER_POSTS visible posts in a community
 # whose thread or reply has more than HOLD_LINK_LIMIT links waits for a
@@ -447,6 +448,8 @@ HOLD_LINK_LIMIT = env_int("HOLD_LINK_LIMIT", 2, minimum=0)
 # unless a key is set. Suspected spam is held for review like the above.
 AKISMET_API_KEY = env_str("AKISMET_API_KEY")
 AKISMET_URL = env_str("AKISMET_URL", "https://rest.akismet.com/1.1/").rstrip("/") + "/"
+if urlsplit(AKISMET_URL).scheme not in {"http", "https"}:
+    raise ConfigError(f"AKISMET_URL must start with https:// (or http://); got {AKISMET_URL!r}.")
 AKISMET_TIMEOUT_SECONDS = env_int("AKISMET_TIMEOUT_SECONDS", 3, minimum=1)
 # Resource uploads: size limit (the proxy in front should allow a little more).
 RESOURCE_MAX_UPLOAD_BYTES = env_int("RESOURCE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024

@@ -12,7 +12,7 @@ from discussions.models import Post, Thread
 def discussion_contributions(viewer, person, limit: int) -> list[Contribution]:
     visible = policy.visible_communities(viewer)
     threads = (
-        Thread.objects.filter(author=person, community__in=visible)
+        Thread.objects.filter(author=person, community__in=visible, held_at__isnull=True)
         .select_related("community")
         .order_by("-created_at")[:limit]
     )

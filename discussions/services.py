@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -38,6 +39,9 @@ from discussions.models import (
 User = get_user_model()
 MAX_TAGS = 8
 _MENTION_CANDIDATE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+\-]{1,150})")
+# Links that lead off the site (mentions are relative links and don't count).
+_OUTSIDE_LINK = re.compile(r"<a\s[^>]*href=\"(?:https?:|mailto:)", re.IGNORECASE)
+HOLD_REASON = "Waiting for a facilitator to review it."
 
 
 class DiscussionError(Exception):
@@ -108,6 +112,34 @@ def _describe(post: Post) -> str:
     return f"post #{post.pk} in “{post.thread.title}”"
 
 
+# --- Review before publishing ------------------------------------------------------------
+
+
+def needs_review(author, community: Community, rendered: Rendered, *, suspected_spam: bool = False) -> bool:
+    """Hold suspected spam, and link-heavy posts from people new to this community.
+
+    Link spam arrives from fresh accounts; a member with a few visible posts
+    here has shown they are a person. Facilitators are never held.
+    """
+    if policy.can_moderate(author, community):
+        return False
+    if suspected_spam:
+        return True
+    if len(_OUTSIDE_LINK.findall(rendered.html)) <= settings.HOLD_LINK_LIMIT:
+        return False
+    needed = settings.HOLD_NEW_MEMBER_POSTS
+    shown = Post.objects.filter(
+        author=author, thread__community=community, hidden_at__isnull=True, deleted_at__isnull=True
+    )
+    return shown[:needed].count() < needed
+
+
+def _hold(post: Post, at) -> None:
+    """A held post is hidden too, so search, digests, feeds, reactions and flags pass it by."""
+    post.held_at = post.hidden_at = at
+    post.hidden_reason = HOLD_REASON
+
+
 # --- Threads and replies ----------------------------------------------------------------
 
 
@@ -127,13 +159,16 @@ def start_thread(
     tags: list[str] | None = None,
     submission_key: str = "",
     rendered: Rendered | None = None,
+    suspected_spam: bool = False,
 ) -> Thread:
+    """Start a thread; held for review (seen by its author and facilitators only) if ``needs_review``."""
     if not policy.can_start_thread(author, community):
         raise DiscussionError("Only members can start threads here.")
     previous = _existing_submission(author, submission_key)
     if previous is not None:
         return previous.thread
     rendered = rendered or render_post(body)  # MarkupError reaches the form before any write
+    held = needs_review(author, community, rendered, suspected_spam=suspected_spam)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -145,18 +180,22 @@ def start_thread(
                 created_at=now,
                 last_activity_at=now,
                 last_poster=author,
+                held_at=now if held else None,
             )
             post = Post(thread=thread, author=author, depth=0, path="", body=body, created_at=now)
             post.submission_key = submission_key
             _apply_render(post, rendered)
+            if held:
+                _hold(post, now)
             post.save()
             thread.opening_post = post
             thread.save(update_fields=["opening_post"])
             if tags:
                 thread.tags.set(tags[:MAX_TAGS])
-            update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
-            ledger.record(author, community, Activity.Kind.THREAD, at=now)
-            _notify(post, author, rendered.mentions, reply_to=None)
+            if not held:  # a held thread is indexed, counted and announced when approved
+                update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
+                ledger.record(author, community, Activity.Kind.THREAD, at=now)
+                _notify(post, author, rendered.mentions, reply_to=None)
     except IntegrityError:
         previous = _existing_submission(author, submission_key)
         if previous is None:
@@ -173,15 +212,17 @@ def reply(
     parent: Post | None = None,
     submission_key: str = "",
     rendered: Rendered | None = None,
+    suspected_spam: bool = False,
 ) -> Post:
-    """Add a reply under ``parent`` (default: the opening post) and return it."""
+    """Add a reply under ``parent`` (default: the opening post) and return it, held if ``needs_review``."""
     previous = _existing_submission(author, submission_key)
     if previous is not None:
         return previous
     rendered = rendered or render_post(body)
+    held = needs_review(author, thread.community, rendered, suspected_spam=suspected_spam)
     try:
         with transaction.atomic():
-            post = _reply_locked(author, thread, body, rendered, parent, submission_key)
+            post = _reply_locked(author, thread, body, rendered, parent, submission_key, held=held)
     except IntegrityError:
         previous = _existing_submission(author, submission_key)
         if previous is None:
@@ -190,7 +231,9 @@ def reply(
     return post
 
 
-def _reply_locked(author, thread: Thread, body: str, rendered: Rendered, parent: Post | None, key: str) -> Post:
+def _reply_locked(
+    author, thread: Thread, body: str, rendered: Rendered, parent: Post | None, key: str, *, held: bool = False
+) -> Post:
     # The thread row lock orders concurrent replies; checks run on fresh rows.
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_reply(author, thread):
@@ -221,6 +264,12 @@ def _reply_locked(author, thread: Thread, body: str, rendered: Rendered, parent:
         submission_key=key,
     )
     _apply_render(post, rendered)
+    if held:
+        _hold(post, now)
+        post.save()
+        # Counted (pages are numbered by reply_count) but not yet news: no activity, no notifications.
+        Thread.objects.filter(pk=thread.pk).update(reply_count=F("reply_count") + 1)
+        return post
     post.save()
     update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     Thread.objects.filter(pk=thread.pk).update(
@@ -368,7 +417,8 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     if not reason:
         raise DiscussionError("Give a reason: the author will see it.")
     post.hidden_at, post.hidden_by, post.hidden_reason = timezone.now(), actor, reason
-    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    post.held_at = None  # decided: it leaves the review queue
+    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "held_at"])
     _reindex_after_visibility_change(post, visible=False)
     Flag.objects.filter(post=post, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=actor, resolution="hidden"
@@ -388,10 +438,65 @@ def unhide_post(actor, post: Post) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can unhide posts.")
+    if post.held_at is not None:
+        return approve_post(actor, post)
     post.hidden_at, post.hidden_by, post.hidden_reason = None, None, ""
     post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    if post.is_opening:  # a thread whose held opening post was turned down, now shown after all
+        Thread.objects.filter(pk=post.thread_id).update(held_at=None)
     _reindex_after_visibility_change(post, visible=True)
     _audit(post.thread.community, actor, "post.unhide", _describe(post), target_user=post.author)
+    return post
+
+
+@transaction.atomic
+def approve_post(actor, post: Post) -> Post:
+    """Publish a held post: it appears, is indexed and counted, and its notifications go out now."""
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("thread__community", "author", "parent__author")
+        .get(pk=post.pk)
+    )
+    thread, community = post.thread, post.thread.community
+    if not policy.can_moderate(actor, community):
+        raise DiscussionError("Only facilitators can review held posts.")
+    if post.held_at is None:
+        raise DiscussionError("This post is no longer waiting for review.")
+    post.held_at = post.hidden_at = post.hidden_by = None
+    post.hidden_reason = ""
+    post.save(update_fields=["held_at", "hidden_at", "hidden_by", "hidden_reason"])
+    now = timezone.now()
+    if post.is_opening:
+        Thread.objects.filter(pk=thread.pk).update(held_at=None, last_activity_at=now)
+        kind = Activity.Kind.THREAD
+    else:
+        Thread.objects.filter(pk=thread.pk).update(last_activity_at=now, last_poster=post.author)
+        kind = Activity.Kind.REPLY
+    _reindex_after_visibility_change(post, visible=True)
+    if post.author is not None:
+        ledger.record(post.author, community, kind, at=now)
+        _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
+    _audit(community, actor, "post.approve", _describe(post), target_user=post.author)
+    return post
+
+
+@transaction.atomic
+def reject_post(actor, post: Post, reason: str = "") -> Post:
+    """Turn a held post down: it stays hidden (a held thread stays invisible) and its author sees why."""
+    post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
+    community = post.thread.community
+    if not policy.can_moderate(actor, community):
+        raise DiscussionError("Only facilitators can review held posts.")
+    if post.held_at is None:
+        raise DiscussionError("This post is no longer waiting for review.")
+    post.held_at, post.hidden_by = None, actor
+    post.hidden_reason = one_line(reason, 500) or "Not approved by a facilitator."
+    post.save(update_fields=["held_at", "hidden_by", "hidden_reason"])
+    _audit(community, actor, "post.reject", f"{_describe(post)}: {post.hidden_reason}", target_user=post.author)
+    if post.author_id and post.author_id != actor.pk:
+        Notification.objects.get_or_create(
+            user_id=post.author_id, post=post, kind=Notification.Kind.HIDDEN, defaults={"actor": actor}
+        )
     return post
 
 
@@ -447,6 +552,7 @@ __all__ = [
     "DiscussionError",
     "MarkupError",
     "accept_answer",
+    "approve_post",
     "delete_post",
     "dismiss_flags",
     "edit_post",
@@ -454,7 +560,9 @@ __all__ = [
     "hide_post",
     "mark_read",
     "move_thread",
+    "needs_review",
     "purge_deleted_content",
+    "reject_post",
     "reply",
     "set_thread_state",
     "start_thread",

@@ -42,7 +42,8 @@ class ThreadFeed(_CommunityFeed):
 
     def items(self, community: Community):
         threads = (
-            Thread.objects.filter(community=community)
+            # Anonymous readers: threads held for review are not published yet.
+            Thread.objects.filter(community=community, held_at__isnull=True)
             .select_related("author", "opening_post")
             .order_by("-created_at")[:ITEMS]
         )

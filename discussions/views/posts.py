@@ -228,6 +228,45 @@ def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
+@require_POST
+def approve(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_review_held(request.user, post):
+        return _refuse(request, "Only facilitators can review held posts, and only while they wait.")
+    services.approve_post(request.user, post)
+    messages.success(request, "Approved: the post is visible and its notifications are on their way.")
+    return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
+
+
+@require_POST
+def reject(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _post_or_404(request, pk)
+    if not policy.can_review_held(request.user, post):
+        return _refuse(request, "Only facilitators can review held posts, and only while they wait.")
+    services.reject_post(request.user, post)
+    messages.success(request, "Turned down: the post stays hidden and its author sees why.")
+    return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
+
+
+def _review_queue(post: Post) -> str:
+    return reverse("communities:facilitate", kwargs={"slug": post.thread.community.slug}) + "#held-heading"
+
+
+def _held_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+    """Posts held for review, oldest first, on the facilitator dashboard beside the flags."""
+    if not policy.can_moderate(request.user, community):
+        return None
+    held = list(
+        Post.objects.filter(thread__community=community, held_at__isnull=False, deleted_at__isnull=True)
+        .select_related("author", "thread")
+        .order_by("held_at")[:100]
+    )
+    return panels.Panel("discussions/_held_queue.html", {"held": held}, order=4)
+
+
+panels.register("dashboard", _held_queue_panel)
+
+
 def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
     if not policy.can_moderate(request.user, community):
         return None

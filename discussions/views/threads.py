@@ -14,19 +14,20 @@ from django.utils import timezone
 
 from communities import panels, policy
 from communities.models import Community
-from copsite import ratelimit
+from copsite import ratelimit, spam
 from discussions import services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
 
 # Replies deeper than this stay at the last indent and say whom they answer.
 MAX_INDENT = 5
+HELD_MESSAGE = "Thanks! A facilitator will look at your post before others see it."
 
 
 def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
     kind = request.GET.get("kind", "")
     tag = request.GET.get("tag", "")[:40]
-    threads = Thread.objects.filter(community=community)
+    threads = Thread.objects.filter(community=community).filter(policy.listed_threads(request.user, community))
     if kind in Thread.Kind.values:
         threads = threads.filter(kind=kind)
     if tag:
@@ -208,7 +209,8 @@ def first_unread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def rate_limited(request: HttpRequest) -> ratelimit.Refusal | None:
     """Posting limit for the person (stricter for accounts younger than a day) and their address."""
     young = request.user.date_joined > timezone.now() - timedelta(days=1)
-    return ratelimit.check(request, "post", person_spec=settings.NEW_ACCOUNT_POST_RATE_LIMIT if young else None)
+    spec = settings.NEW_ACCOUNT_POST_RATE_LIMIT if young else settings.POST_RATE_LIMIT
+    return ratelimit.check(request, "post", person_spec=spec)
 
 
 def posting_too_fast(refusal: ratelimit.Refusal) -> str:
@@ -246,8 +248,9 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
                 tags=data["tags"],
                 submission_key=data["submission_key"],
                 rendered=form.rendered,
+                suspected_spam=spam.suspected(request, f"{data['title']}\n\n{data['body']}"),
             )
-            messages.success(request, "Your thread is posted.")
+            messages.success(request, HELD_MESSAGE if thread.held_at else "Your thread is posted.")
             return redirect(thread)
     response = render(
         request,
@@ -293,13 +296,14 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     parent=parent,
                     submission_key=form.cleaned_data["submission_key"],
                     rendered=form.rendered,
+                    suspected_spam=spam.suspected(request, form.cleaned_data["body"]),
                 )
             except services.DiscussionError as exc:
                 form.add_error(None, str(exc))
             else:
                 if request.htmx:
                     return _new_post_fragment(request, thread, post)
-                messages.success(request, "Your reply is posted.")
+                messages.success(request, HELD_MESSAGE if post.held_at else "Your reply is posted.")
                 return redirect(post_url(post))
     template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
