@@ -110,6 +110,7 @@ def posts(user: User) -> list[dict]:
             "helpful_count": p.helpful_count,
             "hidden_at": _iso(p.hidden_at),
             "hidden_reason": p.hidden_reason,
+            "held_for_review_at": _iso(p.held_at),
             "deleted_at": _iso(p.deleted_at),
             "content_purged": p.deleted_at is not None and p.body == "",
         }

@@ -194,6 +194,7 @@ def _export_threads(community: Community, people: _People) -> tuple[list[dict], 
                 "pinned": thread.pinned,
                 "pinned_at": _iso(thread.pinned_at),
                 "locked_at": _iso(thread.locked_at),
+                "held_at": _iso(thread.held_at),
                 "last_activity_at": _iso(thread.last_activity_at),
                 "last_poster": people.key(thread.last_poster),
                 "tags": sorted(tag.name for tag in thread.tags.all()),
@@ -220,6 +221,7 @@ def _export_post(post: Post, post_keys: dict, people: _People, revisions: list, 
         "hidden_at": _iso(post.hidden_at),
         "hidden_by": people.key(post.hidden_by),
         "hidden_reason": post.hidden_reason,
+        "held_at": _iso(post.held_at),
         "deleted_at": _iso(post.deleted_at),
         "reactions": reactions,
         "revisions": revisions,
@@ -537,6 +539,7 @@ class _Restorer:
             pinned=bool(entry["pinned"]),
             pinned_at=_when(entry["pinned_at"]),
             locked_at=_when(entry["locked_at"]),
+            held_at=_when(entry["held_at"]),
             last_activity_at=_when(entry["last_activity_at"]),
             last_poster=self.person(entry["last_poster"]),
             reply_count=len(posts) - 1,
@@ -556,10 +559,10 @@ class _Restorer:
         thread.save(update_fields=["opening_post", "accepted_answer"])
         if entry["tags"]:
             thread.tags.set(entry["tags"])
-        visible = opening.deleted_at is None and opening.hidden_at is None
-        update_vector(
-            Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": opening.body_text if visible else ""}
-        )
+        if thread.held_at is None:  # a held thread is indexed when a facilitator approves it
+            visible = opening.deleted_at is None and opening.hidden_at is None
+            text = opening.body_text if visible else ""
+            update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": text})
 
     def _post(self, thread: Thread, p: dict, child_count: int, placed: dict[str, int]) -> None:
         parent_key = p["parent"]
@@ -596,6 +599,7 @@ class _Restorer:
             hidden_at=_when(p["hidden_at"]),
             hidden_by=self.person(p["hidden_by"]),
             hidden_reason=p["hidden_reason"],
+            held_at=_when(p["held_at"]),
             deleted_at=_when(p["deleted_at"]),
         )
         self.posts[p["key"]] = post

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from communities import portability
+from communities import services as community_services
 from communities.models import Community, Membership
 from discussions import events
 from discussions import services as discussions
@@ -150,6 +151,7 @@ def test_dashboard_links_the_export_and_the_zip_names_no_email(client, world, co
 def build_rich_community(world) -> Community:
     """Every kind of thing a community holds, in the public community of the world."""
     c = world.public
+    community_services.join(world.outsider, c)
     q = discussions.start_thread(
         world.member, c, title="Night pain scales?", kind="question", body="Which **scale**?", tags=["pain", "night"]
     )
@@ -160,6 +162,8 @@ def build_rich_community(world) -> Community:
     discussions.hide_post(world.facilitator, hidden, "Off topic")
     gone = discussions.reply(world.owner, q, "Posted in the wrong place")
     discussions.delete_post(world.owner, gone)
+    discussions.reply(world.outsider, q, "Cheap pills here", suspected_spam=True)
+    discussions.start_thread(world.outsider, c, title="Buy now", body="Offer", suspected_spam=True)
     discussions.edit_post(world.facilitator, answer, "PAINAD, charted **hourly**.")
     discussions.toggle_helpful(world.member, answer)
     discussions.toggle_helpful(world.owner, answer)
@@ -228,6 +232,7 @@ def counts(community: Community) -> dict[str, int]:
         "threads": Thread.objects.filter(community=community).count(),
         "posts": posts.count(),
         "hidden": posts.filter(hidden_at__isnull=False).count(),
+        "held": posts.filter(held_at__isnull=False).count() + threads.filter(held_at__isnull=False).count(),
         "deleted": posts.filter(deleted_at__isnull=False).count(),
         "revisions": Revision.objects.filter(post__thread__community=community).count(),
         "reactions": Reaction.objects.filter(post__thread__community=community).count(),
@@ -249,7 +254,7 @@ def delete_community(community: Community) -> None:
 def test_export_delete_restore_is_lossless(client, world, tmp_path):
     community = build_rich_community(world)
     before = counts(community)
-    assert before["posts"] >= 12 and before["questions"] == 2 and before["hidden"] == before["deleted"] == 1
+    assert before["posts"] >= 12 and before["questions"] == 2 and before["held"] == 3 and before["deleted"] == 1
     client.force_login(world.facilitator)
     zip_path = tmp_path / "commons.zip"
     response = client.get(reverse("communities:export", kwargs={"slug": "commons"}))
@@ -269,7 +274,7 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
         assert handle.read() == PDF
     # Counters set once, tree and order intact, search finds the restored words.
     question = Thread.objects.get(community=restored, title="Night pain scales?")
-    assert question.reply_count == 5 and question.accepted_answer.body == "PAINAD, charted **hourly**."
+    assert question.reply_count == 6 and question.accepted_answer.body == "PAINAD, charted **hourly**."
     assert question.accepted_answer.helpful_count == 2
     page = client.get(question.get_absolute_url()).content.decode()
     assert page.index("PAINAD, charted") < page.index("abbey") < page.index("Thanks")
