@@ -49,3 +49,8 @@ clean:
 .PHONY: bench
 bench: install
 	bash bench/run.sh
+
+## make load: 50 members reply, react and read for 2 minutes on gunicorn + PostgreSQL + Redis + a worker; fails if anything is lost (bench/load.py)
+.PHONY: load
+load: install-dev
+	$(PY) bench/load.py

@@ -1,0 +1,68 @@
+"""The load test in small (bench/load.py): members reply, react and read; nothing is lost or sent twice.
+
+Runs the real script against gunicorn, a Celery worker and beat on the real
+PostgreSQL and Redis (its own database ``copsite_load`` and Redis database 8),
+so the script that ``make load`` runs can't rot. About 30-40 s on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.services, pytest.mark.live_worker]
+
+
+def server_of(url: str) -> str:
+    """postgres://user@host:5432/name -> postgres://user@host:5432 (the script picks the database)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.timeout(240)
+def test_members_under_load_lose_nothing_and_get_each_email_once(tmp_path):
+    result_file = tmp_path / "load.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load.py"),
+            *("--members", "6", "--duration", "10", "--threads", "3", "--web-workers", "2"),
+            *("--db", "copsite_load", "--redis-db", "8", "--port", str(free_port())),
+            *("--pg", server_of(os.environ["DATABASE_URL"]), "--redis", server_of(os.environ["REDIS_URL"])),
+            *("--report", str(tmp_path / "load.md"), "--json", str(result_file)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert result_file.exists(), f"the load script stopped early:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    result = json.loads(result_file.read_text())
+    failed = [f"{c['name']}: {c['detail']}" for c in result["checks"] if not c["ok"]]
+    assert not failed, "\n".join(failed) + "\n" + run.stdout[-3000:]
+    assert run.returncode == 0, run.stdout[-3000:]
+
+    figures = result["figures"]
+    # The checks only mean something if the members really did things.
+    assert figures["requests"] >= 30
+    assert figures["replies_acknowledged"] >= 5
+    assert figures["notifications_emailed"] >= 1
+    assert figures["smtp_messages"] == figures["emails_sent"] >= 1
+    assert figures["errors_5xx"] == figures["no_answer"] == 0
+    assert figures["lost_replies"] == figures["duplicate_replies"] == figures["duplicate_message_ids"] == 0
+    assert {row["kind"] for row in result["rows"]} >= {"read_thread", "reply", "helpful", "notifications", "all"}
