@@ -114,6 +114,10 @@ class AnonymousPageCacheMiddleware:
         # The view used a CSRF token (a form): the response will set the CSRF cookie on the way out.
         if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             return False
+        # The page used a CSP nonce: a copy served later would carry a nonce
+        # that no longer matches that response's header, and its scripts would not run.
+        if getattr(request, "_csp_nonce", None):
+            return False
         return (
             response.status_code == 200
             and not response.streaming
