@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -53,7 +53,8 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
     with transaction.atomic():
         # skip_locked: a duplicate task running beside us takes other rows, never the same ones.
         runs = list(
-            DigestRun.objects.select_for_update(skip_locked=True)
+            # of=self: lock the runs only, not their people (a login must not wait for the digest build).
+            DigestRun.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=run_ids, state=DigestRun.State.PLANNED)
             .select_related("user")
         )
@@ -110,8 +111,57 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
             outcome[run.state if run.state != DigestRun.State.QUEUED else "queued"] += 1
         # One INSERT for the chunk's emails, then one UPDATE for its runs.
         queue_emails([run.email for run in runs if run.email is not None and run.email.pk is None])
-        DigestRun.objects.bulk_update(runs, ["windows", "built_at", "item_count", "state", "note", "email"])
+        save_outcomes(runs)
     return outcome
+
+
+# What building decides for each run, written back in save_outcomes.
+OUTCOME_FIELDS = ("windows", "built_at", "item_count", "state", "note", "email")
+# PostgreSQL types for the VALUES list (a parameter is untyped there); SQLite needs none.
+POSTGRES_TYPES = {
+    "id": "bigint",
+    "windows": "jsonb",
+    "built_at": "timestamptz",
+    "item_count": "integer",
+    "state": "varchar",
+    "note": "varchar",
+    "email": "bigint",
+}
+
+
+def save_outcomes(runs: list[DigestRun]) -> None:
+    """One UPDATE … FROM (VALUES …) for the chunk's runs.
+
+    bulk_update writes a CASE per column with a branch per row, which PostgreSQL
+    evaluates for every row: quadratic in the chunk (3.7 s for 638 runs, measured);
+    joining a VALUES list stays linear, so chunks can be large and few.
+    """
+    fields = [DigestRun._meta.get_field(name) for name in OUTCOME_FIELDS]
+    columns = ["id", *(f.column for f in fields)]
+    postgres = connection.vendor == "postgresql"
+    cast = [f"::{POSTGRES_TYPES[name]}" if postgres else "" for name in ("id", *OUTCOME_FIELDS)]
+    row = "(" + ", ".join(f"%s{c}" for c in cast) + ")"
+    params = []
+    for run in runs:
+        params.append(run.pk)
+        params += [f.get_db_prep_save(_value(run, f), connection) for f in fields]
+    table = connection.ops.quote_name(DigestRun._meta.db_table)
+    names = [connection.ops.quote_name(c) for c in columns]
+    sql = (
+        f"WITH v ({', '.join(names)}) AS (VALUES {', '.join([row] * len(runs))}) "  # noqa: S608 - names from the model
+        f"UPDATE {table} SET {', '.join(f'{n} = v.{n}' for n in names[1:])} "
+        f"FROM v WHERE {table}.{names[0]} = v.{names[0]}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _value(run: DigestRun, field) -> object:
+    # A run's email was assigned before it was saved: its id is on the email now, not yet on the run.
+    if field.is_relation:
+        related = getattr(run, field.name)
+        return related.pk if related is not None else None
+    return getattr(run, field.attname)
 
 
 def subject_for(sections: list[content.Section]) -> str:
