@@ -325,7 +325,7 @@ class CrawlReport:
     statuses: dict[str, int] = field(default_factory=dict)
     leaks: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
-    found: set[str] = field(default_factory=set)  # every mark seen anywhere (the positive control reads this)
+    found: set[str] = field(default_factory=set)  # marks seen beyond the crawl's own searches (positive control)
 
 
 def crawl(client, seeds: list[str], *, limit: int = PAGE_LIMIT) -> CrawlReport:
@@ -343,7 +343,8 @@ def crawl(client, seeds: list[str], *, limit: int = PAGE_LIMIT) -> CrawlReport:
         if response.status_code >= 500 or response.status_code == 429:
             report.errors[url] = response.status_code
         body = body_of(response)
-        report.found |= marks_in(body) | marks_in(str(response.headers))
+        if typed_term(url) is None:  # a page echoing the crawl's own search proves nothing
+            report.found |= marks_in(body) | marks_in(str(response.headers))
         if leaks := leaks_of(client, url, response, controls):
             report.leaks[url] = leaks
         for href in links_in(response, body):
