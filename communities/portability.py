@@ -332,9 +332,22 @@ def _export_events(community: Community, people: _People, thread_keys: dict, pos
     ]
 
 
+def _authored(value):
+    """The document without derived HTML: restore renders it again, and @mentions only
+    become links where the mentioned person has an active account in that install."""
+    if isinstance(value, dict):
+        return {k: _authored(v) for k, v in value.items() if not k.endswith("_html")}
+    if isinstance(value, list):
+        return [_authored(v) for v in value]
+    return value
+
+
 def content_hash(document: dict) -> str:
-    """sha256 of the canonical JSON, without the export time: equal for a lossless round trip."""
-    canonical = {k: v for k, v in document.items() if k != "exported_at"}
+    """sha256 of the canonical JSON of everything authored (no export time, no derived HTML).
+
+    Equal before and after a lossless round trip, in the same install or an empty one.
+    """
+    canonical = _authored({k: v for k, v in document.items() if k != "exported_at"})
     text = json.dumps(canonical, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

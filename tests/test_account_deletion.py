@@ -167,3 +167,11 @@ def test_settings_pages_render_for_the_person(client, world, path):
     client.force_login(world.member)
     page = client.get(reverse(path)).content.decode()
     assert "Former member" in page
+
+
+def test_feed_entries_name_former_member(client, world, conversation):
+    delete(client, world.member)
+    client.logout()
+    feed = client.get("/c/commons/feeds/threads/").content.decode()
+    assert "How do you assess pain in delirium?" in feed
+    assert f"<name>{FORMER_MEMBER}</name>" in feed and "Mira" not in feed

@@ -269,6 +269,8 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
     assert counts(restored) == before
     document, files = portability.collect(restored)
     assert portability.content_hash(document) == portability.content_hash(original)
+    # Same install, same people: even the re-rendered HTML (mention links included) is identical.
+    assert {**document, "exported_at": None} == {**original, "exported_at": None}
     ((_, stored_file),) = files
     with stored_file.open("rb") as handle:
         assert handle.read() == PDF
