@@ -1,14 +1,24 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 
 log = logging.getLogger(__name__)
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """The friendly 503 page (static: rendering it needs no database)."""
+    response = HttpResponse(render_to_string("503.html", {"request": request}), status=503)
+    response["Retry-After"] = "30"
+    return response
 
 
 class ServiceUnavailableMiddleware:
@@ -25,13 +35,21 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, DATABASE_DOWN):
             log.error("database unavailable while serving %s: %s", request.path, exception)
-            body = render_to_string("503.html", {"request": request})
-            response = HttpResponse(body, status=503)
-            response["Retry-After"] = "30"
-            return response
+            return unavailable(request)
         return None
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. A middleware that meets the outage first (loading the session for the
+    time zone) raises outside any view, where the middleware above never sees it:
+    that is a 503 too, not a 500."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, DATABASE_DOWN):
+        log.error("database unavailable while serving %s: %s", request.path, exception)
+        return unavailable(request)
+    return defaults.server_error(request)
 
 
 class RejectNulMiddleware:

@@ -4,6 +4,7 @@ from django.urls import include, path
 from copsite import health, sitemaps, views
 
 handler404 = "copsite.views.page_not_found"
+handler500 = "copsite.middleware.server_error"
 # Not a Django handler: allauth calls it when sign-up, login or reset is over its limit.
 handler429 = "copsite.ratelimit.too_many_requests"
 
