@@ -145,6 +145,21 @@ def test_dashboard_links_the_export_and_the_zip_names_no_email(client, world, co
     assert "Quokka" not in text  # another community's thread
 
 
+def test_community_export_costs_the_same_queries_for_few_or_many_posts(world, conversation):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            portability.collect(Community.objects.get(pk=world.public.pk))
+        return len(ctx.captured_queries)
+
+    few = queries()
+    for i in range(10):
+        thread = discussions.start_thread(world.member, world.public, title=f"T{i}", body="b", tags=[f"tag{i}"])
+        reply = discussions.reply(world.owner, thread, "r")
+        discussions.toggle_helpful(world.member, reply)
+        discussions.edit_post(world.owner, reply, "r2")
+    assert queries() == few
+
+
 # --- The round trip ---------------------------------------------------------------------------
 
 
