@@ -698,7 +698,9 @@ def test_every_form_in_the_product_is_in_the_table():
 
 # --- oversized --------------------------------------------------------------------------
 
-OVERSIZED = [(case, name, kind.limit) for case in CASES for name, kind in case.attacked.items() if kind.limit]
+OVERSIZED = [case for case in CASES if any(kind.limit for kind in case.attacked.values())]
+# Markdown bodies also get a megabyte: far past the limit, still kept in the form.
+MEGABYTE_FIELDS = {"thread start": "body", "reply": "body", "community settings": "description"}
 
 
 def _too_long(limit: int) -> str:
@@ -706,60 +708,45 @@ def _too_long(limit: int) -> str:
     return ('<b>"&' + "x" * limit)[: limit + 1]
 
 
-@pytest.mark.parametrize(("case", "name", "limit"), OVERSIZED, ids=[f"{c.name}-{n}" for c, n, _ in OVERSIZED])
-def test_oversized_values_get_a_field_error_and_stay_in_the_field(stage, case, name, limit):
+@pytest.mark.parametrize("case", OVERSIZED, ids=[c.name for c in OVERSIZED])
+def test_oversized_values_get_a_field_error_and_stay_in_the_field(stage, case):
     client = client_for(stage, case.who)
-    value = _too_long(limit)
-    before = case.saved(stage)
-    response = submit(client, case, stage, {name: value})
-    assert case.saved(stage) == before, "an oversized value was saved"
-    if case.name == "join request":
-        # Joining is a button on the community page: the error comes back as a message.
-        response = client.get(response["Location"])
-        assert "at most 500 characters" in page_text(response.content)
-        return
-    assert response.status_code in (200, 400)
-    assert field_marked_invalid(response.content, name)
-    assert escape(value).encode() in response.content
-
-
-BIG_BODIES = [
-    ("thread start", "body"),
-    ("reply", "body"),
-    ("reply edit", "body"),
-    ("community settings", "description"),
-    ("resource create", "description"),
-    ("event create", "description"),
-]
-
-
-@pytest.mark.parametrize(("case_name", "name"), BIG_BODIES)
-def test_a_megabyte_body_is_refused_with_the_text_kept(stage, case_name, name):
-    case = next(c for c in CASES if c.name == case_name)
-    client = client_for(stage, case.who)
-    value = "<i>one megabyte</i> " * 50_000
-    before = case.saved(stage)
-    response = submit(client, case, stage, {name: value})
-    assert case.saved(stage) == before
-    assert response.status_code in (200, 400)
-    assert b"field-invalid" in response.content
-    assert escape(value).encode() in response.content
+    attempts = [(name, _too_long(kind.limit)) for name, kind in case.attacked.items() if kind.limit]
+    if case.name in MEGABYTE_FIELDS:
+        attempts.append((MEGABYTE_FIELDS[case.name], "<i>one megabyte</i> " * 50_000))
+    for name, value in attempts:
+        before = case.saved(stage)
+        response = submit(client, case, stage, {name: value})
+        assert case.saved(stage) == before, f"an oversized {name} was saved"
+        if case.name == "join request":
+            # Joining is a button on the community page: the error comes back as a message.
+            response = client.get(response["Location"])
+            assert "at most 500 characters" in page_text(response.content)
+            continue
+        assert response.status_code in (200, 400)
+        if len(value) < 100_000:
+            assert field_marked_invalid(response.content, name), name
+        else:
+            assert b"field-invalid" in response.content
+        assert escape(value).encode() in response.content, f"{name} not kept"
 
 
 # --- NUL and uploads --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("case_name", "name"),
-    [("thread start", "title"), ("thread start", "body"), ("profile", "bio"), ("resource create", "citation_venue")],
-)
-def test_nul_is_a_field_error_not_a_database_error(stage, case_name, name):
-    case = next(c for c in CASES if c.name == case_name)
-    client = client_for(stage, case.who)
-    response = submit(client, case, stage, {name: "before\x00after"})
-    assert response.status_code == 200
-    assert field_marked_invalid(response.content, name)
-    assert "Null characters are not allowed." in response.content.decode()
+def test_nul_is_a_field_error_not_a_database_error(stage):
+    for case_name, name in [
+        ("thread start", "title"),
+        ("thread start", "body"),
+        ("profile", "bio"),
+        ("resource create", "citation_venue"),
+    ]:
+        case = next(c for c in CASES if c.name == case_name)
+        client = client_for(stage, case.who)
+        response = submit(client, case, stage, {name: "before\x00after"})
+        assert response.status_code == 200
+        assert field_marked_invalid(response.content, name)
+        assert "Null characters are not allowed." in response.content.decode()
 
 
 INVALID_UTF8 = [
@@ -770,17 +757,17 @@ INVALID_UTF8 = [
 ]
 
 
-@pytest.mark.parametrize("content", INVALID_UTF8)
-def test_a_text_upload_that_is_not_utf8_is_refused_clearly(stage, content):
+def test_a_text_upload_that_is_not_utf8_is_refused_clearly(stage):
     client = client_for(stage, "member")
-    data = {**_research(stage), "kind": "file", "upload": SimpleUploadedFile("notes.txt", content, "text/plain")}
     before = Resource.objects.count()
-    response = client.post("/c/commons/library/add/", data)
-    assert response.status_code == 200
-    assert field_marked_invalid(response.content, "upload")
-    assert Resource.objects.count() == before
-    # The other fields keep what was typed.
-    assert b'value="Graded exposure"' in response.content
+    for content in INVALID_UTF8:
+        upload = SimpleUploadedFile("notes.txt", content, "text/plain")
+        response = client.post("/c/commons/library/add/", {**_research(stage), "kind": "file", "upload": upload})
+        assert response.status_code == 200
+        assert field_marked_invalid(response.content, "upload")
+        assert Resource.objects.count() == before
+        # The other fields keep what was typed.
+        assert b'value="Graded exposure"' in response.content
 
 
 def _multipart(fields: dict[str, bytes], boundary: str = "hostileboundary") -> bytes:
