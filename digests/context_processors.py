@@ -1,5 +1,6 @@
 from functools import cached_property
 
+from communities import policy
 from discussions.models import Notification
 
 
@@ -11,7 +12,11 @@ class UnreadCount:
 
     @cached_property
     def value(self) -> int:
-        return Notification.objects.filter(user=self.user, read_at__isnull=True).count()
+        # Like the list: nothing from a community the person may no longer see (left, banned).
+        visible = policy.visible_communities(self.user)
+        return Notification.objects.filter(
+            user=self.user, read_at__isnull=True, post__thread__community__in=visible
+        ).count()
 
     def __int__(self) -> int:
         return self.value

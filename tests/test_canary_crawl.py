@@ -141,6 +141,9 @@ def secret(world, make_user, crawl_limits) -> Secret:
         hosts=[world.facilitator],
     )
     events.rsvp(world.member, event, "going")
+    events.rsvp(ex, event, "going")
+    # Someone answers the ex-member's reply: a notification they have not read when the ban comes.
+    discussion_services.reply(world.facilitator, thread, "Thanks, that helped.", parent=reply)
     membership = Membership.objects.get(user=ex, community=world.private)
     community_services.remove_member(world.owner, world.private, membership.pk, ban=True)
 
@@ -445,6 +448,16 @@ def test_the_banned_ex_members_own_profile_keeps_their_private_posts_private(cli
     assert page.status_code == 200
     assert "Ex Member" in page.content.decode()
     assert not marks_in(body_of(page))
+
+
+def test_the_banned_ex_members_bell_counts_nothing_from_the_private_community(client, secret):
+    """Their unread notification from the private thread is neither listed nor counted in the header."""
+    ex = secret.people["banned_poster"]
+    assert ex.notifications.filter(read_at__isnull=True).count() == 2  # one public mention, one private reply
+    client.force_login(ex)
+    page = client.get("/notifications/").content.decode()
+    assert page.count("badge-new") == 1
+    assert 'aria-label="1 unread notification"' in page and "Notifications (1 new)" in page
 
 
 def test_a_member_reaches_every_canary_by_the_same_crawl(client, secret):
