@@ -389,6 +389,7 @@ class Ledger:
     refused: list[tuple[Reply, str]] = field(default_factory=list)  # the app said no: must not exist
     helpful: dict[tuple[str, int], bool] = field(default_factory=dict)  # (username, post) -> last state shown
     logins_failed: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)  # a member's loop died: the script, not the site, is wrong
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, sample: Sample) -> None:
@@ -409,7 +410,6 @@ class SourceAddressAdapter(HTTPAdapter):
 
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-POST_ID = re.compile(r'<article[^>]*id="post-(\d+)"')
 HELPFUL = re.compile(r'action="/p/(\d+)/helpful/"')
 REPLY_TO = re.compile(r"\?to=(\d+)")
 PAGE_LINK = re.compile(r'href="\?page=(\d+)"')
@@ -441,7 +441,7 @@ class Member(threading.Thread):
         self.run_ctx = run
         self.rng = random.Random(run.args.seed * 1000 + index)
         self.http = requests.Session()
-        self.http.mount("http://", SourceAddressAdapter(f"127.0.0.{10 + index}"))
+        self.http.mount("http://", SourceAddressAdapter(f"127.0.{1 + index // 200}.{10 + index % 200}"))
         self.last_page: dict[int, int] = {}
 
     # one timed request -------------------------------------------------------------------------
@@ -468,22 +468,33 @@ class Member(threading.Thread):
 
     def run(self) -> None:
         time.sleep(self.arrives_after)  # people arrive over a while, not in one burst of Argon2 checks
-        logged_in = self.log_in()
-        self.run_ctx.start_line.wait()  # the clock starts when everyone has logged in
-        if not logged_in:
-            return
-        while time.monotonic() < self.run_ctx.deadline:
-            thread_id = self.rng.choice(self.run_ctx.thread_ids)
-            page = self.read_thread(thread_id)
-            if page is None:
-                continue
+        try:
+            logged_in = self.log_in()
+        finally:
+            self.run_ctx.start_line.wait()  # the clock starts when everyone has tried to log in
+        try:
+            while logged_in and time.monotonic() < self.run_ctx.deadline:
+                self.one_round()
+        except Exception as exc:
+            with self.run_ctx.ledger.lock:
+                self.run_ctx.ledger.crashes.append(f"{self.name}: {exc!r}")
+            raise
+
+    def one_round(self) -> None:
+        """Read a thread, reply to it, mark something helpful, look at the notifications (until the deadline)."""
+        thread_id = self.rng.choice(self.run_ctx.thread_ids)
+        page = self.read_thread(thread_id)
+        steps = (
+            lambda: self.reply(thread_id, page),
+            lambda: self.toggle_helpful(page),
+            lambda: self.call("notifications", "GET", "/notifications/"),
+        )
+        for step in steps if page is not None else ():
             self.pause()
-            self.reply(thread_id, page)
-            self.pause()
-            self.toggle_helpful(page)
-            self.pause()
-            self.call("notifications", "GET", "/notifications/")
-            self.pause()
+            if time.monotonic() >= self.run_ctx.deadline:
+                return
+            step()
+        self.pause()
 
     def pause(self) -> None:
         if self.run_ctx.args.think > 0:
@@ -834,6 +845,7 @@ def check_notifications(ctx: RunContext, sink: Sink) -> tuple[list[Check], dict]
         "emails_sent": states["sent"],
         "smtp_messages": len(messages),
         "duplicate_message_ids": sum(n - 1 for n in ids.values()),
+        "duplicate_notification_emails": sum(n - 1 for n in mailed.values()),
     }
     return checks, figures
 
@@ -899,6 +911,12 @@ def render_report(args, meta: dict, rows: list[dict], checks: list[Check], figur
         f"Result: **{'PASS' if ok else 'FAIL'}** — {meta['finished']} UTC, commit `{meta['commit']}`, "
         f"`bench/load.py --members {args.members} --duration {args.duration:g}` (think time uniform "
         f"0–{2 * args.think:g} s between actions).",
+        "",
+        f"**{figures['requests']} requests, {figures['throughput_rps']} req/s; errors (5xx or no answer): "
+        f"{figures['errors_5xx'] + figures['no_answer']}; lost replies: {figures['lost_replies']} of "
+        f"{figures['replies_acknowledged']} acknowledged; duplicate replies: {figures['duplicate_replies']}; "
+        f"duplicate notification emails: {figures['duplicate_notification_emails']}; "
+        f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms.**",
         "",
         f"Stack on {meta['cores']} cores, loopback only: gunicorn ({args.web_workers} sync workers, the project's "
         f"`gunicorn.conf.py`, DEBUG=0), PostgreSQL database `{args.db}`, Redis db {args.redis_db} (cache and broker), "
@@ -1002,6 +1020,7 @@ def verify(ctx: RunContext, sink: Sink, stack: Stack) -> tuple[list[Check], dict
     tracebacks = stack.log("gunicorn").count("Traceback") + stack.log("worker").count("Traceback")
     checks = [
         Check("every member logged in", not ctx.ledger.logins_failed, f"{len(ctx.ledger.logins_failed)} failed"),
+        Check("no simulated member crashed", not ctx.ledger.crashes, "; ".join(ctx.ledger.crashes[:3]) or "none"),
         Check(
             "no 5xx and no request left without an answer",
             not answered_badly,
