@@ -78,7 +78,7 @@ def site(world, conversation, client, settings):
     """One URL of every kind, with the client each needs."""
     from resources import services as resource_services
 
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": ("1/60", "100/60")}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": ("1/3600", "100/3600")}
     pdf = SimpleUploadedFile("plan.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
     resource = resource_services.add_resource(
         world.member,
