@@ -105,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL, without database name")
     p.add_argument("--redis", default="redis://127.0.0.1:6379", help="server URL, without database number")
     p.add_argument("--redis-db", type=int, default=7)
-    p.add_argument("--port", type=int, default=8107)
+    p.add_argument("--port", type=int, default=8107, help="gunicorn's port; 0: any free one")
     p.add_argument("--web-workers", type=int, default=3, help="gunicorn workers (WEB_CONCURRENCY)")
     p.add_argument("--celery-concurrency", type=int, default=2)
     p.add_argument("--post-limit", default="100000/60,1000000/3600", help="POST_RATE_LIMIT for the run")
@@ -1044,6 +1044,7 @@ def verify(ctx: RunContext, sink: Sink, stack: Stack) -> tuple[list[Check], dict
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.port = args.port or free_port()
     load_before = load_average()
     phases = Phases()
     run_dir = Path(tempfile.mkdtemp(prefix="copsite-load-"))
