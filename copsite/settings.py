@@ -168,14 +168,17 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
+    # Longer than the longest task, else a slow task is delivered twice (RELIABILITY.md).
+    _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Longer than the longest task, else a slow task is delivered twice
-        # (RELIABILITY.md); short restore sweep so a killed worker's messages
-        # come back within minutes.
-        "visibility_timeout": 1800,
+        "visibility_timeout": _visibility_timeout,
         "socket_timeout": 5,
         "socket_connect_timeout": 5,
-        "unacked_restore_interval": 30,
+        # A killed worker's messages come back once visibility_timeout has passed,
+        # at the next restore sweep: scan every interval (kombu scans only every
+        # 10th by default, which made 30 s five minutes).
+        "unacked_restore_interval": min(30, max(1, _visibility_timeout // 10)),
+        "unacked_restore_throttle": 1,
     }
 else:
     # File cache: shared by every process on the machine, so rate limits hold
