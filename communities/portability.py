@@ -57,6 +57,8 @@ FORMAT = "copsite-community"
 VERSION = 1
 MANIFEST = "community.json"
 COPY_CHUNK = 1024 * 1024
+# community.json is read whole; its declared size is checked first, so a zip bomb is refused unread.
+MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 
 User = get_user_model()
 
@@ -395,6 +397,8 @@ def read_archive(zf: zipfile.ZipFile) -> dict:
         raise RestoreError(f"The zip contains an unexpected or unsafe name: {unsafe[0]!r}. Nothing was restored.")
     if MANIFEST not in zf.namelist():
         raise RestoreError(f"The zip has no {MANIFEST}: it is not a copsite community export.")
+    if zf.getinfo(MANIFEST).file_size > MAX_MANIFEST_BYTES:
+        raise RestoreError(f"{MANIFEST} is larger than {MAX_MANIFEST_BYTES // 1_048_576} MB; refusing to read it.")
     try:
         document = json.loads(zf.read(MANIFEST).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

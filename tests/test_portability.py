@@ -329,6 +329,23 @@ def test_unknown_authors_become_inactive_placeholders_without_email(world, tmp_p
     assert Thread.objects.get(community=restored).author == mira
 
 
+def test_a_former_members_posts_stay_former_after_a_restore_elsewhere(world, tmp_path):
+    from accounts.deletion import delete_account
+    from accounts.models import FORMER_MEMBER, User
+
+    discussions.start_thread(world.member, world.public, title="Hello", body="hi")
+    delete_account(world.member)
+    path = tmp_path / "x.zip"
+    with path.open("wb") as out:
+        document = portability.write_zip(world.public, out)
+    assert "Mira" not in json.dumps(document)
+    delete_community(world.public)
+    User.objects.filter(pk=world.member.pk).delete()  # the new install never knew them
+    restored = portability.restore(path)
+    author = Thread.objects.get(community=restored).author
+    assert author.name == FORMER_MEMBER and not author.is_active
+
+
 # --- Restore refuses bad input -----------------------------------------------------------------
 
 
