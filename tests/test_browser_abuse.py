@@ -1,0 +1,51 @@
+"""Browser journey: a member runs into the limits and loses nothing they typed (Chromium, axe-core, CSP)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from discussions.models import Reaction, Thread
+from tests.browser import assert_accessible, log_in, visit
+
+pytestmark = pytest.mark.browser
+
+
+def test_member_over_the_posting_limit_sees_why_and_keeps_the_text(page, live_server, world, conversation, settings):
+    # Hour-long windows: the journey never straddles a window's end.
+    settings.POST_RATE_LIMIT = settings.NEW_ACCOUNT_POST_RATE_LIMIT = "1/3600"
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "post": ("1/3600", "100/3600"), "react": ("0/3600", "0/3600")}
+    blocked = []
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+
+    log_in(page, live_server.url, world.member.email)
+    visit(page, f"{live_server.url}/c/commons/threads/new/")
+    page.get_by_label("Title").fill("Night-time pain scores")
+    page.get_by_label("Your post").fill("How often do you re-score overnight?")
+    page.get_by_role("button", name="Post thread").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Night-time pain scores")
+
+    visit(page, f"{live_server.url}/c/commons/threads/new/")
+    text = "Second question: who charts the PAINAD score\non the late shift?"
+    page.get_by_label("Title").fill("Late shift charting")
+    page.get_by_label("Your post").fill(text)
+    response_status = []
+    page.on("response", lambda r: response_status.append(r.status) if r.request.method == "POST" else None)
+    page.get_by_role("button", name="Post thread").click()
+    expect(page.get_by_role("alert")).to_contain_text("You're posting faster than this site allows")
+    expect(page.get_by_role("alert")).to_contain_text("your text is kept below")
+    assert response_status[-1] == 429
+    expect(page.get_by_label("Title")).to_have_value("Late shift charting")
+    expect(page.get_by_label("Your post")).to_have_value(text)
+    assert not Thread.objects.filter(title="Late shift charting").exists()
+    assert_accessible(page)
+
+    # "Helpful" is an htmx button: the refusal is said next to it, the page stays.
+    visit(page, live_server.url + conversation.thread.get_absolute_url())
+    answer = page.locator(f"#post-{conversation.answer.pk}")
+    answer.get_by_role("button", name="Helpful").click()
+    expect(answer.get_by_role("alert")).to_contain_text("faster than this site allows")
+    assert not Reaction.objects.filter(user=world.member).exists()
+    assert_accessible(page)
+    # The strict policy (no inline scripts) blocked nothing the pages need.
+    assert blocked == []
