@@ -25,6 +25,17 @@ def one_line(text: str, limit: int = 200) -> str:
     return collapsed if len(collapsed) <= limit else collapsed[: limit - 1].rstrip() + "…"
 
 
+def subject_line(text: str, limit: int = 250) -> str:
+    """One line, with any RFC 2047 encoded-word ("=?utf-8?q?…?=") typed by a person kept as text.
+
+    Mail clients decode an encoded-word found in a plain ASCII subject, CR/LF
+    and all, so a thread title could show as a different subject. A zero-width
+    space after "=" breaks the opener, and being non-ASCII it makes Django
+    encode the whole subject, which then reads back exactly as typed.
+    """
+    return one_line(text, limit).replace("=?", "=\u200b?")
+
+
 def prepare_email(
     *,
     to: str,
@@ -39,7 +50,7 @@ def prepare_email(
     return OutboundEmail(
         kind=kind[:80],
         to=to,
-        subject=one_line(subject, 250),
+        subject=subject_line(subject),
         body_text=text,
         body_html=html or "",
         headers={k: one_line(v, 2000) for k, v in (headers or {}).items()},
@@ -105,7 +116,7 @@ def build_message(row: OutboundEmail) -> EmailMultiAlternatives:
     msg = EmailMultiAlternatives(
         # Rows may be written outside queue_email (admin, imports): a CR/LF in
         # a header would raise BadHeaderError on every attempt.
-        subject=one_line(row.subject, 250),
+        subject=subject_line(row.subject),
         body=row.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[row.to],
