@@ -2,13 +2,15 @@
 
 Seeds N members across communities into an EMPTY scratch database, then times
 ``digests.planning.plan(now)`` and ``digests.building.build(chunk, now)`` over
-every chunk of ``DIGEST_CHUNK_SIZE`` runs, counting the SQL queries of each.
-Emails are queued as OutboundEmail rows as usual but never published to the
-broker (nothing is sent): the report counts the rows.
+every chunk of ``planning.chunks`` (as the beat task fans them out), counting
+the SQL queries of each. Emails are queued as OutboundEmail rows as usual but
+never published to the broker (nothing is sent): the report counts the rows.
+Several sizes (``--members 1000 --members 10000``) run one after the other,
+the database emptied in between, and end with a table comparing them.
 
     createdb -h 127.0.0.1 -U postgres copsite_bench
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/copsite_bench python manage.py migrate
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/copsite_bench python manage.py bench_digests --yes-i-know
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/copsite_bench python manage.py bench_digests \
+        --migrate --yes-i-know --members 1000 --members 10000
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from unittest import mock
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -33,7 +36,7 @@ from accounts.models import User
 from communities.models import Cadence, Community, Membership
 from copsite.models import OutboundEmail
 from digests import building, planning
-from discussions.models import Post, ReadState, Thread, path_segment
+from discussions.models import Event, Notification, Post, ReadState, Thread, path_segment
 from resources.models import Resource
 
 # A Monday in the first week of the month: daily, weekly (Monday people) and monthly digests are all due.
@@ -63,10 +66,13 @@ class Command(BaseCommand):
     help = "Seed N members in an EMPTY scratch database and time digest planning and building (queries, seconds)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--members", type=int, default=1000)
+        parser.add_argument(
+            "--members", type=int, action="append", help="Members to seed; repeat for several sizes (default 1000)."
+        )
         parser.add_argument("--communities", type=int, default=20)
         parser.add_argument("--now", default=DEFAULT_NOW, help=f"The instant to plan for (default {DEFAULT_NOW}).")
         parser.add_argument("--seed", type=int, default=7, help="Random seed for the generated data.")
+        parser.add_argument("--migrate", action="store_true", help="Migrate the (empty) database first.")
         parser.add_argument(
             "--yes-i-know",
             action="store_true",
@@ -74,25 +80,61 @@ class Command(BaseCommand):
             help="Confirm this database is a throwaway: the command writes thousands of rows to it.",
         )
 
-    def handle(self, *args, members: int, communities: int, now: str, seed: int, confirmed: bool, **options):
-        self._refuse_unless_scratch(confirmed)
-        if members < 1 or communities < 1:
+    def handle(self, *args, members, communities: int, now: str, seed: int, confirmed: bool, migrate: bool, **options):
+        sizes = members or [1000]
+        if min(sizes) < 1 or communities < 1:
             raise CommandError("--members and --communities must be at least 1.")
         instant = datetime.fromisoformat(now)
         if instant.tzinfo is None:
             raise CommandError("--now needs a time zone, e.g. 2030-01-07T20:30:00+00:00.")
-        rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
+        if migrate:
+            call_command("migrate", verbosity=0, interactive=False)
+        self._refuse_unless_scratch(confirmed)
+        results = []
+        for i, size in enumerate(sizes):
+            if i:
+                # Checked empty above: everything in it is ours, from the size before.
+                call_command("flush", verbosity=0, interactive=False)
+            results.append(self._one_size(size, communities, instant, seed))
+        self._summary(results)
 
+    def _one_size(self, members: int, communities: int, instant: datetime, seed: int) -> dict:
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
         started = time.perf_counter()
         with transaction.atomic():
             seeded = Seeder(rng, instant).seed(members, communities)
         seed_seconds = time.perf_counter() - started
         self.stdout.write(
             f"seeded {seeded['members']} members, {seeded['memberships']} memberships, {seeded['threads']} threads, "
-            f"{seeded['replies']} replies, {seeded['resources']} resources, {seeded['reads']} read marks "
-            f"in {seed_seconds:.1f}s"
+            f"{seeded['replies']} replies, {seeded['resources']} resources, {seeded['reads']} read marks, "
+            f"{seeded['events']} events, {seeded['notifications']} notifications in {seed_seconds:.1f}s"
         )
-        self._measure(instant, members, communities)
+        return {"members": members, "seed_seconds": seed_seconds, **self._measure(instant, members, communities)}
+
+    def _summary(self, results: list[dict]) -> None:
+        write = self.stdout.write
+        write("")
+        write("digests: plan + build, per size (wall seconds include waiting for the database and a busy CPU)")
+        write(
+            "| members | seeding s | planning s | building s (CPU s) | ms per digest | queries (plan + build) "
+            "| queries per 1k members | chunks | digests queued | peak RSS MB |"
+        )
+        write("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")  # peak RSS: the process's, seeding included
+        for r in results:
+            queries = r["plan_queries"] + r["build_queries"]
+            per_digest = 1000 * r["build_seconds"] / r["queued"] if r["queued"] else 0
+            write(
+                f"| {r['members']} | {r['seed_seconds']:.1f} | {r['plan_seconds']:.2f} | "
+                f"{r['build_seconds']:.2f} ({r['build_cpu']:.2f}) | {per_digest:.2f} | {queries} | "
+                f"{1000 * queries / r['members']:.1f} | {r['chunks']} | {r['queued']} | {r['peak_mb']:.0f} |"
+            )
+        if len(results) > 1:
+            small, large = results[0], results[-1]
+            ratio = (large["plan_queries"] + large["build_queries"]) / (small["plan_queries"] + small["build_queries"])
+            write(
+                f"queries for {large['members']} members = {ratio:.2f} × those for {small['members']} "
+                f"(goal: at most 2 ×); building time × {large['build_seconds'] / small['build_seconds']:.1f}"
+            )
 
     def _refuse_unless_scratch(self, confirmed: bool) -> None:
         where = self._where()
@@ -120,7 +162,7 @@ class Command(BaseCommand):
         host = f" on {conf['HOST']}" if conf.get("HOST") else ""
         return f"the {connection.vendor} database {conf['NAME']}{host}"
 
-    def _measure(self, instant: datetime, members: int, communities: int) -> None:
+    def _measure(self, instant: datetime, members: int, communities: int) -> dict:
         published = []
         # Rows are queued as in production; their "send now" message is not published.
         with mock.patch("copsite.mail._publish", published.append):
@@ -171,7 +213,9 @@ class Command(BaseCommand):
         write("    " + "; ".join(f"{count} × {shape}" for shape, count in plan_shapes.most_common()))
         write(
             f"  building                {build_seconds:.2f}s ({build_cpu:.2f}s CPU), {sum(queries)} queries "
-            f"in {len(chunks)} chunk(s) of {settings.DIGEST_CHUNK_SIZE}"
+            f"in {len(chunks)} chunk(s) of up to {max((len(c) for c in chunks), default=0)} "
+            f"(DIGEST_BUILD_TASKS={settings.DIGEST_BUILD_TASKS}, DIGEST_CHUNK_SIZE={settings.DIGEST_CHUNK_SIZE}, "
+            f"DIGEST_CHUNK_MAX={settings.DIGEST_CHUNK_MAX})"
         )
         if chunks:
             write(
@@ -188,6 +232,16 @@ class Command(BaseCommand):
             f"{emails_after - emails_before} new email(s)"
         )
         write(f"  peak memory (RSS)       {peak_mb:.0f} MB")
+        return {
+            "plan_seconds": plan_seconds,
+            "plan_queries": len(planning_queries),
+            "build_seconds": build_seconds,
+            "build_cpu": build_cpu,
+            "build_queries": sum(queries),
+            "chunks": len(chunks),
+            "queued": totals["queued"],
+            "peak_mb": peak_mb,
+        }
 
     def _explain(self, per_chunk: list[tuple[int, int, dict]]) -> None:
         """Which statements repeat with the number of digests queued in a chunk (per-member queries)."""
@@ -304,6 +358,8 @@ class Seeder:
 
         threads, replies, reads = self._discussions(communities, members_of)
         resources = self._resources(communities, members_of)
+        events = self._events(communities)
+        notifications = self._notifications(members_of)
         return {
             "members": len(users),
             "memberships": len(memberships),
@@ -311,6 +367,8 @@ class Seeder:
             "replies": replies,
             "resources": resources,
             "reads": reads,
+            "events": events,
+            "notifications": notifications,
         }
 
     def _discussions(self, communities: list[Community], members_of: dict[int, list[User]]) -> tuple[int, int, int]:
@@ -430,3 +488,64 @@ class Seeder:
                     )
                 )
         return len(Resource.objects.bulk_create(resources, batch_size=BATCH))
+
+    def _events(self, communities: list[Community]) -> int:
+        """Two calls coming up in each community, and a hosted chat that ended since yesterday ("missed the chat?")."""
+        first_thread = dict(Thread.objects.order_by("-pk").values_list("community_id", "pk"))
+        events = []
+        for community in communities:
+            for j in range(2):
+                starts = self.now + timedelta(hours=self.rng.uniform(6, 6 * 24))
+                events.append(
+                    Event(
+                        community=community,
+                        title=f"Call {j} of {community.name}",
+                        kind=Event.Kind.CALL,
+                        starts_at=starts,
+                        ends_at=starts + timedelta(hours=1),
+                        uid=f"bench-call-{community.pk}-{j}@bench.example",
+                    )
+                )
+            ended = self.ago(2, 20)
+            events.append(
+                Event(
+                    community=community,
+                    title=f"Ask us anything in {community.name}",
+                    kind=Event.Kind.CHAT,
+                    starts_at=ended - timedelta(hours=1),
+                    ends_at=ended,
+                    uid=f"bench-chat-{community.pk}@bench.example",
+                    thread_id=first_thread.get(community.pk),
+                )
+            )
+        return len(Event.objects.bulk_create(events, batch_size=BATCH))
+
+    def _notifications(self, members_of: dict[int, list[User]]) -> int:
+        """A third of the members have a reply to them left for the digest ("for you"): entries nobody shares."""
+        rng = self.rng
+        replies: dict[int, list[tuple[int, int]]] = {}
+        for community_id, post_id, author_id in Post.objects.filter(depth__gt=0).values_list(
+            "thread__community_id", "pk", "author_id"
+        ):
+            replies.setdefault(community_id, []).append((post_id, author_id))
+        notes, seen = [], set()
+        for community_id, people in members_of.items():
+            for person in people:
+                candidates = replies.get(community_id)
+                if not candidates or person.pk in seen or rng.random() >= 1 / 3:
+                    continue
+                post_id, author_id = rng.choice(candidates)
+                if author_id == person.pk:
+                    continue
+                seen.add(person.pk)
+                notes.append(
+                    Notification(
+                        user=person,
+                        kind=Notification.Kind.REPLY,
+                        actor_id=author_id,
+                        post_id=post_id,
+                        created_at=self.ago(1, 20),
+                        emailed_at=self.ago(0.5, 1),  # the notification sweep passed them on to the digest
+                    )
+                )
+        return len(Notification.objects.bulk_create(notes, batch_size=BATCH))
