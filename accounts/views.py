@@ -13,6 +13,7 @@ from accounts import deletion, export
 from accounts.contributions import contributions_for
 from accounts.forms import DeleteAccountForm, ProfileForm
 from accounts.models import User
+from copsite import ratelimit
 
 
 def profile(request: HttpRequest, username: str) -> HttpResponse:
@@ -44,6 +45,7 @@ def your_data(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
+@ratelimit.limited("export")
 def download_data(request: HttpRequest) -> FileResponse:
     # No person in the URL: the zip is always the requester's own data.
     archive = export.build_zip(request.user)
@@ -53,6 +55,7 @@ def download_data(request: HttpRequest) -> FileResponse:
 
 @never_cache
 @login_required
+@ratelimit.limited("delete_account")  # the form checks a password: no guessing through it
 def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
     blocking = deletion.communities_blocking_deletion(request.user)

@@ -175,3 +175,11 @@ def test_feed_entries_name_former_member(client, world, conversation):
     feed = client.get("/c/commons/feeds/threads/").content.decode()
     assert "How do you assess pain in delirium?" in feed
     assert f"<name>{FORMER_MEMBER}</name>" in feed and "Mira" not in feed
+
+
+def test_password_guessing_through_the_delete_form_is_limited(client, world):
+    for _ in range(5):
+        assert delete(client, world.member, password="guess").status_code == 200
+    response = delete(client, world.member, password=PASSWORD)
+    assert response.status_code == 429 and response.has_header("Retry-After")
+    assert User.objects.get(pk=world.member.pk).deleted_at is None

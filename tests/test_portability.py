@@ -87,6 +87,17 @@ def test_download_needs_login_a_post_and_a_csrf_token(client, world):
     assert strict.post(DOWNLOAD).status_code == 403
 
 
+def test_downloads_are_limited_per_hour(client, world, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "export": ("2/3600", None)}
+    client.force_login(world.facilitator)
+    community_export = reverse("communities:export", kwargs={"slug": "commons"})
+    assert client.post(DOWNLOAD).status_code == 200
+    assert client.get(community_export).status_code == 200
+    response = client.post(DOWNLOAD)
+    assert response.status_code == 429 and "Please wait about" in response.content.decode()
+    assert client.get(community_export).status_code == 429
+
+
 def test_download_costs_the_same_queries_for_few_or_many_posts(client, world, conversation):
     client.force_login(world.member)
 

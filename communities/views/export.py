@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from communities import policy, portability
+from copsite import ratelimit
 
 
 @never_cache
@@ -19,6 +20,8 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not policy.can_export_community(request.user, community):
         return render(request, "403.html", status=403)
+    if refusal := ratelimit.check(request, "export"):
+        return ratelimit.refuse(request, refusal)
     archive = portability.build_zip(community)
     filename = f"{community.slug}-{timezone.now():%Y-%m-%d}.zip"
     return FileResponse(archive, as_attachment=True, filename=filename, content_type="application/zip")
