@@ -3,14 +3,15 @@
 """Load without loss: members reply, react and read against the production stack, then nothing may be missing.
 
     .venv/bin/python bench/load.py                       (or: make load)
-    .venv/bin/python bench/load.py --members 8 --duration 15 --report /tmp/r.md   (the smoke test's size)
+    .venv/bin/python bench/load.py --members 6 --duration 10 --ramp 1 --report /tmp/r.md   (about the smoke test)
 
 What it does, in order:
 
 1. PostgreSQL and Redis on 127.0.0.1 (started like .ci/run does if they don't answer);
    a fresh database (``--db``, default ``load_copsite``, dropped and created) and an
    emptied Redis database (``--redis-db``, default 7) used as cache and broker;
-2. ``migrate``, ``collectstatic``, then a seed written through the apps' services:
+2. ``collectstatic``; the database is a copy of a template migrated once per change
+   of the migrations (``<db>_migrated_<hash>``); then a seed written through the apps' services:
    one public community, ``--members`` members (verified emails, the default
    notification choices: replies and mentions emailed at once) and ``--threads``
    threads with a few replies each;
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import hashlib
 import json
 import math
 import os
@@ -186,25 +188,53 @@ def ensure_services(args: argparse.Namespace) -> None:
         time.sleep(1)
 
 
-def fresh_database(args: argparse.Namespace) -> None:
+def admin_cursor(args: argparse.Namespace):
     import psycopg2
-    import redis
 
     conn = psycopg2.connect(f"{args.pg}/postgres")
     conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{args.db}"')
+    return conn, conn.cursor()
+
+
+def migrated_template(args: argparse.Namespace, env: dict[str, str]) -> str:
+    """A database migrated once per change of the migrations (or pinned packages); each run copies it.
+
+    Copying a template takes a second; a migrate takes most of a short run's setup.
+    """
+    digest = hashlib.sha256()
+    for path in [*sorted(ROOT.glob("*/migrations/*.py")), ROOT / "requirements.txt"]:
+        digest.update(path.read_bytes())
+    template = f"{args.db}_migrated_{digest.hexdigest()[:12]}"
+    conn, cur = admin_cursor(args)
+    cur.execute("SELECT datname FROM pg_database")
+    older = [name for (name,) in cur.fetchall() if name.startswith(f"{args.db}_migrated_")]
+    if template in older:
+        conn.close()
+        return template
+    for name in older:
+        cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    cur.execute(f'CREATE DATABASE "{template}"')
+    migrate = manage({**env, "DATABASE_URL": f"{args.pg}/{template}"}, "migrate", "--noinput", "-v0")
+    if migrate.wait() != 0:
+        cur.execute(f'DROP DATABASE "{template}" WITH (FORCE)')  # never copy a half-migrated schema
+        sys.exit("load: migrate failed")
+    conn.close()
+    return template
+
+
+def fresh_database(args: argparse.Namespace, template: str) -> None:
+    """Drop and create the run's database as a copy of the migrated template; empty the run's Redis database."""
+    import redis
+
+    conn, cur = admin_cursor(args)
+    cur.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    cur.execute(f'CREATE DATABASE "{args.db}" TEMPLATE "{template}"')
     conn.close()
     redis.Redis.from_url(f"{args.redis}/{args.redis_db}").flushdb()
 
 
-def manage_all(env: dict[str, str], *commands: list[str]) -> None:
-    """Run manage.py commands side by side (migrate and collectstatic don't depend on each other)."""
-    running = [subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env) for command in commands]
-    for command, proc in zip(commands, running, strict=True):
-        if proc.wait() != 0:
-            sys.exit(f"load: manage.py {' '.join(command)} failed")
+def manage(env: dict[str, str], *command: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env)
 
 
 @dataclass
@@ -995,9 +1025,11 @@ class Phases:
 
 def prepare(args: argparse.Namespace, stack: Stack, phases: Phases) -> tuple[str, list[dict]]:
     """A fresh database and static files; the stack boots while this process (a Django client) seeds."""
-    fresh_database(args)
-    manage_all(stack.env, ["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"])
-    phases.done("migrate and collectstatic")
+    static = manage(stack.env, "collectstatic", "--noinput", "-v0")
+    fresh_database(args, migrated_template(args, stack.env))
+    if static.wait() != 0:
+        sys.exit("load: collectstatic failed")
+    phases.done("database and static files")
     stack.spawn()
     for name in DROPPED_ENV:
         os.environ.pop(name, None)
