@@ -470,19 +470,22 @@ class Member(threading.Thread):
         self.others = [p["username"] for p in everyone if p["username"] != person["username"]]
         self.run_ctx = run
         self.rng = random.Random(run.args.seed * 1000 + index)
+        self.address = f"127.0.{1 + index // 200}.{10 + index % 200}"
         self.http = requests.Session()
-        self.http.mount("http://", SourceAddressAdapter(f"127.0.{1 + index // 200}.{10 + index % 200}"))
+        self.http.mount("http://", SourceAddressAdapter(self.address))
         self.last_page: dict[int, int] = {}
 
     # one timed request -------------------------------------------------------------------------
 
-    def call(self, kind: str, method: str, path: str, **kwargs) -> requests.Response | None:
+    def call(
+        self, kind: str, method: str, path: str, session: requests.Session | None = None, **kwargs
+    ) -> requests.Response | None:
         url = self.run_ctx.base + path
         kwargs.setdefault("timeout", self.run_ctx.args.timeout)
         kwargs.setdefault("allow_redirects", False)
         started = time.perf_counter()
         try:
-            response = self.http.request(method, url, **kwargs)
+            response = (session or self.http).request(method, url, **kwargs)
         except requests.RequestException as exc:
             self.run_ctx.ledger.add(Sample(kind, 0, time.perf_counter() - started, type(exc).__name__))
             return None
@@ -577,21 +580,46 @@ class Member(threading.Thread):
             self.plain_reply(Reply(marker, self.person["username"], thread_id, None, mention), body, page)
 
     def plain_reply(self, reply: Reply, body: str, page: str) -> None:
-        """The thread's own form, no JavaScript: 302 to the new post means posted."""
+        """The thread's own form, no JavaScript: 302 to the new post means posted.
+
+        One time in ten the form goes twice at once, as a double click sends it
+        (same submission key): still one reply.
+        """
         path = f"/c/{self.run_ctx.slug}/t/{reply.thread_id}/reply/"
         data = {
             "csrfmiddlewaretoken": hidden(page, "csrfmiddlewaretoken"),
             "body": body,
             "submission_key": hidden(page, "submission_key"),
         }
-        response = self.submit("reply", path, data, reply, headers={"Referer": self.run_ctx.base + path})
-        if response is None:
-            return
-        if response.status_code == 302:
+        headers = {"Referer": self.run_ctx.base + path}
+        twin: dict[str, requests.Response | None] = {}
+
+        def click_again() -> None:
+            twin["response"] = self.call(
+                "reply_double_click", "POST", path, session=self.twin(), data=data, headers=headers
+            )
+
+        second_click = threading.Thread(target=click_again) if self.rng.random() < 0.1 else None
+        if second_click is not None:
+            second_click.start()
+        response = self.submit("reply", path, data, reply, headers=headers)
+        if second_click is not None:
+            second_click.join()
+        answers = [r for r in (response, twin.get("response")) if r is not None]
+        posted = [r for r in answers if r.status_code == 302]
+        if posted:
             self.acknowledge(reply)
-            self.call("read_after_reply", "GET", response.headers["Location"].split("#")[0])
+            self.call("read_after_reply", "GET", posted[0].headers["Location"].split("#")[0])
         else:
-            self.refuse(reply, f"{response.status_code} {reason(response)}")
+            for r in answers:
+                self.refuse(reply, f"{r.status_code} {reason(r)}")
+
+    def twin(self) -> requests.Session:
+        """A second connection with this member's cookies: a double click's request."""
+        session = requests.Session()
+        session.mount("http://", SourceAddressAdapter(self.address))
+        session.cookies.update(self.http.cookies)
+        return session
 
     def nested_reply(self, reply: Reply, body: str) -> None:
         """Reply under a post with htmx: fetch the inline form, post it; the fragment shows the new post."""
@@ -969,7 +997,8 @@ def render_report(args, meta: dict, rows: list[dict], checks: list[Check], figur
         *latency_table(rows),
         "",
         "Kinds: `read_thread` page 1, `read_last_page` the last page the member had seen a link to, "
-        "`reply` the thread's plain form (302), `read_after_reply` following that redirect, `reply_form` + "
+        "`reply` the thread's plain form (302), `reply_double_click` the same form sent a second time at once "
+        "(one reply in ten), `read_after_reply` following that redirect, `reply_form` + "
         "`reply_nested` the inline htmx form under a post, `helpful` the htmx toggle, `notifications` the list.",
         "",
         f"Logging in before the clock, members arriving over {args.ramp:g} s (Argon2 password check):",
