@@ -29,7 +29,7 @@ from communities.models import AuditEntry, Community, Membership
 from copsite import pagecache
 from copsite.models import OutboundEmail
 from digests.models import DigestRun
-from discussions.models import RSVP, CalendarToken, Notification, ReadState
+from discussions.models import RSVP, CalendarToken, Event, Notification, ReadState
 
 log = logging.getLogger(__name__)
 State = Membership.State
@@ -53,6 +53,10 @@ def delete_account(user: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.deleted_at is not None:
         return user
+    # Lock the communities they own, as leaving does: two owners deleting at once
+    # take turns, so the second sees that the first has gone and is refused.
+    owned = Membership.objects.filter(user=user, role=Membership.Role.OWNER, state=State.ACTIVE)
+    list(Community.objects.select_for_update().filter(pk__in=owned.values("community_id")).order_by("pk"))
     blocking = communities_blocking_deletion(user)
     if blocking:
         names = ", ".join(c.name for c in blocking)
@@ -110,6 +114,8 @@ def _remove_personal_rows(user: User, email: str) -> None:
     DigestRun.objects.filter(user=user).delete()
     # Upcoming events lose the RSVP (no reminder to nobody); past attendance stays counted.
     RSVP.objects.filter(user=user, event__ends_at__gt=timezone.now()).delete()
+    # Nor do they host upcoming events any more (a chat's questions are posted as a host).
+    Event.hosts.through.objects.filter(user=user, event__ends_at__gt=timezone.now()).delete()
     # Mail not yet sent is cancelled; the outbox keeps no copy addressed to them.
     OutboundEmail.objects.filter(to__iexact=email).delete()
     EmailAddress.objects.filter(user=user).delete()

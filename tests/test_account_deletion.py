@@ -183,3 +183,41 @@ def test_password_guessing_through_the_delete_form_is_limited(client, world):
     response = delete(client, world.member, password=PASSWORD)
     assert response.status_code == 429 and response.has_header("Retry-After")
     assert User.objects.get(pk=world.member.pk).deleted_at is None
+
+
+def test_a_host_of_an_upcoming_event_stops_hosting_and_rsvps_to_it_go(client, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from discussions import events
+    from discussions.models import RSVP
+
+    start = timezone.now() + timedelta(days=3)
+    event = events.create_event(
+        world.facilitator,
+        world.public,
+        fields={"title": "Chat", "kind": "chat", "starts_at": start, "ends_at": start + timedelta(hours=1)},
+        questions=[],
+        hosts=[world.facilitator, world.member],
+    )
+    events.rsvp(world.member, event, "going")
+    delete(client, world.member)
+    assert list(event.hosts.all()) == [world.facilitator]
+    assert not RSVP.objects.filter(event=event).exists()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_deleting_at_once_leave_the_community_an_owner(make_user):
+    from accounts.deletion import DeletionError, delete_account
+    from communities import services as community_services
+    from tests.concurrency import run_together
+
+    first, second = make_user("una"), make_user("ula")
+    community = community_services.create_community(first, name="Pair", slug="pair", domain="Two owners.")
+    Membership.objects.create(user=second, community=community, role=Membership.Role.OWNER)
+    results = run_together(lambda: delete_account(first), lambda: delete_account(second))
+    assert sum(isinstance(r, DeletionError) for r in results) == 1, results
+    owners = Membership.objects.filter(community=community, role=Membership.Role.OWNER, state="active")
+    assert owners.count() == 1
