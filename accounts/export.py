@@ -126,15 +126,17 @@ def revisions(user: User) -> list[dict]:
 
 
 def reactions(user: User) -> list[dict]:
-    posts_ = [
-        {"post": r.post_id, "thread_title": r.post.thread.title, "kind": r.kind, "created_at": _iso(r.created_at)}
-        for r in Reaction.objects.filter(user=user).select_related("post__thread").order_by("created_at", "pk")
+    # Ids and times only: the posts reacted to are other people's words (and maybe
+    # in communities the person has since left), so their text is not copied here.
+    on_posts = [
+        {"post": r.post_id, "thread": r.post.thread_id, "kind": r.kind, "created_at": _iso(r.created_at)}
+        for r in Reaction.objects.filter(user=user).select_related("post").order_by("created_at", "pk")
     ]
-    resources = [
-        {"resource": r.resource_id, "title": r.resource.title, "kind": "helpful", "created_at": _iso(r.created_at)}
-        for r in ResourceReaction.objects.filter(user=user).select_related("resource").order_by("created_at", "pk")
+    on_resources = [
+        {"resource": r.resource_id, "kind": "helpful", "created_at": _iso(r.created_at)}
+        for r in ResourceReaction.objects.filter(user=user).order_by("created_at", "pk")
     ]
-    return posts_ + resources
+    return on_posts + on_resources
 
 
 def flags(user: User) -> list[dict]:
