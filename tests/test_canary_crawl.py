@@ -82,6 +82,7 @@ class Secret:
     research: object
     upload: object
     event: object
+    chat: Thread
     people: dict = field(default_factory=dict)
 
 
@@ -159,7 +160,29 @@ def secret(world, make_user, crawl_limits) -> Secret:
         "elsewhere_facilitator": world.other_facilitator,
         "member": world.member,
     }
-    return Secret(thread, reply, research, upload, event, people)
+    return Secret(thread, reply, research, upload, event, past_chat(world), people)
+
+
+def past_chat(world) -> Thread:
+    """A private hosted chat that ran: its live thread holds the welcome, a question and an answer."""
+    start = timezone.now() - timedelta(hours=3)
+    chat = events.create_event(
+        world.facilitator,
+        world.private,
+        fields={
+            "title": f"{CANARIES['event title']} record",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=1),
+        },
+        questions=[events.PlannedQuestion(5, f"Where did {CANARIES['chat question']} help?")],
+        hosts=[world.facilitator],
+    )
+    thread = events.open_chat(chat)
+    chat.refresh_from_db()
+    events.post_due_questions(chat, timezone.now())
+    question = thread.posts.order_by("pk").last()
+    discussion_services.reply(world.member, thread, f"On nights, {CANARIES['reply']} too.", parent=question)
+    return thread
 
 
 def public_life(world, ex, start) -> None:
@@ -240,6 +263,7 @@ def leaks_of(client, url: str, response, controls: dict[str, str] | None = None)
     if control_url not in controls:
         controls[control_url] = body_of(client.get(control_url))
     control = controls[control_url]
+    found += [f"body of {control_url}: {mark!r}" for mark in sorted(marks_in(control))]
     echoed = re.sub(re.escape(term), NOTHING, body, flags=re.I)
     if normalized(echoed) != normalized(control):
         found.append(f"body differs from {control_url}: {sorted(marks_in(body)) or 'same words, other results'}")
@@ -383,6 +407,12 @@ def private_urls(secret: Secret) -> list[tuple[str, str]]:
     urls = [("get", f"/c/circle/t/{t.pk}/"), ("get", f"/c/commons/t/{t.pk}/"), ("get", f"/c/circle/t/{t.pk}/unread/")]
     urls += [("get", f"/c/circle/t/{t.pk}/live/"), ("get", f"/c/circle/t/{t.pk}/moderate/")]
     urls += [("post", f"/c/circle/t/{t.pk}/reply/"), ("post", f"/c/circle/t/{t.pk}/moderate/")]
+    chat = secret.chat.pk
+    urls += [
+        ("get", f"/c/circle/t/{chat}/"),
+        ("get", f"/c/circle/t/{chat}/live/"),
+        ("get", f"/c/circle/t/{chat}/live/?after=0"),
+    ]
     for pk in posts:
         urls += [("get", f"/p/{pk}/{action}") for action in ("", "edit/", "history/", "delete/", "flag/", "hide/")]
         urls += [("post", f"/p/{pk}/{action}/") for action in ("helpful", "accept", "hide", "unhide", "dismiss-flags")]
@@ -500,7 +530,7 @@ def leaky_templates(settings) -> None:
 def test_the_crawl_reports_a_template_that_leaks(client, secret, settings):
     original = settings.TEMPLATES
     leaky_templates(settings)
-    report = crawl(client, seeds_for(secret, client, "anonymous"))
+    report = crawl(client, ["/", "/c/nope/"])
     assert "/c/nope/" in report.leaks and "'quorblethread'" in str(report.leaks["/c/nope/"])
     settings.TEMPLATES = original
     assert not marks_in(body_of(client.get("/c/nope/")))
