@@ -1114,10 +1114,10 @@ def main(argv: list[str] | None = None) -> int:
     sink = Sink()
     smtp_port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
     ensure_services(args)
     stack = Stack(stack_env(args, run_dir, smtp_port), run_dir, args)
     print(f"load: fresh database {args.db}, Redis db {args.redis_db}; logs in {run_dir}", flush=True)
+    controller.start()
     try:
         slug, people = prepare(args, stack, phases)
         from discussions.models import Thread
