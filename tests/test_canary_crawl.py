@@ -519,6 +519,27 @@ def test_a_member_reaches_every_canary_by_the_same_crawl(client, secret):
     assert report.leaks  # the same detector flags what members legitimately see
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QUORBLETHREAD weaning plan",
+        "&#113;uorblethread",
+        "&#x51;uorblethread",
+        "Quorble%74hread",
+        "q=quorble+thread%20Quorblethread",
+        "\\u0071uorblethread",
+        "Zebra&nbsp;Quince",
+        'href="/c/circle/"',
+    ],
+)
+def test_the_detector_reads_every_spelling_a_browser_or_decoder_would(text):
+    assert marks_in(text)
+
+
+def test_the_detector_ignores_words_that_merely_look_alike():
+    assert not marks_in("/c/circles/ and /c/circle-two/ and quorbl")
+
+
 # --- The detector catches a deliberate leak ------------------------------------------------
 
 
