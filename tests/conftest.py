@@ -7,11 +7,20 @@ import shutil
 import uuid
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.browser import browser, page  # noqa: F401 - fixtures shared by the browser journeys
 from tests.services import database_is_postgres, redis_is_configured, service_problems
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+
+# Property tests draw the same examples on every run and machine (derandomize), and keep
+# no example database under .hypothesis/: a failure in CI reproduces locally as is.
+# HYPOTHESIS_PROFILE=explore draws fresh random examples instead, to look for new failures.
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, database=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
 _skipped_for_services: list[str] = []
 
 

@@ -748,3 +748,40 @@ def test_combined_hostile_inputs_stay_safe(parts, separator):
         assert_safe_html(rendered.html)
         assert sanitize(rendered.html) == rendered.html
     assert_safe_html(sanitize(source))
+
+
+# Any code point at all, lone surrogates and controls included (st.characters() leaves
+# surrogates out by default), in sizes up to past MAX_SOURCE_CHARS.
+ANY_TEXT = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=300) | st.builds(
+    lambda unit, n: unit * n, st.text(max_size=8), st.integers(min_value=0, max_value=3_000)
+)
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_TEXT)
+def test_any_text_at_all_renders_or_gives_a_markup_error(source):
+    try:
+        first = render(source, mention_url=mention_url)
+    except MarkupError as e:
+        assert str(e)
+        return
+    assert sanitize(first.html) == first.html  # within the sanitizer's own allowlist
+    assert_safe_html(first.html)  # and the independent checker's
+    assert render(source, mention_url=mention_url) == first
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", first.html + first.text)
+
+
+# Words and the characters of HTML, SQL, template and format syntax, none of which markdown
+# gives a meaning to in the middle of a line.
+PLAIN = st.text(alphabet=st.sampled_from(list("abcXYZ <>\"'{}%=/()$;?,")), min_size=1, max_size=120)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(PLAIN)
+def test_text_without_markdown_syntax_is_shown_literally(words):
+    source = "a " + words
+    rendered = render(source)
+    assert rendered.text == " ".join(source.split())
+    tree = html5lib.parseFragment(rendered.html, treebuilder="etree", namespaceHTMLElements=False)
+    assert [el.tag for el in tree.iter() if el is not tree] == ["p"]
+    assert " ".join("".join(tree.itertext()).split()) == " ".join(source.split())
