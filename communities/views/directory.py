@@ -41,7 +41,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     )
 
 
-def detail(request: HttpRequest, slug: str) -> HttpResponse:
+def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     membership = policy.membership_of(request.user, community)
     if membership is not None and membership.state == Membership.State.ACTIVE:
@@ -64,7 +64,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_leave": policy.can_leave(request.user, community),
         "can_moderate": policy.can_moderate(request.user, community),
         "can_edit": policy.can_edit_community(request.user, community),
-        "join_form": JoinForm(),
+        "join_form": join_form or JoinForm(),
     }
     context["panels"] = panels.render_panels("community", request, community, context)
     return render(request, "communities/detail.html", context)
@@ -79,9 +79,10 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect_to_login(community.get_absolute_url())
     form = JoinForm(request.POST)
     if not form.is_valid():
-        for error in form.errors.get("message", []):
-            messages.error(request, error)
-        return redirect(community)
+        # The community page again, with the message as typed and the error beside it.
+        response = detail(request, slug, join_form=form)
+        response.status_code = 400
+        return response
     try:
         membership = services.join(request.user, community, form.cleaned_data["message"])
     except services.MembershipError as exc:
