@@ -44,11 +44,14 @@ def parse_questions(text: str) -> list[PlannedQuestion]:
         if not line:
             continue
         head, _, rest = line.lstrip(":").partition(" ")
-        if not head.isdigit() or not rest.strip():
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not head.isdecimal() or not rest.strip():
             raise ValueError(f"Line {number}: start with the minute, e.g. “:05 What brought you here?”.")
         minute = int(head)
         if minute > 24 * 60:
             raise ValueError(f"Line {number}: the minute must be within the chat.")
+        if len(" ".join(rest.split())) > 500:
+            raise ValueError(f"Line {number}: keep each question under 500 characters.")
         questions.append(PlannedQuestion(minute, one_line(rest, 500)))
     if len(questions) > 30:
         raise ValueError("Keep a chat to at most 30 questions.")

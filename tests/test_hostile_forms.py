@@ -744,6 +744,20 @@ def test_nul_is_a_field_error_not_a_database_error(stage):
         assert "Null characters are not allowed." in response.content.decode()
 
 
+def test_chat_questions_with_odd_minutes_or_overlong_text_get_a_clear_error(stage):
+    case = next(c for c in CASES if c.name == "event create")
+    client = client_for(stage, case.who)
+    for questions, error in [
+        (":² What brought you here?", "Line 1: start with the minute"),
+        (":05 Fine\n:10 " + "x" * 501, "Line 2: keep each question under 500 characters."),
+    ]:
+        response = submit(client, case, stage, {"questions": questions})
+        assert response.status_code == 200
+        assert field_marked_invalid(response.content, "questions")
+        assert error in page_text(response.content)
+        assert escape(questions.splitlines()[-1]).encode() in response.content
+
+
 INVALID_UTF8 = [
     b"\xed\xa0\x80 an encoded lone surrogate",
     b"\xff\xfe\x00t\x00e\x00x\x00t",
