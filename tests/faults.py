@@ -45,10 +45,10 @@ def wait_until(predicate: Callable, *, timeout: float, what: str, log: Callable[
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()[-4000:]}")
 
 
-def _stop(process: subprocess.Popen | None, timeout: float = 20) -> None:
+def _stop(process: subprocess.Popen | None, timeout: float = 20, sig: int = signal.SIGTERM) -> None:
     if process is None or process.poll() is not None:
         return
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(sig)
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -310,7 +310,7 @@ class WebServer:
         wait_until(up, timeout=60, what="gunicorn to answer /healthz", log=self.output)
 
     def stop(self) -> None:
-        _stop(self.process)
+        _stop(self.process, sig=signal.SIGQUIT)  # quick shutdown: nothing is in flight when a test ends
         if getattr(self, "log", None):
             self.log.close()
 
