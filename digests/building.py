@@ -210,7 +210,7 @@ def compose(run: DigestRun, sections: list[content.Section], entries: rendering.
         text=text,
         html=html,
         kind="digest",
-        headers=unsubscribe.list_headers(user.pk, context["unsubscribe_all_url"]),
+        headers=unsubscribe.list_headers(all_token, context["unsubscribe_all_url"]),
     )
 
 

@@ -35,9 +35,9 @@ def read_token(token: str) -> tuple[int, int | None]:
     return int(data["u"]), (int(data["c"]) if data.get("c") is not None else None)
 
 
-def list_headers(user_id: int, unsubscribe_url: str) -> dict[str, str]:
+def list_headers(token: str, unsubscribe_url: str) -> dict[str, str]:
+    """The list headers for an "all email" ``token`` (make_token(user, None)) and its page's URL."""
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    token = make_token(user_id, None)
     return {
         "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:unsubscribe@{host}?subject={token}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -284,3 +284,32 @@ def test_notifications_left_for_the_digest_appear_under_for_you(world, conversat
     run_pass(timezone.now() + timedelta(hours=1))
     mail = digests_to(world.member).get()
     assert "For you" in mail.body_text and "Fern Facilitator replied to you" in mail.body_text
+
+
+def test_a_pinned_guide_is_newly_pinned_for_a_daily_reader_and_new_for_a_weekly_one(world):
+    """Both built together: what one digest says of a resource never leaks into the other's."""
+    from resources.models import Resource
+
+    now = timezone.now() + timedelta(hours=1)
+    guide = Resource.objects.create(
+        community=world.public, title="Rota template", url="https://example.org/rota", added_by=world.owner
+    )
+    # Added three days ago, pinned an hour ago.
+    Resource.objects.filter(pk=guide.pk).update(
+        created_at=now - timedelta(days=3), updated_at=now - timedelta(hours=1), pin_position=1
+    )
+    for person, cadence in ((world.member, "daily"), (world.facilitator, "weekly")):
+        type(person).objects.filter(pk=person.pk).update(
+            time_zone="UTC", digest_hour=0, digest_weekday=now.astimezone(UTC).weekday()
+        )
+        Membership.objects.filter(user=person).update(digest_cadence="off")
+        Membership.objects.filter(user=person, community=world.public).update(
+            digest_cadence=cadence, joined_at=now - timedelta(days=60)
+        )
+    run_pass(now)
+    daily, weekly = digests_to(world.member).get(), digests_to(world.facilitator).get()
+    assert "- Rota template (link, newly pinned)" in daily.body_text
+    assert ">Rota template</a> (link, newly pinned)</li>" in daily.body_html
+    # For the weekly reader it was added within her week: new, not "newly pinned".
+    assert "- Rota template (link)\n" in weekly.body_text
+    assert ">Rota template</a> (link)</li>" in weekly.body_html
