@@ -1,6 +1,6 @@
 from django.urls import path
 
-from communities.views import directory, export, facilitate
+from communities.views import directory, facilitate
 
 app_name = "communities"
 
@@ -13,7 +13,6 @@ urlpatterns = [
     path("c/<slug:slug>/leave/", directory.leave, name="leave"),
     path("c/<slug:slug>/facilitate/", facilitate.dashboard, name="facilitate"),
     path("c/<slug:slug>/facilitate/invite/", facilitate.invite, name="invite"),
-    path("c/<slug:slug>/facilitate/export/", export.export, name="export"),
     path(
         "c/<slug:slug>/members/<int:membership_id>/<str:action>/",
         facilitate.member_action,

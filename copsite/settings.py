@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "discussions",
     "resources",
     "digests",
+    "portability",
 ]
 
 MIDDLEWARE = [

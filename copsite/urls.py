@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("discussions.urls")),
     path("", include("resources.urls")),
     path("", include("digests.urls")),
+    path("", include("portability.urls")),
     path("admin/", admin.site.urls),
 ]

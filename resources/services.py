@@ -25,7 +25,7 @@ class ResourceError(Exception):
     """A resource action that can't happen; the message is shown to the person."""
 
 
-def _render_fields(resource: Resource) -> None:
+def render_fields(resource: Resource) -> None:
     texts = []
     for field in TEXT_FIELDS:
         rendered = render(getattr(resource, field))
@@ -44,7 +44,7 @@ def _render_fields(resource: Resource) -> None:
     resource.search_text = "\n".join(filter(None, [*texts, citation, resource.file_name]))
 
 
-def _index(resource: Resource) -> None:
+def index_resource(resource: Resource) -> None:
     update_vector(Resource.objects.filter(pk=resource.pk), {"A": resource.title, "B": resource.search_text})
 
 
@@ -72,14 +72,14 @@ def add_resource(user, community: Community, *, fields: dict, tags: list[str], u
     if not policy.can_add_resource(user, community):
         raise ResourceError("Only members can add to this library.")
     resource = Resource(community=community, added_by=user, **fields)
-    _render_fields(resource)
+    render_fields(resource)
     if upload is not None:
         _attach(resource, upload)
     try:
         with transaction.atomic():
             resource.save()
             resource.tags.set(tags[:MAX_TAGS])
-            _index(resource)
+            index_resource(resource)
             ledger.record(user, community, Activity.Kind.RESOURCE)
     except Exception:
         _discard_files(resource)
@@ -93,7 +93,7 @@ def edit_resource(user, resource: Resource, *, fields: dict, tags: list[str], up
     old_files = (resource.file.name, resource.preview.name) if upload is not None else ()
     for name, value in fields.items():
         setattr(resource, name, value)
-    _render_fields(resource)
+    render_fields(resource)
     if upload is not None:
         resource.preview = None
         _attach(resource, upload)
@@ -101,7 +101,7 @@ def edit_resource(user, resource: Resource, *, fields: dict, tags: list[str], up
     with transaction.atomic():
         resource.save()
         resource.tags.set(tags[:MAX_TAGS])
-        _index(resource)
+        index_resource(resource)
         if user.pk != resource.added_by_id:
             _audit(resource, user, "resource.edit")
     storage = resource.file.storage

@@ -14,7 +14,7 @@ from discussions import services
 from discussions.models import CalendarToken, Notification, Post, ReadState, Thread
 from resources.models import Resource
 
-DELETE = reverse("accounts:delete-account")
+DELETE = reverse("portability:delete-account")
 PASSWORD = "correct horse battery"
 
 
@@ -156,13 +156,13 @@ def test_resources_stay_attributed_to_former_member(client, world):
 def test_other_sessions_of_the_person_end(client, world):
     elsewhere = Client()
     elsewhere.force_login(world.member)
-    assert elsewhere.get(reverse("accounts:your-data")).status_code == 200
+    assert elsewhere.get(reverse("portability:your-data")).status_code == 200
     delete(client, world.member)
-    response = elsewhere.get(reverse("accounts:your-data"))
+    response = elsewhere.get(reverse("portability:your-data"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-@pytest.mark.parametrize("path", ["accounts:your-data", "accounts:delete-account"])
+@pytest.mark.parametrize("path", ["portability:your-data", "portability:delete-account"])
 def test_settings_pages_render_for_the_person(client, world, path):
     client.force_login(world.member)
     page = client.get(reverse(path)).content.decode()
@@ -210,8 +210,8 @@ def test_a_host_of_an_upcoming_event_stops_hosting_and_rsvps_to_it_go(client, wo
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_two_owners_deleting_at_once_leave_the_community_an_owner(make_user):
-    from accounts.deletion import DeletionError, delete_account
     from communities import services as community_services
+    from portability.deletion import DeletionError, delete_account
     from tests.concurrency import run_together
 
     first, second = make_user("una"), make_user("ula")

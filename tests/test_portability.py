@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from communities import portability
+import portability.community
 from communities import services as community_services
 from communities.models import Community, Membership
 from discussions import events
@@ -23,7 +23,7 @@ from discussions.models import RSVP, Event, EventQuestion, Post, Reaction, Revis
 from resources import services as resources
 from resources.models import Resource, ResourceReaction
 
-DOWNLOAD = reverse("accounts:download-data")
+DOWNLOAD = reverse("portability:download-data")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 
 
@@ -90,7 +90,7 @@ def test_download_needs_login_a_post_and_a_csrf_token(client, world):
 def test_downloads_are_limited_per_hour(client, world, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "export": ("2/3600", None)}
     client.force_login(world.facilitator)
-    community_export = reverse("communities:export", kwargs={"slug": "commons"})
+    community_export = reverse("portability:export-community", kwargs={"slug": "commons"})
     assert client.post(DOWNLOAD).status_code == 200
     assert client.get(community_export).status_code == 200
     response = client.post(DOWNLOAD)
@@ -132,22 +132,22 @@ def test_download_costs_the_same_queries_for_few_or_many_posts(client, world, co
 def test_community_export_is_for_facilitators(client, world, who, slug, status):
     if who:
         client.force_login(getattr(world, who))
-    response = client.get(reverse("communities:export", kwargs={"slug": slug}))
+    response = client.get(reverse("portability:export-community", kwargs={"slug": slug}))
     assert response.status_code == status
     if status == 404:
         assert b"Zebra Quince" not in response.content
 
 
 def test_anonymous_visitor_is_asked_to_log_in_for_a_public_community_export(client, world):
-    response = client.get(reverse("communities:export", kwargs={"slug": "commons"}))
+    response = client.get(reverse("portability:export-community", kwargs={"slug": "commons"}))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 def test_dashboard_links_the_export_and_the_zip_names_no_email(client, world, conversation):
     client.force_login(world.facilitator)
     dashboard = client.get(reverse("communities:facilitate", kwargs={"slug": "commons"})).content.decode()
-    assert reverse("communities:export", kwargs={"slug": "commons"}) in dashboard
-    archive = unzip(client.get(reverse("communities:export", kwargs={"slug": "commons"})))
+    assert reverse("portability:export-community", kwargs={"slug": "commons"}) in dashboard
+    archive = unzip(client.get(reverse("portability:export-community", kwargs={"slug": "commons"})))
     text = archive.read("community.json").decode()
     document = json.loads(text)
     assert document["format"] == "copsite-community" and document["version"] == 1
@@ -159,7 +159,7 @@ def test_dashboard_links_the_export_and_the_zip_names_no_email(client, world, co
 def test_community_export_costs_the_same_queries_for_few_or_many_posts(world, conversation):
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
-            portability.collect(Community.objects.get(pk=world.public.pk))
+            portability.community.collect(Community.objects.get(pk=world.public.pk))
         return len(ctx.captured_queries)
 
     few = queries()
@@ -283,7 +283,7 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
     assert before["posts"] >= 12 and before["questions"] == 2 and before["held"] == 3 and before["deleted"] == 1
     client.force_login(world.facilitator)
     zip_path = tmp_path / "commons.zip"
-    response = client.get(reverse("communities:export", kwargs={"slug": "commons"}))
+    response = client.get(reverse("portability:export-community", kwargs={"slug": "commons"}))
     zip_path.write_bytes(b"".join(response.streaming_content))
     original = json.loads(zipfile.ZipFile(zip_path).read("community.json"))
 
@@ -293,8 +293,8 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
 
     restored = Community.objects.get(slug="commons")
     assert counts(restored) == before
-    document, files = portability.collect(restored)
-    assert portability.content_hash(document) == portability.content_hash(original)
+    document, files = portability.community.collect(restored)
+    assert portability.community.content_hash(document) == portability.community.content_hash(original)
     # Same install, same people: even the re-rendered HTML (mention links included) is identical.
     assert {**document, "exported_at": None} == {**original, "exported_at": None}
     ((_, stored_file),) = files
@@ -315,11 +315,11 @@ def test_restore_rerenders_markup_instead_of_trusting_the_file(world, tmp_path):
     discussions.start_thread(world.member, world.public, title="Safe", body="plain **words**")
     path = tmp_path / "x.zip"
     with path.open("wb") as out:
-        document = portability.write_zip(world.public, out)
+        document = portability.community.write_zip(world.public, out)
     document["threads"][0]["posts"][0]["body_html"] = "<script>alert(1)</script>"
     rewrite(path, document)
     delete_community(world.public)
-    restored = portability.restore(path)
+    restored = portability.community.restore(path)
     post = Post.objects.get(thread__community=restored)
     assert "<script>" not in post.body_html and "<strong>words</strong>" in post.body_html
 
@@ -330,10 +330,10 @@ def test_unknown_authors_become_inactive_placeholders_without_email(world, tmp_p
     discussions.start_thread(world.member, world.public, title="Hello", body="hi")
     path = tmp_path / "x.zip"
     with path.open("wb") as out:
-        portability.write_zip(world.public, out)
+        portability.community.write_zip(world.public, out)
     delete_community(world.public)
     User.objects.filter(username="mira").delete()
-    restored = portability.restore(path)
+    restored = portability.community.restore(path)
     mira = User.objects.get(username="mira")
     assert not mira.is_active and not mira.has_usable_password() and mira.display_name == "Mira Member"
     assert mira.email.endswith(".invalid")
@@ -341,18 +341,18 @@ def test_unknown_authors_become_inactive_placeholders_without_email(world, tmp_p
 
 
 def test_a_former_members_posts_stay_former_after_a_restore_elsewhere(world, tmp_path):
-    from accounts.deletion import delete_account
     from accounts.models import FORMER_MEMBER, User
+    from portability.deletion import delete_account
 
     discussions.start_thread(world.member, world.public, title="Hello", body="hi")
     delete_account(world.member)
     path = tmp_path / "x.zip"
     with path.open("wb") as out:
-        document = portability.write_zip(world.public, out)
+        document = portability.community.write_zip(world.public, out)
     assert "Mira" not in json.dumps(document)
     delete_community(world.public)
     User.objects.filter(pk=world.member.pk).delete()  # the new install never knew them
-    restored = portability.restore(path)
+    restored = portability.community.restore(path)
     author = Thread.objects.get(community=restored).author
     assert author.name == FORMER_MEMBER and not author.is_active
 
@@ -375,7 +375,7 @@ def exported(world, tmp_path):
     discussions.start_thread(world.member, world.public, title="Keep me", body="kept")
     path = tmp_path / "commons.zip"
     with path.open("wb") as out:
-        document = portability.write_zip(world.public, out)
+        document = portability.community.write_zip(world.public, out)
     return path, document
 
 
@@ -439,7 +439,7 @@ def test_restore_refuses_a_file_whose_content_does_not_match(world, tmp_path):
     )
     path = tmp_path / "x.zip"
     with path.open("wb") as out:
-        document = portability.write_zip(world.public, out)
+        document = portability.community.write_zip(world.public, out)
     delete_community(world.public)
     file_path = document["resources"][0]["file"]["path"]
     with zipfile.ZipFile(path) as old:

@@ -48,10 +48,8 @@ from discussions.models import RSVP, Event, EventQuestion, Post, Reaction, Revis
 from discussions.services import render_post
 from resources.files import check_upload, make_preview, safe_display_name
 from resources.models import Resource, ResourceReaction
-
-# The rendering and indexing every resource write uses (resources.services keeps them private).
-from resources.services import _index as index_resource
-from resources.services import _render_fields as render_resource_fields
+from resources.services import index_resource
+from resources.services import render_fields as render_resource_fields
 
 FORMAT = "copsite-community"
 VERSION = 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
-from communities import portability
+import portability.community
 
 
 class Command(BaseCommand):
@@ -24,8 +24,8 @@ class Command(BaseCommand):
         if not zip.is_file():
             raise CommandError(f"{zip} is not a file.")
         try:
-            community = portability.restore(zip)
-        except portability.RestoreError as error:
+            community = portability.community.restore(zip)
+        except portability.community.RestoreError as error:
             raise CommandError(str(error)) from None
         counts = community.threads.aggregate(threads=Count("pk", distinct=True), posts=Count("posts", distinct=True))
         self.stdout.write(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from communities import portability
+import portability.community
 from communities.models import Community
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"No community with the address “{slug}”.")
         output = output or Path(f"{slug}.zip")
         with output.open("wb") as out:
-            document = portability.write_zip(community, out)
+            document = portability.community.write_zip(community, out)
         self.stdout.write(
-            self.style.SUCCESS(f"Wrote {output} (content hash {portability.content_hash(document)[:16]}…).")
+            self.style.SUCCESS(f"Wrote {output} (content hash {portability.community.content_hash(document)[:16]}…).")
         )
