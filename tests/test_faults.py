@@ -48,7 +48,14 @@ from tests.faults import (
     publish,
     wait_until,
 )
-from tests.test_digests_live import _waiting_backends, kill_hard, outbox_held, thread_at, wait_for_backends_to_end
+from tests.test_digests_live import (
+    _waiting_backends,
+    kill_hard,
+    outbox_held,
+    retire,
+    thread_at,
+    wait_for_backends_to_end,
+)
 from tests.worker import database_url_for_tests, read_mail, text_of
 
 pytestmark = pytest.mark.live_worker
@@ -202,6 +209,7 @@ def test_members_keep_posting_while_redis_is_down_and_their_mail_goes_out_once_i
     assert len(mails) == 3
     assert to_rosa["Message-ID"] == verification.message_id
     assert requests.get(web.base + thread_url, timeout=10).status_code == 200
+    retire(worker)  # idle: a kill instead of a warm shutdown's seconds
 
 
 # --- The broker refuses a publish ----------------------------------------------------------------------------------
@@ -290,6 +298,7 @@ def test_refused_mail_backs_off_then_fails_for_the_admin_and_is_sent_once_when_s
     assert len(smtp.delivered_to("rosa@example.org")) == 1
     assert len(smtp.delivered_to("sam@example.org")) == 1
     assert OutboundEmail.objects.get(pk=retried.pk).attempts == 2
+    retire(worker)
 
 
 # --- The worker is killed in the middle of a digest pass ------------------------------------------------------------
@@ -352,6 +361,7 @@ def test_a_worker_killed_mid_digest_leaves_one_digest_per_member(make_user, own_
     delivered = [m["To"] for m in read_mail(mail_dir)]
     assert sorted(delivered) == sorted(p.email for p in early + late)
     assert OutboundEmail.objects.filter(kind="digest").count() == 9
+    retire(survivor)
 
 
 # --- PostgreSQL restarts under traffic ------------------------------------------------------------------------------
