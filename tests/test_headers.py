@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from copsite.pagecache import AnonymousPageCacheMiddleware
+from tests.test_health import closed_port
 from tests.test_settings import PROD, manage
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +182,17 @@ def test_page_with_a_csp_nonce_is_never_stored_in_the_page_cache(settings):
             assert again.get("X-Page-Cache") is None
         else:
             assert again["X-Page-Cache"] == "hit"
+
+
+def test_service_unavailable_answer_carries_the_security_headers(client, production):
+    """The 503 a load balancer sees when the broker is down (a real unreachable port, not a mock)."""
+    from copsite.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    try:
+        response = client.get("/healthz", secure=True)
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    assert_secure_headers(response, "healthz 503")
