@@ -25,6 +25,10 @@ The dataset (50 users, 5 categories, 2,000 topics, 20,000 posts, one topic of
   title A + opening post text B; replies: text B; opening posts: none), one
   UPDATE per table, then ``ANALYZE``.
 
+* the bench member (bench/member.py): the second user, with a database
+  session (its cookie goes into the target file) and "helpful" marks on
+  every 4th post of the big thread.
+
 Not made (anonymous pages do not read them): participation ledger rows,
 notifications, read states, audit entries beyond ``create_community``'s own.
 
@@ -52,7 +56,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, F, Max, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.text import slugify
 
@@ -183,6 +187,7 @@ class Command(BaseCommand):
             self._timed("denormalise", self._denormalise)
         self._timed("search_vectors", self._search_vectors)
         self._timed("analyze", self._analyze)
+        member = self._timed("bench_member", self._bench_member, users, communities[0], threads[0])
         self._bump_page_cache()
 
         seed_s = sum(self.phases.values())
@@ -211,6 +216,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<12} {url}")
         if options["target"]:
             target = self._target(options, pages, summary, generate_s, seed_s, counts, last_page)
+            target["member"] = {**member, "pages": {"topic_first": big_url, "topic_last": pages["topic_last"]}}
             out = Path(options["target"])
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(target, indent=2) + "\n")
@@ -415,9 +421,36 @@ class Command(BaseCommand):
             )
 
     def _analyze(self) -> None:
+        # VACUUM as autovacuum soon would: it sets the visibility map, so deep
+        # thread pages find their first row by an index-only scan.
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
-                cur.execute("ANALYZE")
+                cur.execute("VACUUM ANALYZE")
+
+    def _bench_member(self, users, community, thread) -> dict:
+        """A logged-in member for bench/member.py: a session, and "helpful" marks on every 4th post of the big thread.
+
+        The member has read nothing yet, so the first page view writes the
+        read marker once; later views find nothing new and write nothing.
+        """
+        from importlib import import_module
+
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+        from discussions.models import Post, Reaction
+
+        member = users[1]
+        helpful = list(Post.objects.filter(thread=thread).exclude(author=member).values_list("pk", flat=True)[::4])
+        Reaction.objects.bulk_create([Reaction(post_id=pk, user=member) for pk in helpful], batch_size=BATCH)
+        Post.objects.filter(pk__in=helpful).update(helpful_count=F("helpful_count") + 1)
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+        session[SESSION_KEY] = str(member.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = member.get_session_auth_hash()
+        session.set_expiry(timedelta(days=30))
+        session.create()
+        self.stdout.write(f"    member {member.username}: {len(helpful)} helpful marks, session cookie in the target")
+        return {"username": member.username, "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}"}
 
     def _bump_page_cache(self) -> None:
         """Bulk writes send no signals: make any whole-page cache forget what it held."""
