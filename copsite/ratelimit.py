@@ -135,22 +135,16 @@ def refuse(request: HttpRequest, refusal: Refusal, message: str | None = None) -
     return refusal.stamp(render(request, "429.html", context))
 
 
-# Actions that are themselves GET requests; every other action counts POSTs only.
-GET_ACTIONS = {"search"}
-
-
 def limited(action: str):
-    """Decorator: refuse the view with 429 once the person or their address is over ``action``'s limit.
+    """Decorator for views without a form to re-render (buttons such as "helpful"): 429 once over the limit.
 
-    GET requests count only when the action is itself a GET (search); other
-    views count POSTs, so showing a form is never refused.
+    Only POSTs count, so showing a page is never refused.
     """
 
     def decorate(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            counts = request.method == "POST" or action in GET_ACTIONS
-            if counts and (refusal := check(request, action)):
+            if request.method == "POST" and (refusal := check(request, action)):
                 return refuse(request, refusal)
             return view(request, *args, **kwargs)
 
