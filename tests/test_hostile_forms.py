@@ -687,7 +687,7 @@ def test_every_form_in_the_product_is_in_the_table():
     }
     found = set()
     modules = ["accounts.forms", "communities.forms", "discussions.forms", "discussions.event_forms"]
-    for module in [*modules, "resources.forms", "digests.forms"]:
+    for module in [*modules, "resources.forms", "digests.forms", "portability.forms"]:
         for name, obj in vars(importlib.import_module(module)).items():
             if isinstance(obj, type) and issubclass(obj, forms.BaseForm) and obj.__module__ == module:
                 found.add(name)
