@@ -7,11 +7,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from taggit.models import TaggedItem
 
 from communities import panels, policy
 from communities.models import Community
@@ -33,14 +35,14 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
         threads = threads.filter(kind=kind)
     if tag:
         threads = threads.filter(tags__name=tag)
-    threads = (
-        threads.select_related("author", "last_poster")
-        .prefetch_related("tags")
+    threads = threads.select_related("author", "last_poster").order_by(
         # Pinned first (thread_list_idx serves exactly this order).
-        .order_by("-pinned", "-last_activity_at")
+        "-pinned",
+        "-last_activity_at",
     )
     page = Paginator(threads, settings.THREADS_PER_PAGE).get_page(request.GET.get("page"))
     mark_unread(request.user, community, page.object_list)
+    name_tags(page.object_list)
     return panels.Panel(
         "discussions/_thread_list.html",
         {
@@ -71,6 +73,23 @@ def mark_unread(user, community: Community, threads) -> None:
     for thread in threads:
         last = read.get(thread.pk)
         thread.unread = last is None or thread.last_activity_at > last
+
+
+def name_tags(threads) -> None:
+    """Set ``thread.tag_names`` for a page of threads (one query).
+
+    Reading ``thread.tags.all`` row by row builds a taggit queryset per row
+    even when prefetched, which cost more than the rows themselves.
+    """
+    threads = list(threads)
+    names: dict[int, list[str]] = {}
+    items = TaggedItem.objects.filter(
+        content_type=ContentType.objects.get_for_model(Thread), object_id__in=[t.pk for t in threads]
+    )
+    for object_id, name in items.order_by("tag__name").values_list("object_id", "tag__name"):
+        names.setdefault(object_id, []).append(name)
+    for thread in threads:
+        thread.tag_names = names.get(thread.pk, [])
 
 
 def _canonical(request: HttpRequest, thread: Thread, slug: str) -> HttpResponse | None:
