@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -216,6 +217,23 @@ def test_login_with_an_unknown_email_answers_exactly_like_a_wrong_password(clien
     page_unknown = unknown.content.decode().replace("nobody@example.org", "EMAIL")
     page_known = known.content.decode().replace(member.email, "EMAIL")
     assert _same_page(page_unknown, page_known)
+
+
+def test_login_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(client, make_user, settings):
+    """With the production hasher, an unknown address still costs one password hash (no timing oracle)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    person = make_user("timed", email="timed@example.org")
+
+    def fastest(email: str) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            client.post(LOGIN, {"login": email, "password": "wrong password"})
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    known, unknown = fastest(person.email), fastest("nobody@example.org")
+    assert unknown > known / 3 and known > unknown / 3, (known, unknown)
 
 
 def test_password_reset_answers_the_same_for_known_and_unknown_addresses(client, member):
