@@ -65,6 +65,7 @@ PAYLOADS = [
     "%s %(x)s %d %n",
     "{0} {x!r} {}",
     "Zoë ☃ 𝔘",
+    "two\r\nlines\tand a tab",
     "\x00",
     "\x1b[31m",
     "\u202e",
@@ -74,7 +75,7 @@ PAYLOADS = [
 HOSTILE = st.lists(st.sampled_from(PAYLOADS), min_size=1, max_size=3).map(" ".join)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 HYPOTHESIS = settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
