@@ -62,7 +62,7 @@ class User(AbstractUser):
     email_paused = models.BooleanField("pause all email", default=False)
     email_notifications = models.JSONField(default=default_email_notifications, blank=True)
     # Set when the person deleted their account: the row stays, anonymized, so
-    # their posts keep their place in threads (see accounts/deletion.py).
+    # their posts keep their place in threads (see portability/deletion.py).
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
