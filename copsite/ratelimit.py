@@ -159,4 +159,4 @@ def too_many_requests(request: HttpRequest) -> HttpResponse:
     allauth looks this up as ``copsite.urls.handler429``. Its windows are per
     minute, hence the one-minute ``Retry-After``.
     """
-    return refuse(request, Refusal(60), "Too many attempts from your address in a short time.")
+    return refuse(request, Refusal(60), "Too many attempts in a short time.")
