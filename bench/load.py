@@ -68,6 +68,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -299,6 +300,12 @@ class Stack:
                 raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
             time.sleep(0.3)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) of each part so far, this load client included: what the run cost."""
+        used = {name: group_cpu_seconds(proc.pid) for name, proc in self.processes.items()}
+        used["load client"] = time.process_time()
+        return used
+
     def stop(self) -> None:
         for proc in self.processes.values():
             if proc.poll() is None:
@@ -309,6 +316,19 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of the live processes of a process group (gunicorn's workers, the pool's children)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, …
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- SMTP sink -----------------------------------------------------------------------------------
@@ -683,11 +703,18 @@ class RunContext:
     load_started: float = 0.0
     ledger: Ledger = field(default_factory=Ledger)
     start_line: threading.Barrier | None = None
+    cpu_probe: Callable[[], dict[str, float]] = dict
+    cpu_at_start: dict[str, float] = field(default_factory=dict)
 
     def start_clock(self) -> None:
         """Barrier action: the load (and its wall time) begins once every member has logged in."""
+        self.cpu_at_start = self.cpu_probe()
         self.load_started = time.monotonic()
         self.deadline = self.load_started + self.args.duration
+
+    def cpu_used(self) -> dict[str, float]:
+        """CPU seconds each part used since the clock started."""
+        return {name: seconds - self.cpu_at_start.get(name, 0.0) for name, seconds in self.cpu_probe().items()}
 
 
 def run_members(ctx: RunContext, people: list[dict]) -> float:
@@ -990,6 +1017,12 @@ def render_report(args, meta: dict, rows: list[dict], checks: list[Check], figur
         f"first; the clock starts when the last is in; client timeout {args.timeout:g} s. "
         f"Load phase: {meta['wall']:.1f} s measured.",
         "",
+        "CPU used during the load phase (s): "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in meta["cpu"].items())
+        + f" — gunicorn {1000 * meta['cpu']['gunicorn'] / max(figures['requests'], 1):.0f} ms per request; "
+        f"the machine had {meta['cores']} × {meta['wall']:.0f} = {meta['cores'] * meta['wall']:.0f} core-seconds "
+        "(PostgreSQL and Redis not counted).",
+        "",
         "Steps (s): " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in meta["phases"].items()) + ".",
         "",
         "## Requests during the load",
@@ -1127,9 +1160,11 @@ def main(argv: list[str] | None = None) -> int:
             base=f"http://127.0.0.1:{args.port}",
             slug=slug,
             thread_ids=list(Thread.objects.values_list("pk", flat=True)),
+            cpu_probe=stack.cpu_seconds,
         )
         print(f"load: {args.members} members log in, then load for {args.duration:g} s", flush=True)
         wall = run_members(ctx, people)
+        cpu = ctx.cpu_used()
         phases.seconds["log in"] = ctx.load_started - phases.mark
         phases.mark = ctx.load_started
         phases.done("load")
@@ -1160,6 +1195,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall": wall,
         "phases": phases.seconds,
         "login_rows": latency_rows([s for s in ctx.ledger.samples if s.kind in LOGIN_KINDS], 0),
+        "cpu": cpu,
     }
     ok = all(c.ok for c in checks)
     report = render_report(args, meta, rows, checks, figures, ctx.ledger)
