@@ -109,6 +109,14 @@ def check(request: HttpRequest, action: str, *, person_spec: str | None = None) 
 _NOT_KEPT = {"csrfmiddlewaretoken", "submission_key"}
 
 
+def _label(name: str) -> str:
+    """A field name as words: "reply-body" → "Body", "password1" → "Password", "password2" → "Password (again)"."""
+    words = name.split("-")[-1].replace("_", " ")
+    if words.endswith("2"):
+        words = words[:-1] + " (again)"
+    return words.rstrip("1").capitalize()
+
+
 def typed_fields(request: HttpRequest) -> list[dict]:
     """What the person sent, so the 429 page can hand it back (passwords come back empty)."""
     data = request.POST if request.method == "POST" else request.GET
@@ -118,7 +126,7 @@ def typed_fields(request: HttpRequest) -> list[dict]:
         if name in _NOT_KEPT or name == honeypot:
             continue
         secret = "password" in name
-        label = name.split("-")[-1].replace("_", " ").capitalize()
+        label = _label(name)
         value = "" if secret else data.get(name, "")
         fields.append(
             {"name": name, "label": label, "value": value, "secret": secret, "long": "\n" in value or len(value) > 60}
