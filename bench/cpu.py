@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
-import os
 import pstats
-import sys
 import time
-from pathlib import Path
+
+import djangoenv
 
 
 def main() -> None:
@@ -35,17 +33,7 @@ def main() -> None:
     ap.add_argument("--keep-page-cache", action="store_true", help="Leave PAGE_CACHE_SECONDS as the target sets it.")
     args = ap.parse_args()
 
-    target = json.loads(Path(args.target).read_text())
-    os.environ.update(target.get("env") or {})
-    if not args.keep_page_cache:
-        os.environ["PAGE_CACHE_SECONDS"] = "0"
-    cwd = target.get("cwd") or str(Path(__file__).resolve().parent.parent)
-    os.chdir(cwd)
-    sys.path.insert(0, cwd)
-
-    import django
-
-    django.setup()
+    target = djangoenv.setup(args.target, page_cache=args.keep_page_cache)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext

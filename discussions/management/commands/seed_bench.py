@@ -137,6 +137,13 @@ class Command(BaseCommand):
             default=min(os.cpu_count() or 1, 4),
             help="Processes rendering Markdown (default %(default)s; 1 renders in this process).",
         )
+        parser.add_argument(
+            "--copies",
+            type=int,
+            default=1,
+            help="Load the topics and posts this many times (5 = 100,000 posts, for bench/search.py; "
+            "the harness pages are those of the first copy).",
+        )
 
     # --- entry point -----------------------------------------------------------------
 
@@ -184,6 +191,9 @@ class Command(BaseCommand):
             communities = self._timed("communities", self._communities, data, users)
             threads = self._timed("threads", self._threads, data, users, communities)
             self._timed("posts", self._posts, data, users, threads, rendered)
+            for copy in range(2, options["copies"] + 1):
+                more = self._timed(f"threads_{copy}", self._threads, data, users, communities)
+                self._timed(f"posts_{copy}", self._posts, data, users, more, rendered)
             self._timed("denormalise", self._denormalise)
         self._timed("search_vectors", self._search_vectors)
         self._timed("analyze", self._analyze)

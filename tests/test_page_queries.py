@@ -1,0 +1,124 @@
+"""Query-count guards for the pages the benchmark measures (bench/, make bench).
+
+The four pages anonymous visitors read most (community directory, a
+community's front page with its thread list, a long thread's first and last
+page) and the long thread for a logged-in member cost a fixed number of SQL
+queries: the same with a little data and with a lot, the same for the first
+and the last page of a thread. Rendering is measured with the whole-page
+cache off (a cache hit costs nothing and would hide a regression). Timings
+stay in the benchmark; these tests fail when a page starts querying per row.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from communities.models import Community
+from discussions import services
+from discussions.models import Post
+
+# Bounds from issue 9: anonymous pages at most 8 queries, a member's thread page at most 12.
+ANONYMOUS_MAX = 8
+MEMBER_MAX = 12
+
+
+@pytest.fixture(autouse=True)
+def no_page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+def grow(world, conversation, *, communities: int, threads: int, replies: int) -> None:
+    """More of everything the pages list: communities, tagged threads, and replies (some nested) in the thread."""
+    from communities import services as community_services
+
+    for i in range(communities):
+        community_services.create_community(
+            world.owner,
+            name=f"Practice {i:02d}",
+            slug=f"practice-{i:02d}",
+            domain="More people getting better at something.",
+            visibility=Community.Visibility.PUBLIC,
+        )
+    for i in range(threads):
+        services.start_thread(
+            world.member, world.public, title=f"Thread {i}", body=f"Body {i}", tags=[f"tag{i % 4}", "common"]
+        )
+    parent = conversation.answer
+    for i in range(replies):
+        # Every third reply answers the previous one: deeper than the indent limit, so replies say whom they answer.
+        reply = services.reply(
+            world.facilitator if i % 2 else world.owner,
+            conversation.thread,
+            f"Reply **{i}**",
+            parent=parent if i % 3 == 0 else None,
+        )
+        if i % 3 == 0:
+            parent = reply
+    conversation.thread.refresh_from_db()
+
+
+def pages(conversation) -> dict[str, str]:
+    thread_url = conversation.thread.get_absolute_url()
+    last = -(-(conversation.thread.reply_count + 1) // settings.POSTS_PER_PAGE)
+    return {
+        "directory": "/c/",
+        "community": conversation.thread.community.get_absolute_url(),
+        "thread_first": thread_url,
+        "thread_last": f"{thread_url}?page={last}",
+    }
+
+
+def count_queries(client, url: str, django_assert_max_num_queries, bound: int) -> int:
+    with django_assert_max_num_queries(bound) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured)
+
+
+def test_anonymous_pages_cost_the_same_few_queries_with_little_and_much_data(
+    client, world, conversation, django_assert_max_num_queries
+):
+    small = {
+        name: count_queries(client, url, django_assert_max_num_queries, ANONYMOUS_MAX)
+        for name, url in pages(conversation).items()
+    }
+    grow(world, conversation, communities=25, threads=30, replies=2 * settings.POSTS_PER_PAGE + 5)
+    urls = pages(conversation)
+    assert urls["thread_last"].endswith("?page=3")
+    large = {name: count_queries(client, url, django_assert_max_num_queries, small[name]) for name, url in urls.items()}
+    assert large == small
+    assert large["thread_first"] == large["thread_last"]
+    # The pages did list the growth: a full page of communities, threads with their tags, nested replies.
+    assert client.get("/c/").content.decode().count('class="card community-card"') == 20
+    community_page = client.get(urls["community"]).content.decode()
+    assert "Thread 29" in community_page and 'href="?tag=common"' in community_page
+    last = client.get(urls["thread_last"]).content.decode()
+    assert last.count('class="post ') == conversation.thread.reply_count + 1 - 2 * settings.POSTS_PER_PAGE
+    assert "replying to" in client.get(urls["thread_first"]).content.decode()
+
+
+def test_member_reading_a_long_thread_costs_the_same_queries_on_first_and_last_page(
+    client, world, conversation, django_assert_max_num_queries
+):
+    client.force_login(world.member)
+    urls = pages(conversation)
+    client.get(urls["thread_first"])  # the first visit moves the read marker
+    small = count_queries(client, urls["thread_first"], django_assert_max_num_queries, MEMBER_MAX)
+
+    grow(world, conversation, communities=0, threads=0, replies=2 * settings.POSTS_PER_PAGE + 5)
+    helpful = Post.objects.filter(thread=conversation.thread).exclude(author=world.member)[:5]
+    for post in helpful:
+        services.toggle_helpful(world.member, post)
+    urls = pages(conversation)
+    # New replies: the next view writes the read marker once, in one statement.
+    with django_assert_max_num_queries(small + 1):
+        first = client.get(urls["thread_first"])
+    assert 'class="badge badge-new"' in first.content.decode()
+    # Read: every later view costs what the short thread did, first page and last.
+    first_count = count_queries(client, urls["thread_first"], django_assert_max_num_queries, small)
+    last_count = count_queries(client, urls["thread_last"], django_assert_max_num_queries, small)
+    assert first_count == last_count == small
+    page = client.get(urls["thread_first"]).content.decode()
+    assert page.count('aria-pressed="true"') == 5
+    assert page.count('name="body"') >= 1 and "Reply<span" in page
