@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 import psycopg2
 import pytest
+import redis
 import requests
 from django.db import transaction
 from django.utils import timezone
@@ -134,7 +135,8 @@ def sent(row: OutboundEmail) -> bool:
 def test_members_keep_posting_while_redis_is_down_and_their_mail_goes_out_once_it_is_back(
     world, conversation, own_redis, start_web, start_worker, mail_dir
 ):
-    """C-redis-down-post: Redis is broker and cache; it stops, members post, it comes back empty."""
+    """C-redis-hung-post, C-redis-down-post: Redis is broker and cache; it hangs, then stops, members post, it
+    comes back empty."""
     # What the conversation fixture notified is old news here: only this test's replies count.
     Notification.objects.update(emailed_at=timezone.now() - timedelta(hours=2))
     given_up = OutboundEmail.objects.create(
@@ -147,6 +149,12 @@ def test_members_keep_posting_while_redis_is_down_and_their_mail_goes_out_once_i
     fern = web.session_for(world.facilitator.email)
     ada = web.session_for(world.admin.email)
     assert requests.get(web.base + thread_url, timeout=10).status_code == 200  # now in the page cache
+
+    # First Redis hangs: it takes connections and answers nothing, so each cache call waits out its 2 s timeout.
+    redis.Redis.from_url(own_redis.url).execute_command("CLIENT", "PAUSE", "8000", "ALL")
+    started = time.monotonic()
+    response = web.post(fern, thread_url + "reply/", {"body": "Reply 0 while Redis hangs, @mira."})
+    assert response.status_code == 302 and time.monotonic() - started < 5, time.monotonic() - started
 
     own_redis.stop()
     timings = []
@@ -178,7 +186,8 @@ def test_members_keep_posting_while_redis_is_down_and_their_mail_goes_out_once_i
     # No hang on the dead broker or cache (a stalled socket would cost 5 s a try); sign-up also hashes a password.
     assert max(timings) < 5, timings
     assert Post.objects.filter(body__contains="while Redis is down").count() == 3
-    assert Notification.objects.filter(user=world.member, emailed_at=None).count() == 3
+    assert Post.objects.filter(body__contains="while Redis hangs").count() == 1
+    assert Notification.objects.filter(user=world.member, emailed_at=None).count() == 4
     verification = OutboundEmail.objects.get(to="rosa@example.org")
     assert (verification.state, verification.attempts) == (OutboundEmail.State.PENDING, 0)
     assert OutboundEmail.objects.get(pk=given_up.pk).state == OutboundEmail.State.PENDING
@@ -205,7 +214,8 @@ def test_members_keep_posting_while_redis_is_down_and_their_mail_goes_out_once_i
     [to_mira] = [m for m in mails if m["To"] == world.member.email]
     [to_rosa] = [m for m in mails if m["To"] == "rosa@example.org"]
     [_to_lee] = [m for m in mails if m["To"] == "lee@example.org"]
-    assert all(f"Reply {n} while Redis is down" in text_of(to_mira) for n in (1, 2, 3))  # one email for the three
+    assert all(f"Reply {n} while Redis is down" in text_of(to_mira) for n in (1, 2, 3))  # one email for the four
+    assert "Reply 0 while Redis hangs" in text_of(to_mira)
     assert len(mails) == 3
     assert to_rosa["Message-ID"] == verification.message_id
     assert requests.get(web.base + thread_url, timeout=10).status_code == 200
