@@ -101,7 +101,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--members", type=int, default=50)
     p.add_argument("--duration", type=float, default=120.0, help="seconds of load")
-    p.add_argument("--threads", type=int, default=6, help="threads seeded (replies go to these)")
+    p.add_argument(
+        "--threads", type=int, default=3, help="threads seeded (replies go to these; few: long threads, contention)"
+    )
     p.add_argument("--ramp", type=float, default=10.0, help="seconds over which the members' logins are spread")
     p.add_argument("--think", type=float, default=0.5, help="mean pause between a member's actions, seconds")
     p.add_argument("--db", default="load_copsite")
