@@ -279,7 +279,8 @@ def test_search_finds_visible_content_with_snippets_and_never_private(client, wo
     client.force_login(world.outsider)
     for q in ['"abbey', "abbey & | ! quokka", "x" * 5000, "<script>alert(1)</script>", "\x00", ""]:
         response = client.get("/search/", {"q": q, "kind": "resources"})
-        assert response.status_code == 200
+        # A NUL can't reach PostgreSQL: the middleware answers 400 before the search runs.
+        assert response.status_code == (400 if "\x00" in q else 200)
         assert b"Abbey quokka secret" not in response.content and b"private abbey" not in response.content
         assert b"<script>alert" not in response.content
 
