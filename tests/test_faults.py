@@ -154,7 +154,8 @@ def test_members_keep_posting_while_redis_is_down_and_their_mail_goes_out_once_i
     redis.Redis.from_url(own_redis.url).execute_command("CLIENT", "PAUSE", "8000", "ALL")
     started = time.monotonic()
     response = web.post(fern, thread_url + "reply/", {"body": "Reply 0 while Redis hangs, @mira."})
-    assert response.status_code == 302 and time.monotonic() - started < 5, time.monotonic() - started
+    # One 2 s timeout, then the cache is left alone for a moment (without that rest: 8-12 s for this reply).
+    assert response.status_code == 302 and time.monotonic() - started < 6, time.monotonic() - started
 
     own_redis.stop()
     timings = []
@@ -259,9 +260,9 @@ def test_emails_queued_while_the_broker_is_down_wait_for_the_sweep_after_one_try
 def test_refused_mail_backs_off_then_fails_for_the_admin_and_is_sent_once_when_smtp_recovers(
     start_worker, smtp, client, site_admin
 ):
-    """C-smtp-fail: 4xx on every message; retries 1 s then 2 s apart, failed with the reason, "send again" once."""
+    """C-smtp-fail: 4xx on every message; retries 2 s then 4 s apart, failed with the reason, "send again" once."""
     smtp.refusal = "451 4.3.0 Mail server temporarily rejecting messages"
-    worker = start_worker(EMAIL_URL=smtp.url, EMAIL_MAX_ATTEMPTS="3", EMAIL_RETRY_BASE_SECONDS="1")
+    worker = start_worker(EMAIL_URL=smtp.url, EMAIL_MAX_ATTEMPTS="3", EMAIL_RETRY_BASE_SECONDS="2")
     with transaction.atomic():
         refused = queue_email(to="rosa@example.org", subject="Someone replied to you", text="Fern replied.")
     wait_until(
@@ -274,7 +275,7 @@ def test_refused_mail_backs_off_then_fails_for_the_admin_and_is_sent_once_when_s
     assert refused.attempts == 3
     assert "SMTPDataError" in refused.last_error and "451" in refused.last_error
     first, second, third = smtp.attempts
-    assert 0.9 <= second - first < third - second, smtp.attempts  # backoff: ~1 s, then ~2 s
+    assert 1.9 <= second - first < third - second and third - second >= 3.9, smtp.attempts  # backoff: 2 s, 4-5 s
     assert smtp.delivered == []
 
     # The site admin sees it in the outbox with the reason, and sends it again once the server recovers.
