@@ -19,6 +19,11 @@ def clean_display_text(value: str, field_label: str) -> str:
     return value
 
 
+def clean_one_line(value: str, field_label: str) -> str:
+    """A name or title: display text on one line, runs of whitespace (line breaks too) as one space."""
+    return " ".join(clean_display_text(value, field_label).split())
+
+
 def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
@@ -33,7 +38,7 @@ class SignupExtraForm(forms.Form):
     )
 
     def clean_display_name(self) -> str:
-        return clean_display_text(self.cleaned_data["display_name"], "Display name")
+        return clean_one_line(self.cleaned_data["display_name"], "Display name")
 
     def signup(self, request, user: User) -> None:
         user.display_name = self.cleaned_data.get("display_name", "")
@@ -49,7 +54,7 @@ class ProfileForm(forms.ModelForm):
         widgets = {"bio": forms.Textarea(attrs={"rows": 4, "maxlength": 500})}
 
     def clean_display_name(self) -> str:
-        return clean_display_text(self.cleaned_data["display_name"], "Display name")
+        return clean_one_line(self.cleaned_data["display_name"], "Display name")
 
     def clean_bio(self) -> str:
         return clean_display_text(self.cleaned_data["bio"], "Bio")

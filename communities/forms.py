@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.forms import clean_display_text
+from accounts.forms import clean_display_text, clean_one_line
 from communities.models import Community, Membership
 from copsite.markup import MarkupError, render_markdown
 
@@ -22,10 +22,10 @@ class CommunityForm(forms.ModelForm):
         help_texts = {"slug": "The community's address: /c/<slug>/. Lower-case letters, digits and hyphens."}
 
     def clean_name(self) -> str:
-        return clean_display_text(self.cleaned_data["name"], "Name")
+        return clean_one_line(self.cleaned_data["name"], "Name")
 
     def clean_domain(self) -> str:
-        return " ".join(clean_display_text(self.cleaned_data["domain"], "Domain statement").split())
+        return clean_one_line(self.cleaned_data["domain"], "Domain statement")
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].lower()

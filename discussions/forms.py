@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 
-from accounts.forms import clean_display_text
+from accounts.forms import clean_one_line
 from copsite.markup import MAX_SOURCE_CHARS, MarkupError
 from discussions.models import Thread
 from discussions.services import MAX_TAGS, render_post
@@ -57,7 +57,7 @@ class ThreadForm(BodyMixin, forms.Form):
     submission_key = submission_key_field()
 
     def clean_title(self) -> str:
-        title = " ".join(clean_display_text(self.cleaned_data["title"], "Title").split())
+        title = clean_one_line(self.cleaned_data["title"], "Title")
         if not title:
             raise forms.ValidationError("Give your thread a title.")
         return title
@@ -66,7 +66,7 @@ class ThreadForm(BodyMixin, forms.Form):
         raw = self.cleaned_data["tags"]
         tags: list[str] = []
         for part in raw.split(","):
-            tag = " ".join(clean_display_text(part, "Tags").lower().split())
+            tag = clean_one_line(part, "Tags").lower()
             if not tag:
                 continue
             if len(tag) > TAG_MAX_LENGTH:
@@ -95,14 +95,14 @@ class EditForm(BodyMixin, forms.Form):
             self.fields["title"].required = True
 
     def clean_title(self) -> str:
-        return " ".join(clean_display_text(self.cleaned_data["title"], "Title").split())
+        return clean_one_line(self.cleaned_data["title"], "Title")
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}), label="Reason")
 
     def clean_reason(self) -> str:
-        reason = " ".join(clean_display_text(self.cleaned_data["reason"], "Reason").split())
+        reason = clean_one_line(self.cleaned_data["reason"], "Reason")
         if not reason:
             raise forms.ValidationError("Give a reason.")
         return reason

@@ -245,6 +245,20 @@ def test_profile_edit_saves_and_rejects_bad_input_keeping_it(client, member):
     assert "{{ 7|add:1 }} {% now &#x27;Y&#x27; %}" in profile
 
 
+@pytest.mark.django_db
+def test_names_are_one_line_whatever_is_typed(client, member):
+    """A display name shows in From headers and page titles: line breaks fold into spaces."""
+    client.force_login(member)
+    response = client.post(
+        reverse("accounts:edit-profile"),
+        {"display_name": "Mira\r\nBcc: evil@example.com\n\tM.", "bio": "line one\nline two", "time_zone": "UTC"},
+    )
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.display_name == "Mira Bcc: evil@example.com M."
+    assert member.bio == "line one\nline two"  # a bio keeps its paragraphs
+
+
 def test_profile_edit_needs_login(client, db):
     response = client.get(reverse("accounts:edit-profile"))
     assert response.status_code == 302
