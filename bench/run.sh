@@ -10,7 +10,11 @@
 # 3. bench/queries.py: every SQL query of the four pages (page cache off) ->
 #    bench/last-queries.md;
 # 4. the harness's run.sh with EXTRA_TARGETS=copsite.json (builds the peers the
-#    first time); its report.md is copied to bench/last-report.md.
+#    first time); its report.md is copied to bench/last-report.md;
+# 5. bench/member.py: the logged-in member on the big thread beside Spirit's
+#    anonymous big thread -> bench/last-member.md;
+# 6. bench/search.py: /search/?q= on 100,000 posts (seed_bench --copies 5 into
+#    ${COPSITE_DB}_search) -> bench/last-search.md.
 #
 # Knobs (environment): PERF_WORK [/tmp/peers], PERF_DIR [<project>/../shared/perf],
 # COPSITE_PORT [8104] (the peers take 8101-8103), COPSITE_DB [bench_copsite],
@@ -18,6 +22,8 @@
 # COPSITE_GUNICORN_CONF [bench] (project = the project's gunicorn.conf.py),
 # PAGE_CACHE_SECONDS [app default] (0 = measure without the whole-page cache),
 # COPSITE_REPORT [last-report.md] (name of the report copy in bench/),
+# COPSITE_MEMBER_REPORT [last-member.md], COPSITE_SKIP_SEARCH [0] (1 = no search benchmark),
+# SEARCH_REQUESTS [200] (timed requests per search query),
 # and everything shared/perf/run.sh reads (SKIP_SETUP, PEERS, DURATION, CONNS,
 # THREADS, ROUNDS, WARMUP, PIN, EXTRA_TARGETS).
 set -euo pipefail
@@ -90,6 +96,8 @@ fi
 # --- 3. the SQL of each page (render path, page cache off) ----------------------------------
 "$PY" "$HERE/queries.py" "$TARGET" --out "$HERE/last-queries.md" >/dev/null
 echo "copsite: SQL per page in $HERE/last-queries.md"
+# CPU ms and queries per request in process, anonymous and the logged-in bench member.
+"$PY" "$HERE/cpu.py" "$TARGET" --member -n 50 | tee "$HERE/last-cpu.txt"
 redis-cli -h 127.0.0.1 -p 6379 -n 5 flushdb >/dev/null
 
 # --- 4. the harness ---------------------------------------------------------------------------
@@ -104,6 +112,36 @@ if [ -n "$OUT" ] && [ -f "$OUT/report.md" ]; then
 else
   echo "copsite: no report found (see $RUNLOG)" >&2
   exit 1
+fi
+
+# --- 5. copsite-only rows: the logged-in member beside Spirit's anonymous big thread -----------
+if [ -f "$WORK/targets/spirit.json" ]; then
+  python3 "$HERE/member.py" "$TARGET" "$WORK/targets/spirit.json" --logdir "$OUT" \
+    --out "$HERE/${COPSITE_MEMBER_REPORT:-last-member.md}"
+  cp "$HERE/${COPSITE_MEMBER_REPORT:-last-member.md}" "$OUT/copsite-member.md"
+else
+  echo "copsite: no Spirit target, member row skipped" >&2
+fi
+
+# --- 6. search on 100,000 posts (the dataset five times, its own database) ------------------
+if [ "${COPSITE_SKIP_SEARCH:-0}" != 1 ]; then
+  SEARCH_TARGET="$WORK/targets/copsite-search.json"
+  if [ "${COPSITE_SKIP_SEED:-0}" = 1 ] && [ ! -f "$SEARCH_TARGET" ]; then
+    echo "copsite: COPSITE_SKIP_SEED=1 but no $SEARCH_TARGET yet: run once without it" >&2
+    exit 1
+  elif [ "${COPSITE_SKIP_SEED:-0}" != 1 ]; then
+    SDB="${DB}_search"
+    su postgres -c "dropdb --if-exists --force $SDB" >/dev/null 2>&1
+    su postgres -c "createdb -O ${BENCH_DB_USER:-bench} $SDB"
+    (
+      cd "$PROJ"
+      export DATABASE_URL="postgres://${BENCH_DB_USER:-bench}:${BENCH_DB_PASSWORD:-bench}@127.0.0.1:5432/$SDB"
+      "$PY" manage.py migrate --noinput -v0
+      "$PY" manage.py seed_bench --copies 5 --target "$SEARCH_TARGET" | tee "$WORK/copsite-search-seed.log"
+    )
+  fi
+  "$PY" "$HERE/search.py" "$SEARCH_TARGET" -n "${SEARCH_REQUESTS:-200}" --out "$HERE/last-search.md"
+  cp "$HERE/last-search.md" "$OUT/copsite-search.md"
 fi
 
 # --- 5. digests: plan + build for 1,000 and 10,000 members, time and queries (digests/management/commands/bench_digests.py)

@@ -29,6 +29,8 @@ from resources.models import Resource
 
 MAX_QUERY = 200
 PER_PAGE = 20
+# Matches ranked per kind (the newest ones); more pages than this hold nothing new.
+CANDIDATES = 200
 KINDS = {"threads": "Threads", "replies": "Replies", "resources": "Resources"}
 # Sentinels that can't appear in stored plain text; escaped output gets <mark> in their place.
 _START, _STOP = "\x02", "\x03"
@@ -71,8 +73,14 @@ def _ranked(
 ) -> QuerySet:
     if full_text():
         q = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        # Rank only the newest CANDIDATES matches: a common word matches a
+        # quarter of all posts, and ranking all of them took most of a second.
+        # PostgreSQL finds them by walking the primary key backwards (common
+        # words) or by the GIN index (rare ones); snippets are made for the
+        # shown rows only.
+        candidates = qs.filter(search_vector=q).order_by("-pk").values("pk")[:CANDIDATES]
         return (
-            qs.filter(search_vector=q)
+            qs.filter(pk__in=candidates)
             .annotate(
                 rank=SearchRank(F("search_vector"), q),
                 snippet=SearchHeadline(
