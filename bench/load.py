@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import email.policy
 import hashlib
 import json
 import math
@@ -71,7 +72,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import Message
+from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -340,25 +341,18 @@ class Sink:
     """Every message the worker hands to SMTP, as parsed email messages (aiosmtpd handler)."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        message = email.message_from_bytes(envelope.content)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)
         return "250 OK"
 
-    def snapshot(self) -> list[Message]:
+    def snapshot(self) -> list[EmailMessage]:
         with self.lock:
             return list(self.messages)
-
-
-def text_of(message: Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", errors="replace")
-    return ""
 
 
 # --- seed ------------------------------------------------------------------------------------------
@@ -407,7 +401,7 @@ def seed(args: argparse.Namespace) -> tuple[str, list[dict]]:
         thread = services.start_thread(author, community, title=f"Load thread {t + 1}", body="How do you cope?")
         for _ in range(3):
             services.reply(rng.choice(users), thread, "Here is what works for me.")
-    return community.slug, [{"username": u.username, "email": u.email, "pk": u.pk} for u in users]
+    return community.slug, [{"username": u.username, "email": u.email} for u in users]
 
 
 # --- the simulated members ------------------------------------------------------------------------
@@ -898,7 +892,7 @@ def check_notifications(ctx: RunContext, sink: Sink) -> tuple[list[Check], dict]
     emails = dict(User.objects.values_list("pk", "email"))
     mailed = Counter()
     for m in messages:
-        for post_id in re.findall(r"/p/(\d+)/", text_of(m)):
+        for post_id in re.findall(r"/p/(\d+)/", m.get_body(("plain",)).get_content()):
             mailed[(m["To"], int(post_id))] += 1
     wanted = Counter(
         (emails[u], p) for u, p in Notification.objects.filter(email_sent=True).values_list("user_id", "post_id")
