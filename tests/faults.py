@@ -152,33 +152,27 @@ class PostgresCluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._server_command(
-            postgres_bin("pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log_path),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "30",
-            "start",
-        )
+        self._pg_ctl("-l", str(self.log_path), "-o", options, "start")
         self.running = True
 
     def stop(self) -> None:
         """Fast shutdown: open sessions are cut off, as in a restart by the operator or a failover."""
-        self._server_command(postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "30", "stop")
+        self._pg_ctl("-m", "fast", "stop")
         self.running = False
 
     def destroy(self) -> None:
-        if self.running:
-            try:
-                self.stop()
-            except (RuntimeError, subprocess.TimeoutExpired):
-                self._server_command(postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Stop the server if it runs (immediately, if a fast stop fails) and remove its files, whatever happens."""
+        try:
+            if self.running:
+                try:
+                    self.stop()
+                except (RuntimeError, subprocess.TimeoutExpired):
+                    self._pg_ctl("-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _pg_ctl(self, *args: str) -> None:
+        self._server_command(postgres_bin("pg_ctl"), "-D", str(self.data), "-w", "-t", "30", *args)
 
     def url(self, name: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
