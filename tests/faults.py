@@ -3,7 +3,9 @@
 Each helper owns its process, on a free port, in a folder of its own, so a
 test can stop a service without touching the machine's shared PostgreSQL
 (5432) or Redis (6379) that other runs use. Every wait is a bounded poll
-that fails with what it was waiting for.
+that fails with what it was waiting for (tests/worker.py's wait_until). A
+test that kills a worker in the middle of a task holds it there first by
+locking the outbox (outbox_held).
 """
 
 from __future__ import annotations
@@ -19,41 +21,23 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.db import connection, transaction
 
-ROOT = Path(__file__).resolve().parent.parent
+from copsite.models import Heartbeat, OutboundEmail
+from tests.worker import ROOT, stop_process, wait_until
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate: Callable, *, timeout: float, what: str, log: Callable[[], str] = str):
-    """Poll ``predicate`` until it returns something truthy; fail naming ``what`` (and the log) after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()[-4000:]}")
-
-
-def _stop(process: subprocess.Popen | None, timeout: float = 20, sig: int = signal.SIGTERM) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # --- Redis ---------------------------------------------------------------------------------------------------------
@@ -92,7 +76,7 @@ class RedisServer:
         wait_until(self.answers, timeout=10, what=f"redis-server on port {self.port}", log=self.output)
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
         wait_until(lambda: not self.answers(), timeout=5, what=f"redis on port {self.port} to go away")
 
     def answers(self) -> bool:
@@ -304,7 +288,7 @@ class WebServer:
         wait_until(up, timeout=60, what="gunicorn to answer /healthz", log=self.output)
 
     def stop(self) -> None:
-        _stop(self.process, sig=signal.SIGQUIT)  # quick shutdown: nothing is in flight when a test ends
+        stop_process(self.process, sig=signal.SIGQUIT)  # quick shutdown: nothing is in flight when a test ends
         if getattr(self, "log", None):
             self.log.close()
 
@@ -340,8 +324,45 @@ def publish(broker_url: str, task, *args, **kwargs) -> None:
     """Publish ``task`` to the tests' queue on ``broker_url``, as beat would on that deployment."""
     from copsite.celery import app
 
-    with app.connection_for_write(broker_url) as connection:
-        task.apply_async(args, kwargs, connection=connection, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    with app.connection_for_write(broker_url) as broker:
+        task.apply_async(args, kwargs, connection=broker, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+# --- A worker held inside a task, to be killed there --------------------------------------------------------------
+
+
+@contextmanager
+def outbox_held():
+    """Block every write the digest build needs, from this test's own connection, until the block exits."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {OutboundEmail._meta.db_table} IN EXCLUSIVE MODE")
+        else:  # SQLite: the atomic block began IMMEDIATE; a write makes sure we hold the write lock
+            Heartbeat.objects.update_or_create(
+                name="test-holds-the-lock", defaults={"at": datetime(2030, 1, 1, tzinfo=UTC)}
+            )
+        yield
+
+
+def waiting_backends() -> list[int]:
+    """The PostgreSQL backends waiting for a lock on the outbox (see outbox_held): proof a task is stuck mid-run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [OutboundEmail._meta.db_table]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def wait_for_backends_to_end(pids: list[int]) -> None:
+    """A killed client's PostgreSQL backend outlives it until its statement ends, holding its row locks."""
+
+    def gone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
+            return cursor.fetchone()[0] == 0
+
+    if pids:
+        wait_until(gone, timeout=15, what=f"backends {pids} of the killed process to end")
 
 
 # --- SMTP ----------------------------------------------------------------------------------------------------------

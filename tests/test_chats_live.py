@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import re
 import signal
-import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,7 @@ import pytest
 from discussions import events
 from discussions.models import Event, EventQuestion, Post
 from discussions.tasks import run_events
-from tests.worker import LiveWorker
+from tests.worker import LiveWorker, wait_until
 
 pytestmark = pytest.mark.live_worker
 
@@ -51,15 +50,6 @@ def workers(transactional_db, mail_dir, tmp_path):
         worker.stop()
 
 
-def wait_for(predicate, *, timeout: float = 20, what: str, log: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log}")
-
-
 def beat(minute: float) -> str:
     """Publish one tick of the beat for START + ``minute`` minutes; the task's id."""
     return run_events.delay((START + timedelta(minutes=minute)).isoformat()).id
@@ -74,7 +64,7 @@ def finished(worker: LiveWorker, task_id: str, timeout: float = 20) -> dict[str,
     def done() -> bool:
         return pattern.search(worker.output()) is not None
 
-    wait_for(done, timeout=timeout, what=f"task {task_id}", log=worker.output())
+    wait_until(done, timeout=timeout, what=f"task {task_id}", log=worker.output)
     match = pattern.search(worker.output())
     assert match.group(2), f"run_events failed in the worker:\n{worker.output()}"
     return ast.literal_eval(match.group(2))

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 import uuid
-from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from communities import services as communities
 from communities.models import Membership
@@ -42,7 +39,17 @@ from digests.models import DigestRun
 from digests.tasks import build_digests, plan_digests
 from discussions import services as discussions
 from discussions.models import Thread
-from tests.worker import LiveWorker, database_url_for_tests, read_mail, text_of
+from tests.faults import free_port, outbox_held, wait_for_backends_to_end, waiting_backends
+from tests.worker import (
+    LiveWorker,
+    database_url_for_tests,
+    kill_hard,
+    process_tree,
+    read_mail,
+    retire,
+    text_of,
+    wait_until,
+)
 
 pytestmark = pytest.mark.live_worker
 
@@ -78,53 +85,7 @@ def workers(transactional_db, mail_dir, tmp_path):
         retire(worker)
 
 
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (the prefork pool's children), from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, []))
-    return tree
-
-
-def kill_hard(worker: LiveWorker) -> None:
-    """SIGKILL the worker and its pool children together, as a crashed machine or the OOM killer would."""
-    tree = process_tree(worker.process.pid)
-    for sig in (signal.SIGSTOP, signal.SIGKILL):  # freeze first: no child finishes its work while the others die
-        for pid in tree:
-            with suppress(ProcessLookupError):
-                os.kill(pid, sig)
-    worker.process.wait(timeout=10)
-    worker.log.close()
-
-
-def retire(worker: LiveWorker) -> None:
-    """Stop a worker the test is done with (settled, so idle): a warm shutdown would only cost 3-5 s."""
-    if worker.process and worker.process.poll() is None:
-        kill_hard(worker)
-    worker.stop()  # closes the log
-
-
 # --- Waiting on the worker: bounded polls, never a sleep of real minutes ------------------------------------------
-
-
-def wait_for(predicate, *, timeout: float = 30, what: str = "condition", worker: LiveWorker | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    log = f"\nworker log:\n{worker.output()[-4000:]}" if worker else ""
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}{log}")
 
 
 def snapshot() -> tuple:
@@ -145,11 +106,11 @@ def settle(worker: LiveWorker, *, timeout: float = 60, planned_ok: bool = False)
     while True:
         name = f"tick-{uuid.uuid4().hex[:12]}"
         heartbeat.delay(name)
-        wait_for(
+        wait_until(
             lambda name=name: Heartbeat.objects.filter(name=name).exists(),
             timeout=max(deadline - time.monotonic(), 0.1),
             what="the worker to reach a tick published after the work",
-            worker=worker,
+            log=worker.output,
         )
         current = snapshot()
         runs, emails = current
@@ -253,7 +214,7 @@ def test_two_beats_and_a_redelivered_build_send_one_digest(workers, world, mail_
     now = "2030-01-16T12:00:00+00:00"
     plan_digests.delay(now)
     plan_digests.delay(now)
-    run = wait_for(lambda: DigestRun.objects.first(), what="the run to be planned", worker=first)
+    run = wait_until(lambda: DigestRun.objects.first(), what="the run to be planned", log=first.output)
     # While the builds the two plans fanned out are running: the same build, redelivered twice.
     build_digests.delay([run.pk], now)
     build_digests.delay([run.pk], now)
@@ -281,16 +242,14 @@ def test_a_refused_smtp_digest_fails_and_the_next_one_covers_the_gap(workers, wo
     retire(worker)
 
     thread_at(world.owner, world.public, "Day one: the failed digest", "2030-01-15T13:00:00+00:00")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # nobody listens there: SMTP refused
     smtp_down = workers(EMAIL_URL=f"smtp://127.0.0.1:{closed}", EMAIL_MAX_ATTEMPTS="2", EMAIL_RETRY_BASE_SECONDS="1")
     plan_digests.delay("2030-01-16T12:00:00+00:00")
-    failed = wait_for(
+    failed = wait_until(
         lambda: OutboundEmail.objects.filter(kind="digest", state=OutboundEmail.State.FAILED).first(),
         timeout=30,
         what="the day-one digest to fail",
-        worker=smtp_down,
+        log=smtp_down.output,
     )
     assert failed.attempts == 2 and "ConnectionRefusedError" in failed.last_error
     assert "attempt 1 failed" in smtp_down.output()
@@ -312,49 +271,20 @@ def test_a_refused_smtp_digest_fails_and_the_next_one_covers_the_gap(workers, wo
     assert OutboundEmail.objects.get(pk=failed.pk).state == OutboundEmail.State.FAILED
 
 
-@contextmanager
-def outbox_held():
-    """Block every write the digest build needs, from this test's own connection, until the block exits."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {OutboundEmail._meta.db_table} IN EXCLUSIVE MODE")
-        else:  # SQLite: the atomic block began IMMEDIATE; a write makes sure we hold the write lock
-            Heartbeat.objects.update_or_create(name="test-holds-the-lock", defaults={"at": at("2030-01-01T00:00Z")})
-        yield
-
-
 def build_blocked_in_worker(worker: LiveWorker, run_ids: list[int], now: datetime):
     """Publish a build and return once the worker is inside it, stuck on the held outbox.
 
     Returns the task and the PostgreSQL backends stuck behind our lock (none on SQLite).
     """
     task = build_digests.delay(run_ids, now.isoformat())
-    wait_for(lambda: f"digests.build[{task.id}] received" in worker.output(), what="the build to be picked up")
+    wait_until(lambda: f"digests.build[{task.id}] received" in worker.output(), what="the build to be picked up")
     if connection.vendor == "postgresql":
         # Proof it is mid-run: the pool child's INSERT into the outbox waits on our lock.
-        return task, wait_for(_waiting_backends, timeout=15, what="the build to block on the outbox", worker=worker)
+        return task, wait_until(
+            waiting_backends, timeout=15, what="the build to block on the outbox", log=worker.output
+        )
     time.sleep(1)  # SQLite: the child is in BEGIN IMMEDIATE, in its busy wait (20 s) for the write lock
     return task, []
-
-
-def _waiting_backends() -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [OutboundEmail._meta.db_table]
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def wait_for_backends_to_end(pids: list[int]) -> None:
-    """A killed client's PostgreSQL backend outlives it until its statement ends, holding its row locks."""
-
-    def gone() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
-            return cursor.fetchone()[0] == 0
-
-    if pids:
-        wait_for(gone, timeout=15, what=f"backends {pids} of the killed process to end")
 
 
 def forget_unacked(task_id: str) -> int:
@@ -394,10 +324,10 @@ def test_killed_pool_child_and_killed_worker_still_end_with_one_digest_each(work
         [child] = process_tree(doomed.process.pid)[1:]
         os.kill(child, signal.SIGKILL)
     wait_for_backends_to_end(stuck)
-    wait_for(
+    wait_until(
         lambda: f"digests.build[{task.id}] succeeded" in doomed.output(),
         what="the second delivery of the build to finish",
-        worker=doomed,
+        log=doomed.output,
     )
     assert doomed.output().count(f"digests.build[{task.id}] received") == 2
     assert "WorkerLostError" in doomed.output()
@@ -471,9 +401,7 @@ def test_a_failed_first_digest_is_covered_by_the_next_one(workers, world):
     rhythm(world.member, tz="America/New_York", hour=7, daily=[world.public], off=[world.private])
     thread_at(world.owner, world.public, "Day one: the failed digest", "2030-01-15T13:00:00+00:00")
     thread_at(world.owner, world.public, "Day two: new rota", "2030-01-16T13:00:00+00:00")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # nobody listens there: SMTP refused
     # The build writes the digest into its outbox row whether or not SMTP then takes it: one worker will do.
     worker = workers(EMAIL_URL=f"smtp://127.0.0.1:{closed}", EMAIL_MAX_ATTEMPTS="1")
     plan_digests.delay("2030-01-16T12:00:00+00:00")

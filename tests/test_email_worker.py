@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import time
 
 import pytest
@@ -12,18 +11,10 @@ from django.db import transaction
 from copsite.mail import queue_email
 from copsite.models import OutboundEmail
 from copsite.tasks import send_pending_email
-from tests.worker import read_mail, text_of
+from tests.faults import free_port
+from tests.worker import read_mail, text_of, wait_until
 
 pytestmark = pytest.mark.live_worker
-
-
-def wait_for(predicate, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_signup_verification_email_is_sent_by_the_live_worker(client, live_worker):
@@ -37,7 +28,7 @@ def test_signup_verification_email_is_sent_by_the_live_worker(client, live_worke
     assert "Confirm" in message["Subject"]
     assert re.search(r"/accounts/confirm-email/[^/\s]+/", text_of(message))
     row = OutboundEmail.objects.get(to="ana@example.org")
-    wait_for(lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent")
+    wait_until(lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent")
     assert message["Message-ID"] == row.message_id
 
 
@@ -50,7 +41,7 @@ def test_a_lost_message_is_sent_by_the_sweep_exactly_once(live_worker):
     send_pending_email.delay(grace_seconds=0)
     [message] = live_worker.wait_for_mail(1)
     assert message["To"] == "lost@example.org"
-    wait_for(lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent")
+    wait_until(lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent")
     send_pending_email.delay(grace_seconds=0)
     time.sleep(2)
     assert len(read_mail(live_worker.mail_dir)) == 1
@@ -68,13 +59,11 @@ def test_rolled_back_action_mails_no_one(live_worker):
 
 
 def test_refused_smtp_is_retried_then_marked_failed_for_the_admin(start_worker):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # nobody listens there: SMTP refused
     worker = start_worker(EMAIL_URL=f"smtp://127.0.0.1:{closed}", EMAIL_MAX_ATTEMPTS="3", EMAIL_RETRY_BASE_SECONDS="1")
     with transaction.atomic():
         row = queue_email(to="someone@example.org", subject="hi", text="hi")
-    wait_for(lambda: OutboundEmail.objects.get(pk=row.pk).state == "failed", timeout=45, what="row failed")
+    wait_until(lambda: OutboundEmail.objects.get(pk=row.pk).state == "failed", timeout=45, what="row failed")
     row.refresh_from_db()
     assert row.attempts == 3
     assert "ConnectionRefusedError" in row.last_error

@@ -33,9 +33,9 @@ from copsite.tasks import send_pending_email
 from digests import planning
 from digests.models import DigestRun
 from digests.tasks import build_digests, plan_digests, send_notification_emails
-from discussions.models import Notification, Post
+from discussions import services as discussions
+from discussions.models import Notification, Post, Thread
 from tests.faults import (
-    ROOT,
     PostgresCluster,
     RedisServer,
     SmtpSink,
@@ -43,21 +43,15 @@ from tests.faults import (
     collect_static,
     drain,
     free_port,
+    outbox_held,
     postgres_binaries_present,
     production_env,
     production_passwords,
     publish,
-    wait_until,
-)
-from tests.test_digests_live import (
-    _waiting_backends,
-    kill_hard,
-    outbox_held,
-    retire,
-    thread_at,
     wait_for_backends_to_end,
+    waiting_backends,
 )
-from tests.worker import database_url_for_tests, read_mail, text_of
+from tests.worker import ROOT, database_url_for_tests, kill_hard, read_mail, retire, text_of, wait_until
 
 pytestmark = pytest.mark.live_worker
 
@@ -334,7 +328,8 @@ def test_a_worker_killed_mid_digest_leaves_one_digest_per_member(make_user, own_
         for person in people:
             Membership.objects.create(user=person, community=community, digest_cadence="daily")
             type(person).objects.filter(pk=person.pk).update(time_zone="UTC", digest_hour=hour)
-    thread_at(owner, community, "Handover at the bedside", "2030-01-15T13:00:00+00:00")
+    thread = discussions.start_thread(owner, community, title="Handover at the bedside", body="Who hands over what.")
+    Thread.objects.filter(pk=thread.pk).update(created_at=datetime.fromisoformat("2030-01-15T13:00:00+00:00"))
     env = {"REDIS_URL": own_redis.url, "DIGEST_CHUNK_SIZE": "3", "CELERY_VISIBILITY_TIMEOUT": "10"}
     doomed = start_worker(**env)
 
@@ -352,7 +347,7 @@ def test_a_worker_killed_mid_digest_leaves_one_digest_per_member(make_user, own_
     with outbox_held():
         for chunk in (late_runs[:3], late_runs[3:]):
             publish(own_redis.url, build_digests, chunk, "2030-01-16T08:00:00+00:00")
-        stuck = wait_until(_waiting_backends, timeout=20, what="the 08:00 build to block", log=doomed.output)
+        stuck = wait_until(waiting_backends, timeout=20, what="the 08:00 build to block", log=doomed.output)
         kill_hard(doomed)
     killed_build = doomed.output().split("digests.build[")[-1].split("]")[0]
     wait_for_backends_to_end(stuck)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -24,6 +23,7 @@ from communities.participation import (
     recompute_all,
     weekly_series,
 )
+from tests.worker import wait_until
 
 UTC = datetime.UTC
 NOW = datetime.datetime(2025, 3, 12, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -396,15 +396,6 @@ def test_record_refuses_visits_and_unknown_kinds(community, member):
 # --- the nightly task, on a real worker ---------------------------------------------
 
 
-def wait_for(predicate, timeout: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.live_worker
 def test_the_nightly_task_computes_levels_on_a_live_worker_and_is_safe_twice(live_worker, make_user):
     from communities.tasks import compute_participation
@@ -422,7 +413,7 @@ def test_the_nightly_task_computes_levels_on_a_live_worker_and_is_safe_twice(liv
     def both_runs_done() -> bool:
         return len(re.findall(r"communities\.compute_participation\[[^\]]+\] succeeded", live_worker.output())) == 2
 
-    wait_for(both_runs_done, what=f"two task runs; worker log:\n{live_worker.output()}")
+    wait_until(both_runs_done, what="two task runs", log=live_worker.output)
     assert levels_of(*people) == ["core", "active", "inactive"]
     [snap] = LevelSnapshot.objects.filter(community=community)
     assert (snap.week, snap.core, snap.active, snap.peripheral, snap.inactive) == (

@@ -1,4 +1,9 @@
-"""Start and stop a real Celery worker process for a test, and read the mail it writes."""
+"""Start, stop and kill a real Celery worker process for a test, wait on it, and read the mail it writes.
+
+The process helpers here (a bounded poll, a stop that cannot hang, a hard
+kill of a whole process tree) also serve the other live processes the fault
+tests run (tests/faults.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from email.message import Message
 from pathlib import Path
 
@@ -27,6 +34,49 @@ def database_url_for_tests() -> str:
     auth = f"{user}{password}@" if user else ""
     port = f":{conf['PORT']}" if conf.get("PORT") else ""
     return f"postgres://{auth}{conf.get('HOST') or '127.0.0.1'}{port}/{conf['NAME']}"
+
+
+def wait_until(predicate: Callable, *, timeout: float = 30, what: str, log: Callable[[], str] = str):
+    """Poll ``predicate`` until it returns something truthy, and return that; never a sleep of real minutes.
+
+    After ``timeout`` it fails naming ``what``, with the end of ``log()`` (a process's output) to show why.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()[-4000:]}")
+
+
+def stop_process(process: subprocess.Popen | None, timeout: float = 20, sig: int = signal.SIGTERM) -> None:
+    """Ask ``process`` to stop with ``sig``; kill it if it is still there after ``timeout``, so a test never hangs."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (the prefork pool's children), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
 
 
 class LiveWorker:
@@ -95,13 +145,7 @@ class LiveWorker:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         if getattr(self, "log", None):
             self.log.close()
 
@@ -115,6 +159,24 @@ class LiveWorker:
         raise AssertionError(
             f"expected {count} email(s), found {len(read_mail(self.mail_dir))}; worker log:\n{self.output()}"
         )
+
+
+def kill_hard(worker: LiveWorker) -> None:
+    """SIGKILL the worker and its pool children together, as a crashed machine or the OOM killer would."""
+    tree = process_tree(worker.process.pid)
+    for sig in (signal.SIGSTOP, signal.SIGKILL):  # freeze first: no child finishes its work while the others die
+        for pid in tree:
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+    worker.process.wait(timeout=10)
+    worker.log.close()
+
+
+def retire(worker: LiveWorker) -> None:
+    """Stop a worker the test is done with (settled, so idle): a warm shutdown would only cost 3-5 s."""
+    if worker.process and worker.process.poll() is None:
+        kill_hard(worker)
+    worker.stop()  # closes the log
 
 
 SEPARATOR = "-" * 79
