@@ -86,6 +86,20 @@ def log_in(pw_page, base: str, email: str, password: str = PASSWORD) -> None:
     expect(pw_page.get_by_role("navigation", name="Account").locator("summary")).to_be_visible()
 
 
+def sign_up(pw_page, *, email: str | None, username: str, display_name: str, password: str) -> None:
+    """Fill in the sign-up form on the current page and send it, as a visitor types it.
+
+    ``email`` None leaves the address the form already holds (an invitation fills it in).
+    """
+    if email is not None:
+        pw_page.get_by_label("Email").fill(email)
+    pw_page.get_by_label("Username").fill(username)
+    pw_page.get_by_label("Display name").fill(display_name)
+    pw_page.get_by_label("Password", exact=True).fill(password)
+    pw_page.get_by_label("Password (again)").fill(password)
+    pw_page.get_by_role("button", name="Sign Up").click()
+
+
 def log_out(pw_page) -> None:
     from playwright.sync_api import expect
 

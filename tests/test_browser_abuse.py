@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from discussions.models import Reaction, Thread
-from tests.browser import PASSWORD, assert_accessible, log_in, visit
+from tests.browser import PASSWORD, assert_accessible, log_in, sign_up, visit
 
 pytestmark = pytest.mark.browser
 
@@ -54,12 +54,7 @@ def test_member_over_the_posting_limit_sees_why_and_keeps_the_text(page, live_se
 def test_visitor_over_the_signup_limit_gets_a_page_that_hands_back_what_was_typed(page, live_server, db, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "0/m/ip"}
     visit(page, f"{live_server.url}/accounts/signup/")
-    page.get_by_label("Email").fill("rosa@example.org")
-    page.get_by_label("Username").fill("rosa")
-    page.get_by_label("Display name").fill("Rosa Alvarez")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    sign_up(page, email="rosa@example.org", username="rosa", display_name="Rosa Alvarez", password=PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Too many attempts")
     expect(page.get_by_role("alert")).to_contain_text("Please wait about 1 minute")
     expect(page.get_by_label("Email")).to_have_value("rosa@example.org")

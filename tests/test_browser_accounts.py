@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import assert_accessible, visit
+from tests.browser import assert_accessible, sign_up, visit
 from tests.worker import text_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_worker]
@@ -21,12 +21,7 @@ def test_visitor_signs_up_verifies_logs_in_and_out(page, live_server, live_worke
     expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
     assert_accessible(page)
 
-    page.get_by_label("Email").fill("rosa@example.org")
-    page.get_by_label("Username").fill("rosa")
-    page.get_by_label("Display name").fill("Rosa Alvarez")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    sign_up(page, email="rosa@example.org", username="rosa", display_name="Rosa Alvarez", password=PASSWORD)
     expect(page).to_have_url(re.compile(r"/accounts/confirm-email/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Verify")
     assert_accessible(page)
