@@ -35,6 +35,7 @@ from tests.worker import ROOT, stop_process, wait_until
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on: for a server of our own, or as a service that refuses connections."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

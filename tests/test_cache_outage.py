@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from django.core.cache import cache
 
 from discussions.models import Post
+from tests.faults import free_port
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def redis_down(settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    port = free_port()  # nothing listens here once the socket closes
     settings.CACHES = {
         "default": {
             "BACKEND": "copsite.cache.ResilientRedisCache",

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from copsite.pagecache import AnonymousPageCacheMiddleware
-from tests.test_health import closed_port
+from tests.faults import free_port
 from tests.test_settings import PROD, manage
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +189,7 @@ def test_service_unavailable_answer_carries_the_security_headers(client, product
     from copsite.celery import app
 
     original = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     try:
         response = client.get("/healthz", secure=True)
     finally:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from django.db import connection
 from django.db.utils import ConnectionHandler
 
 from copsite import health
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.faults import free_port
 
 
 @pytest.mark.django_db
@@ -32,7 +25,7 @@ def test_healthz_names_the_broker_when_it_is_unreachable(client, settings):
     from copsite.celery import app
 
     original = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     try:
         response = client.get("/healthz")
     finally:
@@ -49,7 +42,7 @@ def test_healthz_names_the_database_when_it_is_unreachable(client, monkeypatch, 
     if conf["ENGINE"].endswith("sqlite3"):
         conf["NAME"] = str(tmp_path / "missing-dir" / "db.sqlite3")
     else:
-        conf.update(HOST="127.0.0.1", PORT=closed_port())
+        conf.update(HOST="127.0.0.1", PORT=free_port())
     broken = ConnectionHandler({"default": conf})["default"]
     monkeypatch.setattr(health, "connection", broken)
     response = client.get("/healthz")
