@@ -132,14 +132,13 @@ class LiveWorker:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.output()}")
-            if " ready." in self.output():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.output()}")
+            return " ready." in self.output()
+
+        wait_until(ready, timeout=timeout, what="the worker to be ready", log=self.output)
 
     def output(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
@@ -150,15 +149,13 @@ class LiveWorker:
             self.log.close()
 
     def wait_for_mail(self, count: int = 1, timeout: float = 30) -> list[Message]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """All the mail written so far, once there are at least ``count`` messages."""
+
+        def enough() -> list[Message] | None:
             messages = read_mail(self.mail_dir)
-            if len(messages) >= count:
-                return messages
-            time.sleep(0.2)
-        raise AssertionError(
-            f"expected {count} email(s), found {len(read_mail(self.mail_dir))}; worker log:\n{self.output()}"
-        )
+            return messages if len(messages) >= count else None
+
+        return wait_until(enough, timeout=timeout, what=f"{count} email(s) in {self.mail_dir}", log=self.output)
 
 
 def kill_hard(worker: LiveWorker) -> None:
