@@ -28,7 +28,9 @@ def test_signup_verification_email_is_sent_by_the_live_worker(client, live_worke
     assert "Confirm" in message["Subject"]
     assert re.search(r"/accounts/confirm-email/[^/\s]+/", text_of(message))
     row = OutboundEmail.objects.get(to="ana@example.org")
-    wait_until(lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent")
+    wait_until(
+        lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent", log=live_worker.output
+    )
     assert message["Message-ID"] == row.message_id
 
 
@@ -41,7 +43,9 @@ def test_a_lost_message_is_sent_by_the_sweep_exactly_once(live_worker):
     send_pending_email.delay(grace_seconds=0)
     [message] = live_worker.wait_for_mail(1)
     assert message["To"] == "lost@example.org"
-    wait_until(lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent")
+    wait_until(
+        lambda: OutboundEmail.objects.get(pk=row.pk).state == "sent", what="row marked sent", log=live_worker.output
+    )
     send_pending_email.delay(grace_seconds=0)
     time.sleep(2)
     assert len(read_mail(live_worker.mail_dir)) == 1
@@ -63,7 +67,9 @@ def test_refused_smtp_is_retried_then_marked_failed_for_the_admin(start_worker):
     worker = start_worker(EMAIL_URL=f"smtp://127.0.0.1:{closed}", EMAIL_MAX_ATTEMPTS="3", EMAIL_RETRY_BASE_SECONDS="1")
     with transaction.atomic():
         row = queue_email(to="someone@example.org", subject="hi", text="hi")
-    wait_until(lambda: OutboundEmail.objects.get(pk=row.pk).state == "failed", timeout=45, what="row failed")
+    wait_until(
+        lambda: OutboundEmail.objects.get(pk=row.pk).state == "failed", timeout=45, what="row failed", log=worker.output
+    )
     row.refresh_from_db()
     assert row.attempts == 3
     assert "ConnectionRefusedError" in row.last_error
