@@ -144,5 +144,5 @@ if [ "${COPSITE_SKIP_SEARCH:-0}" != 1 ]; then
   cp "$HERE/last-search.md" "$OUT/copsite-search.md"
 fi
 
-# --- 5. digests: plan + build for 1,000 and 10,000 members, time and queries (digests/management/commands/bench_digests.py)
+# --- 7. digests: plan + build for 1,000 and 10,000 members, time and queries (digests/management/commands/bench_digests.py)
 su postgres -c "dropdb --if-exists --force bench_digests; createdb -O ${BENCH_DB_USER:-bench} bench_digests" && DEBUG=1 DATABASE_URL="postgres://${BENCH_DB_USER:-bench}:${BENCH_DB_PASSWORD:-bench}@127.0.0.1:5432/bench_digests" "$PY" "$PROJ/manage.py" bench_digests --migrate --yes-i-know --members 1000 --members 10000 | tee "$HERE/last-digests.txt"
