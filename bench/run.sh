@@ -14,7 +14,9 @@
 # 5. bench/member.py: the logged-in member on the big thread beside Spirit's
 #    anonymous big thread -> bench/last-member.md;
 # 6. bench/search.py: /search/?q= on 100,000 posts (seed_bench --copies 5 into
-#    ${COPSITE_DB}_search) -> bench/last-search.md.
+#    ${COPSITE_DB}_search) -> bench/last-search.md;
+# 7. manage.py bench_digests: plan + build digests for 1,000 and 10,000 members
+#    (database bench_digests) -> bench/last-digests.txt.
 #
 # Knobs (environment): PERF_WORK [/tmp/peers], PERF_DIR [<project>/../shared/perf],
 # COPSITE_PORT [8104] (the peers take 8101-8103), COPSITE_DB [bench_copsite],
@@ -23,6 +25,7 @@
 # PAGE_CACHE_SECONDS [app default] (0 = measure without the whole-page cache),
 # COPSITE_REPORT [last-report.md] (name of the report copy in bench/),
 # COPSITE_MEMBER_REPORT [last-member.md], COPSITE_SKIP_SEARCH [0] (1 = no search benchmark),
+# COPSITE_SKIP_DIGESTS [0] (1 = no digest benchmark),
 # SEARCH_REQUESTS [200] (timed requests per search query),
 # and everything shared/perf/run.sh reads (SKIP_SETUP, PEERS, DURATION, CONNS,
 # THREADS, ROUNDS, WARMUP, PIN, EXTRA_TARGETS).
@@ -144,5 +147,10 @@ if [ "${COPSITE_SKIP_SEARCH:-0}" != 1 ]; then
   cp "$HERE/last-search.md" "$OUT/copsite-search.md"
 fi
 
-# --- 7. digests: plan + build for 1,000 and 10,000 members, time and queries (digests/management/commands/bench_digests.py)
-su postgres -c "dropdb --if-exists --force bench_digests; createdb -O ${BENCH_DB_USER:-bench} bench_digests" && DEBUG=1 DATABASE_URL="postgres://${BENCH_DB_USER:-bench}:${BENCH_DB_PASSWORD:-bench}@127.0.0.1:5432/bench_digests" "$PY" "$PROJ/manage.py" bench_digests --migrate --yes-i-know --members 1000 --members 10000 | tee "$HERE/last-digests.txt"
+# --- 7. digests: plan + build for 1,000 and 10,000 members, time and queries -----------------
+# (digests/management/commands/bench_digests.py; DEBUG=1 there only so it can count queries)
+if [ "${COPSITE_SKIP_DIGESTS:-0}" != 1 ]; then
+  su postgres -c "dropdb --if-exists --force bench_digests; createdb -O ${BENCH_DB_USER:-bench} bench_digests"
+  DEBUG=1 DATABASE_URL="postgres://${BENCH_DB_USER:-bench}:${BENCH_DB_PASSWORD:-bench}@127.0.0.1:5432/bench_digests" \
+    "$PY" "$PROJ/manage.py" bench_digests --migrate --yes-i-know --members 1000 --members 10000 | tee "$HERE/last-digests.txt"
+fi
