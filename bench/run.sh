@@ -26,6 +26,7 @@
 # COPSITE_REPORT [last-report.md] (name of the report copy in bench/),
 # COPSITE_MEMBER_REPORT [last-member.md], COPSITE_SKIP_SEARCH [0] (1 = no search benchmark),
 # COPSITE_SKIP_DIGESTS [0] (1 = no digest benchmark),
+# COPSITE_PREPARE_ONLY [0] (1 = stop after steps 1-3: seed, SQL and CPU per page),
 # SEARCH_REQUESTS [200] (timed requests per search query),
 # and everything shared/perf/run.sh reads (SKIP_SETUP, PEERS, DURATION, CONNS,
 # THREADS, ROUNDS, WARMUP, PIN, EXTRA_TARGETS).
@@ -102,6 +103,10 @@ echo "copsite: SQL per page in $HERE/last-queries.md"
 # CPU ms and queries per request in process, anonymous and the logged-in bench member.
 "$PY" "$HERE/cpu.py" "$TARGET" --member -n 50 | tee "$HERE/last-cpu.txt"
 redis-cli -h 127.0.0.1 -p 6379 -n 5 flushdb >/dev/null
+if [ "${COPSITE_PREPARE_ONLY:-0}" = 1 ]; then
+  echo "copsite: COPSITE_PREPARE_ONLY=1, stopping before the harness"
+  exit 0
+fi
 
 # --- 4. the harness ---------------------------------------------------------------------------
 RUNLOG="$WORK/copsite-run.log"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from communities.models import Community
 
@@ -38,4 +38,5 @@ def register(slot: str, provider: Provider) -> Provider:
 def render_panels(slot: str, request: HttpRequest, community: Community, base: dict) -> list[SafeString]:
     panels = [p for p in (provider(request, community) for provider in _providers[slot]) if p is not None]
     panels.sort(key=lambda p: p.order)
-    return [render_to_string(p.template, {**base, **p.context}, request=request) for p in panels]
+    # A Jinja2 panel (``*.jinja``) renders to a plain str; both engines escape what they insert.
+    return [mark_safe(render_to_string(p.template, {**base, **p.context}, request=request)) for p in panels]  # noqa: S308

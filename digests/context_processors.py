@@ -12,11 +12,12 @@ class UnreadCount:
 
     @cached_property
     def value(self) -> int:
+        unread = Notification.objects.filter(user=self.user, read_at__isnull=True)
+        # Most pages are read with nothing new: a cheap indexed look first.
+        if not unread.exists():
+            return 0
         # Like the list: nothing from a community the person may no longer see (left, banned).
-        visible = policy.visible_communities(self.user)
-        return Notification.objects.filter(
-            user=self.user, read_at__isnull=True, post__thread__community__in=visible
-        ).count()
+        return unread.filter(post__thread__community__in=policy.visible_communities(self.user)).count()
 
     def __int__(self) -> int:
         return self.value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 from taggit.models import TaggedItem
 
 from communities import panels, policy
@@ -27,6 +29,8 @@ from discussions.models import Post, Reaction, ReadState, Thread
 MAX_INDENT = 5
 # An id no row has: links reversed once per page with it, then filled in per row.
 _STAND_IN = "2147483647"
+# The characters reverse() leaves unquoted in a path (django.urls.resolvers).
+_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
 HELD_MESSAGE = "Thanks! A facilitator will look at your post before others see it."
 
 
@@ -48,7 +52,7 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
     name_tags(page.object_list)
     _link_threads(community, page.object_list)
     return panels.Panel(
-        "discussions/_thread_list.html",
+        "discussions/thread_list.jinja",
         {
             "page": page,
             "kind": kind,
@@ -77,6 +81,12 @@ def mark_unread(user, community: Community, threads) -> None:
     for thread in threads:
         last = read.get(thread.pk)
         thread.unread = last is None or thread.last_activity_at > last
+
+
+def tag_names(thread: Thread) -> list[str]:
+    """The thread's tag names in order (one narrow query)."""
+    name_tags([thread])
+    return thread.tag_names
 
 
 def name_tags(threads) -> None:
@@ -154,7 +164,7 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "community": community,
         "thread": thread,
         "posts": posts,
-        "tags": list(thread.tags.all()),
+        "tags": tag_names(thread),
         "page_number": number,
         "num_pages": num_pages,
         # Page links: the first, the last and two either side of this one.
@@ -235,16 +245,22 @@ POST_LINKS = {
     "accept_url": "discussions:accept",
     "hide_url": "discussions:hide",
     "unhide_url": "discussions:unhide",
+    "approve_url": "discussions:approve",
+    "reject_url": "discussions:reject",
 }
 
 
 def _link_posts(thread: Thread, posts: list[Post]) -> None:
     patterns = {attr: reverse(name, kwargs={"pk": int(_STAND_IN)}) for attr, name in POST_LINKS.items()}
     reply = reverse("discussions:reply", kwargs={"slug": thread.community.slug, "pk": thread.pk})
+    profile = reverse("accounts:profile", kwargs={"username": _STAND_IN})
     for post in posts:
         pk = str(post.pk)
         for attr, pattern in patterns.items():
             setattr(post, attr, pattern.replace(_STAND_IN, pk))
+        # What reverse() would give: the same quoting of the one variable part.
+        author = post.author
+        post.author_url = profile.replace(_STAND_IN, quote(author.username, safe=_PATH_SAFE)) if author else ""
         post.reply_url = f"{reply}?to={pk}"
         post.parent_link = patterns["permalink"].replace(_STAND_IN, str(post.parent_id))
 

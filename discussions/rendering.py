@@ -1,0 +1,64 @@
+"""Posts drawn as HTML, for every page that shows them.
+
+A thread page, a chat's answers, a reply just posted: each is a list of
+``<li>`` drawn by one Jinja2 template, ``jinja2/discussions/posts.jinja``
+(copsite/jinja.py says why that part is Jinja2). Django templates reach it
+through ``{% post_items posts %}`` (discussions/templatetags/posts.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+
+from django.http import HttpRequest
+from django.template import engines
+from django.template.backends.utils import csrf_input
+from django.utils.safestring import SafeString, mark_safe
+
+from discussions.models import Post
+
+
+class _CsrfInput:
+    """The hidden CSRF field, made on first use and then reused on the page.
+
+    A page of posts has a form per post for a member and none for a visitor:
+    the visitor's page never asks for a token (so it sets no cookie), and the
+    member's asks once, not once per form.
+    """
+
+    def __init__(self, request: HttpRequest):
+        self.request = request
+
+    @cached_property
+    def html(self) -> SafeString:
+        return csrf_input(self.request)
+
+    def __html__(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+def post_items(
+    request: HttpRequest,
+    posts: Iterable[Post],
+    *,
+    can_reply: bool = False,
+    can_accept: bool = False,
+    can_moderate: bool = False,
+    just_posted: bool = False,
+) -> SafeString:
+    """The ``<li>`` of each post, decorated beforehand by ``views.threads.decorate_posts``."""
+    template = engines["jinja2"].get_template("discussions/posts.jinja")
+    html = template.template.render(
+        posts=posts,
+        viewer_pk=request.user.pk,
+        can_reply=can_reply,
+        can_accept=can_accept,
+        can_moderate=can_moderate,
+        just_posted=just_posted,
+        csrf_input=_CsrfInput(request),
+    )
+    return mark_safe(html)  # noqa: S308 - the template escapes; stored post HTML was sanitized when written
