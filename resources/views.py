@@ -27,6 +27,7 @@ def _library_queryset(community: Community):
     return (
         Resource.objects.filter(community=community, removed_at__isnull=True)
         .select_related("added_by", "thread")
+        .defer("search_vector", "thread__search_vector")  # as long as the texts; never shown
         .prefetch_related("tags")
     )
 
