@@ -57,6 +57,13 @@ class Thread(models.Model):
         indexes = [
             # Community thread list: pinned first, then most recent activity.
             models.Index(fields=["community", "-pinned", "-last_activity_at"], name="thread_list_idx"),
+            # The list as everyone but facilitators and authors sees it (nothing held
+            # for review), and its page count: an index-only count, no heap visits.
+            models.Index(
+                fields=["community", "-pinned", "-last_activity_at"],
+                condition=models.Q(held_at__isnull=True),
+                name="thread_listed_idx",
+            ),
             # Same list filtered by kind.
             models.Index(fields=["community", "kind", "-last_activity_at"], name="thread_kind_idx"),
             # Profile contributions.

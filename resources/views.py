@@ -23,11 +23,28 @@ PER_PAGE = 20
 SORTS = {"newest": ("-created_at", "-pk"), "helpful": ("-helpful_count", "-created_at", "-pk")}
 
 
+# What a resource card shows (resources/_card.html); the texts, their HTML and
+# the search vector stay in the database.
+CARD_FIELDS = (
+    "community",
+    "kind",
+    "title",
+    "pin_position",
+    "helpful_count",
+    "added_by",
+    "added_by__username",
+    "added_by__display_name",
+    "added_by__deleted_at",
+    "thread",
+    "thread__reply_count",
+)
+
+
 def _library_queryset(community: Community):
     return (
         Resource.objects.filter(community=community, removed_at__isnull=True)
         .select_related("added_by", "thread")
-        .defer("search_vector", "thread__search_vector")  # as long as the texts; never shown
+        .only(*CARD_FIELDS)
         .prefetch_related("tags")
     )
 

@@ -123,3 +123,34 @@ def test_member_reading_a_long_thread_costs_the_same_queries_on_first_and_last_p
     page = client.get(urls["thread_first"]).content.decode()
     assert page.count('aria-pressed="true"') == 5
     assert page.count('name="body"') >= 1 and "Reply<span" in page
+
+
+def shelve(world, count: int, *, pinned: int) -> None:
+    """``count`` tagged link resources in the public community, the first ``pinned`` pinned, some discussed."""
+    from resources import services as resource_services
+
+    for i in range(count):
+        resource = resource_services.add_resource(
+            world.member,
+            world.public,
+            fields={"kind": "link", "title": f"Resource {i}", "url": f"https://example.org/{i}"},
+            tags=[f"shelf{i % 3}"],
+        )
+        if i % 2:
+            resource_services.start_discussion(world.member, resource)
+        if i < pinned:
+            resource_services.set_pin(world.facilitator, resource, "pin")
+
+
+def test_resource_cards_cost_the_same_queries_for_one_and_many(client, world, django_assert_max_num_queries):
+    """The community page's pinned cards and the library read only a card's columns, never one row at a time."""
+    shelve(world, 2, pinned=1)
+    urls = {"community": world.public.get_absolute_url(), "library": f"/c/{world.public.slug}/library/"}
+    bound = ANONYMOUS_MAX
+    small = {name: count_queries(client, url, django_assert_max_num_queries, bound) for name, url in urls.items()}
+    shelve(world, 30, pinned=6)
+    large = {name: count_queries(client, url, django_assert_max_num_queries, small[name]) for name, url in urls.items()}
+    assert large == small
+    library = client.get(urls["library"]).content.decode()
+    assert library.count('class="card resource-card"') == 20 + 7 and "Added by Mira Member" in library
+    assert 'href="/c/commons/library/?tag=shelf1"' in library and " · 0 replies" in library

@@ -66,10 +66,14 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
         threads = threads.filter(kind=kind)
     if tag:
         threads = threads.filter(tags__name=tag)
-    threads = threads.select_related("author", "last_poster").only(*THREAD_ROW_FIELDS).order_by(
-        # Pinned first (thread_list_idx serves exactly this order).
-        "-pinned",
-        "-last_activity_at",
+    threads = (
+        threads.select_related("author", "last_poster")
+        .only(*THREAD_ROW_FIELDS)
+        .order_by(
+            # Pinned first (thread_list_idx serves exactly this order).
+            "-pinned",
+            "-last_activity_at",
+        )
     )
     page = Paginator(threads, settings.THREADS_PER_PAGE).get_page(request.GET.get("page"))
     mark_unread(request.user, community, page.object_list)
