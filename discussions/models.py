@@ -46,6 +46,9 @@ class Thread(models.Model):
     opening_post = models.OneToOneField("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     accepted_answer = models.ForeignKey("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     tags = TaggableManager(blank=True)
+    # The tag names, sorted, as lists and the thread page show them: a copy of
+    # taggit's rows kept by discussions/tagnames.py on every change to them.
+    tag_names = models.JSONField(default=list, blank=True, editable=False)
     # PostgreSQL full-text search: title (A) and opening post (B), kept by
     # discussions.services; unused (NULL) on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)

@@ -8,7 +8,6 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
-from taggit.models import TaggedItem
 
 from communities import panels, policy
 from communities.models import Community
@@ -49,6 +47,7 @@ THREAD_ROW_FIELDS = (
     "reply_count",
     "last_activity_at",
     "held_at",
+    "tag_names",
     "author__username",
     "author__display_name",
     "author__deleted_at",
@@ -77,7 +76,6 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
     )
     page = Paginator(threads, settings.THREADS_PER_PAGE).get_page(request.GET.get("page"))
     mark_unread(request.user, community, page.object_list)
-    name_tags(page.object_list)
     _link_threads(community, page.object_list)
     return panels.Panel(
         "discussions/thread_list.jinja",
@@ -109,29 +107,6 @@ def mark_unread(user, community: Community, threads) -> None:
     for thread in threads:
         last = read.get(thread.pk)
         thread.unread = last is None or thread.last_activity_at > last
-
-
-def tag_names(thread: Thread) -> list[str]:
-    """The thread's tag names in order (one narrow query)."""
-    name_tags([thread])
-    return thread.tag_names
-
-
-def name_tags(threads) -> None:
-    """Set ``thread.tag_names`` for a page of threads (one query).
-
-    Reading ``thread.tags.all`` row by row builds a taggit queryset per row
-    even when prefetched, which cost more than the rows themselves.
-    """
-    threads = list(threads)
-    names: dict[int, list[str]] = {}
-    items = TaggedItem.objects.filter(
-        content_type=ContentType.objects.get_for_model(Thread), object_id__in=[t.pk for t in threads]
-    )
-    for object_id, name in items.order_by("tag__name").values_list("object_id", "tag__name"):
-        names.setdefault(object_id, []).append(name)
-    for thread in threads:
-        thread.tag_names = names.get(thread.pk, [])
 
 
 def _link_threads(community: Community, threads) -> None:
@@ -193,7 +168,7 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "community": community,
         "thread": thread,
         "posts": posts,
-        "tags": tag_names(thread),
+        "tags": thread.tag_names,
         "page_number": number,
         "num_pages": num_pages,
         # Page links: the first, the last and two either side of this one.

@@ -36,6 +36,7 @@ from accounts.models import User
 from communities.models import Cadence, Community, Membership
 from copsite.models import OutboundEmail
 from digests import building, planning
+from discussions import tagnames
 from discussions.models import Event, Notification, Post, ReadState, Thread, path_segment
 from resources.models import Resource
 
@@ -453,6 +454,7 @@ class Seeder:
             ],
             batch_size=BATCH,
         )
+        tagnames.refresh(t.pk for t in threads)  # bulk_create sends no signals
         # Some members read some of their communities' threads.
         by_community: dict[int, list[Thread]] = {}
         for thread in threads:
