@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from communities.models import Community, Membership
+from copsite.db import one_or_none
 
 Role = Membership.Role
 State = Membership.State
@@ -29,7 +30,7 @@ def membership_of(user, community: Community) -> Membership | None:
         return None
     cache: dict[int, Membership | None] = community.__dict__.setdefault("_membership_cache", {})
     if user.pk not in cache:
-        cache[user.pk] = Membership.objects.filter(user=user, community=community).first()
+        cache[user.pk] = one_or_none(Membership.objects.filter(user=user, community=community))
     return cache[user.pk]
 
 
@@ -188,7 +189,7 @@ def visible_communities(user) -> QuerySet[Community]:
 
 def get_community_or_404(user, slug: str) -> Community:
     """The community if the user may see it; otherwise the same 404 as a missing one."""
-    community = Community.objects.filter(slug=slug).first()
+    community = one_or_none(Community.objects.filter(slug=slug))
     if community is None or not can_view_community(user, community):
         raise Http404("No such community.")
     return community
@@ -222,7 +223,7 @@ def listed_threads(user, community: Community) -> Q:
 
 def get_thread_or_404(user, queryset, pk: int):
     """The thread (from ``queryset``, with community selected) if visible, else 404."""
-    thread = queryset.select_related("community").filter(pk=pk).first()
+    thread = one_or_none(queryset.select_related("community").filter(pk=pk))
     if thread is None or not can_view_thread(user, thread):
         raise Http404("No such thread.")
     return thread
@@ -327,7 +328,7 @@ def can_view_resource(user, resource) -> bool:
 
 
 def get_resource_or_404(user, queryset, slug: str, pk: int):
-    resource = queryset.select_related("community").filter(pk=pk).first()
+    resource = one_or_none(queryset.select_related("community").filter(pk=pk))
     if resource is None or resource.community.slug != slug or not can_view_resource(user, resource):
         raise Http404("No such resource.")
     return resource
@@ -370,7 +371,7 @@ def can_view_event(user, event) -> bool:
 
 
 def get_event_or_404(user, queryset, slug: str, pk: int):
-    event = queryset.select_related("community").filter(pk=pk).first()
+    event = one_or_none(queryset.select_related("community").filter(pk=pk))
     if event is None or event.community.slug != slug or not can_view_event(user, event):
         raise Http404("No such event.")
     return event

@@ -51,14 +51,12 @@ def post_items(
     just_posted: bool = False,
 ) -> SafeString:
     """The ``<li>`` of each post, decorated beforehand by ``views.threads.decorate_posts``."""
-    template = engines["jinja2"].get_template("discussions/posts.jinja")
-    html = template.template.render(
-        posts=posts,
-        viewer_pk=request.user.pk,
-        can_reply=can_reply,
-        can_accept=can_accept,
-        can_moderate=can_moderate,
-        just_posted=just_posted,
-        csrf_input=_CsrfInput(request),
-    )
+    flags = {"can_reply": can_reply, "can_accept": can_accept, "can_moderate": can_moderate, "just_posted": just_posted}
+    return render_jinja(request, "discussions/posts.jinja", {"posts": posts, **flags})
+
+
+def render_jinja(request: HttpRequest, name: str, context: dict) -> SafeString:
+    """A Jinja2 template's HTML for a Django template to insert, with ``viewer_pk`` and ``csrf_input`` added."""
+    template = engines["jinja2"].get_template(name)
+    html = template.template.render(**context, viewer_pk=request.user.pk, csrf_input=_CsrfInput(request))
     return mark_safe(html)  # noqa: S308 - the template escapes; stored post HTML was sanitized when written

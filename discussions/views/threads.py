@@ -19,7 +19,8 @@ from django.utils.http import RFC3986_SUBDELIMS
 from communities import panels, policy
 from communities.models import Community
 from copsite import ratelimit, spam
-from discussions import services
+from copsite.db import one_or_none
+from discussions import rendering, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
 
@@ -131,8 +132,7 @@ def _canonical(request: HttpRequest, thread: Thread, slug: str) -> HttpResponse 
 
 
 def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    # Everything but the search vector, which is as long as the opening post.
-    thread = policy.get_thread_or_404(request.user, Thread.objects.defer("search_vector"), pk)
+    thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
     if response := _canonical(request, thread, slug):
         return response
     community = thread.community
@@ -146,7 +146,7 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     posts = page_of_posts(thread, (number - 1) * per_page, per_page)
     read_state = None
     if request.user.is_authenticated:
-        read_state = ReadState.objects.filter(user=request.user, thread=thread).first()
+        read_state = one_or_none(ReadState.objects.filter(user=request.user, thread=thread))
         helpful = set(
             Reaction.objects.filter(user=request.user, post__in=[p.pk for p in posts]).values_list("post_id", flat=True)
         )
@@ -180,6 +180,9 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "reply_form": ReplyForm(),
         "accepted": _accepted_answer(request.user, thread),
     }
+    context["body"] = rendering.render_jinja(
+        request, "discussions/thread.jinja", {**context, "request_path": request.path}
+    )
     return render(request, "discussions/thread.html", context)
 
 
@@ -422,7 +425,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     return _new_post_fragment(request, thread, post)
                 messages.success(request, HELD_MESSAGE if post.held_at else "Your reply is posted.")
                 return redirect(post_url(post))
-    template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
+    template = "discussions/reply_form.jinja" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
     response = render(request, template, context, status=200 if request.htmx else status)
     if retry_after:
