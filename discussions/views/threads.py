@@ -9,13 +9,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
+from accounts.models import User
 from communities import panels, policy
 from communities.models import Community
 from copsite import ratelimit, spam
@@ -186,46 +186,62 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "discussions/thread.html", context)
 
 
-# The columns a thread page shows: stored HTML and the author's name. The
-# source, plain text and search vector stay in the database, and the narrow
-# SELECT is also quicker for Django to build.
-POST_PAGE_FIELDS = (
-    "thread",
-    "author",
-    "parent",
-    "depth",
-    "path",
-    "body_html",
-    "created_at",
-    "edit_count",
-    "helpful_count",
-    "deleted_at",
-    "hidden_at",
-    "hidden_reason",
-    "held_at",
-    "author__username",
-    "author__display_name",
-    "author__deleted_at",
-    "author__is_active",
-    # Whom a reply answers, when the layout can't show it.
-    "parent__author__username",
-    "parent__author__display_name",
-    "parent__author__deleted_at",
+# A page of a thread in one statement, written out: the thread page is the
+# most read page of the site, and building this query through the ORM (two
+# joins to people, a deferred column list, the subquery) cost 1.7 ms of CPU
+# where PostgreSQL answered it in 0.2 ms. The columns are what the page
+# shows: stored HTML and names, not the Markdown source, plain text or
+# search vector. A deep page starts at the path an index-only walk of
+# post_tree_idx finds, not at an OFFSET over full rows.
+_POST = Post._meta.db_table
+_USER = User._meta.db_table
+_PAGE_COLUMNS = (
+    "p.id, p.thread_id, p.author_id, p.parent_id, p.depth, p.path, p.body_html, p.created_at,"
+    " p.edit_count, p.helpful_count, p.deleted_at, p.hidden_at, p.hidden_reason, p.held_at,"
+    " a.username AS a_username, a.display_name AS a_display_name, a.deleted_at AS a_deleted_at,"
+    " a.is_active AS a_is_active, q.author_id AS q_author_id, qa.username AS qa_username,"
+    " qa.display_name AS qa_display_name, qa.deleted_at AS qa_deleted_at, qa.is_active AS qa_is_active"
+)
+_PAGE_FROM = (
+    f" FROM {_POST} p LEFT JOIN {_USER} a ON a.id = p.author_id"
+    f" LEFT JOIN {_POST} q ON q.id = p.parent_id LEFT JOIN {_USER} qa ON qa.id = q.author_id"
+)
+_FIRST_PAGE_SQL = f"SELECT {_PAGE_COLUMNS}{_PAGE_FROM} WHERE p.thread_id = %s ORDER BY p.path LIMIT %s"
+_DEEP_PAGE_SQL = (
+    f"SELECT {_PAGE_COLUMNS}{_PAGE_FROM} WHERE p.thread_id = %s AND p.path >= "  # noqa: S608
+    f"(SELECT path FROM {_POST} WHERE thread_id = %s ORDER BY path LIMIT 1 OFFSET %s) ORDER BY p.path LIMIT %s"
 )
 
 
 def page_of_posts(thread: Thread, start: int, count: int) -> list[Post]:
     """``count`` posts of ``thread`` in tree order from position ``start`` (one query).
 
-    A deep page would make PostgreSQL fetch and skip every row before it
-    (OFFSET). Instead the page starts at the path found by an index-only walk
-    of post_tree_idx, and only the page's own rows are read.
+    Each post has ``author`` (a person with the fields names need, or None)
+    and ``replying_to`` (the parent's author, or None).
     """
-    posts = Post.objects.filter(thread=thread)
     if start:
-        first_path = Post.objects.filter(thread=thread).order_by("path").values("path")[start : start + 1]
-        posts = posts.filter(path__gte=Subquery(first_path))
-    return list(posts.select_related("author", "parent__author").only(*POST_PAGE_FIELDS).order_by("path")[:count])
+        rows = Post.objects.raw(_DEEP_PAGE_SQL, [thread.pk, thread.pk, start, count])
+    else:
+        rows = Post.objects.raw(_FIRST_PAGE_SQL, [thread.pk, count])
+    people: dict[int, User] = {}
+
+    def person(pk, username, display_name, deleted_at, is_active) -> User | None:
+        if pk is None:
+            return None
+        if pk not in people:
+            people[pk] = User(
+                pk=pk, username=username, display_name=display_name, deleted_at=deleted_at, is_active=bool(is_active)
+            )
+        return people[pk]
+
+    posts = list(rows)
+    for post in posts:
+        post.thread = thread
+        post.author = person(post.author_id, post.a_username, post.a_display_name, post.a_deleted_at, post.a_is_active)
+        post.replying_to = person(
+            post.q_author_id, post.qa_username, post.qa_display_name, post.qa_deleted_at, post.qa_is_active
+        )
+    return posts
 
 
 def _accepted_answer(user, thread: Thread) -> Post | None:
@@ -277,6 +293,8 @@ def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset
     previous = None
     for post in posts:
         post.thread = thread
+        if "replying_to" not in post.__dict__:  # page_of_posts sets it; others select parent__author
+            post.replying_to = post.parent.author if post.parent_id else None
         post.show_content = policy.can_see_post_content(user, post)
         post.indent = min(max(post.depth - 1, 0), MAX_INDENT)
         # Say whom a reply answers when the layout can't: past the last
