@@ -42,5 +42,17 @@ def test_every_page_is_the_orms_page_in_tree_order_with_names(tree, start):
     assert any(p.author.name == "Former member" for p in page_of_posts(tree, 0, 20))
 
 
+def test_the_readers_helpful_marks_come_with_the_page(tree, world):
+    posts = page_of_posts(tree, 0, 20)
+    others = [p for p in posts if p.author_id != world.member.pk][:3]
+    for post in others:
+        services.toggle_helpful(world.member, post)
+    # Someone else's mark is theirs, not the reader's.
+    services.toggle_helpful(world.owner, next(p for p in posts if p.author_id not in (world.owner.pk, None)))
+    marked = {p.pk for p in page_of_posts(tree, 0, 20, reader=world.member) if p.reader_found_helpful}
+    assert marked == {p.pk for p in others}
+    assert not any(p.reader_found_helpful for p in page_of_posts(tree, 0, 20))  # nobody logged in
+
+
 def test_a_page_past_the_end_is_empty(tree):
     assert page_of_posts(tree, tree.reply_count + 1, 20) == []

@@ -143,15 +143,11 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         number = min(max(int(request.GET.get("page", 1)), 1), num_pages)
     except ValueError:
         number = 1
-    posts = page_of_posts(thread, (number - 1) * per_page, per_page)
+    posts = page_of_posts(thread, (number - 1) * per_page, per_page, reader=request.user)
     read_state = None
     if request.user.is_authenticated:
         read_state = one_or_none(ReadState.objects.filter(user=request.user, thread=thread))
-        helpful = set(
-            Reaction.objects.filter(user=request.user, post__in=[p.pk for p in posts]).values_list("post_id", flat=True)
-        )
-    else:
-        helpful = set()
+    helpful = {post.pk for post in posts if post.reader_found_helpful}
     decorate_posts(request.user, thread, posts, helpful=helpful, read_state=read_state)
     # Write the read marker only when there is something new: re-reading costs no write.
     if policy.can_post(request.user, community) and (
@@ -195,12 +191,17 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 # post_tree_idx finds, not at an OFFSET over full rows.
 _POST = Post._meta.db_table
 _USER = User._meta.db_table
-_PAGE_COLUMNS = (
-    "p.id, p.thread_id, p.author_id, p.parent_id, p.depth, p.path, p.body_html, p.created_at,"
+_REACTION = Reaction._meta.db_table
+_PAGE_COLUMNS = (  # Table names come from the models; every value is a parameter.
+    "p.id, p.thread_id, p.author_id, p.parent_id, p.depth, p.path, p.body_html, p.created_at,"  # noqa: S608
     " p.edit_count, p.helpful_count, p.deleted_at, p.hidden_at, p.hidden_reason, p.held_at,"
     " a.username AS a_username, a.display_name AS a_display_name, a.deleted_at AS a_deleted_at,"
     " a.is_active AS a_is_active, q.author_id AS q_author_id, qa.username AS qa_username,"
-    " qa.display_name AS qa_display_name, qa.deleted_at AS qa_deleted_at, qa.is_active AS qa_is_active"
+    " qa.display_name AS qa_display_name, qa.deleted_at AS qa_deleted_at, qa.is_active AS qa_is_active,"
+    # Whether the reader marked it helpful (no reader, no match): the unique
+    # (post, user, kind) index answers it, so the page needs no second query.
+    f" EXISTS (SELECT 1 FROM {_REACTION} r"
+    " WHERE r.post_id = p.id AND r.user_id = %s AND r.kind = %s) AS reader_found_helpful"
 )
 _PAGE_FROM = (
     f" FROM {_POST} p LEFT JOIN {_USER} a ON a.id = p.author_id"
@@ -213,16 +214,18 @@ _DEEP_PAGE_SQL = (
 )
 
 
-def page_of_posts(thread: Thread, start: int, count: int) -> list[Post]:
+def page_of_posts(thread: Thread, start: int, count: int, reader=None) -> list[Post]:
     """``count`` posts of ``thread`` in tree order from position ``start`` (one query).
 
-    Each post has ``author`` (a person with the fields names need, or None)
-    and ``replying_to`` (the parent's author, or None).
+    Each post has ``author`` (a person with the fields names need, or None),
+    ``replying_to`` (the parent's author, or None) and ``reader_found_helpful``
+    (whether ``reader``, a logged-in person, marked it helpful).
     """
+    marks = [reader.pk if reader is not None and reader.is_authenticated else None, Reaction.Kind.HELPFUL]
     if start:
-        rows = Post.objects.raw(_DEEP_PAGE_SQL, [thread.pk, thread.pk, start, count])
+        rows = Post.objects.raw(_DEEP_PAGE_SQL, [*marks, thread.pk, thread.pk, start, count])
     else:
-        rows = Post.objects.raw(_FIRST_PAGE_SQL, [thread.pk, count])
+        rows = Post.objects.raw(_FIRST_PAGE_SQL, [*marks, thread.pk, count])
     people: dict[int, User] = {}
 
     def person(pk, username, display_name, deleted_at, is_active) -> User | None:
@@ -241,6 +244,7 @@ def page_of_posts(thread: Thread, start: int, count: int) -> list[Post]:
         post.replying_to = person(
             post.q_author_id, post.qa_username, post.qa_display_name, post.qa_deleted_at, post.qa_is_active
         )
+        post.reader_found_helpful = bool(post.reader_found_helpful)
     return posts
 
 
