@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from urllib.parse import quote
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
@@ -261,7 +262,7 @@ def _accepted_answer(user, thread: Thread) -> Post | None:
 
 # The links on every post, by attribute. reverse() costs tens of microseconds
 # and a member's page showed seven links per post: each route is reversed once
-# per page with a stand-in id, then the id is filled in per post.
+# per process (and script prefix) with a stand-in id, then the id is filled in per post.
 POST_LINKS = {
     "permalink": "discussions:post",
     "history_url": "discussions:history",
@@ -277,10 +278,15 @@ POST_LINKS = {
 }
 
 
-def _link_posts(thread: Thread, posts: list[Post]) -> None:
+@cache
+def _post_link_patterns(script_prefix: str) -> tuple[dict[str, str], str]:
     patterns = {attr: reverse(name, kwargs={"pk": int(_STAND_IN)}) for attr, name in POST_LINKS.items()}
+    return patterns, reverse("accounts:profile", kwargs={"username": _STAND_IN})
+
+
+def _link_posts(thread: Thread, posts: list[Post]) -> None:
+    patterns, profile = _post_link_patterns(get_script_prefix())
     reply = reverse("discussions:reply", kwargs={"slug": thread.community.slug, "pk": thread.pk})
-    profile = reverse("accounts:profile", kwargs={"username": _STAND_IN})
     for post in posts:
         pk = str(post.pk)
         for attr, pattern in patterns.items():
