@@ -1,14 +1,15 @@
 """Whole-page cache for anonymous visitors, invalidated by generation counters.
 
 What anonymous visitors see is the same for all of them, so the rendered page
-is kept in the cache under a key that includes two generation numbers: one
-for the site (directory, home, profiles) and one for the community the URL
-belongs to (`/c/<slug>/…`). Every committed write to a model that pages show
-bumps the generations it touches, so the next request renders afresh: no
-stale page survives a reply, edit, hide, pin, move, membership or visibility
-change. Bumps happen after commit; a request that started before a write
-computed its key with the old generation, so it can never file old content
-under the new one.
+is kept in the cache with two generation numbers: one for the site
+(directory, home, profiles) and one for the community the URL belongs to
+(`/c/<slug>/…`). Every committed write to a model that pages show bumps the
+generations it touches, and a stored page is served only while both numbers
+are still the ones it was stored with: no stale page survives a reply, edit,
+hide, pin, move, membership or visibility change. Bumps happen after commit;
+a request that started before a write read the old generation, so what it
+renders is filed under the old one and never served after the bump. A hit
+costs one round trip to the cache: the generations and the page in one read.
 
 Only cookie-less GET/HEAD requests are served from or stored in the cache
 (no session cookie means nobody is logged in), only 200 HTML responses that
@@ -47,14 +48,8 @@ def _slug_for(path: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _page_key(request: HttpRequest, generations: dict) -> str:
-    slug = _slug_for(request.path)
-    parts = [
-        request.method if request.method == "HEAD" else "GET",
-        request.get_full_path(),
-        str(generations.get(SITE_KEY, 0)),
-        str(generations.get(community_key(slug), 0)) if slug else "-",
-    ]
+def _page_key(request: HttpRequest) -> str:
+    parts = [request.method if request.method == "HEAD" else "GET", request.get_full_path()]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"pc:page:{digest}"
 
@@ -80,17 +75,18 @@ class AnonymousPageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not cacheable_request(request):
             return self.get_response(request)
+        slug = _slug_for(request.path)
+        generation_keys = [SITE_KEY] + ([community_key(slug)] if slug else [])
+        key = _page_key(request)
         try:
-            slug = _slug_for(request.path)
-            keys = [SITE_KEY] + ([community_key(slug)] if slug else [])
-            generations = cache.get_many(keys)
-            key = _page_key(request, generations)
-            cached = cache.get(key)
+            found = cache.get_many([*generation_keys, key])
         except Exception:  # a cache outage must never break the page
             log.warning("page cache unavailable; rendering", exc_info=True)
             return self.get_response(request)
-        if cached is not None:
-            status, headers, content = cached
+        generations = tuple(found.get(k, 0) for k in generation_keys)
+        cached = found.get(key)
+        if cached is not None and cached[0] == generations:
+            _, status, headers, content = cached
             response = HttpResponse(content, status=status)
             for name, value in headers:
                 response[name] = value
@@ -100,7 +96,8 @@ class AnonymousPageCacheMiddleware:
         if self._storable(request, response):
             headers = [(k, v) for k, v in response.items() if k.lower() in {"content-type", "content-language"}]
             try:
-                cache.set(key, (response.status_code, headers, response.content), settings.PAGE_CACHE_SECONDS)
+                stored = (generations, response.status_code, headers, response.content)
+                cache.set(key, stored, settings.PAGE_CACHE_SECONDS)
             except Exception:  # the page is still served, just not stored
                 log.warning("page cache unavailable; not storing", exc_info=True)
             response["X-Page-Cache"] = "miss"

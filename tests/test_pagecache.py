@@ -125,3 +125,34 @@ def test_cache_can_be_switched_off(world, conversation, settings):
     url = conversation.thread.get_absolute_url()
     anon_get(url)
     assert not anon_get(url).has_header("X-Page-Cache")
+
+
+def test_a_page_rendered_before_a_write_is_never_served_after_it(world, conversation, committed, monkeypatch):
+    """The race: a visitor's page renders while a reply commits, and is stored after the bump."""
+    from copsite import pagecache
+
+    url = conversation.thread.get_absolute_url()
+    render = pagecache.AnonymousPageCacheMiddleware.__call__
+
+    def reply_commits_mid_render(self, request):
+        inner = self.get_response
+
+        def get_response(request):
+            response = inner(request)  # the old page, generations read before the write
+            with committed():
+                services.reply(world.owner, conversation.thread, "Reply that raced the render")
+            return response
+
+        self.get_response = get_response
+        try:
+            return render(self, request)
+        finally:
+            self.get_response = inner
+
+    monkeypatch.setattr(pagecache.AnonymousPageCacheMiddleware, "__call__", reply_commits_mid_render)
+    raced = anon_get(url)
+    assert raced["X-Page-Cache"] == "miss" and b"Reply that raced the render" not in raced.content
+    monkeypatch.undo()
+    after = anon_get(url)
+    assert after["X-Page-Cache"] == "miss" and b"Reply that raced the render" in after.content
+    assert anon_get(url)["X-Page-Cache"] == "hit"
