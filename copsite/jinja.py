@@ -14,10 +14,12 @@ The filters are Django's own, so a row reads the same whichever engine drew it.
 from __future__ import annotations
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.template import engines
 from django.template.defaultfilters import pluralize, urlencode
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from jinja2 import Environment
 
@@ -44,3 +46,9 @@ def environment(**options) -> Environment:
     env.globals.update(url=url, static=static)
     env.filters.update(naturaltime=naturaltime, pluralize=pluralize, urlencode=urlencode, isoformat=isoformat)
     return env
+
+
+def render(name: str, **context) -> SafeString:
+    """A Jinja2 template's HTML, ready for a Django template to insert."""
+    html = engines["jinja2"].get_template(name).template.render(**context)
+    return mark_safe(html)  # noqa: S308 - autoescaped; stored post HTML was sanitized when written

@@ -6,22 +6,17 @@ Jinja2 template (the reply form) read the same.
 """
 
 from django import template
-from django.template import engines
-from django.utils.safestring import mark_safe
+
+from copsite.jinja import render
 
 register = template.Library()
 
 
-def _draw(name: str, **context) -> str:
-    html = engines["jinja2"].get_template(name).template.render(**context)
-    return mark_safe(html)  # noqa: S308 - the template escapes what it inserts
-
-
 @register.simple_tag
 def form_field(field):
-    return _draw("includes/field.jinja", field=field) if field else ""
+    return render("includes/field.jinja", field=field) if field else ""
 
 
 @register.simple_tag
 def form_errors(form):
-    return _draw("includes/form_errors.jinja", form=form) if form else ""
+    return render("includes/form_errors.jinja", form=form) if form else ""
