@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from communities.models import Community, Membership
-from copsite.db import one_or_none
+from copsite.db import Columns, fetch_all, one_or_none
 
 Role = Membership.Role
 State = Membership.State
@@ -37,6 +37,8 @@ def membership_of(user, community: Community) -> Membership | None:
 def remember_membership(user, community: Community, membership: Membership | None) -> None:
     """Seed the cache when the caller already holds the row (saves a query)."""
     if user.is_authenticated:
+        if membership is not None:
+            membership.community = community
         community.__dict__.setdefault("_membership_cache", {})[user.pk] = membership
 
 
@@ -187,9 +189,26 @@ def visible_communities(user) -> QuerySet[Community]:
     return communities.filter(public | Q(pk__in=mine))
 
 
+# A community and the person's membership of it in one statement (copsite.db.Columns):
+# every community page asks for both, and composing two ORM queries cost more CPU than answering them.
+_COMMUNITY_COLUMNS = Columns(Community, "c")
+_MEMBERSHIP_COLUMNS = Columns(Membership, "m")
+_COMMUNITY_SQL = (
+    f"SELECT {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql} FROM {Community._meta.db_table} c"  # noqa: S608
+    f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = c.id AND m.user_id = %s WHERE c.slug = %s"
+)
+
+
 def get_community_or_404(user, slug: str) -> Community:
-    """The community if the user may see it; otherwise the same 404 as a missing one."""
-    community = one_or_none(Community.objects.filter(slug=slug))
+    """The community if the user may see it; otherwise the same 404 as a missing one.
+
+    The person's membership comes with it, into the cache ``membership_of`` reads.
+    """
+    viewer = user.pk if user.is_authenticated else None
+    rows = fetch_all(_COMMUNITY_SQL, [viewer, slug])
+    community = _COMMUNITY_COLUMNS.build(rows[0]) if rows else None
+    if community is not None and viewer is not None:
+        remember_membership(user, community, _MEMBERSHIP_COLUMNS.build(rows[0], _COMMUNITY_COLUMNS.width))
     if community is None or not can_view_community(user, community):
         raise Http404("No such community.")
     return community
@@ -212,18 +231,30 @@ def can_view_thread(user, thread) -> bool:
     return True
 
 
-def listed_threads(user, community: Community) -> Q:
-    """Filter for a community's thread list: held threads only for their author and facilitators."""
+class HeldListed:
+    """Which threads held for review a community's thread list shows someone (``listed_held_threads``)."""
+
+    ALL = "all"  # facilitators: everything, held or not
+    OWN = "own"  # members: their own held threads beside everyone's published ones
+    NONE = "none"  # everyone else: nothing held
+
+
+def listed_held_threads(user, community: Community) -> str:
+    """Held threads in a community's list: all for facilitators, a person's own, or none (a ``HeldListed``)."""
     if can_moderate(user, community):
-        return Q()
+        return HeldListed.ALL
     if user.is_authenticated:
-        return Q(held_at__isnull=True) | Q(author_id=user.pk)
-    return Q(held_at__isnull=True)
+        return HeldListed.OWN
+    return HeldListed.NONE
 
 
 def get_thread_or_404(user, queryset, pk: int):
     """The thread (from ``queryset``, with community selected) if visible, else 404."""
-    thread = one_or_none(queryset.select_related("community").filter(pk=pk))
+    return visible_thread_or_404(user, one_or_none(queryset.select_related("community").filter(pk=pk)))
+
+
+def visible_thread_or_404(user, thread):
+    """``thread`` (loaded with its community) if the user may see it; a missing one (None) is the same 404."""
     if thread is None or not can_view_thread(user, thread):
         raise Http404("No such thread.")
     return thread

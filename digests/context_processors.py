@@ -1,7 +1,11 @@
 from functools import cached_property
 
 from communities import policy
+from copsite.db import fetch_all
 from discussions.models import Notification
+
+# notification_unread_idx: the person's unread notifications.
+_ANY_UNREAD_SQL = f"SELECT 1 FROM {Notification._meta.db_table} WHERE user_id = %s AND read_at IS NULL LIMIT 1"  # noqa: S608
 
 
 class UnreadCount:
@@ -12,11 +16,12 @@ class UnreadCount:
 
     @cached_property
     def value(self) -> int:
-        unread = Notification.objects.filter(user=self.user, read_at__isnull=True)
-        # Most pages are read with nothing new: a cheap indexed look first.
-        if not unread.exists():
+        # Most pages are read with nothing new: a look at the partial index first,
+        # written out because the ORM spent longer composing it than the database answering.
+        if not fetch_all(_ANY_UNREAD_SQL, [self.user.pk]):
             return 0
         # Like the list: nothing from a community the person may no longer see (left, banned).
+        unread = Notification.objects.filter(user=self.user, read_at__isnull=True)
         return unread.filter(post__thread__community__in=policy.visible_communities(self.user)).count()
 
     def __int__(self) -> int:

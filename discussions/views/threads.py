@@ -9,18 +9,20 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
+from taggit.models import Tag, TaggedItem
 
 from accounts.models import User
 from communities import panels, policy
-from communities.models import Community
+from communities.models import Community, Membership
 from copsite import ratelimit, spam
-from copsite.db import one_or_none
+from copsite.db import Columns, fetch_all
 from discussions import rendering, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
@@ -34,51 +36,116 @@ _PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
 HELD_MESSAGE = "Thanks! A facilitator will look at your post before others see it."
 
 
-# The columns a thread list row shows (thread_list.jinja): not the search
-# vector, which is as long as the opening post, nor the people's other fields.
-THREAD_ROW_FIELDS = (
-    "community",
-    "author",
-    "last_poster",
-    "title",
-    "kind",
-    "created_at",
-    "pinned_at",
-    "pinned",
-    "locked_at",
-    "reply_count",
-    "last_activity_at",
-    "held_at",
-    "tag_names",
-    "author__username",
-    "author__display_name",
-    "author__deleted_at",
-    "last_poster__username",
-    "last_poster__display_name",
-    "last_poster__deleted_at",
+# A page of a community's thread list, written out (copsite.db.Columns): the
+# rows with their two people, the reader's read markers and the number of
+# threads in the list, in one statement. Through the ORM the list cost two
+# queries (page count, rows) and a third for a member's markers, and more CPU
+# to compose than the database spent on all three. The columns are what a
+# row shows (thread_list.jinja): not the search vector, which is as long as
+# the opening post. Table names come from the models; every value is a parameter.
+_ROW_COLUMNS = Columns(
+    Thread,
+    "t",
+    fields=[
+        "community",
+        "author",
+        "last_poster",
+        "title",
+        "kind",
+        "created_at",
+        "pinned_at",
+        "pinned",
+        "locked_at",
+        "reply_count",
+        "last_activity_at",
+        "held_at",
+        "tag_names",
+    ],
 )
+_PERSON_FIELDS = ["username", "display_name", "deleted_at"]
+_ROW_AUTHOR = Columns(User, "a", fields=_PERSON_FIELDS)
+_ROW_LAST_POSTER = Columns(User, "lp", fields=_PERSON_FIELDS)
+_ROW_READ_STATE = Columns(ReadState, "rs", fields=["last_read_at"])
+# Pages past this are not looked up as asked (the offset would overflow SQLite); the last page is shown.
+_MAX_PAGE = 1_000_000
+
+
+def _listed_where(alias: str, community: Community, held: str, viewer_pk, kind: str, tag: str) -> tuple[str, list]:
+    """WHERE for the threads a list shows: the community, what ``policy.listed_held_threads`` allows, the filters."""
+    where, params = [f"{alias}.community_id = %s"], [community.pk]
+    if held == policy.HeldListed.NONE:
+        where.append(f"{alias}.held_at IS NULL")
+    elif held == policy.HeldListed.OWN:
+        where.append(f"({alias}.held_at IS NULL OR {alias}.author_id = %s)")
+        params.append(viewer_pk)
+    if kind:
+        where.append(f"{alias}.kind = %s")
+        params.append(kind)
+    if tag:
+        where.append(
+            f"{alias}.id IN (SELECT ti.object_id FROM {TaggedItem._meta.db_table} ti"  # noqa: S608
+            f" JOIN {Tag._meta.db_table} tg ON tg.id = ti.tag_id WHERE ti.content_type_id = %s AND tg.name = %s)"
+        )
+        params += [ContentType.objects.get_for_model(Thread).pk, tag]
+    return " AND ".join(where), params
+
+
+def _thread_rows(community: Community, held: str, viewer_pk, reader_pk, kind: str, tag: str, offset: int):
+    """One page of the list from ``offset``: threads (with people and ``unread``) and the list's length.
+
+    ``viewer_pk`` is whose own held threads show; ``reader_pk`` whose read markers (None: nobody's).
+    """
+    where, params = _listed_where("t", community, held, viewer_pk, kind, tag)
+    count_where, count_params = _listed_where("n", community, held, viewer_pk, kind, tag)
+    sql = (
+        f"SELECT {_ROW_COLUMNS.sql}, {_ROW_AUTHOR.sql}, {_ROW_LAST_POSTER.sql}, {_ROW_READ_STATE.sql},"  # noqa: S608
+        f" (SELECT COUNT(*) FROM {Thread._meta.db_table} n WHERE {count_where})"
+        f" FROM {Thread._meta.db_table} t"
+        f" LEFT JOIN {User._meta.db_table} a ON a.id = t.author_id"
+        f" LEFT JOIN {User._meta.db_table} lp ON lp.id = t.last_poster_id"
+        f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
+        f" WHERE {where} ORDER BY t.pinned DESC, t.last_activity_at DESC LIMIT %s OFFSET %s"
+    )
+    rows = fetch_all(sql, [*count_params, reader_pk, *params, settings.THREADS_PER_PAGE, offset])
+    if not rows:  # an empty list, or a page past its end: count on its own
+        count_sql = f"SELECT COUNT(*) FROM {Thread._meta.db_table} n WHERE {count_where}"  # noqa: S608
+        return [], fetch_all(count_sql, count_params)[0][0]
+    threads = []
+    widths = [_ROW_COLUMNS.width, _ROW_AUTHOR.width, _ROW_LAST_POSTER.width]
+    for row in rows:
+        thread = _ROW_COLUMNS.build(row)
+        thread.community = community  # links use it; saves a query per row
+        thread.author = _ROW_AUTHOR.build(row, widths[0])
+        thread.last_poster = _ROW_LAST_POSTER.build(row, widths[0] + widths[1])
+        read = _ROW_READ_STATE.build(row, sum(widths))
+        # New activity since the member last read it (only members' markers are looked up).
+        thread.unread = reader_pk is not None and (read is None or thread.last_activity_at > read.last_read_at)
+        threads.append(thread)
+    return threads, rows[0][-1]
 
 
 def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
     kind = request.GET.get("kind", "")
+    kind = kind if kind in Thread.Kind.values else ""
     tag = request.GET.get("tag", "")[:40]
-    threads = Thread.objects.filter(community=community).filter(policy.listed_threads(request.user, community))
-    if kind in Thread.Kind.values:
-        threads = threads.filter(kind=kind)
-    if tag:
-        threads = threads.filter(tags__name=tag)
-    threads = (
-        threads.select_related("author", "last_poster")
-        .only(*THREAD_ROW_FIELDS)
-        .order_by(
-            # Pinned first (thread_list_idx serves exactly this order).
-            "-pinned",
-            "-last_activity_at",
-        )
-    )
-    page = Paginator(threads, settings.THREADS_PER_PAGE).get_page(request.GET.get("page"))
-    mark_unread(request.user, community, page.object_list)
-    _link_threads(community, page.object_list)
+    user = request.user
+    held = policy.listed_held_threads(user, community)
+    viewer_pk = user.pk if user.is_authenticated else None
+    # Unread markers are for members: someone who can't post here has no read markers to show.
+    reader_pk = user.pk if user.is_authenticated and policy.can_post(user, community) else None
+    try:
+        wanted = int(request.GET.get("page", 1))
+    except ValueError:
+        wanted = 1
+    asked = wanted if 1 <= wanted <= _MAX_PAGE else 1
+    per_page = settings.THREADS_PER_PAGE
+    threads, total = _thread_rows(community, held, viewer_pk, reader_pk, kind, tag, (asked - 1) * per_page)
+    # Django's paginator decides what an odd page number means (the last page), as everywhere else.
+    page = Paginator(range(total), per_page).get_page(wanted)
+    if page.number != asked:
+        threads, total = _thread_rows(community, held, viewer_pk, reader_pk, kind, tag, (page.number - 1) * per_page)
+    page.object_list = threads
+    _link_threads(community, threads)
     return panels.Panel(
         "discussions/thread_list.jinja",
         {
@@ -86,29 +153,13 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
             "kind": kind,
             "tag": tag,
             "kinds": Thread.Kind.choices,
-            "can_start": policy.can_start_thread(request.user, community),
+            "can_start": policy.can_start_thread(user, community),
         },
         order=10,
     )
 
 
 panels.register("community", _thread_list_panel)
-
-
-def mark_unread(user, community: Community, threads) -> None:
-    """Set ``thread.unread`` for a member: new activity since they last read it (one query)."""
-    threads = list(threads)
-    for thread in threads:
-        thread.community = community  # links use it; saves a query per row
-        thread.unread = False
-    if not user.is_authenticated or not policy.can_post(user, community):
-        return
-    read = dict(
-        ReadState.objects.filter(user=user, thread__in=[t.pk for t in threads]).values_list("thread_id", "last_read_at")
-    )
-    for thread in threads:
-        last = read.get(thread.pk)
-        thread.unread = last is None or thread.last_activity_at > last
 
 
 def _link_threads(community: Community, threads) -> None:
@@ -133,7 +184,7 @@ def _canonical(request: HttpRequest, thread: Thread, slug: str) -> HttpResponse 
 
 
 def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
+    thread, read_state = thread_for_reader(request.user, pk)
     if response := _canonical(request, thread, slug):
         return response
     community = thread.community
@@ -145,9 +196,6 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except ValueError:
         number = 1
     posts = page_of_posts(thread, (number - 1) * per_page, per_page, reader=request.user)
-    read_state = None
-    if request.user.is_authenticated:
-        read_state = one_or_none(ReadState.objects.filter(user=request.user, thread=thread))
     helpful = {post.pk for post in posts if post.reader_found_helpful}
     decorate_posts(request.user, thread, posts, helpful=helpful, read_state=read_state)
     # Write the read marker only when there is something new: re-reading costs no write.
@@ -181,6 +229,45 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         request, "discussions/thread.jinja", {**context, "request_path": request.path}
     )
     return render(request, "discussions/thread.html", context)
+
+
+# The thread a page shows, with its community, the reader's membership and
+# how far they have read, in one statement written out (copsite.db.Columns):
+# composing it through the ORM cost more CPU than three queries' answers.
+_THREAD_COLUMNS = Columns(Thread, "t", exclude=["search_vector"])
+_COMMUNITY_COLUMNS = Columns(Community, "c")
+_MEMBERSHIP_COLUMNS = Columns(Membership, "m")
+_READ_STATE_COLUMNS = Columns(ReadState, "rs")
+_THREAD_SQL = (
+    f"SELECT {_THREAD_COLUMNS.sql}, {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql}, {_READ_STATE_COLUMNS.sql}"  # noqa: S608
+    f" FROM {Thread._meta.db_table} t JOIN {Community._meta.db_table} c ON c.id = t.community_id"
+    f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = t.community_id AND m.user_id = %s"
+    f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
+    " WHERE t.id = %s"
+)
+_LARGEST_ID = 2**63 - 1  # BigAutoField
+
+
+def thread_for_reader(user, pk: int) -> tuple[Thread, ReadState | None]:
+    """The thread (with ``community``) if ``user`` may read it, else 404; and their read marker, if any.
+
+    The membership found on the way is handed to the policy's cache, so the
+    permission questions the page asks cost no further query.
+    """
+    reader = user.pk if user.is_authenticated else None
+    rows = fetch_all(_THREAD_SQL, [reader, reader, pk]) if 0 < pk <= _LARGEST_ID else []
+    if not rows:
+        raise Http404("No such thread.")
+    row = rows[0]
+    thread = _THREAD_COLUMNS.build(row)
+    start = _THREAD_COLUMNS.width
+    thread.community = community = _COMMUNITY_COLUMNS.build(row, start)
+    start += _COMMUNITY_COLUMNS.width
+    read_state = None
+    if reader is not None:
+        policy.remember_membership(user, community, _MEMBERSHIP_COLUMNS.build(row, start))
+        read_state = _READ_STATE_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width)
+    return policy.visible_thread_or_404(user, thread), read_state
 
 
 # A page of a thread in one statement, written out: the thread page is the

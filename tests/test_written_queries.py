@@ -1,0 +1,284 @@
+"""The statements written out in SQL for the busiest pages (copsite.db.Columns), checked against the ORM.
+
+The community page's thread list, the thread page's thread, a community with
+the reader's membership, and the facilitators are written
+out because composing them through Django cost more CPU than the
+database spent answering. Here each one gives what the ORM gives, for every
+kind of reader, on whichever database the suite runs; the last test runs this
+file again on SQLite (the embedded default), where dates come back as text
+and need the ORM's converters.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.db.models import Q
+from django.http import Http404
+from django.test import RequestFactory
+from django.utils import timezone
+
+from communities import policy
+from communities.models import Community, Membership
+from communities.views.directory import facilitators_of
+from copsite.db import Columns, fetch_all
+from discussions import services
+from discussions.models import ReadState, Thread
+from discussions.views.threads import _thread_list_panel, thread_for_reader
+
+pytestmark = pytest.mark.django_db
+
+
+def test_columns_build_what_the_orm_loads(conversation, world):
+    thread = conversation.thread
+    columns = Columns(Thread, "t", exclude=["search_vector"])
+    sql = f"SELECT {columns.sql} FROM {Thread._meta.db_table} t WHERE t.id = %s"  # noqa: S608
+    row = fetch_all(sql, [thread.pk])[0]
+    built = columns.build(row)
+    orm = Thread.objects.get(pk=thread.pk)
+    for attname in columns.attnames:
+        assert getattr(built, attname) == getattr(orm, attname), attname
+    assert built.created_at.tzinfo is not None and built.tag_names == ["assessment", "delirium"]
+    assert built.get_deferred_fields() == {"search_vector"} and not built._state.adding
+    # A LEFT JOIN's miss is no instance at all.
+    assert Columns(Membership, "m").build((None,) * Columns(Membership, "m").width) is None
+
+
+def test_a_column_subset_keeps_the_rest_deferred(world):
+    columns = Columns(Membership, "m", fields=["role", "joined_at"])
+    assert columns.attnames == ["id", "role", "joined_at"]
+    row = fetch_all(
+        f"SELECT {columns.sql} FROM {Membership._meta.db_table} m WHERE m.user_id = %s AND m.community_id = %s",  # noqa: S608
+        [world.facilitator.pk, world.public.pk],
+    )[0]
+    membership = columns.build(row)
+    assert membership.role == Membership.Role.FACILITATOR
+    assert "state" in membership.get_deferred_fields()
+    assert membership.state == Membership.State.ACTIVE  # loaded on use, like the ORM's only()
+
+
+# --- The community page's thread list -------------------------------------------------
+
+
+@pytest.fixture
+def busy(world, conversation):
+    """45 threads of three kinds and two tags, one pinned, one held for review (by Mira), some replied to."""
+    public = world.public
+    threads = [conversation.thread]
+    kinds = ["discussion", "question", "story"]
+    for i in range(44):
+        threads.append(
+            services.start_thread(
+                (world.member, world.owner, world.facilitator)[i % 3],
+                public,
+                title=f"Thread {i}",
+                body=f"Body {i}",
+                kind=kinds[i % 3],
+                tags=["odd" if i % 2 else "even", "all"],
+            )
+        )
+    base = timezone.now() - timedelta(days=10)
+    for i, thread in enumerate(threads):  # distinct activity times: one order, whatever the clock did
+        Thread.objects.filter(pk=thread.pk).update(last_activity_at=base + timedelta(minutes=i * 7 % 45))
+    services.set_thread_state(world.facilitator, threads[5], "pin")
+    Thread.objects.filter(pk=threads[7].pk).update(held_at=timezone.now(), author=world.member)
+    Thread.objects.filter(pk=threads[8].pk).update(held_at=timezone.now(), author=world.owner)
+    services.mark_read(world.member, threads[1])
+    services.mark_read(world.member, threads[2], at=base - timedelta(days=1))  # read before its last activity
+    return threads
+
+
+def orm_list(community, user, kind="", tag=""):
+    """The list as the ORM composed it before it was written out."""
+    held = policy.listed_held_threads(user, community)
+    rule = {"all": Q(), "own": Q(held_at__isnull=True) | Q(author_id=user.pk), "none": Q(held_at__isnull=True)}
+    threads = Thread.objects.filter(community=community).filter(rule[held])
+    if kind:
+        threads = threads.filter(kind=kind)
+    if tag:
+        threads = threads.filter(tags__name=tag)
+    return list(threads.order_by("-pinned", "-last_activity_at").values_list("pk", flat=True))
+
+
+def panel(community, user, query=""):
+    request = RequestFactory().get(f"/c/{community.slug}/?{query}")
+    request.user = user
+    return _thread_list_panel(request, community).context
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "member", "owner", "facilitator", "admin"])
+@pytest.mark.parametrize("filters", [{}, {"kind": "question"}, {"tag": "odd"}, {"kind": "story", "tag": "even"}])
+def test_every_page_of_the_list_is_the_orms_for_every_reader_and_filter(busy, world, who, filters):
+    user = AnonymousUser() if who == "anonymous" else getattr(world, who)
+    expected = orm_list(world.public, user, **filters)
+    per_page = settings.THREADS_PER_PAGE
+    pages = max(1, -(-len(expected) // per_page))
+    query = "&".join(f"{k}={v}" for k, v in filters.items())
+    seen = []
+    for number in range(1, pages + 1):
+        context = panel(world.public, user, f"{query}&page={number}")
+        page = context["page"]
+        assert (page.number, page.paginator.num_pages, page.paginator.count) == (number, pages, len(expected))
+        seen += [t.pk for t in page.object_list]
+    assert seen == expected and expected
+
+
+def test_held_threads_show_to_their_author_and_facilitators_only(busy, world):
+    held_by_mira, held_by_olive = busy[7].pk, busy[8].pk
+
+    def listed(user):
+        return {t.pk for n in (1, 2, 3) for t in panel(world.public, user, f"page={n}")["page"].object_list}
+
+    assert held_by_mira in listed(world.member) and held_by_olive not in listed(world.member)
+    assert {held_by_mira, held_by_olive} <= listed(world.facilitator)
+    assert not {held_by_mira, held_by_olive} & (listed(AnonymousUser()) | listed(world.outsider))
+
+
+def test_rows_carry_people_and_the_members_unread_markers(busy, world):
+    rows = {t.pk: t for n in (1, 2, 3) for t in panel(world.public, world.member, f"page={n}")["page"].object_list}
+    replied = rows[busy[0].pk]
+    assert replied.author.pk == world.member.pk and replied.author.name == "Mira Member"
+    assert replied.reply_count == 2 and replied.last_poster.pk == world.owner.pk
+    assert replied.last_poster.name == world.owner.name
+    assert rows[busy[1].pk].unread is False  # read since its last activity
+    assert rows[busy[2].pk].unread is True  # read before it
+    assert rows[busy[3].pk].unread is True  # never opened
+    assert rows[busy[4].pk].tag_names == sorted(rows[busy[4].pk].tag_names) and "all" in rows[busy[4].pk].tag_names
+    assert rows[busy[5].pk].pinned and next(iter(rows)) == busy[5].pk  # the pinned thread leads the list
+    # Nobody else has markers: not anonymous visitors, not people who can't post here.
+    for user in (AnonymousUser(), world.outsider):
+        assert not any(t.unread for t in panel(world.public, user)["page"].object_list)
+
+
+@pytest.mark.parametrize("asked", ["0", "-3", "99", "9" * 30, "x", ""])
+def test_an_odd_page_number_shows_what_djangos_paginator_would(busy, world, asked):
+    expected = orm_list(world.public, AnonymousUser())
+    pages = -(-len(expected) // settings.THREADS_PER_PAGE)
+    page = panel(world.public, AnonymousUser(), f"page={asked}")["page"]
+    number = 1 if asked in ("x", "") else pages  # not a number: the first; out of range: the last
+    assert page.number == number
+    start = (number - 1) * settings.THREADS_PER_PAGE
+    assert [t.pk for t in page.object_list] == expected[start : start + settings.THREADS_PER_PAGE]
+
+
+def test_an_empty_list_and_an_unknown_tag_or_kind(world, conversation):
+    assert list(panel(world.approval, AnonymousUser())["page"].object_list) == []
+    assert panel(world.approval, AnonymousUser())["page"].paginator.num_pages == 1
+    assert list(panel(world.public, AnonymousUser(), "tag=nope")["page"].object_list) == []
+    # A kind the product doesn't have is no filter (and is not echoed back into the page's links).
+    context = panel(world.public, AnonymousUser(), "kind=%27%3Bdrop")
+    assert context["kind"] == "" and len(context["page"].object_list) == 1
+
+
+def test_a_tag_named_like_sql_is_only_a_tag(busy, world):
+    name = "x' OR 1=1 --"
+    services.start_thread(world.member, world.public, title="Quoted", body="b", tags=[name])
+    listed = panel(world.public, AnonymousUser(), "tag=x%27%20OR%201%3D1%20--")["page"].object_list
+    assert [t.title for t in listed] == ["Quoted"]
+
+
+# --- The thread page's thread, a community's page, the facilitators, the bell -----------------
+
+
+def test_the_thread_comes_with_the_readers_membership_and_read_marker(conversation, world, django_assert_num_queries):
+    services.mark_read(world.member, conversation.thread)
+    with django_assert_num_queries(1):
+        thread, read_state = thread_for_reader(world.member, conversation.thread.pk)
+        membership = policy.membership_of(world.member, thread.community)
+        assert policy.can_reply(world.member, thread) and not policy.can_moderate(world.member, thread.community)
+    assert thread.pk == conversation.thread.pk and thread.community.slug == "commons"
+    assert membership.state == Membership.State.ACTIVE and membership.community is thread.community
+    assert read_state.last_read_at == ReadState.objects.get(user=world.member, thread=thread).last_read_at
+    thread, read_state = thread_for_reader(world.outsider, conversation.thread.pk)
+    assert read_state is None and policy.membership_of(world.outsider, thread.community) is None
+    thread, read_state = thread_for_reader(AnonymousUser(), conversation.thread.pk)
+    assert read_state is None and thread.reply_count == conversation.thread.reply_count
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "banned", "pending"])
+def test_a_thread_the_reader_may_not_see_is_the_same_404_as_a_missing_one(conversation, world, who):
+    user = AnonymousUser() if who == "anonymous" else getattr(world, who)
+    with pytest.raises(Http404):
+        thread_for_reader(user, conversation.private_thread.pk)
+    for pk in (0, -1, 10**6, 2**63, 10**30):
+        with pytest.raises(Http404):
+            thread_for_reader(user, pk)
+
+
+def test_a_held_thread_is_its_authors_and_the_facilitators(conversation, world):
+    Thread.objects.filter(pk=conversation.thread.pk).update(held_at=timezone.now())
+    assert thread_for_reader(world.member, conversation.thread.pk)[0].held_at is not None  # Mira started it
+    assert thread_for_reader(world.facilitator, conversation.thread.pk)[0]
+    for user in (world.outsider, AnonymousUser()):
+        with pytest.raises(Http404):
+            thread_for_reader(user, conversation.thread.pk)
+
+
+def test_a_community_comes_with_the_readers_membership(world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        community = policy.get_community_or_404(world.facilitator, "circle")
+        assert policy.can_moderate(world.facilitator, community)
+    assert community.name == "Zebra Quince Circle" and community.created_at.tzinfo is not None
+    assert policy.membership_of(world.facilitator, community).role == Membership.Role.FACILITATOR
+    for user in (AnonymousUser(), world.outsider, world.banned, world.pending):
+        with pytest.raises(Http404):
+            policy.get_community_or_404(user, "circle")
+    with pytest.raises(Http404):
+        policy.get_community_or_404(world.member, "no-such-place")
+    assert policy.get_community_or_404(world.admin, "circle").pk == world.private.pk
+    community = Community.objects.get(slug="commons")
+    assert policy.get_community_or_404(world.outsider, "commons").description_html == community.description_html
+
+
+def test_the_facilitators_owners_first_longest_serving_first_at_most_twelve(world, make_user):
+    early = timezone.now() - timedelta(days=400)
+    Membership.objects.filter(user=world.facilitator, community=world.public).update(joined_at=early)
+    for i in range(14):
+        Membership.objects.create(
+            user=make_user(f"helper{i:02d}"),
+            community=world.public,
+            role=Membership.Role.FACILITATOR,
+            joined_at=early + timedelta(days=i + 1),
+            state=Membership.State.LEFT if i == 0 else Membership.State.ACTIVE,
+        )
+    shown = facilitators_of(world.public)
+    expected = list(
+        Membership.objects.filter(
+            community=world.public,
+            state=Membership.State.ACTIVE,
+            role__in=[Membership.Role.OWNER, Membership.Role.FACILITATOR],
+        )
+        .order_by("-role", "joined_at")
+        .values_list("user__username", flat=True)[:12]
+    )
+    assert [m.user.username for m in shown] == expected
+    assert expected[:2] == ["olive", "fern"] and "helper00" not in expected and len(shown) == 12
+    assert shown[0].get_role_display() == "Owner" and shown[1].user.name == "Fern Facilitator"
+
+
+# --- The embedded default ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="this run is on SQLite already")
+def test_the_written_queries_hold_on_sqlite_too():
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REQUIRE_SERVICES")}
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", str(Path(__file__).relative_to(root))],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout
