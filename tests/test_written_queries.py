@@ -1,9 +1,9 @@
 """The statements written out in SQL for the busiest pages (copsite.db.Columns), checked against the ORM.
 
 The community page's thread list, the thread page's thread, a community with
-the reader's membership, and the facilitators are written
-out because composing them through Django cost more CPU than the
-database spent answering. Here each one gives what the ORM gives, for every
+the reader's membership, the facilitators, the upcoming events and the
+pinned resources are written out because composing them through Django cost
+more CPU than the database spent answering. Here each one gives what the ORM gives, for every
 kind of reader, on whichever database the suite runs; the last test runs this
 file again on SQLite (the embedded default), where dates come back as text
 and need the ORM's converters.
@@ -31,8 +31,10 @@ from communities.models import Community, Membership
 from communities.views.directory import facilitators_of
 from copsite.db import Columns, fetch_all
 from discussions import services
-from discussions.models import ReadState, Thread
+from discussions.models import Event, ReadState, Thread
+from discussions.views.events import upcoming_events
 from discussions.views.threads import _thread_list_panel, thread_for_reader
+from resources.models import Resource
 
 pytestmark = pytest.mark.django_db
 
@@ -262,6 +264,82 @@ def test_the_facilitators_owners_first_longest_serving_first_at_most_twelve(worl
     assert [m.user.username for m in shown] == expected
     assert expected[:2] == ["olive", "fern"] and "helper00" not in expected and len(shown) == 12
     assert shown[0].get_role_display() == "Owner" and shown[1].user.name == "Fern Facilitator"
+
+
+def test_the_upcoming_events_are_the_orms(world, django_assert_num_queries):
+    now = timezone.now()
+
+    def event(title, starts_in, hours=1, community=None, cancelled=False):
+        Event.objects.create(
+            community=community or world.public,
+            title=title,
+            starts_at=now + timedelta(hours=starts_in),
+            ends_at=now + timedelta(hours=starts_in + hours),
+            uid=f"{title}@test",
+            cancelled_at=now if cancelled else None,
+        )
+
+    for args in [("over", -5), ("running", -1, 2), ("later", 48), ("soon", 2), ("latest", 72)]:
+        event(*args)
+    event("called off", 1, cancelled=True)
+    event("elsewhere", 1, community=world.approval)
+    expected = list(
+        Event.objects.filter(community=world.public, ends_at__gte=now, cancelled_at__isnull=True)
+        .order_by("starts_at")
+        .values_list("title", "starts_at")[:3]
+    )
+    with django_assert_num_queries(1):
+        got = upcoming_events(world.public)
+        urls = [e.get_absolute_url() for e in got]
+    assert [(e.title, e.starts_at) for e in got] == expected
+    assert [title for title, _ in expected] == ["running", "soon", "later"]
+    assert urls[0].startswith("/c/commons/") and got[0].get_kind_display()
+    assert upcoming_events(world.private) == []
+
+
+def test_the_pinned_cards_are_the_orms(world, django_assert_num_queries):
+    from resources import services as resource_services
+    from resources.views import _pinned
+
+    made = [
+        resource_services.add_resource(
+            world.member,
+            world.public,
+            fields={"kind": "link", "title": f"Resource {i}", "url": f"https://example.org/{i}"},
+            tags=[f"shelf{i}", "all"][: 1 + i % 2],
+        )
+        for i in range(6)
+    ]
+    for resource in (made[4], made[1], made[2], made[5]):
+        resource_services.set_pin(world.facilitator, resource, "pin")
+    resource_services.start_discussion(world.member, made[1])
+    resource_services.remove_resource(world.facilitator, made[5])  # removed: unpinned and gone
+    Resource.objects.filter(pk=made[2].pk).update(added_by=None)  # its adder deleted their account
+    expected = list(
+        Resource.objects.filter(community=world.public, removed_at__isnull=True, pin_position__isnull=False)
+        .select_related("added_by", "thread")
+        .order_by("pin_position")
+    )
+
+    def card(r):
+        return (
+            r.title,
+            r.pin_position,
+            r.added_by.name if r.added_by else None,
+            r.thread.reply_count if r.thread else None,
+        )
+
+    with django_assert_num_queries(2):  # the cards, their tags
+        got = _pinned(world.public)
+        shown = [card(r) for r in got]
+        tags = [sorted(t.name for t in r.tags.all()) for r in got]
+    assert shown == [card(r) for r in expected]
+    assert [r.title for r in got] == ["Resource 4", "Resource 1", "Resource 2"]
+    assert tags == [sorted(t.name for t in r.tags.all()) for r in expected]
+    assert tags == [["shelf4"], ["all", "shelf1"], ["shelf2"]]
+    assert shown[1][3] == 0 and shown[2][2] is None and got[0].get_absolute_url().startswith("/c/commons/")
+    with django_assert_num_queries(1):  # nothing pinned: no tag query
+        assert _pinned(world.private) == []
 
 
 # --- The embedded default ---------------------------------------------------------------
