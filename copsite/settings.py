@@ -347,6 +347,8 @@ SOCIALACCOUNT_QUERY_EMAIL = True
 
 # --- Security -------------------------------------------------------------
 
+# Sessions live in the database (Django's backend; copsite/sessions.py reads them in one written-out statement).
+SESSION_ENGINE = "copsite.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,44 @@
+"""Sessions (copsite/sessions.py: Django's database backend, read with a written-out statement)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(client) -> bool:
+    return "Log out" in client.get("/c/").content.decode()
+
+
+def test_a_session_keeps_the_person_signed_in_until_it_expires(client, member):
+    client.force_login(member)
+    assert signed_in(client) and settings.SESSION_ENGINE == "copsite.sessions"
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert not signed_in(client)
+    # The expired key is not written back to life by the visit that found it expired.
+    assert not Session.objects.filter(session_key=key, expire_date__gt=timezone.now()).exists()
+
+
+def test_a_session_ended_elsewhere_or_made_up_is_nobody(client, member):
+    client.force_login(member)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    Session.objects.filter(session_key=key).delete()  # "log out everywhere", or the row purged
+    assert not signed_in(client)
+    client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32  # a key nobody was given
+    assert not signed_in(client)
+    client.cookies[settings.SESSION_COOKIE_NAME] = "' OR '1'='1"
+    assert not signed_in(client)
+
+
+def test_logging_in_through_the_form_gives_a_fresh_key(client, member):
+    client.cookies[settings.SESSION_COOKIE_NAME] = "planted" + "k" * 25  # session fixation attempt
+    client.post("/accounts/login/", {"login": member.email, "password": "correct horse battery"})
+    assert signed_in(client)
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value != "planted" + "k" * 25
