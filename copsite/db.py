@@ -60,16 +60,26 @@ class Columns:
             self._converters[connection.vendor] = found
         return self._converters[connection.vendor]
 
-    def build(self, row: Sequence, start: int = 0, using: str = "default") -> Model | None:
-        """The instance in ``row[start:start + width]``; None when its primary key is NULL (an outer join's miss)."""
+    def build(self, row: Sequence, start: int = 0, using: str = "default", seen: dict | None = None) -> Model | None:
+        """The instance in ``row[start:start + width]``; None when its primary key is NULL (an outer join's miss).
+
+        With ``seen`` (a dict kept across rows), a row that repeats an instance
+        already built (the same person on many rows) gives that instance again.
+        """
         values = list(row[start : start + self.width])
-        if values[self._pk_index] is None:
+        pk = values[self._pk_index]
+        if pk is None:
             return None
+        if seen is not None and pk in seen:
+            return seen[pk]
         connection = connections[using]
         for i, funcs, column in self._converters_for(connection):
             for func in funcs:
                 values[i] = func(values[i], column, connection)
-        return self.model.from_db(using, self.attnames, values)
+        instance = self.model.from_db(using, self.attnames, values)
+        if seen is not None:
+            seen[pk] = instance
+        return instance
 
 
 def fetch_all(sql: str, params: Sequence, using: str = "default") -> list[tuple]:

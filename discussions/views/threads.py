@@ -112,11 +112,12 @@ def _thread_rows(community: Community, held: str, viewer_pk, reader_pk, kind: st
         return [], fetch_all(count_sql, count_params)[0][0]
     threads = []
     widths = [_ROW_COLUMNS.width, _ROW_AUTHOR.width, _ROW_LAST_POSTER.width]
+    people: dict = {}  # one instance per person, however many rows name them
     for row in rows:
         thread = _ROW_COLUMNS.build(row)
         thread.community = community  # links use it; saves a query per row
-        thread.author = _ROW_AUTHOR.build(row, widths[0])
-        thread.last_poster = _ROW_LAST_POSTER.build(row, widths[0] + widths[1])
+        thread.author = _ROW_AUTHOR.build(row, widths[0], seen=people)
+        thread.last_poster = _ROW_LAST_POSTER.build(row, widths[0] + widths[1], seen=people)
         read = _ROW_READ_STATE.build(row, sum(widths))
         # New activity since the member last read it (only members' markers are looked up).
         thread.unread = reader_pk is not None and (read is None or thread.last_activity_at > read.last_read_at)
