@@ -83,6 +83,7 @@ class Columns:
 
 
 def fetch_all(sql: str, params: Sequence, using: str = "default") -> list[tuple]:
+    """The rows of a written-out statement; ``params`` fill its ``%s`` placeholders (never format values in)."""
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

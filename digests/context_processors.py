@@ -9,7 +9,7 @@ _ANY_UNREAD_SQL = f"SELECT 1 FROM {Notification._meta.db_table} WHERE user_id = 
 
 
 class UnreadCount:
-    """Counted on first use (one indexed COUNT), then remembered for the rest of the page."""
+    """Counted on first use (a look at the unread index, then a COUNT only if there is anything), then remembered."""
 
     def __init__(self, user):
         self.user = user

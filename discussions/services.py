@@ -293,21 +293,36 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     if body == post.body and new_title == thread.title:
         return post
     rendered = rendered or render_post(body)
+    # An edit that adds links off the site is held like a new post with them would be:
+    # otherwise a harmless first post could be turned into link spam afterwards.
+    held = (
+        post.hidden_at is None
+        and len(_OUTSIDE_LINK.findall(rendered.html)) > len(_OUTSIDE_LINK.findall(post.body_html))
+        and needs_review(editor, thread.community, rendered)
+    )
     Revision.objects.create(post=post, editor=editor, body=post.body, title=thread.title if post.is_opening else "")
     post.body = body
     _apply_render(post, rendered)
-    post.edited_at, post.edit_count = timezone.now(), post.edit_count + 1
-    post.save(update_fields=["body", "body_html", "body_text", "render_version", "edited_at", "edit_count"])
+    now = timezone.now()
+    post.edited_at, post.edit_count = now, post.edit_count + 1
+    fields = ["body", "body_html", "body_text", "render_version", "edited_at", "edit_count"]
+    if held:
+        _hold(post, now)
+        fields += ["held_at", "hidden_at", "hidden_reason"]
+    post.save(update_fields=fields)
     if new_title != thread.title:
         Thread.objects.filter(pk=thread.pk).update(title=new_title)
         thread.title = new_title
-    if post.is_opening:
+    if held:  # out of search until approved (approve_post indexes it and sends its mentions)
+        _reindex_after_visibility_change(post, visible=False)
+    elif post.is_opening:
         update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
     else:
         update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     if editor.pk != post.author_id:
         _audit(thread.community, editor, "post.edit", _describe(post), target_user=post.author)
-    _notify(post, editor, rendered.mentions, reply_to=None)
+    if not held:
+        _notify(post, editor, rendered.mentions, reply_to=None)
     return post
 
 

@@ -351,6 +351,49 @@ def test_members_with_a_record_and_posts_with_few_links_are_not_held(world, conv
     assert services.reply(world.facilitator, conversation.thread, LINKS).held_at is None
 
 
+def test_a_newcomer_cannot_turn_a_published_post_into_link_spam_by_editing_it(
+    client, world, conversation, newcomer, settings, django_capture_on_commit_callbacks
+):
+    settings.PAGE_CACHE_SECONDS = 300
+    post = services.reply(newcomer, conversation.thread, "Thanks, the Abbey scale helped.")
+    assert post.held_at is None
+    url = conversation.thread.get_absolute_url()
+    client.get(url)  # a visitor's copy of the page is cached
+    client.force_login(newcomer)
+    with django_capture_on_commit_callbacks(execute=True):  # the cache generation moves after commit
+        response = client.post(f"/p/{post.pk}/edit/", {"body": f"@mira {LINKS}"}, follow=True)
+    assert "Your edit adds links" in response.content.decode()
+    post.refresh_from_db()
+    assert post.held_at is not None and post.hidden_at is not None and "cheap offers" in post.body
+    assert post.revisions.get().body == "Thanks, the Abbey scale helped."
+    mention = Notification.objects.filter(post=post, user=world.member, kind=Notification.Kind.MENTION)
+    assert not mention.exists()  # the mention waits too
+    for viewer in (world.member, None):
+        client.logout()
+        if viewer:
+            client.force_login(viewer)
+        page = client.get(url).content.decode()
+        assert "cheap offers" not in page and "Abbey scale helped" not in page
+        assert "cheap offers" not in client.get("/search/", {"q": "offers"}).content.decode()
+    assert "Waiting for review (1)" in _dashboard(client, world)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/p/{post.pk}/approve/")
+    assert Notification.objects.filter(post=post, user=world.member, kind=Notification.Kind.MENTION).exists()
+    client.logout()
+    assert "cheap offers" in client.get(url).content.decode()
+
+
+def test_edits_that_add_no_links_or_come_from_a_facilitator_are_not_held(world, conversation, newcomer):
+    post = services.reply(newcomer, conversation.thread, LINKS)  # held, then approved as it is
+    services.approve_post(world.facilitator, post)
+    # Rewording an approved post keeps its links: nothing new to review.
+    assert services.edit_post(newcomer, post, LINKS.replace("cheap", "good")).held_at is None
+    assert services.edit_post(newcomer, post, "Just text now.").held_at is None
+    plain = services.reply(newcomer, conversation.thread, "Plain.")
+    assert services.edit_post(newcomer, plain, "One link: https://a.example").held_at is None
+    assert services.edit_post(world.facilitator, plain, LINKS).held_at is None  # facilitators are trusted
+
+
 def test_only_facilitators_may_approve_and_only_while_a_post_waits(client, world, conversation, newcomer):
     post = services.reply(newcomer, conversation.thread, LINKS)
     for person in (world.member, newcomer):

@@ -34,6 +34,9 @@ def _refuse(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "403.html", {"message": message}, status=403)
 
 
+EDIT_HELD_MESSAGE = "Thanks! Your edit adds links, so a facilitator will look at it before others see it again."
+
+
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_edit_post(request.user, post):
@@ -47,14 +50,17 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         elif refusal := rate_limited(request):
             form.add_error(None, posting_too_fast(refusal))
         else:
-            services.edit_post(
+            edited = services.edit_post(
                 request.user,
                 post,
                 form.cleaned_data["body"],
                 title=form.cleaned_data.get("title"),
                 rendered=form.rendered,
             )
-            messages.success(request, "Your changes are saved.")
+            if edited.held_at is not None:
+                messages.info(request, EDIT_HELD_MESSAGE)
+            else:
+                messages.success(request, "Your changes are saved.")
             return redirect(post_url(post))
     context = {
         "post": post,
