@@ -13,7 +13,7 @@ from accounts.models import User
 from copsite.models import OutboundEmail
 from discussions import services
 from discussions.models import Notification, Post, Reaction, Thread
-from tests.test_accounts import LOGIN, SIGNUP, signup_data
+from tests.accounts import LOGIN, SIGNUP, signup_data
 
 pytestmark = pytest.mark.django_db
 

@@ -10,22 +10,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from copsite.models import OutboundEmail
-
-SIGNUP = "/accounts/signup/"
-LOGIN = "/accounts/login/"
-GOOD_PASSWORD = "a slow river of tea"
-
-
-def signup_data(**overrides):
-    data = {
-        "email": "newcomer@example.org",
-        "username": "newcomer",
-        "display_name": "New Comer",
-        "password1": GOOD_PASSWORD,
-        "password2": GOOD_PASSWORD,
-    }
-    data.update(overrides)
-    return data
+from tests.accounts import GOOD_PASSWORD, LOGIN, SIGNUP, signup_data
 
 
 def confirmation_path(row: OutboundEmail) -> str:

@@ -10,8 +10,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from copsite.pagecache import AnonymousPageCacheMiddleware
+from tests.deploy import PROD, manage
 from tests.faults import free_port
-from tests.test_settings import PROD, manage
 
 pytestmark = pytest.mark.django_db
 
