@@ -26,7 +26,8 @@ class Panel:
 
 
 Provider = Callable[[HttpRequest, Community], Panel | None]
-_providers: dict[str, list[Provider]] = {"community": [], "dashboard": []}
+# "community_head": what the apps add to the community page's <head> (feed links).
+_providers: dict[str, list[Provider]] = {"community": [], "community_head": [], "dashboard": []}
 
 
 def register(slot: str, provider: Provider) -> Provider:

@@ -124,6 +124,16 @@ def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
 panels.register("community", _pinned_panel)
 
 
+def _feed_links(request: HttpRequest, community: Community) -> panels.Panel | None:
+    """Feed readers find a public community's Atom feeds from its page (private ones have none)."""
+    if community.is_private:
+        return None
+    return panels.Panel("resources/_feed_links.html")
+
+
+panels.register("community_head", _feed_links)
+
+
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, Resource.objects.select_related("added_by", "thread"), slug, pk)
     helpful = (

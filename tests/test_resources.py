@@ -257,6 +257,28 @@ def test_feeds_for_public_communities_only(client, world, conversation):
         assert response.status_code == 404 and b"Yak" not in response.content
 
 
+def test_feed_readers_find_a_public_communitys_feeds_from_its_pages(client, world):
+    import html5lib
+
+    def alternates(url):
+        tree = html5lib.parse(client.get(url).content, namespaceHTMLElements=False)
+        return [
+            (link.get("type"), link.get("href"), link.get("title"))
+            for link in tree.findall("./head/link")
+            if link.get("rel") == "alternate"
+        ]
+
+    expected = [
+        ("application/atom+xml", "/c/commons/feeds/threads/", "Ward Commons: new conversations"),
+        ("application/atom+xml", "/c/commons/feeds/resources/", "Ward Commons: new resources"),
+    ]
+    assert alternates("/c/commons/") == alternates("/c/commons/library/") == expected
+    for _type, href, _title in expected:
+        assert client.get(href).status_code == 200
+    client.force_login(world.member)  # a private community has no feeds to point at
+    assert alternates("/c/circle/") == alternates("/c/circle/library/") == []
+
+
 def test_search_finds_visible_content_with_snippets_and_never_private(client, world, conversation):
     services.add_resource(
         world.member,

@@ -60,6 +60,7 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
         "join_form": join_form or JoinForm(),
     }
     context["panels"] = panels.render_panels("community", request, community, context)
+    context["head_panels"] = panels.render_panels("community_head", request, community, context)
     return render(request, "communities/detail.html", context)
 
 
