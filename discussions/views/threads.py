@@ -278,28 +278,40 @@ def thread_for_reader(user, pk: int) -> tuple[Thread, ReadState | None]:
 # shows: stored HTML and names, not the Markdown source, plain text or
 # search vector. A deep page starts at the path an index-only walk of
 # post_tree_idx finds, not at an OFFSET over full rows.
-_POST = Post._meta.db_table
-_USER = User._meta.db_table
-_REACTION = Reaction._meta.db_table
-_PAGE_COLUMNS = (  # Table names come from the models; every value is a parameter.
-    "p.id, p.thread_id, p.author_id, p.parent_id, p.depth, p.path, p.body_html, p.created_at,"  # noqa: S608
-    " p.edit_count, p.helpful_count, p.deleted_at, p.hidden_at, p.hidden_reason, p.held_at,"
-    " a.username AS a_username, a.display_name AS a_display_name, a.deleted_at AS a_deleted_at,"
-    " a.is_active AS a_is_active, q.author_id AS q_author_id, qa.username AS qa_username,"
-    " qa.display_name AS qa_display_name, qa.deleted_at AS qa_deleted_at, qa.is_active AS qa_is_active,"
+_PAGE_POST = Columns(
+    Post,
+    "p",
+    fields=[
+        "thread",
+        "author",
+        "parent",
+        "depth",
+        "path",
+        "body_html",
+        "created_at",
+        "edit_count",
+        "helpful_count",
+        "deleted_at",
+        "hidden_at",
+        "hidden_reason",
+        "held_at",
+    ],
+)
+_PAGE_AUTHOR = Columns(User, "a", fields=[*_PERSON_FIELDS, "is_active"])
+_PAGE_PARENT_AUTHOR = Columns(User, "qa", fields=[*_PERSON_FIELDS, "is_active"])
+_PAGE_SELECT = (  # Table names come from the models; every value is a parameter.
+    f"SELECT {_PAGE_POST.sql}, {_PAGE_AUTHOR.sql}, {_PAGE_PARENT_AUTHOR.sql},"  # noqa: S608
     # Whether the reader marked it helpful (no reader, no match): the unique
     # (post, user, kind) index answers it, so the page needs no second query.
-    f" EXISTS (SELECT 1 FROM {_REACTION} r"
-    " WHERE r.post_id = p.id AND r.user_id = %s AND r.kind = %s) AS reader_found_helpful"
+    f" EXISTS (SELECT 1 FROM {Reaction._meta.db_table} r WHERE r.post_id = p.id AND r.user_id = %s AND r.kind = %s)"
+    f" FROM {Post._meta.db_table} p LEFT JOIN {User._meta.db_table} a ON a.id = p.author_id"
+    f" LEFT JOIN {Post._meta.db_table} q ON q.id = p.parent_id"
+    f" LEFT JOIN {User._meta.db_table} qa ON qa.id = q.author_id"
 )
-_PAGE_FROM = (
-    f" FROM {_POST} p LEFT JOIN {_USER} a ON a.id = p.author_id"
-    f" LEFT JOIN {_POST} q ON q.id = p.parent_id LEFT JOIN {_USER} qa ON qa.id = q.author_id"
-)
-_FIRST_PAGE_SQL = f"SELECT {_PAGE_COLUMNS}{_PAGE_FROM} WHERE p.thread_id = %s ORDER BY p.path LIMIT %s"
+_FIRST_PAGE_SQL = f"{_PAGE_SELECT} WHERE p.thread_id = %s ORDER BY p.path LIMIT %s"
 _DEEP_PAGE_SQL = (
-    f"SELECT {_PAGE_COLUMNS}{_PAGE_FROM} WHERE p.thread_id = %s AND p.path >= "  # noqa: S608
-    f"(SELECT path FROM {_POST} WHERE thread_id = %s ORDER BY path LIMIT 1 OFFSET %s) ORDER BY p.path LIMIT %s"
+    f"{_PAGE_SELECT} WHERE p.thread_id = %s AND p.path >= (SELECT path FROM {Post._meta.db_table}"  # noqa: S608
+    " WHERE thread_id = %s ORDER BY path LIMIT 1 OFFSET %s) ORDER BY p.path LIMIT %s"
 )
 
 
@@ -312,28 +324,20 @@ def page_of_posts(thread: Thread, start: int, count: int, reader=None) -> list[P
     """
     marks = [reader.pk if reader is not None and reader.is_authenticated else None, Reaction.Kind.HELPFUL]
     if start:
-        rows = Post.objects.raw(_DEEP_PAGE_SQL, [*marks, thread.pk, thread.pk, start, count])
+        rows = fetch_all(_DEEP_PAGE_SQL, [*marks, thread.pk, thread.pk, start, count])
     else:
-        rows = Post.objects.raw(_FIRST_PAGE_SQL, [*marks, thread.pk, count])
-    people: dict[int, User] = {}
-
-    def person(pk, username, display_name, deleted_at, is_active) -> User | None:
-        if pk is None:
-            return None
-        if pk not in people:
-            people[pk] = User(
-                pk=pk, username=username, display_name=display_name, deleted_at=deleted_at, is_active=bool(is_active)
-            )
-        return people[pk]
-
-    posts = list(rows)
-    for post in posts:
+        rows = fetch_all(_FIRST_PAGE_SQL, [*marks, thread.pk, count])
+    people: dict = {}  # one instance per person, however many posts name them
+    after_post = _PAGE_POST.width
+    after_author = after_post + _PAGE_AUTHOR.width
+    posts = []
+    for row in rows:
+        post = _PAGE_POST.build(row)
         post.thread = thread
-        post.author = person(post.author_id, post.a_username, post.a_display_name, post.a_deleted_at, post.a_is_active)
-        post.replying_to = person(
-            post.q_author_id, post.qa_username, post.qa_display_name, post.qa_deleted_at, post.qa_is_active
-        )
-        post.reader_found_helpful = bool(post.reader_found_helpful)
+        post.author = _PAGE_AUTHOR.build(row, after_post, seen=people)
+        post.replying_to = _PAGE_PARENT_AUTHOR.build(row, after_author, seen=people)
+        post.reader_found_helpful = bool(row[-1])
+        posts.append(post)
     return posts
 
 
