@@ -10,6 +10,8 @@ from django.urls import reverse
 
 # How a deleted account's posts, resources and reactions are attributed.
 FORMER_MEMBER = "Former member"
+# What a person's name and profile link read (User.name, get_absolute_url): the columns a list loads for its people.
+NAME_FIELDS = ("username", "display_name", "deleted_at")
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 

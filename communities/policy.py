@@ -10,6 +10,7 @@ Site admins (``is_superuser``) may do everything.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -197,6 +198,11 @@ _COMMUNITY_SQL = (
     f"SELECT {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql} FROM {Community._meta.db_table} c"  # noqa: S608
     f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = c.id AND m.user_id = %s WHERE c.slug = %s"
 )
+
+
+def has_public_feeds(community: Community) -> bool:
+    """Feeds are read by aggregators without cookies: a community has them when a visitor may read it."""
+    return can_view_community(AnonymousUser(), community)
 
 
 def get_community_or_404(user, slug: str) -> Community:

@@ -115,6 +115,11 @@ def _describe(post: Post) -> str:
 # --- Review before publishing ------------------------------------------------------------
 
 
+def outside_links(html: str) -> int:
+    """How many links in rendered HTML lead off the site."""
+    return len(_OUTSIDE_LINK.findall(html))
+
+
 def needs_review(author, community: Community, rendered: Rendered, *, suspected_spam: bool = False) -> bool:
     """Hold suspected spam, and link-heavy posts from people new to this community.
 
@@ -125,7 +130,7 @@ def needs_review(author, community: Community, rendered: Rendered, *, suspected_
         return False
     if suspected_spam:
         return True
-    if len(_OUTSIDE_LINK.findall(rendered.html)) <= settings.HOLD_LINK_LIMIT:
+    if outside_links(rendered.html) <= settings.HOLD_LINK_LIMIT:
         return False
     needed = settings.HOLD_NEW_MEMBER_POSTS
     shown = Post.objects.filter(
@@ -297,7 +302,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     # otherwise a harmless first post could be turned into link spam afterwards.
     held = (
         post.hidden_at is None
-        and len(_OUTSIDE_LINK.findall(rendered.html)) > len(_OUTSIDE_LINK.findall(post.body_html))
+        and outside_links(rendered.html) > outside_links(post.body_html)
         and needs_review(editor, thread.community, rendered)
     )
     Revision.objects.create(post=post, editor=editor, body=post.body, title=thread.title if post.is_opening else "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.utils.feedgenerator import Atom1Feed
@@ -22,7 +21,7 @@ class _CommunityFeed(Feed):
         # Feeds are read by aggregators without cookies and cached by them:
         # always decide as an anonymous visitor would, so only public content.
         community = Community.objects.filter(slug=slug).first()
-        if community is None or not policy.can_view_community(AnonymousUser(), community):
+        if community is None or not policy.has_public_feeds(community):
             raise Http404("No such feed.")
         return community
 

@@ -109,6 +109,7 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
         "kinds": Resource.Kind.choices,
         "can_add": policy.can_add_resource(request.user, community),
         "can_curate": policy.can_moderate(request.user, community),
+        "has_feeds": policy.has_public_feeds(community),
     }
     return render(request, "resources/library.html", context)
 
@@ -116,7 +117,11 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
 def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
     return panels.Panel(
         "resources/_pinned_panel.html",
-        {"pinned": _pinned(community), "can_add": policy.can_add_resource(request.user, community)},
+        {
+            "pinned": _pinned(community),
+            "can_add": policy.can_add_resource(request.user, community),
+            "has_feeds": policy.has_public_feeds(community),
+        },
         order=5,
     )
 
@@ -126,7 +131,7 @@ panels.register("community", _pinned_panel)
 
 def _feed_links(request: HttpRequest, community: Community) -> panels.Panel | None:
     """Feed readers find a public community's Atom feeds from its page (private ones have none)."""
-    if community.is_private:
+    if not policy.has_public_feeds(community):
         return None
     return panels.Panel("resources/_feed_links.html")
 

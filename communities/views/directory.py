@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
+from accounts.models import NAME_FIELDS, User
 from communities import ledger, panels, policy, services
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
@@ -67,7 +67,7 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
 # The people who look after a community, as its page names them: written out
 # (copsite.db.Columns), since composing the ORM query cost more than running it.
 _FACILITATOR_COLUMNS = Columns(Membership, "m", fields=["user", "community", "role", "state", "joined_at"])
-_PERSON_COLUMNS = Columns(User, "u", fields=["username", "display_name", "deleted_at"])
+_PERSON_COLUMNS = Columns(User, "u", fields=NAME_FIELDS)
 _FACILITATORS_SQL = (
     f"SELECT {_FACILITATOR_COLUMNS.sql}, {_PERSON_COLUMNS.sql} FROM {Membership._meta.db_table} m"  # noqa: S608
     f" JOIN {User._meta.db_table} u ON u.id = m.user_id"

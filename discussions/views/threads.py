@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 from taggit.models import Tag, TaggedItem
 
-from accounts.models import User
+from accounts.models import NAME_FIELDS, User
 from communities import panels, policy
 from communities.models import Community, Membership
 from copsite import ratelimit, spam
@@ -62,9 +62,8 @@ _ROW_COLUMNS = Columns(
         "tag_names",
     ],
 )
-_PERSON_FIELDS = ["username", "display_name", "deleted_at"]
-_ROW_AUTHOR = Columns(User, "a", fields=_PERSON_FIELDS)
-_ROW_LAST_POSTER = Columns(User, "lp", fields=_PERSON_FIELDS)
+_ROW_AUTHOR = Columns(User, "a", fields=NAME_FIELDS)
+_ROW_LAST_POSTER = Columns(User, "lp", fields=NAME_FIELDS)
 _ROW_READ_STATE = Columns(ReadState, "rs", fields=["last_read_at"])
 # Pages past this are not looked up as asked (the offset would overflow SQLite); the last page is shown.
 _MAX_PAGE = 1_000_000
@@ -297,8 +296,8 @@ _PAGE_POST = Columns(
         "held_at",
     ],
 )
-_PAGE_AUTHOR = Columns(User, "a", fields=[*_PERSON_FIELDS, "is_active"])
-_PAGE_PARENT_AUTHOR = Columns(User, "qa", fields=[*_PERSON_FIELDS, "is_active"])
+_PAGE_AUTHOR = Columns(User, "a", fields=[*NAME_FIELDS, "is_active"])
+_PAGE_PARENT_AUTHOR = Columns(User, "qa", fields=[*NAME_FIELDS, "is_active"])
 _PAGE_SELECT = (  # Table names come from the models; every value is a parameter.
     f"SELECT {_PAGE_POST.sql}, {_PAGE_AUTHOR.sql}, {_PAGE_PARENT_AUTHOR.sql},"  # noqa: S608
     # Whether the reader marked it helpful (no reader, no match): the unique
