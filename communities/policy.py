@@ -259,6 +259,53 @@ def get_thread_or_404(user, queryset, pk: int):
     return visible_thread_or_404(user, one_or_none(queryset.select_related("community").filter(pk=pk)))
 
 
+def published_threads_q(prefix: str = "") -> Q:
+    """Threads every reader of their community sees: not held for review."""
+    return Q(**{f"{prefix}held_at__isnull": True})
+
+
+def published_posts_q(prefix: str = "") -> Q:
+    """Posts every reader of their community sees: not hidden (held posts are hidden too), not deleted,
+    in a published thread."""
+    return Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}hidden_at__isnull": True}) & published_threads_q(
+        f"{prefix}thread__"
+    )
+
+
+def visible_threads_q(user, prefix: str = "") -> Q:
+    """The list twin of ``can_view_thread``: a filter on Thread's fields (``prefix`` for a relation, "thread__").
+
+    Every list, search, feed, sitemap, profile and count of threads uses it
+    (through ``Thread.objects.visible_to``); tests/test_visibility_definitions.py
+    proves it agrees with ``can_view_thread`` for every role and thread state.
+    """
+    if is_site_admin(user):
+        return Q()
+    in_view = Q(**{f"{prefix}community__in": visible_communities(user)})
+    published = published_threads_q(prefix)
+    if not user.is_authenticated:
+        return in_view & published
+    own = Q(**{f"{prefix}author": user})
+    moderated = Q(**{f"{prefix}community__in": moderated_communities(user)})
+    return in_view & (published | own | moderated)
+
+
+def readable_posts_q(user, prefix: str = "") -> Q:
+    """The list twin of ``can_view_thread(post.thread) and can_see_post_content(post)``, on Post's fields.
+
+    Held posts are also hidden (discussions.services), so "hidden" covers them.
+    """
+    if is_site_admin(user):
+        return Q()
+    thread = visible_threads_q(user, f"{prefix}thread__")
+    if not user.is_authenticated:
+        return thread & published_posts_q(prefix)
+    shown = Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}hidden_at__isnull": True})
+    own_hidden = Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}author": user})
+    moderated = Q(**{f"{prefix}thread__community__in": moderated_communities(user)})
+    return thread & (shown | own_hidden | moderated)
+
+
 def visible_thread_or_404(user, thread):
     """``thread`` (loaded with its community) if the user may see it; a missing one (None) is the same 404."""
     if thread is None or not can_view_thread(user, thread):
@@ -364,6 +411,11 @@ def can_view_resource(user, resource) -> bool:
     return resource.removed_at is None and can_view_community(user, resource.community)
 
 
+def visible_resources_q(user, prefix: str = "") -> Q:
+    """The list twin of ``can_view_resource``, on Resource's fields."""
+    return Q(**{f"{prefix}removed_at__isnull": True, f"{prefix}community__in": visible_communities(user)})
+
+
 def get_resource_or_404(user, queryset, slug: str, pk: int):
     resource = one_or_none(queryset.select_related("community").filter(pk=pk))
     if resource is None or resource.community.slug != slug or not can_view_resource(user, resource):
@@ -405,6 +457,11 @@ def can_discuss_resource(user, resource) -> bool:
 
 def can_view_event(user, event) -> bool:
     return can_view_community(user, event.community)
+
+
+def visible_events_q(user, prefix: str = "") -> Q:
+    """The list twin of ``can_view_event``, on Event's fields."""
+    return Q(**{f"{prefix}community__in": visible_communities(user)})
 
 
 def get_event_or_404(user, queryset, slug: str, pk: int):

@@ -8,6 +8,7 @@ the broker is down the row stays pending and the beat sweep sends it later.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from email.utils import make_msgid
 
 from django.conf import settings
@@ -17,6 +18,23 @@ from django.db import transaction
 from copsite.models import OutboundEmail
 
 log = logging.getLogger(__name__)
+
+# name → function(about) -> bool: may this mail still go out? Apps register theirs in
+# AppConfig.ready(); the worker asks just before sending, so text hidden or deleted
+# after the mail was queued (a retry can come hours later) is never delivered.
+SendCheck = Callable[[dict], bool]
+_send_checks: dict[str, SendCheck] = {}
+
+
+def register_send_check(name: str, check: SendCheck) -> None:
+    _send_checks[name] = check
+
+
+def still_deliverable(row: OutboundEmail) -> bool:
+    """Ask the row's send-time check; a row without one (or naming an unknown one) goes out as written."""
+    name = (row.about or {}).get("check")
+    check = _send_checks.get(name) if name else None
+    return True if check is None else bool(check(row.about))
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -44,6 +62,7 @@ def prepare_email(
     html: str | None = None,
     kind: str = "",
     headers: dict[str, str] | None = None,
+    about: dict | None = None,
 ) -> OutboundEmail:
     """An unsaved outbox row; ``queue_emails`` stores many of them at once."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or None
@@ -55,6 +74,7 @@ def prepare_email(
         body_html=html or "",
         headers={k: one_line(v, 2000) for k, v in (headers or {}).items()},
         message_id=make_msgid(domain=domain),
+        about=about or {},
     )
 
 

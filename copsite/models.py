@@ -16,6 +16,8 @@ class OutboundEmail(models.Model):
         SENDING = "sending", "sending"
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
+        # Its send-time check said no: what it would tell is no longer the recipient's to read.
+        DROPPED = "dropped", "dropped"
 
     kind = models.CharField(max_length=80, blank=True)
     to = models.EmailField(max_length=254)
@@ -24,6 +26,9 @@ class OutboundEmail(models.Model):
     body_html = models.TextField(blank=True)
     headers = models.JSONField(default=dict, blank=True)
     message_id = models.CharField(max_length=255, blank=True)
+    # What the mail tells of, for the check made just before sending (``copsite.mail.register_send_check``):
+    # {"check": <name>, ...ids}. Empty: sent as written.
+    about = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -78,12 +78,8 @@ class ThreadSitemap(_PublicSitemap):
     def items(self):
         # A thread whose opening post is hidden or deleted shows no text to visitors: not worth listing.
         return (
-            Thread.objects.filter(
-                community__in=_public_communities(),
-                opening_post__isnull=False,
-                opening_post__hidden_at__isnull=True,
-                opening_post__deleted_at__isnull=True,
-            )
+            Thread.objects.visible_to(AnonymousUser())
+            .filter(policy.readable_posts_q(AnonymousUser(), "opening_post__"), opening_post__isnull=False)
             .select_related("community")
             .only("pk", "last_activity_at", "community__slug")
             .order_by("pk")
@@ -96,7 +92,7 @@ class ResourceSitemap(_PublicSitemap):
 
     def items(self):
         return (
-            Resource.objects.filter(community__in=_public_communities(), removed_at__isnull=True)
+            Resource.objects.visible_to(AnonymousUser())
             .select_related("community")
             .only("pk", "updated_at", "community__slug")
             .order_by("pk")

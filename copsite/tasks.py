@@ -11,7 +11,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from copsite.mail import build_message
+from copsite.mail import build_message, still_deliverable
 from copsite.models import Heartbeat, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,10 @@ def send_email(self, email_id: int) -> str:
     if not claimed:
         return "skipped"
     row = OutboundEmail.objects.get(pk=email_id)
+    if not still_deliverable(row):
+        OutboundEmail.objects.filter(pk=email_id).update(state=OutboundEmail.State.DROPPED, claimed_at=None)
+        log.info("email %s dropped: no longer the recipient's to read (%s)", email_id, row.kind)
+        return "dropped"
     try:
         build_message(row).send()
     except TRANSIENT_ERRORS as exc:

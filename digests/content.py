@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from taggit.models import TaggedItem
 
+from communities import policy
 from communities.models import Community
 from discussions.models import Event, Notification, Post, ReadState, Thread
 from resources.models import Resource
@@ -120,29 +121,31 @@ class Pool:
         ids = [c.pk for c in communities]
         by_id = {c.pk: c for c in communities}
         threads = list(
-            Thread.objects.filter(community_id__in=ids, created_at__gte=since, created_at__lt=now)
-            .exclude(opening_post__deleted_at__isnull=False)
-            .exclude(opening_post__hidden_at__isnull=False)
+            # Digests go to members of these communities: what every member sees there
+            # (the published part of ``visible_to``), with an opening post worth reading.
+            Thread.objects.published()
+            .filter(community_id__in=ids, created_at__gte=since, created_at__lt=now)
+            .filter(policy.published_posts_q("opening_post__"))
             .select_related("author", "opening_post")
             # Recency caps the pool (a monthly reader's window must not push a daily
             # reader's fresh items out); value orders each reader's section below.
             .order_by("-created_at")[:2000]
         )
         replies = list(
-            Post.objects.filter(
+            Post.objects.published()
+            .filter(
                 thread__community_id__in=ids,
                 depth__gt=0,
                 created_at__gte=since,
                 created_at__lt=now,
                 helpful_count__gt=0,
-                deleted_at__isnull=True,
-                hidden_at__isnull=True,
             )
             .select_related("author", "thread")
             .order_by("-created_at")[:2000]
         )
         questions = list(
-            Thread.objects.filter(
+            Thread.objects.published()
+            .filter(
                 community_id__in=ids,
                 kind=Thread.Kind.QUESTION,
                 accepted_answer__isnull=True,
@@ -151,8 +154,7 @@ class Pool:
                 created_at__gte=now - UNANSWERED_LOOKBACK,
                 locked_at__isnull=True,
             )
-            .exclude(opening_post__hidden_at__isnull=False)
-            .exclude(opening_post__deleted_at__isnull=False)
+            .filter(policy.published_posts_q("opening_post__"))
             .select_related("author")
             .order_by("-created_at")[:300]
         )
@@ -231,7 +233,9 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
             read_at__isnull=True,
             email_sent=False,
             created_at__gte=timezone.now() - NOTIFICATIONS_LOOKBACK,
+            # Text every member of the community may read (hidden, held, deleted: left out).
         )
+        .filter(policy.published_posts_q("post__"))
         .select_related("actor", "post__thread")
         .order_by("created_at")[: NOTIFICATIONS_PER_PERSON * len(user_ids)]
     ):
@@ -284,12 +288,7 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
                 section.newly_pinned.add(resource.pk)
             section.resources.append(resource)
     section.for_you = [
-        n
-        for n in reader.notifications
-        if n.post.thread.community_id == community.pk
-        and start <= n.created_at < end
-        and n.post.deleted_at is None
-        and n.post.hidden_at is None
+        n for n in reader.notifications if n.post.thread.community_id == community.pk and start <= n.created_at < end
     ][:5]
     section.chats = [e for e in ranked.chats if start <= e.ends_at < end][:2]
     section.events = ranked.events[:3]

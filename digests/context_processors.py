@@ -1,6 +1,5 @@
 from functools import cached_property
 
-from communities import policy
 from copsite.db import fetch_all
 from discussions.models import Notification
 
@@ -20,9 +19,8 @@ class UnreadCount:
         # written out because the ORM spent longer composing it than the database answering.
         if not fetch_all(_ANY_UNREAD_SQL, [self.user.pk]):
             return 0
-        # Like the list: nothing from a community the person may no longer see (left, banned).
-        unread = Notification.objects.filter(user=self.user, read_at__isnull=True)
-        return unread.filter(post__thread__community__in=policy.visible_communities(self.user)).count()
+        # Like the list: nothing the person may no longer read (left, banned, hidden, held, deleted).
+        return Notification.objects.shown_to(self.user).filter(read_at__isnull=True).count()
 
     def __int__(self) -> int:
         return self.value

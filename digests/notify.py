@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from communities import policy
 from copsite.mail import one_line, queue_email
-from discussions.models import Notification
+from discussions.models import Notification, Post
 
 GROUP_WINDOW = timedelta(hours=1)
 BATCH = 500
@@ -52,8 +53,14 @@ def sweep(now: datetime) -> int:
         sent_ids = []
         for (user_id, thread_id), items in groups.items():
             user = items[0].user
-            wanted = [n for n in items if n.kind in (user.email_notifications or [])]
             thread = items[0].post.thread
+            # Decided now, not when the post was made: a post hidden, held or deleted since
+            # (or a thread the person may no longer open) sends nothing.
+            wanted = [
+                n
+                for n in items
+                if n.kind in (user.email_notifications or []) and policy.can_see_post_content(user, n.post)
+            ]
             if (
                 wanted
                 and (user_id, thread_id) not in recent
@@ -95,4 +102,25 @@ def _send(user, thread, items: list[Notification]) -> None:
         html=render_to_string("digests/email/notification.html", context),
         kind=f"notification.{first.kind}",
         headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        about={"check": SEND_CHECK, "user": user.pk, "posts": [n.post_id for n in items]},
+    )
+
+
+SEND_CHECK = "notification"
+
+
+def still_readable(about: dict) -> bool:
+    """Send-time check (registered in DigestsConfig.ready): every post the email quotes is still the person's to read.
+
+    A retry may come long after the sweep; one post hidden, held or deleted
+    since drops the whole email (the others stay in the bell and the digest).
+    """
+    User = get_user_model()
+    user = User.objects.filter(pk=about.get("user"), is_active=True).first()
+    if user is None:
+        return False
+    wanted = set(about.get("posts") or [])
+    posts = list(Post.objects.filter(pk__in=wanted).select_related("thread__community"))
+    return len(posts) == len(wanted) and all(
+        policy.can_view_thread(user, post.thread) and policy.can_see_post_content(user, post) for post in posts
     )

@@ -5,25 +5,19 @@ from __future__ import annotations
 from django.urls import reverse
 
 from accounts.contributions import Contribution, register
-from communities import policy
 from discussions.models import Post, Thread
 
 
 def discussion_contributions(viewer, person, limit: int) -> list[Contribution]:
-    visible = policy.visible_communities(viewer)
     threads = (
-        Thread.objects.filter(author=person, community__in=visible, held_at__isnull=True)
+        Thread.objects.visible_to(viewer)
+        .filter(author=person)
         .select_related("community")
         .order_by("-created_at")[:limit]
     )
     replies = (
-        Post.objects.filter(
-            author=person,
-            depth__gt=0,
-            deleted_at__isnull=True,
-            hidden_at__isnull=True,
-            thread__community__in=visible,
-        )
+        Post.objects.readable_by(viewer)
+        .filter(author=person, depth__gt=0)
         .select_related("thread__community")
         .order_by("-created_at")[:limit]
     )

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
+from communities import policy
 from communities.models import Community
 
 # Materialized path: one fixed-width decimal segment per level. Digits only,
@@ -18,6 +19,26 @@ MAX_SIBLINGS = 10**PATH_SEGMENT - 1
 
 def path_segment(index: int) -> str:
     return str(index).zfill(PATH_SEGMENT)
+
+
+class ThreadQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ThreadQuerySet:
+        """Threads ``user`` may open (``policy.can_view_thread``): the one definition every list uses."""
+        return self.filter(policy.visible_threads_q(user))
+
+    def published(self) -> ThreadQuerySet:
+        """Threads every reader of their community sees: not held for review (digests, feeds)."""
+        return self.filter(policy.published_threads_q())
+
+
+class PostQuerySet(models.QuerySet):
+    def readable_by(self, user) -> PostQuerySet:
+        """Posts whose content ``user`` may read: the one definition every list, search and count uses."""
+        return self.filter(policy.readable_posts_q(user))
+
+    def published(self) -> PostQuerySet:
+        """Posts every reader of their community sees: shown (not hidden, held or deleted) in a published thread."""
+        return self.filter(policy.published_posts_q())
 
 
 class Thread(models.Model):
@@ -55,6 +76,8 @@ class Thread(models.Model):
     # Set while the opening post waits for a facilitator (new member's links,
     # suspected spam): only the author and facilitators see the thread at all.
     held_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ThreadQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -114,6 +137,8 @@ class Post(models.Model):
     # form finds the post it already made instead of making a second one.
     submission_key = models.CharField(max_length=40, blank=True)
     search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = PostQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -227,6 +252,12 @@ class ReadState(models.Model):
         return f"{self.user_id} read thread {self.thread_id} until {self.last_read_at}"
 
 
+class NotificationQuerySet(models.QuerySet):
+    def shown_to(self, user) -> NotificationQuerySet:
+        """``user``'s notifications about posts they may still read (left, banned, hidden, held, deleted: gone)."""
+        return self.filter(user=user).filter(policy.readable_posts_q(user, "post__"))
+
+
 class Notification(models.Model):
     class Kind(models.TextChoices):
         MENTION = "mention", "mentioned you"
@@ -244,6 +275,8 @@ class Notification(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_sent = models.BooleanField(default=False)
 
+    objects = NotificationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -260,6 +293,12 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.kind} on post {self.post_id}"
+
+
+class EventQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EventQuerySet:
+        """Events ``user`` may open (``policy.can_view_event``): the one definition every list uses."""
+        return self.filter(policy.visible_events_q(user))
 
 
 class Event(models.Model):
@@ -291,6 +330,8 @@ class Event(models.Model):
     # Hosted chat state: the live thread and its welcome post, set once by the runner.
     thread = models.OneToOneField(Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="event")
     welcome = models.TextField(blank=True, max_length=5_000)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from accounts.contributions import Contribution, register
-from communities import policy
 from resources.models import Resource
 
 
 def resource_contributions(viewer, person, limit: int) -> list[Contribution]:
     rows = (
-        Resource.objects.filter(
-            added_by=person, removed_at__isnull=True, community__in=policy.visible_communities(viewer)
-        )
+        Resource.objects.visible_to(viewer)
+        .filter(added_by=person)
         .select_related("community")
         .order_by("-created_at")[:limit]
     )

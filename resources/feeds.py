@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.utils.feedgenerator import Atom1Feed
@@ -41,8 +42,9 @@ class ThreadFeed(_CommunityFeed):
 
     def items(self, community: Community):
         threads = (
-            # Anonymous readers: threads held for review are not published yet.
-            Thread.objects.filter(community=community, held_at__isnull=True)
+            # Feed readers carry no cookies: what an anonymous visitor may open.
+            Thread.objects.visible_to(AnonymousUser())
+            .filter(community=community)
             .select_related("author", "opening_post")
             .order_by("-created_at")[:ITEMS]
         )
@@ -55,7 +57,10 @@ class ThreadFeed(_CommunityFeed):
 
     def item_description(self, item: Thread) -> str:
         post = item.opening_post
-        if post is None or post.deleted_at or post.hidden_at:
+        if post is None:
+            return ""
+        post.thread = item
+        if not policy.can_see_post_content(AnonymousUser(), post):
             return ""
         return post.body_html
 
@@ -72,7 +77,8 @@ class ResourceFeed(_CommunityFeed):
 
     def items(self, community: Community):
         resources = (
-            Resource.objects.filter(community=community, removed_at__isnull=True)
+            Resource.objects.visible_to(AnonymousUser())
+            .filter(community=community)
             .select_related("added_by")
             .order_by("-created_at")[:ITEMS]
         )

@@ -8,7 +8,14 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
+from communities import policy
 from communities.models import Community
+
+
+class ResourceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ResourceQuerySet:
+        """Resources ``user`` may open (``policy.can_view_resource``): the one definition every list uses."""
+        return self.filter(policy.visible_resources_q(user))
 
 
 class Resource(models.Model):
@@ -61,6 +68,8 @@ class Resource(models.Model):
     thread = models.OneToOneField(
         "discussions.Thread", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ResourceQuerySet.as_manager()
 
     class Meta:
         indexes = [

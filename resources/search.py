@@ -108,39 +108,31 @@ def _ranked(
 
 
 def search_threads(user, query: str) -> QuerySet:
-    qs = Thread.objects.filter(community__in=policy.visible_communities(user)).select_related(
-        "community", "opening_post"
-    )
-    # A hidden or deleted opening post is not searchable (its text is also
-    # dropped from the stored vector when it is hidden or deleted).
-    visible = Q(opening_post__deleted_at__isnull=True, opening_post__hidden_at__isnull=True)
-    return _ranked(qs, query, "title", "opening_post__body_text", visible)
+    qs = Thread.objects.visible_to(user).select_related("community", "opening_post")
+    # The opening post's text matches only where the viewer may read it (hidden,
+    # held and deleted posts also leave the stored vector).
+    return _ranked(qs, query, "title", "opening_post__body_text", policy.readable_posts_q(user, "opening_post__"))
 
 
 def search_replies(user, query: str) -> QuerySet:
-    qs = Post.objects.filter(
-        thread__community__in=policy.visible_communities(user),
-        depth__gt=0,
-        deleted_at__isnull=True,
-        hidden_at__isnull=True,
-    ).select_related("thread__community", "author")
+    qs = Post.objects.readable_by(user).filter(depth__gt=0).select_related("thread__community", "author")
     return _ranked(qs, query, None, "body_text")
 
 
 def search_resources(user, query: str) -> QuerySet:
-    qs = Resource.objects.filter(
-        community__in=policy.visible_communities(user), removed_at__isnull=True
-    ).select_related("community")
+    qs = Resource.objects.visible_to(user).select_related("community")
     return _ranked(qs, query, "title", "search_text")
 
 
-def _hits(kind: str, rows, query: str) -> list[Hit]:
+def _hits(user, kind: str, rows, query: str) -> list[Hit]:
     hits = []
     for row in rows:
         if kind == "threads":
             opening = row.opening_post
-            hidden = opening is None or opening.deleted_at or opening.hidden_at
-            body = "" if hidden else opening.body_text
+            if opening is not None:
+                opening.thread = row  # the policy reads the community through it
+            readable = opening is not None and policy.can_see_post_content(user, opening)
+            body = opening.body_text if readable else ""
             title, url, community, at = row.title, row.get_absolute_url(), row.community.name, row.created_at
         elif kind == "replies":
             body = row.body_text
@@ -172,10 +164,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
         if kind in SEARCHERS:
             page = Paginator(SEARCHERS[kind](request.user, query), PER_PAGE).get_page(request.GET.get("page"))
             context["page"] = page
-            context["hits"] = _hits(kind, page.object_list, query)
+            context["hits"] = _hits(request.user, kind, page.object_list, query)
         else:
             hits = []
             for name, searcher in SEARCHERS.items():
-                hits += _hits(name, searcher(request.user, query)[:10], query)
+                hits += _hits(request.user, name, searcher(request.user, query)[:10], query)
             context["hits"] = sorted(hits, key=lambda h: h.rank, reverse=True)
     return render(request, "resources/search.html", context)

@@ -55,11 +55,24 @@ CANARIES = {
     "event description": "quorbledescription",
     "chat question": "quorblequestion",
 }
+# Content in the PUBLIC community that only its author and the facilitators may read
+# (issue 20, finding 1): held for review, hidden, deleted, and a facilitator's reply
+# inside a held thread. Every outsider kind, and a member who is not the author, must
+# find none of it; a facilitator's crawl finds all of it (the positive control).
+UNPUBLISHED = {
+    "held thread title": "Quorbleheldtitle",
+    "held thread body": "quorbleheldbody",
+    "reply inside a held thread": "quorbleheldreply",
+    "held reply": "quorbleheldpost",
+    "hidden reply": "quorblehiddenpost",
+    "deleted reply": "quorbledeletedpost",
+    "hidden opening post": "quorblehiddenopening",
+}
 # The community itself: name, domain statement and slug (conftest's ``world``).
 COMMUNITY_WORDS = ("Zebra", "Quince", "Xylophone")
 MARKS = re.compile(r"quorble\w*|zebra|quince|xylophone|/c/circle(?![\w-])", re.I)
 # Search terms the crawl types; their echo in the page is compared with searching for nothing.
-SEARCH_TERMS = (*CANARIES.values(), *COMMUNITY_WORDS)
+SEARCH_TERMS = (*CANARIES.values(), *UNPUBLISHED.values(), *COMMUNITY_WORDS)
 NOTHING = "Nothingmatcheswhatsoever"
 SEARCH_KINDS = ("", "threads", "replies", "resources")
 
@@ -102,6 +115,7 @@ class Secret:
     event: object
     chat: Thread
     people: dict = field(default_factory=dict)
+    held: Thread | None = None  # a held thread in the public community, with a facilitator's reply
 
 
 @pytest.fixture
@@ -167,6 +181,7 @@ def secret(world, make_user, crawl_limits) -> Secret:
     community_services.remove_member(world.owner, world.private, membership.pk, ban=True)
 
     public_life(world, ex, start)
+    held = unpublished_life(world, make_user)
     elsewhere_member = make_user("elia", display_name="Elia Elsewhere")
     Membership.objects.create(user=elsewhere_member, community=world.elsewhere)
     people = {
@@ -177,8 +192,9 @@ def secret(world, make_user, crawl_limits) -> Secret:
         "elsewhere_member": elsewhere_member,
         "elsewhere_facilitator": world.other_facilitator,
         "member": world.member,
+        "facilitator": world.facilitator,
     }
-    return Secret(thread, reply, research, upload, event, past_chat(world), people)
+    return Secret(thread, reply, research, upload, event, past_chat(world), people, held=held)
 
 
 def past_chat(world) -> Thread:
@@ -224,6 +240,35 @@ def public_life(world, ex, start) -> None:
         questions=[],
         hosts=[world.facilitator],
     )
+
+
+def unpublished_life(world, make_user) -> Thread:
+    """A newcomer's held thread (a facilitator answers inside it), and held, hidden and deleted
+    replies and a hidden opening post in the public community, none written by ``world.member``."""
+    nina = make_user("nina", display_name="Nina Newcomer")
+    Membership.objects.create(user=nina, community=world.public)
+    held = discussion_services.start_thread(
+        nina,
+        world.public,
+        title=f"{UNPUBLISHED['held thread title']} offer",
+        body=f"Cheap {UNPUBLISHED['held thread body']} pills.",
+        tags=["tapering"],
+        suspected_spam=True,
+    )
+    discussion_services.reply(world.facilitator, held, f"Checking this, {UNPUBLISHED['reply inside a held thread']}.")
+    open_thread = discussion_services.start_thread(
+        world.facilitator, world.public, title="Sleep on nights", body="What helps you sleep after a run of nights?"
+    )
+    discussion_services.reply(nina, open_thread, f"Buy {UNPUBLISHED['held reply']} here.", suspected_spam=True)
+    hidden = discussion_services.reply(nina, open_thread, f"Rude {UNPUBLISHED['hidden reply']} remark.")
+    discussion_services.hide_post(world.facilitator, hidden, "Personal attack.")
+    deleted = discussion_services.reply(nina, open_thread, f"Oops {UNPUBLISHED['deleted reply']} typo.")
+    discussion_services.delete_post(nina, deleted)
+    hidden_opening = discussion_services.start_thread(
+        nina, world.public, title="Rota swaps", body=f"Names and {UNPUBLISHED['hidden opening post']} phone numbers."
+    )
+    discussion_services.hide_post(world.facilitator, hidden_opening.opening_post, "Personal details.")
+    return held
 
 
 def log_in(client, secret: Secret, kind: str) -> None:
@@ -419,8 +464,25 @@ def seeds_for(secret: Secret, kind: str) -> list[str]:
     return urls
 
 
+def held_urls(secret: Secret) -> list[tuple[str, str]]:
+    """(method, url) of every direct address of the held thread and the facilitator's reply inside it."""
+    held = secret.held
+    inside = [held.opening_post_id, *held.posts.exclude(pk=held.opening_post_id).values_list("pk", flat=True)]
+    urls = [("get", f"/c/commons/t/{held.pk}/{tail}") for tail in ("", "unread/", "live/", "moderate/")]
+    urls += [("post", f"/c/commons/t/{held.pk}/reply/")]
+    for pk in inside:
+        urls += [("get", f"/p/{pk}/{action}") for action in ("", "edit/", "history/", "delete/", "flag/", "hide/")]
+        urls += [("post", f"/p/{pk}/{action}/") for action in ("helpful", "accept", "flag")]
+    return urls
+
+
+def unpublished_in(text: str) -> set[str]:
+    words = {word.lower() for word in UNPUBLISHED.values()}
+    return {mark for mark in marks_in(text) if mark in words}
+
+
 def private_urls(secret: Secret) -> list[tuple[str, str]]:
-    """(method, url) of every direct address of the private objects."""
+    """(method, url) of every direct address of the private objects (and of the held thread)."""
     t, r, e = secret.thread, secret.reply, secret.event
     posts = [t.opening_post_id, r.pk]
     urls = [("get", f"/c/circle/t/{t.pk}/"), ("get", f"/c/commons/t/{t.pk}/"), ("get", f"/c/circle/t/{t.pk}/unread/")]
@@ -464,7 +526,7 @@ def private_urls(secret: Secret) -> list[tuple[str, str]]:
     ]
     urls += [("get", f"/c/circle/{tail}") for tail in community]
     urls += [("post", f"/c/circle/{tail}") for tail in ("join/", "leave/", "threads/new/", "library/add/")]
-    return urls
+    return urls + held_urls(secret)
 
 
 # --- The tests --------------------------------------------------------------------------
@@ -517,6 +579,32 @@ def test_a_member_reaches_every_canary_by_the_same_crawl(client, secret):
     missing = {what for what, word in CANARIES.items() if word.lower() not in report.found}
     assert not missing, f"the crawl never reached: {missing}"
     assert report.leaks  # the same detector flags what members legitimately see
+
+
+def test_a_member_who_is_not_the_author_never_reads_held_hidden_or_deleted_content(client, secret):
+    """Finding 1: held, hidden and deleted content (and a reply inside a held thread) in a public
+    community is found by no list, search, profile, feed or sitemap a fellow member can reach."""
+    log_in(client, secret, "member")
+    report = crawl(client, seeds_for(secret, "member"))
+    assert not report.errors
+    assert not {mark for mark in report.found if unpublished_in(mark)}
+    searched = {
+        url: leaks
+        for url, leaks in report.leaks.items()
+        if (typed_term(url) or "").lower() in {w.lower() for w in UNPUBLISHED.values()}
+        or any(unpublished_in(leak) for leak in leaks)
+    }
+    assert not searched, f"a member who is not the author reads unpublished content: {searched}"
+    opened = {url: client.get(url).status_code for method, url in held_urls(secret) if method == "get"}
+    assert set(opened.values()) == {404}, opened
+
+
+def test_a_facilitator_reaches_every_unpublished_canary_by_the_same_crawl(client, secret):
+    """Positive control for the test above: the content is there, and the seeds reach it for those who may read it."""
+    log_in(client, secret, "facilitator")
+    report = crawl(client, seeds_for(secret, "facilitator"))
+    missing = {what for what, word in UNPUBLISHED.items() if word.lower() not in report.found}
+    assert not missing, f"the crawl never reached: {missing}"
 
 
 @pytest.mark.parametrize(
@@ -572,7 +660,7 @@ def test_the_crawl_reports_a_template_that_leaks(client, secret, settings):
     original = settings.TEMPLATES
     leaky_templates(settings)
     report = crawl(client, ["/", "/c/nope/"])
-    assert "/c/nope/" in report.leaks and "'quorblethread'" in str(report.leaks["/c/nope/"])
+    assert "/c/nope/" in report.leaks and "'quorble" in str(report.leaks["/c/nope/"])
     settings.TEMPLATES = original
     assert not marks_in(body_of(client.get("/c/nope/")))
 

@@ -156,8 +156,11 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
     row = CalendarToken.objects.select_related("user").filter(token=token, user__is_active=True).first()
     if row is None:
         raise Http404("No such calendar.")
-    visible = policy.visible_communities(row.user).filter(memberships__user=row.user, memberships__state="active")
-    items = calendar.feed_events(Event.objects.filter(community__in=visible))
+    # The person's own communities, among those they may see.
+    mine = Event.objects.visible_to(row.user).filter(
+        community__memberships__user=row.user, community__memberships__state="active"
+    )
+    items = calendar.feed_events(mine)
     return calendar.ics_response(items, f"{row.user.name}: my communities", "my-communities.ics")
 
 

@@ -297,15 +297,12 @@ panels.register("dashboard", _flag_queue_panel)
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
+    # Checked at read time: the person may have left, or the post been hidden, held or deleted since.
     items = list(
-        Notification.objects.filter(user=request.user)
+        Notification.objects.shown_to(request.user)
         .select_related("actor", "post__thread__community")
         .order_by("-created_at")[:50]
     )
-    # Checked again at read time: the person may have left the community since.
-    community_ids = {n.post.thread.community_id for n in items}
-    visible = set(policy.visible_communities(request.user).filter(pk__in=community_ids).values_list("pk", flat=True))
-    items = [n for n in items if n.post.thread.community_id in visible]
     if request.method == "POST":
         Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
         return redirect("discussions:notifications")
