@@ -362,8 +362,19 @@ if PRODUCTION:
     # redirects; set TRUST_X_FORWARDED_PROTO=1 when that proxy sets the header.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Both off by default: they commit the whole domain, not just this site.
+    # includeSubDomains makes every subdomain (a wiki, a mail web UI, an
+    # intranet box on plain HTTP) unreachable without HTTPS for a year, and
+    # preload asks browsers to hard-code that, which takes months to undo.
+    # Only the domain's owner can promise that; they opt in with these two.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Django warns whenever either is off (security.W005, security.W021); off
+    # is the documented default above, so those two warnings say nothing new.
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
     if env_bool("TRUST_X_FORWARDED_PROTO", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
