@@ -333,6 +333,8 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[copsite] "
 # REDIS_URL is set). Written out so they are visible and tested.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
+    # "key" is the client address plus the typed email (accounts/adapter.py),
+    # never the account alone: a stranger's wrong passwords must not lock a member out.
     "login_failed": "10/m/ip,5/300s/key",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
@@ -341,6 +343,11 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "confirm_email": "1/180s/key",
 }
+# Every per-address limit (allauth's and copsite/ratelimit.py's) reads the
+# client address from REMOTE_ADDR, or, behind N proxies of your own that each
+# append to X-Forwarded-For, from the Nth entry from the right. Leave it 0
+# without such a proxy: the header is then whatever the client says.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 SOCIALACCOUNT_ADAPTER = "allauth.socialaccount.adapter.DefaultSocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_QUERY_EMAIL = True
