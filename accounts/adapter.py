@@ -7,11 +7,21 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
 
+from accounts import names
 from copsite.mail import queue_email
 from copsite.ratelimit import client_network
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def clean_username(self, username: str, shallow: bool = False) -> str:
+        # Sign-up, and the usernames allauth makes up for social sign-ups (the
+        # "shallow" calls): no look-alike of a reserved name or of anyone's here.
+        username = super().clean_username(username, shallow=shallow)
+        from accounts.models import User
+
+        names.check_username(User, username)
+        return username
+
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         # allauth's "login_failed" limit (ACCOUNT_RATE_LIMITS: 5 per 5 minutes
         # per key) keys on the typed email alone, so anyone who knows a
