@@ -5,13 +5,17 @@ import zoneinfo
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
+
+from accounts import names
 
 # How a deleted account's posts, resources and reactions are attributed.
 FORMER_MEMBER = "Former member"
 # What a person's name and profile link read (User.name, get_absolute_url): the columns a list loads for its people.
-NAME_FIELDS = ("username", "display_name", "deleted_at")
+NAME_FIELDS = ("username", "display_name", "deleted_at", "name_shared")
+# A save that changes one of these recomputes the look-alike keys (accounts/names.py).
+_NAME_SOURCES = frozenset({"username", "display_name", "deleted_at"})
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -66,18 +70,66 @@ class User(AbstractUser):
     # Set when the person deleted their account: the row stays, anonymized, so
     # their posts keep their place in threads (see portability/deletion.py).
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Look-alike keys (accounts/names.py): the skeleton of the username, refused
+    # for anyone else at sign-up, and of the shown name; ``name_shared`` is true
+    # while someone else is shown by a look-alike name (User.name adds the username).
+    username_key = models.CharField(max_length=names.MAX_KEY_LENGTH, blank=True, editable=False)
+    name_key = models.CharField(max_length=names.MAX_KEY_LENGTH, blank=True, editable=False)
+    name_shared = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["username"]
+        indexes = [
+            models.Index(fields=["username_key"], name="user_username_key_idx"),
+            models.Index(fields=["name_key"], name="user_name_key_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     @property
     def name(self) -> str:
+        """How the person appears everywhere: "Amara Okafor", or "Amara Okafor (@amara2)" while that name is shared."""
         if self.deleted_at is not None:
             return FORMER_MEMBER
+        if self.display_name and self.name_shared:
+            return f"{self.display_name} (@{self.username})"
         return self.display_name or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        # Wherever a username is typed outside sign-up (the admin): no look-alike of someone else's.
+        try:
+            names.check_username(type(self), self.username, exclude_pk=self.pk)
+        except ValidationError as error:
+            raise ValidationError({"username": error}) from None
+
+    def save(self, *args, **kwargs) -> None:
+        # Here rather than in a service: allauth, the profile and sign-up forms,
+        # the admin, account deletion and restore all write names through save().
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not _NAME_SOURCES & set(update_fields):
+            super().save(*args, **kwargs)  # e.g. last_login: no name changed
+            return
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "username_key", "name_key"}
+        self.username_key = names.skeleton(self.username)
+        new_key = names.shown_name_key(self.username, self.display_name, self.deleted_at is not None)
+        with transaction.atomic():
+            old_key = ""
+            if self.pk is not None:
+                old_key = (
+                    type(self)._default_manager.filter(pk=self.pk).values_list("name_key", flat=True).first() or ""
+                )
+            # Taken before this row is written, so two people renaming at once take turns.
+            names.lock_keys({old_key, new_key})
+            self.name_key = new_key
+            super().save(*args, **kwargs)
+            if new_key != old_key:
+                names.refresh_shared(type(self), {old_key, new_key})
+                self.name_shared = (
+                    type(self)._default_manager.filter(pk=self.pk).values_list("name_shared", flat=True).get()
+                )
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:profile", kwargs={"username": self.username})

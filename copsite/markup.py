@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the HTML or text produced for the same source changes; the
 # re-render command selects rows whose stored version is behind this one.
-RENDER_VERSION: int = 1
+# 2: images became links (_FinishTree._images_as_links).
+RENDER_VERSION: int = 2
 
 MAX_SOURCE_CHARS = 20_000
 # Every "[" costs a bounded scan (see _BoundedLinkScan); 1,000 of them stay
@@ -106,9 +107,9 @@ def _href_allowed(value: str, *, allow_site_paths: bool) -> bool:
     return match is not None and match.group(1).lower() in _URL_SCHEMES
 
 
-def _img_src_allowed(value: str) -> bool:
-    # Only remote http(s) images: no data:, no mailto:, and no relative paths
-    # that would resolve to some URL of our own site with the reader's cookies.
+def _image_url_allowed(value: str) -> bool:
+    # An image becomes a link only to a remote http(s) address: no data:, no
+    # mailto:, and no relative paths that would name some URL of our own site.
     return not _has_invisible_characters(value) and _HTTP_RE.match(value) is not None
 
 
@@ -176,7 +177,6 @@ ALLOWED_TAGS = frozenset(
         "ol",
         "li",
         "a",
-        "img",
         "table",
         "thead",
         "tbody",
@@ -186,13 +186,14 @@ ALLOWED_TAGS = frozenset(
         "abbr",
     }
 )
+# Posts show no images, only links to them (_FinishTree._images_as_links).
+IMAGE_LINK_CLASS = "image-link"
 # "class" is governed by ALLOWED_CLASSES and "rel" by link_rel; listing either
 # here as well is a contradictory nh3 config. The empty "*" entry matters:
 # without it ammonia's defaults allow "title" and "lang" on every tag.
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "*": frozenset(),
     "a": frozenset({"href", "title"}),
-    "img": frozenset({"src", "alt", "title"}),
     "th": frozenset({"align"}),
     "td": frozenset({"align"}),
     "abbr": frozenset({"title"}),
@@ -200,7 +201,7 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "code": frozenset(),
 }
 ALLOWED_CLASSES: dict[str, frozenset[str]] = {
-    "a": frozenset({"mention"}),
+    "a": frozenset({"mention", IMAGE_LINK_CLASS}),
     "code": frozenset(f"language-{lang}" for lang in CODE_LANGUAGES),
 }
 LINK_REL = "nofollow ugc noopener"
@@ -210,8 +211,6 @@ _ALIGN_VALUES = frozenset({"left", "center", "right"})
 def _check_attribute(tag: str, attribute: str, value: str) -> str | None:
     if attribute == "href":
         return value if _href_allowed(value, allow_site_paths=True) else None
-    if attribute == "src":
-        return value if tag == "img" and _img_src_allowed(value) else None
     if attribute == "class":
         allowed = ALLOWED_CLASSES.get(tag, frozenset())
         kept = [name for name in value.split() if name in allowed]
@@ -435,16 +434,43 @@ class _FinishTree(Treeprocessor):
         self.mentions = mentions
 
     def run(self, root: etree.Element) -> None:
-        for el in root.iter():
-            if el.tag == "a":
-                href = el.get("href")
-                if href is not None and not _href_allowed(_as_browser_reads(href), allow_site_paths=False):
-                    del el.attrib["href"]
-            elif el.tag == "img":
-                src = el.get("src")
-                if src is not None and not _img_src_allowed(_as_browser_reads(src)):
-                    del el.attrib["src"]
+        for el in root.iter("a"):
+            href = el.get("href")
+            if href is not None and not _href_allowed(_as_browser_reads(href), allow_site_paths=False):
+                del el.attrib["href"]
+        self._images_as_links(root)
         self._resolve_mentions(root)
+
+    @staticmethod
+    def _images_as_links(root: etree.Element) -> None:
+        """Every image becomes a link to it, labelled with its alt text.
+
+        A remote image loads when the page is read, telling its host each
+        reader's address, browser and reading time, in private communities
+        too; a link tells it only about those who choose to open it. Inside
+        a link (a badge, a linked picture) only the alt text stays, since
+        links can't nest; so does an image whose address isn't http(s).
+        """
+        in_links = {img for a in root.iter("a") for img in a.iter("img")}
+        unwrap: dict[etree.Element, set[etree.Element]] = {}
+        for parent in root.iter():
+            for img in parent:
+                if img.tag != "img":
+                    continue
+                src, alt, title = img.get("src"), img.get("alt") or "", img.get("title")
+                img.attrib.clear()
+                if img in in_links or src is None or not _image_url_allowed(_as_browser_reads(src)):
+                    img.text = AtomicString(alt or ("image" if img in in_links else ""))
+                    unwrap.setdefault(parent, set()).add(img)
+                    continue
+                img.tag = "a"
+                img.set("href", src)
+                img.set("class", IMAGE_LINK_CLASS)
+                if title:
+                    img.set("title", title)
+                img.text = AtomicString(alt or src)
+        for parent, images in unwrap.items():
+            _unwrap_children(parent, images)
 
     def _resolve_mentions(self, root: etree.Element) -> None:
         urls: dict[str, str | None] = {}
@@ -612,10 +638,6 @@ class _TextExtractor(HTMLParser):
                 self.out[-1] = self.out[-1].rstrip(" ")
                 self._write(" | ", raw=True)
             self.first_cell = False
-        elif tag == "img":
-            alt = dict(attrs).get("alt")
-            if alt:
-                self._write(alt)
         elif tag == "a":
             self.links.append((dict(attrs).get("href"), len(self.out)))
 

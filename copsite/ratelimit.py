@@ -12,6 +12,7 @@ account. If the cache is unreachable the limiter lets the request through
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass
@@ -60,6 +61,24 @@ def client_ip(request: HttpRequest) -> str:
         return "unknown"
 
 
+def client_network(request: HttpRequest) -> str:
+    """The client address as rate limits count it: an IPv6 address stands for its /64, as in allauth's limits.
+
+    One home or server usually gets a whole /64, so counting single IPv6
+    addresses would give one machine 2**64 fresh counters.
+    """
+    from allauth import app_settings as allauth_settings
+
+    ip = client_ip(request)
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/{allauth_settings.RATE_LIMIT_IPV6_PREFIX}", strict=False))
+    return ip
+
+
 @dataclass(frozen=True)
 class Refusal:
     """An action over its limit: how long to wait, said in words and in ``Retry-After``."""
@@ -98,7 +117,7 @@ def check(request: HttpRequest, action: str, *, person_spec: str | None = None) 
     """
     person, address = settings.RATE_LIMITS[action]
     person = person_spec or person
-    waits = [consume(action, f"ip:{client_ip(request)}", address or scaled(person, ADDRESS_FACTOR))]
+    waits = [consume(action, f"ip:{client_network(request)}", address or scaled(person, ADDRESS_FACTOR))]
     if request.user.is_authenticated:
         waits.append(consume(action, f"user:{request.user.pk}", person))
     over = [wait for wait in waits if wait is not None]

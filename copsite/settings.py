@@ -333,6 +333,8 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[copsite] "
 # REDIS_URL is set). Written out so they are visible and tested.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
+    # "key" is the client address plus the typed email (accounts/adapter.py),
+    # never the account alone: a stranger's wrong passwords must not lock a member out.
     "login_failed": "10/m/ip,5/300s/key",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
@@ -341,6 +343,11 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "confirm_email": "1/180s/key",
 }
+# Every per-address limit (allauth's and copsite/ratelimit.py's) reads the
+# client address from REMOTE_ADDR, or, behind N proxies of your own that each
+# append to X-Forwarded-For, from the Nth entry from the right. Leave it 0
+# without such a proxy: the header is then whatever the client says.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 SOCIALACCOUNT_ADAPTER = "allauth.socialaccount.adapter.DefaultSocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_QUERY_EMAIL = True
@@ -362,8 +369,19 @@ if PRODUCTION:
     # redirects; set TRUST_X_FORWARDED_PROTO=1 when that proxy sets the header.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Both off by default: they commit the whole domain, not just this site.
+    # includeSubDomains makes every subdomain (a wiki, a mail web UI, an
+    # intranet box on plain HTTP) unreachable without HTTPS for a year, and
+    # preload asks browsers to hard-code that, which takes months to undo.
+    # Only the domain's owner can promise that; they opt in with these two.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Django warns whenever either is off (security.W005, security.W021); off
+    # is the documented default above, so those two warnings say nothing new.
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
     if env_bool("TRUST_X_FORWARDED_PROTO", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -386,7 +404,9 @@ CONTENT_SECURITY_POLICY = {
         # (the nonce joins the header only on pages that use it).
         "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "https:", "data:"],
+        # Posts link to remote images rather than show them (copsite/markup.py),
+        # so no page makes a reader's browser call a third party.
+        "img-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],

@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
+from accounts.models import NAME_FIELDS, User
 from communities import panels, policy
 from communities.models import Community
 from copsite import ratelimit
@@ -35,9 +35,7 @@ CARD_FIELDS = (
     "pin_position",
     "helpful_count",
     "added_by",
-    "added_by__username",
-    "added_by__display_name",
-    "added_by__deleted_at",
+    *(f"added_by__{name}" for name in NAME_FIELDS),
     "thread",
     "thread__reply_count",
 )

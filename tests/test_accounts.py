@@ -6,6 +6,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -150,6 +151,65 @@ def test_failed_logins_for_one_account_are_rate_limited(client, member):
     assert response.status_code == 200
     assert b"Too many failed login attempts. Try again later." in response.content
     assert "_auth_user_id" not in client.session
+
+
+ATTACKER_IP, HOME_IP = "203.0.113.66", "198.51.100.10"
+
+
+def _log_in(client, email: str, password: str, **extra):
+    return client.post(LOGIN, {"login": email, "password": password}, **extra)
+
+
+@pytest.mark.django_db
+def test_a_strangers_wrong_passwords_do_not_lock_the_member_out(client, member):
+    """Five wrong passwords lock out the address they came from, not the account."""
+    attacker = Client()
+    for _ in range(6):
+        _log_in(attacker, member.email, "nope nope nope", REMOTE_ADDR=ATTACKER_IP)
+    refused = _log_in(attacker, member.email, "correct horse battery", REMOTE_ADDR=ATTACKER_IP)
+    assert b"Too many failed login attempts. Try again later." in refused.content
+    assert "_auth_user_id" not in attacker.session
+
+    response = _log_in(client, member.email, "correct horse battery", REMOTE_ADDR=HOME_IP)
+    assert response.status_code == 302
+    assert client.get("/").content.count(b"Mira Member") >= 1
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client_address(client, member, settings):
+    """With TRUSTED_PROXY_COUNT=1 every request comes from the proxy; X-Forwarded-For tells the clients apart."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.2"
+    attacker = Client()
+    for _ in range(6):
+        _log_in(attacker, member.email, "nope", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"1.2.3.4, {ATTACKER_IP}")
+    refused = _log_in(
+        attacker, member.email, "correct horse battery", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=ATTACKER_IP
+    )
+    assert b"Too many failed login attempts" in refused.content
+    # A forged first entry does not help the attacker: the proxy's entry is the one counted.
+    forged = _log_in(
+        attacker,
+        member.email,
+        "correct horse battery",
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=f"{HOME_IP}, {ATTACKER_IP}",
+    )
+    assert b"Too many failed login attempts" in forged.content
+    response = _log_in(client, member.email, "correct horse battery", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=HOME_IP)
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_one_ipv6_network_counts_as_one_address_for_failed_logins(client, member):
+    """A host owns its whole /64: hopping between its addresses does not buy more guesses."""
+    for n in range(5):
+        _log_in(client, member.email, "nope", REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+    refused = _log_in(client, member.email, "correct horse battery", REMOTE_ADDR="2001:db8:1:2::ff")
+    assert b"Too many failed login attempts" in refused.content
+    other_network = Client()
+    response = _log_in(other_network, member.email, "correct horse battery", REMOTE_ADDR="2001:db8:9::1")
+    assert response.status_code == 302
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from communities.models import AuditEntry
 from discussions import services
@@ -351,6 +351,64 @@ def test_rerender_markup_updates_outdated_posts(world, conversation):
     conversation.answer.refresh_from_db()
     assert conversation.answer.body_html == "<p>Try the <em>abbey</em> scale first.</p>"
     assert "Re-rendered 1 post(s)" in out.getvalue()
+
+
+TRACKER = "https://tracker.example/p.gif"
+
+
+def _images_and_links(content: bytes) -> tuple[list[str], dict[str, str]]:
+    """Every <img> src on the page, and each link's text by its address, as a browser parses them."""
+    import html5lib
+
+    doc = html5lib.parse(content, treebuilder="etree", namespaceHTMLElements=False)
+    images = [img.get("src") or "" for img in doc.iter("img")]
+    links = {a.get("href"): "".join(a.itertext()) for a in doc.iter("a") if a.get("href")}
+    return images, links
+
+
+def test_a_remote_image_in_a_post_is_a_link_so_its_host_never_sees_the_readers(client, world, conversation):
+    client.force_login(world.member)
+    url = conversation.thread.get_absolute_url()
+    body = f"Our ward poster: ![the night-shift poster]({TRACKER})"
+    assert client.post(url + "reply/", {"body": body, "submission_key": "poster"}).status_code == 302
+
+    page = Client().get(url)
+    images, links = _images_and_links(page.content)
+    assert not [src for src in images if "tracker.example" in src or src.startswith(("http:", "https:", "//"))]
+    assert links[TRACKER] == "the night-shift poster"
+    # And should a stored post still hold an <img>, the browser is told to load none from elsewhere.
+    directives = dict(part.strip().split(" ", 1) for part in page["Content-Security-Policy"].split(";") if part.strip())
+    assert directives["img-src"] == "'self'"
+
+
+def test_rerendering_turns_images_stored_before_the_change_into_links(world, conversation):
+    """RENDER_VERSION went up with the image policy: the command re-renders posts and event descriptions."""
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from discussions import events
+    from discussions.models import Event
+
+    old_html = f'<p><img alt="poster" src="{TRACKER}"></p>'
+    post = services.reply(world.member, conversation.thread, f"![poster]({TRACKER})")
+    Post.objects.filter(pk=post.pk).update(body_html=old_html, render_version=1)
+    start = timezone.now() + timedelta(days=2)
+    event = events.create_event(
+        world.facilitator,
+        world.public,
+        fields={"title": "Chat", "kind": "chat", "starts_at": start, "ends_at": start + timedelta(hours=1)},
+        questions=[],
+        hosts=[world.facilitator],
+    )
+    Event.objects.filter(pk=event.pk).update(description=f"![poster]({TRACKER})", description_html=old_html)
+
+    call_command("rerender_markup", stdout=StringIO())
+    for html in (Post.objects.get(pk=post.pk).body_html, Event.objects.get(pk=event.pk).description_html):
+        images, links = _images_and_links(html.encode())
+        assert images == [] and links[TRACKER] == "poster", html
 
 
 def test_deleted_content_is_purged_after_30_days(world, conversation):

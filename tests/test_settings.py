@@ -34,7 +34,27 @@ def test_no_variables_gives_the_embedded_default(tmp_path):
 def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PROD, tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
+    # The two silenced ones are Django's "includeSubDomains is off" and "preload is off": off by decision.
+    assert "System check identified no issues (2 silenced)." in result.stdout
+
+
+def test_hsts_covers_this_host_only_unless_the_domain_owner_opts_in(tmp_path):
+    """includeSubDomains and preload commit the whole domain for a year or more: off unless set."""
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD,"
+        " sorted(s.SILENCED_SYSTEM_CHECKS))"
+    )
+    default = manage("shell", "-v", "0", "-c", code, env=PROD, tmp_path=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.strip() == "31536000 False False ['security.W005', 'security.W021']"
+
+    opted_in = {**PROD, "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1", "SECURE_HSTS_PRELOAD": "1"}
+    result = manage("shell", "-v", "0", "-c", code, env=opted_in, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "31536000 True True []"
+    checked = manage("check", "--deploy", "--fail-level", "WARNING", env=opted_in, tmp_path=tmp_path)
+    assert "System check identified no issues (0 silenced)." in checked.stdout, checked.stdout + checked.stderr
 
 
 def test_production_reads_postgres_redis_and_smtp_from_urls(tmp_path):

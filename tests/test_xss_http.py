@@ -128,6 +128,8 @@ FORBIDDEN_IN_USER_CONTENT = FORBIDDEN_ANYWHERE | {
     "audio",
     "source",
     "marquee",
+    # A picture from elsewhere tells its host who reads the page: posts link to images instead.
+    "img",
 }
 # What markdown may put on an element inside user content; anything else is a finding.
 USER_CONTENT_ATTRIBUTES = {"href", "src", "title", "alt", "align", "start", "class", "rel", "id"}

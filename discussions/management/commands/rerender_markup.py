@@ -8,14 +8,17 @@ from django.utils.html import escape, linebreaks
 from communities.models import Community
 from copsite import pagecache
 from copsite.markup import RENDER_VERSION, MarkupError, render_markdown
-from discussions.models import Post
+from discussions.models import Event, Post
 from discussions.services import render_post
 
 BATCH = 500
 
 
 class Command(BaseCommand):
-    help = "Re-render post bodies behind the current renderer (or all with --all) and community descriptions."
+    help = (
+        "Re-render post bodies behind the current renderer (or all with --all), "
+        "community descriptions and event descriptions."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--all", action="store_true", help="Re-render every post, not only outdated ones.")
@@ -47,9 +50,18 @@ class Command(BaseCommand):
                 html = linebreaks(escape(community.description))
             Community.objects.filter(pk=community.pk).update(description_html=html)
             communities += 1
+        events = 0
+        for event in Event.objects.only("pk", "description").iterator(chunk_size=BATCH):
+            try:
+                html = render_markdown(event.description)
+            except MarkupError:
+                html = linebreaks(escape(event.description))
+            Event.objects.filter(pk=event.pk).update(description_html=html)
+            events += 1
         pagecache.bump_everything()  # bulk updates send no signals
         self.stdout.write(
-            f"Re-rendered {done} post(s) ({failed} kept as plain text) and {communities} community description(s)."
+            f"Re-rendered {done} post(s) ({failed} kept as plain text), {communities} community description(s)"
+            f" and {events} event description(s)."
         )
 
     @staticmethod
