@@ -53,6 +53,11 @@ def _is_facilitator(user, community: Community) -> bool:
     return membership is not None and membership.is_facilitator
 
 
+def _is_owner(user, community: Community) -> bool:
+    membership = membership_of(user, community)
+    return membership is not None and membership.is_owner
+
+
 # --- Community-level questions --------------------------------------------
 
 
@@ -113,6 +118,19 @@ def can_manage_members(user, community: Community) -> bool:
 def can_edit_community(user, community: Community) -> bool:
     """Facilitators keep the domain statement and description current."""
     return is_site_admin(user) or _is_facilitator(user, community)
+
+
+# Who may read the community, who may join it and its address: each changes what the
+# whole community exposes (or breaks every link to it), so they are the owners' decisions.
+OWNER_SETTINGS = ("visibility", "join_policy", "slug")
+
+
+def can_change_owner_settings(user, community: Community) -> bool:
+    """Visibility, join policy and address (``OWNER_SETTINGS``): owners and site admins, not facilitators.
+
+    Deleting a community would be one too; copsite has no page for it (site admins use the admin).
+    """
+    return is_site_admin(user) or _is_owner(user, community)
 
 
 def can_create_community(user) -> bool:
