@@ -284,6 +284,35 @@ def visible_thread_or_404(user, thread):
     return thread
 
 
+# --- Links between objects ------------------------------------------------------------
+# Pages link to things kept elsewhere: a resource to its discussion, an event to its chat,
+# the chat back to its event. Facilitators move threads between communities, so the other
+# end may now be where the viewer can't see it; then the page shows no link to it, and no
+# title, count or address of it either.
+
+
+def linked_thread(user, thread, *, beside: Community | None = None):
+    """``thread`` if the viewer may see it, else None (also for no thread).
+
+    ``beside``: the community of the page that links to it, already loaded; reused
+    when the thread is still there, which saves two queries per link.
+    """
+    if thread is None:
+        return None
+    if beside is not None and thread.community_id == beside.pk:
+        thread.community = beside
+    return thread if can_view_thread(user, thread) else None
+
+
+def linked_event(user, event, *, beside: Community | None = None):
+    """``event`` if the viewer may see it, else None (``beside`` as for ``linked_thread``)."""
+    if event is None:
+        return None
+    if beside is not None and event.community_id == beside.pk:
+        event.community = beside
+    return event if can_view_event(user, event) else None
+
+
 def can_start_thread(user, community: Community) -> bool:
     return can_post(user, community)
 

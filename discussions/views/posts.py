@@ -302,10 +302,16 @@ def notifications(request: HttpRequest) -> HttpResponse:
         .select_related("actor", "post__thread__community")
         .order_by("-created_at")[:50]
     )
-    # Checked again at read time: the person may have left the community since.
+    # Checked again at read time: the person may have left the community since, or the
+    # thread may have been moved or held. One community instance per community, so
+    # policy looks each membership up once.
     community_ids = {n.post.thread.community_id for n in items}
     visible = set(policy.visible_communities(request.user).filter(pk__in=community_ids).values_list("pk", flat=True))
     items = [n for n in items if n.post.thread.community_id in visible]
+    shared = {n.post.thread.community_id: n.post.thread.community for n in items}
+    for n in items:
+        n.post.thread.community = shared[n.post.thread.community_id]
+    items = [n for n in items if policy.linked_thread(request.user, n.post.thread) is not None]
     if request.method == "POST":
         Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
         return redirect("discussions:notifications")
