@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.models import User
 from communities import policy
 from communities.models import Community, Membership
-from discussions.models import RSVP, Flag, Post, Reaction, Revision, Thread
+from discussions.models import RSVP, Event, Flag, Post, Reaction, Revision, Thread
 from resources.files import safe_display_name
 from resources.models import Resource, ResourceReaction
 
@@ -83,7 +83,7 @@ class Sight:
         thread.community = self.community(thread.community)
         return policy.can_view_thread(self.user, thread)
 
-    def sees_event(self, event) -> bool:
+    def sees_event(self, event: Event) -> bool:
         event.community = self.community(event.community)
         return policy.can_view_event(self.user, event)
 
