@@ -12,6 +12,11 @@ class CommunityAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("member_count", "last_activity_at", "created_by", "created_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Visibility changes on the community's Edit page, which first shows what becomes
+        # public (or stops being) and asks to confirm: one path, one audit entry.
+        return (*self.readonly_fields, "visibility") if obj is not None else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         if change:
             services.update_community(request.user, obj, **{f: form.cleaned_data[f] for f in form.changed_data})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.forms import clean_display_text, clean_one_line
+from communities import policy
 from communities.models import Community, Membership
 from copsite.markup import MarkupError, render_markdown
 
@@ -20,6 +21,13 @@ class CommunityForm(forms.ModelForm):
             "join_policy": forms.RadioSelect,
         }
         help_texts = {"slug": "The community's address: /c/<slug>/. Lower-case letters, digits and hyphens."}
+
+    def __init__(self, *args, owner_settings: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A facilitator who is not an owner edits the rest; the page shows these three as text.
+        if not owner_settings:
+            for name in policy.OWNER_SETTINGS:
+                del self.fields[name]
 
     def clean_name(self) -> str:
         return clean_one_line(self.cleaned_data["name"], "Name")
@@ -40,6 +48,15 @@ class CommunityForm(forms.ModelForm):
         except MarkupError as exc:
             raise forms.ValidationError(str(exc)) from None
         return text
+
+
+def owner_settings_tampered(data, community: Community) -> list[str]:
+    """The owners' settings a form submission would change: for someone whose form never showed them."""
+    tampered = []
+    for name in policy.OWNER_SETTINGS:
+        if name in data and data[name].strip().lower() != str(getattr(community, name)).lower():
+            tampered.append(name)
+    return tampered
 
 
 class JoinForm(forms.Form):

@@ -53,6 +53,11 @@ def _is_facilitator(user, community: Community) -> bool:
     return membership is not None and membership.is_facilitator
 
 
+def _is_owner(user, community: Community) -> bool:
+    membership = membership_of(user, community)
+    return membership is not None and membership.is_owner
+
+
 # --- Community-level questions --------------------------------------------
 
 
@@ -113,6 +118,19 @@ def can_manage_members(user, community: Community) -> bool:
 def can_edit_community(user, community: Community) -> bool:
     """Facilitators keep the domain statement and description current."""
     return is_site_admin(user) or _is_facilitator(user, community)
+
+
+# Who may read the community, who may join it and its address: each changes what the
+# whole community exposes (or breaks every link to it), so they are the owners' decisions.
+OWNER_SETTINGS = ("visibility", "join_policy", "slug")
+
+
+def can_change_owner_settings(user, community: Community) -> bool:
+    """Visibility, join policy and address (``OWNER_SETTINGS``): owners and site admins, not facilitators.
+
+    Deleting a community would be one too; copsite has no page for it (site admins use the admin).
+    """
+    return is_site_admin(user) or _is_owner(user, community)
 
 
 def can_create_community(user) -> bool:
@@ -311,6 +329,35 @@ def visible_thread_or_404(user, thread):
     if thread is None or not can_view_thread(user, thread):
         raise Http404("No such thread.")
     return thread
+
+
+# --- Links between objects ------------------------------------------------------------
+# Pages link to things kept elsewhere: a resource to its discussion, an event to its chat,
+# the chat back to its event. Facilitators move threads between communities, so the other
+# end may now be where the viewer can't see it; then the page shows no link to it, and no
+# title, count or address of it either.
+
+
+def linked_thread(user, thread, *, beside: Community | None = None):
+    """``thread`` if the viewer may see it, else None (also for no thread).
+
+    ``beside``: the community of the page that links to it, already loaded; reused
+    when the thread is still there, which saves two queries per link.
+    """
+    if thread is None:
+        return None
+    if beside is not None and thread.community_id == beside.pk:
+        thread.community = beside
+    return thread if can_view_thread(user, thread) else None
+
+
+def linked_event(user, event, *, beside: Community | None = None):
+    """``event`` if the viewer may see it, else None (``beside`` as for ``linked_thread``)."""
+    if event is None:
+        return None
+    if beside is not None and event.community_id == beside.pk:
+        event.community = beside
+    return event if can_view_event(user, event) else None
 
 
 def can_start_thread(user, community: Community) -> bool:

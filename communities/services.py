@@ -70,13 +70,41 @@ def create_community(creator, *, name: str, slug: str, domain: str, description:
     return community
 
 
+class CommunityError(Exception):
+    """A change to a community's settings that can't happen; the message is shown to the person."""
+
+
+OWNERS_ONLY = "Only the community's owners can change who may see it, who may join and its address."
+
+
 @transaction.atomic
-def update_community(actor, community: Community, **fields) -> Community:
+def update_community(actor, community: Community, *, exposure: str = "", **fields) -> Community:
+    """Save changed settings; the owners' settings (``policy.OWNER_SETTINGS``) only from an owner or site admin.
+
+    ``community`` may already carry the new values (the admin's form sets them): the
+    row as stored is what the change is measured against. A visibility change gets
+    its own audit entry, with ``exposure``: what the person confirmed would become
+    visible (or hidden).
+    """
+    stored = _lock(community)
+    if not policy.can_edit_community(actor, stored):
+        raise CommunityError("Only the community's facilitators can change its details.")
+    before = {name: getattr(stored, name) for name in fields}
+    changed = {name: value for name, value in fields.items() if before[name] != value}
+    owner_changes = sorted(name for name in changed if name in policy.OWNER_SETTINGS)
+    if owner_changes and not policy.can_change_owner_settings(actor, stored):
+        raise CommunityError(OWNERS_ONLY)
     for name, value in fields.items():
         setattr(community, name, value)
     community.description_html = render_markdown(community.description)
     community.save()
     _audit(community, actor, "community.edit", detail=", ".join(sorted(fields)))
+    if "visibility" in changed:
+        detail = f"{before['visibility']} → {changed['visibility']}" + (f": {exposure}" if exposure else "")
+        _audit(community, actor, "community.visibility", detail=detail)
+    for name in owner_changes:
+        if name != "visibility":
+            _audit(community, actor, f"community.{name}", detail=f"{before[name]} → {changed[name]}")
     return community
 
 

@@ -6,8 +6,8 @@ class DiscussionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the thread list and flag queue panels on communities' pages,
-        # and the profile contributions provider.
-        from discussions import contributions, tagnames  # noqa: F401
+        # the profile contributions provider and what a public community would expose.
+        from discussions import contributions, exposure, tagnames  # noqa: F401
         from discussions.views import events, posts, threads  # noqa: F401
 
         tagnames.connect()

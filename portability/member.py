@@ -5,6 +5,14 @@ communities included, hidden posts included, deleted posts with their text
 unless it has already been purged. Each section is one query (plus one per
 prefetch), so the cost does not grow with the number of posts; the zip is
 written to a temporary file and streamed from disk, so memory stays flat.
+
+Places the person can no longer see (a private community they left or were
+banned from, a thread moved into one) are named neutrally, never by their
+current names, which may have changed since. Their own words there are as
+they left them: a post, or a thread's title, edited by someone else after
+the person's last edit is exported as it stood before that edit (the
+revision history holds it), and a resource changed since they left is
+listed without its content.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from accounts.models import User
-from communities.models import Membership
-from discussions.models import RSVP, Flag, Post, Reaction, Revision, Thread
+from communities import policy
+from communities.models import Community, Membership
+from discussions.models import RSVP, Event, Flag, Post, Reaction, Revision, Thread
 from resources.files import safe_display_name
 from resources.models import Resource, ResourceReaction
 
@@ -30,8 +39,83 @@ FORMAT = "copsite-member-data"
 VERSION = 1
 
 
+# What the export calls places the person can no longer see.
+UNSEEN_COMMUNITY = "a private community"
+UNSEEN_THREAD = "a thread you can no longer see"
+UNSEEN_EVENT = "an event you can no longer see"
+UNSEEN_RESOURCE = "a resource changed after you left"
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+class Sight:
+    """What the person may see now, asked of policy with their memberships loaded once.
+
+    Every community is one instance here, its membership cached in it, so asking
+    policy about each row costs no query however many rows there are.
+    """
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.memberships = list(
+            Membership.objects.filter(user=user).select_related("community").order_by("community__slug")
+        )
+        self._communities: dict[int, Community] = {}
+        for membership in self.memberships:
+            policy.remember_membership(user, membership.community, membership)
+            self._communities[membership.community_id] = membership.community
+        self.left_at = {m.community_id: m.left_at for m in self.memberships}
+
+    def community(self, community: Community) -> Community:
+        known = self._communities.get(community.pk)
+        if known is None:
+            # Every membership row of the person is loaded above: none here means none at all.
+            policy.remember_membership(self.user, community, None)
+            known = self._communities[community.pk] = community
+        return known
+
+    def sees_community(self, community: Community) -> bool:
+        return policy.can_view_community(self.user, self.community(community))
+
+    def sees_thread(self, thread: Thread) -> bool:
+        thread.community = self.community(thread.community)
+        return policy.can_view_thread(self.user, thread)
+
+    def sees_event(self, event: Event) -> bool:
+        event.community = self.community(event.community)
+        return policy.can_view_event(self.user, event)
+
+    def slug(self, community: Community) -> str:
+        return community.slug if self.sees_community(community) else UNSEEN_COMMUNITY
+
+    def name(self, community: Community) -> str:
+        return community.name if self.sees_community(community) else UNSEEN_COMMUNITY
+
+
+class History:
+    """The revisions of the person's posts, and each post as the person last left it."""
+
+    def __init__(self, user: User) -> None:
+        self.by_post: dict[int, list[Revision]] = {}
+        for revision in Revision.objects.filter(post__author=user).order_by("post_id", "created_at", "pk"):
+            self.by_post.setdefault(revision.post_id, []).append(revision)
+
+    def as_left(self, post: Post) -> tuple[str, str, list[Revision]]:
+        """Body and title after the author's own last edit, and the revisions up to that edit.
+
+        A revision holds the text before an edit; the first edit by someone else
+        after the author's last one therefore holds what the author left.
+        """
+        history = self.by_post.get(post.pk, [])
+        own = [r.created_at for r in history if r.editor_id == post.author_id]
+        last_own = max(own, default=post.created_at)
+        later = [r for r in history if r.created_at > last_own]
+        earlier = [r for r in history if r.created_at <= last_own]
+        if later:
+            return later[0].body, later[0].title, earlier
+        return post.body, post.thread.title if post.is_opening else "", earlier
 
 
 def profile(user: User) -> dict:
@@ -56,12 +140,11 @@ def profile(user: User) -> dict:
     }
 
 
-def memberships(user: User) -> list[dict]:
-    rows = Membership.objects.filter(user=user).select_related("community").order_by("community__slug")
+def memberships(sight: Sight) -> list[dict]:
     return [
         {
-            "community": m.community.slug,
-            "community_name": m.community.name,
+            "community": sight.slug(m.community),
+            "community_name": sight.name(m.community),
             "role": m.role,
             "state": m.state,
             "joined_at": _iso(m.joined_at),
@@ -69,57 +152,72 @@ def memberships(user: User) -> list[dict]:
             "digest_cadence": m.digest_cadence or "community default",
             "participation_level": m.level,
         }
-        for m in rows
+        for m in sight.memberships
     ]
 
 
-def threads(user: User) -> list[dict]:
+def threads(sight: Sight, titles_as_left: dict[int, str]) -> list[dict]:
     rows = (
-        Thread.objects.filter(author=user)
+        Thread.objects.filter(author=sight.user)
         .select_related("community")
         .prefetch_related("tags")
         .order_by("created_at", "pk")
     )
-    return [
-        {
-            "id": t.pk,
-            "community": t.community.slug,
-            "title": t.title,
-            "kind": t.kind,
-            "created_at": _iso(t.created_at),
-            "tags": sorted(tag.name for tag in t.tags.all()),
-            "opening_post": t.opening_post_id,
-        }
-        for t in rows
-    ]
+    entries = []
+    for t in rows:
+        seen = sight.sees_thread(t)
+        entries.append(
+            {
+                "id": t.pk,
+                "community": sight.slug(t.community),
+                # Out of sight: the title as the person left it, not as it may read now.
+                "title": t.title if seen else titles_as_left.get(t.opening_post_id, UNSEEN_THREAD),
+                "kind": t.kind,
+                "created_at": _iso(t.created_at),
+                "tags": sorted(tag.name for tag in t.tags.all()),
+                "opening_post": t.opening_post_id,
+            }
+        )
+    return entries
 
 
-def posts(user: User) -> list[dict]:
-    rows = Post.objects.filter(author=user).select_related("thread__community").order_by("created_at", "pk")
-    return [
-        {
-            "id": p.pk,
-            "thread": p.thread_id,
-            "thread_title": p.thread.title,
-            "community": p.thread.community.slug,
-            "in_reply_to": p.parent_id,
-            "opening_post": p.is_opening,
-            "body_markdown": p.body,
-            "created_at": _iso(p.created_at),
-            "edited_at": _iso(p.edited_at),
-            "helpful_count": p.helpful_count,
-            "hidden_at": _iso(p.hidden_at),
-            "hidden_reason": p.hidden_reason,
-            "held_for_review_at": _iso(p.held_at),
-            "deleted_at": _iso(p.deleted_at),
-            "content_purged": p.deleted_at is not None and p.body == "",
-        }
-        for p in rows
-    ]
+def posts(sight: Sight, history: History) -> tuple[list[dict], list[dict], dict[int, str]]:
+    """The person's posts, the revisions of them they may have, and the titles they left on their threads."""
+    rows = Post.objects.filter(author=sight.user).select_related("thread__community").order_by("created_at", "pk")
+    entries, kept, titles_as_left = [], [], {}
+    for p in rows:
+        if sight.sees_thread(p.thread):
+            body, thread_title, earlier = p.body, p.thread.title, history.by_post.get(p.pk, [])
+        else:
+            body, title_as_left, earlier = history.as_left(p)
+            if p.is_opening:
+                titles_as_left[p.pk] = title_as_left
+            thread_title = title_as_left if p.is_opening else UNSEEN_THREAD
+        kept += earlier
+        entries.append(
+            {
+                "id": p.pk,
+                "thread": p.thread_id,
+                "thread_title": thread_title,
+                "community": sight.slug(p.thread.community),
+                "in_reply_to": p.parent_id,
+                "opening_post": p.is_opening,
+                "body_markdown": body,
+                "created_at": _iso(p.created_at),
+                "edited_at": _iso(p.edited_at),
+                "helpful_count": p.helpful_count,
+                "hidden_at": _iso(p.hidden_at),
+                "hidden_reason": p.hidden_reason,
+                "held_for_review_at": _iso(p.held_at),
+                "deleted_at": _iso(p.deleted_at),
+                "content_purged": p.deleted_at is not None and p.body == "",
+            }
+        )
+    return entries, revisions(kept), titles_as_left
 
 
-def revisions(user: User) -> list[dict]:
-    rows = Revision.objects.filter(post__author=user).order_by("post_id", "created_at", "pk")
+def revisions(rows: list[Revision]) -> list[dict]:
+    rows = sorted(rows, key=lambda r: (r.post_id, r.created_at, r.pk))
     return [
         {"post": r.post_id, "created_at": _iso(r.created_at), "title": r.title, "body_markdown": r.body} for r in rows
     ]
@@ -153,13 +251,13 @@ def flags(user: User) -> list[dict]:
     ]
 
 
-def rsvps(user: User) -> list[dict]:
-    rows = RSVP.objects.filter(user=user).select_related("event__community").order_by("event__starts_at", "pk")
+def rsvps(sight: Sight) -> list[dict]:
+    rows = RSVP.objects.filter(user=sight.user).select_related("event__community").order_by("event__starts_at", "pk")
     return [
         {
             "event": r.event_id,
-            "title": r.event.title,
-            "community": r.event.community.slug,
+            "title": r.event.title if sight.sees_event(r.event) else UNSEEN_EVENT,
+            "community": sight.slug(r.event.community),
             "starts_at": _iso(r.event.starts_at),
             "answer": r.answer,
             "answered_at": _iso(r.answered_at),
@@ -173,20 +271,32 @@ def _resource_file_path(resource: Resource) -> str:
     return f"files/resource-{resource.pk}/{safe_display_name(resource.file_name or resource.file.name)}"
 
 
-def resources(user: User) -> list[dict]:
+def resources(sight: Sight) -> list[dict]:
     rows = (
-        Resource.objects.filter(added_by=user)
+        Resource.objects.filter(added_by=sight.user)
         .select_related("community")
         .prefetch_related("tags")
         .order_by("created_at", "pk")
     )
-    return [_resource_entry(r) for r in rows]
+    return [_resource_entry(sight, r) for r in rows]
 
 
-def _resource_entry(r: Resource) -> dict:
+def _resource_entry(sight: Sight, r: Resource) -> dict:
+    if not sight.sees_community(r.community):
+        left_at = sight.left_at.get(r.community_id)
+        if left_at is None or r.updated_at > left_at:
+            # Edited (maybe by a facilitator) after the person left: no longer only their words,
+            # and resources keep no history to go back to. Only that it was theirs.
+            return {
+                "id": r.pk,
+                "community": UNSEEN_COMMUNITY,
+                "title": UNSEEN_RESOURCE,
+                "created_at": _iso(r.created_at),
+                "file": None,
+            }
     return {
         "id": r.pk,
-        "community": r.community.slug,
+        "community": sight.slug(r.community),
         "kind": r.kind,
         "title": r.title,
         "url": r.url,
@@ -214,28 +324,31 @@ def _resource_entry(r: Resource) -> dict:
 
 def collect(user: User) -> dict:
     """Everything in ``data.json``, in the order a person would read it."""
+    sight = Sight(user)
+    written, kept_revisions, titles_as_left = posts(sight, History(user))
     return {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": _iso(timezone.now()),
         "profile": profile(user),
-        "memberships": memberships(user),
-        "threads_started": threads(user),
-        "posts": posts(user),
-        "revisions_of_my_posts": revisions(user),
+        "memberships": memberships(sight),
+        "threads_started": threads(sight, titles_as_left),
+        "posts": written,
+        "revisions_of_my_posts": kept_revisions,
         "reactions_given": reactions(user),
         "flags_filed": flags(user),
-        "rsvps": rsvps(user),
-        "resources_shared": resources(user),
+        "rsvps": rsvps(sight),
+        "resources_shared": resources(sight),
     }
 
 
 def write_zip(user: User, out: IO[bytes]) -> None:
     """Write the person's zip into ``out``; files are copied from storage in chunks."""
     data = collect(user)
+    shared = {entry["id"] for entry in data["resources_shared"] if entry["file"]}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
-        for resource in Resource.objects.filter(added_by=user).exclude(file="").order_by("pk"):
+        for resource in Resource.objects.filter(pk__in=shared).order_by("pk"):
             try:
                 source = resource.file.open("rb")
             except FileNotFoundError:

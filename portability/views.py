@@ -15,7 +15,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 import portability.community
 from communities import panels, policy
@@ -61,6 +61,7 @@ def delete_account(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 def export(request: HttpRequest, slug: str) -> HttpResponse:
     # Look-up first: a private community is a 404 for everyone outside it, logged in or not.
     community = policy.get_community_or_404(request.user, slug)
@@ -68,6 +69,10 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not policy.can_export_community(request.user, community):
         return render(request, "403.html", status=403)
+    # The zip is made by a POST with the CSRF token, like the member download: a link
+    # (an image tag on another site, a prefetch) never builds one in someone's name.
+    if request.method != "POST":
+        return render(request, "portability/export_community.html", {"community": community})
     if refusal := ratelimit.check(request, "export"):
         return ratelimit.refuse(request, refusal)
     archive = portability.community.build_zip(community)

@@ -5,5 +5,6 @@ class ResourcesConfig(AppConfig):
     name = "resources"
 
     def ready(self) -> None:
-        # Registers the pinned-resources panel and the profile contributions provider.
-        from resources import contributions, views  # noqa: F401
+        # Registers the pinned-resources panel, the profile contributions provider
+        # and what a public community would expose.
+        from resources import contributions, exposure, views  # noqa: F401

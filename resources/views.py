@@ -38,6 +38,10 @@ CARD_FIELDS = (
     *(f"added_by__{name}" for name in NAME_FIELDS),
     "thread",
     "thread__reply_count",
+    # What policy.linked_thread reads: the discussion may have been moved or held.
+    "thread__community",
+    "thread__author",
+    "thread__held_at",
 )
 
 
@@ -82,6 +86,14 @@ def _pinned(community: Community) -> list[Resource]:
     return pinned
 
 
+def _with_discussions(user, community: Community, cards) -> list[Resource]:
+    """Each card's ``discussion``: its thread, if the viewer may see it where it is now."""
+    cards = list(cards)
+    for resource in cards:
+        resource.discussion = policy.linked_thread(user, resource.thread, beside=community)
+    return cards
+
+
 def library(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     kind = request.GET.get("kind", "")
@@ -96,7 +108,9 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
     page = Paginator(rest.order_by(*SORTS[sort]), PER_PAGE).get_page(request.GET.get("page"))
     for resource in page:
         resource.community = community
+    _with_discussions(request.user, community, page)
     pinned = _pinned(community) if not (kind or tag) and page.number == 1 else []
+    _with_discussions(request.user, community, pinned)
     context = {
         "community": community,
         "pinned": pinned,
@@ -116,7 +130,7 @@ def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
     return panels.Panel(
         "resources/_pinned_panel.html",
         {
-            "pinned": _pinned(community),
+            "pinned": _with_discussions(request.user, community, _pinned(community)),
             "can_add": policy.can_add_resource(request.user, community),
             "has_feeds": policy.has_public_feeds(community),
         },
@@ -139,6 +153,7 @@ panels.register("community_head", _feed_links)
 
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, Resource.objects.select_related("added_by", "thread"), slug, pk)
+    discussion = policy.linked_thread(request.user, resource.thread, beside=resource.community)
     helpful = (
         request.user.is_authenticated and ResourceReaction.objects.filter(resource=resource, user=request.user).exists()
     )
@@ -150,7 +165,9 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "can_edit": policy.can_edit_resource(request.user, resource),
         "can_pin": policy.can_pin_resource(request.user, resource),
         "can_react": policy.can_react_to_resource(request.user, resource),
-        "can_discuss": policy.can_discuss_resource(request.user, resource),
+        "discussion": discussion,
+        # A discussion moved where the viewer can't follow has no link here, and no second one starts.
+        "can_discuss": resource.thread_id is None and policy.can_discuss_resource(request.user, resource),
     }
     return render(request, "resources/detail.html", context)
 
@@ -278,6 +295,10 @@ def discuss(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         thread: Thread = services.start_discussion(request.user, resource)
     except services.ResourceError as exc:
         messages.error(request, str(exc))
+        return redirect(resource.get_absolute_url())
+    if policy.linked_thread(request.user, thread, beside=resource.community) is None:
+        # Its discussion was moved where this person can't follow: no address of it, not even in a redirect.
+        messages.info(request, "This resource's discussion isn't open to you.")
         return redirect(resource.get_absolute_url())
     return redirect(thread.get_absolute_url())
 

@@ -78,7 +78,7 @@ def test_facilitator_exports_the_community_from_the_dashboard(page, live_server,
     log_in(page, live_server.url, world.facilitator.email)
     visit(page, f"{live_server.url}/c/commons/facilitate/")
     with page.expect_download() as caught:
-        page.get_by_role("link", name="Download Ward Commons (zip)").click()
+        page.get_by_role("button", name="Download Ward Commons (zip)").click()
     path = tmp_path / "commons.zip"
     caught.value.save_as(path)
     document = json.loads(zipfile.ZipFile(path).read("community.json"))

@@ -92,10 +92,10 @@ def test_downloads_are_limited_per_hour(client, world, settings):
     client.force_login(world.facilitator)
     community_export = reverse("portability:export-community", kwargs={"slug": "commons"})
     assert client.post(DOWNLOAD).status_code == 200
-    assert client.get(community_export).status_code == 200
+    assert client.post(community_export).status_code == 200
     response = client.post(DOWNLOAD)
     assert response.status_code == 429 and "Please wait about" in response.content.decode()
-    assert client.get(community_export).status_code == 429
+    assert client.post(community_export).status_code == 429
 
 
 def test_download_costs_the_same_queries_for_few_or_many_posts(client, world, conversation):
@@ -132,22 +132,39 @@ def test_download_costs_the_same_queries_for_few_or_many_posts(client, world, co
 def test_community_export_is_for_facilitators(client, world, who, slug, status):
     if who:
         client.force_login(getattr(world, who))
-    response = client.get(reverse("portability:export-community", kwargs={"slug": slug}))
+    response = client.post(reverse("portability:export-community", kwargs={"slug": slug}))
     assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"] == "application/zip"
     if status == 404:
         assert b"Zebra Quince" not in response.content
 
 
 def test_anonymous_visitor_is_asked_to_log_in_for_a_public_community_export(client, world):
-    response = client.get(reverse("portability:export-community", kwargs={"slug": "commons"}))
+    response = client.post(reverse("portability:export-community", kwargs={"slug": "commons"}))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_community_export_is_a_post_with_a_csrf_token(client, world):
+    """A link or an image on another site never builds the zip in a facilitator's name."""
+    from django.test import Client
+
+    export = reverse("portability:export-community", kwargs={"slug": "circle"})
+    client.force_login(world.facilitator)
+    page = client.get(export)
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert 'method="post"' in page.content.decode() and "Download Zebra Quince Circle (zip)" in page.content.decode()
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(world.facilitator)
+    assert strict.post(export).status_code == 403
+    assert client.put(export).status_code == 405
 
 
 def test_dashboard_links_the_export_and_the_zip_names_no_email(client, world, conversation):
     client.force_login(world.facilitator)
     dashboard = client.get(reverse("communities:facilitate", kwargs={"slug": "commons"})).content.decode()
     assert reverse("portability:export-community", kwargs={"slug": "commons"}) in dashboard
-    archive = unzip(client.get(reverse("portability:export-community", kwargs={"slug": "commons"})))
+    archive = unzip(client.post(reverse("portability:export-community", kwargs={"slug": "commons"})))
     text = archive.read("community.json").decode()
     document = json.loads(text)
     assert document["format"] == "copsite-community" and document["version"] == 1
@@ -283,7 +300,7 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
     assert before["posts"] >= 12 and before["questions"] == 2 and before["held"] == 3 and before["deleted"] == 1
     client.force_login(world.facilitator)
     zip_path = tmp_path / "commons.zip"
-    response = client.get(reverse("portability:export-community", kwargs={"slug": "commons"}))
+    response = client.post(reverse("portability:export-community", kwargs={"slug": "commons"}))
     zip_path.write_bytes(b"".join(response.streaming_content))
     original = json.loads(zipfile.ZipFile(zip_path).read("community.json"))
 
@@ -448,3 +465,67 @@ def test_restore_refuses_a_file_whose_content_does_not_match(world, tmp_path):
         new.writestr("community.json", manifest)
         new.writestr(file_path, b"<html><script>alert(1)</script></html>")
     assert "checksum" in restore_error(path)
+
+
+# --- Member download after losing access ---------------------------------------------------------------
+
+
+def test_a_banned_members_download_has_their_words_but_no_names_given_after_the_ban(client, world, conversation):
+    """Mira writes in the private circle, is banned; then the circle and its threads are renamed and her
+    post is edited. Her download keeps what she wrote and the names she knew, never the new ones."""
+    circle, own = world.private, conversation.private_thread
+    theirs = discussions.start_thread(world.facilitator, circle, title="Taper rota", body="Who covers nights?")
+    reply = discussions.reply(world.member, theirs, "I can take Tuesdays.")
+    start = datetime(2026, 2, 1, 18, 0, tzinfo=UTC)
+    call = events.create_event(
+        world.facilitator,
+        circle,
+        fields={"title": "Rota call", "kind": "call", "starts_at": start, "ends_at": start + timedelta(hours=1)},
+        questions=[],
+        hosts=[world.facilitator],
+    )
+    events.rsvp(world.member, call, "going")
+    chart = resources.add_resource(
+        world.member, circle, fields={"kind": "howto", "title": "Taper steps", "description": "Mine"}, tags=[]
+    )
+    kept = resources.add_resource(
+        world.member, circle, fields={"kind": "howto", "title": "Weaning notes", "description": "Also mine"}, tags=[]
+    )
+    banned = Membership.objects.get(user=world.member, community=circle)
+    community_services.remove_member(world.owner, circle, banned.pk, ban=True)
+
+    community_services.update_community(world.owner, circle, name="Merger Task Force", slug="merger-task-force")
+    discussions.edit_post(world.facilitator, own.opening_post, "Redacted by Fern", title="Layoff list for March")
+    discussions.edit_post(world.facilitator, theirs.opening_post, "Who covers nights?", title="Closing ward 9")
+    discussions.edit_post(world.facilitator, reply, "Tuesdays: Alex from ward 9")
+    events.update_event(world.facilitator, call, fields={"title": "Ward 9 closure call"}, questions=[], hosts=[])
+    resources.edit_resource(world.facilitator, chart, fields={"title": "Ward 9 exit steps"}, tags=[])
+
+    client.force_login(world.member)
+    data = json.loads(unzip(client.post(DOWNLOAD)).read("data.json"))
+    text = json.dumps(data, ensure_ascii=False)
+    for later in ("Merger", "merger-task-force", "Layoff", "Redacted by Fern", "Ward 9", "ward 9", "Zebra", "circle"):
+        assert later not in text  # neither the new names nor the old private ones
+    bodies = {p["body_markdown"] for p in data["posts"]}
+    assert {"Quokka tapering details", "I can take Tuesdays."} <= bodies  # her words, as she left them
+    assert {t["title"] for t in data["threads_started"]} == {"How do you assess pain in delirium?", "Yak canary case"}
+    assert {p["thread_title"] for p in data["posts"] if p["id"] == reply.pk} == {"a thread you can no longer see"}
+    assert {m["community_name"] for m in data["memberships"]} == {"Ward Commons", "a private community"}
+    assert [r["title"] for r in data["rsvps"]] == ["an event you can no longer see"]
+    shared = {r["id"]: r for r in data["resources_shared"]}
+    assert (
+        shared[chart.pk]["title"] == "a resource changed after you left"
+        and "description_markdown" not in shared[chart.pk]
+    )
+    assert shared[kept.pk]["title"] == "Weaning notes" and shared[kept.pk]["community"] == "a private community"
+
+
+def test_a_members_download_names_the_places_they_still_see_as_they_are_now(client, world, conversation):
+    discussions.edit_post(world.facilitator, conversation.opening, conversation.opening.body, title="Pain in delirium")
+    community_services.update_community(world.owner, world.public, name="Ward Commons Network")
+    client.force_login(world.member)
+    data = json.loads(unzip(client.post(DOWNLOAD)).read("data.json"))
+    opening = next(p for p in data["posts"] if p["id"] == conversation.opening.pk)
+    assert opening["thread_title"] == "Pain in delirium" and opening["community"] == "commons"
+    assert "Ward Commons Network" in {m["community_name"] for m in data["memberships"]}
+    assert "circle" in {m["community"] for m in data["memberships"]}  # still a member there

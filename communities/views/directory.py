@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import NAME_FIELDS, User
-from communities import ledger, panels, policy, services
+from communities import exposure, forms, ledger, panels, policy, services
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
 from copsite.db import Columns, fetch_all
@@ -153,10 +153,57 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not policy.can_edit_community(request.user, community):
         return render(request, "403.html", status=403)
+    owner = policy.can_change_owner_settings(request.user, community)
     # The form edits its own copy, so a rejected edit never leaks into the page's header.
-    form = CommunityForm(request.POST or None, instance=Community.objects.get(pk=community.pk))
-    if request.method == "POST" and form.is_valid():
-        services.update_community(request.user, community, **{f: form.cleaned_data[f] for f in form.changed_data})
+    form = CommunityForm(request.POST or None, instance=Community.objects.get(pk=community.pk), owner_settings=owner)
+    context = {"form": form, "community": community, "creating": False, "owner_settings": owner}
+    # "Back" on the confirmation page: the form again, as it was typed.
+    if request.method != "POST" or "back" in request.POST:
+        return render(request, "communities/form.html", context)
+    # A facilitator's form has no visibility, join policy or address: a submission carrying
+    # changed ones was forged, and is refused whole rather than half saved.
+    if not owner and forms.owner_settings_tampered(request.POST, community):
+        form.add_error(None, f"{services.OWNERS_ONLY} Nothing was saved.")
+        return render(request, "communities/form.html", context, status=403)
+    if not form.is_valid():
+        return render(request, "communities/form.html", context)
+    changes = {name: form.cleaned_data[name] for name in form.changed_data}
+    seen = ""
+    if "visibility" in changes:
+        what = exposure.of(community)
+        confirmed = request.POST.get("confirm_visibility") == changes["visibility"]
+        if not confirmed or request.POST.get("exposure") != what.fingerprint:
+            return _confirm_visibility(request, community, form, what, changed_since=confirmed)
+        seen = what.summary()
+    try:
+        services.update_community(request.user, community, exposure=seen, **changes)
+    except services.CommunityError as exc:
+        form.add_error(None, f"{exc} Nothing was saved.")
+        return render(request, "communities/form.html", context, status=403)
+    if "visibility" in changes:
+        messages.success(
+            request,
+            f"{community.name} is now public: anyone can read it."
+            if not community.is_private
+            else f"{community.name} is now private: only its members see it.",
+        )
+    else:
         messages.success(request, "Community details saved.")
-        return redirect("communities:detail", slug=community.slug)
-    return render(request, "communities/form.html", {"form": form, "community": community, "creating": False})
+    return redirect("communities:detail", slug=community.slug)
+
+
+def _confirm_visibility(
+    request: HttpRequest, community: Community, form: CommunityForm, what: exposure.Exposure, *, changed_since: bool
+) -> HttpResponse:
+    """The second step of a visibility change: exactly what becomes public (or stops being), then confirm."""
+    going_public = form.cleaned_data["visibility"] == Community.Visibility.PUBLIC
+    context = {
+        "community": community,
+        "form": form,
+        "going_public": going_public,
+        "target": form.cleaned_data["visibility"],
+        "exposure": what,
+        "changed_since": changed_since,
+        "pending": Membership.objects.filter(community=community, state=Membership.State.PENDING).count(),
+    }
+    return render(request, "communities/confirm_visibility.html", context)

@@ -34,11 +34,12 @@ def _with_counts(queryset):
 def calendar_page(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     now = timezone.now()
-    base = _with_counts(Event.objects.filter(community=community))
+    base = _with_counts(Event.objects.filter(community=community).select_related("thread"))
     upcoming = list(base.filter(ends_at__gte=now).order_by("starts_at")[:50])
     past = list(base.filter(ends_at__lt=now).order_by("-starts_at")[:20])
     for event in upcoming + past:
         event.community = community
+        event.chat = policy.linked_thread(request.user, event.thread, beside=community)
     return render(
         request,
         "discussions/calendar.html",
@@ -64,6 +65,7 @@ def event_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         {
             "community": event.community,
             "event": event,
+            "chat": policy.linked_thread(request.user, event.thread, beside=event.community),
             "questions": list(event.questions.all()),
             "hosts": list(event.hosts.all()),
             "my_answer": mine,
@@ -208,7 +210,8 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
         EventQuestion.objects.filter(event__thread=thread, post__isnull=False).values_list("post_id", flat=True)
     )
     opening, rest = (posts[0], posts[1:]) if posts else (None, [])
-    event = Event.objects.filter(thread=thread).first()
+    # The event may be in another community than its chat now (threads move): linked only if visible.
+    event = policy.linked_event(request.user, Event.objects.filter(thread=thread).first(), beside=thread.community)
     sections: list[dict] = [{"question": None, "answers": []}]
     for post in rest:
         if post.pk in question_ids:

@@ -1,0 +1,114 @@
+"""What anyone on the internet would see of a community if it were public.
+
+An owner turning a private community public confirms it on a page that lists
+exactly this: the threads, replies, resources, files and events visitors
+would read, and the people whose names those pages show. ``communities``
+imports none of the apps that keep those things, so each registers a provider
+(in its ``AppConfig.ready()``) that answers for its own models, with the same
+rules its pages use (nothing held for review, no removed resources).
+
+The page also carries a fingerprint of what it showed: if anything changed
+before the owner confirmed (a new thread, a renamed file), the page is shown
+again instead of publishing what nobody looked at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import NAME_FIELDS, User
+from communities.models import Community, Membership
+
+# Names listed per kind on the page; the counts are always complete.
+SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One kind of thing visitors would see: how many, and the first ``SHOWN`` of their names."""
+
+    label: str  # "Threads", "Replies"…, as the page's heading says it
+    count: int
+    names: list[str] = field(default_factory=list)
+    order: int = 100
+
+    @property
+    def unlisted(self) -> int:
+        return self.count - len(self.names)
+
+
+@dataclass
+class Exposed:
+    """A provider's answer: its listings, and the people its pages name (queries of user ids)."""
+
+    listings: list[Listing]
+    people: list[QuerySet] = field(default_factory=list)
+
+
+Provider = Callable[[Community], Exposed]
+_providers: list[Provider] = []
+
+
+def register(provider: Provider) -> Provider:
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def listing(label: str, rows: QuerySet, name_field: str, *, order: int) -> Listing:
+    """Count ``rows`` and take the first ``SHOWN`` values of ``name_field`` (rows come ordered)."""
+    return Listing(label, rows.count(), [str(n) for n in rows.values_list(name_field, flat=True)[:SHOWN]], order)
+
+
+def _own(community: Community) -> Exposed:
+    """The community page itself: its owners and facilitators are named on it."""
+    leaders = Membership.objects.filter(
+        community=community,
+        state=Membership.State.ACTIVE,
+        role__in=[Membership.Role.OWNER, Membership.Role.FACILITATOR],
+    ).values("user_id")
+    return Exposed([], [leaders])
+
+
+register(_own)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    listings: list[Listing]
+    people: Listing
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything the page lists, to tell whether it still holds when confirmed."""
+        shown = [[item.label, item.count, item.names] for item in [*self.listings, self.people]]
+        return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:32]
+
+    def summary(self) -> str:
+        """One line for the audit log: "3 threads, 12 replies, 0 resources, …, 4 people named"."""
+        parts = [f"{item.count} {item.label.lower()}" for item in [*self.listings, self.people]]
+        return ", ".join(parts)
+
+
+def of(community: Community) -> Exposure:
+    """What a visitor without an account would see of ``community`` if it were public (whatever it is now)."""
+    answers = [provider(community) for provider in _providers]
+    listings = sorted((item for answer in answers for item in answer.listings), key=lambda item: item.order)
+    named = Q()
+    for ids in (ids for answer in answers for ids in answer.people):
+        named |= Q(pk__in=ids)
+    # Deleted accounts show as "Former member": no name of theirs is published.
+    people = (
+        User.objects.filter(named, deleted_at__isnull=True).only(*NAME_FIELDS).order_by("display_name", "username")
+        if named
+        else None
+    )
+    if people is None:
+        return Exposure(listings, Listing("People named", 0))
+    names = [person.name for person in people[:SHOWN]]
+    return Exposure(listings, Listing("People named", people.count(), names))

@@ -1,0 +1,30 @@
+"""Threads, replies and events a visitor would read if the community were public (``communities.exposure``)."""
+
+from __future__ import annotations
+
+from communities import exposure
+from communities.models import Community
+from discussions.models import Event, Post, Thread
+
+
+def discussion_exposure(community: Community) -> exposure.Exposed:
+    # What the thread pages show a visitor: nothing held for review; hidden and
+    # deleted posts as a tombstone that still names their author.
+    threads = Thread.objects.filter(community=community, held_at__isnull=True)
+    shown_posts = Post.objects.filter(thread__in=threads, held_at__isnull=True)
+    readable_replies = shown_posts.filter(depth__gt=0, hidden_at__isnull=True, deleted_at__isnull=True)
+    events = Event.objects.filter(community=community)
+    return exposure.Exposed(
+        [
+            exposure.listing("Threads", threads.order_by("-last_activity_at", "-pk"), "title", order=10),
+            exposure.Listing("Replies", readable_replies.count(), order=20),
+            exposure.listing("Events", events.order_by("-starts_at", "-pk"), "title", order=50),
+        ],
+        people=[
+            shown_posts.filter(author__isnull=False).values("author_id"),
+            Event.hosts.through.objects.filter(event__community=community).values("user_id"),
+        ],
+    )
+
+
+exposure.register(discussion_exposure)
