@@ -460,7 +460,12 @@ def can_view_resource(user, resource) -> bool:
 
 def visible_resources_q(user, prefix: str = "") -> Q:
     """The list twin of ``can_view_resource``, on Resource's fields."""
-    return Q(**{f"{prefix}removed_at__isnull": True, f"{prefix}community__in": visible_communities(user)})
+    return listed_resources_q(prefix) & Q(**{f"{prefix}community__in": visible_communities(user)})
+
+
+def listed_resources_q(prefix: str = "") -> Q:
+    """Resources every reader of their community sees: not removed."""
+    return Q(**{f"{prefix}removed_at__isnull": True})
 
 
 def get_resource_or_404(user, queryset, slug: str, pk: int):

@@ -10,9 +10,9 @@ from discussions.models import Event, Post, Thread
 def discussion_exposure(community: Community) -> exposure.Exposed:
     # What the thread pages show a visitor: nothing held for review; hidden and
     # deleted posts as a tombstone that still names their author.
-    threads = Thread.objects.filter(community=community, held_at__isnull=True)
+    threads = Thread.objects.published().filter(community=community)
     shown_posts = Post.objects.filter(thread__in=threads, held_at__isnull=True)
-    readable_replies = shown_posts.filter(depth__gt=0, hidden_at__isnull=True, deleted_at__isnull=True)
+    readable_replies = Post.objects.published().filter(thread__community=community, depth__gt=0)
     events = Event.objects.filter(community=community)
     return exposure.Exposed(
         [

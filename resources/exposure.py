@@ -8,7 +8,7 @@ from resources.models import Resource
 
 
 def resource_exposure(community: Community) -> exposure.Exposed:
-    library = Resource.objects.filter(community=community, removed_at__isnull=True).order_by("-created_at", "-pk")
+    library = Resource.objects.listed().filter(community=community).order_by("-created_at", "-pk")
     return exposure.Exposed(
         [
             exposure.listing("Resources", library, "title", order=30),

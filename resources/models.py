@@ -17,6 +17,10 @@ class ResourceQuerySet(models.QuerySet):
         """Resources ``user`` may open (``policy.can_view_resource``): the one definition every list uses."""
         return self.filter(policy.visible_resources_q(user))
 
+    def listed(self) -> ResourceQuerySet:
+        """Resources every reader of their community sees: not removed."""
+        return self.filter(policy.listed_resources_q())
+
 
 class Resource(models.Model):
     """One piece of the community's shared repertoire."""
