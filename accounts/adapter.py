@@ -26,9 +26,12 @@ def holder_is_here(request: HttpRequest, user) -> bool:
     if request.user.is_authenticated:
         return request.user.pk == user.pk
     signed_up = request.session.get(SIGNED_UP_HERE)
-    if isinstance(signed_up, dict) and signed_up.get("id") == user.pk:
-        if constant_time_compare(str(signed_up.get("hash", "")), user.get_session_auth_hash()):
-            return True
+    if (
+        isinstance(signed_up, dict)
+        and signed_up.get("id") == user.pk
+        and constant_time_compare(str(signed_up.get("hash", "")), user.get_session_auth_hash())
+    ):
+        return True
     stage = LoginStageController.enter(request, EmailVerificationStage.key)
     return bool(stage and stage.login.user and stage.login.user.pk == user.pk)
 

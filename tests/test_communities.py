@@ -331,6 +331,17 @@ def test_the_holder_confirms_from_another_browser_after_signing_in_there(client,
     assert newbie.verified and membership(newbie.user, world.private).state == State.ACTIVE
 
 
+def test_the_browser_that_signed_up_confirms_even_after_the_sign_in_step_has_lapsed(client, world):
+    path = invite_link(client, world, "newbie@example.org")
+    sign_up_through(client, path, "newbie@example.org", "newbie")
+    session = client.session
+    session.pop("account_login")  # allauth's pending sign-in lasts 15 minutes; the mail may be read later
+    session.save()
+    client.post(confirmation_link("newbie@example.org"))
+    newbie = EmailAddress.objects.get(email="newbie@example.org")
+    assert newbie.verified and membership(newbie.user, world.private).state == State.ACTIVE
+
+
 def test_an_account_whose_invited_address_is_unconfirmed_cannot_accept(client, world, make_user):
     path = invite_link(client, world, "unsure@example.org")
     unsure = make_user("unsure", email="unsure@example.org", verified=False)
