@@ -277,6 +277,10 @@ def test_invitee_without_an_account_joins_only_after_confirming_the_invited_addr
     assert members(world.private) == 3
     assert Invitation.objects.get(email="newbie@example.org").accepted_at is None
     assert client.get("/c/circle/").status_code == 404
+    facilitator = Client()
+    facilitator.force_login(world.facilitator)
+    dashboard = facilitator.get("/c/circle/facilitate/").content.decode()
+    assert "newbie@example.org — signed up, waiting for the address to be confirmed" in dashboard
 
     link = confirmation_link("newbie@example.org")
     assert "newbie@example.org" in client.get(link).content.decode()
