@@ -1,15 +1,44 @@
-"""allauth adapter: allauth's emails go through our outbox and Celery; failed logins count per address."""
+"""allauth adapter: allauth's emails go through our outbox and Celery; failed logins count per address;
+only an account's holder confirms its address."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
+from allauth.account.stages import EmailVerificationStage, LoginStageController
+from django.contrib import messages
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 
 from accounts import names
 from copsite.mail import queue_email
 from copsite.ratelimit import client_network
+
+# Session key: the account this browser signed up, with the password it chose
+# (as Django's session auth hash, so a password reset ends the claim).
+SIGNED_UP_HERE = "accounts.signed_up_here"
+
+
+def holder_is_here(request: HttpRequest, user) -> bool:
+    """Whether this browser belongs to the holder of account ``user``.
+
+    That is: signed in as it, or it signed up here with the password the
+    account still has, or it is part-way through signing in to it
+    (allauth's pending email-verification step after a correct password).
+    """
+    if request.user.is_authenticated:
+        return request.user.pk == user.pk
+    signed_up = request.session.get(SIGNED_UP_HERE)
+    if (
+        isinstance(signed_up, dict)
+        and signed_up.get("id") == user.pk
+        and constant_time_compare(str(signed_up.get("hash", "")), user.get_session_auth_hash())
+    ):
+        return True
+    stage = LoginStageController.enter(request, EmailVerificationStage.key)
+    return bool(stage and stage.login.user and stage.login.user.pk == user.pk)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -43,3 +72,32 @@ class AccountAdapter(DefaultAccountAdapter):
             if mimetype == "text/html":
                 html = alternative
         queue_email(to=email, subject=msg.subject, text=msg.body, html=html, kind=template_prefix.rsplit("/", 1)[-1])
+
+    def save_user(self, request: HttpRequest, user, form, commit: bool = True):
+        user = super().save_user(request, user, form, commit=commit)
+        if commit and request is not None and hasattr(request, "session"):
+            request.session[SIGNED_UP_HERE] = {"id": user.pk, "hash": user.get_session_auth_hash()}
+        return user
+
+    def confirm_email(self, request: HttpRequest, email_address: EmailAddress) -> bool:
+        """A confirmation link counts only in a browser of the account's holder.
+
+        allauth confirms for whoever follows the link. Then anyone could sign
+        up with someone else's address, and the address's owner, following
+        the mail ("confirm your address"), would verify the stranger's
+        account, which then passes for the owner: invitations to that
+        address (communities.services.accept_invitation) would let the
+        stranger in. Requiring the holder as well as the mailbox means a
+        verified address was proven by the person who uses the account.
+        Someone else is sent to sign in first; an owner who never made that
+        account takes it over with "Forgot your password?", which mails them.
+        """
+        if not holder_is_here(request, email_address.user):
+            messages.error(
+                request,
+                f"To confirm {email_address.email}, sign in as {email_address.user.username} in this browser, "
+                "then open the link again. If you did not create that account, nobody can use it until "
+                "the address is confirmed; if the address is yours, “Forgot your password?” lets you take it over.",
+            )
+            return False
+        return super().confirm_email(request, email_address)

@@ -149,6 +149,13 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The account that signed up through the link with the invited address.
+    # Signing up proves nothing about the address (the link may have been
+    # forwarded): the invitation is accepted for this account only when the
+    # invited address is confirmed from the mail sent to it.
+    pending_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["community", "-created_at"], name="invitation_comm_created")]

@@ -31,6 +31,14 @@ class MembershipError(Exception):
     """A membership action that can't happen; the message is shown to the person."""
 
 
+class InvitationUsed(MembershipError):
+    """The link's invitation was accepted already; ``invitation`` says by whom."""
+
+    def __init__(self, message: str, invitation: Invitation) -> None:
+        super().__init__(message)
+        self.invitation = invitation
+
+
 def _lock(community: Community) -> Community:
     return Community.objects.select_for_update().get(pk=community.pk)
 
@@ -297,7 +305,7 @@ def invitation_from_token(token: str) -> Invitation:
     if invitation is None or invitation.revoked_at is not None:
         raise MembershipError("This invitation has been withdrawn.")
     if invitation.accepted_at is not None:
-        raise MembershipError("This invitation has already been used.")
+        raise InvitationUsed("This invitation has already been used.", invitation)
     if invitation.expires_at <= timezone.now():
         raise MembershipError("This invitation has expired. Ask the facilitator for a new one.")
     return invitation
@@ -333,13 +341,20 @@ def invite(actor, community: Community, email: str, message: str = "") -> Invita
 
 @transaction.atomic
 def accept_invitation(user, invitation: Invitation) -> Membership:
+    """``user`` joins through ``invitation``: only with the invited address confirmed on their account.
+
+    The link is not a ticket: it may have been forwarded, or fetched by a
+    mail scanner. What lets someone in is the invited address, confirmed by
+    the account's holder from the mail sent to it (accounts/adapter.py says
+    who may confirm an address). So an existing account accepts from a
+    logged-in session whose verified address is the invited one, and a new
+    account joins when it confirms that address (``accept_pending_invitations``).
+    """
     from allauth.account.models import EmailAddress
 
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_open:
         raise MembershipError("This invitation has already been used or has expired.")
-    # The link is proof of owning the invited address, not a bearer ticket:
-    # a forwarded link doesn't let someone else into a private community.
     if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
         raise MembershipError(
             f"This invitation was sent to {invitation.email}. Log in with the account that uses that address."
@@ -360,3 +375,37 @@ def accept_invitation(user, invitation: Invitation) -> Membership:
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     _audit(community, user, "member.accept_invitation", target_user=user, detail=invitation.email)
     return membership
+
+
+@transaction.atomic
+def await_confirmation(user, invitation: Invitation) -> bool:
+    """``user`` signed up through ``invitation``'s link: hold the acceptance until they confirm the address.
+
+    Nothing is granted here. The account's address is unverified and allauth
+    has mailed a confirmation link to it; ``accept_pending_invitations`` runs
+    when that link is followed. A sign-up with another address holds nothing:
+    the invitation stays open for the address it was sent to.
+    """
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open or invitation.email.lower() != (user.email or "").lower():
+        return False
+    invitation.pending_user = user
+    invitation.save(update_fields=["pending_user"])
+    return True
+
+
+def accept_pending_invitations(user, email: str) -> list[Membership]:
+    """``user`` has just confirmed ``email``: accept the open invitations to it they signed up through.
+
+    One transaction per invitation: a community that refuses (a ban) does
+    not undo the others. Returns the memberships that started; refusals are
+    left for the person to meet on the invitation page.
+    """
+    joined = []
+    pending = Invitation.objects.filter(pending_user=user, email__iexact=email, accepted_at=None, revoked_at=None)
+    for invitation in pending.select_related("community").order_by("pk"):
+        try:
+            joined.append(accept_invitation(user, invitation))
+        except MembershipError:
+            continue
+    return joined

@@ -11,10 +11,17 @@ a request that started before a write read the old generation, so what it
 renders is filed under the old one and never served after the bump. A hit
 costs one round trip to the cache: the generations and the page in one read.
 
-Only cookie-less GET/HEAD requests are served from or stored in the cache
-(no session cookie means nobody is logged in), only 200 HTML responses that
-set no cookie (pages with a CSRF form set one and are never cached), and
-never when the cache is unreachable: the page is simply rendered.
+Only pages on an explicit allow-list (``CACHEABLE_PAGES``, by URL name) are
+cached: public pages addressed by public identifiers that every anonymous
+visitor sees alike. Everything else, above all a page whose URL carries a
+token (an invitation, a password reset, an unsubscribe link) or whose answer
+depends on a session or a form, is rendered for each request: a mail
+scanner's fetch of a link must never become the page its addressee gets.
+Within the allow-list, only cookie-less GET/HEAD requests are served from or
+stored in the cache (no session cookie means nobody is logged in), only 200
+HTML responses that set no cookie (pages with a CSRF form set one and are
+never cached), and never when the cache is unreachable: the page is simply
+rendered.
 """
 
 from __future__ import annotations
@@ -28,11 +35,31 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 log = logging.getLogger(__name__)
 
 SITE_KEY = "pc:gen:site"
 _COMMUNITY_PATH = re.compile(r"^/c/([-a-zA-Z0-9_]+)/")
+
+
+# Opt-in by URL name, so a page added later is never cached until someone
+# decides it is public and the same for every anonymous visitor. Their URLs
+# hold only public identifiers (slug, id, username); tests/test_pagecache.py
+# walks every URL pattern of the project to hold both rules.
+CACHEABLE_PAGES = frozenset(
+    {
+        "home",
+        "communities:directory",
+        "communities:detail",
+        "discussions:thread",
+        "discussions:calendar",
+        "discussions:event",
+        "resources:library",
+        "resources:detail",
+        "accounts:profile",
+    }
+)
 
 
 def community_key(slug: str) -> str:
@@ -59,12 +86,22 @@ def _page_key(request: HttpRequest) -> str:
 _HARMLESS_COOKIES = {"csrftoken"}
 
 
+def cacheable_page(request: HttpRequest) -> bool:
+    """Whether the URL names a page on the allow-list (resolved here: the view has not run yet)."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return match.view_name in CACHEABLE_PAGES
+
+
 def cacheable_request(request: HttpRequest) -> bool:
     return (
         enabled()
         and request.method in ("GET", "HEAD")
         and set(request.COOKIES) <= _HARMLESS_COOKIES
         and not request.headers.get("HX-Request")
+        and cacheable_page(request)
     )
 
 

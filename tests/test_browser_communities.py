@@ -75,8 +75,125 @@ def test_facilitator_invites_by_email_and_invitee_signs_up_through_the_link(page
     page.get_by_role("link", name="Create an account").click()
     expect(page.get_by_label("Email")).to_have_value("nadia@example.org")
     sign_up(page, email=None, username="nadia", display_name="Nadia Haddad", password="quiet harbour lights")
-    page.get_by_role("button", name="Accept and join").click()
+    # Not a member yet: the link may have been forwarded, so the address is confirmed first.
+    expect(page).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+    assert not Membership.objects.filter(user__username="nadia", community=world.private).exists()
+    [verification] = [m for m in live_worker.wait_for_mail(2) if "/accounts/confirm-email/" in text_of(m)]
+    assert verification["To"] == "nadia@example.org"
+    confirm = re.search(r"https?://\S+/accounts/confirm-email/[^/\s]+/", text_of(verification)).group(0)
+    visit(page, live_server.url + "/" + confirm.split("/", 3)[3])
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("status")).to_contain_text("Welcome to Zebra Quince Circle! You are now a member.")
     expect(page.get_by_role("heading", level=1)).to_have_text("Zebra Quince Circle")
     assert_accessible(page)
     assert Membership.objects.get(user__username="nadia", community=world.private).state == "active"
+
+
+def _mailed_path(to: str, pattern: str, *, after: int = 0) -> str:
+    """The path of the link in the newest mail to ``to`` matching ``pattern`` (the outbox row the worker sends)."""
+    from copsite.models import OutboundEmail
+    from tests.worker import wait_until
+
+    def newest():
+        for mail in OutboundEmail.objects.filter(to=to, pk__gt=after).order_by("-pk"):
+            if found := re.search(r"https?://[^/\s]+(" + pattern + ")", mail.body_text):
+                return found.group(1)
+        return None
+
+    return wait_until(newest, timeout=10, what=f"a mail to {to} with {pattern}")
+
+
+@pytest.fixture
+def fresh_browser(browser):
+    """Pages in browsers of their own (no shared cookies): someone else's machine."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def test_a_forwarded_invitation_lets_the_stranger_nowhere_and_the_owner_in_through_the_mail(
+    live_server, world, fresh_browser
+):
+    from allauth.account.models import EmailAddress
+
+    from communities import services as community_services
+
+    base = live_server.url
+    community_services.invite(world.facilitator, world.private, "nadia@example.org", "Bring your tapering case.")
+    invitation = _mailed_path("nadia@example.org", r"/invitations/[^/\s]+/")
+
+    # Nadia forwards the mail; someone else opens the link in their own browser and signs up with her address.
+    stranger = fresh_browser()
+    visit(stranger, base + invitation)
+    expect(stranger.get_by_role("heading", level=1)).to_have_text("You're invited to Zebra Quince Circle")
+    stranger.get_by_role("link", name="Create an account").click()
+    expect(stranger.get_by_label("Email")).to_have_value("nadia@example.org")
+    sign_up(stranger, email=None, username="mallory", display_name="Mallory", password="borrowed ticket 1")
+    expect(stranger).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+    assert_accessible(stranger)
+    # No way in: the private community is a 404, and signing in stops at "verify your address".
+    assert stranger.goto(f"{base}/c/circle/").status == 404
+    expect(stranger.get_by_text("Zebra Quince Circle")).to_have_count(0)
+    stranger.goto(f"{base}/accounts/login/")
+    stranger.get_by_label("Email").fill("nadia@example.org")
+    stranger.get_by_label("Password").fill("borrowed ticket 1")
+    stranger.get_by_role("button", name="Sign In").click()
+    expect(stranger).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+    assert stranger.goto(f"{base}/c/circle/").status == 404
+    assert not Membership.objects.filter(community=world.private, user__username="mallory").exists()
+
+    # Nadia gets the verification mail. Following it in her browser confirms nothing for mallory's password...
+    confirm = _mailed_path("nadia@example.org", r"/accounts/confirm-email/[^/\s]+/")
+    owner = fresh_browser()
+    visit(owner, base + confirm)
+    owner.get_by_role("button", name="Confirm").click()
+    expect(owner.get_by_role("status")).to_contain_text("sign in as mallory in this browser")
+    assert not EmailAddress.objects.get(email="nadia@example.org").verified
+    # ...and the address is hers, so "Forgot your password?" hands her the account.
+    owner.get_by_role("link", name="Forgot your password?").click()
+    owner.get_by_label("Email").fill("nadia@example.org")
+    before = _latest_mail_pk()
+    owner.get_by_role("button", name="Reset My Password").click()
+    reset = _mailed_path("nadia@example.org", r"/accounts/password/reset/key/[^/\s]+/", after=before)
+    visit(owner, base + reset)
+    owner.get_by_label("New Password", exact=True).fill("my own harbour 22")
+    owner.get_by_label("New Password (again)").fill("my own harbour 22")
+    owner.get_by_role("button", name="Change Password").click()
+    expect(owner.get_by_role("heading", level=1)).to_contain_text("Password")
+
+    # She opens her invitation, logs in, and follows the verification mail: she is in.
+    visit(owner, base + invitation)
+    owner.get_by_role("main").get_by_role("link", name="Log in").click()
+    owner.get_by_label("Email").fill("nadia@example.org")
+    owner.get_by_label("Password").fill("my own harbour 22")
+    owner.get_by_role("button", name="Sign In").click()
+    expect(owner).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+    visit(owner, base + _mailed_path("nadia@example.org", r"/accounts/confirm-email/[^/\s]+/"))
+    owner.get_by_role("button", name="Confirm").click()
+    expect(owner.get_by_role("status")).to_contain_text("Welcome to Zebra Quince Circle! You are now a member.")
+    expect(owner.get_by_role("heading", level=1)).to_have_text("Zebra Quince Circle")
+    assert_accessible(owner)
+    assert Membership.objects.get(community=world.private, user__email="nadia@example.org").state == "active"
+
+    # The stranger's password no longer opens the account, and the community stays a 404 for them.
+    stranger.goto(f"{base}/accounts/login/")
+    stranger.get_by_label("Email").fill("nadia@example.org")
+    stranger.get_by_label("Password").fill("borrowed ticket 1")
+    stranger.get_by_role("button", name="Sign In").click()
+    expect(stranger.get_by_text("not correct")).to_be_visible()
+    assert stranger.goto(f"{base}/c/circle/").status == 404
+
+
+def _latest_mail_pk() -> int:
+    from copsite.models import OutboundEmail
+
+    latest = OutboundEmail.objects.order_by("-pk").first()
+    return latest.pk if latest else 0

@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import signing
+from django.test import Client
 from django.utils import timezone
 
 from communities import services
@@ -244,29 +246,122 @@ def invite_link(client, world, email: str) -> str:
     return path
 
 
-def test_invitee_without_an_account_signs_up_through_the_link_and_lands_as_member(client, world):
-    path = invite_link(client, world, "newbie@example.org")
+PASSWORD = "quiet harbour lights"
+
+
+def sign_up_through(client, path: str, email: str, username: str):
+    """Open the invitation page and sign up from its "Create an account" link, as a visitor does."""
     page = client.get(path).content.decode()
     assert "You're invited to Zebra Quince Circle" in page
     signup = re.search(r'href="(/accounts/signup/\?[^"]+)"', page).group(1).replace("&amp;", "&")
-    assert "email=newbie%40example.org" in signup
-    password = "quiet harbour lights"
-    response = client.post(
-        signup,
-        {"email": "newbie@example.org", "username": "newbie", "password1": password, "password2": password},
+    assert "email=" in signup  # the invited address, filled in; the visitor may type another
+    return client.post(
+        signup, {"email": email, "username": username, "password1": PASSWORD, "password2": PASSWORD, "next": path}
     )
-    # The address is proven by the invitation: no second verification email, straight back to the link.
-    assert response.status_code == 302 and response["Location"] == path
-    assert not OutboundEmail.objects.filter(to="newbie@example.org").exclude(kind="membership.invitation").exists()
-    response = client.post(path, follow=True)
+
+
+def confirmation_link(email: str) -> str:
+    mail = OutboundEmail.objects.filter(to=email).exclude(kind="membership.invitation").latest("created_at")
+    return re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^/\s]+/)", mail.body_text).group(1)
+
+
+def test_invitee_without_an_account_joins_only_after_confirming_the_invited_address(client, world):
+    path = invite_link(client, world, "newbie@example.org")
+    response = sign_up_through(client, path, "newbie@example.org", "newbie")
+    # Signing up through the link proves nothing about the address: allauth's
+    # verification mail goes to it, and nobody is a member yet.
+    assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
+    newbie = EmailAddress.objects.get(email="newbie@example.org")
+    assert not newbie.verified
+    assert not Membership.objects.filter(user=newbie.user, community=world.private).exists()
+    assert members(world.private) == 3
+    assert Invitation.objects.get(email="newbie@example.org").accepted_at is None
+    assert client.get("/c/circle/").status_code == 404
+    facilitator = Client()
+    facilitator.force_login(world.facilitator)
+    dashboard = facilitator.get("/c/circle/facilitate/").content.decode()
+    assert "newbie@example.org — signed up, waiting for the address to be confirmed" in dashboard
+
+    link = confirmation_link("newbie@example.org")
+    assert "newbie@example.org" in client.get(link).content.decode()
+    response = client.post(link, follow=True)
     assert "Welcome to Zebra Quince Circle! You are now a member." in response.content.decode()
-    newbie = Membership.objects.get(user__username="newbie", community=world.private)
-    assert newbie.state == State.ACTIVE
+    assert response.redirect_chain[-1][0] == "/c/circle/"
+    assert EmailAddress.objects.get(email="newbie@example.org").verified
+    assert membership(newbie.user, world.private).state == State.ACTIVE
     assert members(world.private) == 4
     assert Invitation.objects.get(email="newbie@example.org").accepted_by == newbie.user
-    # Used once only.
-    response = client.get(path)
+    # Used once only: anyone else holding the link is turned away; the new member is sent to the community.
+    response = Client().get(path)
     assert response.status_code == 400 and "already been used" in response.content.decode()
+    assert client.get(path)["Location"] == "/c/circle/"
+
+
+def test_a_forwarded_link_lets_no_one_in_and_the_owners_click_does_not_confirm_a_strangers_account(client, world):
+    path = invite_link(client, world, "invitee@example.org")
+    stranger = Client()
+    sign_up_through(stranger, path, "invitee@example.org", "stranger")
+    account = EmailAddress.objects.get(email="invitee@example.org")
+    assert account.user.username == "stranger" and not account.verified
+    # The stranger can't sign in (the address is not confirmed) and sees no trace of the community.
+    stranger.post("/accounts/login/", {"login": "invitee@example.org", "password": PASSWORD})
+    assert "_auth_user_id" not in stranger.session
+    assert Client().get("/c/circle/").status_code == 404
+
+    # The address's owner follows the mail in their own browser: it confirms nothing for the stranger.
+    owner = Client()
+    link = confirmation_link("invitee@example.org")
+    response = owner.post(link, follow=True)
+    html = response.content.decode()
+    assert "sign in as stranger in this browser" in html
+    assert not EmailAddress.objects.get(email="invitee@example.org").verified
+    assert not Membership.objects.filter(user=account.user, community=world.private).exists()
+    assert Invitation.objects.get(email="invitee@example.org").is_open
+
+
+def test_the_holder_confirms_from_another_browser_after_signing_in_there(client, world):
+    path = invite_link(client, world, "newbie@example.org")
+    sign_up_through(client, path, "newbie@example.org", "newbie")
+    link = confirmation_link("newbie@example.org")
+    phone = Client()
+    phone.post(link)
+    assert not EmailAddress.objects.get(email="newbie@example.org").verified
+    # Signing in with the password puts the phone in allauth's verification step for this account.
+    response = phone.post("/accounts/login/", {"login": "newbie@example.org", "password": PASSWORD})
+    assert response["Location"] == "/accounts/confirm-email/"
+    response = phone.post(link, follow=True)
+    assert "Welcome to Zebra Quince Circle! You are now a member." in response.content.decode()
+    newbie = EmailAddress.objects.get(email="newbie@example.org")
+    assert newbie.verified and membership(newbie.user, world.private).state == State.ACTIVE
+
+
+def test_the_browser_that_signed_up_confirms_even_after_the_sign_in_step_has_lapsed(client, world):
+    path = invite_link(client, world, "newbie@example.org")
+    sign_up_through(client, path, "newbie@example.org", "newbie")
+    session = client.session
+    session.pop("account_login")  # allauth's pending sign-in lasts 15 minutes; the mail may be read later
+    session.save()
+    client.post(confirmation_link("newbie@example.org"))
+    newbie = EmailAddress.objects.get(email="newbie@example.org")
+    assert newbie.verified and membership(newbie.user, world.private).state == State.ACTIVE
+
+
+def test_an_account_whose_invited_address_is_unconfirmed_cannot_accept(client, world, make_user):
+    path = invite_link(client, world, "unsure@example.org")
+    unsure = make_user("unsure", email="unsure@example.org", verified=False)
+    client.force_login(unsure)
+    response = client.post(path)
+    assert response.status_code == 400 and "This invitation was sent to unsure@example.org" in response.content.decode()
+    assert not Membership.objects.filter(user=unsure, community=world.private).exists()
+
+
+def test_signing_up_through_the_link_with_another_address_holds_nothing(client, world):
+    path = invite_link(client, world, "invitee@example.org")
+    sign_up_through(client, path, "someone@example.org", "someone")
+    assert Invitation.objects.get(email="invitee@example.org").pending_user is None
+    client.post(confirmation_link("someone@example.org"))
+    assert EmailAddress.objects.get(email="someone@example.org").verified
+    assert not Membership.objects.filter(user__username="someone", community=world.private).exists()
 
 
 def test_existing_user_accepts_an_invitation_after_logging_in(client, world):

@@ -153,6 +153,7 @@ KNOWN_PARAMETERS = {
     ("resources/views.py", "next"): "compared with the word 'library' only",
     ("discussions/views/posts.py", "back"): "compared with 'flags' or 'dashboard' only",
     ("discussions/views/threads.py", "to"): "a post id for the reply form, looked up in the thread",
+    ("communities/receivers.py", "next"): "never followed: only resolved to find an invitation's token",
 }
 _READS = re.compile(r"""request\.(?:GET|POST|REQUEST)\.get\(\s*["'](?P<name>[\w-]+)["']""")
 REDIRECTISH = {

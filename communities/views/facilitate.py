@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -11,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from communities import panels, participation, policy, services
@@ -134,10 +134,25 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("communities:facilitate", slug=community.slug)
 
 
+@never_cache
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
-    """Where an invitation link lands: sign up or log in, then accept."""
+    """Where an invitation link lands: sign up or log in, then accept.
+
+    The link is not proof of anything (forwarded, or fetched first by a mail
+    scanner), so this page grants nothing by being opened: a sign-up through
+    it joins once the invited address is confirmed (communities/receivers.py),
+    a logged-in account accepts with the invited address verified
+    (``services.accept_invitation``). Its answer depends on the token and the
+    visitor, so no cache keeps it.
+    """
     try:
         invite = services.invitation_from_token(token)
+    except services.InvitationUsed as exc:
+        # Back from confirming the address (allauth returns to the sign-up's
+        # ``next``): the invitation was accepted for this very person.
+        if request.user.is_authenticated and exc.invitation.accepted_by_id == request.user.pk:
+            return redirect(exc.invitation.community)
+        return render(request, "communities/invitation.html", {"error": str(exc)}, status=400)
     except services.MembershipError as exc:
         return render(request, "communities/invitation.html", {"error": str(exc)}, status=400)
     community = invite.community
@@ -150,9 +165,6 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return redirect(community)
     context = {"invitation": invite, "community": community}
     if not request.user.is_authenticated:
-        # The link proves the invitee reads mail at this address: allauth
-        # treats it as verified if they sign up with it, so no second email.
-        get_adapter(request).stash_verified_email(request, invite.email)
         here = request.get_full_path()
         context["signup_url"] = reverse("account_signup") + "?" + urlencode({"email": invite.email, "next": here})
         context["login_url"] = reverse("account_login") + "?" + urlencode({"next": here})
