@@ -5,7 +5,7 @@ import uuid
 from django import forms
 
 from accounts.forms import clean_one_line
-from copsite.markup import MAX_SOURCE_CHARS, MarkupError
+from copsite.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
 from discussions.models import Thread
 from discussions.services import MAX_TAGS, render_post
 
@@ -13,17 +13,29 @@ TAG_MAX_LENGTH = 40
 
 
 class BodyMixin:
-    """Markdown body: rendered once here so a MarkupError is a field error that keeps the text."""
+    """Markdown body, checked by ``is_valid()`` and rendered by ``render_body()`` afterwards.
+
+    Rendering is the costly part of a submission (hostile Markdown takes a
+    good part of a second of CPU), so the views count a valid submission
+    against its rate limit first and render only what the limit lets through.
+    """
+
+    rendered: Rendered
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"].replace("\r\n", "\n")
         if not body.strip():
             raise forms.ValidationError("Write something first.")
-        try:
-            self.rendered = render_post(body)
-        except MarkupError as exc:
-            raise forms.ValidationError(str(exc)) from None
         return body
+
+    def render_body(self) -> bool:
+        """Render the valid body once into ``rendered``; False, with the reason on the field, if it can't be."""
+        try:
+            self.rendered = render_post(self.cleaned_data["body"])
+        except MarkupError as exc:
+            self.add_error("body", str(exc))
+            return False
+        return True
 
 
 def body_field(label: str = "Your post") -> forms.CharField:
