@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.forms import clean_display_text, clean_one_line
 from communities.models import Community, Membership
+from copsite.forms import Form, ModelForm, clean_display_text, clean_one_line
 from copsite.markup import MarkupError, render_markdown
 
 RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "search", "settings"}
 
 
-class CommunityForm(forms.ModelForm):
+class CommunityForm(ModelForm):
     class Meta:
         model = Community
         fields = ["name", "slug", "domain", "description", "visibility", "join_policy", "default_cadence"]
@@ -21,10 +21,8 @@ class CommunityForm(forms.ModelForm):
         }
         help_texts = {"slug": "The community's address: /c/<slug>/. Lower-case letters, digits and hyphens."}
 
-    def clean_name(self) -> str:
-        return clean_one_line(self.cleaned_data["name"], "Name")
-
     def clean_domain(self) -> str:
+        # Drawn as a small text area so it wraps while typed, shown as one line.
         return clean_one_line(self.cleaned_data["domain"], "Domain statement")
 
     def clean_slug(self) -> str:
@@ -42,7 +40,7 @@ class CommunityForm(forms.ModelForm):
         return text
 
 
-class JoinForm(forms.Form):
+class JoinForm(Form):
     message = forms.CharField(
         label="Message to the facilitators",
         required=False,
@@ -55,7 +53,7 @@ class JoinForm(forms.Form):
         return clean_display_text(self.cleaned_data["message"], "Message")
 
 
-class InviteForm(forms.Form):
+class InviteForm(Form):
     email = forms.EmailField(label="Email address to invite")
     message = forms.CharField(
         label="Personal note",
@@ -68,9 +66,9 @@ class InviteForm(forms.Form):
         return clean_display_text(self.cleaned_data["message"], "Personal note")
 
 
-class RoleForm(forms.Form):
+class RoleForm(Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
-class LevelForm(forms.Form):
+class LevelForm(Form):
     level = forms.ChoiceField(choices=[("", "Computed"), *Membership.Level.choices], required=False)

@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 
-from accounts.forms import clean_one_line
+from copsite.forms import Form, clean_one_line
 from copsite.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
 from discussions.models import Thread
 from discussions.services import MAX_TAGS, render_post
@@ -52,7 +52,7 @@ def submission_key_field() -> forms.CharField:
     return forms.CharField(widget=forms.HiddenInput, required=False, max_length=40, initial=lambda: uuid.uuid4().hex)
 
 
-class ThreadForm(BodyMixin, forms.Form):
+class ThreadForm(BodyMixin, Form):
     title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"maxlength": 200}))
     kind = forms.ChoiceField(
         choices=Thread.Kind.choices,
@@ -69,7 +69,7 @@ class ThreadForm(BodyMixin, forms.Form):
     submission_key = submission_key_field()
 
     def clean_title(self) -> str:
-        title = clean_one_line(self.cleaned_data["title"], "Title")
+        title = self.cleaned_data["title"]
         if not title:
             raise forms.ValidationError("Give your thread a title.")
         return title
@@ -78,7 +78,7 @@ class ThreadForm(BodyMixin, forms.Form):
         raw = self.cleaned_data["tags"]
         tags: list[str] = []
         for part in raw.split(","):
-            tag = clean_one_line(part, "Tags").lower()
+            tag = part.strip().lower()
             if not tag:
                 continue
             if len(tag) > TAG_MAX_LENGTH:
@@ -90,12 +90,12 @@ class ThreadForm(BodyMixin, forms.Form):
         return tags
 
 
-class ReplyForm(BodyMixin, forms.Form):
+class ReplyForm(BodyMixin, Form):
     body = body_field("Your reply")
     submission_key = submission_key_field()
 
 
-class EditForm(BodyMixin, forms.Form):
+class EditForm(BodyMixin, Form):
     title = forms.CharField(max_length=200, required=False)
     body = body_field()
 
@@ -106,21 +106,19 @@ class EditForm(BodyMixin, forms.Form):
         else:
             self.fields["title"].required = True
 
-    def clean_title(self) -> str:
-        return clean_one_line(self.cleaned_data["title"], "Title")
 
-
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}), label="Reason")
 
     def clean_reason(self) -> str:
+        # Drawn as a text area so it wraps while typed, shown as one line.
         reason = clean_one_line(self.cleaned_data["reason"], "Reason")
         if not reason:
             raise forms.ValidationError("Give a reason.")
         return reason
 
 
-class MoveForm(forms.Form):
+class MoveForm(Form):
     community = forms.ModelChoiceField(queryset=None, label="Move to", empty_label=None)
 
     def __init__(self, *args, communities=None, **kwargs):
