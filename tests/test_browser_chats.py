@@ -251,7 +251,7 @@ def test_a_past_chat_on_the_calendar_offers_its_record(page, live_server, world)
 
 def test_a_page_far_behind_catches_up_batch_by_batch_without_a_reload(page, live_server, world):
     """A flood of answers (more than one live answer holds) all reach the open page, in place."""
-    from discussions.views.events import LIVE_BATCH
+    from tests.test_chat_live_view import LIVE_BATCH
     from tests.test_chat_live_view import answers as flood
 
     event, start = _running_chat(world, [(0, "First?")])

@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from discussions import events, services
 from discussions.models import Event, Post, Thread
-from discussions.views.events import LIVE_BATCH
 
 pytestmark = pytest.mark.django_db
+
+LIVE_BATCH = 100  # the most posts one answer may hold (issue 20)
 
 # An answer's item, or a question's new section.
 POST_ID = re.compile(r'<li class="post[^"]*" id="post-(\d+)"|<section class="chat-section" id="section-(\d+)"')
