@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.forms import clean_display_text, clean_one_line
 from communities import policy
 from communities.models import Community, Membership
+from copsite.forms import Form, ModelForm, clean_display_text, clean_one_line
 from copsite.markup import MarkupError, render_markdown
 
 RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "search", "settings"}
 
 
-class CommunityForm(forms.ModelForm):
+class CommunityForm(ModelForm):
     class Meta:
         model = Community
         fields = ["name", "slug", "domain", "description", "visibility", "join_policy", "default_cadence"]
@@ -29,10 +29,8 @@ class CommunityForm(forms.ModelForm):
             for name in policy.OWNER_SETTINGS:
                 del self.fields[name]
 
-    def clean_name(self) -> str:
-        return clean_one_line(self.cleaned_data["name"], "Name")
-
     def clean_domain(self) -> str:
+        # Drawn as a small text area so it wraps while typed, shown as one line.
         return clean_one_line(self.cleaned_data["domain"], "Domain statement")
 
     def clean_slug(self) -> str:
@@ -59,7 +57,7 @@ def owner_settings_tampered(data, community: Community) -> list[str]:
     return tampered
 
 
-class JoinForm(forms.Form):
+class JoinForm(Form):
     message = forms.CharField(
         label="Message to the facilitators",
         required=False,
@@ -72,7 +70,7 @@ class JoinForm(forms.Form):
         return clean_display_text(self.cleaned_data["message"], "Message")
 
 
-class InviteForm(forms.Form):
+class InviteForm(Form):
     email = forms.EmailField(label="Email address to invite")
     message = forms.CharField(
         label="Personal note",
@@ -85,9 +83,9 @@ class InviteForm(forms.Form):
         return clean_display_text(self.cleaned_data["message"], "Personal note")
 
 
-class RoleForm(forms.Form):
+class RoleForm(Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
-class LevelForm(forms.Form):
+class LevelForm(Form):
     level = forms.ChoiceField(choices=[("", "Computed"), *Membership.Level.choices], required=False)

@@ -486,6 +486,8 @@ NEW_ACCOUNT_POST_RATE_LIMIT = env_str("NEW_ACCOUNT_POST_RATE_LIMIT", "3/60,10/86
 # colleagues often share one office address.
 RATE_LIMITS = {
     "post": (POST_RATE_LIMIT, env_str("POST_IP_RATE_LIMIT") or None),
+    # A preview renders Markdown as a post does (hostile input: half a second of CPU each).
+    "preview": (env_str("PREVIEW_RATE_LIMIT", "10/60,100/3600"), env_str("PREVIEW_IP_RATE_LIMIT") or None),
     "react": (env_str("REACT_RATE_LIMIT", "60/60,600/3600"), env_str("REACT_IP_RATE_LIMIT") or None),
     "flag": (env_str("FLAG_RATE_LIMIT", "10/3600"), env_str("FLAG_IP_RATE_LIMIT") or None),
     "invite": (env_str("INVITE_RATE_LIMIT", "30/3600,100/86400"), env_str("INVITE_IP_RATE_LIMIT") or None),

@@ -4,6 +4,7 @@ from django import forms
 
 from accounts.models import WEEKDAYS, User
 from communities.models import Cadence
+from copsite.forms import ModelForm
 
 NOTIFICATION_KINDS = [
     ("reply", "Someone replies to my post"),
@@ -14,7 +15,7 @@ NOTIFICATION_KINDS = [
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
 
 
-class RhythmForm(forms.ModelForm):
+class RhythmForm(ModelForm):
     digest_hour = forms.TypedChoiceField(choices=HOURS, coerce=int, label="Deliver digests at")
     digest_weekday = forms.TypedChoiceField(
         choices=list(enumerate(WEEKDAYS)), coerce=int, label="Weekly digests arrive on"

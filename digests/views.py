@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -13,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from communities import policy
 from communities.models import Cadence, Community, Membership
+from copsite.forms import Form
 from digests import building, services, unsubscribe
 from digests.forms import RhythmForm, cadence_field
 
@@ -25,7 +25,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
         .order_by("community__name")
     )
     rhythm = RhythmForm(request.POST or None, instance=request.user, prefix="rhythm")
-    cadences = forms.Form(request.POST or None, prefix="c")
+    cadences = Form(request.POST or None, prefix="c")
     for m in memberships:
         name = f"community_{m.community_id}"
         cadences.fields[name] = cadence_field(m.community.default_cadence)

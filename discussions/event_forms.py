@@ -5,13 +5,14 @@ from datetime import datetime, timedelta
 
 from django import forms
 
-from accounts.forms import clean_display_text, time_zone_choices
+from accounts.forms import time_zone_choices
+from copsite.forms import Form
 from copsite.markup import MarkupError, render_markdown
 from discussions.events import PlannedQuestion, parse_questions
 from discussions.models import Event
 
 
-class EventForm(forms.Form):
+class EventForm(Form):
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=Event.Kind.choices, widget=forms.RadioSelect, initial=Event.Kind.CHAT)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
@@ -41,9 +42,6 @@ class EventForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Hosted chats: one question per line, starting with its minute, e.g. “:05 What brought you here?”",
     )
-
-    def clean_title(self) -> str:
-        return " ".join(clean_display_text(self.cleaned_data["title"], "Title").split())
 
     def clean_hashtag(self) -> str:
         tag = self.cleaned_data["hashtag"].strip()

@@ -150,6 +150,8 @@ class Post(models.Model):
         indexes = [
             # A page of the tree: one ordered range scan.
             models.Index(fields=["thread", "path"], name="post_tree_idx"),
+            # A running chat's live view: a thread's posts after one of them, in the order they came.
+            models.Index(fields=["thread", "id"], name="post_arrival_idx"),
             # Profile contributions and participation.
             models.Index(fields=["author", "-created_at"], name="post_author_idx"),
             # Re-render command: rows behind the current renderer.

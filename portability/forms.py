@@ -4,9 +4,10 @@ from django import forms
 from django.utils.html import format_html
 
 from accounts.models import User
+from copsite.forms import Form
 
 
-class DeleteAccountForm(forms.Form):
+class DeleteAccountForm(Form):
     """Two deliberate steps: the password proves it is the person, the username that they mean it."""
 
     password = forms.CharField(

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.forms import clean_display_text
+from copsite.forms import ModelForm
 from copsite.markup import MarkupError, render
 from discussions.forms import ThreadForm
 from resources.files import check_upload
 from resources.models import Resource
 
 
-class ResourceForm(forms.ModelForm):
+class ResourceForm(ModelForm):
     url = forms.URLField(label="Link", max_length=500, required=False, assume_scheme="https")
     tags = forms.CharField(required=False, max_length=400, help_text=ThreadForm.base_fields["tags"].help_text)
     upload = forms.FileField(
@@ -55,7 +55,7 @@ class ResourceForm(forms.ModelForm):
     clean_tags = ThreadForm.clean_tags
 
     def clean_title(self) -> str:
-        title = " ".join(clean_display_text(self.cleaned_data["title"], "Title").split())
+        title = self.cleaned_data["title"]
         if not title:
             raise forms.ValidationError("Give the resource a title.")
         return title

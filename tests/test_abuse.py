@@ -50,6 +50,27 @@ def _edit(client, w, c, n, **extra):
     return client.post(f"/p/{c.opening.pk}/edit/", data, **extra)
 
 
+def _preview_thread(client, w, c, n, **extra):
+    data = {"title": f"Typed title {n}", "kind": "discussion", "body": f"typed preview body {n}", "preview": "1"}
+    return client.post("/c/commons/threads/new/", data, **extra)
+
+
+def _preview_reply(client, w, c, n, **extra):
+    data = {"body": f"typed preview reply {n}", "preview": "1"}
+    return client.post(c.thread.get_absolute_url() + "reply/", data, **extra)
+
+
+def _preview_inline_reply(client, w, c, n, **extra):
+    """The reply form under a post, sent by htmx: a refusal is one sentence, the form stays as typed."""
+    data = {"parent": c.answer.pk, f"to{c.answer.pk}-body": f"typed inline preview {n}", "preview": "1"}
+    return client.post(c.thread.get_absolute_url() + "reply/", data, HTTP_HX_REQUEST="true", **extra)
+
+
+def _preview_edit(client, w, c, n, **extra):
+    data = {"body": f"typed preview edit {n}", "title": c.thread.title, "preview": "1"}
+    return client.post(f"/p/{c.opening.pk}/edit/", data, **extra)
+
+
 def _helpful(client, w, c, n, **extra):
     return client.post(f"/p/{c.answer.pk}/helpful/", HTTP_HX_REQUEST="true", **extra)
 
@@ -76,6 +97,10 @@ ACTIONS = [
     Action("post", _thread, ("member", "facilitator"), lambda n: f"typed thread body {n}"),
     Action("post", _reply, ("member", "facilitator"), lambda n: f"typed reply body {n}"),
     Action("post", _edit, ("member", "facilitator"), lambda n: f"typed edit body {n}"),
+    Action("preview", _preview_thread, ("member", "facilitator"), lambda n: f"typed preview body {n}"),
+    Action("preview", _preview_reply, ("member", "facilitator"), lambda n: f"typed preview reply {n}"),
+    Action("preview", _preview_inline_reply, ("member", "facilitator"), htmx=True),
+    Action("preview", _preview_edit, ("member", "facilitator"), lambda n: f"typed preview edit {n}"),
     Action("react", _helpful, ("member", "owner"), htmx=True),
     Action("flag", _flag, ("member", "owner"), lambda n: f"typed flag reason {n}"),
     Action("invite", _invite, ("facilitator", "owner"), lambda n: f"typed invitation note {n}"),
@@ -133,6 +158,29 @@ def test_refused_actions_change_nothing(client, world, conversation, settings):
     assert _flag(client, world, conversation, 1).status_code == 429
     assert (Post.objects.count(), Reaction.objects.count(), Thread.objects.count()) == before
     assert not conversation.answer.flags.exists()
+
+
+def test_previews_and_posts_over_their_limit_render_no_markdown(client, world, conversation, settings, monkeypatch):
+    """Rendering is what hostile Markdown makes expensive: a refused submission never gets that far."""
+    from discussions import forms
+
+    rendered = []
+    real = forms.render_post
+    monkeypatch.setattr(forms, "render_post", lambda body: rendered.append(body) or real(body))
+    _limit(settings, "preview", "1/3600", "100/3600")
+    client.force_login(world.member)
+    assert "typed preview body 1" in _preview_thread(client, world, conversation, 1).content.decode()
+    assert rendered == ["typed preview body 1"]
+    refused = _preview_thread(client, world, conversation, 2)
+    assert refused.status_code == 429 and "previewing faster than this site allows" in refused.content.decode()
+    assert _preview_inline_reply(client, world, conversation, 3).status_code == 429
+    assert rendered == ["typed preview body 1"]
+    # Previews and posts have budgets of their own: posting still works, and renders once.
+    assert _thread(client, world, conversation, 4).status_code == 302
+    assert rendered == ["typed preview body 1", "typed thread body 4"]
+    _limit(settings, "post", "0/3600", "0/3600")
+    assert _reply(client, world, conversation, 5).status_code == 429
+    assert len(rendered) == 2
 
 
 def test_address_limit_defaults_to_five_times_the_persons(client, world, conversation, settings):

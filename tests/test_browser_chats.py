@@ -247,3 +247,24 @@ def test_a_past_chat_on_the_calendar_offers_its_record(page, live_server, world)
     past = page.locator("section[aria-labelledby=past-heading] .event-row")
     expect(past).to_have_count(1)
     expect(past.get_by_role("link", name="Read the chat")).to_be_visible(timeout=1_000)
+
+
+def test_a_page_far_behind_catches_up_batch_by_batch_without_a_reload(page, live_server, world):
+    """A flood of answers (more than one live answer holds) all reach the open page, in place."""
+    from tests.test_chat_live_view import LIVE_BATCH
+    from tests.test_chat_live_view import answers as flood
+
+    event, start = _running_chat(world, [(0, "First?")])
+    events.run_chats(start)
+    event.refresh_from_db()
+    q1 = event.questions.get(position=1).post
+    log_in(page, live_server.url, world.member.email)
+    page.goto(live_server.url + event.thread.get_absolute_url())
+    page.evaluate("window.__marker = 1")
+    made = flood(event, 2 * LIVE_BATCH + 30, q1, [world.owner, world.facilitator])
+    expect(answers(page, q1).locator("li.post")).to_have_count(len(made), timeout=LIVE)
+    expect(page.locator(f"#post-{made[-1].pk}")).to_be_visible()
+    assert same_document(page)
+    # Caught up, the page polls every few seconds again.
+    expect(page.locator("#chat-poller")).to_have_attribute("hx-trigger", "every 4s")
+    expect(page.locator("#chat-poller")).to_have_attribute("hx-get", re.compile(rf"after={made[-1].pk}$"))

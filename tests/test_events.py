@@ -249,6 +249,6 @@ def test_chat_record_reads_as_sections_and_live_endpoint_sends_new_answers(clien
     live = client.get(f"{url}live/?after={newest}")
     body = live.content.decode()
     assert live.status_code == 200 and "A second answer" in body
-    assert f'id="answers-{q2.pk}" hx-swap-oob="outerHTML"' in body
+    assert f'hx-swap-oob="beforeend:#answers-{q2.pk}"' in body
     assert f"after={answer.pk}" in body
     assert "answer to Q1" not in body  # unchanged sections are not resent

@@ -91,7 +91,7 @@ def stripped(value: str) -> str:
 
 
 def one_line(value: str) -> str:
-    """Titles, domain statements and reasons: whitespace runs become one space."""
+    """Every one-line field (copsite/forms.py), and domain statements and reasons: whitespace runs become one space."""
     return " ".join(stripped(value).split())
 
 
@@ -253,7 +253,7 @@ def _community_fields(slug: str) -> dict[str, str]:
     }
 
 
-TEXT_NAME = Field(80, stripped)
+TEXT_NAME = Field(80, one_line)
 PASSWORD = "correct horse battery"
 
 CASES = [
@@ -439,9 +439,9 @@ CASES = [
         {
             "title": Field(200, one_line),
             "description": Field(20_000, markdown_field),
-            "citation_authors": Field(300),
-            "citation_title": Field(300),
-            "citation_venue": Field(200),
+            "citation_authors": Field(300, one_line),
+            "citation_title": Field(300, one_line),
+            "citation_venue": Field(200, one_line),
             "summary": Field(10_000, markdown_field),
             "in_practice": Field(10_000, markdown_field),
             "tags": Field(400, tag_list),
@@ -456,7 +456,11 @@ CASES = [
         "member",
         lambda s: s.resource.get_absolute_url() + "edit/",
         _research,
-        {"title": Field(200, one_line), "summary": Field(10_000, markdown_field), "citation_venue": Field(200)},
+        {
+            "title": Field(200, one_line),
+            "summary": Field(10_000, markdown_field),
+            "citation_venue": Field(200, one_line),
+        },
         saved=lambda s: _resource_saved(s, s.resource.pk),
         shown_at=lambda s: s.resource.get_absolute_url(),
     ),
@@ -468,7 +472,7 @@ CASES = [
         {
             "title": Field(200, one_line),
             "description": Field(10_000, stripped),
-            "place": Field(300),
+            "place": Field(300, one_line),
             "hashtag": Field(60, None),
             "welcome": Field(5_000, shown=False),
             "questions": Field(None, None),
@@ -484,7 +488,7 @@ CASES = [
         "facilitator",
         lambda s: s.event.get_absolute_url() + "edit/",
         _event_fields,
-        {"title": Field(200, one_line), "place": Field(300), "welcome": Field(5_000, shown=False)},
+        {"title": Field(200, one_line), "place": Field(300, one_line), "welcome": Field(5_000, shown=False)},
         saved=lambda s: _event_saved(s, s.event.pk),
         shown_at=lambda s: s.event.get_absolute_url(),
     ),

@@ -279,8 +279,9 @@ def test_checker_catches_what_it_should():
 
 @pytest.fixture
 def hostile(world, make_user, settings):
-    """A member with a hostile display name, in the public community; posting limits out of the way."""
+    """A member with a hostile display name, in the public community; posting and preview limits out of the way."""
     settings.POST_RATE_LIMIT = settings.NEW_ACCOUNT_POST_RATE_LIMIT = "1000/60"
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "preview": ("1000/60", None)}
     user = make_user("hax", display_name=HOSTILE_NAME)
     Membership.objects.create(user=user, community=world.public)
     return user

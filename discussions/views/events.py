@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib import messages
@@ -14,14 +16,15 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from communities import panels, policy
 from copsite.db import Columns, fetch_all
 from discussions import calendar, events
 from discussions.event_forms import EventForm
-from discussions.models import RSVP, CalendarToken, Event, EventQuestion, Post, Thread
-from discussions.views.threads import decorate_posts
+from discussions.models import PATH_SEGMENT, RSVP, CalendarToken, Event, EventQuestion, Post, Thread
+from discussions.views.threads import decorate_posts, thread_for_reader
 
 
 def _with_counts(queryset):
@@ -178,28 +181,142 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "discussions/calendar_settings.html", {"token": row})
 
 
+# The live endpoint answers at most this many posts; a client further behind
+# asks again at once from the last one it got (see _chat_live.html).
+LIVE_BATCH = 100
+# Seconds a live answer may be reused. Below the page's 4 s poll, so one
+# reader never waits on their own copy; long enough that a shared cache in
+# front of the site answers a crowd of anonymous readers, who all poll the
+# same "after" (the newest post), with one request per interval.
+LIVE_MAX_AGE = 3
+# A chat whose end is further back than this stops its readers' polling.
+LIVE_GRACE = timedelta(minutes=30)
+_LARGEST_ID = 2**63 - 1  # BigAutoField
+
+
+def _bad_position(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
 def live(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """Polled by a running chat: the answers under each question that changed since ``after``."""
-    thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
-    try:
-        after = int(request.GET.get("after", "0"))
-    except ValueError:
-        after = 0
-    newest = Post.objects.filter(thread=thread).order_by("-pk").values_list("pk", flat=True).first() or 0
-    event = Event.objects.filter(thread=thread).first()
-    ended = event is None or event.ends_at < timezone.now() - timedelta(minutes=30)
-    if newest <= after:
+    """Polled by a running chat: what was posted after the post ``after``, at most LIVE_BATCH posts.
+
+    Only a hosted chat has a live view. ``after`` is the newest post the page
+    holds; the answer adds the posts that came since, in the order they came,
+    under their question, and hands the page its next ``after``. The cost of an
+    answer is the same for a chat of ten posts or ten thousand.
+    """
+    thread, _ = thread_for_reader(request.user, pk)
+    event = Event.objects.filter(thread=thread, kind=Event.Kind.CHAT).first()
+    if event is None or thread.community.slug != slug:
+        raise Http404("No such chat.")
+    after = _position(thread, request.GET.get("after", ""))
+    if after is None:
+        return _bad_position("after must be the id of a post in this chat, e.g. ?after=123.")
+    batch = list(
+        Post.objects.filter(thread=thread, pk__gt=after)
+        .select_related("author", "parent__author")
+        .order_by("pk")[: LIVE_BATCH + 1]
+    )
+    more = len(batch) > LIVE_BATCH
+    batch = batch[:LIVE_BATCH]
+    ended = event.ends_at < timezone.now() - LIVE_GRACE
+    if not batch:
         # 204: nothing new, htmx swaps nothing; 286 tells htmx to stop polling.
-        return HttpResponse(status=286 if ended else 204)
-    context = chat_context(request, thread)
-    context["after"] = newest
-    # Sections whose question appeared since ``after`` are added whole; others only
-    # get their answers list replaced, and only if it changed.
-    context["added"] = [s for s in context["sections"] if s["question"] and s["question"].pk > after]
-    context["changed"] = [
-        s for s in context["sections"] if s not in context["added"] and any(p.pk > after for p in s["answers"])
-    ]
-    return render(request, "discussions/_chat_live.html", context, status=286 if ended else 200)
+        response = HttpResponse(status=286 if ended else 204)
+    else:
+        context = {
+            **_chat_flags(request, thread, event),
+            "parts": _live_parts(request, thread, event, after, batch),
+            "after": batch[-1].pk,
+            "more": more,
+        }
+        response = render(request, "discussions/_chat_live.html", context, status=286 if ended and not more else 200)
+    # Anonymous readers of a public community all get the same answer: shared
+    # caches may keep it. Members' answers carry their own buttons and tokens.
+    scope = "private" if request.user.is_authenticated else "public"
+    patch_cache_control(response, **{scope: True, "max_age": LIVE_MAX_AGE})
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _position(thread: Thread, raw: str) -> int | None:
+    """The id of the post ``raw`` names if it is a post of ``thread``; None for anything else."""
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= _LARGEST_ID:
+        return None
+    after = int(raw)
+    return after if Post.objects.filter(thread=thread, pk=after).exists() else None
+
+
+@dataclass
+class _LivePart:
+    """One out-of-band piece of a live answer: a new section (``question`` set, or the
+    part before the first question), or more answers for a section the page has (``section``)."""
+
+    answers: list[Post]
+    question: Post | None = None
+    new: bool = False
+    section: str = ""
+
+
+def _live_parts(request: HttpRequest, thread: Thread, event: Event, after: int, batch: list[Post]) -> list[_LivePart]:
+    """The batch as the page takes it: new sections whole, then runs of answers for sections it has.
+
+    A post belongs to the section of the last question at or before it in
+    tree order, as on the page (paths are fixed-width digits, so the first
+    segment orders them). Answers are appended in the order they came, so a
+    reply to an earlier answer says whom it answers.
+    """
+    questions = dict(EventQuestion.objects.filter(event=event, post__isnull=False).values_list("post__path", "post_id"))
+    starts = sorted(path[:PATH_SEGMENT] for path in questions)
+    question_at = {path[:PATH_SEGMENT]: pk for path, pk in questions.items()}
+    shown = [post for post in batch if post.depth > 0]  # the welcome is never new
+    decorate_posts(request.user, thread, shown)
+    parts: list[_LivePart] = []
+    new_sections: dict[int | None, _LivePart] = {}
+    open_on_page: bool | None = None  # looked up once, only if a post before the first question came
+    for post in shown:
+        at = bisect_right(starts, post.path[:PATH_SEGMENT])
+        key = question_at[starts[at - 1]] if at else None
+        if key == post.pk:
+            new_sections[key] = _LivePart(answers=[], question=post, new=True)
+            parts.append(new_sections[key])
+            continue
+        post.says_parent = post.parent_id not in (key, thread.opening_post_id)
+        if key is None and key not in new_sections:
+            if open_on_page is None:
+                open_on_page = _has_open_section(thread, starts, after)
+            if not open_on_page:
+                new_sections[key] = _LivePart(answers=[], new=True)
+                parts.append(new_sections[key])
+        section = "open" if key is None else str(key)
+        if key in new_sections:
+            new_sections[key].answers.append(post)
+        elif parts and not parts[-1].new and parts[-1].section == section:
+            parts[-1].answers.append(post)
+        else:
+            parts.append(_LivePart(answers=[post], section=section))
+    return parts
+
+
+def _has_open_section(thread: Thread, starts: list[str], after: int) -> bool:
+    """Whether the page, which holds every post up to ``after``, shows a part before the first question."""
+    before = Post.objects.filter(thread=thread, pk__lte=after, depth__gt=0)
+    if starts:
+        before = before.filter(path__lt=starts[0])
+    return before.exists()
+
+
+def _chat_flags(request: HttpRequest, thread: Thread, event: Event | None) -> dict:
+    return {
+        "thread": thread,
+        "community": thread.community,
+        "event": event,
+        # Answer boxes while the chat runs; the record afterwards reads without them.
+        "chat_open": event is not None and event.ends_at > timezone.now() and event.cancelled_at is None,
+        "can_reply": policy.can_reply(request.user, thread),
+        "can_moderate": policy.can_moderate_thread(request.user, thread),
+    }
 
 
 def chat_context(request: HttpRequest, thread: Thread) -> dict:
@@ -221,16 +338,10 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
     if not sections[0]["answers"]:
         sections.pop(0)
     return {
-        "thread": thread,
-        "community": thread.community,
+        **_chat_flags(request, thread, event),
         "opening": opening,
         "sections": sections,
         "newest": max((p.pk for p in posts), default=0),
-        "event": event,
-        # Answer boxes while the chat runs; the record afterwards reads without them.
-        "chat_open": event is not None and event.ends_at > timezone.now() and event.cancelled_at is None,
-        "can_reply": policy.can_reply(request.user, thread),
-        "can_moderate": policy.can_moderate_thread(request.user, thread),
     }
 
 

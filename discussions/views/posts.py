@@ -17,7 +17,7 @@ from copsite import ratelimit
 from discussions import services
 from discussions.forms import EditForm, MoveForm, ReasonForm
 from discussions.models import Flag, Notification, Post, Thread
-from discussions.views.threads import post_url, posting_too_fast, rate_limited
+from discussions.views.threads import post_url, submission_limited, too_fast
 
 
 def _post_or_404(request: HttpRequest, pk: int) -> Post:
@@ -45,10 +45,12 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = EditForm(request.POST or None, initial=initial, opening=post.is_opening)
     preview = refusal = None
     if request.method == "POST" and form.is_valid():
-        if "preview" in request.POST:
+        if refusal := submission_limited(request):
+            form.add_error(None, too_fast(request, refusal))
+        elif not form.render_body():
+            pass  # the reason is on the field, the text kept
+        elif "preview" in request.POST:
             preview = form.rendered.html
-        elif refusal := rate_limited(request):
-            form.add_error(None, posting_too_fast(refusal))
         else:
             edited = services.edit_post(
                 request.user,

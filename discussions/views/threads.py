@@ -460,6 +460,26 @@ def posting_too_fast(refusal: ratelimit.Refusal) -> str:
     )
 
 
+def previewing_too_fast(refusal: ratelimit.Refusal, *, htmx: bool = False) -> str:
+    unit = "minute" if refusal.minutes == 1 else "minutes"
+    said = f"You're previewing faster than this site allows. Please wait about {refusal.minutes} {unit}"
+    # htmx answers leave the form as it is; the page script adds that the text is still there.
+    return f"{said}." if htmx else f"{said} and preview again: your text is kept below."
+
+
+def submission_limited(request: HttpRequest) -> ratelimit.Refusal | None:
+    """Count a valid submission before its Markdown is rendered (the costly part; BodyMixin).
+
+    A preview counts against PREVIEW_RATE_LIMIT, a post against the posting
+    limit, each per person and per address: previews render as much as posts.
+    """
+    return ratelimit.check(request, "preview") if "preview" in request.POST else rate_limited(request)
+
+
+def too_fast(request: HttpRequest, refusal: ratelimit.Refusal) -> str:
+    return previewing_too_fast(refusal) if "preview" in request.POST else posting_too_fast(refusal)
+
+
 def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     if not request.user.is_authenticated:
@@ -470,12 +490,14 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
     preview = None
     status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
-        if "preview" in request.POST:
-            preview = form.rendered.html
-        elif refusal := rate_limited(request):
-            form.add_error(None, posting_too_fast(refusal))
+        if refusal := submission_limited(request):
+            form.add_error(None, too_fast(request, refusal))
             status = 429
             retry_after = refusal.wait
+        elif not form.render_body():
+            pass  # the reason is on the field, the text kept
+        elif "preview" in request.POST:
+            preview = form.rendered.html
         else:
             data = form.cleaned_data
             thread = services.start_thread(
@@ -520,12 +542,17 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     context = {"thread": thread, "community": thread.community, "parent": parent, "quote": quote, "form": form}
     status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
-        if "preview" in request.POST:
-            context["preview"] = form.rendered.html
-        elif refusal := rate_limited(request):
-            form.add_error(None, posting_too_fast(refusal))
+        if (refusal := submission_limited(request)) and request.htmx and "preview" in request.POST:
+            # htmx swaps no 429: the form stays as it is, text included, and the page says why.
+            return ratelimit.refuse(request, refusal, previewing_too_fast(refusal, htmx=True))
+        if refusal:
+            form.add_error(None, too_fast(request, refusal))
             status = 429
             retry_after = refusal.wait
+        elif not form.render_body():
+            pass  # the reason is on the field, the text kept
+        elif "preview" in request.POST:
+            context["preview"] = form.rendered.html
         else:
             try:
                 post = services.reply(
