@@ -13,8 +13,8 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from accounts import names
-from copsite.mail import queue_email
-from copsite.ratelimit import client_network
+from core.mail import queue_email
+from core.ratelimit import client_network
 
 # Session key: the account this browser signed up, with the password it chose
 # (as Django's session auth hash, so a password reset ends the claim).

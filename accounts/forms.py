@@ -5,7 +5,7 @@ import zoneinfo
 from django import forms
 
 from accounts.models import User
-from copsite.forms import Form, ModelForm, clean_display_text
+from core.forms import Form, ModelForm, clean_display_text
 
 
 def time_zone_choices() -> list[tuple[str, str]]:

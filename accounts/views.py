@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts import services
 from accounts.contributions import contributions_for
 from accounts.forms import ProfileForm
 from accounts.models import User
@@ -20,10 +21,11 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 def edit_profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    # The form edits a copy: a rejected name never shows in the page's own header.
+    form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST":
         if form.is_valid():
-            form.save()
+            services.update_profile(request.user, **{name: form.cleaned_data[name] for name in form.Meta.fields})
             messages.success(request, "Your profile is saved.")
             return redirect("accounts:edit-profile")
         messages.error(request, "Please correct the errors below.")

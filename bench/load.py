@@ -730,8 +730,8 @@ def run_members(ctx: RunContext, people: list[dict]) -> float:
 def drain(args: argparse.Namespace, sink: Sink) -> None:
     """Publish the notification sweep until every notification is handled, then wait for the outbox."""
     from copsite.celery import app
-    from copsite.models import OutboundEmail
-    from discussions.models import Notification
+    from core.models import OutboundEmail
+    from notifications.models import Notification
 
     deadline = time.monotonic() + args.drain
     last_publish = 0.0
@@ -858,8 +858,9 @@ def check_counters(ctx: RunContext) -> list[Check]:
 
 def check_notifications(ctx: RunContext, sink: Sink) -> tuple[list[Check], dict]:
     from accounts.models import User
-    from copsite.models import OutboundEmail
-    from discussions.models import Notification, Post
+    from core.models import OutboundEmail
+    from discussions.models import Post
+    from notifications.models import Notification
 
     usernames = dict(User.objects.values_list("username", "pk"))
     # What each acknowledged reply should have notified: the mentioned member, else the parent's author.

@@ -33,6 +33,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 PROJ="$(dirname "$HERE")"
+# seed_bench and bench_digests live in the bench app, installed only with this set.
+export BENCH_TOOLS=1
 PERF="$(cd "${PERF_DIR:-$PROJ/../shared/perf}" && pwd)"
 WORK="${PERF_WORK:-/tmp/peers}"
 PORT="${COPSITE_PORT:-8104}"
@@ -153,7 +155,7 @@ if [ "${COPSITE_SKIP_SEARCH:-0}" != 1 ]; then
 fi
 
 # --- 7. digests: plan + build for 1,000 and 10,000 members, time and queries -----------------
-# (digests/management/commands/bench_digests.py; DEBUG=1 there only so it can count queries)
+# (bench/management/commands/bench_digests.py; DEBUG=1 there only so it can count queries)
 if [ "${COPSITE_SKIP_DIGESTS:-0}" != 1 ]; then
   su postgres -c "dropdb --if-exists --force bench_digests; createdb -O ${BENCH_DB_USER:-bench} bench_digests"
   DEBUG=1 DATABASE_URL="postgres://${BENCH_DB_USER:-bench}:${BENCH_DB_PASSWORD:-bench}@127.0.0.1:5432/bench_digests" \

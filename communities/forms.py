@@ -4,8 +4,8 @@ from django import forms
 
 from communities import policy
 from communities.models import Community, Membership
-from copsite.forms import Form, ModelForm, clean_display_text, clean_one_line
-from copsite.markup import MarkupError, render_markdown
+from core.forms import Form, ModelForm, clean_display_text, clean_one_line
+from core.markup import MarkupError, render_markdown
 
 RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "search", "settings"}
 

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from communities.models import Community, Membership
-from copsite.db import Columns, fetch_all, one_or_none
+from core.db import Columns, fetch_all, one_or_none
 
 Role = Membership.Role
 State = Membership.State
@@ -208,7 +208,7 @@ def visible_communities(user) -> QuerySet[Community]:
     return communities.filter(public | Q(pk__in=mine))
 
 
-# A community and the person's membership of it in one statement (copsite.db.Columns):
+# A community and the person's membership of it in one statement (core.db.Columns):
 # every community page asks for both, and composing two ORM queries cost more CPU than answering them.
 _COMMUNITY_COLUMNS = Columns(Community, "c")
 _MEMBERSHIP_COLUMNS = Columns(Membership, "m")

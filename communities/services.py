@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from communities import policy
 from communities.models import AuditEntry, Community, Invitation, Membership
-from copsite.mail import one_line, queue_templated_email
-from copsite.markup import render_markdown
+from core import pagecache
+from core.mail import one_line, queue_templated_email
+from core.markup import render_markdown
 
 Role = Membership.Role
 State = Membership.State
@@ -51,6 +52,7 @@ def _audit(community: Community, actor, action: str, target_user=None, detail: s
 
 def _adjust_member_count(community: Community, delta: int) -> None:
     Community.objects.filter(pk=community.pk).update(member_count=F("member_count") + delta)
+    pagecache.touched(community)  # the count shows on its page and in the directory
 
 
 def _email(to: str, template: str, context: dict, kind: str) -> None:
@@ -75,6 +77,7 @@ def create_community(creator, *, name: str, slug: str, domain: str, description:
     )
     Membership.objects.create(user=creator, community=community, role=Role.OWNER, joined_at=timezone.now())
     _audit(community, creator, "community.create", detail=name)
+    pagecache.touched(community)
     return community
 
 
@@ -106,6 +109,8 @@ def update_community(actor, community: Community, *, exposure: str = "", **field
         setattr(community, name, value)
     community.description_html = render_markdown(community.description)
     community.save()
+    # Its name shows on profiles and in search, its visibility decides what every list holds.
+    pagecache.touched_everything()
     _audit(community, actor, "community.edit", detail=", ".join(sorted(fields)))
     if "visibility" in changed:
         detail = f"{before['visibility']} → {changed['visibility']}" + (f": {exposure}" if exposure else "")
@@ -237,6 +242,7 @@ def set_role(actor, community: Community, membership_id: int, role: str) -> Memb
     old = target.role
     target.role = role
     target.save(update_fields=["role", "updated_at"])
+    pagecache.touched(community)  # the facilitators named on its page
     _audit(community, actor, "member.role", target_user=target.user, detail=f"{old} → {role}")
     return target
 

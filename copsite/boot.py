@@ -8,7 +8,7 @@ import sys
 
 def load_settings_or_exit(exit_code: int = 2) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "copsite.settings")
-    from copsite.env import ConfigError
+    from core.env import ConfigError
 
     try:
         from django.conf import settings

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from celery.schedules import crontab
 from csp.constants import NONCE
 
-from copsite.env import (
+from core.env import (
     SQLITE_OPTIONS,
     ConfigError,
     check_redis_url,
@@ -85,20 +85,26 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     *[f"allauth.socialaccount.providers.{name}" for name in env_list("SOCIAL_PROVIDERS", [])],
-    "copsite",
+    "core",
     "accounts",
     "communities",
     "discussions",
     "resources",
+    "events",
+    "notifications",
     "digests",
+    "discovery",
     "portability",
 ]
+# The benchmark tools (bench/): never part of a product install.
+if env_bool("BENCH_TOOLS", False):
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "copsite.middleware.PermissionsPolicyMiddleware",
-    "copsite.middleware.RejectNulMiddleware",
-    "copsite.middleware.ServiceUnavailableMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
+    "core.middleware.RejectNulMiddleware",
+    "core.middleware.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,7 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After the header-setting middleware, so cached pages get the same security headers.
-    "copsite.pagecache.AnonymousPageCacheMiddleware",
+    "core.pagecache.AnonymousPageCacheMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
@@ -128,18 +134,18 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "copsite.context_processors.site",
-                "digests.context_processors.bell",
+                "core.context_processors.site",
+                "notifications.context_processors.bell",
             ],
         },
     },
     {
-        # The per-row parts of the busiest pages (copsite/jinja.py says why).
+        # The per-row parts of the busiest pages (core/jinja.py says why).
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "NAME": "jinja2",
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "copsite.jinja.environment"},
+        "OPTIONS": {"environment": "core.jinja.environment"},
     },
 ]
 
@@ -154,7 +160,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": dict(SQLITE_OPTIONS),  # see copsite/env.py
+            "OPTIONS": dict(SQLITE_OPTIONS),  # see core/env.py
             # A file (not :memory:) so a live Celery worker started by the
             # tests can read what the test wrote.
             "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
@@ -170,7 +176,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # Django's RedisCache, but a Redis outage degrades instead of failing requests.
-            "BACKEND": "copsite.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "copsite",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -343,7 +349,7 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "confirm_email": "1/180s/key",
 }
-# Every per-address limit (allauth's and copsite/ratelimit.py's) reads the
+# Every per-address limit (allauth's and core/ratelimit.py's) reads the
 # client address from REMOTE_ADDR, or, behind N proxies of your own that each
 # append to X-Forwarded-For, from the Nth entry from the right. Leave it 0
 # without such a proxy: the header is then whatever the client says.
@@ -354,8 +360,8 @@ SOCIALACCOUNT_QUERY_EMAIL = True
 
 # --- Security -------------------------------------------------------------
 
-# Sessions live in the database (Django's backend; copsite/sessions.py reads them in one written-out statement).
-SESSION_ENGINE = "copsite.sessions"
+# Sessions live in the database (Django's backend; core/sessions.py reads them in one written-out statement).
+SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -386,7 +392,7 @@ if PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# Browser features no page here uses, switched off for every page (copsite/middleware.py).
+# Browser features no page here uses, switched off for every page (core/middleware.py).
 PERMISSIONS_POLICY_DISABLED = [
     "accelerometer",
     "camera",
@@ -404,7 +410,7 @@ CONTENT_SECURITY_POLICY = {
         # (the nonce joins the header only on pages that use it).
         "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
-        # Posts link to remote images rather than show them (copsite/markup.py),
+        # Posts link to remote images rather than show them (core/markup.py),
         # so no page makes a reader's browser call a third party.
         "img-src": ["'self'"],
         "object-src": ["'none'"],
@@ -481,7 +487,7 @@ POST_RATE_LIMIT = env_str("POST_RATE_LIMIT", "6/60,60/3600")
 # Accounts younger than a day get a tighter budget (spam runs start fresh).
 NEW_ACCOUNT_POST_RATE_LIMIT = env_str("NEW_ACCOUNT_POST_RATE_LIMIT", "3/60,10/86400")
 # Every action people can repeat in bulk, counted per person and per IP
-# address (copsite/ratelimit.py): (person, address) as "N/seconds" windows.
+# address (core/ratelimit.py): (person, address) as "N/seconds" windows.
 # An unset address limit is five times the person's limit in force:
 # colleagues often share one office address.
 RATE_LIMITS = {
@@ -502,7 +508,7 @@ RATE_LIMITS = {
 # facilitator's approval (discussions/services.py).
 HOLD_NEW_MEMBER_POSTS = env_int("HOLD_NEW_MEMBER_POSTS", 3, minimum=0)
 HOLD_LINK_LIMIT = env_int("HOLD_LINK_LIMIT", 2, minimum=0)
-# Optional Akismet-compatible spam check of new posts (copsite/spam.py): off
+# Optional Akismet-compatible spam check of new posts (core/spam.py): off
 # unless a key is set. Suspected spam is held for review like the above.
 AKISMET_API_KEY = env_str("AKISMET_API_KEY")
 AKISMET_URL = env_str("AKISMET_URL", "https://rest.akismet.com/1.1/").rstrip("/") + "/"
@@ -524,7 +530,7 @@ DIGEST_CHUNK_MAX = env_int("DIGEST_CHUNK_MAX", 2000, minimum=1)
 DIGEST_REBUILD_AFTER_MINUTES = env_int("DIGEST_REBUILD_AFTER_MINUTES", 10, minimum=1)
 POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 50, minimum=5)
 THREADS_PER_PAGE = env_int("THREADS_PER_PAGE", 20, minimum=5)
-# Whole pages for anonymous visitors, invalidated on every relevant write (copsite/pagecache.py).
+# Whole pages for anonymous visitors, invalidated on every relevant write (core/pagecache.py).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300, minimum=0)
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)
 # Participation levels (communities/participation.py): over the last N days a

@@ -1,12 +1,15 @@
+"""The project's URLs: each app's own, under one root (the layers are in docs/architecture.md)."""
+
 from django.contrib import admin
 from django.urls import include, path
 
-from copsite import health, sitemaps, views
+from core import health, views
+from discovery import sitemaps
 
-handler404 = "copsite.views.page_not_found"
-handler500 = "copsite.middleware.server_error"
+handler404 = "core.views.page_not_found"
+handler500 = "core.middleware.server_error"
 # Not a Django handler: allauth calls it when sign-up, login or reset is over its limit.
-handler429 = "copsite.ratelimit.too_many_requests"
+handler429 = "core.ratelimit.too_many_requests"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,7 +22,10 @@ urlpatterns = [
     path("", include("communities.urls")),
     path("", include("discussions.urls")),
     path("", include("resources.urls")),
+    path("", include("events.urls")),
+    path("", include("notifications.urls")),
     path("", include("digests.urls")),
+    path("", include("discovery.urls")),
     path("", include("portability.urls")),
     path("admin/", admin.site.urls),
 ]

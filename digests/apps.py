@@ -6,8 +6,6 @@ class DigestsConfig(AppConfig):
 
     def ready(self) -> None:
         from communities import panels
-        from copsite import mail
-        from digests import notify, views
+        from digests import views
 
         panels.register("dashboard", views.dashboard_panel)
-        mail.register_send_check(notify.SEND_CHECK, notify.still_readable)

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from communities import policy
 from communities.models import Community, Membership
-from copsite.mail import one_line, prepare_email, queue_emails
-from copsite.models import OutboundEmail
+from core.mail import one_line, prepare_email, queue_emails
+from core.models import OutboundEmail
 from digests import content, rendering, unsubscribe
 from digests.models import DigestRun
 from digests.planning import FIRST_WINDOW, cadence_due

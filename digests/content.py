@@ -20,7 +20,9 @@ from taggit.models import TaggedItem
 
 from communities import policy
 from communities.models import Community
-from discussions.models import Event, Notification, Post, ReadState, Thread
+from discussions.models import Post, ReadState, Thread
+from events.models import Event
+from notifications.models import Notification
 from resources.models import Resource
 
 MAX_THREADS = 5

@@ -4,7 +4,7 @@ from django import forms
 
 from accounts.models import WEEKDAYS, User
 from communities.models import Cadence
-from copsite.forms import ModelForm
+from core.forms import ModelForm
 
 NOTIFICATION_KINDS = [
     ("reply", "Someone replies to my post"),

@@ -1,4 +1,4 @@
-"""Celery tasks: plan every 15 minutes, build in a bounded number of chunks, sweep notification emails."""
+"""Celery tasks: plan every 15 minutes, build in a bounded number of chunks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from digests import building, notify, planning
+from digests import building, planning
 
 
 def _when(now: str | None) -> datetime:
@@ -37,8 +37,3 @@ def plan_digests(now: str | None = None) -> int:
 )
 def build_digests(run_ids: list[int], now: str | None = None) -> dict[str, int]:
     return building.build(run_ids, _when(now))
-
-
-@shared_task(name="digests.send_notification_emails", time_limit=120, soft_time_limit=100)
-def send_notification_emails(now: str | None = None) -> int:
-    return notify.sweep(_when(now))

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from communities import policy
 from communities.models import Cadence, Community, Membership
-from copsite.forms import Form
+from core.forms import Form
 from digests import building, services, unsubscribe
 from digests.forms import RhythmForm, cadence_field
 

@@ -1,10 +1,10 @@
-"""Threads, replies and events a visitor would read if the community were public (``communities.exposure``)."""
+"""Threads and replies a visitor would read if the community were public (``communities.exposure``)."""
 
 from __future__ import annotations
 
 from communities import exposure
 from communities.models import Community
-from discussions.models import Event, Post, Thread
+from discussions.models import Post, Thread
 
 
 def discussion_exposure(community: Community) -> exposure.Exposed:
@@ -13,16 +13,13 @@ def discussion_exposure(community: Community) -> exposure.Exposed:
     threads = Thread.objects.published().filter(community=community)
     shown_posts = Post.objects.filter(thread__in=threads, held_at__isnull=True)
     readable_replies = Post.objects.published().filter(thread__community=community, depth__gt=0)
-    events = Event.objects.filter(community=community)
     return exposure.Exposed(
         [
             exposure.listing("Threads", threads.order_by("-last_activity_at", "-pk"), "title", order=10),
             exposure.Listing("Replies", readable_replies.count(), order=20),
-            exposure.listing("Events", events.order_by("-starts_at", "-pk"), "title", order=50),
         ],
         people=[
             shown_posts.filter(author__isnull=False).values("author_id"),
-            Event.hosts.through.objects.filter(event__community=community).values("user_id"),
         ],
     )
 

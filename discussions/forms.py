@@ -4,8 +4,8 @@ import uuid
 
 from django import forms
 
-from copsite.forms import Form, clean_one_line
-from copsite.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
+from core.forms import Form, clean_one_line
+from core.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
 from discussions.models import Thread
 from discussions.services import MAX_TAGS, render_post
 

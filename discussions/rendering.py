@@ -2,7 +2,7 @@
 
 A thread page, a chat's answers, a reply just posted: each is a list of
 ``<li>`` drawn by one Jinja2 template, ``jinja2/discussions/posts.jinja``
-(copsite/jinja.py says why that part is Jinja2). Django templates reach it
+(core/jinja.py says why that part is Jinja2). Django templates reach it
 through ``{% post_items posts %}`` (discussions/templatetags/posts.py).
 """
 
@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.template.backends.utils import csrf_input
 from django.utils.safestring import SafeString
 
-from copsite import jinja
+from core import jinja
 from discussions.models import Post
 
 

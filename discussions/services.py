@@ -21,13 +21,14 @@ from django.utils import timezone
 
 from communities import ledger, policy
 from communities.models import Activity, AuditEntry, Community
-from copsite.mail import one_line
-from copsite.markup import RENDER_VERSION, MarkupError, Rendered, render
-from copsite.search import update_vector
+from core import pagecache
+from core.mail import one_line
+from core.markup import RENDER_VERSION, MarkupError, Rendered, render
+from core.search import update_vector
+from discussions import signals
 from discussions.models import (
     MAX_SIBLINGS,
     Flag,
-    Notification,
     Post,
     Reaction,
     ReadState,
@@ -75,31 +76,12 @@ def _apply_render(post: Post, rendered: Rendered) -> None:
     post.body_html, post.body_text, post.render_version = rendered.html, rendered.text, RENDER_VERSION
 
 
-# --- Notifications ------------------------------------------------------------------
+# --- Telling people --------------------------------------------------------------------
 
 
 def _notify(post: Post, actor, mentions: tuple[str, ...], *, reply_to: Post | None) -> None:
-    """In-app notifications, only for people who may see the thread (policy at write time)."""
-    thread = post.thread
-    wanted: dict[int, str] = {}
-    if mentions:
-        lowered = [m.lower() for m in mentions]
-        for user in User.objects.annotate(lower=Lower("username")).filter(lower__in=lowered, is_active=True):
-            if user.pk != actor.pk and policy.can_view_thread(user, thread):
-                wanted[user.pk] = Notification.Kind.MENTION
-    replied_to = reply_to.author if reply_to is not None else None
-    if (
-        replied_to is not None
-        and replied_to.pk != actor.pk
-        and replied_to.pk not in wanted
-        and replied_to.is_active
-        and policy.can_view_thread(replied_to, thread)
-    ):
-        wanted[replied_to.pk] = Notification.Kind.REPLY
-    Notification.objects.bulk_create(
-        [Notification(user_id=uid, kind=kind, actor=actor, post=post) for uid, kind in wanted.items()],
-        ignore_conflicts=True,
-    )
+    """Published: apps above (notifications) tell the people mentioned and the one replied to, in this transaction."""
+    signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to)
 
 
 def _audit(community: Community, actor, action: str, detail: str, target_user=None) -> None:
@@ -195,6 +177,7 @@ def start_thread(
             post.save()
             thread.opening_post = post
             thread.save(update_fields=["opening_post"])
+            pagecache.touched(community)
             if tags:
                 thread.tags.set(tags[:MAX_TAGS])
             if not held:  # a held thread is indexed, counted and announced when approved
@@ -256,6 +239,7 @@ def _reply_locked(
     if parent.child_count >= MAX_SIBLINGS:
         raise DiscussionError("This post has too many replies; reply to the thread instead.")
     index = parent.child_count + 1
+    pagecache.touched(thread.community)
     Post.objects.filter(pk=parent.pk).update(child_count=F("child_count") + 1)
     now = timezone.now()
     post = Post(
@@ -306,6 +290,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
         and needs_review(editor, thread.community, rendered)
     )
     Revision.objects.create(post=post, editor=editor, body=post.body, title=thread.title if post.is_opening else "")
+    pagecache.touched(thread.community)
     post.body = body
     _apply_render(post, rendered)
     now = timezone.now()
@@ -339,6 +324,7 @@ def delete_post(actor, post: Post) -> Post:
         raise DiscussionError("You can't delete this post.")
     post.deleted_at = timezone.now()
     post.save(update_fields=["deleted_at"])
+    pagecache.touched(post.thread.community)
     thread = post.thread
     _reindex_after_visibility_change(post, visible=False)
     if thread.accepted_answer_id == post.pk:
@@ -375,6 +361,7 @@ def toggle_helpful(user, post: Post) -> ReactionResult:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_react(user, post):
         raise DiscussionError("You can't mark this post as helpful.")
+    pagecache.touched(post.thread.community)
     deleted, _ = Reaction.objects.filter(post=post, user=user, kind=Reaction.Kind.HELPFUL).delete()
     if deleted:
         Post.objects.filter(pk=post.pk).update(helpful_count=F("helpful_count") - deleted)
@@ -397,10 +384,9 @@ def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
             raise DiscussionError("A deleted or hidden post can't be the accepted answer.")
     thread.accepted_answer = post
     thread.save(update_fields=["accepted_answer"])
-    if post is not None and post.author_id and post.author_id != actor.pk:
-        Notification.objects.get_or_create(
-            user_id=post.author_id, post=post, kind=Notification.Kind.ACCEPTED, defaults={"actor": actor}
-        )
+    pagecache.touched(thread.community)
+    if post is not None:
+        signals.answer_accepted.send(Post, post=post, actor=actor)
     return thread
 
 
@@ -445,6 +431,7 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     post.hidden_at, post.hidden_by, post.hidden_reason = timezone.now(), actor, reason
     post.held_at = None  # decided: it leaves the review queue
     post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "held_at"])
+    pagecache.touched(post.thread.community)
     _reindex_after_visibility_change(post, visible=False)
     Flag.objects.filter(post=post, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=actor, resolution="hidden"
@@ -452,10 +439,7 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     if post.thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=post.thread_id).update(accepted_answer=None)
     _audit(post.thread.community, actor, "post.hide", f"{_describe(post)}: {reason}", target_user=post.author)
-    if post.author_id and post.author_id != actor.pk:
-        Notification.objects.get_or_create(
-            user_id=post.author_id, post=post, kind=Notification.Kind.HIDDEN, defaults={"actor": actor}
-        )
+    signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
 
@@ -468,6 +452,7 @@ def unhide_post(actor, post: Post) -> Post:
         return approve_post(actor, post)
     post.hidden_at, post.hidden_by, post.hidden_reason = None, None, ""
     post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    pagecache.touched(post.thread.community)
     if post.is_opening:  # a thread whose held opening post was turned down, now shown after all
         Thread.objects.filter(pk=post.thread_id).update(held_at=None)
     _reindex_after_visibility_change(post, visible=True)
@@ -491,6 +476,7 @@ def approve_post(actor, post: Post) -> Post:
     post.held_at = post.hidden_at = post.hidden_by = None
     post.hidden_reason = ""
     post.save(update_fields=["held_at", "hidden_at", "hidden_by", "hidden_reason"])
+    pagecache.touched(community)
     now = timezone.now()
     if post.is_opening:
         Thread.objects.filter(pk=thread.pk).update(held_at=None, last_activity_at=now)
@@ -519,10 +505,7 @@ def reject_post(actor, post: Post, reason: str = "") -> Post:
     post.hidden_reason = one_line(reason, 500) or "Not approved by a facilitator."
     post.save(update_fields=["held_at", "hidden_by", "hidden_reason"])
     _audit(community, actor, "post.reject", f"{_describe(post)}: {post.hidden_reason}", target_user=post.author)
-    if post.author_id and post.author_id != actor.pk:
-        Notification.objects.get_or_create(
-            user_id=post.author_id, post=post, kind=Notification.Kind.HIDDEN, defaults={"actor": actor}
-        )
+    signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
 
@@ -555,6 +538,7 @@ def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Th
     for field, value in changes[action].items():
         setattr(thread, field, value)
     thread.save(update_fields=list(changes[action]))
+    pagecache.touched(thread.community)
     detail = f"thread “{thread.title}”" + (f": {one_line(reason, 300)}" if reason else "")
     _audit(thread.community, actor, f"thread.{action}", detail)
     return thread
@@ -568,6 +552,7 @@ def move_thread(actor, thread: Thread, target: Community) -> Thread:
     source = thread.community
     thread.community = target
     thread.save(update_fields=["community"])
+    pagecache.touched(source, target)
     detail = f"thread “{thread.title}” from {source.name} to {target.name}"
     _audit(source, actor, "thread.move", detail)
     _audit(target, actor, "thread.move", detail)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from discussions.views import events, posts, threads
+from discussions.views import posts, threads
 
 app_name = "discussions"
 
@@ -22,16 +22,4 @@ urlpatterns = [
     path("p/<int:pk>/dismiss-flags/", posts.dismiss_flags, name="dismiss-flags"),
     path("p/<int:pk>/approve/", posts.approve, name="approve"),
     path("p/<int:pk>/reject/", posts.reject, name="reject"),
-    path("notifications/", posts.notifications, name="notifications"),
-    path("c/<slug:slug>/events/", events.calendar_page, name="calendar"),
-    path("c/<slug:slug>/events/new/", events.create_event, name="new-event"),
-    path("c/<slug:slug>/events/feed.ics", events.community_feed, name="community-feed"),
-    path("c/<slug:slug>/events/<int:pk>/", events.event_detail, name="event"),
-    path("c/<slug:slug>/events/<int:pk>/edit/", events.edit_event, name="edit-event"),
-    path("c/<slug:slug>/events/<int:pk>/cancel/", events.cancel_event, name="cancel-event"),
-    path("c/<slug:slug>/events/<int:pk>/rsvp/", events.rsvp, name="rsvp"),
-    path("c/<slug:slug>/events/<int:pk>/event.ics", events.event_ics, name="event-ics"),
-    path("c/<slug:slug>/t/<int:pk>/live/", events.live, name="live"),
-    path("calendar/<str:token>.ics", events.personal_feed, name="personal-feed"),
-    path("settings/calendar/", events.calendar_settings, name="calendar-settings"),
 ]

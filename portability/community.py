@@ -9,7 +9,7 @@ community's own pages don't show. Objects carry keys made from their order
 restored community yields the same document, byte for byte, as the original.
 
 Restore trusts nothing in the file: names in the zip are checked before
-anything is read, markdown is rendered again through ``copsite.markup``
+anything is read, markdown is rendered again through ``core.markup``
 (the HTML in the file is ignored), uploads pass the same content checks as
 a fresh upload, and everything is written in one transaction (uploaded files
 are removed again if it rolls back).
@@ -42,10 +42,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from communities.models import AuditEntry, Community, Membership
-from copsite.markup import RENDER_VERSION, MarkupError, render_markdown
-from copsite.search import update_vector
-from discussions.models import RSVP, Event, EventQuestion, Post, Reaction, Revision, Thread, path_segment
+from core import pagecache
+from core.markup import RENDER_VERSION, MarkupError, render_markdown
+from core.search import update_vector
+from discussions.models import Post, Reaction, Revision, Thread, path_segment
 from discussions.services import render_post
+from events.models import RSVP, Event, EventQuestion
 from resources.files import check_upload, make_preview, safe_display_name
 from resources.models import Resource, ResourceReaction
 from resources.services import index_resource
@@ -482,6 +484,7 @@ class _Restorer:
         for entry in self.doc["events"]:
             self._event(community, entry)
         AuditEntry.objects.create(community=community, actor=actor, action="community.restore", detail=data["name"])
+        pagecache.touched_everything()  # placeholder people and a new community show across the site
         return community
 
     def _people(self) -> None:

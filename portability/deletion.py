@@ -26,10 +26,12 @@ from django.utils import timezone
 from accounts.models import User
 from communities import policy
 from communities.models import AuditEntry, Community, Membership
-from copsite import pagecache
-from copsite.models import OutboundEmail
+from core import pagecache
+from core.models import OutboundEmail
 from digests.models import DigestRun
-from discussions.models import RSVP, CalendarToken, Event, Notification, ReadState
+from discussions.models import ReadState
+from events.models import RSVP, CalendarToken, Event
+from notifications.models import Notification
 
 log = logging.getLogger(__name__)
 State = Membership.State
@@ -77,7 +79,7 @@ def delete_account(user: User) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     # Cached anonymous pages still carry the old name: start them afresh.
-    pagecache.bump_everything()
+    pagecache.touched_everything()
     log.info("account %s deleted", user.pk)
     return user
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.html import format_html
 
 from accounts.models import User
-from copsite.forms import Form
+from core.forms import Form
 
 
 class DeleteAccountForm(Form):

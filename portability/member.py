@@ -31,7 +31,8 @@ from django.utils import timezone
 from accounts.models import User
 from communities import policy
 from communities.models import Community, Membership
-from discussions.models import RSVP, Event, Flag, Post, Reaction, Revision, Thread
+from discussions.models import Flag, Post, Reaction, Revision, Thread
+from events.models import RSVP, Event
 from resources.files import safe_display_name
 from resources.models import Resource, ResourceReaction
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 import portability.community
 from communities import panels, policy
 from communities.models import Community
-from copsite import ratelimit
+from core import ratelimit
 from portability import deletion, member
 from portability.forms import DeleteAccountForm
 

@@ -7,4 +7,7 @@ class ResourcesConfig(AppConfig):
     def ready(self) -> None:
         # Registers the pinned-resources panel, the profile contributions provider
         # and what a public community would expose.
-        from resources import contributions, exposure, views  # noqa: F401
+        from core import demo as demo_data
+        from resources import contributions, demo, exposure, views  # noqa: F401
+
+        demo_data.register(self.label, lambda made: demo.seed_resources(made["people"]))

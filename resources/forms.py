@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from copsite.forms import ModelForm
-from copsite.markup import MarkupError, render
+from core.forms import ModelForm
+from core.markup import MarkupError, render
 from discussions.forms import ThreadForm
 from resources.files import check_upload
 from resources.models import Resource

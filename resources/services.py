@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from communities import ledger, policy
 from communities.models import Activity, AuditEntry, Community
-from copsite.mail import one_line
-from copsite.markup import render
-from copsite.search import update_vector
+from core import pagecache
+from core.mail import one_line
+from core.markup import render
+from core.search import update_vector
 from discussions import services as discussions
 from discussions.models import Thread
 from resources.files import check_upload, make_preview, stored_name
@@ -81,6 +82,7 @@ def add_resource(user, community: Community, *, fields: dict, tags: list[str], u
             resource.tags.set(tags[:MAX_TAGS])
             index_resource(resource)
             ledger.record(user, community, Activity.Kind.RESOURCE)
+            pagecache.touched(community)
     except Exception:
         _discard_files(resource)
         raise
@@ -102,6 +104,7 @@ def edit_resource(user, resource: Resource, *, fields: dict, tags: list[str], up
         resource.save()
         resource.tags.set(tags[:MAX_TAGS])
         index_resource(resource)
+        pagecache.touched(resource.community)
         if user.pk != resource.added_by_id:
             _audit(resource, user, "resource.edit")
     storage = resource.file.storage
@@ -120,6 +123,7 @@ def remove_resource(user, resource: Resource) -> Resource:
     if not policy.can_remove_resource(user, resource):
         raise ResourceError("You can't remove this resource.")
     Resource.objects.filter(pk=resource.pk).update(removed_at=timezone.now(), pin_position=None)
+    pagecache.touched(resource.community)
     _audit(resource, user, "resource.remove")
     return resource
 
@@ -146,6 +150,7 @@ def set_pin(user, resource: Resource, action: str) -> None:
             Resource.objects.filter(pk=resource.pk).update(pin_position=target)
     else:
         return
+    pagecache.touched(community)
     _audit(resource, user, f"resource.{action}")
 
 
@@ -154,6 +159,7 @@ def toggle_helpful(user, resource: Resource) -> tuple[bool, int]:
         raise ResourceError("You can't mark this resource as helpful.")
     with transaction.atomic():
         locked = Resource.objects.select_for_update().get(pk=resource.pk)
+        pagecache.touched(resource.community)  # the helpful count on its page and card
         deleted, _ = ResourceReaction.objects.filter(resource=locked, user=user).delete()
         if deleted:
             Resource.objects.filter(pk=locked.pk).update(helpful_count=F("helpful_count") - deleted)
@@ -190,6 +196,7 @@ def start_discussion(user, resource: Resource):
             tags=list(resource.tags.names()),
         )
         Resource.objects.filter(pk=locked.pk).update(thread=thread)
+        pagecache.touched(resource.community)
     return thread
 
 

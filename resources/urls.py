@@ -1,6 +1,6 @@
 from django.urls import path
 
-from resources import feeds, search, views
+from resources import views
 
 app_name = "resources"
 
@@ -15,7 +15,4 @@ urlpatterns = [
     path("c/<slug:slug>/library/<int:pk>/discuss/", views.discuss, name="discuss"),
     path("c/<slug:slug>/library/<int:pk>/file/", views.download, name="download"),
     path("c/<slug:slug>/library/<int:pk>/preview.png", views.preview, name="preview"),
-    path("c/<slug:slug>/feeds/threads/", feeds.ThreadFeed(), name="thread-feed"),
-    path("c/<slug:slug>/feeds/resources/", feeds.ResourceFeed(), name="resource-feed"),
-    path("search/", search.search_view, name="search"),
 ]

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import NAME_FIELDS, User
 from communities import panels, policy
 from communities.models import Community
-from copsite import ratelimit
-from copsite.db import Columns, fetch_all
+from core import ratelimit
+from core.db import Columns, fetch_all
 from discussions.models import Thread
 from resources import services
 from resources.forms import ResourceForm
@@ -55,7 +55,7 @@ def _library_queryset(community: Community):
 
 
 # The pinned cards ("Start here") on the community page and atop the library,
-# written out (copsite.db.Columns) with the columns CARD_FIELDS names: composing
+# written out (core.db.Columns) with the columns CARD_FIELDS names: composing
 # the ORM query cost more CPU than answering it. Their tags come in one more query.
 def _card_columns(alias: str, model, prefix: str = "") -> Columns:
     names = [f.removeprefix(prefix) for f in CARD_FIELDS if f.startswith(prefix) and "__" not in f.removeprefix(prefix)]
@@ -139,16 +139,6 @@ def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
 
 
 panels.register("community", _pinned_panel)
-
-
-def _feed_links(request: HttpRequest, community: Community) -> panels.Panel | None:
-    """Feed readers find a public community's Atom feeds from its page (private ones have none)."""
-    if not policy.has_public_feeds(community):
-        return None
-    return panels.Panel("resources/_feed_links.html")
-
-
-panels.register("community_head", _feed_links)
 
 
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:

@@ -30,7 +30,7 @@ import requests
 from django.conf import settings
 from django.db import connection, transaction
 
-from copsite.models import Heartbeat, OutboundEmail
+from core.models import Heartbeat, OutboundEmail
 from tests.worker import ROOT, stop_process, wait_until
 
 
@@ -323,7 +323,7 @@ class WebServer:
 
 def publish(broker_url: str, task, *args, **kwargs) -> None:
     """Publish ``task`` to the tests' queue on ``broker_url``, as beat would on that deployment."""
-    from copsite.celery import app
+    from celery import current_app as app
 
     with app.connection_for_write(broker_url) as broker:
         task.apply_async(args, kwargs, connection=broker, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
@@ -414,8 +414,8 @@ def drain(broker_url: str | None = None, *, timeout: float = 30, log: Callable[[
     """
     import uuid
 
-    from copsite.models import Heartbeat
-    from copsite.tasks import heartbeat
+    from core.models import Heartbeat
+    from core.tasks import heartbeat
 
     name = f"tick-{uuid.uuid4().hex[:12]}"
     if broker_url:

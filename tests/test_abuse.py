@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import pytest
 
 from accounts.models import User
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 from discussions import services
-from discussions.models import Notification, Post, Reaction, Thread
+from discussions.models import Post, Reaction, Thread
+from notifications.models import Notification
 from tests.accounts import LOGIN, SIGNUP, signup_data
 
 pytestmark = pytest.mark.django_db

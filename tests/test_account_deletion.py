@@ -9,9 +9,11 @@ from django.urls import reverse
 
 from accounts.models import FORMER_MEMBER, User
 from communities.models import AuditEntry, Community, Membership
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 from discussions import services
-from discussions.models import CalendarToken, Notification, Post, ReadState, Thread
+from discussions.models import Post, ReadState, Thread
+from events.models import CalendarToken
+from notifications.models import Notification
 from resources.models import Resource
 
 DELETE = reverse("portability:delete-account")
@@ -190,8 +192,8 @@ def test_a_host_of_an_upcoming_event_stops_hosting_and_rsvps_to_it_go(client, wo
 
     from django.utils import timezone
 
-    from discussions import events
-    from discussions.models import RSVP
+    from events import services as events
+    from events.models import RSVP
 
     start = timezone.now() + timedelta(days=3)
     event = events.create_event(

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 from tests.accounts import GOOD_PASSWORD, LOGIN, SIGNUP, signup_data
 
 

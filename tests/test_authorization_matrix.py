@@ -34,7 +34,7 @@ from django.test import Client
 
 from communities import policy
 from communities.models import AuditEntry, Community, Invitation, Membership
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 
 pytestmark = pytest.mark.django_db
 State = Membership.State

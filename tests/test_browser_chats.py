@@ -17,8 +17,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from communities.models import Community, Membership
-from discussions import events
-from discussions.models import Event, Post
+from discussions.models import Post
+from events import services as events
+from events.models import Event
 from tests.browser import SCREENSHOTS, assert_accessible, log_in, visit
 
 pytestmark = pytest.mark.browser

@@ -91,7 +91,7 @@ def test_facilitator_invites_by_email_and_invitee_signs_up_through_the_link(page
 
 def _mailed_path(to: str, pattern: str, *, after: int = 0) -> str:
     """The path of the link in the newest mail to ``to`` matching ``pattern`` (the outbox row the worker sends)."""
-    from copsite.models import OutboundEmail
+    from core.models import OutboundEmail
     from tests.worker import wait_until
 
     def newest():
@@ -193,7 +193,7 @@ def test_a_forwarded_invitation_lets_the_stranger_nowhere_and_the_owner_in_throu
 
 
 def _latest_mail_pk() -> int:
-    from copsite.models import OutboundEmail
+    from core.models import OutboundEmail
 
     latest = OutboundEmail.objects.order_by("-pk").first()
     return latest.pk if latest else 0

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from accounts.models import WEEKDAYS, User
 from communities.models import Membership
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 from digests import building, planning, unsubscribe
 from digests.models import DigestRun
 from discussions import services as discussions

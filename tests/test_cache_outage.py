@@ -16,7 +16,7 @@ def redis_down(settings):
     port = free_port()  # nothing listens here once the socket closes
     settings.CACHES = {
         "default": {
-            "BACKEND": "copsite.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{port}/0",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

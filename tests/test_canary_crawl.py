@@ -34,9 +34,10 @@ from django.utils import timezone
 from communities import policy
 from communities import services as community_services
 from communities.models import Community, Membership
-from discussions import events
 from discussions import services as discussion_services
-from discussions.models import CalendarToken, Thread
+from discussions.models import Thread
+from events import services as events
+from events.models import CalendarToken
 from resources import services as resource_services
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from discussions import events, services
-from discussions.models import Event, Post, Thread
+from discussions import services
+from discussions.models import Post, Thread
+from events import services as events
+from events.models import Event
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from discussions import events
-from discussions.models import Event, EventQuestion, Post
-from discussions.tasks import run_events
+from discussions.models import Post
+from events import services as events
+from events.models import Event, EventQuestion
+from events.tasks import run_events
 from tests.worker import LiveWorker, wait_until
 
 pytestmark = pytest.mark.live_worker

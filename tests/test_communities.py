@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from communities import services
 from communities.models import AuditEntry, Community, Invitation, Membership
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 
 pytestmark = pytest.mark.django_db
 State, Role = Membership.State, Membership.Role

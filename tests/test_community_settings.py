@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from communities import services
 from communities.models import AuditEntry, Community
-from discussions import events
 from discussions import services as discussions
 from discussions.models import Thread
+from events import services as events
 from resources import services as resources
 
 pytestmark = pytest.mark.django_db

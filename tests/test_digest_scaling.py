@@ -17,11 +17,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from bench.management.commands.bench_digests import Seeder
 from communities.models import Membership
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 from digests import building, planning
-from digests.management.commands.bench_digests import Seeder
-from discussions.models import Notification
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")

@@ -10,12 +10,13 @@ import pytest
 from django.utils import timezone
 
 from communities.models import Membership
-from copsite.mail import build_message
-from copsite.models import OutboundEmail
-from digests import building, notify, planning, unsubscribe
+from core.mail import build_message
+from core.models import OutboundEmail
+from digests import building, planning, unsubscribe
 from digests.models import DigestRun
 from discussions import services as discussions
-from discussions.models import Notification
+from notifications import email as notify
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")

@@ -32,8 +32,8 @@ from django.db import connection
 
 from communities import services as communities
 from communities.models import Membership
-from copsite.models import Heartbeat, OutboundEmail
-from copsite.tasks import heartbeat
+from core.models import Heartbeat, OutboundEmail
+from core.tasks import heartbeat
 from digests import planning
 from digests.models import DigestRun
 from digests.tasks import build_digests, plan_digests

@@ -17,7 +17,8 @@ from django.test import Client
 
 from communities.models import Activity, Membership
 from discussions import services
-from discussions.models import Notification, Post, Reaction, Thread, path_segment
+from discussions.models import Post, Reaction, Thread, path_segment
+from notifications.models import Notification
 from tests.concurrency import run_together
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

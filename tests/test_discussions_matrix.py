@@ -38,7 +38,8 @@ from django.utils import timezone
 
 from communities.models import Activity, AuditEntry, Membership
 from discussions import services
-from discussions.models import Flag, Notification, Post, Reaction, Revision, Thread
+from discussions.models import Flag, Post, Reaction, Revision, Thread
+from notifications.models import Notification
 from tests import matrix
 from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
 

@@ -8,9 +8,9 @@ import time
 import pytest
 from django.db import transaction
 
-from copsite.mail import queue_email
-from copsite.models import OutboundEmail
-from copsite.tasks import send_pending_email
+from core.mail import queue_email
+from core.models import OutboundEmail
+from core.tasks import send_pending_email
 from tests.faults import free_port
 from tests.worker import read_mail, text_of, wait_until
 

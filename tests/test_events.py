@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
-from copsite.models import OutboundEmail
-from discussions import events
-from discussions.models import RSVP, CalendarToken, Event, EventQuestion, Post
+from core.models import OutboundEmail
+from discussions.models import Post
+from events import services as events
+from events.models import RSVP, CalendarToken, Event, EventQuestion
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")

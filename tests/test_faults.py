@@ -27,14 +27,16 @@ from django.utils import timezone
 
 from communities import services as communities
 from communities.models import Membership
-from copsite.mail import queue_email
-from copsite.models import OutboundEmail
-from copsite.tasks import send_pending_email
+from core.mail import queue_email
+from core.models import OutboundEmail
+from core.tasks import send_pending_email
 from digests import planning
 from digests.models import DigestRun
-from digests.tasks import build_digests, plan_digests, send_notification_emails
+from digests.tasks import build_digests, plan_digests
 from discussions import services as discussions
-from discussions.models import Notification, Post, Thread
+from discussions.models import Post, Thread
+from notifications.models import Notification
+from notifications.tasks import send_notification_emails
 from tests.faults import (
     PostgresCluster,
     RedisServer,
@@ -225,7 +227,7 @@ QUEUE_FIVE = """
 import django
 django.setup()
 from django.db import transaction
-from copsite.mail import prepare_email, queue_emails
+from core.mail import prepare_email, queue_emails
 with transaction.atomic():
     queue_emails([prepare_email(to=f"member{i}@example.org", subject="News", text="Hi.") for i in range(5)])
 """

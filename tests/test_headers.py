@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from copsite.pagecache import AnonymousPageCacheMiddleware
+from core.pagecache import AnonymousPageCacheMiddleware
 from tests.deploy import PROD, manage
 from tests.faults import free_port
 
@@ -170,7 +170,7 @@ def test_page_with_a_csp_nonce_is_never_stored_in_the_page_cache(settings):
     for view, expected in ((page_with_nonce, None), (plain_page, "miss")):
         from csp.middleware import CSPMiddleware
 
-        # A community page's address: one the cache may store (copsite.pagecache.CACHEABLE_PAGES).
+        # A community page's address: one the cache may store (core.pagecache.CACHEABLE_PAGES).
         path = f"/c/{view.__name__.replace('_', '-')}/"
         csp = CSPMiddleware(lambda r, view=view: AnonymousPageCacheMiddleware(view)(r))
         first = csp(factory.get(path))
@@ -187,7 +187,7 @@ def test_page_with_a_csp_nonce_is_never_stored_in_the_page_cache(settings):
 
 def test_service_unavailable_answer_carries_the_security_headers(client, production):
     """The 503 a load balancer sees when the broker is down (a real unreachable port, not a mock)."""
-    from copsite.celery import app
+    from celery import current_app as app
 
     original = app.conf.broker_url
     app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"

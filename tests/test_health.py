@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.utils import ConnectionHandler
 
-from copsite import health
+from core import health
 from tests.faults import free_port
 
 
@@ -22,7 +22,7 @@ def test_healthz_is_ok_when_database_and_broker_answer(client):
 
 @pytest.mark.django_db
 def test_healthz_names_the_broker_when_it_is_unreachable(client, settings):
-    from copsite.celery import app
+    from celery import current_app as app
 
     original = app.conf.broker_url
     app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"

@@ -41,9 +41,10 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from communities.models import Community, Invitation, Membership
-from discussions import events as event_services
-from discussions.events import PlannedQuestion
-from discussions.models import Event, Flag, Post, Thread
+from discussions.models import Flag, Post, Thread
+from events import services as event_services
+from events.models import Event
+from events.services import PlannedQuestion
 from resources import services as resource_services
 from resources.models import Resource
 
@@ -91,7 +92,7 @@ def stripped(value: str) -> str:
 
 
 def one_line(value: str) -> str:
-    """Every one-line field (copsite/forms.py), and domain statements and reasons: whitespace runs become one space."""
+    """Every one-line field (core/forms.py), and domain statements and reasons: whitespace runs become one space."""
     return " ".join(stripped(value).split())
 
 
@@ -643,7 +644,7 @@ def check_hostile_submission(client: Client, case: FormCase, stage: SimpleNamesp
         return
     if case.method == "get":
         # Searches answer with a page; what was typed is shown back as text, not run.
-        # A NUL in a URL is a 400 (copsite.middleware.RejectNulMiddleware).
+        # A NUL in a URL is a 400 (core.middleware.RejectNulMiddleware).
         assert response.status_code == (400 if "\x00" in value else 200)
         assert b"<script>alert(1)</script>" not in response.content
         return
@@ -691,7 +692,7 @@ def test_every_form_in_the_product_is_in_the_table():
         "RhythmForm": "digest preferences",
     }
     found = set()
-    modules = ["accounts.forms", "communities.forms", "discussions.forms", "discussions.event_forms"]
+    modules = ["accounts.forms", "communities.forms", "discussions.forms", "events.forms"]
     for module in [*modules, "resources.forms", "digests.forms", "portability.forms"]:
         for name, obj in vars(importlib.import_module(module)).items():
             if isinstance(obj, type) and issubclass(obj, forms.BaseForm) and obj.__module__ == module:

@@ -29,9 +29,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from communities.models import Membership
-from discussions import events as event_services
-from discussions.events import PlannedQuestion
-from discussions.models import Event, Post, Thread
+from discussions.models import Post, Thread
+from events import services as event_services
+from events.models import Event
+from events.services import PlannedQuestion
 from resources import services as resource_services
 from resources.models import Resource
 
@@ -199,5 +200,5 @@ def test_another_communitys_ids_show_nothing_of_it(world, private_objects, name,
     "url", ["/c/?q=%00", "/search/?q=a&kind=%00", "/u/%00/", "/calendar/%00.ics", "/c/commons/?tag=%00"]
 )
 def test_a_nul_in_a_url_is_a_bad_request_not_a_server_error(client, world, url):
-    # PostgreSQL can't hold NUL: before copsite.middleware.RejectNulMiddleware these were 500s there.
+    # PostgreSQL can't hold NUL: before core.middleware.RejectNulMiddleware these were 500s there.
     assert client.get(url).status_code == 400

@@ -22,12 +22,15 @@ from django.utils import timezone
 
 from communities import policy
 from communities.models import Membership
-from copsite.models import OutboundEmail
-from copsite.tasks import send_email
-from digests import building, notify, planning
-from discussions import events
+from core.models import OutboundEmail
+from core.tasks import send_email
+from digests import building, planning
 from discussions import services as discussions
-from discussions.models import Event, Notification, Post, Thread
+from discussions.models import Post, Thread
+from events import services as events
+from events.models import Event
+from notifications import email as notify
+from notifications.models import Notification
 from resources import services as resources
 from resources.models import Resource
 

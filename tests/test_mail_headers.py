@@ -5,7 +5,7 @@ CR/LF, ``Bcc:`` lines, RFC 2047 encoded-words and 2,000 characters go
 through the real flows that send mail: reply notifications, digests,
 invitations, join decisions, event reminders and cancellations. Each
 resulting outbox row is turned into the message the worker would hand to
-SMTP (``copsite.mail.build_message``), serialised to bytes and parsed back:
+SMTP (``core.mail.build_message``), serialised to bytes and parsed back:
 exactly the expected headers, one ``Subject`` line, recipients unchanged.
 The values are written straight through the services, as an import or the
 admin could, not only through forms (which would refuse most of them).
@@ -25,13 +25,15 @@ from django.utils import timezone
 from accounts.models import User
 from communities import services as communities
 from communities.models import Community, Membership
-from copsite.mail import build_message
-from copsite.models import OutboundEmail
-from digests import building, notify, planning
-from discussions import events
+from core.mail import build_message
+from core.models import OutboundEmail
+from digests import building, planning
 from discussions import services as discussions
-from discussions.events import PlannedQuestion
-from discussions.models import RSVP, Event, Thread
+from discussions.models import Thread
+from events import services as events
+from events.models import RSVP, Event
+from events.services import PlannedQuestion
+from notifications import email as notify
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""copsite.markup: markdown → safe HTML, plain text and mentions (RELIABILITY.md A-xss-*, A-markdown-dos).
+"""core.markup: markdown → safe HTML, plain text and mentions (RELIABILITY.md A-xss-*, A-markdown-dos).
 
 The safety checker below parses output the way a browser does (html5lib) and
 knows nothing about how markup.py works: it has its own allowlist.
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown.inlinepatterns import BACKTICK_RE, LINK_RE, BacktickInlineProcessor, LinkInlineProcessor
 
-from copsite import markup
-from copsite.markup import MAX_MENTIONS, MarkupError, Rendered, render, render_markdown, sanitize
+from core import markup
+from core.markup import MAX_MENTIONS, MarkupError, Rendered, render, render_markdown, sanitize
 
 REL = 'rel="nofollow ugc noopener"'
 USERS = {"mira": "/u/mira/", "bob": "https://cop.example/u/bob/", "a.b-c_d+e": "/u/a.b-c_d+e/"}

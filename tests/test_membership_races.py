@@ -6,7 +6,7 @@ import pytest
 
 from communities import services
 from communities.models import Community, Membership
-from copsite.models import OutboundEmail
+from core.models import OutboundEmail
 from tests.concurrency import run_together
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

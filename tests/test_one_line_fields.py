@@ -1,4 +1,4 @@
-"""Every one-line text field of every copsite form gets the same cleaning (copsite/forms.py).
+"""Every one-line text field of every copsite form gets the same cleaning (core/forms.py).
 
 A bidi override (U+202E) in an event's place or a paper's citation reversed
 what others read after it, and a line break split the line. The test below
@@ -21,12 +21,23 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from communities.models import Community
-from discussions.models import Event
+from events.models import Event
 from resources.models import Resource
 
 pytestmark = pytest.mark.django_db
 
-PACKAGES = ["accounts", "communities", "discussions", "resources", "digests", "portability", "copsite"]
+PACKAGES = [
+    "core",
+    "accounts",
+    "communities",
+    "discussions",
+    "resources",
+    "events",
+    "notifications",
+    "digests",
+    "discovery",
+    "portability",
+]
 HOSTILE = {
     "RTL override": "Ward 4\u202e2 roolF",
     "zero-width space": "Ward\u200b 4",
@@ -89,7 +100,7 @@ def build(form_class, world, data: dict | None = None) -> forms.BaseForm:
 
 
 def concrete(form_class) -> bool:
-    """The bases (copsite.forms.ModelForm, ...) name no model: nothing to fill in."""
+    """The bases (core.forms.ModelForm, ...) name no model: nothing to fill in."""
     meta = getattr(form_class, "_meta", None)
     return not (issubclass(form_class, forms.BaseModelForm) and meta.model is None)
 
@@ -123,7 +134,7 @@ def test_every_one_line_field_of_every_form_refuses_or_cleans_invisible_and_line
 
 
 def test_one_line_fields_say_which_characters_are_refused_and_keep_the_rest_on_one_line(world):
-    from discussions.event_forms import EventForm
+    from events.forms import EventForm
 
     form = EventForm({"place": "Room 4\u202e"})
     form.is_valid()

@@ -17,9 +17,10 @@ from django.urls import reverse
 import portability.community
 from communities import services as community_services
 from communities.models import Community, Membership
-from discussions import events
 from discussions import services as discussions
-from discussions.models import RSVP, Event, EventQuestion, Post, Reaction, Revision, Thread
+from discussions.models import Post, Reaction, Revision, Thread
+from events import services as events
+from events.models import RSVP, Event, EventQuestion
 from resources import services as resources
 from resources.models import Resource, ResourceReaction
 

@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 
 from communities import services as communities
-from discussions import events
 from discussions import services as discussions
-from discussions.models import Event, Notification
+from events import services as events
+from events.models import Event
+from notifications.models import Notification
 from resources import services as resources
 
 pytestmark = pytest.mark.django_db

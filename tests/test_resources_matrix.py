@@ -46,8 +46,9 @@ from taggit.models import TaggedItem
 
 from communities import services as community_services
 from communities.models import Activity, AuditEntry, Community, Membership
+from discovery import search
 from discussions.models import Post, Thread
-from resources import search, services
+from resources import services
 from resources.models import Resource, ResourceReaction
 from tests import matrix
 from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES

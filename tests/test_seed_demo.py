@@ -53,7 +53,7 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert Resource.objects.filter(pin_position__isnull=False).count() >= 3
     assert Resource.objects.exclude(in_practice="").filter(kind="research").exists()
     assert Resource.objects.filter(kind="file").exclude(preview="").exists()
-    from discussions.models import Event
+    from events.models import Event
 
     past_chat = Event.objects.get(kind="chat", thread__isnull=False)
     assert past_chat.questions.filter(post__isnull=False).count() == 3

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from copsite.env import ConfigError, env_bool, env_int, env_list, parse_database_url, parse_email_url
+from core.env import ConfigError, env_bool, env_int, env_list, parse_database_url, parse_email_url
 from tests.deploy import PROD, ROOT, manage
 
 
@@ -78,7 +78,7 @@ def test_production_reads_postgres_redis_and_smtp_from_urls(tmp_path):
         "forum",
         "s@cret",
         "redis://cache.internal:6380/2",
-        "copsite.cache.ResilientRedisCache",
+        "core.cache.ResilientRedisCache",
         "smtp.example.org",
         "587",
         "True",

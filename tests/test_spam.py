@@ -10,7 +10,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from discussions.models import Notification, Post, Thread
+from discussions.models import Post, Thread
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +150,7 @@ def test_a_broken_or_slow_service_lets_the_post_through_and_says_so_in_the_log(
     akismet.answer = answer
     client.force_login(world.member)
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="copsite.spam"):
+    with caplog.at_level(logging.WARNING, logger="core.spam"):
         response = reply(client, conversation.thread, f"Ordinary reply ({answer})")
     assert time.monotonic() - started < 2.5  # the 1 s timeout, not the server's 3 s
     assert response.status_code == 302
@@ -162,7 +163,7 @@ def test_an_unreachable_service_lets_the_post_through(client, world, conversatio
     fake.stop()  # nothing listens on its port any more
     settings.AKISMET_API_KEY, settings.AKISMET_URL = KEY, fake.url
     client.force_login(world.member)
-    with caplog.at_level(logging.WARNING, logger="copsite.spam"):
+    with caplog.at_level(logging.WARNING, logger="core.spam"):
         reply(client, conversation.thread, "Still posted.")
     assert Post.objects.get(body="Still posted.").held_at is None
     assert "spam check unavailable" in caplog.text

@@ -1,4 +1,4 @@
-"""The statements written out in SQL for the busiest pages (copsite.db.Columns), checked against the ORM.
+"""The statements written out in SQL for the busiest pages (core.db.Columns), checked against the ORM.
 
 The community page's thread list, the thread page's thread, a community with
 the reader's membership, the facilitators, the upcoming events and the
@@ -29,11 +29,12 @@ from django.utils import timezone
 from communities import policy
 from communities.models import Community, Membership
 from communities.views.directory import facilitators_of
-from copsite.db import Columns, fetch_all
+from core.db import Columns, fetch_all
 from discussions import services
-from discussions.models import Event, ReadState, Thread
-from discussions.views.events import upcoming_events
+from discussions.models import ReadState, Thread
 from discussions.views.threads import _thread_list_panel, thread_for_reader
+from events.models import Event
+from events.views import upcoming_events
 from resources.models import Resource
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from accounts.models import NAME_FIELDS, User
 from communities import exposure, forms, ledger, panels, policy, services
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
-from copsite.db import Columns, fetch_all
+from core.db import Columns, fetch_all
 
 PAGE_SIZE = 20
 
@@ -65,7 +65,7 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
 
 
 # The people who look after a community, as its page names them: written out
-# (copsite.db.Columns), since composing the ORM query cost more than running it.
+# (core.db.Columns), since composing the ORM query cost more than running it.
 _FACILITATOR_COLUMNS = Columns(Membership, "m", fields=["user", "community", "role", "state", "joined_at"])
 _PERSON_COLUMNS = Columns(User, "u", fields=NAME_FIELDS)
 _FACILITATORS_SQL = (

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from communities import panels, participation, policy, services
 from communities.forms import InviteForm, LevelForm, RoleForm
 from communities.models import AuditEntry, Invitation, Membership
-from copsite import ratelimit
+from core import ratelimit
 
 MEMBERS_PER_PAGE = 50
 LEVEL_ORDER = Case(

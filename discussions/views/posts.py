@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from communities import panels, policy
 from communities.models import Community
-from copsite import ratelimit
+from core import ratelimit
 from discussions import services
 from discussions.forms import EditForm, MoveForm, ReasonForm
-from discussions.models import Flag, Notification, Post, Thread
+from discussions.models import Flag, Post, Thread
 from discussions.views.threads import post_url, submission_limited, too_fast
 
 
@@ -292,20 +290,3 @@ def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Pane
 
 
 panels.register("dashboard", _flag_queue_panel)
-
-
-# --- Notifications ---------------------------------------------------------------------
-
-
-@login_required
-def notifications(request: HttpRequest) -> HttpResponse:
-    # Checked at read time: the person may have left, or the post been hidden, held or deleted since.
-    items = list(
-        Notification.objects.shown_to(request.user)
-        .select_related("actor", "post__thread__community")
-        .order_by("-created_at")[:50]
-    )
-    if request.method == "POST":
-        Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
-        return redirect("discussions:notifications")
-    return render(request, "discussions/notifications.html", {"items": items})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from urllib.parse import quote
@@ -21,8 +22,8 @@ from taggit.models import Tag, TaggedItem
 from accounts.models import NAME_FIELDS, User
 from communities import panels, policy
 from communities.models import Community, Membership
-from copsite import ratelimit, spam
-from copsite.db import Columns, fetch_all
+from core import ratelimit, spam
+from core.db import Columns, fetch_all
 from discussions import rendering, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
@@ -36,13 +37,25 @@ _PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
 HELD_MESSAGE = "Thanks! A facilitator will look at your post before others see it."
 
 
-# A page of a community's thread list, written out (copsite.db.Columns): the
+# A page of a community's thread list, written out (core.db.Columns): the
 # rows with their two people, the reader's read markers and the number of
 # threads in the list, in one statement. Through the ORM the list cost two
 # queries (page count, rows) and a third for a member's markers, and more CPU
 # to compose than the database spent on all three. The columns are what a
 # row shows (thread_list.jinja): not the search vector, which is as long as
 # the opening post. Table names come from the models; every value is a parameter.
+
+# Threads of a kind another app draws (a hosted chat's live page: events), by kind.
+# The app registers its view in AppConfig.ready(); it gets the request and the
+# thread, already checked visible and marked read.
+KindPage = Callable[[HttpRequest, Thread], HttpResponse]
+KIND_PAGES: dict[str, KindPage] = {}
+
+
+def register_kind_page(kind: str, page: KindPage) -> None:
+    KIND_PAGES[kind] = page
+
+
 _ROW_COLUMNS = Columns(
     Thread,
     "t",
@@ -203,12 +216,8 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         read_state is None or read_state.last_read_at < thread.last_activity_at
     ):
         services.mark_read(request.user, thread)
-    if thread.kind == Thread.Kind.CHAT:
-        from discussions.views.events import chat_context
-
-        context = chat_context(request, thread)
-        context.update(is_member=policy.can_post(request.user, community), now=timezone.now())
-        return render(request, "discussions/chat.html", context)
+    if thread.kind in KIND_PAGES:
+        return KIND_PAGES[thread.kind](request, thread)
     context = {
         "community": community,
         "thread": thread,
@@ -232,7 +241,7 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 # The thread a page shows, with its community, the reader's membership and
-# how far they have read, in one statement written out (copsite.db.Columns):
+# how far they have read, in one statement written out (core.db.Columns):
 # composing it through the ORM cost more CPU than three queries' answers.
 _THREAD_COLUMNS = Columns(Thread, "t", exclude=["search_vector"])
 _COMMUNITY_COLUMNS = Columns(Community, "c")

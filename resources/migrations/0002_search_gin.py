@@ -1,10 +1,10 @@
 from django.db import migrations
 
-from copsite.search import gin_index_operations
+from core.search import gin_index_operations
 
 
 class Migration(migrations.Migration):
     dependencies = [("resources", "0001_initial")]
 
-    # Full-text search over resources (resources.search): GIN on the stored vector.
+    # Full-text search over resources (discovery.search): GIN on the stored vector.
     operations = gin_index_operations("resources_resource", "resource_search_gin")

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from accounts import names
 from accounts.models import User
-from copsite import pagecache
+from core import pagecache
 
 
 class Command(BaseCommand):
@@ -20,5 +20,5 @@ class Command(BaseCommand):
         with transaction.atomic():
             changed = names.refresh_all(User)
             if changed:
-                pagecache.bump_everything()  # bulk updates send no signals
+                pagecache.touched_everything()
         self.stdout.write(f"Updated {changed} name key(s) or flag(s).")

@@ -1,0 +1,40 @@
+from functools import cache
+
+from django.conf import settings
+from django.templatetags.static import static
+from django.urls import get_script_prefix, reverse
+
+# The links of every page's head, header and account menu (templates/base.html).
+_PAGE_LINKS = {
+    "home": "home",
+    "directory": "communities:directory",
+    "search": "discovery:search",
+    "notifications": "notifications:list",
+    "email_settings": "digests:preferences",
+    "edit_profile": "accounts:edit-profile",
+    "your_data": "portability:your-data",
+    "account_email": "account_email",
+    "change_password": "account_change_password",
+    "admin": "admin:index",
+    "logout": "account_logout",
+    "login": "account_login",
+    "signup": "account_signup",
+}
+_PAGE_ASSETS = {
+    "favicon": "favicon.svg",
+    "css": "css/site.css",
+    "htmx": "django_htmx/htmx-2.min.js",
+    "js": "js/site.js",
+}
+
+
+@cache
+def _links(script_prefix: str) -> dict[str, str]:
+    """Reversed once per process (and script prefix), not a dozen times on every page."""
+    links = {key: reverse(name) for key, name in _PAGE_LINKS.items()}
+    links.update({key: static(path) for key, path in _PAGE_ASSETS.items()})
+    return links
+
+
+def site(request):
+    return {"SITE_NAME": settings.COPSITE_NAME, "DEBUG": settings.DEBUG, "links": _links(get_script_prefix())}

@@ -1,0 +1,22 @@
+"""Re-render stored markdown after the renderer or its sanitizing policy changed (apps register: core.rerender)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from core import pagecache, rerender
+
+
+class Command(BaseCommand):
+    help = "Re-render stored markdown behind the current renderer (or all of it with --all): posts, descriptions…"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--all", action="store_true", help="Re-render every row, not only outdated ones.")
+
+    def handle(self, *args, **options) -> None:
+        done = []
+        for what, rerenderer in rerender.registered():
+            count, kept = rerenderer(options["all"])
+            done.append(f"{count} {what}" + (f" ({kept} kept as plain text)" if kept else ""))
+        pagecache.touched_everything()
+        self.stdout.write("Re-rendered " + ", ".join(done) + ".")

@@ -1,0 +1,18 @@
+"""What discussions announce to the apps above them, sent inside the write's own transaction.
+
+discussions imports none of the apps above it: those that care (notifications)
+connect receivers in their ``AppConfig.ready()``. Receivers run synchronously,
+so what they write commits or rolls back with the post.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# A post became visible to its community (new, approved, or edited with new mentions):
+# post, actor, mentions (usernames the markup linked), reply_to (the parent post or None).
+post_published = Signal()
+# A reply became the accepted answer of its question: post, actor.
+answer_accepted = Signal()
+# A facilitator hid a post or turned a held one down: post, actor.
+post_hidden = Signal()

@@ -1,0 +1,241 @@
+"""Events and hosted chats: scheduling writes, the chat runner and reminders.
+
+The runner is idempotent by database state: the event row is locked to open
+the live thread once, and each question row is locked and linked to its post
+in the same transaction, so a late, restarted or duplicated beat/worker
+posts every question exactly once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+
+from communities import policy
+from communities.models import AuditEntry, Community
+from core import pagecache
+from core.mail import one_line, queue_templated_email
+from core.markup import render_markdown
+from discussions import services
+from discussions.models import Thread
+from events.models import RSVP, Event, EventQuestion
+
+REMINDER_AHEAD = timedelta(hours=1)
+
+
+class EventError(Exception):
+    """An event action that can't happen; the message is shown to the person."""
+
+
+@dataclass(frozen=True)
+class PlannedQuestion:
+    minute: int
+    text: str
+
+
+def parse_questions(text: str) -> list[PlannedQuestion]:
+    """One question per line, each starting with its minute: ":05 What brought you here?" or "5 …"."""
+    questions = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        head, _, rest = line.lstrip(":").partition(" ")
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not head.isdecimal() or not rest.strip():
+            raise ValueError(f"Line {number}: start with the minute, e.g. “:05 What brought you here?”.")
+        minute = int(head)
+        if minute > 24 * 60:
+            raise ValueError(f"Line {number}: the minute must be within the chat.")
+        if len(" ".join(rest.split())) > 500:
+            raise ValueError(f"Line {number}: keep each question under 500 characters.")
+        questions.append(PlannedQuestion(minute, one_line(rest, 500)))
+    if len(questions) > 30:
+        raise ValueError("Keep a chat to at most 30 questions.")
+    return sorted(questions, key=lambda q: q.minute)
+
+
+def questions_text(event: Event) -> str:
+    return "\n".join(f":{q.minute:02d} {q.text}" for q in event.questions.all())
+
+
+def _audit(event: Event, actor, action: str) -> None:
+    AuditEntry.objects.create(
+        community=event.community, actor=actor, action=action, detail=one_line(f"event “{event.title}”", 500)
+    )
+
+
+@transaction.atomic
+def create_event(actor, community: Community, *, fields: dict, questions: list[PlannedQuestion], hosts) -> Event:
+    if not policy.can_manage_events(actor, community):
+        raise EventError("Only facilitators can schedule events.")
+    host = urlsplit(settings.SITE_URL).hostname or "copsite"
+    event = Event(community=community, created_by=actor, uid=f"{uuid.uuid4()}@{host}", **fields)
+    event.description_html = render_markdown(event.description)
+    event.save()
+    event.hosts.set(hosts or [actor])
+    EventQuestion.objects.bulk_create(
+        EventQuestion(event=event, position=i, text=q.text, minute=q.minute) for i, q in enumerate(questions, 1)
+    )
+    _audit(event, actor, "event.create")
+    pagecache.touched(community)
+    return event
+
+
+@transaction.atomic
+def update_event(actor, event: Event, *, fields: dict, questions: list[PlannedQuestion], hosts) -> Event:
+    event = Event.objects.select_for_update(of=("self",)).select_related("community").get(pk=event.pk)
+    if not policy.can_manage_events(actor, event.community):
+        raise EventError("Only facilitators can edit events.")
+    for name, value in fields.items():
+        setattr(event, name, value)
+    event.description_html = render_markdown(event.description)
+    event.sequence += 1
+    event.save()
+    if hosts:
+        event.hosts.set(hosts)
+    # Questions already posted stay as they are; the rest follow the new plan.
+    posted = list(event.questions.filter(post__isnull=False))
+    event.questions.filter(post__isnull=True).delete()
+    start = len(posted) + 1
+    EventQuestion.objects.bulk_create(
+        EventQuestion(event=event, position=start + i, text=q.text, minute=q.minute)
+        for i, q in enumerate(questions[len(posted) :])
+    )
+    _audit(event, actor, "event.edit")
+    pagecache.touched(event.community)
+    return event
+
+
+@transaction.atomic
+def cancel_event(actor, event: Event) -> Event:
+    event = Event.objects.select_for_update(of=("self",)).select_related("community").get(pk=event.pk)
+    if not policy.can_manage_events(actor, event.community):
+        raise EventError("Only facilitators can cancel events.")
+    if event.cancelled_at is not None:
+        return event
+    from django.utils import timezone
+
+    event.cancelled_at = timezone.now()
+    event.sequence += 1
+    event.save(update_fields=["cancelled_at", "sequence"])
+    going = RSVP.objects.filter(event=event, answer=RSVP.Answer.GOING).select_related("user")
+    for rsvp in going:
+        _mail(rsvp.user, event, "event_cancelled", kind="event.cancelled")
+    _audit(event, actor, "event.cancel")
+    pagecache.touched(event.community)
+    return event
+
+
+def rsvp(user, event: Event, answer: str) -> RSVP:
+    if not policy.can_rsvp(user, event):
+        raise EventError("Join the community to answer.")
+    if answer not in RSVP.Answer.values:
+        raise EventError("Choose going, maybe or not going.")
+    with transaction.atomic():
+        row, _ = RSVP.objects.update_or_create(event=event, user=user, defaults={"answer": answer})
+        pagecache.touched(event.community)  # the counts on its page
+    return row
+
+
+def _mail(user, event: Event, template: str, kind: str) -> None:
+    queue_templated_email(
+        to=user.email,
+        template=f"events/email/{template}",
+        context={"person": user, "event": event},
+        kind=kind,
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+
+
+# --- The chat runner -------------------------------------------------------------------
+
+
+def _host_of(event: Event):
+    return event.hosts.order_by("pk").first() or event.created_by
+
+
+def open_chat(event: Event) -> Thread | None:
+    """Create the live thread with the host's welcome, once."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update(of=("self",)).select_related("community").get(pk=event.pk)
+        if event.thread_id or event.cancelled_at is not None:
+            return event.thread
+        host = _host_of(event)
+        welcome = event.welcome or (
+            f"Welcome to **{event.title}**! Questions will appear here one after another: "
+            "answer under each question, and reply to each other."
+        )
+        thread = services.start_thread(host, event.community, title=event.title, body=welcome, kind=Thread.Kind.CHAT)
+        event.thread = thread
+        event.save(update_fields=["thread"])
+        return thread
+
+
+def post_due_questions(event: Event, now: datetime) -> int:
+    """Post every question whose minute has come and that has no post yet. Returns how many."""
+    posted = 0
+    due = [
+        q.pk for q in event.questions.filter(post__isnull=True) if event.starts_at + timedelta(minutes=q.minute) <= now
+    ]
+    for question_id in due:
+        with transaction.atomic():
+            # skip_locked: a second runner busy with this question moves on; re-checking
+            # post__isnull under the lock makes the post happen once.
+            question = (
+                EventQuestion.objects.select_for_update(skip_locked=True)
+                .filter(pk=question_id, post__isnull=True, event__cancelled_at__isnull=True)
+                .first()
+            )
+            if question is None:
+                continue
+            thread = Thread.objects.get(pk=event.thread_id)
+            body = f"**Q{question.position}.** {question.text}"
+            post = services.reply(_host_of(event), thread, body, submission_key=f"chat-q-{question.pk}")
+            question.post = post
+            question.save(update_fields=["post"])
+            posted += 1
+    return posted
+
+
+def run_chats(now: datetime) -> int:
+    """Open chats that have started and post their due questions (late runs catch up; nothing twice)."""
+    posted = 0
+    running = Event.objects.filter(
+        kind=Event.Kind.CHAT, cancelled_at__isnull=True, starts_at__lte=now, starts_at__gte=now - timedelta(days=2)
+    ).select_related("community")
+    for event in running:
+        if event.thread_id is None:
+            open_chat(event)
+            event.refresh_from_db(fields=["thread"])
+        if event.thread_id:
+            posted += post_due_questions(event, now)
+    return posted
+
+
+def send_reminders(now: datetime) -> int:
+    """Email people going to an event that starts within the hour; once each."""
+    sent = 0
+    with transaction.atomic():
+        rows = list(
+            RSVP.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                answer=RSVP.Answer.GOING,
+                reminded_at__isnull=True,
+                event__cancelled_at__isnull=True,
+                event__starts_at__gt=now,
+                event__starts_at__lte=now + REMINDER_AHEAD,
+            )
+            .select_related("user", "event__community")[:500]
+        )
+        for row in rows:
+            if row.user.is_active and not row.user.email_paused and policy.can_view_event(row.user, row.event):
+                _mail(row.user, row.event, "event_reminder", kind="event.reminder")
+                sent += 1
+        RSVP.objects.filter(pk__in=[r.pk for r in rows]).update(reminded_at=now)
+    return sent

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from notifications.models import Notification
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    # Checked at read time: the person may have left, or the post been hidden, held or deleted since.
+    items = list(
+        Notification.objects.shown_to(request.user)
+        .select_related("actor", "post__thread__community")
+        .order_by("-created_at")[:50]
+    )
+    if request.method == "POST":
+        Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("notifications:list")
+    return render(request, "notifications/list.html", {"items": items})
