@@ -1,13 +1,16 @@
-"""allauth adapter: allauth's emails go through our outbox and Celery; failed logins count per address;
-only an account's holder confirms its address."""
+"""allauth adapter: allauth's emails go through our outbox and Celery, with every link on SITE_URL;
+failed logins count per address; only an account's holder confirms its address."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.account.stages import EmailVerificationStage, LoginStageController
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
@@ -41,6 +44,29 @@ def holder_is_here(request: HttpRequest, user) -> bool:
     return bool(stage and stage.login.user and stage.login.user.pk == user.pk)
 
 
+@dataclass(frozen=True)
+class MailSite:
+    """What allauth's mail templates read as ``current_site``: ``name`` and ``domain``."""
+
+    name: str
+    domain: str
+
+
+def mail_site() -> MailSite:
+    # allauth's default asks the Sites framework, whose row says "example.com"
+    # until someone edits it; the greeting and sign-off name the site as
+    # configured instead ("Hello from copsite!"; "an account on forum.example.org").
+    return MailSite(name=settings.COPSITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+
+
+def on_site(url: str) -> str:
+    """``url`` moved onto ``SITE_URL``: same path, query and fragment; scheme, host and port from settings."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return url
+    return settings.SITE_URL + parts._replace(scheme="", netloc="").geturl()
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def clean_username(self, username: str, shallow: bool = False) -> str:
         # Sign-up, and the usernames allauth makes up for social sign-ups (the
@@ -63,6 +89,18 @@ class AccountAdapter(DefaultAccountAdapter):
         return f"{client_network(request)}:{super()._get_login_attempts_cache_key(request, **credentials)}"
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # allauth builds its links (verification, password reset, sign-up…)
+        # with request.build_absolute_uri(), i.e. from whatever Host header
+        # and port the request named: a reset requested with a forged Host
+        # would mail a link to the forger's server, and one made through
+        # another port (a proxy, `make run` on PORT=8100) a link to that
+        # port. Every link in our mail is on SITE_URL, so each "…_url" in
+        # the context is moved onto it here, the one place every allauth
+        # mail passes through (account, social account and MFA alike).
+        context = {"email": email, **context, "current_site": mail_site()}  # allauth's send_mail adds "email" too
+        for key, value in context.items():
+            if key.endswith("_url") and isinstance(value, str):
+                context[key] = on_site(value)
         # Same rendering as allauth (subject/txt/html templates), but the
         # message is stored as a row and sent by a worker after commit, so a
         # slow or failing SMTP server never blocks or breaks sign-up.

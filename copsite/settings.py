@@ -62,6 +62,8 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 _site = urlsplit(SITE_URL)
 if _site.scheme not in {"http", "https"} or not _site.hostname:
     raise ConfigError(f"SITE_URL must look like https://forum.example.org; got {SITE_URL!r}.")
+# The site's name in page titles and mail ("Hello from copsite!").
+COPSITE_NAME = env_str("COPSITE_NAME", "copsite")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -224,6 +226,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A cold shutdown (SIGQUIT, as `make run`'s Ctrl-C sends) first lets tasks in
+# flight finish for this long, then cancels the rest and hands their
+# unacknowledged messages back to the broker (scripts/run-embedded.sh says why).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 1.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -334,7 +340,7 @@ ACCOUNT_USERNAME_BLACKLIST = [
 ]
 ACCOUNT_SIGNUP_FORM_HONEYPOT_FIELD = "website"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = _site.scheme
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[copsite] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{COPSITE_NAME}] "
 # allauth's own limits (kept in the cache, so shared by all web workers when
 # REDIS_URL is set). Written out so they are visible and tested.
 ACCOUNT_RATE_LIMITS = {
@@ -481,7 +487,6 @@ LOGGING = {
 
 # --- copsite --------------------------------------------------------------
 
-COPSITE_NAME = env_str("COPSITE_NAME", "copsite")
 # Posting limits per person (threads and replies): "N/seconds" windows.
 POST_RATE_LIMIT = env_str("POST_RATE_LIMIT", "6/60,60/3600")
 # Accounts younger than a day get a tighter budget (spam runs start fresh).

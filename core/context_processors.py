@@ -37,4 +37,9 @@ def _links(script_prefix: str) -> dict[str, str]:
 
 
 def site(request):
-    return {"SITE_NAME": settings.COPSITE_NAME, "DEBUG": settings.DEBUG, "links": _links(get_script_prefix())}
+    return {
+        "SITE_NAME": settings.COPSITE_NAME,
+        "SITE_URL": settings.SITE_URL,
+        "DEBUG": settings.DEBUG,
+        "links": _links(get_script_prefix()),
+    }

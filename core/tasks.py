@@ -6,6 +6,7 @@ import smtplib
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.db.models import Q
@@ -20,7 +21,15 @@ log = logging.getLogger(__name__)
 # between claiming and recording the result; it is sent again (the one
 # possible duplicate: SMTP accepted, crash before the commit).
 STALE_CLAIM = timedelta(minutes=10)
-TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError, OperationalError)
+# A send cut off by its soft time limit (a slow server) is worth another try, not a failure.
+TRANSIENT_ERRORS = (
+    smtplib.SMTPException,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    OperationalError,
+    SoftTimeLimitExceeded,
+)
 
 
 @shared_task(

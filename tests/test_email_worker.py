@@ -74,3 +74,21 @@ def test_refused_smtp_is_retried_then_marked_failed_for_the_admin(start_worker):
     assert row.attempts == 3
     assert "ConnectionRefusedError" in row.last_error
     assert "attempt 1 failed" in worker.output() and "attempt 2 failed" in worker.output()
+
+
+def test_a_send_cut_off_by_its_soft_time_limit_is_retried_not_failed(db, settings, monkeypatch):
+    """A very slow mail server makes the task hit its soft limit: that is a reason to try again later."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from core import tasks
+
+    settings.EMAIL_RETRY_BASE_SECONDS = 600  # longer than a countdown: the sweep takes it from here
+    row = queue_email(to="slow@example.org", subject="Hello", text="Body")
+
+    def too_slow(self, *args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", too_slow)
+    assert tasks.send_email.run(row.pk) == "deferred"
+    row.refresh_from_db()
+    assert row.state == OutboundEmail.State.PENDING and row.attempts == 1

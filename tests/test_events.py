@@ -253,3 +253,15 @@ def test_chat_record_reads_as_sections_and_live_endpoint_sends_new_answers(clien
     assert f'hx-swap-oob="beforeend:#answers-{q2.pk}"' in body
     assert f"after={answer.pk}" in body
     assert "answer to Q1" not in body  # unchanged sections are not resent
+
+
+def test_the_personal_feed_address_shown_is_on_site_url_whatever_host_the_page_was_asked_through(
+    client, world, settings
+):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "evil.example"]
+    client.force_login(world.member)
+    client.post("/settings/calendar/")
+    token = CalendarToken.objects.get(user=world.member).token
+    page = client.get("/settings/calendar/", HTTP_HOST="evil.example:8443").content.decode()
+    assert f'value="{settings.SITE_URL}/calendar/{token}.ics"' in page
+    assert "evil.example" not in page
