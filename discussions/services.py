@@ -115,15 +115,13 @@ def needs_review(author, community: Community, rendered: Rendered, *, suspected_
     if outside_links(rendered.html) <= settings.HOLD_LINK_LIMIT:
         return False
     needed = settings.HOLD_NEW_MEMBER_POSTS
-    shown = Post.objects.filter(
-        author=author, thread__community=community, hidden_at__isnull=True, deleted_at__isnull=True
-    )
+    shown = Post.objects.filter(author=author, thread__community=community, state=Post.State.VISIBLE)
     return shown[:needed].count() < needed
 
 
 def _hold(post: Post, at) -> None:
-    """A held post is hidden too, so search, digests, feeds, reactions and flags pass it by."""
-    post.held_at = post.hidden_at = at
+    """Held: only its author and the facilitators see it; search, digests, feeds, reactions and flags pass it by."""
+    post.set_state(Post.State.HELD, at)
     post.hidden_reason = HOLD_REASON
 
 
@@ -232,9 +230,9 @@ def _reply_locked(
     parent = Post.objects.select_related("author").filter(pk=parent_id).first()
     if parent is None or parent.thread_id != thread.pk:
         raise DiscussionError("The post you are replying to is not in this thread.")
-    if parent.deleted_at is not None:
+    if parent.is_deleted:
         raise DiscussionError("The post you are replying to has been deleted.")
-    if parent.hidden_at is not None and not policy.can_moderate(author, thread.community):
+    if parent.is_hidden and not policy.can_moderate(author, thread.community):
         raise DiscussionError("The post you are replying to has been hidden by a facilitator.")
     if parent.child_count >= MAX_SIBLINGS:
         raise DiscussionError("This post has too many replies; reply to the thread instead.")
@@ -285,7 +283,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     # An edit that adds links off the site is held like a new post with them would be:
     # otherwise a harmless first post could be turned into link spam afterwards.
     held = (
-        post.hidden_at is None
+        not post.is_hidden
         and outside_links(rendered.html) > outside_links(post.body_html)
         and needs_review(editor, thread.community, rendered)
     )
@@ -298,7 +296,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     fields = ["body", "body_html", "body_text", "render_version", "edited_at", "edit_count"]
     if held:
         _hold(post, now)
-        fields += ["held_at", "hidden_at", "hidden_reason"]
+        fields += ["state", "state_changed_at", "hidden_reason"]
     post.save(update_fields=fields)
     if new_title != thread.title:
         Thread.objects.filter(pk=thread.pk).update(title=new_title)
@@ -322,8 +320,8 @@ def delete_post(actor, post: Post) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_delete_post(actor, post):
         raise DiscussionError("You can't delete this post.")
-    post.deleted_at = timezone.now()
-    post.save(update_fields=["deleted_at"])
+    post.set_state(Post.State.DELETED)
+    post.save(update_fields=["state", "state_changed_at"])
     pagecache.touched(post.thread.community)
     thread = post.thread
     _reindex_after_visibility_change(post, visible=False)
@@ -346,7 +344,8 @@ def _reindex_after_visibility_change(post: Post, *, visible: bool) -> None:
 def purge_deleted_content(now=None) -> int:
     """Blank the content of posts deleted more than DELETED_CONTENT_DAYS ago (and their revisions)."""
     cutoff = (now or timezone.now()) - timedelta(days=policy.DELETED_CONTENT_DAYS)
-    ids = list(Post.objects.filter(deleted_at__lt=cutoff).exclude(body="").values_list("pk", flat=True)[:5000])
+    deleted = Post.objects.filter(state=Post.State.DELETED, state_changed_at__lt=cutoff)
+    ids = list(deleted.exclude(body="").values_list("pk", flat=True)[:5000])
     with transaction.atomic():
         Revision.objects.filter(post_id__in=ids).delete()
         Post.objects.filter(pk__in=ids).update(body="", body_html="", body_text="")
@@ -380,7 +379,7 @@ def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
     if post is not None:
         if post.thread_id != thread.pk or post.is_opening:
             raise DiscussionError("Choose a reply in this thread as the answer.")
-        if post.deleted_at is not None or post.hidden_at is not None:
+        if post.is_deleted or post.is_hidden:
             raise DiscussionError("A deleted or hidden post can't be the accepted answer.")
     thread.accepted_answer = post
     thread.save(update_fields=["accepted_answer"])
@@ -428,9 +427,11 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     reason = one_line(reason, 500)
     if not reason:
         raise DiscussionError("Give a reason: the author will see it.")
-    post.hidden_at, post.hidden_by, post.hidden_reason = timezone.now(), actor, reason
-    post.held_at = None  # decided: it leaves the review queue
-    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "held_at"])
+    if post.is_deleted:
+        raise DiscussionError("This post is deleted already.")
+    post.set_state(Post.State.HIDDEN)  # a held post hidden instead: decided, it leaves the review queue
+    post.hidden_by, post.hidden_reason = actor, reason
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
     pagecache.touched(post.thread.community)
     _reindex_after_visibility_change(post, visible=False)
     Flag.objects.filter(post=post, resolved_at__isnull=True).update(
@@ -448,10 +449,13 @@ def unhide_post(actor, post: Post) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can unhide posts.")
-    if post.held_at is not None:
+    if post.is_held:
         return approve_post(actor, post)
-    post.hidden_at, post.hidden_by, post.hidden_reason = None, None, ""
-    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    if post.state != Post.State.HIDDEN:
+        raise DiscussionError("This post is not hidden.")
+    post.set_state(Post.State.VISIBLE)
+    post.hidden_by, post.hidden_reason = None, ""
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
     pagecache.touched(post.thread.community)
     if post.is_opening:  # a thread whose held opening post was turned down, now shown after all
         Thread.objects.filter(pk=post.thread_id).update(held_at=None)
@@ -471,11 +475,11 @@ def approve_post(actor, post: Post) -> Post:
     thread, community = post.thread, post.thread.community
     if not policy.can_moderate(actor, community):
         raise DiscussionError("Only facilitators can review held posts.")
-    if post.held_at is None:
+    if not post.is_held:
         raise DiscussionError("This post is no longer waiting for review.")
-    post.held_at = post.hidden_at = post.hidden_by = None
-    post.hidden_reason = ""
-    post.save(update_fields=["held_at", "hidden_at", "hidden_by", "hidden_reason"])
+    post.set_state(Post.State.VISIBLE)
+    post.hidden_by, post.hidden_reason = None, ""
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
     pagecache.touched(community)
     now = timezone.now()
     if post.is_opening:
@@ -499,11 +503,12 @@ def reject_post(actor, post: Post, reason: str = "") -> Post:
     community = post.thread.community
     if not policy.can_moderate(actor, community):
         raise DiscussionError("Only facilitators can review held posts.")
-    if post.held_at is None:
+    if not post.is_held:
         raise DiscussionError("This post is no longer waiting for review.")
-    post.held_at, post.hidden_by = None, actor
+    post.set_state(Post.State.HIDDEN)
+    post.hidden_by = actor
     post.hidden_reason = one_line(reason, 500) or "Not approved by a facilitator."
-    post.save(update_fields=["held_at", "hidden_by", "hidden_reason"])
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
     _audit(community, actor, "post.reject", f"{_describe(post)}: {post.hidden_reason}", target_user=post.author)
     signals.post_hidden.send(Post, post=post, actor=actor)
     return post

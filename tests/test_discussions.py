@@ -419,7 +419,9 @@ def test_deleted_content_is_purged_after_30_days(world, conversation):
 
     services.delete_post(world.facilitator, conversation.answer)
     services.delete_post(world.owner, conversation.nested)
-    Post.objects.filter(pk=conversation.answer.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+    Post.objects.filter(pk=conversation.answer.pk).update(
+        state=Post.State.DELETED, state_changed_at=timezone.now() - timedelta(days=31)
+    )
     assert services.purge_deleted_content() == 1
     conversation.answer.refresh_from_db()
     conversation.nested.refresh_from_db()

@@ -190,12 +190,14 @@ def _event_saved(s, pk: int | None = None):
 
 
 def _hidden_saved(s):
-    post = Post.objects.filter(pk=s.conversation.answer.pk, hidden_at__isnull=False).first()
+    post = Post.objects.filter(pk=s.conversation.answer.pk, state=Post.State.HIDDEN).first()
     return None if post is None else (post.pk, {"reason": post.hidden_reason})
 
 
 def _unhide(s):
-    Post.objects.filter(pk=s.conversation.answer.pk).update(hidden_at=None, hidden_by=None, hidden_reason="")
+    Post.objects.filter(pk=s.conversation.answer.pk).update(
+        state=Post.State.VISIBLE, state_changed_at=None, hidden_by=None, hidden_reason=""
+    )
 
 
 def _join_saved(s):

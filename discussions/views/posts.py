@@ -57,7 +57,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 title=form.cleaned_data.get("title"),
                 rendered=form.rendered,
             )
-            if edited.held_at is not None:
+            if edited.is_held:
                 messages.info(request, EDIT_HELD_MESSAGE)
             else:
                 messages.success(request, "Your changes are saved.")
@@ -264,9 +264,9 @@ def _held_queue_panel(request: HttpRequest, community: Community) -> panels.Pane
     if not policy.can_moderate(request.user, community):
         return None
     held = list(
-        Post.objects.filter(thread__community=community, held_at__isnull=False, deleted_at__isnull=True)
+        Post.objects.filter(thread__community=community, state=Post.State.HELD)
         .select_related("author", "thread")
-        .order_by("held_at")[:100]
+        .order_by("state_changed_at")[:100]
     )
     return panels.Panel("discussions/_held_queue.html", {"held": held}, order=4)
 

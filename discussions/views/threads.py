@@ -299,10 +299,8 @@ _PAGE_POST = Columns(
         "created_at",
         "edit_count",
         "helpful_count",
-        "deleted_at",
-        "hidden_at",
+        "state",
         "hidden_reason",
-        "held_at",
     ],
 )
 _PAGE_AUTHOR = Columns(User, "a", fields=[*NAME_FIELDS, "is_active"])
@@ -578,7 +576,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             else:
                 if request.htmx:
                     return _new_post_fragment(request, thread, post)
-                messages.success(request, HELD_MESSAGE if post.held_at else "Your reply is posted.")
+                messages.success(request, HELD_MESSAGE if post.is_held else "Your reply is posted.")
                 return redirect(post_url(post))
     template = "discussions/reply_form.jinja" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
