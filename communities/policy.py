@@ -14,8 +14,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from communities import queries
 from communities.models import Community, Membership
-from core.db import Columns, fetch_all, one_or_none
+from core.db import one_or_none
 
 Role = Membership.Role
 State = Membership.State
@@ -208,16 +209,6 @@ def visible_communities(user) -> QuerySet[Community]:
     return communities.filter(public | Q(pk__in=mine))
 
 
-# A community and the person's membership of it in one statement (core.db.Columns):
-# every community page asks for both, and composing two ORM queries cost more CPU than answering them.
-_COMMUNITY_COLUMNS = Columns(Community, "c")
-_MEMBERSHIP_COLUMNS = Columns(Membership, "m")
-_COMMUNITY_SQL = (
-    f"SELECT {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql} FROM {Community._meta.db_table} c"  # noqa: S608
-    f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = c.id AND m.user_id = %s WHERE c.slug = %s"
-)
-
-
 def has_public_feeds(community: Community) -> bool:
     """Feeds are read by aggregators without cookies: a community has them when a visitor may read it."""
     return can_view_community(AnonymousUser(), community)
@@ -228,11 +219,9 @@ def get_community_or_404(user, slug: str) -> Community:
 
     The person's membership comes with it, into the cache ``membership_of`` reads.
     """
-    viewer = user.pk if user.is_authenticated else None
-    rows = fetch_all(_COMMUNITY_SQL, [viewer, slug])
-    community = _COMMUNITY_COLUMNS.build(rows[0]) if rows else None
-    if community is not None and viewer is not None:
-        remember_membership(user, community, _MEMBERSHIP_COLUMNS.build(rows[0], _COMMUNITY_COLUMNS.width))
+    community, membership = queries.community_and_membership(slug, user)
+    if community is not None:
+        remember_membership(user, community, membership)
     if community is None or not can_view_community(user, community):
         raise Http404("No such community.")
     return community
@@ -270,6 +259,22 @@ def listed_held_threads(user, community: Community) -> str:
     if user.is_authenticated:
         return HeldListed.OWN
     return HeldListed.NONE
+
+
+def listed_threads_q(user, community: Community) -> Q:
+    """The threads of ``community``'s list that ``user`` sees, for a reader who may view ``community``.
+
+    ``visible_threads_q`` for one community whose membership is already
+    known (``membership_of``): decided here rather than by subqueries, which
+    keeps the busiest list cheap. tests/test_list_visibility.py proves the two agree.
+    """
+    in_community = Q(community=community)
+    held = listed_held_threads(user, community)
+    if held == HeldListed.ALL:
+        return in_community
+    if held == HeldListed.OWN:
+        return in_community & (published_threads_q() | Q(author=user))
+    return in_community & published_threads_q()
 
 
 def get_thread_or_404(user, queryset, pk: int):

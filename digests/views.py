@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from communities import policy
+from communities import policy, queries
 from communities.models import Cadence, Community, Membership
 from core.forms import Form
 from digests import building, services, unsubscribe
@@ -19,11 +19,7 @@ from digests.forms import RhythmForm, cadence_field
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    memberships = list(
-        Membership.objects.filter(user=request.user, state=Membership.State.ACTIVE)
-        .select_related("community")
-        .order_by("community__name")
-    )
+    memberships = queries.active_memberships_of(request.user)
     rhythm = RhythmForm(request.POST or None, instance=request.user, prefix="rhythm")
     cadences = Form(request.POST or None, prefix="c")
     for m in memberships:
@@ -59,9 +55,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     membership = None
     if community_id is not None:
-        membership = (
-            Membership.objects.select_related("community").filter(user_id=user_id, community_id=community_id).first()
-        )
+        membership = queries.membership_with_community(user_id, community_id)
     if user is None or (community_id is not None and membership is None):
         return render(
             request, "digests/unsubscribe.html", {"error": "This link no longer matches a subscription."}, status=400

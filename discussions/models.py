@@ -26,6 +26,10 @@ class ThreadQuerySet(models.QuerySet):
         """Threads ``user`` may open (``policy.can_view_thread``): the one definition every list uses."""
         return self.filter(policy.visible_threads_q(user))
 
+    def listed_in(self, community: Community, user) -> ThreadQuerySet:
+        """``visible_to(user)`` within ``community``, for a reader who may view it (its thread list)."""
+        return self.filter(policy.listed_threads_q(user, community))
+
     def published(self) -> ThreadQuerySet:
         """Threads every reader of their community sees: not held for review (digests, feeds)."""
         return self.filter(policy.published_threads_q())

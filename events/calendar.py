@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import timedelta
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -53,8 +52,3 @@ def ics_response(events, name: str, filename: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, max-age=300"
     return response
-
-
-def feed_events(queryset):
-    """Events for a feed: the last 90 days and everything ahead."""
-    return queryset.filter(starts_at__gte=timezone.now() - timedelta(days=90)).select_related("community")

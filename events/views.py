@@ -11,8 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
-from django.db import connection
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,30 +18,20 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from communities import panels, policy
-from core.db import Columns, fetch_all
+from discussions import queries as discussion_queries
 from discussions.models import PATH_SEGMENT, Post, Thread
-from discussions.views.threads import decorate_posts, thread_for_reader
-from events import calendar
+from discussions.views.threads import decorate_posts
+from events import calendar, queries
 from events import services as events
 from events.forms import EventForm
-from events.models import RSVP, CalendarToken, Event, EventQuestion
-
-
-def _with_counts(queryset):
-    return queryset.annotate(
-        going=Count("rsvps", filter=Q(rsvps__answer=RSVP.Answer.GOING)),
-        maybe=Count("rsvps", filter=Q(rsvps__answer=RSVP.Answer.MAYBE)),
-    )
+from events.models import RSVP, CalendarToken, Event
 
 
 def calendar_page(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     now = timezone.now()
-    base = _with_counts(Event.objects.filter(community=community).select_related("thread"))
-    upcoming = list(base.filter(ends_at__gte=now).order_by("starts_at")[:50])
-    past = list(base.filter(ends_at__lt=now).order_by("-starts_at")[:20])
+    upcoming, past = queries.calendar(community, now)
     for event in upcoming + past:
-        event.community = community
         event.chat = policy.linked_thread(request.user, event.thread, beside=community)
     return render(
         request,
@@ -60,10 +48,7 @@ def calendar_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def event_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    event = policy.get_event_or_404(request.user, _with_counts(Event.objects.select_related("thread")), slug, pk)
-    mine = None
-    if request.user.is_authenticated:
-        mine = RSVP.objects.filter(event=event, user=request.user).values_list("answer", flat=True).first()
+    event = policy.get_event_or_404(request.user, queries.detailed_events(), slug, pk)
     return render(
         request,
         "events/event.html",
@@ -73,7 +58,7 @@ def event_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "chat": policy.linked_thread(request.user, event.thread, beside=event.community),
             "questions": list(event.questions.all()),
             "hosts": list(event.hosts.all()),
-            "my_answer": mine,
+            "my_answer": queries.answer_of(event, request.user),
             "answers": RSVP.Answer.choices,
             "can_rsvp": policy.can_rsvp(request.user, event),
             "can_manage": policy.can_manage_events(request.user, event.community),
@@ -155,25 +140,21 @@ def event_ics(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def community_feed(request: HttpRequest, slug: str) -> HttpResponse:
     # Calendar apps fetch without cookies: decide as an anonymous visitor, public communities only.
     community = policy.get_community_or_404(AnonymousUser(), slug)
-    items = calendar.feed_events(Event.objects.filter(community=community))
+    items = queries.community_feed(community)
     return calendar.ics_response(items, community.name, f"{community.slug}.ics")
 
 
 def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
-    row = CalendarToken.objects.select_related("user").filter(token=token, user__is_active=True).first()
+    row = queries.calendar_token(token)
     if row is None:
         raise Http404("No such calendar.")
-    # The person's own communities, among those they may see.
-    mine = Event.objects.visible_to(row.user).filter(
-        community__memberships__user=row.user, community__memberships__state="active"
-    )
-    items = calendar.feed_events(mine)
+    items = queries.personal_feed(row.user)
     return calendar.ics_response(items, f"{row.user.name}: my communities", "my-communities.ics")
 
 
 @login_required
 def calendar_settings(request: HttpRequest) -> HttpResponse:
-    row = CalendarToken.objects.filter(user=request.user).first()
+    row = queries.calendar_token_of(request.user)
     if request.method == "POST":
         # Resetting replaces the secret: the old URL stops working at once.
         CalendarToken.objects.filter(user=request.user).delete()
@@ -208,18 +189,14 @@ def live(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     under their question, and hands the page its next ``after``. The cost of an
     answer is the same for a chat of ten posts or ten thousand.
     """
-    thread, _ = thread_for_reader(request.user, pk)
-    event = Event.objects.filter(thread=thread, kind=Event.Kind.CHAT).first()
+    thread, _ = discussion_queries.thread_for_reader(request.user, pk)
+    event = queries.event_of_chat(thread)
     if event is None or thread.community.slug != slug:
         raise Http404("No such chat.")
     after = _position(thread, request.GET.get("after", ""))
     if after is None:
         return _bad_position("after must be the id of a post in this chat, e.g. ?after=123.")
-    batch = list(
-        Post.objects.filter(thread=thread, pk__gt=after)
-        .select_related("author", "parent__author")
-        .order_by("pk")[: LIVE_BATCH + 1]
-    )
+    batch = queries.posts_after(thread, after, LIVE_BATCH + 1)
     more = len(batch) > LIVE_BATCH
     batch = batch[:LIVE_BATCH]
     ended = event.ends_at < timezone.now() - LIVE_GRACE
@@ -247,7 +224,7 @@ def _position(thread: Thread, raw: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= _LARGEST_ID:
         return None
     after = int(raw)
-    return after if Post.objects.filter(thread=thread, pk=after).exists() else None
+    return after if queries.is_post_of(thread, after) else None
 
 
 @dataclass
@@ -269,7 +246,7 @@ def _live_parts(request: HttpRequest, thread: Thread, event: Event, after: int, 
     segment orders them). Answers are appended in the order they came, so a
     reply to an earlier answer says whom it answers.
     """
-    questions = dict(EventQuestion.objects.filter(event=event, post__isnull=False).values_list("post__path", "post_id"))
+    questions = queries.question_paths(event)
     starts = sorted(path[:PATH_SEGMENT] for path in questions)
     question_at = {path[:PATH_SEGMENT]: pk for path, pk in questions.items()}
     shown = [post for post in batch if post.depth > 0]  # the welcome is never new
@@ -287,7 +264,8 @@ def _live_parts(request: HttpRequest, thread: Thread, event: Event, after: int, 
         post.says_parent = post.parent_id not in (key, thread.opening_post_id)
         if key is None and key not in new_sections:
             if open_on_page is None:
-                open_on_page = _has_open_section(thread, starts, after)
+                # Whether the page, which holds every post up to ``after``, shows a part before the first question.
+                open_on_page = queries.has_replies_before(thread, after, starts[0] if starts else None)
             if not open_on_page:
                 new_sections[key] = _LivePart(answers=[], new=True)
                 parts.append(new_sections[key])
@@ -299,14 +277,6 @@ def _live_parts(request: HttpRequest, thread: Thread, event: Event, after: int, 
         else:
             parts.append(_LivePart(answers=[post], section=section))
     return parts
-
-
-def _has_open_section(thread: Thread, starts: list[str], after: int) -> bool:
-    """Whether the page, which holds every post up to ``after``, shows a part before the first question."""
-    before = Post.objects.filter(thread=thread, pk__lte=after, depth__gt=0)
-    if starts:
-        before = before.filter(path__lt=starts[0])
-    return before.exists()
 
 
 def _chat_flags(request: HttpRequest, thread: Thread, event: Event | None) -> dict:
@@ -330,14 +300,12 @@ def chat_page(request: HttpRequest, thread: Thread) -> HttpResponse:
 
 def chat_context(request: HttpRequest, thread: Thread) -> dict:
     """Questions as sections, each with what was said under it, in tree order."""
-    posts = list(Post.objects.filter(thread=thread).select_related("author", "parent__author").order_by("path"))
+    posts = discussion_queries.posts_in_tree_order(thread)
     decorate_posts(request.user, thread, posts)
-    question_ids = set(
-        EventQuestion.objects.filter(event__thread=thread, post__isnull=False).values_list("post_id", flat=True)
-    )
+    question_ids = queries.question_posts(thread)
     opening, rest = (posts[0], posts[1:]) if posts else (None, [])
     # The event may be in another community than its chat now (threads move): linked only if visible.
-    event = policy.linked_event(request.user, Event.objects.filter(thread=thread).first(), beside=thread.community)
+    event = policy.linked_event(request.user, queries.event_of_thread(thread), beside=thread.community)
     sections: list[dict] = [{"question": None, "answers": []}]
     for post in rest:
         if post.pk in question_ids:
@@ -354,27 +322,8 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
     }
 
 
-# The next events on a community's page: written out (core.db.Columns), as
-# composing the ORM query cost more CPU than answering it; event_calendar_idx serves it.
-_UPCOMING_COLUMNS = Columns(Event, "e", fields=["community", "title", "kind", "starts_at", "ends_at", "cancelled_at"])
-_UPCOMING_SQL = (
-    f"SELECT {_UPCOMING_COLUMNS.sql} FROM {Event._meta.db_table} e"  # noqa: S608
-    " WHERE e.community_id = %s AND e.ends_at >= %s AND e.cancelled_at IS NULL ORDER BY e.starts_at LIMIT %s"
-)
-UPCOMING_SHOWN = 3
-
-
-def upcoming_events(community) -> list[Event]:
-    """The next few events not cancelled or over, soonest first."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM stores it (naive UTC on SQLite)
-    upcoming = [_UPCOMING_COLUMNS.build(row) for row in fetch_all(_UPCOMING_SQL, [community.pk, now, UPCOMING_SHOWN])]
-    for event in upcoming:
-        event.community = community
-    return upcoming
-
-
 def _upcoming_panel(request: HttpRequest, community) -> panels.Panel | None:
-    upcoming = upcoming_events(community)
+    upcoming = queries.upcoming_events(community)
     return panels.Panel(
         "events/_events_panel.html",
         {"upcoming": upcoming, "can_manage_events": policy.can_manage_events(request.user, community)},

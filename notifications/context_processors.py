@@ -1,10 +1,6 @@
 from functools import cached_property
 
-from core.db import fetch_all
-from notifications.models import Notification
-
-# notification_unread_idx: the person's unread notifications.
-_ANY_UNREAD_SQL = f"SELECT 1 FROM {Notification._meta.db_table} WHERE user_id = %s AND read_at IS NULL LIMIT 1"  # noqa: S608
+from notifications import queries
 
 
 class UnreadCount:
@@ -15,12 +11,10 @@ class UnreadCount:
 
     @cached_property
     def value(self) -> int:
-        # Most pages are read with nothing new: a look at the partial index first,
-        # written out because the ORM spent longer composing it than the database answering.
-        if not fetch_all(_ANY_UNREAD_SQL, [self.user.pk]):
+        # Most pages are read with nothing new: a look at the partial index first.
+        if not queries.has_unread(self.user):
             return 0
-        # Like the list: nothing the person may no longer read (left, banned, hidden, held, deleted).
-        return Notification.objects.shown_to(self.user).filter(read_at__isnull=True).count()
+        return queries.unread_count(self.user)
 
     def __int__(self) -> int:
         return self.value

@@ -5,17 +5,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from notifications import queries
 from notifications.models import Notification
 
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     # Checked at read time: the person may have left, or the post been hidden, held or deleted since.
-    items = list(
-        Notification.objects.shown_to(request.user)
-        .select_related("actor", "post__thread__community")
-        .order_by("-created_at")[:50]
-    )
+    items = queries.latest(request.user)
     if request.method == "POST":
         Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
         return redirect("notifications:list")

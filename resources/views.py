@@ -7,83 +7,19 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import NAME_FIELDS, User
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit
-from core.db import Columns, fetch_all
 from discussions.models import Thread
-from resources import services
+from resources import queries, services
 from resources.forms import ResourceForm
-from resources.models import Resource, ResourceReaction
+from resources.models import Resource
 
 PER_PAGE = 20
-SORTS = {"newest": ("-created_at", "-pk"), "helpful": ("-helpful_count", "-created_at", "-pk")}
-
-
-# What a resource card shows (resources/_card.html); the texts, their HTML and
-# the search vector stay in the database.
-CARD_FIELDS = (
-    "community",
-    "kind",
-    "title",
-    "pin_position",
-    "helpful_count",
-    "added_by",
-    *(f"added_by__{name}" for name in NAME_FIELDS),
-    "thread",
-    "thread__reply_count",
-    # What policy.linked_thread reads: the discussion may have been moved or held.
-    "thread__community",
-    "thread__author",
-    "thread__held_at",
-)
-
-
-def _library_queryset(community: Community):
-    return (
-        Resource.objects.filter(community=community, removed_at__isnull=True)
-        .select_related("added_by", "thread")
-        .only(*CARD_FIELDS)
-        .prefetch_related("tags")
-    )
-
-
-# The pinned cards ("Start here") on the community page and atop the library,
-# written out (core.db.Columns) with the columns CARD_FIELDS names: composing
-# the ORM query cost more CPU than answering it. Their tags come in one more query.
-def _card_columns(alias: str, model, prefix: str = "") -> Columns:
-    names = [f.removeprefix(prefix) for f in CARD_FIELDS if f.startswith(prefix) and "__" not in f.removeprefix(prefix)]
-    return Columns(model, alias, fields=names)
-
-
-_CARD_COLUMNS = _card_columns("r", Resource)
-_ADDED_BY_COLUMNS = _card_columns("a", User, "added_by__")
-_DISCUSSION_COLUMNS = _card_columns("th", Thread, "thread__")
-_PINNED_SQL = (
-    f"SELECT {_CARD_COLUMNS.sql}, {_ADDED_BY_COLUMNS.sql}, {_DISCUSSION_COLUMNS.sql}"  # noqa: S608
-    f" FROM {Resource._meta.db_table} r LEFT JOIN {User._meta.db_table} a ON a.id = r.added_by_id"
-    f" LEFT JOIN {Thread._meta.db_table} th ON th.id = r.thread_id"
-    " WHERE r.community_id = %s AND r.removed_at IS NULL AND r.pin_position IS NOT NULL ORDER BY r.pin_position"
-)
-
-
-def _pinned(community: Community) -> list[Resource]:
-    pinned = []
-    for row in fetch_all(_PINNED_SQL, [community.pk]):
-        resource = _CARD_COLUMNS.build(row)
-        resource.community = community
-        resource.added_by = _ADDED_BY_COLUMNS.build(row, _CARD_COLUMNS.width)
-        resource.thread = _DISCUSSION_COLUMNS.build(row, _CARD_COLUMNS.width + _ADDED_BY_COLUMNS.width)
-        pinned.append(resource)
-    if pinned:
-        prefetch_related_objects(pinned, "tags")
-    return pinned
 
 
 def _with_discussions(user, community: Community, cards) -> list[Resource]:
@@ -99,17 +35,13 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
     kind = request.GET.get("kind", "")
     tag = request.GET.get("tag", "")[:40]
     sort = request.GET.get("sort", "newest")
-    sort = sort if sort in SORTS else "newest"
-    rest = _library_queryset(community).filter(pin_position__isnull=True)
-    if kind in Resource.Kind.values:
-        rest = rest.filter(kind=kind)
-    if tag:
-        rest = rest.filter(tags__name=tag)
-    page = Paginator(rest.order_by(*SORTS[sort]), PER_PAGE).get_page(request.GET.get("page"))
+    sort = sort if sort in queries.SORTS else "newest"
+    rest = queries.library_cards(community, kind=kind if kind in Resource.Kind.values else "", tag=tag, sort=sort)
+    page = Paginator(rest, PER_PAGE).get_page(request.GET.get("page"))
     for resource in page:
         resource.community = community
     _with_discussions(request.user, community, page)
-    pinned = _pinned(community) if not (kind or tag) and page.number == 1 else []
+    pinned = queries.pinned_cards(community) if not (kind or tag) and page.number == 1 else []
     _with_discussions(request.user, community, pinned)
     context = {
         "community": community,
@@ -130,7 +62,7 @@ def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
     return panels.Panel(
         "resources/_pinned_panel.html",
         {
-            "pinned": _with_discussions(request.user, community, _pinned(community)),
+            "pinned": _with_discussions(request.user, community, queries.pinned_cards(community)),
             "can_add": policy.can_add_resource(request.user, community),
             "has_feeds": policy.has_public_feeds(community),
         },
@@ -144,14 +76,11 @@ panels.register("community", _pinned_panel)
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, Resource.objects.select_related("added_by", "thread"), slug, pk)
     discussion = policy.linked_thread(request.user, resource.thread, beside=resource.community)
-    helpful = (
-        request.user.is_authenticated and ResourceReaction.objects.filter(resource=resource, user=request.user).exists()
-    )
     context = {
         "community": resource.community,
         "resource": resource,
         "tags": list(resource.tags.all()),
-        "i_found_helpful": helpful,
+        "i_found_helpful": queries.found_helpful(resource, request.user),
         "can_edit": policy.can_edit_resource(request.user, resource),
         "can_pin": policy.can_pin_resource(request.user, resource),
         "can_react": policy.can_react_to_resource(request.user, resource),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -265,3 +266,29 @@ def test_the_personal_feed_address_shown_is_on_site_url_whatever_host_the_page_w
     page = client.get("/settings/calendar/", HTTP_HOST="evil.example:8443").content.decode()
     assert f'value="{settings.SITE_URL}/calendar/{token}.ics"' in page
     assert "evil.example" not in page
+
+
+def test_the_community_page_shows_the_next_three_events_not_over_cancelled_or_elsewhere(client, world):
+    now = timezone.now()
+
+    def event(title, starts_in, hours=1, community=None, cancelled=False):
+        Event.objects.create(
+            community=community or world.public,
+            title=title,
+            starts_at=now + timedelta(hours=starts_in),
+            ends_at=now + timedelta(hours=starts_in + hours),
+            uid=f"{title}@test",
+            cancelled_at=now if cancelled else None,
+        )
+
+    for args in [("Over", -5), ("Running", -1, 2), ("Later", 48), ("Soon", 2), ("Latest", 72)]:
+        event(*args)
+    event("Called off", 1, cancelled=True)
+    event("Elsewhere", 1, community=world.approval)
+    page = client.get(world.public.get_absolute_url()).content.decode()
+    panel = page.split('id="events-heading"', 1)[1].split("</section>", 1)[0]
+    shown = [
+        title for title in ("Over", "Running", "Later", "Soon", "Latest", "Called off", "Elsewhere") if title in panel
+    ]
+    assert sorted(shown, key=panel.index) == ["Running", "Soon", "Later"]
+    assert len(re.findall(rf'href="/c/{world.public.slug}/events/\d+/"', panel)) == 3

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from communities import policy
-from communities.models import Membership
+from communities.models import Community, Membership
 from core.models import OutboundEmail
 from core.tasks import send_email
 from digests import building, planning
@@ -158,6 +158,19 @@ def test_list_definitions_match_the_single_object_policy_for_every_role_and_stat
         assert set(Resource.objects.visible_to(user).values_list("pk", flat=True)) == expected_resources, role
         expected_events = {e.pk for e in all_events if policy.can_view_event(user, e)}
         assert set(Event.objects.visible_to(user).values_list("pk", flat=True)) == expected_events, role
+
+
+def test_a_communitys_thread_list_is_its_visible_threads_for_every_role(world, newcomer, every_state):
+    """``Thread.objects.listed_in`` (a community page's list, no subqueries) is ``visible_to`` narrowed to it."""
+    held = set(Thread.objects.filter(held_at__isnull=False).values_list("community_id", flat=True))
+    assert held == {world.public.pk, world.private.pk}
+    for role, user in people(world, newcomer).items():
+        for community in Community.objects.filter(pk__in=held):  # fresh rows: the policy caches memberships on them
+            if not policy.can_view_community(user, community):
+                continue
+            listed = set(Thread.objects.listed_in(community, user).values_list("pk", flat=True))
+            visible = set(Thread.objects.visible_to(user).filter(community=community).values_list("pk", flat=True))
+            assert listed == visible, (role, community.slug)
 
 
 def test_published_is_what_a_plain_member_may_read(world, every_state):

@@ -1,4 +1,4 @@
-"""Sessions (core/sessions.py: Django's database backend, read with a written-out statement)."""
+"""Sessions: Django's database backend, read through the ORM."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def signed_in(client) -> bool:
 
 def test_a_session_keeps_the_person_signed_in_until_it_expires(client, member):
     client.force_login(member)
-    assert signed_in(client) and settings.SESSION_ENGINE == "core.sessions"
+    assert signed_in(client) and settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
     assert not signed_in(client)

@@ -1,4 +1,4 @@
-"""The thread page's one hand-written query (discussions.views.threads.page_of_posts) against the ORM."""
+"""The thread page's one hand-written query (discussions.queries.page_of_posts) against the ORM."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from discussions import services
 from discussions.models import Post
-from discussions.views.threads import page_of_posts
+from discussions.queries import page_of_posts
 
 
 @pytest.fixture

@@ -6,34 +6,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import NAME_FIELDS, User
-from communities import exposure, forms, ledger, panels, policy, services
+from communities import exposure, forms, ledger, panels, policy, queries, services
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
-from core.db import Columns, fetch_all
 
 PAGE_SIZE = 20
 
 
 def directory(request: HttpRequest) -> HttpResponse:
     query = " ".join(request.GET.get("q", "").split())[:100]
-    communities = policy.visible_communities(request.user)
-    if query:
-        communities = communities.filter(Q(name__icontains=query) | Q(domain__icontains=query))
-    communities = communities.order_by("-last_activity_at", "name")
+    communities = queries.directory(policy.visible_communities(request.user), query)
     page = Paginator(communities, PAGE_SIZE).get_page(request.GET.get("page"))
-    states: dict[int, str] = {}
-    if request.user.is_authenticated:
-        states = dict(
-            Membership.objects.filter(user=request.user, community__in=[c.pk for c in page]).values_list(
-                "community_id", "state"
-            )
-        )
+    states = queries.membership_states(request.user, page)
     for community in page:
         community.viewer_state = states.get(community.pk)
     return render(
@@ -51,7 +39,7 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
     context = {
         "community": community,
         "membership": membership,
-        "facilitators": facilitators_of(community),
+        "facilitators": queries.facilitators_of(community),
         "can_join": policy.can_join(request.user, community),
         "join_blocked": policy.join_blocked_reason(request.user, community),
         "can_leave": policy.can_leave(request.user, community),
@@ -62,34 +50,6 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
     context["panels"] = panels.render_panels("community", request, community, context)
     context["head_panels"] = panels.render_panels("community_head", request, community, context)
     return render(request, "communities/detail.html", context)
-
-
-# The people who look after a community, as its page names them: written out
-# (core.db.Columns), since composing the ORM query cost more than running it.
-_FACILITATOR_COLUMNS = Columns(Membership, "m", fields=["user", "community", "role", "state", "joined_at"])
-_PERSON_COLUMNS = Columns(User, "u", fields=NAME_FIELDS)
-_FACILITATORS_SQL = (
-    f"SELECT {_FACILITATOR_COLUMNS.sql}, {_PERSON_COLUMNS.sql} FROM {Membership._meta.db_table} m"  # noqa: S608
-    f" JOIN {User._meta.db_table} u ON u.id = m.user_id"
-    " WHERE m.community_id = %s AND m.state = %s AND m.role IN (%s, %s)"
-    " ORDER BY m.role DESC, m.joined_at LIMIT %s"
-)
-SHOWN_FACILITATORS = 12
-
-
-def facilitators_of(community: Community) -> list[Membership]:
-    """Owners, then facilitators, longest-serving first (memberships with ``user`` loaded)."""
-    Role = Membership.Role
-    rows = fetch_all(
-        _FACILITATORS_SQL, [community.pk, Membership.State.ACTIVE, Role.OWNER, Role.FACILITATOR, SHOWN_FACILITATORS]
-    )
-    shown = []
-    for row in rows:
-        membership = _FACILITATOR_COLUMNS.build(row)
-        membership.community = community
-        membership.user = _PERSON_COLUMNS.build(row, _FACILITATOR_COLUMNS.width)
-        shown.append(membership)
-    return shown
 
 
 @require_POST
@@ -204,6 +164,6 @@ def _confirm_visibility(
         "target": form.cleaned_data["visibility"],
         "exposure": what,
         "changed_since": changed_since,
-        "pending": Membership.objects.filter(community=community, state=Membership.State.PENDING).count(),
+        "pending": queries.pending_count(community),
     }
     return render(request, "communities/confirm_visibility.html", context)

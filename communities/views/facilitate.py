@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,16 +12,12 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from communities import panels, participation, policy, services
+from communities import panels, participation, policy, queries, services
 from communities.forms import InviteForm, LevelForm, RoleForm
-from communities.models import AuditEntry, Invitation, Membership
+from communities.models import Membership
 from core import ratelimit
 
 MEMBERS_PER_PAGE = 50
-LEVEL_ORDER = Case(
-    *[When(level=level, then=Value(i)) for i, level in enumerate(Membership.Level.values)],
-    output_field=IntegerField(),
-)
 
 
 def _community_for_facilitator(request: HttpRequest, slug: str):
@@ -43,25 +38,20 @@ def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = 
     community, refused = _community_for_facilitator(request, slug)
     if refused:
         return refused
-    memberships = Membership.objects.filter(community=community).select_related("user")
-    pending = memberships.filter(state=Membership.State.PENDING).order_by("requested_at")
     level_filter = request.GET.get("level", "")
-    members = memberships.filter(state=Membership.State.ACTIVE)
-    if level_filter in Membership.Level.values:
-        members = members.filter(level=level_filter)
-    members = members.annotate(level_rank=LEVEL_ORDER).order_by("level_rank", "-last_seen_on", "user__username")
+    members = queries.active_members(community, level_filter if level_filter in Membership.Level.values else "")
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     series = participation.weekly_series(community)
     context = {
         "community": community,
-        "pending": pending,
+        "pending": queries.pending_requests(community),
         "page": page,
         "level_filter": level_filter,
         "levels": Membership.Level.choices,
         "roles": Membership.Role.choices,
-        "banned": memberships.filter(state=Membership.State.BANNED).order_by("user__username"),
-        "invitations": Invitation.objects.filter(community=community).order_by("-created_at")[:10],
-        "audit": AuditEntry.objects.filter(community=community).select_related("actor", "target_user")[:15],
+        "banned": queries.banned_members(community),
+        "invitations": queries.recent_invitations(community),
+        "audit": queries.recent_audit(community),
         "series": series,
         "level_rules": participation.level_rules_text(),
         "invite_form": invite_form or InviteForm(),

@@ -12,15 +12,15 @@ from django.views.decorators.http import require_POST
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit
-from discussions import services
+from discussions import queries, services
 from discussions.forms import EditForm, MoveForm, ReasonForm
-from discussions.models import Flag, Post, Thread
+from discussions.models import Post, Thread
 from discussions.views.threads import post_url, submission_limited, too_fast
 
 
 def _post_or_404(request: HttpRequest, pk: int) -> Post:
     """The post if its thread is visible to the viewer; 404 otherwise (missing and forbidden look alike)."""
-    post = Post.objects.select_related("thread__community", "author").filter(pk=pk).first()
+    post = queries.post_with_thread(pk)
     if post is None or not policy.can_view_thread(request.user, post.thread):
         raise Http404("No such post.")
     return post
@@ -77,7 +77,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_view_history(request.user, post):
         raise Http404("No such post.")
-    revisions = post.revisions.select_related("editor")
+    revisions = queries.revisions_of(post)
     context = {"post": post, "thread": post.thread, "community": post.thread.community, "revisions": revisions}
     return render(request, "discussions/history.html", context)
 
@@ -263,12 +263,7 @@ def _held_queue_panel(request: HttpRequest, community: Community) -> panels.Pane
     """Posts held for review, oldest first, on the facilitator dashboard beside the flags."""
     if not policy.can_moderate(request.user, community):
         return None
-    held = list(
-        Post.objects.filter(thread__community=community, state=Post.State.HELD)
-        .select_related("author", "thread")
-        .order_by("state_changed_at")[:100]
-    )
-    return panels.Panel("discussions/_held_queue.html", {"held": held}, order=4)
+    return panels.Panel("discussions/_held_queue.html", {"held": queries.held_posts(community)}, order=4)
 
 
 panels.register("dashboard", _held_queue_panel)
@@ -277,13 +272,8 @@ panels.register("dashboard", _held_queue_panel)
 def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
     if not policy.can_moderate(request.user, community):
         return None
-    flags = list(
-        Flag.objects.filter(post__thread__community=community, resolved_at__isnull=True)
-        .select_related("post__author", "post__thread", "user")
-        .order_by("created_at")[:100]
-    )
     by_post: dict[int, dict] = {}
-    for f in flags:
+    for f in queries.open_flags(community):
         entry = by_post.setdefault(f.post_id, {"post": f.post, "flags": []})
         entry["flags"].append(f)
     return panels.Panel("discussions/_flag_queue.html", {"flagged": list(by_post.values())}, order=5)

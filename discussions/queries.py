@@ -1,0 +1,320 @@
+"""What discussions reads: a community's thread list, a thread page, the posts around one post, the review queues.
+
+Views call these and hold no queries of their own beyond a policy look-up.
+Who may see what comes from ``communities/policy.py``, through the models'
+querysets (``Thread.objects.listed_in`` / ``visible_to``, ``Post.objects.readable_by``)
+or, in the statements below, through the same policy decision.
+
+Three statements are written out in SQL (``core.db.Columns`` ties their
+column lists to the models and builds instances as the ORM would): the
+thread list, the thread page's thread and a page of its posts. Each is
+there because its ORM twin cost the page more than 20 % of its CPU; the
+measurement is beside each. ``tests/test_written_queries.py`` and
+``tests/test_thread_page_query.py`` check each against the ORM for every
+kind of reader, on PostgreSQL and on SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
+from django.http import Http404
+from taggit.models import Tag, TaggedItem
+
+from accounts.models import NAME_FIELDS, User
+from communities import policy
+from communities.models import Community, Membership
+from core.db import Columns, fetch_all, one_or_none
+from discussions.models import Flag, Post, Reaction, ReadState, Revision, Thread
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+# --- A community's thread list ------------------------------------------------------------
+# The rows with their two people, the reader's read markers and the list's
+# length, in one statement. Its ORM twin (Thread.objects.listed_in with
+# select_related, only, a Subquery count and a Subquery read marker, also one
+# query): community page, ORM 3.60 ms vs SQL 2.61 ms CPU per request (+38 %;
+# instructions 24.8 M vs 18.3 M, +35 %), a member's 4.88 vs 3.60 ms (+36 %;
+# instructions +41 %); bench/cpu.py --batches 5 (quickest of 13 runs) and bench/instructions.py, 2026-12-02.
+
+# What a row of the list shows (thread_list.jinja): not the search vector, which is as long as the opening post.
+ROW_FIELDS = (
+    "community",
+    "author",
+    "last_poster",
+    "title",
+    "kind",
+    "created_at",
+    "pinned_at",
+    "pinned",
+    "locked_at",
+    "reply_count",
+    "last_activity_at",
+    "held_at",
+    "tag_names",
+)
+_ROW_COLUMNS = Columns(Thread, "t", fields=ROW_FIELDS)
+_ROW_AUTHOR = Columns(User, "a", fields=NAME_FIELDS)
+_ROW_LAST_POSTER = Columns(User, "lp", fields=NAME_FIELDS)
+_ROW_READ_STATE = Columns(ReadState, "rs", fields=["last_read_at"])
+
+
+def _listed_where(alias: str, community: Community, held: str, viewer_pk, kind: str, tag: str) -> tuple[str, list]:
+    """WHERE for the threads a list shows: ``Thread.objects.listed_in`` (``policy.listed_held_threads``), filters."""
+    where, params = [f"{alias}.community_id = %s"], [community.pk]
+    if held == policy.HeldListed.NONE:
+        where.append(f"{alias}.held_at IS NULL")
+    elif held == policy.HeldListed.OWN:
+        where.append(f"({alias}.held_at IS NULL OR {alias}.author_id = %s)")
+        params.append(viewer_pk)
+    if kind:
+        where.append(f"{alias}.kind = %s")
+        params.append(kind)
+    if tag:
+        where.append(
+            f"{alias}.id IN (SELECT ti.object_id FROM {TaggedItem._meta.db_table} ti"  # noqa: S608
+            f" JOIN {Tag._meta.db_table} tg ON tg.id = ti.tag_id WHERE ti.content_type_id = %s AND tg.name = %s)"
+        )
+        params += [ContentType.objects.get_for_model(Thread).pk, tag]
+    return " AND ".join(where), params
+
+
+def thread_list_page(
+    community: Community,
+    user: User | AnonymousUser,
+    *,
+    kind: str = "",
+    tag: str = "",
+    offset: int = 0,
+    markers: bool = False,
+) -> tuple[list[Thread], int]:
+    """One page of ``community``'s thread list from ``offset`` as ``user`` sees it, and the list's length.
+
+    Each thread has ``author`` and ``last_poster`` (names only) and ``unread``:
+    new activity since ``user`` last read it, looked up only with ``markers``.
+    """
+    held = policy.listed_held_threads(user, community)
+    viewer_pk = user.pk if user.is_authenticated else None
+    reader_pk = user.pk if markers else None
+    where, params = _listed_where("t", community, held, viewer_pk, kind, tag)
+    count_where, count_params = _listed_where("n", community, held, viewer_pk, kind, tag)
+    sql = (
+        f"SELECT {_ROW_COLUMNS.sql}, {_ROW_AUTHOR.sql}, {_ROW_LAST_POSTER.sql}, {_ROW_READ_STATE.sql},"  # noqa: S608
+        f" (SELECT COUNT(*) FROM {Thread._meta.db_table} n WHERE {count_where})"
+        f" FROM {Thread._meta.db_table} t"
+        f" LEFT JOIN {User._meta.db_table} a ON a.id = t.author_id"
+        f" LEFT JOIN {User._meta.db_table} lp ON lp.id = t.last_poster_id"
+        f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
+        f" WHERE {where} ORDER BY t.pinned DESC, t.last_activity_at DESC LIMIT %s OFFSET %s"
+    )
+    rows = fetch_all(sql, [*count_params, reader_pk, *params, settings.THREADS_PER_PAGE, offset])
+    if not rows:  # an empty list, or a page past its end: count on its own
+        count_sql = f"SELECT COUNT(*) FROM {Thread._meta.db_table} n WHERE {count_where}"  # noqa: S608
+        return [], fetch_all(count_sql, count_params)[0][0]
+    threads = []
+    widths = [_ROW_COLUMNS.width, _ROW_AUTHOR.width, _ROW_LAST_POSTER.width]
+    people: dict = {}  # one instance per person, however many rows name them
+    for row in rows:
+        thread = _ROW_COLUMNS.build(row)
+        thread.community = community  # links use it; saves a query per row
+        thread.author = _ROW_AUTHOR.build(row, widths[0], seen=people)
+        thread.last_poster = _ROW_LAST_POSTER.build(row, widths[0] + widths[1], seen=people)
+        read = _ROW_READ_STATE.build(row, sum(widths))
+        thread.unread = markers and (read is None or thread.last_activity_at > read.last_read_at)
+        threads.append(thread)
+    return threads, rows[0][-1]
+
+
+# --- The thread page ----------------------------------------------------------------------
+# The thread with its community, the reader's membership and read marker, in
+# one statement. Its ORM twin (select_related, a FilteredRelation for the
+# membership, a Subquery for the marker): a thread's last page, ORM 1.43 ms vs
+# SQL 1.08 ms CPU per request (+32 %; instructions 8.7 M vs 6.0 M, +44 %), a
+# member's 3.78 vs 2.20 ms (+72 %; instructions 19.1 M vs 12.4 M, +54 %);
+# bench/cpu.py --batches 5 (quickest of 13 runs) and bench/instructions.py, 2026-12-02.
+
+_THREAD_COLUMNS = Columns(Thread, "t", exclude=["search_vector"])
+_COMMUNITY_COLUMNS = Columns(Community, "c")
+_MEMBERSHIP_COLUMNS = Columns(Membership, "m")
+_READ_STATE_COLUMNS = Columns(ReadState, "rs")
+_THREAD_SQL = (
+    f"SELECT {_THREAD_COLUMNS.sql}, {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql}, {_READ_STATE_COLUMNS.sql}"  # noqa: S608
+    f" FROM {Thread._meta.db_table} t JOIN {Community._meta.db_table} c ON c.id = t.community_id"
+    f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = t.community_id AND m.user_id = %s"
+    f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
+    " WHERE t.id = %s"
+)
+_LARGEST_ID = 2**63 - 1  # BigAutoField
+
+
+def thread_for_reader(user: User | AnonymousUser, pk: int) -> tuple[Thread, ReadState | None]:
+    """The thread (with ``community``) if ``user`` may read it, else 404; and their read marker, if any.
+
+    The membership found on the way is handed to the policy's cache, so the
+    permission questions the page asks cost no further query.
+    """
+    reader = user.pk if user.is_authenticated else None
+    rows = fetch_all(_THREAD_SQL, [reader, reader, pk]) if 0 < pk <= _LARGEST_ID else []
+    if not rows:
+        raise Http404("No such thread.")
+    row = rows[0]
+    thread = _THREAD_COLUMNS.build(row)
+    start = _THREAD_COLUMNS.width
+    thread.community = community = _COMMUNITY_COLUMNS.build(row, start)
+    start += _COMMUNITY_COLUMNS.width
+    read_state = None
+    if reader is not None:
+        policy.remember_membership(user, community, _MEMBERSHIP_COLUMNS.build(row, start))
+        read_state = _READ_STATE_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width)
+    return policy.visible_thread_or_404(user, thread), read_state
+
+
+# A page of a thread: the columns the page shows (stored HTML and names, not the
+# Markdown source, plain text or search vector). Its ORM twin (select_related
+# author and parent__author, only, an Exists for the reader's mark, a Subquery
+# for the deep page's first path): a thread's last page, ORM 1.94 ms vs SQL
+# 1.08 ms CPU per request (+80 %; instructions 12.6 M vs 6.0 M, +109 %), a
+# member's 3.86 vs 2.20 ms (+75 %; instructions 21.4 M vs 12.4 M, +73 %);
+# bench/cpu.py --batches 5 (quickest of 13 runs) and bench/instructions.py, 2026-12-02.
+POST_FIELDS = (
+    "thread",
+    "author",
+    "parent",
+    "depth",
+    "path",
+    "body_html",
+    "created_at",
+    "edit_count",
+    "helpful_count",
+    "state",
+    "hidden_reason",
+)
+PERSON_FIELDS = (*NAME_FIELDS, "is_active")
+_PAGE_POST = Columns(Post, "p", fields=POST_FIELDS)
+_PAGE_AUTHOR = Columns(User, "a", fields=PERSON_FIELDS)
+_PAGE_PARENT_AUTHOR = Columns(User, "qa", fields=PERSON_FIELDS)
+_PAGE_SELECT = (  # Table names come from the models; every value is a parameter.
+    f"SELECT {_PAGE_POST.sql}, {_PAGE_AUTHOR.sql}, {_PAGE_PARENT_AUTHOR.sql},"  # noqa: S608
+    # Whether the reader marked it helpful (no reader, no match): the unique
+    # (post, user, kind) index answers it, so the page needs no second query.
+    f" EXISTS (SELECT 1 FROM {Reaction._meta.db_table} r WHERE r.post_id = p.id AND r.user_id = %s AND r.kind = %s)"
+    f" FROM {Post._meta.db_table} p LEFT JOIN {User._meta.db_table} a ON a.id = p.author_id"
+    f" LEFT JOIN {Post._meta.db_table} q ON q.id = p.parent_id"
+    f" LEFT JOIN {User._meta.db_table} qa ON qa.id = q.author_id"
+)
+_FIRST_PAGE_SQL = f"{_PAGE_SELECT} WHERE p.thread_id = %s ORDER BY p.path LIMIT %s"
+_DEEP_PAGE_SQL = (
+    f"{_PAGE_SELECT} WHERE p.thread_id = %s AND p.path >= (SELECT path FROM {Post._meta.db_table}"  # noqa: S608
+    " WHERE thread_id = %s ORDER BY path LIMIT 1 OFFSET %s) ORDER BY p.path LIMIT %s"
+)
+
+
+def page_of_posts(thread: Thread, start: int, count: int, reader: User | AnonymousUser | None = None) -> list[Post]:
+    """``count`` posts of ``thread`` in tree order from position ``start`` (one query).
+
+    Each post has ``author`` (a person with the fields names need, or None),
+    ``replying_to`` (the parent's author, or None) and ``reader_found_helpful``
+    (whether ``reader``, a logged-in person, marked it helpful). A deep page
+    starts at the path an index-only walk of post_tree_idx finds, not at an
+    OFFSET over full rows.
+    """
+    marks = [reader.pk if reader is not None and reader.is_authenticated else None, Reaction.Kind.HELPFUL]
+    if start:
+        rows = fetch_all(_DEEP_PAGE_SQL, [*marks, thread.pk, thread.pk, start, count])
+    else:
+        rows = fetch_all(_FIRST_PAGE_SQL, [*marks, thread.pk, count])
+    people: dict = {}  # one instance per person, however many posts name them
+    after_post = _PAGE_POST.width
+    after_author = after_post + _PAGE_AUTHOR.width
+    posts = []
+    for row in rows:
+        post = _PAGE_POST.build(row)
+        post.thread = thread
+        post.author = _PAGE_AUTHOR.build(row, after_post, seen=people)
+        post.replying_to = _PAGE_PARENT_AUTHOR.build(row, after_author, seen=people)
+        post.reader_found_helpful = bool(row[-1])
+        posts.append(post)
+    return posts
+
+
+def accepted_answer(thread: Thread) -> Post | None:
+    """The thread's accepted answer with its author (the caller asks the policy whether it may be read)."""
+    if thread.accepted_answer_id is None:
+        return None
+    answer = one_or_none(Post.objects.select_related("author").filter(pk=thread.accepted_answer_id))
+    if answer is not None:
+        answer.thread = thread
+    return answer
+
+
+# --- Posts around one post ------------------------------------------------------------------
+
+
+def post_with_thread(pk: int) -> Post | None:
+    """A post with its thread, the thread's community and its author (for the policy's questions)."""
+    return one_or_none(Post.objects.select_related("thread__community", "author").filter(pk=pk))
+
+
+def revisions_of(post: Post) -> QuerySet[Revision]:
+    """The post's earlier versions, newest first (the model's order), with who edited."""
+    return post.revisions.select_related("editor")
+
+
+def position_in_thread(post: Post) -> int:
+    """How many posts come before ``post`` in its thread's tree order (which page holds it)."""
+    return Post.objects.filter(thread_id=post.thread_id, path__lt=post.path).count()
+
+
+def first_unread_post(thread: Thread, user: User | AnonymousUser) -> Post | None:
+    """The first post ``user`` has not read in ``thread`` (the first post for someone who never opened it)."""
+    posts = Post.objects.filter(thread=thread).select_related("thread__community")
+    if user.is_authenticated:
+        state = one_or_none(ReadState.objects.filter(user=user, thread=thread))
+        if state is not None:
+            posts = posts.filter(created_at__gt=state.last_read_at)
+    return posts.order_by("created_at").first()
+
+
+def reply_parent(thread: Thread, pk: int) -> Post | None:
+    """The post of ``thread`` a reply answers, with its author; None if ``thread`` has no such post."""
+    parent = one_or_none(Post.objects.select_related("author").filter(pk=pk, thread=thread))
+    if parent is not None:
+        parent.thread = thread
+    return parent
+
+
+def post_as_listed(pk: int) -> Post:
+    """A post as a thread page shows it: with its author and the author of the post it answers."""
+    return Post.objects.select_related("author", "parent__author").get(pk=pk)
+
+
+def posts_in_tree_order(thread: Thread) -> list[Post]:
+    """Every post of ``thread`` in tree order, with authors (a hosted chat's page: a bounded thread)."""
+    return list(Post.objects.filter(thread=thread).select_related("author", "parent__author").order_by("path"))
+
+
+# --- The facilitators' review queues ---------------------------------------------------------
+
+REVIEW_SHOWN = 100
+
+
+def held_posts(community: Community) -> list[Post]:
+    """Posts waiting for a facilitator, oldest first."""
+    return list(
+        Post.objects.filter(thread__community=community, state=Post.State.HELD)
+        .select_related("author", "thread")
+        .order_by("state_changed_at")[:REVIEW_SHOWN]
+    )
+
+
+def open_flags(community: Community) -> list[Flag]:
+    """Flags nobody has dealt with yet, oldest first, with the post, its author and thread, and who flagged."""
+    return list(
+        Flag.objects.filter(post__thread__community=community, resolved_at__isnull=True)
+        .select_related("post__author", "post__thread", "user")
+        .order_by("created_at")[:REVIEW_SHOWN]
+    )
