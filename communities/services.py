@@ -22,13 +22,14 @@ from communities.models import AuditEntry, Community, Invitation, Membership
 from core import pagecache
 from core.mail import one_line, queue_templated_email
 from core.markup import render_markdown
+from core.refusals import Refused
 
 Role = Membership.Role
 State = Membership.State
 INVITATION_SALT = "communities.invitation"
 
 
-class MembershipError(Exception):
+class MembershipError(Refused):
     """A membership action that can't happen; the message is shown to the person."""
 
 
@@ -81,7 +82,7 @@ def create_community(creator, *, name: str, slug: str, domain: str, description:
     return community
 
 
-class CommunityError(Exception):
+class CommunityError(Refused):
     """A change to a community's settings that can't happen; the message is shown to the person."""
 
 

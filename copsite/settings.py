@@ -118,6 +118,8 @@ MIDDLEWARE = [
     # After the header-setting middleware, so cached pages get the same security headers.
     "core.pagecache.AnonymousPageCacheMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a service's Refused into the 403 page, a login page or an htmx sentence (core/refusals.py).
+    "core.refusals.RefusalMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
 ]

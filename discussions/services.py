@@ -24,6 +24,7 @@ from communities.models import Activity, AuditEntry, Community
 from core import pagecache
 from core.mail import one_line
 from core.markup import RENDER_VERSION, MarkupError, Rendered, render
+from core.refusals import Refused
 from core.search import update_vector
 from discussions import signals
 from discussions.models import (
@@ -45,7 +46,7 @@ _OUTSIDE_LINK = re.compile(r"<a\s[^>]*href=\"(?:https?:|mailto:)", re.IGNORECASE
 HOLD_REASON = "Waiting for a facilitator to review it."
 
 
-class DiscussionError(Exception):
+class DiscussionError(Refused):
     """An action that can't happen; the message is shown to the person."""
 
 

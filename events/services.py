@@ -21,6 +21,7 @@ from communities.models import AuditEntry, Community
 from core import pagecache
 from core.mail import one_line, queue_templated_email
 from core.markup import render_markdown
+from core.refusals import Refused
 from discussions import services
 from discussions.models import Thread
 from events.models import RSVP, Event, EventQuestion
@@ -28,7 +29,7 @@ from events.models import RSVP, Event, EventQuestion
 REMINDER_AHEAD = timedelta(hours=1)
 
 
-class EventError(Exception):
+class EventError(Refused):
     """An event action that can't happen; the message is shown to the person."""
 
 

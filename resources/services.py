@@ -12,6 +12,7 @@ from communities.models import Activity, AuditEntry, Community
 from core import pagecache
 from core.mail import one_line
 from core.markup import render
+from core.refusals import Refused
 from core.search import update_vector
 from discussions import services as discussions
 from discussions.models import Thread
@@ -22,7 +23,7 @@ TEXT_FIELDS = ("description", "summary", "in_practice")
 MAX_TAGS = 8
 
 
-class ResourceError(Exception):
+class ResourceError(Refused):
     """A resource action that can't happen; the message is shown to the person."""
 
 

@@ -24,6 +24,7 @@ from communities import panels, policy
 from communities.models import Community, Membership
 from core import ratelimit, spam
 from core.db import Columns, fetch_all
+from core.refusals import Refused
 from discussions import rendering, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
@@ -492,7 +493,7 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_start_thread(request.user, community):
-        return render(request, "403.html", {"message": "Join the community to start a thread."}, status=403)
+        raise Refused("Join the community to start a thread.")
     form = ThreadForm(request.POST or None)
     preview = None
     status, retry_after = 200, None
@@ -540,7 +541,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     parent = _parent_or_none(thread, parent_id)
     if not policy.can_reply(request.user, thread):
         reason = "This thread is locked." if thread.is_locked else "Join the community to reply."
-        return render(request, "403.html", {"message": reason}, status=403)
+        raise Refused(reason)
     # Inline forms get a prefix so their fields' ids don't clash with the
     # thread's own reply form on the same page.
     form = ReplyForm(request.POST or None, prefix=f"to{parent.pk}" if parent else None)
