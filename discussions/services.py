@@ -19,8 +19,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from communities import ledger, policy
-from communities.models import Activity, AuditEntry, Community
+from communities import audit, ledger, policy
+from communities.models import Activity, Community
 from core import pagecache
 from core.mail import one_line
 from core.markup import RENDER_VERSION, MarkupError, Rendered, render
@@ -83,12 +83,6 @@ def _apply_render(post: Post, rendered: Rendered) -> None:
 def _notify(post: Post, actor, mentions: tuple[str, ...], *, reply_to: Post | None) -> None:
     """Published: apps above (notifications) tell the people mentioned and the one replied to, in this transaction."""
     signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to)
-
-
-def _audit(community: Community, actor, action: str, detail: str, target_user=None) -> None:
-    AuditEntry.objects.create(
-        community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
-    )
 
 
 def _describe(post: Post) -> str:
@@ -309,7 +303,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     else:
         update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     if editor.pk != post.author_id:
-        _audit(thread.community, editor, "post.edit", _describe(post), target_user=post.author)
+        audit.record(thread.community, editor, "post.edit", detail=_describe(post), target_user=post.author)
     if not held:
         _notify(post, editor, rendered.mentions, reply_to=None)
     return post
@@ -329,7 +323,7 @@ def delete_post(actor, post: Post) -> Post:
     if thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=thread.pk).update(accepted_answer=None)
     action = "post.delete" if actor.pk == post.author_id else "post.delete_by_moderator"
-    _audit(thread.community, actor, action, _describe(post), target_user=post.author)
+    audit.record(thread.community, actor, action, detail=_describe(post), target_user=post.author)
     return post
 
 
@@ -440,7 +434,9 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     )
     if post.thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=post.thread_id).update(accepted_answer=None)
-    _audit(post.thread.community, actor, "post.hide", f"{_describe(post)}: {reason}", target_user=post.author)
+    audit.record(
+        post.thread.community, actor, "post.hide", detail=f"{_describe(post)}: {reason}", target_user=post.author
+    )
     signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
@@ -461,7 +457,7 @@ def unhide_post(actor, post: Post) -> Post:
     if post.is_opening:  # a thread whose held opening post was turned down, now shown after all
         Thread.objects.filter(pk=post.thread_id).update(held_at=None)
     _reindex_after_visibility_change(post, visible=True)
-    _audit(post.thread.community, actor, "post.unhide", _describe(post), target_user=post.author)
+    audit.record(post.thread.community, actor, "post.unhide", detail=_describe(post), target_user=post.author)
     return post
 
 
@@ -493,7 +489,7 @@ def approve_post(actor, post: Post) -> Post:
     if post.author is not None:
         ledger.record(post.author, community, kind, at=now)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
-    _audit(community, actor, "post.approve", _describe(post), target_user=post.author)
+    audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
     return post
 
 
@@ -510,7 +506,9 @@ def reject_post(actor, post: Post, reason: str = "") -> Post:
     post.hidden_by = actor
     post.hidden_reason = one_line(reason, 500) or "Not approved by a facilitator."
     post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
-    _audit(community, actor, "post.reject", f"{_describe(post)}: {post.hidden_reason}", target_user=post.author)
+    audit.record(
+        community, actor, "post.reject", detail=f"{_describe(post)}: {post.hidden_reason}", target_user=post.author
+    )
     signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
@@ -522,7 +520,7 @@ def dismiss_flags(actor, post: Post) -> int:
     count = Flag.objects.filter(post=post, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=actor, resolution="dismissed"
     )
-    _audit(post.thread.community, actor, "flag.dismiss", _describe(post), target_user=post.author)
+    audit.record(post.thread.community, actor, "flag.dismiss", detail=_describe(post), target_user=post.author)
     return count
 
 
@@ -546,7 +544,7 @@ def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Th
     thread.save(update_fields=list(changes[action]))
     pagecache.touched(thread.community)
     detail = f"thread “{thread.title}”" + (f": {one_line(reason, 300)}" if reason else "")
-    _audit(thread.community, actor, f"thread.{action}", detail)
+    audit.record(thread.community, actor, f"thread.{action}", detail=detail)
     return thread
 
 
@@ -560,8 +558,8 @@ def move_thread(actor, thread: Thread, target: Community) -> Thread:
     thread.save(update_fields=["community"])
     pagecache.touched(source, target)
     detail = f"thread “{thread.title}” from {source.name} to {target.name}"
-    _audit(source, actor, "thread.move", detail)
-    _audit(target, actor, "thread.move", detail)
+    audit.record(source, actor, "thread.move", detail=detail)
+    audit.record(target, actor, "thread.move", detail=detail)
     return thread
 
 

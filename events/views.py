@@ -374,13 +374,10 @@ def upcoming_events(community) -> list[Event]:
     return upcoming
 
 
-def _upcoming_panel(request: HttpRequest, community) -> panels.Panel | None:
+def upcoming_panel(request: HttpRequest, community) -> panels.Panel | None:
     upcoming = upcoming_events(community)
     return panels.Panel(
         "events/_events_panel.html",
         {"upcoming": upcoming, "can_manage_events": policy.can_manage_events(request.user, community)},
         order=8,
     )
-
-
-panels.register("community", _upcoming_panel)

@@ -41,7 +41,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from communities.models import AuditEntry, Community, Membership
+from communities import audit
+from communities.models import Community, Membership
 from core import pagecache
 from core.markup import RENDER_VERSION, MarkupError, render_markdown
 from core.search import update_vector
@@ -503,7 +504,7 @@ class _Restorer:
             self._resource(community, entry)
         for entry in self.doc["events"]:
             self._event(community, entry)
-        AuditEntry.objects.create(community=community, actor=actor, action="community.restore", detail=data["name"])
+        audit.record(community, actor, "community.restore", detail=data["name"])
         pagecache.touched_everything()  # placeholder people and a new community show across the site
         return community
 

@@ -127,7 +127,7 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "resources/library.html", context)
 
 
-def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
+def pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
     return panels.Panel(
         "resources/_pinned_panel.html",
         {
@@ -137,9 +137,6 @@ def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
         },
         order=5,
     )
-
-
-panels.register("community", _pinned_panel)
 
 
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:

@@ -32,7 +32,7 @@ from communities.views.directory import facilitators_of
 from core.db import Columns, fetch_all
 from discussions import services
 from discussions.models import ReadState, Thread
-from discussions.views.threads import _thread_list_panel, thread_for_reader
+from discussions.views.threads import thread_for_reader, thread_list_panel
 from events.models import Event
 from events.views import upcoming_events
 from resources.models import Resource
@@ -114,7 +114,7 @@ def orm_list(community, user, kind="", tag=""):
 def panel(community, user, query=""):
     request = RequestFactory().get(f"/c/{community.slug}/?{query}")
     request.user = user
-    return _thread_list_panel(request, community).context
+    return thread_list_panel(request, community).context
 
 
 @pytest.mark.parametrize("who", ["anonymous", "outsider", "member", "owner", "facilitator", "admin"])

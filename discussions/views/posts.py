@@ -252,7 +252,7 @@ def _review_queue(post: Post) -> str:
     return reverse("communities:facilitate", kwargs={"slug": post.thread.community.slug}) + "#held-heading"
 
 
-def _held_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+def held_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
     """Posts held for review, oldest first, on the facilitator dashboard beside the flags."""
     if not policy.can_moderate(request.user, community):
         return None
@@ -264,10 +264,7 @@ def _held_queue_panel(request: HttpRequest, community: Community) -> panels.Pane
     return panels.Panel("discussions/_held_queue.html", {"held": held}, order=4)
 
 
-panels.register("dashboard", _held_queue_panel)
-
-
-def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+def flag_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
     if not policy.can_moderate(request.user, community):
         return None
     flags = list(
@@ -280,6 +277,3 @@ def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Pane
         entry = by_post.setdefault(f.post_id, {"post": f.post, "flags": []})
         entry["flags"].append(f)
     return panels.Panel("discussions/_flag_queue.html", {"flagged": list(by_post.values())}, order=5)
-
-
-panels.register("dashboard", _flag_queue_panel)

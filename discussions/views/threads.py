@@ -138,7 +138,7 @@ def _thread_rows(community: Community, held: str, viewer_pk, reader_pk, kind: st
     return threads, rows[0][-1]
 
 
-def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
+def thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
     kind = request.GET.get("kind", "")
     kind = kind if kind in Thread.Kind.values else ""
     tag = request.GET.get("tag", "")[:40]
@@ -171,9 +171,6 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
         },
         order=10,
     )
-
-
-panels.register("community", _thread_list_panel)
 
 
 def _link_threads(community: Community, threads) -> None:
