@@ -1,6 +1,7 @@
 from functools import cache
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 
@@ -36,7 +37,7 @@ def _links(script_prefix: str) -> dict[str, str]:
     return links
 
 
-def site(request):
+def site(request: HttpRequest) -> dict[str, object]:
     return {
         "SITE_NAME": settings.COPSITE_NAME,
         "SITE_URL": settings.SITE_URL,

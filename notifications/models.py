@@ -11,12 +11,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from communities import policy
 from discussions.models import Post
 
 
-class NotificationQuerySet(models.QuerySet):
-    def shown_to(self, user) -> NotificationQuerySet:
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def shown_to(self, user: User) -> NotificationQuerySet:
         """``user``'s notifications about posts they may still read (left, banned, hidden, held, deleted: gone)."""
         return self.filter(user=user).filter(policy.readable_posts_q(user, "post__"))
 
