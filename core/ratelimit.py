@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def refuse(request: HttpRequest, refusal: Refusal, message: str | None = None) -
 
 
 # A view as the decorator sees it: the request first, then whatever the URL captured.
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def limited(action: str) -> Callable[[View], View]:
@@ -177,7 +177,7 @@ def limited(action: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method == "POST" and (refusal := check(request, action)):
                 return refuse(request, refusal)
             return view(request, *args, **kwargs)

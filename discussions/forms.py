@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
+from communities.models import Community
 from core.forms import Form, clean_one_line
 from core.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
 from discussions.models import Thread
@@ -12,8 +15,11 @@ from discussions.services import MAX_TAGS, render_post
 TAG_MAX_LENGTH = 40
 
 
-class BodyMixin:
+class BodyMixin(Form):
     """Markdown body, checked by ``is_valid()`` and rendered by ``render_body()`` afterwards.
+
+    A form itself (with no fields of its own), so that its methods see the form's
+    ``cleaned_data`` and ``add_error``; the forms below declare the ``body`` field.
 
     Rendering is the costly part of a submission (hostile Markdown takes a
     good part of a second of CPU), so the views count a valid submission
@@ -99,7 +105,7 @@ class EditForm(BodyMixin, Form):
     title = forms.CharField(max_length=200, required=False)
     body = body_field()
 
-    def __init__(self, *args, opening: bool = False, **kwargs):
+    def __init__(self, *args: Any, opening: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not opening:
             del self.fields["title"]
@@ -119,8 +125,11 @@ class ReasonForm(Form):
 
 
 class MoveForm(Form):
-    community = forms.ModelChoiceField(queryset=None, label="Move to", empty_label=None)
+    community: forms.ModelChoiceField[Community] = forms.ModelChoiceField(
+        queryset=None, label="Move to", empty_label=None
+    )
 
-    def __init__(self, *args, communities=None, **kwargs):
+    def __init__(self, *args: Any, communities: QuerySet[Community] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["community"].queryset = communities
+        # ``fields`` holds this form's own copy of the field declared above.
+        cast("forms.ModelChoiceField[Community]", self.fields["community"]).queryset = communities

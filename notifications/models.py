@@ -41,6 +41,9 @@ class Notification(models.Model):
 
     objects = NotificationQuerySet.as_manager()
 
+    # Not a column: the post's address, set by notifications.email._send for the email's templates.
+    link: str
+
     class Meta:
         db_table = "discussions_notification"
         ordering = ["-created_at"]
