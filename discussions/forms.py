@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -14,12 +14,14 @@ from discussions.services import MAX_TAGS, render_post
 
 TAG_MAX_LENGTH = 40
 
+if TYPE_CHECKING:
+    _MixedIntoForm = Form  # what the mixin's methods use of the form it is mixed into (cleaned_data, add_error)
+else:
+    _MixedIntoForm = object
 
-class BodyMixin(Form):
+
+class BodyMixin(_MixedIntoForm):
     """Markdown body, checked by ``is_valid()`` and rendered by ``render_body()`` afterwards.
-
-    A form itself (with no fields of its own), so that its methods see the form's
-    ``cleaned_data`` and ``add_error``; the forms below declare the ``body`` field.
 
     Rendering is the costly part of a submission (hostile Markdown takes a
     good part of a second of CPU), so the views count a valid submission
