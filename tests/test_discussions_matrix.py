@@ -40,7 +40,7 @@ from communities.models import Activity, AuditEntry, Membership
 from discussions import services
 from discussions.models import Flag, Post, Reaction, Revision, Thread
 from notifications.models import Notification
-from tests import matrix
+from tests import factories, matrix
 from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
 
 pytestmark = pytest.mark.django_db
@@ -462,7 +462,7 @@ def test_member_of_both_is_redirected_to_the_real_community(client, world, conve
 @pytest.fixture
 def public_only_member(world, make_user):
     user = make_user("puck", display_name="Puck Public")
-    Membership.objects.create(user=user, community=world.public)
+    factories.membership(user, world.public)
     return user
 
 
@@ -735,7 +735,7 @@ HIDDEN_REASON = "Names a patient"
 def second_member(world, make_user):
     user = make_user("max", display_name="Max Member")
     for community in (world.public, world.private):
-        Membership.objects.create(user=user, community=community)
+        factories.membership(user, community)
     return user
 
 
