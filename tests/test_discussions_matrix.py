@@ -1,6 +1,6 @@
 """Threads and posts through the HTTP layer: the authorization matrix and the input rules around it.
 
-RELIABILITY.md (b) B-matrix, B-IDOR-cross, B-hidden and (a) A-reply-integrity,
+The authorization matrix, cross-object ids, hidden posts and reply integrity,
 A-double-submit, A-mass-assign, A-csrf.
 
 The matrix: 9 roles × {public, private} × 16 actions. One test per role and
@@ -10,7 +10,7 @@ rolled back afterwards, so each cell starts from the same database and one
 cell's write can't satisfy or spoil another's. (One test per cell would
 rebuild the world 284 times: ~30 s instead of ~6 s.)
 
-Outcomes (RELIABILITY.md legend): R 200 and content · P performed · L redirect
+Outcomes (tests/matrix.py): R 200 and content · P performed · L redirect
 to login, nothing changed · F 403 with a message, nothing changed · N 404,
 nothing changed, and the private community's canaries ("Yak", "Quokka",
 "Zebra", "circle") nowhere in the body or headers. "O" (own post only) is the
@@ -283,7 +283,7 @@ def _run_cell(world, scene, user, role: str, action: str, outcome: str) -> None:
     elif outcome == "L":
         assert_login_redirect(response, next_path)
     elif outcome == "F":
-        # RELIABILITY.md legend: F is a 403 with a message, for plain and htmx requests alike.
+        # The legend (tests/matrix.py): F is a 403 with a message, for plain and htmx requests alike.
         assert_forbidden(response, htmx=action == "helpful_htmx")
     elif outcome == "R":
         _assert_read(response, scene, action, target)

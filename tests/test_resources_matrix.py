@@ -1,6 +1,6 @@
 """The library through the HTTP layer: the authorization matrix and what must never leak around it.
 
-RELIABILITY.md (b) B-matrix, B-IDOR-ids, B-IDOR-cross, B-derived and B-revocation for resources,
+The authorization matrix, object ids, cross-object ids, derived pages and revocation for resources,
 (a) A-upload's "stored under a generated name", and (d) D-thread-page-queries for the library.
 
 The matrix: 9 roles × {public, private} × 13 actions. One test per role and
@@ -10,7 +10,7 @@ per-test MEDIA_ROOT) and runs every action as a subtest
 so each cell starts from the same database and one cell's write can't satisfy
 or spoil another's.
 
-Outcomes (RELIABILITY.md legend): R 200 and content · P performed · L redirect
+Outcomes (tests/matrix.py): R 200 and content · P performed · L redirect
 to login, nothing changed · F 403 with a message, nothing changed · N 404,
 nothing changed, and the private library's canaries ("Quetzalcoatlus",
 "quetzal-notes.pdf", "Ocelot", the community's name, slug and domain) nowhere
@@ -344,7 +344,7 @@ def _run_cell(world, scene, root: Path, user, role: str, action: str, outcome: s
     elif outcome == "L":
         assert_login_redirect(response, next_path)
     elif outcome == "F":
-        # RELIABILITY.md legend: F is a 403 with a message, for plain and htmx requests alike.
+        # The legend (tests/matrix.py): F is a 403 with a message, for plain and htmx requests alike.
         assert_forbidden(response, htmx=htmx)
     elif outcome == "R":
         _assert_read(response, scene, action, target)

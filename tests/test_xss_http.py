@@ -1,4 +1,4 @@
-"""A-xss-http (RELIABILITY.md (a)): hostile input through the real forms, checked on every page that shows it.
+"""Hostile input through the real forms, checked on every page that shows it.
 
 Vectors go in through the reply form and the new-thread form as a member
 whose display name is itself hostile; then every page that shows them is
