@@ -189,7 +189,7 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    # Longer than the longest task, else a slow task is delivered twice (RELIABILITY.md).
+    # Longer than the longest task, else a slow task is delivered twice (docs/reliability.md).
     _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "visibility_timeout": _visibility_timeout,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
@@ -20,8 +19,7 @@ from communities import services as community_services
 from communities.models import Invitation, Membership
 from core.pagecache import CACHEABLE_PAGES, AnonymousPageCacheMiddleware
 from discussions import services
-from events import services as event_services
-from resources import services as resource_services
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -163,25 +161,14 @@ def concrete_path(route: Route, values: dict[str, str]) -> str:
 @pytest.fixture
 def samples(world, conversation):
     """A value for every URL parameter, naming real public objects so the pages answer 200."""
-    now = timezone.now()
-    event = event_services.create_event(
+    event = factories.event(world.facilitator, world.public, title="Night rounds chat")
+    resource = factories.resource(
         world.facilitator,
         world.public,
-        fields={
-            "title": "Night rounds chat",
-            "kind": "chat",
-            "time_zone": "UTC",
-            "starts_at": now + timedelta(days=2),
-            "ends_at": now + timedelta(days=2, hours=1),
-        },
-        questions=[],
-        hosts=None,
-    )
-    resource = resource_services.add_resource(
-        world.facilitator,
-        world.public,
-        fields={"kind": "link", "title": "Abbey scale", "url": "https://example.org/abbey", "description": "Pain."},
-        tags=[],
+        kind="link",
+        title="Abbey scale",
+        url="https://example.org/abbey",
+        description="Pain.",
     )
     invitation = community_services.invite(world.facilitator, world.private, "scanned@example.org")
     values = {

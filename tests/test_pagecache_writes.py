@@ -25,6 +25,7 @@ from discussions import services
 from discussions.models import Post
 from events import services as event_services
 from resources import services as resource_services
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -54,21 +55,12 @@ def scene(world, conversation, make_user):
     """A public thread, a resource, an event, a held reply and a hidden one, and the pages that show them."""
     s = SimpleNamespace(world=world, c=conversation)
     s.thread_url = conversation.thread.get_absolute_url()
-    s.resource = resource_services.add_resource(
-        world.member, world.public, fields={"kind": "howto", "title": "Handover card", "description": "Short."}, tags=[]
-    )
+    s.resource = factories.resource(world.member, world.public, title="Handover card", description="Short.")
     s.resource_url = s.resource.get_absolute_url()
-    start = timezone.now() + timedelta(days=2)
-    s.event = event_services.create_event(
-        world.facilitator,
-        world.public,
-        fields={"title": "Ward call", "kind": "call", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-        questions=[],
-        hosts=[world.facilitator],
-    )
+    s.event = factories.event(world.facilitator, world.public, kind="call", title="Ward call")
     s.event_url = s.event.get_absolute_url()
     s.newcomer = make_user("nina", display_name="Nina Newcomer")
-    Membership.objects.create(user=s.newcomer, community=world.public)
+    factories.membership(s.newcomer, world.public)
     s.held = services.reply(s.newcomer, conversation.thread, "Held words about wards", suspected_spam=True)
     s.hidden = services.reply(world.member, conversation.thread, "Hidden words about wards")
     services.hide_post(world.facilitator, s.hidden, "Off topic")
