@@ -9,10 +9,10 @@ from core.mail import _publish
 from core.models import Heartbeat, OutboundEmail
 
 
-@admin.register(OutboundEmail)
 # Unparameterised: Django's ModelAdmin can't be subscripted at run time (django-stubs-ext,
 # which would allow it, is a development tool only).
-class OutboundEmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # see above
     list_display = ("created_at", "kind", "to", "subject", "state", "attempts", "last_error", "sent_at")
     list_filter = ("state", "kind")
     search_fields = ("to", "subject")

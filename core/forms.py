@@ -68,8 +68,9 @@ class OneLineCleaningMixin:
     def full_clean(self) -> None:
         for name, field in self.fields.items():
             if is_one_line(field) and not getattr(field.clean, "one_line", False):
-                # This form's own copy of the field gets its clean wrapped; mypy refuses any assignment to a method.
-                field.clean = _cleaning_one_line(field.clean, str(field.label or pretty_name(name)))  # type: ignore[method-assign,assignment]
+                # This form's own copy of the field gets its clean wrapped (mypy refuses any assignment to a method).
+                wrapped = _cleaning_one_line(field.clean, str(field.label or pretty_name(name)))
+                field.clean = wrapped  # type: ignore[method-assign,assignment]  # see above
         super().full_clean()  # type: ignore[misc]
 
 
@@ -79,5 +80,5 @@ class Form(OneLineCleaningMixin, forms.Form):
 
 # Unparameterised: Django's ModelForm can't be subscripted at run time (django-stubs-ext, which would
 # allow it, is a development tool only), so subclasses name their model in Meta, as Django reads it.
-class ModelForm(OneLineCleaningMixin, forms.ModelForm):  # type: ignore[type-arg]
+class ModelForm(OneLineCleaningMixin, forms.ModelForm):  # type: ignore[type-arg]  # see above
     """A copsite model form: every one-line text field cleaned the same way."""

@@ -370,7 +370,7 @@ class _CodeSpans(BacktickInlineProcessor):
         return runs
 
     # Markdown's own signature; types-Markdown misstates it as ``tuple[int, int] | None``.
-    def find_code_spans(self, start: int, text: str) -> tuple[int, int | None]:  # type: ignore[override]
+    def find_code_spans(self, start: int, text: str) -> tuple[int, int | None]:  # type: ignore[override]  # see above
         opening = _TICK_RUN_RE.match(text, start)
         max_ticks = opening.end() - start if opening else 0
         start += max_ticks
@@ -395,7 +395,9 @@ class _MentionPattern(InlineProcessor):
     ANCESTOR_EXCLUDES = ("a",)
 
     # InlineProcessor's handleMatch takes ``data``, Pattern's does not (Markdown's design; its stubs ignore it too).
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element | None, int | None, int | None]:  # type: ignore[override]
+    def handleMatch(  # type: ignore[override]  # see above
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element | None, int | None, int | None]:
         name = m.group(1).rstrip(".")
         if not name or len(name) > _MAX_USERNAME:
             return None, None, None
@@ -409,7 +411,9 @@ class _BareURLPattern(InlineProcessor):
     ANCESTOR_EXCLUDES = ("a",)
 
     # InlineProcessor's handleMatch takes ``data``, Pattern's does not (Markdown's design; its stubs ignore it too).
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element | None, int | None, int | None]:  # type: ignore[override]
+    def handleMatch(  # type: ignore[override]  # see above
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element | None, int | None, int | None]:
         url = m.group(0)
         # Sentence punctuation after a URL, and a ")" closing prose around it, aren't part of it.
         while url and (url[-1] in _URL_TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):

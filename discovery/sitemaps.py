@@ -27,7 +27,7 @@ from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 
 # Public in Django (the index view's items), but missing from django-stubs.
-from django.contrib.sitemaps.views import SitemapIndexItem  # type: ignore[attr-defined]
+from django.contrib.sitemaps.views import SitemapIndexItem  # type: ignore[attr-defined]  # see above
 from django.core.cache import cache
 from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse
