@@ -19,8 +19,8 @@ The environment reads like Django's engine, so a template means what it did:
 - the filters are Django's own functions (``date`` in the current time zone,
   ``naturaltime``, ``pluralize``…), and ``url()`` / ``static()`` are globals;
 - autoescaping is on for every template except ``*.txt`` (plain-text email
-  parts and subjects, robots.txt), and values are escaped as Django escapes
-  them (``'`` and ``"`` as ``&#x27;`` and ``&quot;``);
+  parts and subjects, robots.txt); Jinja2 spells an escaped quote ``&#39;``
+  or ``&#34;`` where Django wrote ``&#x27;`` or ``&quot;`` (the same to a browser);
 - a missing variable or attribute is empty, at any depth, as in Django;
 - blocks keep their whitespace and a file its last newline, so a text email
   reads exactly as its file.
@@ -28,7 +28,6 @@ The environment reads like Django's engine, so a template means what it did:
 
 from __future__ import annotations
 
-import html
 from datetime import date as date_type
 from typing import Any
 
@@ -50,7 +49,6 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.nodes import EvalContext
-from markupsafe import Markup
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -78,24 +76,6 @@ def linebreaksbr(eval_ctx: EvalContext, value: Any) -> SafeString:
     if hasattr(value, "__html__"):
         value = mark_safe(value.__html__())  # noqa: S308 - already safe markup (Jinja2's Markup)
     return defaultfilters.linebreaksbr(value, autoescape=eval_ctx.autoescape)
-
-
-@pass_eval_context
-def finalize(eval_ctx: EvalContext, value: Any) -> Any:
-    """Escape what a ``{{ }}`` prints as Django's engine did, where the template escapes.
-
-    Jinja2 would escape it too, but spells quotes ``&#39;`` and ``&#34;``:
-    the same to a browser, not to a test or a diff of a page. Only values with
-    a quote need Python's (slower) escaping; the rest go on to Jinja2's.
-    """
-    if eval_ctx.autoescape:
-        if value.__class__ is not str:
-            if hasattr(value, "__html__"):
-                return value
-            value = str(value)
-        if "'" in value or '"' in value:
-            return Markup(html.escape(value))  # noqa: S704 - escaped on this line
-    return value
 
 
 FILTERS = {
@@ -137,14 +117,13 @@ def _loader(loader: BaseLoader, loaders: list | None) -> BaseLoader:
 def environment(*, loader: BaseLoader, loaders: list | None = None, **options: Any) -> Environment:
     # Django's backend passes autoescape=True and, with DEBUG, an Undefined that prints
     # "{{ name }}" into the page; both are decided here (see the module docstring).
-    for decided in ("autoescape", "undefined", "finalize", "trim_blocks", "lstrip_blocks", "keep_trailing_newline"):
+    for decided in ("autoescape", "undefined", "trim_blocks", "lstrip_blocks", "keep_trailing_newline"):
         options.pop(decided, None)
     env = Environment(
         loader=_loader(loader, loaders),
         # Everything is escaped but plain text: email subjects and text parts, robots.txt.
         autoescape=select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
         undefined=ChainableUndefined,
-        finalize=finalize,
         keep_trailing_newline=True,
         **options,
     )
