@@ -282,19 +282,20 @@ def published_threads_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}held_at__isnull": True})
 
 
+# A post's ``state`` (discussions.models.Post.State), duck-typed: communities imports no app above it.
+POST_VISIBLE, POST_HELD, POST_HIDDEN, POST_DELETED = "visible", "held", "hidden", "deleted"
+
+
 def published_posts_q(prefix: str = "") -> Q:
-    """Posts every reader of their community sees: not hidden (held posts are hidden too), not deleted,
-    in a published thread."""
-    return Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}hidden_at__isnull": True}) & published_threads_q(
-        f"{prefix}thread__"
-    )
+    """Posts every reader of their community sees: visible (not held, hidden or deleted), in a published thread."""
+    return Q(**{f"{prefix}state": POST_VISIBLE}) & published_threads_q(f"{prefix}thread__")
 
 
 def visible_threads_q(user, prefix: str = "") -> Q:
     """The list twin of ``can_view_thread``: a filter on Thread's fields (``prefix`` for a relation, "thread__").
 
     Every list, search, feed, sitemap, profile and count of threads uses it
-    (through ``Thread.objects.visible_to``); tests/test_visibility_definitions.py
+    (through ``Thread.objects.visible_to``); tests/test_list_visibility.py
     proves it agrees with ``can_view_thread`` for every role and thread state.
     """
     if is_site_admin(user):
@@ -309,17 +310,14 @@ def visible_threads_q(user, prefix: str = "") -> Q:
 
 
 def readable_posts_q(user, prefix: str = "") -> Q:
-    """The list twin of ``can_view_thread(post.thread) and can_see_post_content(post)``, on Post's fields.
-
-    Held posts are also hidden (discussions.services), so "hidden" covers them.
-    """
+    """The list twin of ``can_view_thread(post.thread) and can_see_post_content(post)``, on Post's fields."""
     if is_site_admin(user):
         return Q()
     thread = visible_threads_q(user, f"{prefix}thread__")
     if not user.is_authenticated:
         return thread & published_posts_q(prefix)
-    shown = Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}hidden_at__isnull": True})
-    own_hidden = Q(**{f"{prefix}deleted_at__isnull": True, f"{prefix}author": user})
+    shown = Q(**{f"{prefix}state": POST_VISIBLE})
+    own_hidden = Q(**{f"{prefix}state__in": [POST_HELD, POST_HIDDEN], f"{prefix}author": user})
     moderated = Q(**{f"{prefix}thread__community__in": moderated_communities(user)})
     return thread & (shown | own_hidden | moderated)
 
@@ -376,26 +374,26 @@ def _is_author(user, post) -> bool:
 
 
 def can_see_post_content(user, post) -> bool:
-    """Hidden posts: their author and moderators. Deleted posts: moderators only."""
-    if post.deleted_at is not None:
+    """Held and hidden posts: their author and moderators. Deleted posts: moderators only."""
+    if post.is_deleted:
         return can_moderate(user, post.thread.community)
-    if post.hidden_at is not None:
+    if post.is_hidden:
         return _is_author(user, post) or can_moderate(user, post.thread.community)
     return True
 
 
 def can_edit_post(user, post) -> bool:
     community = post.thread.community
-    if post.deleted_at is not None:
+    if post.is_deleted:
         return False
     if can_moderate(user, community):
         return True
-    return _is_author(user, post) and can_post(user, community) and post.hidden_at is None
+    return _is_author(user, post) and can_post(user, community) and not post.is_hidden
 
 
 def can_delete_post(user, post) -> bool:
     community = post.thread.community
-    if post.deleted_at is not None:
+    if post.is_deleted:
         return False
     return can_moderate(user, community) or (_is_author(user, post) and can_post(user, community))
 
@@ -406,21 +404,21 @@ def can_view_history(user, post) -> bool:
 
 def can_react(user, post) -> bool:
     """One "helpful" per member per post; not on your own post, nor on hidden or deleted ones."""
-    if post.deleted_at is not None or post.hidden_at is not None or _is_author(user, post):
+    if post.is_deleted or post.is_hidden or _is_author(user, post):
         return False
     return can_post(user, post.thread.community)
 
 
 def can_flag(user, post) -> bool:
     # Hidden posts are already in facilitators' hands.
-    if post.deleted_at is not None or post.hidden_at is not None or _is_author(user, post):
+    if post.is_deleted or post.is_hidden or _is_author(user, post):
         return False
     return can_post(user, post.thread.community)
 
 
 def can_review_held(user, post) -> bool:
     """Approve or turn down a post held for review."""
-    return post.held_at is not None and can_moderate(user, post.thread.community)
+    return post.is_held and can_moderate(user, post.thread.community)
 
 
 def can_moderate_thread(user, thread) -> bool:

@@ -17,18 +17,19 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from communities import policy
-from communities.models import AuditEntry, Community, Invitation, Membership
+from communities import audit, policy
+from communities.models import Community, Invitation, Membership
 from core import pagecache
-from core.mail import one_line, queue_templated_email
+from core.mail import queue_templated_email
 from core.markup import render_markdown
+from core.refusals import Refused
 
 Role = Membership.Role
 State = Membership.State
 INVITATION_SALT = "communities.invitation"
 
 
-class MembershipError(Exception):
+class MembershipError(Refused):
     """A membership action that can't happen; the message is shown to the person."""
 
 
@@ -42,12 +43,6 @@ class InvitationUsed(MembershipError):
 
 def _lock(community: Community) -> Community:
     return Community.objects.select_for_update().get(pk=community.pk)
-
-
-def _audit(community: Community, actor, action: str, target_user=None, detail: str = "") -> None:
-    AuditEntry.objects.create(
-        community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
-    )
 
 
 def _adjust_member_count(community: Community, delta: int) -> None:
@@ -76,12 +71,12 @@ def create_community(creator, *, name: str, slug: str, domain: str, description:
         **fields,
     )
     Membership.objects.create(user=creator, community=community, role=Role.OWNER, joined_at=timezone.now())
-    _audit(community, creator, "community.create", detail=name)
+    audit.record(community, creator, "community.create", detail=name)
     pagecache.touched(community)
     return community
 
 
-class CommunityError(Exception):
+class CommunityError(Refused):
     """A change to a community's settings that can't happen; the message is shown to the person."""
 
 
@@ -111,13 +106,13 @@ def update_community(actor, community: Community, *, exposure: str = "", **field
     community.save()
     # Its name shows on profiles and in search, its visibility decides what every list holds.
     pagecache.touched_everything()
-    _audit(community, actor, "community.edit", detail=", ".join(sorted(fields)))
+    audit.record(community, actor, "community.edit", detail=", ".join(sorted(fields)))
     if "visibility" in changed:
         detail = f"{before['visibility']} → {changed['visibility']}" + (f": {exposure}" if exposure else "")
-        _audit(community, actor, "community.visibility", detail=detail)
+        audit.record(community, actor, "community.visibility", detail=detail)
     for name in owner_changes:
         if name != "visibility":
-            _audit(community, actor, f"community.{name}", detail=f"{before[name]} → {changed[name]}")
+            audit.record(community, actor, f"community.{name}", detail=f"{before[name]} → {changed[name]}")
     return community
 
 
@@ -163,9 +158,9 @@ def join(user, community: Community, message: str = "") -> Membership:
         membership.save()
     if state == State.ACTIVE:
         _adjust_member_count(community, +1)
-        _audit(community, user, "member.join", target_user=user)
+        audit.record(community, user, "member.join", target_user=user)
     else:
-        _audit(community, user, "member.request", target_user=user)
+        audit.record(community, user, "member.request", target_user=user)
     return membership
 
 
@@ -183,7 +178,7 @@ def leave(user, community: Community) -> Membership:
     membership.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
-    _audit(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
+    audit.record(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
     return membership
 
 
@@ -218,7 +213,7 @@ def decide_request(actor, community: Community, membership_id: int, *, approve: 
     else:
         target.state = State.LEFT
         target.save(update_fields=["state", "updated_at"])
-    _audit(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
+    audit.record(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
     _email(
         target.user.email,
         "request_approved" if approve else "request_declined",
@@ -243,7 +238,7 @@ def set_role(actor, community: Community, membership_id: int, role: str) -> Memb
     target.role = role
     target.save(update_fields=["role", "updated_at"])
     pagecache.touched(community)  # the facilitators named on its page
-    _audit(community, actor, "member.role", target_user=target.user, detail=f"{old} → {role}")
+    audit.record(community, actor, "member.role", target_user=target.user, detail=f"{old} → {role}")
     return target
 
 
@@ -260,7 +255,7 @@ def remove_member(actor, community: Community, membership_id: int, *, ban: bool)
     target.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
-    _audit(community, actor, "member.ban" if ban else "member.remove", target_user=target.user)
+    audit.record(community, actor, "member.ban" if ban else "member.remove", target_user=target.user)
     return target
 
 
@@ -271,7 +266,7 @@ def unban(actor, community: Community, membership_id: int) -> Membership:
         raise MembershipError("That person is not banned.")
     target.state = State.LEFT
     target.save(update_fields=["state", "updated_at"])
-    _audit(community, actor, "member.unban", target_user=target.user)
+    audit.record(community, actor, "member.unban", target_user=target.user)
     return target
 
 
@@ -287,7 +282,7 @@ def pin_level(actor, community: Community, membership_id: int, level: str | None
     else:
         raise MembershipError("Choose one of the participation levels.")
     target.save(update_fields=["level", "level_pinned", "updated_at"])
-    _audit(community, actor, "member.level", target_user=target.user, detail=level or "computed")
+    audit.record(community, actor, "member.level", target_user=target.user, detail=level or "computed")
     return target
 
 
@@ -341,7 +336,7 @@ def invite(actor, community: Community, email: str, message: str = "") -> Invita
         {"community": community, "inviter": actor, "message": message, "accept_url": url, "invitation": invitation},
         kind="membership.invitation",
     )
-    _audit(community, actor, "member.invite", detail=email)
+    audit.record(community, actor, "member.invite", detail=email)
     return invitation
 
 
@@ -379,7 +374,7 @@ def accept_invitation(user, invitation: Invitation) -> Membership:
         _adjust_member_count(community, +1)
     invitation.accepted_at, invitation.accepted_by = now, user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    _audit(community, user, "member.accept_invitation", target_user=user, detail=invitation.email)
+    audit.record(community, user, "member.accept_invitation", target_user=user, detail=invitation.email)
     return membership
 
 

@@ -118,6 +118,8 @@ MIDDLEWARE = [
     # After the header-setting middleware, so cached pages get the same security headers.
     "core.pagecache.AnonymousPageCacheMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a service's Refused into the 403 page, a login page or an htmx sentence (core/refusals.py).
+    "core.refusals.RefusalMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
 ]
@@ -196,7 +198,7 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    # Longer than the longest task, else a slow task is delivered twice (RELIABILITY.md).
+    # Longer than the longest task, else a slow task is delivered twice (docs/reliability.md).
     _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": _visibility_timeout,

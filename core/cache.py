@@ -7,7 +7,7 @@ allauth's rate-limit lock never spins. Rate limits are not enforced while
 Redis is down (fail open: members can still log in and post); each failure
 is logged. After a failure the process leaves Redis alone for REST_SECONDS,
 so a hung Redis costs one timeout, not one per call. Django's own RedisCache
-raises instead (RELIABILITY.md).
+raises instead (docs/reliability.md).
 """
 
 from __future__ import annotations

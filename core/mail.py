@@ -124,7 +124,7 @@ def queue_templated_email(
 def _publish_all(ids: list[int]) -> None:
     """Publish each row's "send now"; after a failure leave the rest to the sweep.
 
-    With the broker down every try costs ~0.65 s (RELIABILITY.md): a chunk of
+    With the broker down every try costs ~0.65 s (docs/reliability.md): a chunk of
     50 digests would spend half a minute failing one by one.
     """
     for email_id in ids:

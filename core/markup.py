@@ -7,7 +7,7 @@ Two independent layers, so that a bug in one is not an XSS on its own:
 2. nh3 with an explicit allowlist of tags, attributes, classes and URL schemes.
 
 Output is meant to be rendered once at save time and stored with
-``RENDER_VERSION`` (STYLE.md point 2), never at request time.
+``RENDER_VERSION``, never at request time (docs/reliability.md, "Markup").
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ person and once per IP address (``RATE_LIMITS`` in settings), so a spammer
 gains nothing by switching accounts behind one address, nor addresses with one
 account. If the cache is unreachable the limiter lets the request through
 (fail open) and logs it: a cache outage must not stop members from posting
-(RELIABILITY.md C-redis-down-cache).
+(docs/reliability.md, "Caches fail open").
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def send_email(self, email_id: int) -> str:
             log.error("email %s failed after %s attempts: %s", email_id, attempts, exc)
             return "failed"
         log.warning("email %s attempt %s failed (%s); retrying in %ss", email_id, attempts, exc, delay)
-        # Short countdowns only (RELIABILITY.md): anything longer is left to
+        # Short countdowns only (docs/reliability.md): anything longer is left to
         # the sweep, which honours not_before.
         if delay <= 300:
             raise self.retry(exc=exc, countdown=delay) from exc

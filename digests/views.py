@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from communities import policy
 from communities.models import Cadence, Community, Membership
 from core.forms import Form
+from core.refusals import Refused
 from digests import building, services, unsubscribe
 from digests.forms import RhythmForm, cadence_field
 
@@ -99,7 +100,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
 def preview(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     if not policy.can_moderate(request.user, community):
-        return render(request, "403.html", {"message": "Only facilitators can preview the digest."}, status=403)
+        raise Refused("Only facilitators can preview the digest.")
     level = request.GET.get("level", "peripheral")
     if level not in Membership.Level.values:
         level = "peripheral"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from accounts.contributions import Contribution, register
+from accounts.contributions import Contribution
 from discussions.models import Post, Thread
 
 
@@ -33,6 +33,3 @@ def discussion_contributions(viewer, person, limit: int) -> list[Contribution]:
         for p in replies
     ]
     return items
-
-
-register(discussion_contributions)

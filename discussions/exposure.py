@@ -11,7 +11,7 @@ def discussion_exposure(community: Community) -> exposure.Exposed:
     # What the thread pages show a visitor: nothing held for review; hidden and
     # deleted posts as a tombstone that still names their author.
     threads = Thread.objects.published().filter(community=community)
-    shown_posts = Post.objects.filter(thread__in=threads, held_at__isnull=True)
+    shown_posts = Post.objects.filter(thread__in=threads).exclude(state=Post.State.HELD)
     readable_replies = Post.objects.published().filter(thread__community=community, depth__gt=0)
     return exposure.Exposed(
         [
@@ -22,6 +22,3 @@ def discussion_exposure(community: Community) -> exposure.Exposed:
             shown_posts.filter(author__isnull=False).values("author_id"),
         ],
     )
-
-
-exposure.register(discussion_exposure)

@@ -110,6 +110,12 @@ class Thread(models.Model):
 class Post(models.Model):
     """The opening post (depth 0, empty path) or a reply anywhere in the tree."""
 
+    class State(models.TextChoices):
+        VISIBLE = "visible", "visible"
+        HELD = "held", "held for review"
+        HIDDEN = "hidden", "hidden by a facilitator"
+        DELETED = "deleted", "deleted"
+
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="posts")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="posts")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
@@ -124,15 +130,17 @@ class Post(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     edit_count = models.PositiveIntegerField(default=0)
     helpful_count = models.PositiveIntegerField(default=0)
-    deleted_at = models.DateTimeField(null=True, blank=True)
-    hidden_at = models.DateTimeField(null=True, blank=True)
+    # Who sees it: everyone (visible), its author and the facilitators (held for
+    # review, hidden by a facilitator), the facilitators alone (deleted: a
+    # tombstone for everyone else, the content purged after 30 days). One field,
+    # with the time it left "visible"; the database refuses any other combination.
+    state = models.CharField(max_length=8, choices=State.choices, default=State.VISIBLE)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    # The facilitator's decision on a held or hidden post: who, and why (the author sees the reason).
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     hidden_reason = models.CharField(max_length=500, blank=True)
-    # Held for review: a held post is also hidden (so search, digests, feeds,
-    # reactions and flags leave it alone) until a facilitator approves it.
-    held_at = models.DateTimeField(null=True, blank=True)
     # A random key from the form: a double-click or browser retry of the same
     # form finds the post it already made instead of making a second one.
     submission_key = models.CharField(max_length=40, blank=True)
@@ -146,6 +154,12 @@ class Post(models.Model):
             models.UniqueConstraint(
                 fields=["author", "submission_key"], condition=~Q(submission_key=""), name="post_once_per_submission"
             ),
+            # A known state, and a time exactly when it is not "visible".
+            models.CheckConstraint(
+                condition=Q(state="visible", state_changed_at__isnull=True)
+                | Q(state__in=["held", "hidden", "deleted"], state_changed_at__isnull=False),
+                name="post_state_consistent",
+            ),
         ]
         indexes = [
             # A page of the tree: one ordered range scan.
@@ -157,7 +171,7 @@ class Post(models.Model):
             # Re-render command: rows behind the current renderer.
             models.Index(fields=["render_version"], name="post_render_idx"),
             # Review queue: posts waiting for a facilitator (few; a partial index stays tiny).
-            models.Index(fields=["held_at"], name="post_held_idx", condition=Q(held_at__isnull=False)),
+            models.Index(fields=["state_changed_at"], name="post_held_idx", condition=Q(state="held")),
         ]
 
     def __str__(self) -> str:
@@ -172,15 +186,21 @@ class Post(models.Model):
 
     @property
     def is_deleted(self) -> bool:
-        return self.deleted_at is not None
+        return self.state == self.State.DELETED
 
     @property
     def is_hidden(self) -> bool:
-        return self.hidden_at is not None
+        """Not shown to everyone: hidden by a facilitator, or held for review (held posts count as hidden)."""
+        return self.state in (self.State.HIDDEN, self.State.HELD)
 
     @property
     def is_held(self) -> bool:
-        return self.held_at is not None
+        return self.state == self.State.HELD
+
+    def set_state(self, state: str, at=None) -> None:
+        """Move to ``state`` (a ``State``), keeping ``state_changed_at`` as the constraint wants it."""
+        self.state = state
+        self.state_changed_at = None if state == self.State.VISIBLE else (at or timezone.now())
 
 
 class Revision(models.Model):

@@ -19,11 +19,12 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from communities import ledger, policy
-from communities.models import Activity, AuditEntry, Community
+from communities import audit, ledger, policy
+from communities.models import Activity, Community
 from core import pagecache
 from core.mail import one_line
 from core.markup import RENDER_VERSION, MarkupError, Rendered, render
+from core.refusals import Refused
 from core.search import update_vector
 from discussions import signals
 from discussions.models import (
@@ -45,7 +46,7 @@ _OUTSIDE_LINK = re.compile(r"<a\s[^>]*href=\"(?:https?:|mailto:)", re.IGNORECASE
 HOLD_REASON = "Waiting for a facilitator to review it."
 
 
-class DiscussionError(Exception):
+class DiscussionError(Refused):
     """An action that can't happen; the message is shown to the person."""
 
 
@@ -84,12 +85,6 @@ def _notify(post: Post, actor, mentions: tuple[str, ...], *, reply_to: Post | No
     signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to)
 
 
-def _audit(community: Community, actor, action: str, detail: str, target_user=None) -> None:
-    AuditEntry.objects.create(
-        community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
-    )
-
-
 def _describe(post: Post) -> str:
     return f"post #{post.pk} in “{post.thread.title}”"
 
@@ -115,15 +110,13 @@ def needs_review(author, community: Community, rendered: Rendered, *, suspected_
     if outside_links(rendered.html) <= settings.HOLD_LINK_LIMIT:
         return False
     needed = settings.HOLD_NEW_MEMBER_POSTS
-    shown = Post.objects.filter(
-        author=author, thread__community=community, hidden_at__isnull=True, deleted_at__isnull=True
-    )
+    shown = Post.objects.filter(author=author, thread__community=community, state=Post.State.VISIBLE)
     return shown[:needed].count() < needed
 
 
 def _hold(post: Post, at) -> None:
-    """A held post is hidden too, so search, digests, feeds, reactions and flags pass it by."""
-    post.held_at = post.hidden_at = at
+    """Held: only its author and the facilitators see it; search, digests, feeds, reactions and flags pass it by."""
+    post.set_state(Post.State.HELD, at)
     post.hidden_reason = HOLD_REASON
 
 
@@ -232,9 +225,9 @@ def _reply_locked(
     parent = Post.objects.select_related("author").filter(pk=parent_id).first()
     if parent is None or parent.thread_id != thread.pk:
         raise DiscussionError("The post you are replying to is not in this thread.")
-    if parent.deleted_at is not None:
+    if parent.is_deleted:
         raise DiscussionError("The post you are replying to has been deleted.")
-    if parent.hidden_at is not None and not policy.can_moderate(author, thread.community):
+    if parent.is_hidden and not policy.can_moderate(author, thread.community):
         raise DiscussionError("The post you are replying to has been hidden by a facilitator.")
     if parent.child_count >= MAX_SIBLINGS:
         raise DiscussionError("This post has too many replies; reply to the thread instead.")
@@ -285,7 +278,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     # An edit that adds links off the site is held like a new post with them would be:
     # otherwise a harmless first post could be turned into link spam afterwards.
     held = (
-        post.hidden_at is None
+        not post.is_hidden
         and outside_links(rendered.html) > outside_links(post.body_html)
         and needs_review(editor, thread.community, rendered)
     )
@@ -298,7 +291,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     fields = ["body", "body_html", "body_text", "render_version", "edited_at", "edit_count"]
     if held:
         _hold(post, now)
-        fields += ["held_at", "hidden_at", "hidden_reason"]
+        fields += ["state", "state_changed_at", "hidden_reason"]
     post.save(update_fields=fields)
     if new_title != thread.title:
         Thread.objects.filter(pk=thread.pk).update(title=new_title)
@@ -310,7 +303,7 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     else:
         update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     if editor.pk != post.author_id:
-        _audit(thread.community, editor, "post.edit", _describe(post), target_user=post.author)
+        audit.record(thread.community, editor, "post.edit", detail=_describe(post), target_user=post.author)
     if not held:
         _notify(post, editor, rendered.mentions, reply_to=None)
     return post
@@ -322,15 +315,15 @@ def delete_post(actor, post: Post) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_delete_post(actor, post):
         raise DiscussionError("You can't delete this post.")
-    post.deleted_at = timezone.now()
-    post.save(update_fields=["deleted_at"])
+    post.set_state(Post.State.DELETED)
+    post.save(update_fields=["state", "state_changed_at"])
     pagecache.touched(post.thread.community)
     thread = post.thread
     _reindex_after_visibility_change(post, visible=False)
     if thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=thread.pk).update(accepted_answer=None)
     action = "post.delete" if actor.pk == post.author_id else "post.delete_by_moderator"
-    _audit(thread.community, actor, action, _describe(post), target_user=post.author)
+    audit.record(thread.community, actor, action, detail=_describe(post), target_user=post.author)
     return post
 
 
@@ -346,7 +339,8 @@ def _reindex_after_visibility_change(post: Post, *, visible: bool) -> None:
 def purge_deleted_content(now=None) -> int:
     """Blank the content of posts deleted more than DELETED_CONTENT_DAYS ago (and their revisions)."""
     cutoff = (now or timezone.now()) - timedelta(days=policy.DELETED_CONTENT_DAYS)
-    ids = list(Post.objects.filter(deleted_at__lt=cutoff).exclude(body="").values_list("pk", flat=True)[:5000])
+    deleted = Post.objects.filter(state=Post.State.DELETED, state_changed_at__lt=cutoff)
+    ids = list(deleted.exclude(body="").values_list("pk", flat=True)[:5000])
     with transaction.atomic():
         Revision.objects.filter(post_id__in=ids).delete()
         Post.objects.filter(pk__in=ids).update(body="", body_html="", body_text="")
@@ -380,7 +374,7 @@ def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
     if post is not None:
         if post.thread_id != thread.pk or post.is_opening:
             raise DiscussionError("Choose a reply in this thread as the answer.")
-        if post.deleted_at is not None or post.hidden_at is not None:
+        if post.is_deleted or post.is_hidden:
             raise DiscussionError("A deleted or hidden post can't be the accepted answer.")
     thread.accepted_answer = post
     thread.save(update_fields=["accepted_answer"])
@@ -428,9 +422,11 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     reason = one_line(reason, 500)
     if not reason:
         raise DiscussionError("Give a reason: the author will see it.")
-    post.hidden_at, post.hidden_by, post.hidden_reason = timezone.now(), actor, reason
-    post.held_at = None  # decided: it leaves the review queue
-    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "held_at"])
+    if post.is_deleted:
+        raise DiscussionError("This post is deleted already.")
+    post.set_state(Post.State.HIDDEN)  # a held post hidden instead: decided, it leaves the review queue
+    post.hidden_by, post.hidden_reason = actor, reason
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
     pagecache.touched(post.thread.community)
     _reindex_after_visibility_change(post, visible=False)
     Flag.objects.filter(post=post, resolved_at__isnull=True).update(
@@ -438,7 +434,9 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     )
     if post.thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=post.thread_id).update(accepted_answer=None)
-    _audit(post.thread.community, actor, "post.hide", f"{_describe(post)}: {reason}", target_user=post.author)
+    audit.record(
+        post.thread.community, actor, "post.hide", detail=f"{_describe(post)}: {reason}", target_user=post.author
+    )
     signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
@@ -448,15 +446,18 @@ def unhide_post(actor, post: Post) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can unhide posts.")
-    if post.held_at is not None:
+    if post.is_held:
         return approve_post(actor, post)
-    post.hidden_at, post.hidden_by, post.hidden_reason = None, None, ""
-    post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    if post.state != Post.State.HIDDEN:
+        raise DiscussionError("This post is not hidden.")
+    post.set_state(Post.State.VISIBLE)
+    post.hidden_by, post.hidden_reason = None, ""
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
     pagecache.touched(post.thread.community)
     if post.is_opening:  # a thread whose held opening post was turned down, now shown after all
         Thread.objects.filter(pk=post.thread_id).update(held_at=None)
     _reindex_after_visibility_change(post, visible=True)
-    _audit(post.thread.community, actor, "post.unhide", _describe(post), target_user=post.author)
+    audit.record(post.thread.community, actor, "post.unhide", detail=_describe(post), target_user=post.author)
     return post
 
 
@@ -471,11 +472,11 @@ def approve_post(actor, post: Post) -> Post:
     thread, community = post.thread, post.thread.community
     if not policy.can_moderate(actor, community):
         raise DiscussionError("Only facilitators can review held posts.")
-    if post.held_at is None:
+    if not post.is_held:
         raise DiscussionError("This post is no longer waiting for review.")
-    post.held_at = post.hidden_at = post.hidden_by = None
-    post.hidden_reason = ""
-    post.save(update_fields=["held_at", "hidden_at", "hidden_by", "hidden_reason"])
+    post.set_state(Post.State.VISIBLE)
+    post.hidden_by, post.hidden_reason = None, ""
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
     pagecache.touched(community)
     now = timezone.now()
     if post.is_opening:
@@ -488,7 +489,7 @@ def approve_post(actor, post: Post) -> Post:
     if post.author is not None:
         ledger.record(post.author, community, kind, at=now)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
-    _audit(community, actor, "post.approve", _describe(post), target_user=post.author)
+    audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
     return post
 
 
@@ -499,12 +500,15 @@ def reject_post(actor, post: Post, reason: str = "") -> Post:
     community = post.thread.community
     if not policy.can_moderate(actor, community):
         raise DiscussionError("Only facilitators can review held posts.")
-    if post.held_at is None:
+    if not post.is_held:
         raise DiscussionError("This post is no longer waiting for review.")
-    post.held_at, post.hidden_by = None, actor
+    post.set_state(Post.State.HIDDEN)
+    post.hidden_by = actor
     post.hidden_reason = one_line(reason, 500) or "Not approved by a facilitator."
-    post.save(update_fields=["held_at", "hidden_by", "hidden_reason"])
-    _audit(community, actor, "post.reject", f"{_describe(post)}: {post.hidden_reason}", target_user=post.author)
+    post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
+    audit.record(
+        community, actor, "post.reject", detail=f"{_describe(post)}: {post.hidden_reason}", target_user=post.author
+    )
     signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
@@ -516,7 +520,7 @@ def dismiss_flags(actor, post: Post) -> int:
     count = Flag.objects.filter(post=post, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=actor, resolution="dismissed"
     )
-    _audit(post.thread.community, actor, "flag.dismiss", _describe(post), target_user=post.author)
+    audit.record(post.thread.community, actor, "flag.dismiss", detail=_describe(post), target_user=post.author)
     return count
 
 
@@ -540,7 +544,7 @@ def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Th
     thread.save(update_fields=list(changes[action]))
     pagecache.touched(thread.community)
     detail = f"thread “{thread.title}”" + (f": {one_line(reason, 300)}" if reason else "")
-    _audit(thread.community, actor, f"thread.{action}", detail)
+    audit.record(thread.community, actor, f"thread.{action}", detail=detail)
     return thread
 
 
@@ -554,8 +558,8 @@ def move_thread(actor, thread: Thread, target: Community) -> Thread:
     thread.save(update_fields=["community"])
     pagecache.touched(source, target)
     detail = f"thread “{thread.title}” from {source.name} to {target.name}"
-    _audit(source, actor, "thread.move", detail)
-    _audit(target, actor, "thread.move", detail)
+    audit.record(source, actor, "thread.move", detail=detail)
+    audit.record(target, actor, "thread.move", detail=detail)
     return thread
 
 

@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
-from communities import policy
-from communities.models import AuditEntry, Community
+from communities import audit, policy
+from communities.models import Community
 from core import pagecache
 from core.mail import one_line, queue_templated_email
 from core.markup import render_markdown
+from core.refusals import Refused
 from discussions import services
 from discussions.models import Thread
 from events.models import RSVP, Event, EventQuestion
@@ -28,7 +29,7 @@ from events.models import RSVP, Event, EventQuestion
 REMINDER_AHEAD = timedelta(hours=1)
 
 
-class EventError(Exception):
+class EventError(Refused):
     """An event action that can't happen; the message is shown to the person."""
 
 
@@ -64,12 +65,6 @@ def questions_text(event: Event) -> str:
     return "\n".join(f":{q.minute:02d} {q.text}" for q in event.questions.all())
 
 
-def _audit(event: Event, actor, action: str) -> None:
-    AuditEntry.objects.create(
-        community=event.community, actor=actor, action=action, detail=one_line(f"event “{event.title}”", 500)
-    )
-
-
 @transaction.atomic
 def create_event(actor, community: Community, *, fields: dict, questions: list[PlannedQuestion], hosts) -> Event:
     if not policy.can_manage_events(actor, community):
@@ -82,7 +77,7 @@ def create_event(actor, community: Community, *, fields: dict, questions: list[P
     EventQuestion.objects.bulk_create(
         EventQuestion(event=event, position=i, text=q.text, minute=q.minute) for i, q in enumerate(questions, 1)
     )
-    _audit(event, actor, "event.create")
+    audit.record(event.community, actor, "event.create", detail=f"event “{event.title}”")
     pagecache.touched(community)
     return event
 
@@ -107,7 +102,7 @@ def update_event(actor, event: Event, *, fields: dict, questions: list[PlannedQu
         EventQuestion(event=event, position=start + i, text=q.text, minute=q.minute)
         for i, q in enumerate(questions[len(posted) :])
     )
-    _audit(event, actor, "event.edit")
+    audit.record(event.community, actor, "event.edit", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
     return event
 
@@ -127,7 +122,7 @@ def cancel_event(actor, event: Event) -> Event:
     going = RSVP.objects.filter(event=event, answer=RSVP.Answer.GOING).select_related("user")
     for rsvp in going:
         _mail(rsvp.user, event, "event_cancelled", kind="event.cancelled")
-    _audit(event, actor, "event.cancel")
+    audit.record(event.community, actor, "event.cancel", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
     return event
 

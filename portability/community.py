@@ -41,7 +41,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from communities.models import AuditEntry, Community, Membership
+from communities import audit
+from communities.models import Community, Membership
 from core import pagecache
 from core.markup import RENDER_VERSION, MarkupError, render_markdown
 from core.search import update_vector
@@ -210,6 +211,28 @@ def _export_threads(community: Community, people: _People) -> tuple[list[dict], 
     return exported, thread_keys, post_keys
 
 
+def _state_times(post: Post) -> dict:
+    """The post's state as format 1 writes it: a time per state (a held post is hidden too)."""
+    at = _iso(post.state_changed_at)
+    return {
+        "hidden_at": at if post.is_hidden else None,
+        "held_at": at if post.is_held else None,
+        "deleted_at": at if post.is_deleted else None,
+    }
+
+
+def _state_from(p: dict) -> tuple[str, datetime | None]:
+    """Format 1's times back into one state, the most final first."""
+    for key, state in (
+        ("deleted_at", Post.State.DELETED),
+        ("held_at", Post.State.HELD),
+        ("hidden_at", Post.State.HIDDEN),
+    ):
+        if p.get(key):
+            return state, _when(p[key])
+    return Post.State.VISIBLE, None
+
+
 def _export_post(post: Post, post_keys: dict, people: _People, revisions: list, reactions: list) -> dict:
     return {
         "key": post_keys[post.pk],
@@ -220,11 +243,9 @@ def _export_post(post: Post, post_keys: dict, people: _People, revisions: list, 
         "created_at": _iso(post.created_at),
         "edited_at": _iso(post.edited_at),
         "edit_count": post.edit_count,
-        "hidden_at": _iso(post.hidden_at),
+        **_state_times(post),
         "hidden_by": people.key(post.hidden_by),
         "hidden_reason": post.hidden_reason,
-        "held_at": _iso(post.held_at),
-        "deleted_at": _iso(post.deleted_at),
         "reactions": reactions,
         "revisions": revisions,
     }
@@ -483,7 +504,7 @@ class _Restorer:
             self._resource(community, entry)
         for entry in self.doc["events"]:
             self._event(community, entry)
-        AuditEntry.objects.create(community=community, actor=actor, action="community.restore", detail=data["name"])
+        audit.record(community, actor, "community.restore", detail=data["name"])
         pagecache.touched_everything()  # placeholder people and a new community show across the site
         return community
 
@@ -578,7 +599,7 @@ class _Restorer:
         if entry["tags"]:
             thread.tags.set(entry["tags"])
         if thread.held_at is None:  # a held thread is indexed when a facilitator approves it
-            visible = opening.deleted_at is None and opening.hidden_at is None
+            visible = opening.state == Post.State.VISIBLE
             text = opening.body_text if visible else ""
             update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": text})
 
@@ -599,6 +620,7 @@ class _Restorer:
         except MarkupError as error:
             raise ValueError(f"post {p['key']}: {error}") from None
         reactions = p["reactions"]
+        state, state_changed_at = _state_from(p)
         post = Post.objects.create(
             thread=thread,
             author=self.person(p["author"]),
@@ -614,15 +636,14 @@ class _Restorer:
             edited_at=_when(p["edited_at"]),
             edit_count=int(p["edit_count"]),
             helpful_count=sum(1 for r in reactions if r["kind"] == Reaction.Kind.HELPFUL),
-            hidden_at=_when(p["hidden_at"]),
+            state=state,
+            state_changed_at=state_changed_at,
             hidden_by=self.person(p["hidden_by"]),
             hidden_reason=p["hidden_reason"],
-            held_at=_when(p["held_at"]),
-            deleted_at=_when(p["deleted_at"]),
         )
         self.posts[p["key"]] = post
         if depth > 0:
-            visible = post.deleted_at is None and post.hidden_at is None
+            visible = post.state == Post.State.VISIBLE
             update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text if visible else ""})
         Revision.objects.bulk_create(
             [

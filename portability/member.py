@@ -207,11 +207,11 @@ def posts(sight: Sight, history: History) -> tuple[list[dict], list[dict], dict[
                 "created_at": _iso(p.created_at),
                 "edited_at": _iso(p.edited_at),
                 "helpful_count": p.helpful_count,
-                "hidden_at": _iso(p.hidden_at),
+                # visible, held (for review), hidden (by a facilitator) or deleted, and since when
+                "state": p.state,
+                "state_changed_at": _iso(p.state_changed_at),
                 "hidden_reason": p.hidden_reason,
-                "held_for_review_at": _iso(p.held_at),
-                "deleted_at": _iso(p.deleted_at),
-                "content_purged": p.deleted_at is not None and p.body == "",
+                "content_purged": p.is_deleted and p.body == "",
             }
         )
     return entries, revisions(kept), titles_as_left

@@ -21,6 +21,7 @@ import portability.community
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit
+from core.refusals import Refused
 from portability import deletion, member
 from portability.forms import DeleteAccountForm
 
@@ -68,7 +69,7 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_export_community(request.user, community):
-        return render(request, "403.html", status=403)
+        raise Refused("You don't have permission to do that.")
     # The zip is made by a POST with the CSRF token, like the member download: a link
     # (an image tag on another site, a prefetch) never builds one in someone's name.
     if request.method != "POST":

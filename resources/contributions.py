@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.contributions import Contribution, register
+from accounts.contributions import Contribution
 from resources.models import Resource
 
 
@@ -19,6 +19,3 @@ def resource_contributions(viewer, person, limit: int) -> list[Contribution]:
         )
         for r in rows
     ]
-
-
-register(resource_contributions)

@@ -7,11 +7,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from communities import ledger, policy
-from communities.models import Activity, AuditEntry, Community
+from communities import audit, ledger, policy
+from communities.models import Activity, Community
 from core import pagecache
-from core.mail import one_line
 from core.markup import render
+from core.refusals import Refused
 from core.search import update_vector
 from discussions import services as discussions
 from discussions.models import Thread
@@ -22,7 +22,7 @@ TEXT_FIELDS = ("description", "summary", "in_practice")
 MAX_TAGS = 8
 
 
-class ResourceError(Exception):
+class ResourceError(Refused):
     """A resource action that can't happen; the message is shown to the person."""
 
 
@@ -49,14 +49,8 @@ def index_resource(resource: Resource) -> None:
     update_vector(Resource.objects.filter(pk=resource.pk), {"A": resource.title, "B": resource.search_text})
 
 
-def _audit(resource: Resource, actor, action: str, detail: str = "") -> None:
-    AuditEntry.objects.create(
-        community=resource.community,
-        actor=actor,
-        action=action,
-        target_user=resource.added_by,
-        detail=one_line(f"resource “{resource.title}”" + (f": {detail}" if detail else ""), 500),
-    )
+def _described(resource: Resource, detail: str = "") -> str:
+    return f"resource “{resource.title}”" + (f": {detail}" if detail else "")
 
 
 def _attach(resource: Resource, upload) -> None:
@@ -106,7 +100,9 @@ def edit_resource(user, resource: Resource, *, fields: dict, tags: list[str], up
         index_resource(resource)
         pagecache.touched(resource.community)
         if user.pk != resource.added_by_id:
-            _audit(resource, user, "resource.edit")
+            audit.record(
+                resource.community, user, "resource.edit", target_user=resource.added_by, detail=_described(resource)
+            )
     storage = resource.file.storage
     transaction.on_commit(lambda: [storage.delete(name) for name in old_files if name])
     return resource
@@ -124,7 +120,9 @@ def remove_resource(user, resource: Resource) -> Resource:
         raise ResourceError("You can't remove this resource.")
     Resource.objects.filter(pk=resource.pk).update(removed_at=timezone.now(), pin_position=None)
     pagecache.touched(resource.community)
-    _audit(resource, user, "resource.remove")
+    audit.record(
+        resource.community, user, "resource.remove", target_user=resource.added_by, detail=_described(resource)
+    )
     return resource
 
 
@@ -151,7 +149,9 @@ def set_pin(user, resource: Resource, action: str) -> None:
     else:
         return
     pagecache.touched(community)
-    _audit(resource, user, f"resource.{action}")
+    audit.record(
+        resource.community, user, f"resource.{action}", target_user=resource.added_by, detail=_described(resource)
+    )
 
 
 def toggle_helpful(user, resource: Resource) -> tuple[bool, int]:

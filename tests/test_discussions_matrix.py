@@ -1,6 +1,6 @@
 """Threads and posts through the HTTP layer: the authorization matrix and the input rules around it.
 
-RELIABILITY.md (b) B-matrix, B-IDOR-cross, B-hidden and (a) A-reply-integrity,
+The authorization matrix, cross-object ids, hidden posts and reply integrity,
 A-double-submit, A-mass-assign, A-csrf.
 
 The matrix: 9 roles × {public, private} × 16 actions. One test per role and
@@ -10,7 +10,7 @@ rolled back afterwards, so each cell starts from the same database and one
 cell's write can't satisfy or spoil another's. (One test per cell would
 rebuild the world 284 times: ~30 s instead of ~6 s.)
 
-Outcomes (RELIABILITY.md legend): R 200 and content · P performed · L redirect
+Outcomes (tests/matrix.py): R 200 and content · P performed · L redirect
 to login, nothing changed · F 403 with a message, nothing changed · N 404,
 nothing changed, and the private community's canaries ("Yak", "Quokka",
 "Zebra", "circle") nowhere in the body or headers. "O" (own post only) is the
@@ -40,7 +40,7 @@ from communities.models import Activity, AuditEntry, Membership
 from discussions import services
 from discussions.models import Flag, Post, Reaction, Revision, Thread
 from notifications.models import Notification
-from tests import matrix
+from tests import factories, matrix
 from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
 
 pytestmark = pytest.mark.django_db
@@ -105,8 +105,8 @@ def snapshot() -> dict:
                 "path",
                 "body",
                 "body_html",
-                "deleted_at",
-                "hidden_at",
+                "state",
+                "state_changed_at",
                 "hidden_reason",
                 "helpful_count",
                 "edit_count",
@@ -207,7 +207,9 @@ def _hide(post: Post, by, reason: str) -> Post:
     """Hidden as services.hide_post leaves it, written directly: on PostgreSQL hide_post itself
     currently fails (FOR UPDATE on an outer join; the matrix's hide cells report that), and these
     tests are about what people see once a post is hidden."""
-    Post.objects.filter(pk=post.pk).update(hidden_at=timezone.now(), hidden_by=by, hidden_reason=reason)
+    Post.objects.filter(pk=post.pk).update(
+        state=Post.State.HIDDEN, state_changed_at=timezone.now(), hidden_by=by, hidden_reason=reason
+    )
     post.refresh_from_db()
     return post
 
@@ -281,7 +283,7 @@ def _run_cell(world, scene, user, role: str, action: str, outcome: str) -> None:
     elif outcome == "L":
         assert_login_redirect(response, next_path)
     elif outcome == "F":
-        # RELIABILITY.md legend: F is a 403 with a message, for plain and htmx requests alike.
+        # The legend (tests/matrix.py): F is a 403 with a message, for plain and htmx requests alike.
         assert_forbidden(response, htmx=action == "helpful_htmx")
     elif outcome == "R":
         _assert_read(response, scene, action, target)
@@ -328,7 +330,7 @@ def _assert_performed(response, scene, user, action: str, target: Post, before: 
     elif action.startswith("delete"):
         assert response.status_code == 302
         target.refresh_from_db()
-        assert target.deleted_at is not None
+        assert target.is_deleted
         audit = "post.delete" if target.author_id == user.pk else "post.delete_by_moderator"
         assert AuditEntry.objects.filter(action=audit, actor=user).count() == 1
     elif action in ("helpful", "helpful_htmx"):
@@ -352,7 +354,7 @@ def _assert_performed(response, scene, user, action: str, target: Post, before: 
         assert action == "hide"
         assert response.status_code == 302
         target.refresh_from_db()
-        assert target.hidden_at is not None and target.hidden_reason == "Names a patient"
+        assert target.state == Post.State.HIDDEN and target.hidden_reason == "Names a patient"
         assert AuditEntry.objects.filter(action="post.hide", actor=user).count() == 1
     # Whatever the action, the other threads and posts keep their content.
     assert Post.objects.filter(pk=scene.by_member.pk).exclude(body="").exists()
@@ -460,7 +462,7 @@ def test_member_of_both_is_redirected_to_the_real_community(client, world, conve
 @pytest.fixture
 def public_only_member(world, make_user):
     user = make_user("puck", display_name="Puck Public")
-    Membership.objects.create(user=user, community=world.public)
+    factories.membership(user, world.public)
     return user
 
 
@@ -574,6 +576,7 @@ def _hostile_extras(world, conversation) -> dict:
         "locked_at": "2020-01-01T00:00:00Z",
         "hidden": "0",
         "hidden_at": "2020-01-01T00:00:00Z",
+        "state_changed_at": "2020-01-01T00:00:00Z",
         "hidden_reason": "x",
         "deleted_at": "2020-01-01T00:00:00Z",
         "author": world.owner.pk,
@@ -614,9 +617,9 @@ def test_extra_fields_on_start_thread_are_ignored(client, world, conversation, s
     )
     assert thread.reply_count == 0
     post = thread.opening_post
-    assert (post.author, post.hidden_at, post.deleted_at, post.helpful_count, post.depth, post.path) == (
+    assert (post.author, post.state, post.state_changed_at, post.helpful_count, post.depth, post.path) == (
         world.member,
-        None,
+        "visible",
         None,
         0,
         0,
@@ -641,7 +644,7 @@ def test_extra_fields_on_reply_are_ignored(client, world, conversation, settings
         conversation.opening.pk,
         1,
     )
-    assert (post.hidden_at, post.deleted_at, post.helpful_count, post.edit_count) == (None, None, 0, 0)
+    assert (post.state, post.state_changed_at, post.helpful_count, post.edit_count) == ("visible", None, 0, 0)
     thread = Thread.objects.get(pk=conversation.thread.pk)
     assert (thread.pinned, thread.locked_at, thread.reply_count) == (False, None, conversation.thread.reply_count + 1)
     private = Thread.objects.get(pk=conversation.private_thread.pk)
@@ -663,11 +666,11 @@ def test_extra_fields_on_edit_are_ignored(client, world, conversation, which):
     response = client.post(f"/p/{post.pk}/edit/", data)
     assert response.status_code == 302
     post.refresh_from_db()
-    assert (post.body, post.author, post.thread_id, post.hidden_at, post.deleted_at) == (
+    assert (post.body, post.author, post.thread_id, post.state, post.state_changed_at) == (
         "Edited body",
         world.member,
         conversation.thread.pk,
-        None,
+        "visible",
         None,
     )
     assert (post.helpful_count, post.edit_count) == (1, 1)
@@ -732,7 +735,7 @@ HIDDEN_REASON = "Names a patient"
 def second_member(world, make_user):
     user = make_user("max", display_name="Max Member")
     for community in (world.public, world.private):
-        Membership.objects.create(user=user, community=community)
+        factories.membership(user, community)
     return user
 
 

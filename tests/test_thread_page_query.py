@@ -34,7 +34,7 @@ def test_every_page_is_the_orms_page_in_tree_order_with_names(tree, start):
     assert [p.pk for p in got] == [p.pk for p in expected] and got
     for mine, orm in zip(got, expected, strict=True):
         assert (mine.path, mine.depth, mine.parent_id) == (orm.path, orm.depth, orm.parent_id)
-        assert (mine.body_html, mine.created_at, mine.held_at) == (orm.body_html, orm.created_at, orm.held_at)
+        assert (mine.body_html, mine.created_at, mine.state) == (orm.body_html, orm.created_at, orm.state)
         assert mine.author.name == orm.author.name and mine.author.username == orm.author.username
         assert bool(mine.author.is_active) == orm.author.is_active
         wanted = orm.parent.author.name if orm.parent_id else None

@@ -17,6 +17,7 @@ from communities import panels, participation, policy, services
 from communities.forms import InviteForm, LevelForm, RoleForm
 from communities.models import AuditEntry, Invitation, Membership
 from core import ratelimit
+from core.refusals import Refused
 
 MEMBERS_PER_PAGE = 50
 LEVEL_ORDER = Case(
@@ -35,7 +36,7 @@ def _community_for_facilitator(request: HttpRequest, slug: str):
     if not request.user.is_authenticated:
         return community, redirect_to_login(request.get_full_path())
     if not policy.can_manage_members(request.user, community):
-        return community, render(request, "403.html", status=403)
+        raise Refused("You don't have permission to do that.")
     return community, None
 
 

@@ -24,6 +24,7 @@ from communities import panels, policy
 from communities.models import Community, Membership
 from core import ratelimit, spam
 from core.db import Columns, fetch_all
+from core.refusals import Refused
 from discussions import services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
@@ -137,7 +138,7 @@ def _thread_rows(community: Community, held: str, viewer_pk, reader_pk, kind: st
     return threads, rows[0][-1]
 
 
-def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
+def thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
     kind = request.GET.get("kind", "")
     kind = kind if kind in Thread.Kind.values else ""
     tag = request.GET.get("tag", "")[:40]
@@ -170,9 +171,6 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
         },
         order=10,
     )
-
-
-panels.register("community", _thread_list_panel)
 
 
 def _link_threads(community: Community, threads) -> None:
@@ -296,10 +294,8 @@ _PAGE_POST = Columns(
         "created_at",
         "edit_count",
         "helpful_count",
-        "deleted_at",
-        "hidden_at",
+        "state",
         "hidden_reason",
-        "held_at",
     ],
 )
 _PAGE_AUTHOR = Columns(User, "a", fields=[*NAME_FIELDS, "is_active"])
@@ -491,7 +487,7 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_start_thread(request.user, community):
-        return render(request, "403.html", {"message": "Join the community to start a thread."}, status=403)
+        raise Refused("Join the community to start a thread.")
     form = ThreadForm(request.POST or None)
     preview = None
     status, retry_after = 200, None
@@ -539,7 +535,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     parent = _parent_or_none(thread, parent_id)
     if not policy.can_reply(request.user, thread):
         reason = "This thread is locked." if thread.is_locked else "Join the community to reply."
-        return render(request, "403.html", {"message": reason}, status=403)
+        raise Refused(reason)
     # Inline forms get a prefix so their fields' ids don't clash with the
     # thread's own reply form on the same page.
     form = ReplyForm(request.POST or None, prefix=f"to{parent.pk}" if parent else None)
@@ -575,7 +571,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             else:
                 if request.htmx:
                     return _new_post_fragment(request, thread, post)
-                messages.success(request, HELD_MESSAGE if post.held_at else "Your reply is posted.")
+                messages.success(request, HELD_MESSAGE if post.is_held else "Your reply is posted.")
                 return redirect(post_url(post))
     template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
