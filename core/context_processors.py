@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 from functools import cache, cached_property
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
@@ -38,7 +41,7 @@ def _links(script_prefix: str) -> dict[str, str]:
     return links
 
 
-def site(request):
+def site(request: HttpRequest) -> dict[str, object]:
     return {
         "SITE_NAME": settings.COPSITE_NAME,
         "SITE_URL": settings.SITE_URL,
@@ -55,7 +58,7 @@ class CsrfInput:
     never asks for a token (so it sets no cookie), a member's asks once.
     """
 
-    def __init__(self, request):
+    def __init__(self, request: HttpRequest) -> None:
         self.request = request
 
     @cached_property
@@ -69,5 +72,5 @@ class CsrfInput:
         return self.html
 
 
-def csrf(request):
+def csrf(request: HttpRequest) -> dict[str, CsrfInput]:
     return {"csrf_input": CsrfInput(request)}

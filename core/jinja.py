@@ -38,7 +38,7 @@ from django.templatetags.tz import do_timezone
 from django.urls import reverse
 from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in django-stubs
 from jinja2 import (
     BaseLoader,
     ChainableUndefined,
@@ -95,7 +95,7 @@ FILTERS = {
 }
 
 
-def _loader(loader: BaseLoader, loaders: list | None) -> BaseLoader:
+def _loader(loader: BaseLoader, loaders: list[Any] | None) -> BaseLoader:
     """The files of ``DIRS``, or the ``loaders`` OPTIONS name in Django's own spelling.
 
     Only two of Django's loaders mean something here: ``locmem.Loader`` (templates given
@@ -104,7 +104,7 @@ def _loader(loader: BaseLoader, loaders: list | None) -> BaseLoader:
     """
     if not loaders:
         return loader
-    chain = []
+    chain: list[BaseLoader] = []
     for spec in loaders:
         name, args = (spec[0], spec[1:]) if isinstance(spec, (list, tuple)) else (spec, ())
         if name.endswith("locmem.Loader"):
@@ -114,7 +114,7 @@ def _loader(loader: BaseLoader, loaders: list | None) -> BaseLoader:
     return ChoiceLoader(chain)
 
 
-def environment(*, loader: BaseLoader, loaders: list | None = None, **options: Any) -> Environment:
+def environment(*, loader: BaseLoader, loaders: list[Any] | None = None, **options: Any) -> Environment:
     # Django's backend passes autoescape=True and, with DEBUG, an Undefined that prints
     # "{{ name }}" into the page; both are decided here (see the module docstring).
     for decided in ("autoescape", "undefined", "trim_blocks", "lstrip_blocks", "keep_trailing_newline"):

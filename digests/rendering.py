@@ -10,7 +10,10 @@ item (and per time zone for events, per "newly pinned" for resources);
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.template import engines
+from django.template.backends.jinja2 import Jinja2
 from markupsafe import Markup
 
 from digests.content import Section
@@ -26,7 +29,7 @@ class Entries:
 
     def __init__(self, site_url: str):
         self.site_url = site_url
-        env = engines["jinja2"].env
+        env = cast(Jinja2, engines["jinja2"]).env
         self.templates = {
             (fmt, kind): env.get_template(f"digests/email/items/{kind}.{ext}")
             for fmt, ext in FORMATS.items()
