@@ -7,11 +7,14 @@ so an action that rolls back leaves no entry. ``detail`` is one line in words
 
 from __future__ import annotations
 
+from accounts.models import User
 from communities.models import AuditEntry, Community
 from core.mail import one_line
 
 
-def record(community: Community, actor, action: str, *, target_user=None, detail: str = "") -> AuditEntry:
+def record(
+    community: Community, actor: User | None, action: str, *, target_user: User | None = None, detail: str = ""
+) -> AuditEntry:
     return AuditEntry.objects.create(
         community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
     )

@@ -9,6 +9,7 @@ change with ``F()`` in the same transaction.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -17,6 +18,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from communities import audit, policy
 from communities.models import Community, Invitation, Membership
 from core import pagecache
@@ -50,7 +52,7 @@ def _adjust_member_count(community: Community, delta: int) -> None:
     pagecache.touched(community)  # the count shows on its page and in the directory
 
 
-def _email(to: str, template: str, context: dict, kind: str) -> None:
+def _email(to: str, template: str, context: dict[str, Any], kind: str) -> None:
     queue_templated_email(to=to, template=f"communities/email/{template}", context=context, kind=kind)
 
 
@@ -58,7 +60,9 @@ def _email(to: str, template: str, context: dict, kind: str) -> None:
 
 
 @transaction.atomic
-def create_community(creator, *, name: str, slug: str, domain: str, description: str = "", **fields) -> Community:
+def create_community(
+    creator: User, *, name: str, slug: str, domain: str, description: str = "", **fields: Any
+) -> Community:
     community = Community.objects.create(
         name=name,
         slug=slug,
@@ -84,7 +88,7 @@ OWNERS_ONLY = "Only the community's owners can change who may see it, who may jo
 
 
 @transaction.atomic
-def update_community(actor, community: Community, *, exposure: str = "", **fields) -> Community:
+def update_community(actor: User, community: Community, *, exposure: str = "", **fields: Any) -> Community:
     """Save changed settings; the owners' settings (``policy.OWNER_SETTINGS``) only from an owner or site admin.
 
     ``community`` may already carry the new values (the admin's form sets them): the
@@ -120,7 +124,7 @@ def update_community(actor, community: Community, *, exposure: str = "", **field
 
 
 @transaction.atomic
-def join(user, community: Community, message: str = "") -> Membership:
+def join(user: User, community: Community, message: str = "") -> Membership:
     """Join an open community, or ask to join an approval one.
 
     Raises MembershipError with the reason when the person can't.
@@ -165,7 +169,7 @@ def join(user, community: Community, message: str = "") -> Membership:
 
 
 @transaction.atomic
-def leave(user, community: Community) -> Membership:
+def leave(user: User, community: Community) -> Membership:
     community = _lock(community)
     membership = Membership.objects.select_for_update().filter(user=user, community=community).first()
     policy.remember_membership(user, community, membership)
@@ -199,7 +203,7 @@ def _locked_target(community: Community, membership_id: int) -> tuple[Community,
 
 
 @transaction.atomic
-def decide_request(actor, community: Community, membership_id: int, *, approve: bool) -> Membership:
+def decide_request(actor: User, community: Community, membership_id: int, *, approve: bool) -> Membership:
     community, target = _locked_target(community, membership_id)
     if target.state != State.PENDING:
         # Someone else got there first (or the person withdrew).
@@ -228,7 +232,7 @@ def decide_request(actor, community: Community, membership_id: int, *, approve: 
 
 
 @transaction.atomic
-def set_role(actor, community: Community, membership_id: int, role: str) -> Membership:
+def set_role(actor: User, community: Community, membership_id: int, role: str) -> Membership:
     community, target = _locked_target(community, membership_id)
     if target.role == Role.OWNER and role != Role.OWNER and policy.is_last_owner(target):
         raise MembershipError("A community needs an owner: make someone else an owner first.")
@@ -243,7 +247,7 @@ def set_role(actor, community: Community, membership_id: int, role: str) -> Memb
 
 
 @transaction.atomic
-def remove_member(actor, community: Community, membership_id: int, *, ban: bool) -> Membership:
+def remove_member(actor: User, community: Community, membership_id: int, *, ban: bool) -> Membership:
     community, target = _locked_target(community, membership_id)
     if not policy.can_remove_member(actor, target):
         if target.role == Role.OWNER and policy.is_last_owner(target):
@@ -260,7 +264,7 @@ def remove_member(actor, community: Community, membership_id: int, *, ban: bool)
 
 
 @transaction.atomic
-def unban(actor, community: Community, membership_id: int) -> Membership:
+def unban(actor: User, community: Community, membership_id: int) -> Membership:
     community, target = _locked_target(community, membership_id)
     if not policy.can_unban(actor, target):
         raise MembershipError("That person is not banned.")
@@ -271,7 +275,7 @@ def unban(actor, community: Community, membership_id: int) -> Membership:
 
 
 @transaction.atomic
-def pin_level(actor, community: Community, membership_id: int, level: str | None) -> Membership:
+def pin_level(actor: User, community: Community, membership_id: int, level: str | None) -> Membership:
     community, target = _locked_target(community, membership_id)
     if not policy.can_manage_members(actor, community) or target.state != State.ACTIVE:
         raise MembershipError("You can't change that member's level.")
@@ -313,7 +317,7 @@ def invitation_from_token(token: str) -> Invitation:
 
 
 @transaction.atomic
-def invite(actor, community: Community, email: str, message: str = "") -> Invitation:
+def invite(actor: User, community: Community, email: str, message: str = "") -> Invitation:
     if not policy.can_manage_members(actor, community):
         raise MembershipError("Only facilitators can invite people.")
     email = email.strip()
@@ -341,7 +345,7 @@ def invite(actor, community: Community, email: str, message: str = "") -> Invita
 
 
 @transaction.atomic
-def accept_invitation(user, invitation: Invitation) -> Membership:
+def accept_invitation(user: User, invitation: Invitation) -> Membership:
     """``user`` joins through ``invitation``: only with the invited address confirmed on their account.
 
     The link is not a ticket: it may have been forwarded, or fetched by a
@@ -379,7 +383,7 @@ def accept_invitation(user, invitation: Invitation) -> Membership:
 
 
 @transaction.atomic
-def await_confirmation(user, invitation: Invitation) -> bool:
+def await_confirmation(user: User, invitation: Invitation) -> bool:
     """``user`` signed up through ``invitation``'s link: hold the acceptance until they confirm the address.
 
     Nothing is granted here. The account's address is unverified and allauth
@@ -395,7 +399,7 @@ def await_confirmation(user, invitation: Invitation) -> bool:
     return True
 
 
-def accept_pending_invitations(user, email: str) -> list[Membership]:
+def accept_pending_invitations(user: User, email: str) -> list[Membership]:
     """``user`` has just confirmed ``email``: accept the open invitations to it they signed up through.
 
     One transaction per invitation: a community that refuses (a ban) does

@@ -11,7 +11,9 @@ filesystem broker and mail written to files, all under ``var/``, DEBUG on.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from celery.schedules import crontab
@@ -168,7 +170,7 @@ TEMPLATES = [
 
 _database_url = env_str("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": parse_database_url(_database_url)}
+    DATABASES: dict[str, Mapping[str, Any]] = {"default": parse_database_url(_database_url)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -188,7 +190,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     check_redis_url(REDIS_URL)
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             # Django's RedisCache, but a Redis outage degrades instead of failing requests.
             "BACKEND": "core.cache.ResilientRedisCache",
@@ -200,7 +202,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Longer than the longest task, else a slow task is delivered twice (docs/reliability.md).
     _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "visibility_timeout": _visibility_timeout,
         "socket_timeout": 5,
         "socket_connect_timeout": 5,

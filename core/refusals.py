@@ -12,9 +12,14 @@ beside its form, keeping what was typed, catches it and does so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+if TYPE_CHECKING:
+    from core.middleware import GetResponse
 
 
 class Refused(Exception):
@@ -36,7 +41,7 @@ def refusal_response(request: HttpRequest, refused: Refused) -> HttpResponse:
 
 
 class RefusalMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

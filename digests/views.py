@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.models import AuthenticatedRequest
 from communities import policy
 from communities.models import Cadence, Community, Membership
 from core.forms import Form
@@ -19,7 +20,7 @@ from digests.forms import RhythmForm, cadence_field
 
 
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedRequest) -> HttpResponse:
     memberships = list(
         Membership.objects.filter(user=request.user, state=Membership.State.ACTIVE)
         .select_related("community")

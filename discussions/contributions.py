@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.urls import reverse
 
 from accounts.contributions import Contribution
+from accounts.models import User, Viewer
 from discussions.models import Post, Thread
 
 
-def discussion_contributions(viewer, person, limit: int) -> list[Contribution]:
+def discussion_contributions(viewer: Viewer, person: User, limit: int) -> list[Contribution]:
     threads = (
         Thread.objects.visible_to(viewer)
         .filter(author=person)

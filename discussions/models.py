@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
+from accounts.models import Viewer
 from communities import policy
 from communities.models import Community
 
@@ -21,8 +22,8 @@ def path_segment(index: int) -> str:
     return str(index).zfill(PATH_SEGMENT)
 
 
-class ThreadQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ThreadQuerySet:
+class ThreadQuerySet(models.QuerySet["Thread"]):
+    def visible_to(self, user: Viewer) -> ThreadQuerySet:
         """Threads ``user`` may open (``policy.can_view_thread``): the one definition every list uses."""
         return self.filter(policy.visible_threads_q(user))
 
@@ -31,8 +32,8 @@ class ThreadQuerySet(models.QuerySet):
         return self.filter(policy.published_threads_q())
 
 
-class PostQuerySet(models.QuerySet):
-    def readable_by(self, user) -> PostQuerySet:
+class PostQuerySet(models.QuerySet["Post"]):
+    def readable_by(self, user: Viewer) -> PostQuerySet:
         """Posts whose content ``user`` may read: the one definition every list, search and count uses."""
         return self.filter(policy.readable_posts_q(user))
 

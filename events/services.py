@@ -9,13 +9,16 @@ posts every question exactly once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import User
 from communities import audit, policy
 from communities.models import Community
 from core import pagecache
@@ -66,7 +69,14 @@ def questions_text(event: Event) -> str:
 
 
 @transaction.atomic
-def create_event(actor, community: Community, *, fields: dict, questions: list[PlannedQuestion], hosts) -> Event:
+def create_event(
+    actor: User,
+    community: Community,
+    *,
+    fields: dict[str, Any],
+    questions: list[PlannedQuestion],
+    hosts: Iterable[User] | None,
+) -> Event:
     if not policy.can_manage_events(actor, community):
         raise EventError("Only facilitators can schedule events.")
     host = urlsplit(settings.SITE_URL).hostname or "copsite"
@@ -83,7 +93,9 @@ def create_event(actor, community: Community, *, fields: dict, questions: list[P
 
 
 @transaction.atomic
-def update_event(actor, event: Event, *, fields: dict, questions: list[PlannedQuestion], hosts) -> Event:
+def update_event(
+    actor: User, event: Event, *, fields: dict[str, Any], questions: list[PlannedQuestion], hosts: Iterable[User] | None
+) -> Event:
     event = Event.objects.select_for_update(of=("self",)).select_related("community").get(pk=event.pk)
     if not policy.can_manage_events(actor, event.community):
         raise EventError("Only facilitators can edit events.")
@@ -108,7 +120,7 @@ def update_event(actor, event: Event, *, fields: dict, questions: list[PlannedQu
 
 
 @transaction.atomic
-def cancel_event(actor, event: Event) -> Event:
+def cancel_event(actor: User, event: Event) -> Event:
     event = Event.objects.select_for_update(of=("self",)).select_related("community").get(pk=event.pk)
     if not policy.can_manage_events(actor, event.community):
         raise EventError("Only facilitators can cancel events.")
@@ -127,7 +139,7 @@ def cancel_event(actor, event: Event) -> Event:
     return event
 
 
-def rsvp(user, event: Event, answer: str) -> RSVP:
+def rsvp(user: User, event: Event, answer: str) -> RSVP:
     if not policy.can_rsvp(user, event):
         raise EventError("Join the community to answer.")
     if answer not in RSVP.Answer.values:
@@ -138,7 +150,7 @@ def rsvp(user, event: Event, answer: str) -> RSVP:
     return row
 
 
-def _mail(user, event: Event, template: str, kind: str) -> None:
+def _mail(user: User, event: Event, template: str, kind: str) -> None:
     queue_templated_email(
         to=user.email,
         template=f"events/email/{template}",
@@ -151,8 +163,11 @@ def _mail(user, event: Event, template: str, kind: str) -> None:
 # --- The chat runner -------------------------------------------------------------------
 
 
-def _host_of(event: Event):
-    return event.hosts.order_by("pk").first() or event.created_by
+def _host_of(event: Event) -> User:
+    host = event.hosts.order_by("pk").first() or event.created_by
+    if host is None:  # no host left and the creator's account deleted outright (the admin): nobody to post as
+        raise RuntimeError(f"Event {event.pk} has no host to post its chat as.")
+    return host
 
 
 def open_chat(event: Event) -> Thread | None:
@@ -174,6 +189,8 @@ def open_chat(event: Event) -> Thread | None:
 
 def post_due_questions(event: Event, now: datetime) -> int:
     """Post every question whose minute has come and that has no post yet. Returns how many."""
+    if event.thread_id is None:  # not open yet (run_chats opens it first)
+        return 0
     posted = 0
     due = [
         q.pk for q in event.questions.filter(post__isnull=True) if event.starts_at + timedelta(minutes=q.minute) <= now
