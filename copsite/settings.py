@@ -132,26 +132,37 @@ SITE_ID = 1
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Every copsite template: Jinja2, in templates/ (core/jinja.py says why and how).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
         "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "core.jinja.environment",
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.site",
+                "core.context_processors.csrf",
+                "notifications.context_processors.bell",
+            ],
+        },
+    },
+    {
+        # The admin's and allauth's own templates, and our one Django template:
+        # templates/django/allauth/layouts/base.html, which dresses allauth's pages
+        # in templates/base.html (core/templatetags/site_layout.py).
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates" / "django"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "core.context_processors.site",
-                "notifications.context_processors.bell",
             ],
         },
-    },
-    {
-        # The per-row parts of the busiest pages (core/jinja.py says why).
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "core.jinja.environment"},
     },
 ]
 

@@ -111,7 +111,7 @@ def helpful(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         post.helpful_count, post.i_found_helpful, post.can_react = result.count, result.reacted, True
         post.helpful_url = reverse("discussions:helpful", kwargs={"pk": post.pk})
-        return render(request, "discussions/helpful.jinja", {"post": post})
+        return render(request, "discussions/_helpful.html", {"post": post})
     return redirect(post_url(post))
 
 

@@ -25,7 +25,7 @@ from communities.models import Community, Membership
 from core import ratelimit, spam
 from core.db import Columns, fetch_all
 from core.refusals import Refused
-from discussions import rendering, services
+from discussions import services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Reaction, ReadState, Thread
 
@@ -43,7 +43,7 @@ HELD_MESSAGE = "Thanks! A facilitator will look at your post before others see i
 # threads in the list, in one statement. Through the ORM the list cost two
 # queries (page count, rows) and a third for a member's markers, and more CPU
 # to compose than the database spent on all three. The columns are what a
-# row shows (thread_list.jinja): not the search vector, which is as long as
+# row shows (_thread_list.html): not the search vector, which is as long as
 # the opening post. Table names come from the models; every value is a parameter.
 
 # Threads of a kind another app draws (a hosted chat's live page: events), by kind.
@@ -161,7 +161,7 @@ def thread_list_panel(request: HttpRequest, community: Community) -> panels.Pane
     page.object_list = threads
     _link_threads(community, threads)
     return panels.Panel(
-        "discussions/thread_list.jinja",
+        "discussions/_thread_list.html",
         {
             "page": page,
             "kind": kind,
@@ -232,9 +232,6 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "reply_form": ReplyForm(),
         "accepted": _accepted_answer(request.user, thread),
     }
-    context["body"] = rendering.render_jinja(
-        request, "discussions/thread.jinja", {**context, "request_path": request.path}
-    )
     return render(request, "discussions/thread.html", context)
 
 
@@ -576,7 +573,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     return _new_post_fragment(request, thread, post)
                 messages.success(request, HELD_MESSAGE if post.is_held else "Your reply is posted.")
                 return redirect(post_url(post))
-    template = "discussions/reply_form.jinja" if request.htmx else "discussions/reply.html"
+    template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
     response = render(request, template, context, status=200 if request.htmx else status)
     if retry_after:
