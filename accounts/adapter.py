@@ -4,7 +4,7 @@ failed logins count per address; only an account's holder confirms its address."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -19,12 +19,15 @@ from accounts import names
 from core.mail import queue_email
 from core.ratelimit import client_network
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 # Session key: the account this browser signed up, with the password it chose
 # (as Django's session auth hash, so a password reset ends the claim).
 SIGNED_UP_HERE = "accounts.signed_up_here"
 
 
-def holder_is_here(request: HttpRequest, user) -> bool:
+def holder_is_here(request: HttpRequest, user: User) -> bool:
     """Whether this browser belongs to the holder of account ``user``.
 
     That is: signed in as it, or it signed up here with the password the
@@ -111,7 +114,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 html = alternative
         queue_email(to=email, subject=msg.subject, text=msg.body, html=html, kind=template_prefix.rsplit("/", 1)[-1])
 
-    def save_user(self, request: HttpRequest, user, form, commit: bool = True):
+    def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=commit)
         if commit and request is not None and hasattr(request, "session"):
             request.session[SIGNED_UP_HERE] = {"id": user.pk, "hash": user.get_session_auth_hash()}

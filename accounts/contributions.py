@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accounts.models import User, Viewer
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,8 @@ class Contribution:
     at: datetime
 
 
-Provider = Callable[[object, object, int], list[Contribution]]
+# (viewer, person whose profile it is, how many at most)
+Provider = Callable[["Viewer", "User", int], list[Contribution]]
 _providers: list[Provider] = []
 
 
@@ -30,6 +35,6 @@ def register(provider: Provider) -> Provider:
     return provider
 
 
-def contributions_for(viewer, person, limit: int = 20) -> list[Contribution]:
+def contributions_for(viewer: Viewer, person: User, limit: int = 20) -> list[Contribution]:
     items = [item for provider in _providers for item in provider(viewer, person, limit)]
     return sorted(items, key=lambda c: c.at, reverse=True)[:limit]

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import TypeAlias
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import names
@@ -133,3 +135,18 @@ class User(AbstractUser):
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:profile", kwargs={"username": self.username})
+
+
+# Whoever is looking: a signed-in person or an anonymous visitor (``request.user``).
+# Every "may this person…" question and every visible-to list takes one.
+Viewer: TypeAlias = User | AnonymousUser
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request a ``login_required`` view receives: its ``user`` is a person, never a visitor.
+
+    Only a type: Django hands the view its usual request; the annotation tells
+    the type checker what ``login_required`` already guarantees.
+    """
+
+    user: User

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import disarm
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Model, Q
+from django.db.models import Count, Q
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # Keys are indexed; a skeleton can be many times longer than its name (NFKC
 # expands some characters to 18), and two names alike for 255 characters are alike.
@@ -51,7 +55,7 @@ def _reserved_keys() -> set[str]:
     return {skeleton(name) for name in getattr(settings, "ACCOUNT_USERNAME_BLACKLIST", [])}
 
 
-def check_username(user_model: type[Model], username: str, *, exclude_pk: int | None = None) -> None:
+def check_username(user_model: type[User], username: str, *, exclude_pk: int | None = None) -> None:
     """Refuse a username that looks like a reserved one or like another person's (ValidationError)."""
     key = skeleton(username)
     if key in _reserved_keys():
@@ -84,7 +88,7 @@ def lock_keys(keys: Iterable[str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
 
 
-def refresh_shared(user_model: type[Model], keys: Iterable[str]) -> None:
+def refresh_shared(user_model: type[User], keys: Iterable[str]) -> None:
     """Set ``name_shared`` for everyone shown by one of ``keys``: true when two or more are."""
     manager = user_model._default_manager
     for key in set(keys) - {""}:
@@ -93,7 +97,7 @@ def refresh_shared(user_model: type[Model], keys: Iterable[str]) -> None:
         people.exclude(name_shared=shared).update(name_shared=shared)
 
 
-def refresh_all(user_model: type[Model], *, batch: int = 1000) -> int:
+def refresh_all(user_model: type[User], *, batch: int = 1000) -> int:
     """Recompute every person's keys and flag; returns how many rows changed. Also used by the migration."""
     manager = user_model._default_manager
     changed = []

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from accounts import services
 from accounts.contributions import contributions_for
 from accounts.forms import ProfileForm
-from accounts.models import User
+from accounts.models import AuthenticatedRequest, User
 
 
 def profile(request: HttpRequest, username: str) -> HttpResponse:
@@ -20,7 +20,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 
 
 @login_required
-def edit_profile(request: HttpRequest) -> HttpResponse:
+def edit_profile(request: AuthenticatedRequest) -> HttpResponse:
     # The form edits a copy: a rejected name never shows in the page's own header.
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST":

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NotRequired, TypedDict
 
 from django.utils import timezone
 
+from accounts.models import User
 from communities import participation, services
 from communities.models import Activity, Community, LevelSnapshot, Membership
 
-COMMUNITIES = [
+
+class _DemoCommunity(TypedDict):
+    slug: str
+    name: str
+    domain: str
+    description: str
+    visibility: str
+    join_policy: str
+    owner: str  # usernames, of accounts.demo's people
+    facilitators: list[str]
+    members: list[str]
+    pending: NotRequired[list[str]]
+
+
+COMMUNITIES: list[_DemoCommunity] = [
     {
         "slug": "acute-pain",
         "name": "Acute Pain Practice",
@@ -63,7 +79,7 @@ HISTORIES = {
 }
 
 
-def seed_communities(users) -> list[str]:
+def seed_communities(users: dict[str, User]) -> list[str]:
     lines = []
     now = timezone.now()
     for spec in COMMUNITIES:
@@ -93,7 +109,7 @@ def seed_communities(users) -> list[str]:
     return lines
 
 
-def _seed_ledger(community: Community, users, now) -> None:
+def _seed_ledger(community: Community, users: dict[str, User], now: datetime) -> None:
     rows = []
     for username, (contributions, reactions, visit_days) in HISTORIES.items():
         user = users[username]

@@ -65,7 +65,7 @@ def listing(label: str, rows: QuerySet, name_field: str, *, order: int) -> Listi
     return Listing(label, rows.count(), [str(n) for n in rows.values_list(name_field, flat=True)[:SHOWN]], order)
 
 
-def _own(community: Community) -> Exposed:
+def own_page(community: Community) -> Exposed:
     """The community page itself: its owners and facilitators are named on it."""
     leaders = Membership.objects.filter(
         community=community,
@@ -73,9 +73,6 @@ def _own(community: Community) -> Exposed:
         role__in=[Membership.Role.OWNER, Membership.Role.FACILITATOR],
     ).values("user_id")
     return Exposed([], [leaders])
-
-
-register(_own)
 
 
 @dataclass(frozen=True)

@@ -39,5 +39,5 @@ def register(slot: str, provider: Provider) -> Provider:
 def render_panels(slot: str, request: HttpRequest, community: Community, base: dict) -> list[SafeString]:
     panels = [p for p in (provider(request, community) for provider in _providers[slot]) if p is not None]
     panels.sort(key=lambda p: p.order)
-    # A Jinja2 panel (``*.jinja``) renders to a plain str; both engines escape what they insert.
+    # Each panel is a template of its own (its app's context), escaped as it renders; the page inserts it as is.
     return [mark_safe(render_to_string(p.template, {**base, **p.context}, request=request)) for p in panels]  # noqa: S308

@@ -10,10 +10,14 @@ Site admins (``is_superuser``) may do everything.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from accounts.models import Viewer
 from communities import queries
 from communities.models import Community, Membership
 from core.db import one_or_none
@@ -22,21 +26,24 @@ Role = Membership.Role
 State = Membership.State
 
 
-def is_site_admin(user) -> bool:
+def is_site_admin(user: Viewer) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_superuser)
 
 
-def membership_of(user, community: Community) -> Membership | None:
+def membership_of(user: Viewer, community: Community) -> Membership | None:
     """The user's membership row (any state), fetched once per community instance."""
     if not user.is_authenticated:
         return None
     cache: dict[int, Membership | None] = community.__dict__.setdefault("_membership_cache", {})
     if user.pk not in cache:
-        cache[user.pk] = one_or_none(Membership.objects.filter(user=user, community=community))
+        # A cast until core.db.one_or_none says what its queryset holds.
+        cache[user.pk] = cast(
+            "Membership | None", one_or_none(Membership.objects.filter(user=user, community=community))
+        )
     return cache[user.pk]
 
 
-def remember_membership(user, community: Community, membership: Membership | None) -> None:
+def remember_membership(user: Viewer, community: Community, membership: Membership | None) -> None:
     """Seed the cache when the caller already holds the row (saves a query)."""
     if user.is_authenticated:
         if membership is not None:
@@ -44,17 +51,17 @@ def remember_membership(user, community: Community, membership: Membership | Non
         community.__dict__.setdefault("_membership_cache", {})[user.pk] = membership
 
 
-def _is_active_member(user, community: Community) -> bool:
+def _is_active_member(user: Viewer, community: Community) -> bool:
     membership = membership_of(user, community)
     return membership is not None and membership.state == State.ACTIVE
 
 
-def _is_facilitator(user, community: Community) -> bool:
+def _is_facilitator(user: Viewer, community: Community) -> bool:
     membership = membership_of(user, community)
     return membership is not None and membership.is_facilitator
 
 
-def _is_owner(user, community: Community) -> bool:
+def _is_owner(user: Viewer, community: Community) -> bool:
     membership = membership_of(user, community)
     return membership is not None and membership.is_owner
 
@@ -62,13 +69,13 @@ def _is_owner(user, community: Community) -> bool:
 # --- Community-level questions --------------------------------------------
 
 
-def can_view_community(user, community: Community) -> bool:
+def can_view_community(user: Viewer, community: Community) -> bool:
     if community.visibility == Community.Visibility.PUBLIC:
         return True
     return is_site_admin(user) or _is_active_member(user, community)
 
 
-def can_join(user, community: Community) -> bool:
+def can_join(user: Viewer, community: Community) -> bool:
     """May press "Join" (open) or "Ask to join" (approval) right now."""
     if not user.is_authenticated or not can_view_community(user, community):
         return False
@@ -78,7 +85,7 @@ def can_join(user, community: Community) -> bool:
     return membership is None or membership.state == State.LEFT
 
 
-def join_blocked_reason(user, community: Community) -> str | None:
+def join_blocked_reason(user: Viewer, community: Community) -> str | None:
     """Why ``can_join`` says no, in words a person understands (None if it says yes)."""
     if can_join(user, community):
         return None
@@ -97,26 +104,26 @@ def join_blocked_reason(user, community: Community) -> str | None:
     return "You can't join this community."
 
 
-def can_leave(user, community: Community) -> bool:
+def can_leave(user: Viewer, community: Community) -> bool:
     membership = membership_of(user, community)
     if membership is None or membership.state not in (State.ACTIVE, State.PENDING):
         return False
     return not (membership.is_owner and is_last_owner(membership))
 
 
-def can_post(user, community: Community) -> bool:
+def can_post(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_active_member(user, community)
 
 
-def can_moderate(user, community: Community) -> bool:
+def can_moderate(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_facilitator(user, community)
 
 
-def can_manage_members(user, community: Community) -> bool:
+def can_manage_members(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_facilitator(user, community)
 
 
-def can_edit_community(user, community: Community) -> bool:
+def can_edit_community(user: Viewer, community: Community) -> bool:
     """Facilitators keep the domain statement and description current."""
     return is_site_admin(user) or _is_facilitator(user, community)
 
@@ -126,7 +133,7 @@ def can_edit_community(user, community: Community) -> bool:
 OWNER_SETTINGS = ("visibility", "join_policy", "slug")
 
 
-def can_change_owner_settings(user, community: Community) -> bool:
+def can_change_owner_settings(user: Viewer, community: Community) -> bool:
     """Visibility, join policy and address (``OWNER_SETTINGS``): owners and site admins, not facilitators.
 
     Deleting a community would be one too; copsite has no page for it (site admins use the admin).
@@ -134,11 +141,11 @@ def can_change_owner_settings(user, community: Community) -> bool:
     return is_site_admin(user) or _is_owner(user, community)
 
 
-def can_create_community(user) -> bool:
+def can_create_community(user: Viewer) -> bool:
     return is_site_admin(user)
 
 
-def can_export_community(user, community: Community) -> bool:
+def can_export_community(user: Viewer, community: Community) -> bool:
     """The whole community as a file (threads, deleted and hidden posts included): facilitators only."""
     return is_site_admin(user) or _is_facilitator(user, community)
 
@@ -153,7 +160,7 @@ def is_last_owner(membership: Membership) -> bool:
     return not others.exclude(pk=membership.pk).exists()
 
 
-def _outranks(actor, target: Membership) -> bool:
+def _outranks(actor: Viewer, target: Membership) -> bool:
     """Owners act on anyone but themselves; facilitators on plain members only."""
     if is_site_admin(actor):
         return True
@@ -163,7 +170,7 @@ def _outranks(actor, target: Membership) -> bool:
     return mine.is_owner or target.role == Role.MEMBER
 
 
-def can_set_role(actor, target: Membership, role: str) -> bool:
+def can_set_role(actor: Viewer, target: Membership, role: str) -> bool:
     if role not in Role.values or role == target.role or target.state != State.ACTIVE:
         return False
     if target.role == Role.OWNER and is_last_owner(target):
@@ -176,7 +183,7 @@ def can_set_role(actor, target: Membership, role: str) -> bool:
     return is_site_admin(actor) or (mine is not None and mine.is_owner) or role == Role.FACILITATOR
 
 
-def can_remove_member(actor, target: Membership) -> bool:
+def can_remove_member(actor: Viewer, target: Membership) -> bool:
     """Remove (they may rejoin) or ban (they may not)."""
     if not can_manage_members(actor, target.community):
         return False
@@ -187,18 +194,18 @@ def can_remove_member(actor, target: Membership) -> bool:
     return _outranks(actor, target)
 
 
-def can_unban(actor, target: Membership) -> bool:
+def can_unban(actor: Viewer, target: Membership) -> bool:
     return target.state == State.BANNED and can_manage_members(actor, target.community)
 
 
-def can_decide_request(actor, target: Membership) -> bool:
+def can_decide_request(actor: Viewer, target: Membership) -> bool:
     return target.state == State.PENDING and can_manage_members(actor, target.community)
 
 
 # --- Querysets and look-ups ----------------------------------------------------
 
 
-def visible_communities(user) -> QuerySet[Community]:
+def visible_communities(user: Viewer) -> QuerySet[Community]:
     communities = Community.objects.all()
     if is_site_admin(user):
         return communities
@@ -214,7 +221,7 @@ def has_public_feeds(community: Community) -> bool:
     return can_view_community(AnonymousUser(), community)
 
 
-def get_community_or_404(user, slug: str) -> Community:
+def get_community_or_404(user: Viewer, slug: str) -> Community:
     """The community if the user may see it; otherwise the same 404 as a missing one.
 
     The person's membership comes with it, into the cache ``membership_of`` reads.
@@ -229,13 +236,71 @@ def get_community_or_404(user, slug: str) -> Community:
 
 # --- Threads and posts ---------------------------------------------------------------
 # Duck-typed on discussions' Thread and Post (``.community``, ``.thread``,
-# ``.author_id``…): communities imports none of the apps above it.
+# ``.author_id``…): communities imports none of the apps above it. The
+# protocols below name the shape the checks read, for the type checker.
+
+
+class ThreadLike(Protocol):
+    """What the checks read of discussions' Thread."""
+
+    community: Community  # linked_thread sets it to the page's own, already loaded
+
+    @property
+    def community_id(self) -> int: ...
+    @property
+    def author_id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def locked_at(self) -> datetime | None: ...
+
+
+class PostLike(Protocol):
+    """What the checks read of discussions' Post."""
+
+    @property
+    def thread(self) -> ThreadLike: ...
+    @property
+    def author_id(self) -> int | None: ...
+    @property
+    def is_deleted(self) -> bool: ...
+    @property
+    def is_hidden(self) -> bool: ...
+    @property
+    def is_held(self) -> bool: ...
+
+
+class ResourceLike(Protocol):
+    """What the checks read of resources' Resource."""
+
+    @property
+    def community(self) -> Community: ...
+    @property
+    def added_by_id(self) -> int | None: ...
+    @property
+    def removed_at(self) -> datetime | None: ...
+
+
+class EventLike(Protocol):
+    """What the checks read of events' Event."""
+
+    community: Community  # linked_event sets it to the page's own, already loaded
+
+    @property
+    def community_id(self) -> int: ...
+    @property
+    def cancelled_at(self) -> datetime | None: ...
+
+
+_Thread = TypeVar("_Thread", bound=ThreadLike)
+_Resource = TypeVar("_Resource", bound=ResourceLike)
+_Event = TypeVar("_Event", bound=EventLike)
 
 # Deleted posts keep their content this long for facilitators, then it is purged.
 DELETED_CONTENT_DAYS = 30
 
 
-def can_view_thread(user, thread) -> bool:
+def can_view_thread(user: Viewer, thread: ThreadLike) -> bool:
     if not can_view_community(user, thread.community):
         return False
     # Held for review: invisible (a 404) to everyone but its author and the facilitators.
@@ -252,7 +317,7 @@ class HeldListed:
     NONE = "none"  # everyone else: nothing held
 
 
-def listed_held_threads(user, community: Community) -> str:
+def listed_held_threads(user: Viewer, community: Community) -> str:
     """Held threads in a community's list: all for facilitators, a person's own, or none (a ``HeldListed``)."""
     if can_moderate(user, community):
         return HeldListed.ALL
@@ -261,7 +326,7 @@ def listed_held_threads(user, community: Community) -> str:
     return HeldListed.NONE
 
 
-def listed_threads_q(user, community: Community) -> Q:
+def listed_threads_q(user: Viewer, community: Community) -> Q:
     """The threads of ``community``'s list that ``user`` sees, for a reader who may view ``community``.
 
     ``visible_threads_q`` for one community whose membership is already
@@ -277,9 +342,11 @@ def listed_threads_q(user, community: Community) -> Q:
     return in_community & published_threads_q()
 
 
-def get_thread_or_404(user, queryset, pk: int):
+def get_thread_or_404(user: Viewer, queryset: QuerySet[Any, _Thread], pk: int) -> _Thread:
     """The thread (from ``queryset``, with community selected) if visible, else 404."""
-    return visible_thread_or_404(user, one_or_none(queryset.select_related("community").filter(pk=pk)))
+    # A cast until core.db.one_or_none says what its queryset holds.
+    thread = cast("_Thread | None", one_or_none(queryset.select_related("community").filter(pk=pk)))
+    return visible_thread_or_404(user, thread)
 
 
 def published_threads_q(prefix: str = "") -> Q:
@@ -296,7 +363,7 @@ def published_posts_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}state": POST_VISIBLE}) & published_threads_q(f"{prefix}thread__")
 
 
-def visible_threads_q(user, prefix: str = "") -> Q:
+def visible_threads_q(user: Viewer, prefix: str = "") -> Q:
     """The list twin of ``can_view_thread``: a filter on Thread's fields (``prefix`` for a relation, "thread__").
 
     Every list, search, feed, sitemap, profile and count of threads uses it
@@ -314,7 +381,7 @@ def visible_threads_q(user, prefix: str = "") -> Q:
     return in_view & (published | own | moderated)
 
 
-def readable_posts_q(user, prefix: str = "") -> Q:
+def readable_posts_q(user: Viewer, prefix: str = "") -> Q:
     """The list twin of ``can_view_thread(post.thread) and can_see_post_content(post)``, on Post's fields."""
     if is_site_admin(user):
         return Q()
@@ -327,7 +394,7 @@ def readable_posts_q(user, prefix: str = "") -> Q:
     return thread & (shown | own_hidden | moderated)
 
 
-def visible_thread_or_404(user, thread):
+def visible_thread_or_404(user: Viewer, thread: _Thread | None) -> _Thread:
     """``thread`` (loaded with its community) if the user may see it; a missing one (None) is the same 404."""
     if thread is None or not can_view_thread(user, thread):
         raise Http404("No such thread.")
@@ -341,7 +408,7 @@ def visible_thread_or_404(user, thread):
 # title, count or address of it either.
 
 
-def linked_thread(user, thread, *, beside: Community | None = None):
+def linked_thread(user: Viewer, thread: _Thread | None, *, beside: Community | None = None) -> _Thread | None:
     """``thread`` if the viewer may see it, else None (also for no thread).
 
     ``beside``: the community of the page that links to it, already loaded; reused
@@ -354,7 +421,7 @@ def linked_thread(user, thread, *, beside: Community | None = None):
     return thread if can_view_thread(user, thread) else None
 
 
-def linked_event(user, event, *, beside: Community | None = None):
+def linked_event(user: Viewer, event: _Event | None, *, beside: Community | None = None) -> _Event | None:
     """``event`` if the viewer may see it, else None (``beside`` as for ``linked_thread``)."""
     if event is None:
         return None
@@ -363,22 +430,22 @@ def linked_event(user, event, *, beside: Community | None = None):
     return event if can_view_event(user, event) else None
 
 
-def can_start_thread(user, community: Community) -> bool:
+def can_start_thread(user: Viewer, community: Community) -> bool:
     return can_post(user, community)
 
 
-def can_reply(user, thread) -> bool:
+def can_reply(user: Viewer, thread: ThreadLike) -> bool:
     """Members reply to open threads; moderators may still answer in locked ones."""
     if not can_post(user, thread.community):
         return False
     return thread.locked_at is None or can_moderate(user, thread.community)
 
 
-def _is_author(user, post) -> bool:
+def _is_author(user: Viewer, post: PostLike | ThreadLike) -> bool:
     return user.is_authenticated and post.author_id == user.pk
 
 
-def can_see_post_content(user, post) -> bool:
+def can_see_post_content(user: Viewer, post: PostLike) -> bool:
     """Held and hidden posts: their author and moderators. Deleted posts: moderators only."""
     if post.is_deleted:
         return can_moderate(user, post.thread.community)
@@ -387,7 +454,7 @@ def can_see_post_content(user, post) -> bool:
     return True
 
 
-def can_edit_post(user, post) -> bool:
+def can_edit_post(user: Viewer, post: PostLike) -> bool:
     community = post.thread.community
     if post.is_deleted:
         return False
@@ -396,45 +463,45 @@ def can_edit_post(user, post) -> bool:
     return _is_author(user, post) and can_post(user, community) and not post.is_hidden
 
 
-def can_delete_post(user, post) -> bool:
+def can_delete_post(user: Viewer, post: PostLike) -> bool:
     community = post.thread.community
     if post.is_deleted:
         return False
     return can_moderate(user, community) or (_is_author(user, post) and can_post(user, community))
 
 
-def can_view_history(user, post) -> bool:
+def can_view_history(user: Viewer, post: PostLike) -> bool:
     return can_view_thread(user, post.thread) and can_see_post_content(user, post)
 
 
-def can_react(user, post) -> bool:
+def can_react(user: Viewer, post: PostLike) -> bool:
     """One "helpful" per member per post; not on your own post, nor on hidden or deleted ones."""
     if post.is_deleted or post.is_hidden or _is_author(user, post):
         return False
     return can_post(user, post.thread.community)
 
 
-def can_flag(user, post) -> bool:
+def can_flag(user: Viewer, post: PostLike) -> bool:
     # Hidden posts are already in facilitators' hands.
     if post.is_deleted or post.is_hidden or _is_author(user, post):
         return False
     return can_post(user, post.thread.community)
 
 
-def can_review_held(user, post) -> bool:
+def can_review_held(user: Viewer, post: PostLike) -> bool:
     """Approve or turn down a post held for review."""
     return post.is_held and can_moderate(user, post.thread.community)
 
 
-def can_moderate_thread(user, thread) -> bool:
+def can_moderate_thread(user: Viewer, thread: ThreadLike) -> bool:
     return can_moderate(user, thread.community)
 
 
-def can_move_thread(user, thread, target: Community) -> bool:
+def can_move_thread(user: Viewer, thread: ThreadLike, target: Community) -> bool:
     return can_moderate(user, thread.community) and can_moderate(user, target) and target.pk != thread.community_id
 
 
-def can_accept_answer(user, thread) -> bool:
+def can_accept_answer(user: Viewer, thread: ThreadLike) -> bool:
     if thread.kind != "question":
         return False
     if can_moderate(user, thread.community):
@@ -442,7 +509,7 @@ def can_accept_answer(user, thread) -> bool:
     return user.is_authenticated and thread.author_id == user.pk and can_post(user, thread.community)
 
 
-def moderated_communities(user) -> QuerySet[Community]:
+def moderated_communities(user: Viewer) -> QuerySet[Community]:
     """Communities whose threads the user may move things into."""
     if is_site_admin(user):
         return Community.objects.all()
@@ -457,11 +524,11 @@ def moderated_communities(user) -> QuerySet[Community]:
 # --- Resources (the shared repertoire) -------------------------------------------------
 
 
-def can_view_resource(user, resource) -> bool:
+def can_view_resource(user: Viewer, resource: ResourceLike) -> bool:
     return resource.removed_at is None and can_view_community(user, resource.community)
 
 
-def visible_resources_q(user, prefix: str = "") -> Q:
+def visible_resources_q(user: Viewer, prefix: str = "") -> Q:
     """The list twin of ``can_view_resource``, on Resource's fields."""
     return listed_resources_q(prefix) & Q(**{f"{prefix}community__in": visible_communities(user)})
 
@@ -471,64 +538,66 @@ def listed_resources_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}removed_at__isnull": True})
 
 
-def get_resource_or_404(user, queryset, slug: str, pk: int):
-    resource = one_or_none(queryset.select_related("community").filter(pk=pk))
+def get_resource_or_404(user: Viewer, queryset: QuerySet[Any, _Resource], slug: str, pk: int) -> _Resource:
+    # A cast until core.db.one_or_none says what its queryset holds.
+    resource = cast("_Resource | None", one_or_none(queryset.select_related("community").filter(pk=pk)))
     if resource is None or resource.community.slug != slug or not can_view_resource(user, resource):
         raise Http404("No such resource.")
     return resource
 
 
-def can_add_resource(user, community: Community) -> bool:
+def can_add_resource(user: Viewer, community: Community) -> bool:
     return can_post(user, community)
 
 
-def can_edit_resource(user, resource) -> bool:
+def can_edit_resource(user: Viewer, resource: ResourceLike) -> bool:
     community = resource.community
     if can_moderate(user, community):
         return True
     return user.is_authenticated and resource.added_by_id == user.pk and can_post(user, community)
 
 
-def can_remove_resource(user, resource) -> bool:
+def can_remove_resource(user: Viewer, resource: ResourceLike) -> bool:
     return can_edit_resource(user, resource)
 
 
-def can_pin_resource(user, resource) -> bool:
+def can_pin_resource(user: Viewer, resource: ResourceLike) -> bool:
     return can_moderate(user, resource.community)
 
 
-def can_react_to_resource(user, resource) -> bool:
+def can_react_to_resource(user: Viewer, resource: ResourceLike) -> bool:
     if user.is_authenticated and resource.added_by_id == user.pk:
         return False
     return can_post(user, resource.community)
 
 
-def can_discuss_resource(user, resource) -> bool:
+def can_discuss_resource(user: Viewer, resource: ResourceLike) -> bool:
     return can_start_thread(user, resource.community)
 
 
 # --- Events and hosted chats -----------------------------------------------------------
 
 
-def can_view_event(user, event) -> bool:
+def can_view_event(user: Viewer, event: EventLike) -> bool:
     return can_view_community(user, event.community)
 
 
-def visible_events_q(user, prefix: str = "") -> Q:
+def visible_events_q(user: Viewer, prefix: str = "") -> Q:
     """The list twin of ``can_view_event``, on Event's fields."""
     return Q(**{f"{prefix}community__in": visible_communities(user)})
 
 
-def get_event_or_404(user, queryset, slug: str, pk: int):
-    event = one_or_none(queryset.select_related("community").filter(pk=pk))
+def get_event_or_404(user: Viewer, queryset: QuerySet[Any, _Event], slug: str, pk: int) -> _Event:
+    # A cast until core.db.one_or_none says what its queryset holds.
+    event = cast("_Event | None", one_or_none(queryset.select_related("community").filter(pk=pk)))
     if event is None or event.community.slug != slug or not can_view_event(user, event):
         raise Http404("No such event.")
     return event
 
 
-def can_manage_events(user, community: Community) -> bool:
+def can_manage_events(user: Viewer, community: Community) -> bool:
     return can_moderate(user, community)
 
 
-def can_rsvp(user, event) -> bool:
+def can_rsvp(user: Viewer, event: EventLike) -> bool:
     return event.cancelled_at is None and can_post(user, event.community)

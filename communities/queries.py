@@ -9,16 +9,12 @@ which calls ``community_and_membership`` for its look-up.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from accounts.models import NAME_FIELDS, User
+from accounts.models import NAME_FIELDS, User, Viewer
 from communities.models import AuditEntry, Community, Invitation, Membership
 from core.db import Columns, fetch_all, one_or_none
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
 
 # The community and the reader's membership in one statement: every community
 # page asks for both. Its ORM twin (a FilteredRelation on memberships,
@@ -33,13 +29,13 @@ _COMMUNITY_SQL = (
 )
 
 
-def community_and_membership(slug: str, user: User | AnonymousUser) -> tuple[Community | None, Membership | None]:
+def community_and_membership(slug: str, user: Viewer) -> tuple[Community | None, Membership | None]:
     """The community at ``slug`` and ``user``'s membership of it (any state), in one query."""
     viewer = user.pk if user.is_authenticated else None
     rows = fetch_all(_COMMUNITY_SQL, [viewer, slug])
     if not rows:
         return None, None
-    return _COMMUNITY_COLUMNS.build(rows[0]), _MEMBERSHIP_COLUMNS.build(rows[0], _COMMUNITY_COLUMNS.width)
+    return _COMMUNITY_COLUMNS.build_present(rows[0]), _MEMBERSHIP_COLUMNS.build(rows[0], _COMMUNITY_COLUMNS.width)
 
 
 # The people who look after a community, as its page names them. Its ORM twin
@@ -68,9 +64,9 @@ def facilitators_of(community: Community) -> list[Membership]:
     )
     shown = []
     for row in rows:
-        membership = _FACILITATOR_COLUMNS.build(row)
+        membership = _FACILITATOR_COLUMNS.build_present(row)
         membership.community = community
-        membership.user = _PERSON_COLUMNS.build(row, _FACILITATOR_COLUMNS.width)
+        membership.user = _PERSON_COLUMNS.build_present(row, _FACILITATOR_COLUMNS.width)
         shown.append(membership)
     return shown
 
@@ -85,7 +81,7 @@ def directory(visible: QuerySet[Community], search: str = "") -> QuerySet[Commun
     return visible.order_by("-last_activity_at", "name")
 
 
-def membership_states(user: User | AnonymousUser, communities: Iterable[Community]) -> dict[int, str]:
+def membership_states(user: Viewer, communities: Iterable[Community]) -> dict[int, str]:
     """``user``'s membership state in each of ``communities``, by community id (none: not in the dict)."""
     if not user.is_authenticated:
         return {}

@@ -11,6 +11,7 @@ and allauth carries from the sign-up and login pages to the form.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from allauth.account.signals import email_confirmed, user_signed_up
@@ -18,10 +19,12 @@ from django.contrib import messages
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
+from accounts.models import User
 from communities import services
+from communities.models import Invitation
 
 
-def _invitation_in_next(request: HttpRequest | None):
+def _invitation_in_next(request: HttpRequest | None) -> Invitation | None:
     """The open invitation whose page sent this sign-up, if any."""
     if request is None:
         return None
@@ -38,7 +41,7 @@ def _invitation_in_next(request: HttpRequest | None):
         return None
 
 
-def _signed_up(sender, request: HttpRequest | None = None, user=None, **kwargs) -> None:
+def _signed_up(sender: object, request: HttpRequest | None = None, user: User | None = None, **kwargs: Any) -> None:
     invitation = _invitation_in_next(request)
     if invitation is not None and user is not None:
         services.await_confirmation(user, invitation)

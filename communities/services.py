@@ -9,6 +9,7 @@ change with ``F()`` in the same transaction.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -17,18 +18,20 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from communities import policy
-from communities.models import AuditEntry, Community, Invitation, Membership
+from accounts.models import User
+from communities import audit, policy
+from communities.models import Community, Invitation, Membership
 from core import pagecache
-from core.mail import one_line, queue_templated_email
+from core.mail import queue_templated_email
 from core.markup import render_markdown
+from core.refusals import Refused
 
 Role = Membership.Role
 State = Membership.State
 INVITATION_SALT = "communities.invitation"
 
 
-class MembershipError(Exception):
+class MembershipError(Refused):
     """A membership action that can't happen; the message is shown to the person."""
 
 
@@ -44,18 +47,12 @@ def _lock(community: Community) -> Community:
     return Community.objects.select_for_update().get(pk=community.pk)
 
 
-def _audit(community: Community, actor, action: str, target_user=None, detail: str = "") -> None:
-    AuditEntry.objects.create(
-        community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
-    )
-
-
 def _adjust_member_count(community: Community, delta: int) -> None:
     Community.objects.filter(pk=community.pk).update(member_count=F("member_count") + delta)
     pagecache.touched(community)  # the count shows on its page and in the directory
 
 
-def _email(to: str, template: str, context: dict, kind: str) -> None:
+def _email(to: str, template: str, context: dict[str, Any], kind: str) -> None:
     queue_templated_email(to=to, template=f"communities/email/{template}", context=context, kind=kind)
 
 
@@ -63,7 +60,9 @@ def _email(to: str, template: str, context: dict, kind: str) -> None:
 
 
 @transaction.atomic
-def create_community(creator, *, name: str, slug: str, domain: str, description: str = "", **fields) -> Community:
+def create_community(
+    creator: User, *, name: str, slug: str, domain: str, description: str = "", **fields: Any
+) -> Community:
     community = Community.objects.create(
         name=name,
         slug=slug,
@@ -76,12 +75,12 @@ def create_community(creator, *, name: str, slug: str, domain: str, description:
         **fields,
     )
     Membership.objects.create(user=creator, community=community, role=Role.OWNER, joined_at=timezone.now())
-    _audit(community, creator, "community.create", detail=name)
+    audit.record(community, creator, "community.create", detail=name)
     pagecache.touched(community)
     return community
 
 
-class CommunityError(Exception):
+class CommunityError(Refused):
     """A change to a community's settings that can't happen; the message is shown to the person."""
 
 
@@ -89,7 +88,7 @@ OWNERS_ONLY = "Only the community's owners can change who may see it, who may jo
 
 
 @transaction.atomic
-def update_community(actor, community: Community, *, exposure: str = "", **fields) -> Community:
+def update_community(actor: User, community: Community, *, exposure: str = "", **fields: Any) -> Community:
     """Save changed settings; the owners' settings (``policy.OWNER_SETTINGS``) only from an owner or site admin.
 
     ``community`` may already carry the new values (the admin's form sets them): the
@@ -111,13 +110,13 @@ def update_community(actor, community: Community, *, exposure: str = "", **field
     community.save()
     # Its name shows on profiles and in search, its visibility decides what every list holds.
     pagecache.touched_everything()
-    _audit(community, actor, "community.edit", detail=", ".join(sorted(fields)))
+    audit.record(community, actor, "community.edit", detail=", ".join(sorted(fields)))
     if "visibility" in changed:
         detail = f"{before['visibility']} → {changed['visibility']}" + (f": {exposure}" if exposure else "")
-        _audit(community, actor, "community.visibility", detail=detail)
+        audit.record(community, actor, "community.visibility", detail=detail)
     for name in owner_changes:
         if name != "visibility":
-            _audit(community, actor, f"community.{name}", detail=f"{before[name]} → {changed[name]}")
+            audit.record(community, actor, f"community.{name}", detail=f"{before[name]} → {changed[name]}")
     return community
 
 
@@ -125,7 +124,7 @@ def update_community(actor, community: Community, *, exposure: str = "", **field
 
 
 @transaction.atomic
-def join(user, community: Community, message: str = "") -> Membership:
+def join(user: User, community: Community, message: str = "") -> Membership:
     """Join an open community, or ask to join an approval one.
 
     Raises MembershipError with the reason when the person can't.
@@ -163,14 +162,14 @@ def join(user, community: Community, message: str = "") -> Membership:
         membership.save()
     if state == State.ACTIVE:
         _adjust_member_count(community, +1)
-        _audit(community, user, "member.join", target_user=user)
+        audit.record(community, user, "member.join", target_user=user)
     else:
-        _audit(community, user, "member.request", target_user=user)
+        audit.record(community, user, "member.request", target_user=user)
     return membership
 
 
 @transaction.atomic
-def leave(user, community: Community) -> Membership:
+def leave(user: User, community: Community) -> Membership:
     community = _lock(community)
     membership = Membership.objects.select_for_update().filter(user=user, community=community).first()
     policy.remember_membership(user, community, membership)
@@ -183,7 +182,7 @@ def leave(user, community: Community) -> Membership:
     membership.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
-    _audit(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
+    audit.record(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
     return membership
 
 
@@ -204,7 +203,7 @@ def _locked_target(community: Community, membership_id: int) -> tuple[Community,
 
 
 @transaction.atomic
-def decide_request(actor, community: Community, membership_id: int, *, approve: bool) -> Membership:
+def decide_request(actor: User, community: Community, membership_id: int, *, approve: bool) -> Membership:
     community, target = _locked_target(community, membership_id)
     if target.state != State.PENDING:
         # Someone else got there first (or the person withdrew).
@@ -218,7 +217,7 @@ def decide_request(actor, community: Community, membership_id: int, *, approve: 
     else:
         target.state = State.LEFT
         target.save(update_fields=["state", "updated_at"])
-    _audit(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
+    audit.record(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
     _email(
         target.user.email,
         "request_approved" if approve else "request_declined",
@@ -233,7 +232,7 @@ def decide_request(actor, community: Community, membership_id: int, *, approve: 
 
 
 @transaction.atomic
-def set_role(actor, community: Community, membership_id: int, role: str) -> Membership:
+def set_role(actor: User, community: Community, membership_id: int, role: str) -> Membership:
     community, target = _locked_target(community, membership_id)
     if target.role == Role.OWNER and role != Role.OWNER and policy.is_last_owner(target):
         raise MembershipError("A community needs an owner: make someone else an owner first.")
@@ -243,12 +242,12 @@ def set_role(actor, community: Community, membership_id: int, role: str) -> Memb
     target.role = role
     target.save(update_fields=["role", "updated_at"])
     pagecache.touched(community)  # the facilitators named on its page
-    _audit(community, actor, "member.role", target_user=target.user, detail=f"{old} → {role}")
+    audit.record(community, actor, "member.role", target_user=target.user, detail=f"{old} → {role}")
     return target
 
 
 @transaction.atomic
-def remove_member(actor, community: Community, membership_id: int, *, ban: bool) -> Membership:
+def remove_member(actor: User, community: Community, membership_id: int, *, ban: bool) -> Membership:
     community, target = _locked_target(community, membership_id)
     if not policy.can_remove_member(actor, target):
         if target.role == Role.OWNER and policy.is_last_owner(target):
@@ -260,23 +259,23 @@ def remove_member(actor, community: Community, membership_id: int, *, ban: bool)
     target.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
-    _audit(community, actor, "member.ban" if ban else "member.remove", target_user=target.user)
+    audit.record(community, actor, "member.ban" if ban else "member.remove", target_user=target.user)
     return target
 
 
 @transaction.atomic
-def unban(actor, community: Community, membership_id: int) -> Membership:
+def unban(actor: User, community: Community, membership_id: int) -> Membership:
     community, target = _locked_target(community, membership_id)
     if not policy.can_unban(actor, target):
         raise MembershipError("That person is not banned.")
     target.state = State.LEFT
     target.save(update_fields=["state", "updated_at"])
-    _audit(community, actor, "member.unban", target_user=target.user)
+    audit.record(community, actor, "member.unban", target_user=target.user)
     return target
 
 
 @transaction.atomic
-def pin_level(actor, community: Community, membership_id: int, level: str | None) -> Membership:
+def pin_level(actor: User, community: Community, membership_id: int, level: str | None) -> Membership:
     community, target = _locked_target(community, membership_id)
     if not policy.can_manage_members(actor, community) or target.state != State.ACTIVE:
         raise MembershipError("You can't change that member's level.")
@@ -287,7 +286,7 @@ def pin_level(actor, community: Community, membership_id: int, level: str | None
     else:
         raise MembershipError("Choose one of the participation levels.")
     target.save(update_fields=["level", "level_pinned", "updated_at"])
-    _audit(community, actor, "member.level", target_user=target.user, detail=level or "computed")
+    audit.record(community, actor, "member.level", target_user=target.user, detail=level or "computed")
     return target
 
 
@@ -318,7 +317,7 @@ def invitation_from_token(token: str) -> Invitation:
 
 
 @transaction.atomic
-def invite(actor, community: Community, email: str, message: str = "") -> Invitation:
+def invite(actor: User, community: Community, email: str, message: str = "") -> Invitation:
     if not policy.can_manage_members(actor, community):
         raise MembershipError("Only facilitators can invite people.")
     email = email.strip()
@@ -341,12 +340,12 @@ def invite(actor, community: Community, email: str, message: str = "") -> Invita
         {"community": community, "inviter": actor, "message": message, "accept_url": url, "invitation": invitation},
         kind="membership.invitation",
     )
-    _audit(community, actor, "member.invite", detail=email)
+    audit.record(community, actor, "member.invite", detail=email)
     return invitation
 
 
 @transaction.atomic
-def accept_invitation(user, invitation: Invitation) -> Membership:
+def accept_invitation(user: User, invitation: Invitation) -> Membership:
     """``user`` joins through ``invitation``: only with the invited address confirmed on their account.
 
     The link is not a ticket: it may have been forwarded, or fetched by a
@@ -379,12 +378,12 @@ def accept_invitation(user, invitation: Invitation) -> Membership:
         _adjust_member_count(community, +1)
     invitation.accepted_at, invitation.accepted_by = now, user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    _audit(community, user, "member.accept_invitation", target_user=user, detail=invitation.email)
+    audit.record(community, user, "member.accept_invitation", target_user=user, detail=invitation.email)
     return membership
 
 
 @transaction.atomic
-def await_confirmation(user, invitation: Invitation) -> bool:
+def await_confirmation(user: User, invitation: Invitation) -> bool:
     """``user`` signed up through ``invitation``'s link: hold the acceptance until they confirm the address.
 
     Nothing is granted here. The account's address is unverified and allauth
@@ -400,7 +399,7 @@ def await_confirmation(user, invitation: Invitation) -> bool:
     return True
 
 
-def accept_pending_invitations(user, email: str) -> list[Membership]:
+def accept_pending_invitations(user: User, email: str) -> list[Membership]:
     """``user`` has just confirmed ``email``: accept the open invitations to it they signed up through.
 
     One transaction per invitation: a community that refuses (a ban) does

@@ -11,7 +11,9 @@ filesystem broker and mail written to files, all under ``var/``, DEBUG on.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from celery.schedules import crontab
@@ -118,6 +120,8 @@ MIDDLEWARE = [
     # After the header-setting middleware, so cached pages get the same security headers.
     "core.pagecache.AnonymousPageCacheMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a service's Refused into the 403 page, a login page or an htmx sentence (core/refusals.py).
+    "core.refusals.RefusalMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
 ]
@@ -128,26 +132,37 @@ SITE_ID = 1
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Every copsite template: Jinja2, in templates/ (core/jinja.py says why and how).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
         "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "core.jinja.environment",
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.site",
+                "core.context_processors.csrf",
+                "notifications.context_processors.bell",
+            ],
+        },
+    },
+    {
+        # The admin's and allauth's own templates, and our one Django template:
+        # templates/django/allauth/layouts/base.html, which dresses allauth's pages
+        # in templates/base.html (core/templatetags/site_layout.py).
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates" / "django"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "core.context_processors.site",
-                "notifications.context_processors.bell",
             ],
         },
-    },
-    {
-        # The per-row parts of the busiest pages (core/jinja.py says why).
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "core.jinja.environment"},
     },
 ]
 
@@ -155,7 +170,7 @@ TEMPLATES = [
 
 _database_url = env_str("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": parse_database_url(_database_url)}
+    DATABASES: dict[str, Mapping[str, Any]] = {"default": parse_database_url(_database_url)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -175,7 +190,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     check_redis_url(REDIS_URL)
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             # Django's RedisCache, but a Redis outage degrades instead of failing requests.
             "BACKEND": "core.cache.ResilientRedisCache",
@@ -185,9 +200,9 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    # Longer than the longest task, else a slow task is delivered twice (RELIABILITY.md).
+    # Longer than the longest task, else a slow task is delivered twice (docs/reliability.md).
     _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "visibility_timeout": _visibility_timeout,
         "socket_timeout": 5,
         "socket_connect_timeout": 5,

@@ -1,8 +1,13 @@
-from functools import cache
+from __future__ import annotations
+
+from functools import cache, cached_property
 
 from django.conf import settings
+from django.http import HttpRequest
+from django.template.backends.utils import csrf_input
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
+from django.utils.safestring import SafeString
 
 # The links of every page's head, header and account menu (templates/base.html).
 _PAGE_LINKS = {
@@ -36,10 +41,36 @@ def _links(script_prefix: str) -> dict[str, str]:
     return links
 
 
-def site(request):
+def site(request: HttpRequest) -> dict[str, object]:
     return {
         "SITE_NAME": settings.COPSITE_NAME,
         "SITE_URL": settings.SITE_URL,
         "DEBUG": settings.DEBUG,
         "links": _links(get_script_prefix()),
     }
+
+
+class CsrfInput:
+    """``{{ csrf_input }}``: the hidden CSRF field, made on first use and then reused on the page.
+
+    Django's Jinja2 backend offers a lazy field that masks a fresh token at
+    every use; a member's thread page has a form per post. A visitor's page
+    never asks for a token (so it sets no cookie), a member's asks once.
+    """
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @cached_property
+    def html(self) -> SafeString:
+        return csrf_input(self.request)
+
+    def __html__(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+def csrf(request: HttpRequest) -> dict[str, CsrfInput]:
+    return {"csrf_input": CsrfInput(request)}

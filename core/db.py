@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 
+M = TypeVar("M", bound=Model)
+# A column's converters as the ORM applies them: (position, functions, the column expression).
+Converter = tuple[int, list[Callable[..., Any]], Any]
 
-def one_or_none(queryset: QuerySet) -> Model | None:
+
+def one_or_none(queryset: QuerySet[M]) -> M | None:
     """The row a unique lookup names, or None.
 
     ``.first()`` adds ``ORDER BY id`` so that "first" means something; for a
@@ -18,7 +24,7 @@ def one_or_none(queryset: QuerySet) -> Model | None:
     return next(iter(queryset[:1]), None)
 
 
-class Columns:
+class Columns(Generic[M]):
     """A model's columns under a table alias, for a statement written out in SQL, and instances built back.
 
     Reads go through the ORM. A few fixed statements on the busiest pages are
@@ -34,7 +40,7 @@ class Columns:
         thread.build(row)  # the row's first ``thread.width`` values
     """
 
-    def __init__(self, model: type[Model], alias: str, fields: Iterable[str] = (), exclude: Iterable[str] = ()):
+    def __init__(self, model: type[M], alias: str, fields: Iterable[str] = (), exclude: Iterable[str] = ()) -> None:
         meta = model._meta
         wanted = [meta.get_field(name) for name in fields] or list(meta.concrete_fields)
         left_out = {meta.get_field(name) for name in exclude}
@@ -48,9 +54,9 @@ class Columns:
         self.attnames = [f.attname for f in self.fields]
         # Both backends the project runs on quote names the same way (double quotes).
         self.sql = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
-        self._converters: dict[str, list] = {}
+        self._converters: dict[str, list[Converter]] = {}
 
-    def _converters_for(self, connection) -> list:
+    def _converters_for(self, connection: BaseDatabaseWrapper) -> list[Converter]:
         if connection.vendor not in self._converters:
             found = []
             for i, field in enumerate(self.fields):
@@ -61,7 +67,9 @@ class Columns:
             self._converters[connection.vendor] = found
         return self._converters[connection.vendor]
 
-    def build(self, row: Sequence, start: int = 0, using: str = "default", seen: dict | None = None) -> Model | None:
+    def build(
+        self, row: Sequence[Any], start: int = 0, using: str = "default", seen: dict[Any, M] | None = None
+    ) -> M | None:
         """The instance in ``row[start:start + width]``; None when its primary key is NULL (an outer join's miss).
 
         With ``seen`` (a dict kept across rows), a row that repeats an instance
@@ -82,9 +90,19 @@ class Columns:
             seen[pk] = instance
         return instance
 
+    def build_present(
+        self, row: Sequence[Any], start: int = 0, using: str = "default", seen: dict[Any, M] | None = None
+    ) -> M:
+        """``build`` for a table the statement reads itself or joins inside: its instance is always there."""
+        instance = self.build(row, start, using, seen)
+        if instance is None:
+            raise ValueError(f"The row has no {self.model.__name__} at {start}: an outer join's table? Use build().")
+        return instance
 
-def fetch_all(sql: str, params: Sequence, using: str = "default") -> list[tuple]:
+
+def fetch_all(sql: str, params: Sequence[Any], using: str = "default") -> list[tuple[Any, ...]]:
     """The rows of a written-out statement; ``params`` fill its ``%s`` placeholders (never format values in)."""
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows

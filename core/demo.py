@@ -9,10 +9,11 @@ is idempotent: a second run changes nothing it already made.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.apps import apps
 
-Seeder = Callable[[dict], list[str]]
+Seeder = Callable[[dict[str, Any]], list[str]]
 _seeders: dict[str, Seeder] = {}
 
 
@@ -21,7 +22,7 @@ def register(app_label: str, seeder: Seeder) -> None:
 
 
 def seed_all() -> list[str]:
-    made: dict = {}
+    made: dict[str, Any] = {}
     lines: list[str] = []
     for config in apps.get_app_configs():
         seeder = _seeders.get(config.label)

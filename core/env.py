@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from dj_database_url import DBConfig
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -73,7 +77,7 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = 
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def parse_database_url(url: str, name: str = "DATABASE_URL") -> dict:
+def parse_database_url(url: str, name: str = "DATABASE_URL") -> DBConfig:
     """Turn ``postgres://user:pass@host:port/db`` into a Django DATABASES entry."""
     import dj_database_url
 

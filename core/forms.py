@@ -68,7 +68,9 @@ class OneLineCleaningMixin:
     def full_clean(self) -> None:
         for name, field in self.fields.items():
             if is_one_line(field) and not getattr(field.clean, "one_line", False):
-                field.clean = _cleaning_one_line(field.clean, str(field.label or pretty_name(name)))
+                # This form's own copy of the field gets its clean wrapped (mypy refuses any assignment to a method).
+                wrapped = _cleaning_one_line(field.clean, str(field.label or pretty_name(name)))
+                field.clean = wrapped  # type: ignore[method-assign,assignment]  # see above
         super().full_clean()  # type: ignore[misc]
 
 
@@ -76,5 +78,7 @@ class Form(OneLineCleaningMixin, forms.Form):
     """A copsite form: every one-line text field cleaned the same way."""
 
 
-class ModelForm(OneLineCleaningMixin, forms.ModelForm):
+# Unparameterised: Django's ModelForm can't be subscripted at run time (django-stubs-ext, which would
+# allow it, is a development tool only), so subclasses name their model in Meta, as Django reads it.
+class ModelForm(OneLineCleaningMixin, forms.ModelForm):  # type: ignore[type-arg]  # see above
     """A copsite model form: every one-line text field cleaned the same way."""

@@ -30,7 +30,7 @@ CHECKS = {"database": check_database, "broker": check_broker}
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, object]] = {}
     healthy = True
     for name, check in CHECKS.items():
         started = time.monotonic()
@@ -42,7 +42,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         else:
             results[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
     failing = [name for name, result in results.items() if not result["ok"]]
-    body = {"status": "ok" if healthy else "unavailable", "checks": results}
+    body: dict[str, object] = {"status": "ok" if healthy else "unavailable", "checks": results}
     if failing:
         body["failing"] = failing
     return JsonResponse(body, status=200 if healthy else 503)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from email.utils import make_msgid
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 # name → function(about) -> bool: may this mail still go out? Apps register theirs in
 # AppConfig.ready(); the worker asks just before sending, so text hidden or deleted
 # after the mail was queued (a retry can come hours later) is never delivered.
-SendCheck = Callable[[dict], bool]
+SendCheck = Callable[[dict[str, Any]], bool]
 _send_checks: dict[str, SendCheck] = {}
 
 
@@ -62,7 +63,7 @@ def prepare_email(
     html: str | None = None,
     kind: str = "",
     headers: dict[str, str] | None = None,
-    about: dict | None = None,
+    about: dict[str, Any] | None = None,
 ) -> OutboundEmail:
     """An unsaved outbox row; ``queue_emails`` stores many of them at once."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or None
@@ -88,13 +89,13 @@ def queue_emails(rows: list[OutboundEmail]) -> list[OutboundEmail]:
     return saved
 
 
-def queue_email(**fields) -> OutboundEmail:
+def queue_email(**fields: Any) -> OutboundEmail:
     """Queue one email; call inside the transaction that causes it, so a rollback mails no one."""
     return queue_emails([prepare_email(**fields)])[0]
 
 
 def queue_templated_email(
-    *, to: str, template: str, context: dict, kind: str, headers: dict[str, str] | None = None
+    *, to: str, template: str, context: dict[str, Any], kind: str, headers: dict[str, str] | None = None
 ) -> OutboundEmail:
     """Render ``<template>_subject.txt``, ``<template>.txt`` and (if it exists) ``<template>.html``, then queue."""
     from django.template import TemplateDoesNotExist
@@ -124,7 +125,7 @@ def queue_templated_email(
 def _publish_all(ids: list[int]) -> None:
     """Publish each row's "send now"; after a failure leave the rest to the sweep.
 
-    With the broker down every try costs ~0.65 s (RELIABILITY.md): a chunk of
+    With the broker down every try costs ~0.65 s (docs/reliability.md): a chunk of
     50 digests would spend half a minute failing one by one.
     """
     for email_id in ids:

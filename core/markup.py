@@ -7,7 +7,7 @@ Two independent layers, so that a bug in one is not an XSS on its own:
 2. nh3 with an explicit allowlist of tags, attributes, classes and URL schemes.
 
 Output is meant to be rendered once at save time and stored with
-``RENDER_VERSION`` (STYLE.md point 2), never at request time.
+``RENDER_VERSION``, never at request time (docs/reliability.md, "Markup").
 """
 
 from __future__ import annotations
@@ -369,7 +369,8 @@ class _CodeSpans(BacktickInlineProcessor):
         self._text = text
         return runs
 
-    def find_code_spans(self, start: int, text: str) -> tuple[int, int | None]:
+    # Markdown's own signature; types-Markdown misstates it as ``tuple[int, int] | None``.
+    def find_code_spans(self, start: int, text: str) -> tuple[int, int | None]:  # type: ignore[override]  # see above
         opening = _TICK_RUN_RE.match(text, start)
         max_ticks = opening.end() - start if opening else 0
         start += max_ticks
@@ -393,7 +394,10 @@ class _MentionPattern(InlineProcessor):
     # Link text is already a link; nothing else (code) reaches inline patterns.
     ANCESTOR_EXCLUDES = ("a",)
 
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element | None, int | None, int | None]:
+    # InlineProcessor's handleMatch takes ``data``, Pattern's does not (Markdown's design; its stubs ignore it too).
+    def handleMatch(  # type: ignore[override]  # see above
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element | None, int | None, int | None]:
         name = m.group(1).rstrip(".")
         if not name or len(name) > _MAX_USERNAME:
             return None, None, None
@@ -406,7 +410,10 @@ class _MentionPattern(InlineProcessor):
 class _BareURLPattern(InlineProcessor):
     ANCESTOR_EXCLUDES = ("a",)
 
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element | None, int | None, int | None]:
+    # InlineProcessor's handleMatch takes ``data``, Pattern's does not (Markdown's design; its stubs ignore it too).
+    def handleMatch(  # type: ignore[override]  # see above
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element | None, int | None, int | None]:
         url = m.group(0)
         # Sentence punctuation after a URL, and a ")" closing prose around it, aren't part of it.
         while url and (url[-1] in _URL_TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):

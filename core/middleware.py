@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import TypeAlias
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
@@ -11,6 +13,8 @@ from django.template.loader import render_to_string
 from django.views import defaults
 
 log = logging.getLogger(__name__)
+# What Django hands a middleware: the rest of the chain, down to the view.
+GetResponse: TypeAlias = Callable[[HttpRequest], HttpResponse]
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
@@ -28,7 +32,7 @@ class ServiceUnavailableMiddleware:
     the site recovers by itself once the database is back.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -62,7 +66,7 @@ class RejectNulMiddleware:
     (Django's ProhibitNullCharactersValidator).
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -80,7 +84,7 @@ class PermissionsPolicyMiddleware:
     them off means injected or third-party content can't ask for them either.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
         self.value = ", ".join(f"{feature}=()" for feature in settings.PERMISSIONS_POLICY_DISABLED)
 

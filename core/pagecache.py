@@ -32,12 +32,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+
+if TYPE_CHECKING:
+    from core.middleware import GetResponse
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +115,7 @@ def cacheable_request(request: HttpRequest) -> bool:
 
 
 class AnonymousPageCacheMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -186,7 +190,14 @@ def bump(*keys: str) -> None:
     transaction.on_commit(apply)
 
 
-def touched(*communities) -> None:
+class _Slugged(Protocol):
+    """A community as this module knows it (core imports no app): anything with a slug."""
+
+    @property
+    def slug(self) -> str: ...
+
+
+def touched(*communities: _Slugged | str | None) -> None:
     """Say that something anonymous visitors may see changed in these communities (Community or slug).
 
     Called by every write service (after its changes, inside its transaction;
@@ -200,7 +211,7 @@ def touched(*communities) -> None:
     bump(LISTS_KEY, *(community_key(slug) for slug in sorted(slugs)))
 
 
-def site_generation() -> tuple:
+def site_generation() -> tuple[Any, Any]:
     """The generations site-wide lists are filed under (for caches outside the middleware: sitemaps)."""
     found = cache.get_many([SITE_KEY, LISTS_KEY])
     return (found.get(SITE_KEY, 0), found.get(LISTS_KEY, 0))

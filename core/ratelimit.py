@@ -7,7 +7,7 @@ person and once per IP address (``RATE_LIMITS`` in settings), so a spammer
 gains nothing by switching accounts behind one address, nor addresses with one
 account. If the cache is unreachable the limiter lets the request through
 (fail open) and logs it: a cache outage must not stop members from posting
-(RELIABILITY.md C-redis-down-cache).
+(docs/reliability.md, "Caches fail open").
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,8 @@ def client_ip(request: HttpRequest) -> str:
     from allauth.account.adapter import get_adapter
 
     try:
-        return get_adapter(request).get_client_ip(request)
+        ip: str = get_adapter(request).get_client_ip(request)
+        return ip
     except PermissionDenied:
         return "unknown"
 
@@ -136,7 +139,7 @@ def _label(name: str) -> str:
     return words.rstrip("1").capitalize()
 
 
-def typed_fields(request: HttpRequest) -> list[dict]:
+def typed_fields(request: HttpRequest) -> list[dict[str, Any]]:
     """What the person sent, so the 429 page can hand it back (passwords come back empty)."""
     data = request.POST if request.method == "POST" else request.GET
     honeypot = getattr(settings, "ACCOUNT_SIGNUP_FORM_HONEYPOT_FIELD", None)
@@ -162,15 +165,19 @@ def refuse(request: HttpRequest, refusal: Refusal, message: str | None = None) -
     return refusal.stamp(render(request, "429.html", context))
 
 
-def limited(action: str):
+# A view as the decorator sees it: the request first, then whatever the URL captured.
+View = Callable[..., HttpResponseBase]
+
+
+def limited(action: str) -> Callable[[View], View]:
     """Decorator for views without a form to re-render (buttons such as "helpful"): 429 once over the limit.
 
     Only POSTs count, so showing a page is never refused.
     """
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method == "POST" and (refusal := check(request, action)):
                 return refuse(request, refusal)
             return view(request, *args, **kwargs)

@@ -4,8 +4,9 @@ import logging
 import random
 import smtplib
 from datetime import timedelta
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -39,7 +40,7 @@ TRANSIENT_ERRORS = (
     time_limit=60,
     soft_time_limit=45,
 )
-def send_email(self, email_id: int) -> str:
+def send_email(self: Task[Any, Any], email_id: int) -> str:
     """Send one queued email at most once per successful claim."""
     now = timezone.now()
     due = Q(state=OutboundEmail.State.PENDING, not_before__lte=now + timedelta(seconds=5))
@@ -73,7 +74,7 @@ def send_email(self, email_id: int) -> str:
             log.error("email %s failed after %s attempts: %s", email_id, attempts, exc)
             return "failed"
         log.warning("email %s attempt %s failed (%s); retrying in %ss", email_id, attempts, exc, delay)
-        # Short countdowns only (RELIABILITY.md): anything longer is left to
+        # Short countdowns only (docs/reliability.md): anything longer is left to
         # the sweep, which honours not_before.
         if delay <= 300:
             raise self.retry(exc=exc, countdown=delay) from exc
@@ -99,7 +100,7 @@ def send_email(self, email_id: int) -> str:
 
 def retry_delay(attempts: int) -> int:
     """Exponential backoff with jitter: ~30 s, 60 s, 2 min … capped at 30 min (base: EMAIL_RETRY_BASE_SECONDS)."""
-    base = min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1), 1800)
+    base: int = min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1), 1800)
     return base + random.randint(0, base // 4)  # noqa: S311 - jitter, not security
 
 

@@ -50,6 +50,7 @@ class Section:
     chats: list[Event] = field(default_factory=list)  # "missed the chat?"
     events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
     newly_pinned: set[int] = field(default_factory=set)  # resource ids pinned (not added) in the window
+    unsubscribe_url: str = ""  # this community's link in one person's digest, set by building.compose
 
     @property
     def count(self) -> int:
@@ -184,7 +185,8 @@ class Pool:
                 starts_at__lt=now + UPCOMING_EVENTS,
             ).order_by("starts_at")[:100]
         )
-        for item in [*threads, *questions, *resources, *chats, *events]:
+        located: list[Thread | Resource | Event] = [*threads, *questions, *resources, *chats, *events]
+        for item in located:
             item.community = by_id[item.community_id]
         for reply in replies:
             reply.thread.community = by_id[reply.thread.community_id]

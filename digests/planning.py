@@ -21,7 +21,7 @@ from communities.models import Cadence, Membership
 from digests.models import DigestRun
 
 # How far back a first digest looks, per cadence.
-FIRST_WINDOW = {
+FIRST_WINDOW: dict[str, timedelta] = {
     Cadence.DAILY: timedelta(days=1),
     Cadence.WEEKLY: timedelta(days=7),
     Cadence.MONTHLY: timedelta(days=31),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from accounts.models import User
 from communities.models import Cadence, Community, Membership
 
-STEP_DOWN = {Cadence.DAILY: Cadence.WEEKLY, Cadence.WEEKLY: Cadence.MONTHLY, Cadence.MONTHLY: Cadence.OFF}
+STEP_DOWN: dict[str, str] = {
+    Cadence.DAILY: Cadence.WEEKLY,
+    Cadence.WEEKLY: Cadence.MONTHLY,
+    Cadence.MONTHLY: Cadence.OFF,
+}
 
 
-def set_cadence(user, community: Community, cadence: str) -> Membership | None:
+def set_cadence(user: User, community: Community, cadence: str) -> Membership | None:
     """'' follows the community's default (and its future changes)."""
     if cadence not in ("", *Cadence.values):
         raise ValueError(cadence)
@@ -27,6 +31,6 @@ def gentler(cadence: str) -> str:
 
 
 @transaction.atomic
-def pause_all(user, paused: bool = True) -> None:
-    get_user_model().objects.filter(pk=user.pk).update(email_paused=paused)
+def pause_all(user: User, paused: bool = True) -> None:
+    User.objects.filter(pk=user.pk).update(email_paused=paused)
     user.email_paused = paused

@@ -10,15 +10,17 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.models import AuthenticatedRequest
 from communities import policy, queries
 from communities.models import Cadence, Community, Membership
 from core.forms import Form
+from core.refusals import Refused
 from digests import building, services, unsubscribe
 from digests.forms import RhythmForm, cadence_field
 
 
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedRequest) -> HttpResponse:
     memberships = queries.active_memberships_of(request.user)
     rhythm = RhythmForm(request.POST or None, instance=request.user, prefix="rhythm")
     cadences = Form(request.POST or None, prefix="c")
@@ -93,7 +95,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
 def preview(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     if not policy.can_moderate(request.user, community):
-        return render(request, "403.html", {"message": "Only facilitators can preview the digest."}, status=403)
+        raise Refused("Only facilitators can preview the digest.")
     level = request.GET.get("level", "peripheral")
     if level not in Membership.Level.values:
         level = "peripheral"

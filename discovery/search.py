@@ -9,8 +9,10 @@ with the same interface (titles first), for the embedded default.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import Paginator
@@ -21,6 +23,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.models import Viewer
 from communities import policy
 from core import ratelimit
 from core.search import SEARCH_CONFIG, full_text
@@ -69,8 +72,8 @@ def _fallback_snippet(text: str, query: str, width: int = 220) -> SafeString:
 
 
 def _ranked(
-    qs: QuerySet, query: str, title_field: str | None, body_field: str, body_visible: Q | None = None
-) -> QuerySet:
+    qs: QuerySet[Any], query: str, title_field: str | None, body_field: str, body_visible: Q | None = None
+) -> QuerySet[Any]:
     if full_text():
         q = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
         # Rank only the newest CANDIDATES matches: a common word matches a
@@ -107,24 +110,24 @@ def _ranked(
     return qs.filter(match).annotate(rank=rank).order_by("-rank", "-pk")
 
 
-def search_threads(user, query: str) -> QuerySet:
+def search_threads(user: Viewer, query: str) -> QuerySet[Thread]:
     qs = Thread.objects.visible_to(user).select_related("community", "opening_post")
     # The opening post's text matches only where the viewer may read it (hidden,
     # held and deleted posts also leave the stored vector).
     return _ranked(qs, query, "title", "opening_post__body_text", policy.readable_posts_q(user, "opening_post__"))
 
 
-def search_replies(user, query: str) -> QuerySet:
+def search_replies(user: Viewer, query: str) -> QuerySet[Post]:
     qs = Post.objects.readable_by(user).filter(depth__gt=0).select_related("thread__community", "author")
     return _ranked(qs, query, None, "body_text")
 
 
-def search_resources(user, query: str) -> QuerySet:
+def search_resources(user: Viewer, query: str) -> QuerySet[Resource]:
     qs = Resource.objects.visible_to(user).select_related("community")
     return _ranked(qs, query, "title", "search_text")
 
 
-def _hits(user, kind: str, rows, query: str) -> list[Hit]:
+def _hits(user: Viewer, kind: str, rows: Iterable[Any], query: str) -> list[Hit]:
     hits = []
     for row in rows:
         if kind == "threads":
@@ -155,7 +158,7 @@ SEARCHERS = {"threads": search_threads, "replies": search_replies, "resources": 
 def search_view(request: HttpRequest) -> HttpResponse:
     query = _clean(request.GET.get("q", ""))
     kind = request.GET.get("kind", "")
-    context = {"query": query, "kind": kind, "kinds": KINDS, "page": None, "hits": []}
+    context: dict[str, Any] = {"query": query, "kind": kind, "kinds": KINDS, "page": None, "hits": []}
     if query and (refusal := ratelimit.check(request, "search")):
         # The search page itself, with the query still in its box.
         context["rate_limited"] = refusal.message

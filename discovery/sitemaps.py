@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 from functools import wraps
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
+
+# Public in Django (the index view's items), but missing from django-stubs.
+from django.contrib.sitemaps.views import SitemapIndexItem  # type: ignore[attr-defined]  # see above
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.response import TemplateResponse
@@ -33,6 +38,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import conditional_page, require_safe
 
 from communities import policy
+from communities.models import Community
 from core import pagecache
 from discussions.models import Thread
 from resources.models import Resource
@@ -40,25 +46,29 @@ from resources.models import Resource
 log = logging.getLogger(__name__)
 
 
-def _public_communities():
+def _public_communities() -> QuerySet[Community]:
     return policy.visible_communities(AnonymousUser())
 
 
-class _PublicSitemap(Sitemap):
+class _PublicSitemap(Sitemap):  # unparameterised: Django's Sitemap is not subscriptable at run time
     """Absolute URLs on ``SITE_URL``; ``lastmod_field`` also dates the section in the index."""
 
     lastmod_field = ""
 
-    def get_protocol(self, protocol=None) -> str:
+    def items(self) -> QuerySet[Any]:
+        # Each section lists a queryset, which get_latest_lastmod dates with one aggregate.
+        raise NotImplementedError
+
+    def get_protocol(self, protocol: str | None = None) -> str:
         return urlsplit(settings.SITE_URL).scheme
 
     def get_domain(self, site=None) -> str:
         return urlsplit(settings.SITE_URL).netloc
 
-    def lastmod(self, item):
+    def lastmod(self, item: Any) -> datetime | None:
         return getattr(item, self.lastmod_field)
 
-    def get_latest_lastmod(self):
+    def get_latest_lastmod(self) -> datetime | None:
         # Django's default walks every item; one aggregate answers the same.
         return self.items().aggregate(latest=Max(self.lastmod_field))["latest"]
 
@@ -67,7 +77,7 @@ class CommunitySitemap(_PublicSitemap):
     changefreq = "daily"
     lastmod_field = "last_activity_at"
 
-    def items(self):
+    def items(self) -> QuerySet[Community]:
         return _public_communities().only("pk", "slug", "last_activity_at").order_by("pk")
 
 
@@ -75,7 +85,7 @@ class ThreadSitemap(_PublicSitemap):
     changefreq = "weekly"
     lastmod_field = "last_activity_at"
 
-    def items(self):
+    def items(self) -> QuerySet[Thread]:
         # A thread whose opening post is hidden or deleted shows no text to visitors: not worth listing.
         return (
             Thread.objects.visible_to(AnonymousUser())
@@ -90,7 +100,7 @@ class ResourceSitemap(_PublicSitemap):
     changefreq = "monthly"
     lastmod_field = "updated_at"
 
-    def items(self):
+    def items(self) -> QuerySet[Resource]:
         return (
             Resource.objects.visible_to(AnonymousUser())
             .select_related("community")
@@ -146,10 +156,9 @@ def index(request: HttpRequest) -> HttpResponse:
         sitemap = sitemap_class()
         location = settings.SITE_URL + reverse("sitemap-section", kwargs={"section": section})
         latest = sitemap.get_latest_lastmod()
-        items.append(sitemap_views.SitemapIndexItem(location, latest))
+        items.append(SitemapIndexItem(location, latest))
         items += [
-            sitemap_views.SitemapIndexItem(f"{location}?p={page}", latest)
-            for page in range(2, sitemap.paginator.num_pages + 1)
+            SitemapIndexItem(f"{location}?p={page}", latest) for page in range(2, sitemap.paginator.num_pages + 1)
         ]
     dates = [item.last_mod for item in items if item.last_mod]
     headers = {"Last-Modified": http_date(max(dates).timestamp())} if dates else None
@@ -164,7 +173,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @conditional_page
 @_cached_by_site_generation
 def sitemap_section(request: HttpRequest, section: str) -> HttpResponse:
-    return sitemap_views.sitemap(request, SITEMAPS, section=section)
+    # Django's view asks for a dict of sitemap classes or instances (a copy: ours names classes only).
+    return sitemap_views.sitemap(request, {**SITEMAPS}, section=section)
 
 
 @require_safe

@@ -5,13 +5,19 @@ class DiscussionsConfig(AppConfig):
     name = "discussions"
 
     def ready(self) -> None:
-        # Registers the thread list and flag queue panels on communities' pages,
-        # the profile contributions provider and what a public community would expose.
+        from accounts import contributions as profile
+        from communities import exposure as community_exposure
+        from communities import panels
         from core import demo as demo_data
         from core import rerender as rerendering
-        from discussions import contributions, demo, exposure, rerender, tagnames  # noqa: F401
-        from discussions.views import posts, threads  # noqa: F401
+        from discussions import contributions, demo, exposure, rerender, tagnames
+        from discussions.views import posts, threads
 
+        panels.register("community", threads.thread_list_panel)
+        panels.register("dashboard", posts.held_queue_panel)
+        panels.register("dashboard", posts.flag_queue_panel)
+        profile.register(contributions.discussion_contributions)
+        community_exposure.register(exposure.discussion_exposure)
         tagnames.connect()
         rerendering.register(self.label, "post(s)", rerender.rerender_posts)
         demo_data.register(self.label, lambda made: demo.seed_threads(made["people"]))

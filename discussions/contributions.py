@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from accounts.contributions import Contribution, register
+from accounts.contributions import Contribution
+from accounts.models import User, Viewer
 from discussions.models import Post, Thread
 
 
-def discussion_contributions(viewer, person, limit: int) -> list[Contribution]:
+def discussion_contributions(viewer: Viewer, person: User, limit: int) -> list[Contribution]:
     threads = (
         Thread.objects.visible_to(viewer)
         .filter(author=person)
@@ -33,6 +34,3 @@ def discussion_contributions(viewer, person, limit: int) -> list[Contribution]:
         for p in replies
     ]
     return items
-
-
-register(discussion_contributions)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from accounts.models import User
 from communities.models import Community
 from discussions import services
-from discussions.models import Thread
+from discussions.models import Post, Thread
 
 # (community slug, author, kind, title, body, tags, replies)
 # replies: (author, body, parent index or None for the opening post)
-CONVERSATIONS = [
+CONVERSATIONS: list[tuple[str, str, str, str, str, list[str], list[tuple[str, str, int | None]]]] = [
     (
         "acute-pain",
         "amara",
@@ -110,14 +111,14 @@ CONVERSATIONS = [
 ]
 
 
-def seed_threads(users) -> list[str]:
+def seed_threads(users: dict[str, User]) -> list[str]:
     if Thread.objects.exists():
         return []
     made = []
     for slug, author, kind, title, body, tags, replies in CONVERSATIONS:
         community = Community.objects.get(slug=slug)
         thread = services.start_thread(users[author], community, title=title, body=body, kind=kind, tags=tags)
-        posts = []
+        posts: list[Post] = []
         for replier, text, parent_index in replies:
             parent = posts[parent_index] if parent_index is not None else None
             posts.append(services.reply(users[replier], thread, text, parent=parent))
@@ -127,6 +128,7 @@ def seed_threads(users) -> list[str]:
     services.toggle_helpful(users["hannah"], answers[0])
     services.toggle_helpful(users["amara"], answers[0])
     services.toggle_helpful(users["joe"], answers[1])
+    assert story.opening_post is not None  # start_thread always sets it
     services.toggle_helpful(users["mei"], story.opening_post)
     services.accept_answer(users["hannah"], question, answers[0])
     services.flag_post(users["tomas"], welcome_posts[3], "Looks like an advert for the practice: please check.")

@@ -22,6 +22,3 @@ def discussion_exposure(community: Community) -> exposure.Exposed:
             shown_posts.filter(author__isnull=False).values("author_id"),
         ],
     )
-
-
-exposure.register(discussion_exposure)

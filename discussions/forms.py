@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
+from communities.models import Community
 from core.forms import Form, clean_one_line
 from core.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
 from discussions.models import Thread
@@ -11,8 +14,13 @@ from discussions.services import MAX_TAGS, render_post
 
 TAG_MAX_LENGTH = 40
 
+if TYPE_CHECKING:
+    _MixedIntoForm = Form  # what the mixin's methods use of the form it is mixed into (cleaned_data, add_error)
+else:
+    _MixedIntoForm = object
 
-class BodyMixin:
+
+class BodyMixin(_MixedIntoForm):
     """Markdown body, checked by ``is_valid()`` and rendered by ``render_body()`` afterwards.
 
     Rendering is the costly part of a submission (hostile Markdown takes a
@@ -99,7 +107,7 @@ class EditForm(BodyMixin, Form):
     title = forms.CharField(max_length=200, required=False)
     body = body_field()
 
-    def __init__(self, *args, opening: bool = False, **kwargs):
+    def __init__(self, *args: Any, opening: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not opening:
             del self.fields["title"]
@@ -119,8 +127,11 @@ class ReasonForm(Form):
 
 
 class MoveForm(Form):
-    community = forms.ModelChoiceField(queryset=None, label="Move to", empty_label=None)
+    community: forms.ModelChoiceField[Community] = forms.ModelChoiceField(
+        queryset=None, label="Move to", empty_label=None
+    )
 
-    def __init__(self, *args, communities=None, **kwargs):
+    def __init__(self, *args: Any, communities: QuerySet[Community] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["community"].queryset = communities
+        # ``fields`` holds this form's own copy of the field declared above.
+        cast("forms.ModelChoiceField[Community]", self.fields["community"]).queryset = communities

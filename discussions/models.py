@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
+from accounts.models import User, Viewer
 from communities import policy
 from communities.models import Community
 
@@ -21,8 +22,8 @@ def path_segment(index: int) -> str:
     return str(index).zfill(PATH_SEGMENT)
 
 
-class ThreadQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ThreadQuerySet:
+class ThreadQuerySet(models.QuerySet["Thread"]):
+    def visible_to(self, user: Viewer) -> ThreadQuerySet:
         """Threads ``user`` may open (``policy.can_view_thread``): the one definition every list uses."""
         return self.filter(policy.visible_threads_q(user))
 
@@ -35,8 +36,8 @@ class ThreadQuerySet(models.QuerySet):
         return self.filter(policy.published_threads_q())
 
 
-class PostQuerySet(models.QuerySet):
-    def readable_by(self, user) -> PostQuerySet:
+class PostQuerySet(models.QuerySet["Post"]):
+    def readable_by(self, user: Viewer) -> PostQuerySet:
         """Posts whose content ``user`` may read: the one definition every list, search and count uses."""
         return self.filter(policy.readable_posts_q(user))
 
@@ -82,6 +83,9 @@ class Thread(models.Model):
     held_at = models.DateTimeField(null=True, blank=True)
 
     objects = ThreadQuerySet.as_manager()
+
+    # Not stored: set by the reads that show it (discussions/queries.py). New activity since the reader's last visit.
+    unread: bool
 
     class Meta:
         indexes = [
@@ -151,6 +155,11 @@ class Post(models.Model):
     search_vector = SearchVectorField(null=True, editable=False)
 
     objects = PostQuerySet.as_manager()
+
+    # Not stored: set by the page's read (discussions.queries.page_of_posts). The author of the post this
+    # one answers, and whether the reader marked it helpful.
+    replying_to: User | None
+    reader_found_helpful: bool
 
     class Meta:
         constraints = [

@@ -16,7 +16,7 @@ kind of reader, on PostgreSQL and on SQLite.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -24,14 +24,11 @@ from django.db.models import QuerySet
 from django.http import Http404
 from taggit.models import Tag, TaggedItem
 
-from accounts.models import NAME_FIELDS, User
+from accounts.models import NAME_FIELDS, User, Viewer
 from communities import policy
 from communities.models import Community, Membership
 from core.db import Columns, fetch_all, one_or_none
 from discussions.models import Flag, Post, Reaction, ReadState, Revision, Thread
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
 
 # --- A community's thread list ------------------------------------------------------------
 # The rows with their two people, the reader's read markers and the list's
@@ -41,7 +38,8 @@ if TYPE_CHECKING:
 # instructions 24.8 M vs 18.3 M, +35 %), a member's 4.88 vs 3.60 ms (+36 %;
 # instructions +41 %); bench/cpu.py --batches 5 (quickest of 13 runs) and bench/instructions.py, 2026-12-02.
 
-# What a row of the list shows (thread_list.jinja): not the search vector, which is as long as the opening post.
+# What a row of the list shows (discussions/_thread_list.html): not the search vector,
+# which is as long as the opening post.
 ROW_FIELDS = (
     "community",
     "author",
@@ -63,9 +61,12 @@ _ROW_LAST_POSTER = Columns(User, "lp", fields=NAME_FIELDS)
 _ROW_READ_STATE = Columns(ReadState, "rs", fields=["last_read_at"])
 
 
-def _listed_where(alias: str, community: Community, held: str, viewer_pk, kind: str, tag: str) -> tuple[str, list]:
+def _listed_where(
+    alias: str, community: Community, held: str, viewer_pk: int | None, kind: str, tag: str
+) -> tuple[str, list[Any]]:
     """WHERE for the threads a list shows: ``Thread.objects.listed_in`` (``policy.listed_held_threads``), filters."""
-    where, params = [f"{alias}.community_id = %s"], [community.pk]
+    where: list[str] = [f"{alias}.community_id = %s"]
+    params: list[Any] = [community.pk]
     if held == policy.HeldListed.NONE:
         where.append(f"{alias}.held_at IS NULL")
     elif held == policy.HeldListed.OWN:
@@ -85,7 +86,7 @@ def _listed_where(alias: str, community: Community, held: str, viewer_pk, kind: 
 
 def thread_list_page(
     community: Community,
-    user: User | AnonymousUser,
+    user: Viewer,
     *,
     kind: str = "",
     tag: str = "",
@@ -117,9 +118,9 @@ def thread_list_page(
         return [], fetch_all(count_sql, count_params)[0][0]
     threads = []
     widths = [_ROW_COLUMNS.width, _ROW_AUTHOR.width, _ROW_LAST_POSTER.width]
-    people: dict = {}  # one instance per person, however many rows name them
+    people: dict[int, User] = {}  # one instance per person, however many rows name them
     for row in rows:
-        thread = _ROW_COLUMNS.build(row)
+        thread = _ROW_COLUMNS.build_present(row)
         thread.community = community  # links use it; saves a query per row
         thread.author = _ROW_AUTHOR.build(row, widths[0], seen=people)
         thread.last_poster = _ROW_LAST_POSTER.build(row, widths[0] + widths[1], seen=people)
@@ -151,7 +152,7 @@ _THREAD_SQL = (
 _LARGEST_ID = 2**63 - 1  # BigAutoField
 
 
-def thread_for_reader(user: User | AnonymousUser, pk: int) -> tuple[Thread, ReadState | None]:
+def thread_for_reader(user: Viewer, pk: int) -> tuple[Thread, ReadState | None]:
     """The thread (with ``community``) if ``user`` may read it, else 404; and their read marker, if any.
 
     The membership found on the way is handed to the policy's cache, so the
@@ -162,9 +163,9 @@ def thread_for_reader(user: User | AnonymousUser, pk: int) -> tuple[Thread, Read
     if not rows:
         raise Http404("No such thread.")
     row = rows[0]
-    thread = _THREAD_COLUMNS.build(row)
+    thread = _THREAD_COLUMNS.build_present(row)
     start = _THREAD_COLUMNS.width
-    thread.community = community = _COMMUNITY_COLUMNS.build(row, start)
+    thread.community = community = _COMMUNITY_COLUMNS.build_present(row, start)
     start += _COMMUNITY_COLUMNS.width
     read_state = None
     if reader is not None:
@@ -213,7 +214,7 @@ _DEEP_PAGE_SQL = (
 )
 
 
-def page_of_posts(thread: Thread, start: int, count: int, reader: User | AnonymousUser | None = None) -> list[Post]:
+def page_of_posts(thread: Thread, start: int, count: int, reader: Viewer | None = None) -> list[Post]:
     """``count`` posts of ``thread`` in tree order from position ``start`` (one query).
 
     Each post has ``author`` (a person with the fields names need, or None),
@@ -227,12 +228,12 @@ def page_of_posts(thread: Thread, start: int, count: int, reader: User | Anonymo
         rows = fetch_all(_DEEP_PAGE_SQL, [*marks, thread.pk, thread.pk, start, count])
     else:
         rows = fetch_all(_FIRST_PAGE_SQL, [*marks, thread.pk, count])
-    people: dict = {}  # one instance per person, however many posts name them
+    people: dict[int, User] = {}  # one instance per person, however many posts name them
     after_post = _PAGE_POST.width
     after_author = after_post + _PAGE_AUTHOR.width
     posts = []
     for row in rows:
-        post = _PAGE_POST.build(row)
+        post = _PAGE_POST.build_present(row)
         post.thread = thread
         post.author = _PAGE_AUTHOR.build(row, after_post, seen=people)
         post.replying_to = _PAGE_PARENT_AUTHOR.build(row, after_author, seen=people)
@@ -269,7 +270,7 @@ def position_in_thread(post: Post) -> int:
     return Post.objects.filter(thread_id=post.thread_id, path__lt=post.path).count()
 
 
-def first_unread_post(thread: Thread, user: User | AnonymousUser) -> Post | None:
+def first_unread_post(thread: Thread, user: Viewer) -> Post | None:
     """The first post ``user`` has not read in ``thread`` (the first post for someone who never opened it)."""
     posts = Post.objects.filter(thread=thread).select_related("thread__community")
     if user.is_authenticated:

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from communities import ledger, policy
-from communities.models import Activity, AuditEntry, Community
+from accounts.models import User, Viewer
+from communities import audit, ledger, policy
+from communities.models import Activity, Community
 from core import pagecache
 from core.mail import one_line
 from core.markup import RENDER_VERSION, MarkupError, Rendered, render
+from core.refusals import Refused
 from core.search import update_vector
 from discussions import signals
 from discussions.models import (
@@ -37,7 +39,6 @@ from discussions.models import (
     path_segment,
 )
 
-User = get_user_model()
 MAX_TAGS = 8
 _MENTION_CANDIDATE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+\-]{1,150})")
 # Links that lead off the site (mentions are relative links and don't count).
@@ -45,7 +46,7 @@ _OUTSIDE_LINK = re.compile(r"<a\s[^>]*href=\"(?:https?:|mailto:)", re.IGNORECASE
 HOLD_REASON = "Waiting for a facilitator to review it."
 
 
-class DiscussionError(Exception):
+class DiscussionError(Refused):
     """An action that can't happen; the message is shown to the person."""
 
 
@@ -79,15 +80,9 @@ def _apply_render(post: Post, rendered: Rendered) -> None:
 # --- Telling people --------------------------------------------------------------------
 
 
-def _notify(post: Post, actor, mentions: tuple[str, ...], *, reply_to: Post | None) -> None:
+def _notify(post: Post, actor: User, mentions: tuple[str, ...], *, reply_to: Post | None) -> None:
     """Published: apps above (notifications) tell the people mentioned and the one replied to, in this transaction."""
     signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to)
-
-
-def _audit(community: Community, actor, action: str, detail: str, target_user=None) -> None:
-    AuditEntry.objects.create(
-        community=community, actor=actor, action=action, target_user=target_user, detail=one_line(detail, 500)
-    )
 
 
 def _describe(post: Post) -> str:
@@ -102,7 +97,7 @@ def outside_links(html: str) -> int:
     return len(_OUTSIDE_LINK.findall(html))
 
 
-def needs_review(author, community: Community, rendered: Rendered, *, suspected_spam: bool = False) -> bool:
+def needs_review(author: User, community: Community, rendered: Rendered, *, suspected_spam: bool = False) -> bool:
     """Hold suspected spam, and link-heavy posts from people new to this community.
 
     Link spam arrives from fresh accounts; a member with a few visible posts
@@ -119,7 +114,7 @@ def needs_review(author, community: Community, rendered: Rendered, *, suspected_
     return shown[:needed].count() < needed
 
 
-def _hold(post: Post, at) -> None:
+def _hold(post: Post, at: datetime) -> None:
     """Held: only its author and the facilitators see it; search, digests, feeds, reactions and flags pass it by."""
     post.set_state(Post.State.HELD, at)
     post.hidden_reason = HOLD_REASON
@@ -128,14 +123,14 @@ def _hold(post: Post, at) -> None:
 # --- Threads and replies ----------------------------------------------------------------
 
 
-def _existing_submission(author, submission_key: str) -> Post | None:
+def _existing_submission(author: User, submission_key: str) -> Post | None:
     if not submission_key:
         return None
     return Post.objects.select_related("thread").filter(author=author, submission_key=submission_key).first()
 
 
 def start_thread(
-    author,
+    author: User,
     community: Community,
     *,
     title: str,
@@ -191,7 +186,7 @@ def start_thread(
 
 
 def reply(
-    author,
+    author: User,
     thread: Thread,
     body: str,
     *,
@@ -218,7 +213,7 @@ def reply(
 
 
 def _reply_locked(
-    author, thread: Thread, body: str, rendered: Rendered, parent: Post | None, key: str, *, held: bool = False
+    author: User, thread: Thread, body: str, rendered: Rendered, parent: Post | None, key: str, *, held: bool = False
 ) -> Post:
     # The thread row lock orders concurrent replies; checks run on fresh rows.
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
@@ -227,7 +222,7 @@ def _reply_locked(
             raise DiscussionError("This thread is locked: it takes no new replies.")
         raise DiscussionError("Only members can reply here.")
     parent_id = parent.pk if parent is not None else thread.opening_post_id
-    parent = Post.objects.select_related("author").filter(pk=parent_id).first()
+    parent = Post.objects.select_related("author").filter(pk=parent_id).first() if parent_id is not None else None
     if parent is None or parent.thread_id != thread.pk:
         raise DiscussionError("The post you are replying to is not in this thread.")
     if parent.is_deleted:
@@ -271,7 +266,9 @@ def _reply_locked(
 
 
 @transaction.atomic
-def edit_post(editor, post: Post, body: str, *, title: str | None = None, rendered: Rendered | None = None) -> Post:
+def edit_post(
+    editor: User, post: Post, body: str, *, title: str | None = None, rendered: Rendered | None = None
+) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_edit_post(editor, post):
         raise DiscussionError("You can't edit this post.")
@@ -308,14 +305,14 @@ def edit_post(editor, post: Post, body: str, *, title: str | None = None, render
     else:
         update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     if editor.pk != post.author_id:
-        _audit(thread.community, editor, "post.edit", _describe(post), target_user=post.author)
+        audit.record(thread.community, editor, "post.edit", detail=_describe(post), target_user=post.author)
     if not held:
         _notify(post, editor, rendered.mentions, reply_to=None)
     return post
 
 
 @transaction.atomic
-def delete_post(actor, post: Post) -> Post:
+def delete_post(actor: User, post: Post) -> Post:
     """Tombstone: the tree stays intact; the content stays for facilitators for 30 days."""
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_delete_post(actor, post):
@@ -328,7 +325,7 @@ def delete_post(actor, post: Post) -> Post:
     if thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=thread.pk).update(accepted_answer=None)
     action = "post.delete" if actor.pk == post.author_id else "post.delete_by_moderator"
-    _audit(thread.community, actor, action, _describe(post), target_user=post.author)
+    audit.record(thread.community, actor, action, detail=_describe(post), target_user=post.author)
     return post
 
 
@@ -341,7 +338,7 @@ def _reindex_after_visibility_change(post: Post, *, visible: bool) -> None:
         update_vector(Post.objects.filter(pk=post.pk), {"B": text})
 
 
-def purge_deleted_content(now=None) -> int:
+def purge_deleted_content(now: datetime | None = None) -> int:
     """Blank the content of posts deleted more than DELETED_CONTENT_DAYS ago (and their revisions)."""
     cutoff = (now or timezone.now()) - timedelta(days=policy.DELETED_CONTENT_DAYS)
     deleted = Post.objects.filter(state=Post.State.DELETED, state_changed_at__lt=cutoff)
@@ -356,7 +353,7 @@ def purge_deleted_content(now=None) -> int:
 
 
 @transaction.atomic
-def toggle_helpful(user, post: Post) -> ReactionResult:
+def toggle_helpful(user: User, post: Post) -> ReactionResult:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_react(user, post):
         raise DiscussionError("You can't mark this post as helpful.")
@@ -372,7 +369,7 @@ def toggle_helpful(user, post: Post) -> ReactionResult:
 
 
 @transaction.atomic
-def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
+def accept_answer(actor: User, thread: Thread, post: Post | None) -> Thread:
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_accept_answer(actor, thread):
         raise DiscussionError("Only the person who asked, or a facilitator, can accept an answer.")
@@ -389,7 +386,7 @@ def accept_answer(actor, thread: Thread, post: Post | None) -> Thread:
     return thread
 
 
-def mark_read(user, thread: Thread, at=None) -> None:
+def mark_read(user: Viewer, thread: Thread, at: datetime | None = None) -> None:
     """Remember how far the member has read (one upsert; no-op for anonymous visitors)."""
     if not user.is_authenticated:
         return
@@ -406,7 +403,7 @@ def mark_read(user, thread: Thread, at=None) -> None:
 # --- Flags and moderation ----------------------------------------------------------------
 
 
-def flag_post(user, post: Post, reason: str) -> Flag:
+def flag_post(user: User, post: Post, reason: str) -> Flag:
     if not policy.can_flag(user, post):
         raise DiscussionError("You can't flag this post.")
     reason = one_line(reason, 500)
@@ -420,7 +417,7 @@ def flag_post(user, post: Post, reason: str) -> Flag:
 
 
 @transaction.atomic
-def hide_post(actor, post: Post, reason: str) -> Post:
+def hide_post(actor: User, post: Post, reason: str) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community", "author").get(pk=post.pk)
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can hide posts.")
@@ -439,13 +436,15 @@ def hide_post(actor, post: Post, reason: str) -> Post:
     )
     if post.thread.accepted_answer_id == post.pk:
         Thread.objects.filter(pk=post.thread_id).update(accepted_answer=None)
-    _audit(post.thread.community, actor, "post.hide", f"{_describe(post)}: {reason}", target_user=post.author)
+    audit.record(
+        post.thread.community, actor, "post.hide", detail=f"{_describe(post)}: {reason}", target_user=post.author
+    )
     signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
 
 @transaction.atomic
-def unhide_post(actor, post: Post) -> Post:
+def unhide_post(actor: User, post: Post) -> Post:
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can unhide posts.")
@@ -460,12 +459,12 @@ def unhide_post(actor, post: Post) -> Post:
     if post.is_opening:  # a thread whose held opening post was turned down, now shown after all
         Thread.objects.filter(pk=post.thread_id).update(held_at=None)
     _reindex_after_visibility_change(post, visible=True)
-    _audit(post.thread.community, actor, "post.unhide", _describe(post), target_user=post.author)
+    audit.record(post.thread.community, actor, "post.unhide", detail=_describe(post), target_user=post.author)
     return post
 
 
 @transaction.atomic
-def approve_post(actor, post: Post) -> Post:
+def approve_post(actor: User, post: Post) -> Post:
     """Publish a held post: it appears, is indexed and counted, and its notifications go out now."""
     post = (
         Post.objects.select_for_update(of=("self",))
@@ -492,12 +491,12 @@ def approve_post(actor, post: Post) -> Post:
     if post.author is not None:
         ledger.record(post.author, community, kind, at=now)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
-    _audit(community, actor, "post.approve", _describe(post), target_user=post.author)
+    audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
     return post
 
 
 @transaction.atomic
-def reject_post(actor, post: Post, reason: str = "") -> Post:
+def reject_post(actor: User, post: Post, reason: str = "") -> Post:
     """Turn a held post down: it stays hidden (a held thread stays invisible) and its author sees why."""
     post = Post.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=post.pk)
     community = post.thread.community
@@ -509,30 +508,32 @@ def reject_post(actor, post: Post, reason: str = "") -> Post:
     post.hidden_by = actor
     post.hidden_reason = one_line(reason, 500) or "Not approved by a facilitator."
     post.save(update_fields=["state", "state_changed_at", "hidden_by", "hidden_reason"])
-    _audit(community, actor, "post.reject", f"{_describe(post)}: {post.hidden_reason}", target_user=post.author)
+    audit.record(
+        community, actor, "post.reject", detail=f"{_describe(post)}: {post.hidden_reason}", target_user=post.author
+    )
     signals.post_hidden.send(Post, post=post, actor=actor)
     return post
 
 
 @transaction.atomic
-def dismiss_flags(actor, post: Post) -> int:
+def dismiss_flags(actor: User, post: Post) -> int:
     if not policy.can_moderate(actor, post.thread.community):
         raise DiscussionError("Only facilitators can review flags.")
     count = Flag.objects.filter(post=post, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=actor, resolution="dismissed"
     )
-    _audit(post.thread.community, actor, "flag.dismiss", _describe(post), target_user=post.author)
+    audit.record(post.thread.community, actor, "flag.dismiss", detail=_describe(post), target_user=post.author)
     return count
 
 
 @transaction.atomic
-def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Thread:
+def set_thread_state(actor: User, thread: Thread, action: str, reason: str = "") -> Thread:
     """pin / unpin / lock / unlock."""
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_moderate_thread(actor, thread):
         raise DiscussionError("Only facilitators can do that.")
     now = timezone.now()
-    changes = {
+    changes: dict[str, dict[str, Any]] = {
         "pin": {"pinned_at": now, "pinned": True},
         "unpin": {"pinned_at": None, "pinned": False},
         "lock": {"locked_at": now},
@@ -545,12 +546,12 @@ def set_thread_state(actor, thread: Thread, action: str, reason: str = "") -> Th
     thread.save(update_fields=list(changes[action]))
     pagecache.touched(thread.community)
     detail = f"thread “{thread.title}”" + (f": {one_line(reason, 300)}" if reason else "")
-    _audit(thread.community, actor, f"thread.{action}", detail)
+    audit.record(thread.community, actor, f"thread.{action}", detail=detail)
     return thread
 
 
 @transaction.atomic
-def move_thread(actor, thread: Thread, target: Community) -> Thread:
+def move_thread(actor: User, thread: Thread, target: Community) -> Thread:
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_move_thread(actor, thread, target):
         raise DiscussionError("You can only move threads between communities you facilitate.")
@@ -559,8 +560,8 @@ def move_thread(actor, thread: Thread, target: Community) -> Thread:
     thread.save(update_fields=["community"])
     pagecache.touched(source, target)
     detail = f"thread “{thread.title}” from {source.name} to {target.name}"
-    _audit(source, actor, "thread.move", detail)
-    _audit(target, actor, "thread.move", detail)
+    audit.record(source, actor, "thread.move", detail=detail)
+    audit.record(target, actor, "thread.move", detail=detail)
     return thread
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from accounts.models import User
 from communities.models import Community
 
 
-def seed_events(users) -> list[str]:
+def seed_events(users: dict[str, User]) -> list[str]:
     """A past hosted chat with its full record, an upcoming chat with its questions, and a call."""
     from datetime import timedelta
 
@@ -56,6 +57,7 @@ def seed_events(users) -> list[str]:
             ("hannah", "A short teaching slot at the night handover."),
         ],
     }
+    assert past.thread is not None  # run_chats opened it
     for index, question in enumerate(past.questions.all()):
         for username, text in answers[index]:
             services.reply(users[username], past.thread, text, parent=question.post)

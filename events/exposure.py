@@ -13,6 +13,3 @@ def event_exposure(community: Community) -> exposure.Exposed:
         [exposure.listing("Events", events.order_by("-starts_at", "-pk"), "title", order=50)],
         people=[Event.hosts.through.objects.filter(event__community=community).values("user_id")],
     )
-
-
-exposure.register(event_exposure)

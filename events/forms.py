@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import forms
 
@@ -62,8 +63,9 @@ class EventForm(Form):
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if {"date", "start_time", "time_zone", "duration"} <= data.keys():
             tz = zoneinfo.ZoneInfo(data["time_zone"])
             data["starts_at"] = datetime.combine(data["date"], data["start_time"], tzinfo=tz)
@@ -79,7 +81,7 @@ class EventForm(Form):
             self.add_error("place", "Say where people meet.")
         return data
 
-    def model_fields(self) -> dict:
+    def model_fields(self) -> dict[str, Any]:
         d = self.cleaned_data
         return {
             key: d[key]

@@ -12,13 +12,14 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Viewer
 from communities import policy
 from communities.models import Community
 from discussions.models import Post, Thread
 
 
-class EventQuerySet(models.QuerySet):
-    def visible_to(self, user) -> EventQuerySet:
+class EventQuerySet(models.QuerySet["Event"]):
+    def visible_to(self, user: Viewer) -> EventQuerySet:
         """Events ``user`` may open (``policy.can_view_event``): the one definition every list uses."""
         return self.filter(policy.visible_events_q(user))
 

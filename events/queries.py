@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, Viewer
 from communities.models import Community, Membership
 from core.db import one_or_none
 from discussions.models import Post, Thread
 from events.models import RSVP, CalendarToken, Event, EventQuestion
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
 
 UPCOMING_SHOWN = 3
 
@@ -67,7 +63,7 @@ def detailed_events() -> QuerySet[Event]:
     return with_rsvp_counts(Event.objects.select_related("thread"))
 
 
-def answer_of(event: Event, user: User | AnonymousUser) -> str | None:
+def answer_of(event: Event, user: Viewer) -> str | None:
     """``user``'s RSVP to ``event`` (an ``RSVP.Answer``), or None."""
     if not user.is_authenticated:
         return None

@@ -9,18 +9,22 @@ posts every question exactly once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 
-from communities import policy
-from communities.models import AuditEntry, Community
+from accounts.models import User
+from communities import audit, policy
+from communities.models import Community
 from core import pagecache
 from core.mail import one_line, queue_templated_email
 from core.markup import render_markdown
+from core.refusals import Refused
 from discussions import services
 from discussions.models import Thread
 from events.models import RSVP, Event, EventQuestion
@@ -28,7 +32,7 @@ from events.models import RSVP, Event, EventQuestion
 REMINDER_AHEAD = timedelta(hours=1)
 
 
-class EventError(Exception):
+class EventError(Refused):
     """An event action that can't happen; the message is shown to the person."""
 
 
@@ -64,14 +68,15 @@ def questions_text(event: Event) -> str:
     return "\n".join(f":{q.minute:02d} {q.text}" for q in event.questions.all())
 
 
-def _audit(event: Event, actor, action: str) -> None:
-    AuditEntry.objects.create(
-        community=event.community, actor=actor, action=action, detail=one_line(f"event “{event.title}”", 500)
-    )
-
-
 @transaction.atomic
-def create_event(actor, community: Community, *, fields: dict, questions: list[PlannedQuestion], hosts) -> Event:
+def create_event(
+    actor: User,
+    community: Community,
+    *,
+    fields: dict[str, Any],
+    questions: list[PlannedQuestion],
+    hosts: Iterable[User] | None,
+) -> Event:
     if not policy.can_manage_events(actor, community):
         raise EventError("Only facilitators can schedule events.")
     host = urlsplit(settings.SITE_URL).hostname or "copsite"
@@ -82,13 +87,15 @@ def create_event(actor, community: Community, *, fields: dict, questions: list[P
     EventQuestion.objects.bulk_create(
         EventQuestion(event=event, position=i, text=q.text, minute=q.minute) for i, q in enumerate(questions, 1)
     )
-    _audit(event, actor, "event.create")
+    audit.record(event.community, actor, "event.create", detail=f"event “{event.title}”")
     pagecache.touched(community)
     return event
 
 
 @transaction.atomic
-def update_event(actor, event: Event, *, fields: dict, questions: list[PlannedQuestion], hosts) -> Event:
+def update_event(
+    actor: User, event: Event, *, fields: dict[str, Any], questions: list[PlannedQuestion], hosts: Iterable[User] | None
+) -> Event:
     event = Event.objects.select_for_update(of=("self",)).select_related("community").get(pk=event.pk)
     if not policy.can_manage_events(actor, event.community):
         raise EventError("Only facilitators can edit events.")
@@ -107,13 +114,13 @@ def update_event(actor, event: Event, *, fields: dict, questions: list[PlannedQu
         EventQuestion(event=event, position=start + i, text=q.text, minute=q.minute)
         for i, q in enumerate(questions[len(posted) :])
     )
-    _audit(event, actor, "event.edit")
+    audit.record(event.community, actor, "event.edit", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
     return event
 
 
 @transaction.atomic
-def cancel_event(actor, event: Event) -> Event:
+def cancel_event(actor: User, event: Event) -> Event:
     event = Event.objects.select_for_update(of=("self",)).select_related("community").get(pk=event.pk)
     if not policy.can_manage_events(actor, event.community):
         raise EventError("Only facilitators can cancel events.")
@@ -127,12 +134,12 @@ def cancel_event(actor, event: Event) -> Event:
     going = RSVP.objects.filter(event=event, answer=RSVP.Answer.GOING).select_related("user")
     for rsvp in going:
         _mail(rsvp.user, event, "event_cancelled", kind="event.cancelled")
-    _audit(event, actor, "event.cancel")
+    audit.record(event.community, actor, "event.cancel", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
     return event
 
 
-def rsvp(user, event: Event, answer: str) -> RSVP:
+def rsvp(user: User, event: Event, answer: str) -> RSVP:
     if not policy.can_rsvp(user, event):
         raise EventError("Join the community to answer.")
     if answer not in RSVP.Answer.values:
@@ -143,7 +150,7 @@ def rsvp(user, event: Event, answer: str) -> RSVP:
     return row
 
 
-def _mail(user, event: Event, template: str, kind: str) -> None:
+def _mail(user: User, event: Event, template: str, kind: str) -> None:
     queue_templated_email(
         to=user.email,
         template=f"events/email/{template}",
@@ -156,8 +163,11 @@ def _mail(user, event: Event, template: str, kind: str) -> None:
 # --- The chat runner -------------------------------------------------------------------
 
 
-def _host_of(event: Event):
-    return event.hosts.order_by("pk").first() or event.created_by
+def _host_of(event: Event) -> User:
+    host = event.hosts.order_by("pk").first() or event.created_by
+    if host is None:  # no host left and the creator's account deleted outright (the admin): nobody to post as
+        raise RuntimeError(f"Event {event.pk} has no host to post its chat as.")
+    return host
 
 
 def open_chat(event: Event) -> Thread | None:
@@ -179,6 +189,8 @@ def open_chat(event: Event) -> Thread | None:
 
 def post_due_questions(event: Event, now: datetime) -> int:
     """Post every question whose minute has come and that has no post yet. Returns how many."""
+    if event.thread_id is None:  # not open yet (run_chats opens it first)
+        return 0
     posted = 0
     due = [
         q.pk for q in event.questions.filter(post__isnull=True) if event.starts_at + timedelta(minutes=q.minute) <= now

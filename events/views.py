@@ -18,6 +18,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from communities import panels, policy
+from core.refusals import Refused
 from discussions import queries as discussion_queries
 from discussions.models import PATH_SEGMENT, Post, Thread
 from discussions.views.threads import decorate_posts
@@ -91,7 +92,7 @@ def create_event(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_manage_events(request.user, community):
-        return render(request, "403.html", {"message": "Only facilitators can schedule events."}, status=403)
+        raise Refused("Only facilitators can schedule events.")
     return _event_form(request, community, None)
 
 
@@ -100,7 +101,7 @@ def edit_event(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_manage_events(request.user, event.community):
-        return render(request, "403.html", {"message": "Only facilitators can edit events."}, status=403)
+        raise Refused("Only facilitators can edit events.")
     return _event_form(request, event.community, event)
 
 
@@ -110,7 +111,7 @@ def cancel_event(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not policy.can_manage_events(request.user, event.community):
         if not request.user.is_authenticated:
             return redirect_to_login(event.get_absolute_url())
-        return render(request, "403.html", {"message": "Only facilitators can cancel events."}, status=403)
+        raise Refused("Only facilitators can cancel events.")
     events.cancel_event(request.user, event)
     messages.success(request, "Event cancelled. Everyone going has been told.")
     return redirect(event.get_absolute_url())
@@ -122,7 +123,7 @@ def rsvp(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(event.get_absolute_url())
     if not policy.can_rsvp(request.user, event):
-        return render(request, "403.html", {"message": "Join the community to answer."}, status=403)
+        raise Refused("Join the community to answer.")
     try:
         row = events.rsvp(request.user, event, request.POST.get("answer", ""))
     except events.EventError as exc:
@@ -322,13 +323,10 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
     }
 
 
-def _upcoming_panel(request: HttpRequest, community) -> panels.Panel | None:
+def upcoming_panel(request: HttpRequest, community) -> panels.Panel | None:
     upcoming = queries.upcoming_events(community)
     return panels.Panel(
         "events/_events_panel.html",
         {"upcoming": upcoming, "can_manage_events": policy.can_manage_events(request.user, community)},
         order=8,
     )
-
-
-panels.register("community", _upcoming_panel)

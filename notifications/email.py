@@ -9,16 +9,17 @@ same transaction that queues the email, so a retried sweep sends nothing twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts.models import User
 from communities import policy
 from core.mail import one_line, queue_email
-from discussions.models import Post
+from discussions.models import Post, Thread
 from notifications.models import Notification
 
 GROUP_WINDOW = timedelta(hours=1)
@@ -77,7 +78,7 @@ def sweep(now: datetime) -> int:
     return queued
 
 
-def _send(user, thread, items: list[Notification]) -> None:
+def _send(user: User, thread: Thread, items: list[Notification]) -> None:
     site = settings.SITE_URL
     first = items[0]
     verb = first.get_kind_display()
@@ -85,7 +86,7 @@ def _send(user, thread, items: list[Notification]) -> None:
     subject = f"{actor} {verb} in “{thread.title}”"
     if len(items) > 1:
         subject = f"{len(items)} updates in “{thread.title}”"
-    context = {
+    context: dict[str, Any] = {
         "person": user,
         "thread": thread,
         "items": items,
@@ -110,14 +111,14 @@ def _send(user, thread, items: list[Notification]) -> None:
 SEND_CHECK = "notification"
 
 
-def still_readable(about: dict) -> bool:
+def still_readable(about: dict[str, Any]) -> bool:
     """Send-time check (registered in DigestsConfig.ready): every post the email quotes is still the person's to read.
 
     A retry may come long after the sweep; one post hidden, held or deleted
     since drops the whole email (the others stay in the bell and the digest).
     """
-    User = get_user_model()
-    user = User.objects.filter(pk=about.get("user"), is_active=True).first()
+    user_id = about.get("user")
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
     if user is None:
         return False
     wanted = set(about.get("posts") or [])

@@ -11,12 +11,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from communities import policy
 from discussions.models import Post
 
 
-class NotificationQuerySet(models.QuerySet):
-    def shown_to(self, user) -> NotificationQuerySet:
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def shown_to(self, user: User) -> NotificationQuerySet:
         """``user``'s notifications about posts they may still read (left, banned, hidden, held, deleted: gone)."""
         return self.filter(user=user).filter(policy.readable_posts_q(user, "post__"))
 
@@ -39,6 +40,9 @@ class Notification(models.Model):
     email_sent = models.BooleanField(default=False)
 
     objects = NotificationQuerySet.as_manager()
+
+    # Not a column: the post's address, set by notifications.email._send for the email's templates.
+    link: str
 
     class Meta:
         db_table = "discussions_notification"

@@ -7,16 +7,21 @@ told (policy at write time; the list and the emails check again at read time).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 
+from accounts.models import User
 from communities import policy
 from discussions import signals
 from discussions.models import Post
 from notifications.models import Notification
 
 
-def post_published(sender, *, post: Post, actor, mentions: tuple[str, ...], reply_to: Post | None, **kwargs) -> None:
+def post_published(
+    sender: object, *, post: Post, actor: User, mentions: tuple[str, ...], reply_to: Post | None, **kwargs: Any
+) -> None:
     thread = post.thread
     wanted: dict[int, str] = {}
     if mentions:
@@ -40,16 +45,16 @@ def post_published(sender, *, post: Post, actor, mentions: tuple[str, ...], repl
     )
 
 
-def _tell_author(post: Post, actor, kind: str) -> None:
+def _tell_author(post: Post, actor: User, kind: str) -> None:
     if post.author_id and post.author_id != actor.pk:
         Notification.objects.get_or_create(user_id=post.author_id, post=post, kind=kind, defaults={"actor": actor})
 
 
-def answer_accepted(sender, *, post: Post, actor, **kwargs) -> None:
+def answer_accepted(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
     _tell_author(post, actor, Notification.Kind.ACCEPTED)
 
 
-def post_hidden(sender, *, post: Post, actor, **kwargs) -> None:
+def post_hidden(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
     _tell_author(post, actor, Notification.Kind.HIDDEN)
 
 

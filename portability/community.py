@@ -28,11 +28,10 @@ import uuid
 import zipfile
 from collections import defaultdict
 from datetime import datetime
-from pathlib import PurePosixPath
-from typing import IO, Any
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, overload
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -41,7 +40,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from communities.models import AuditEntry, Community, Membership
+from accounts.models import User
+from communities import audit
+from communities.models import Community, Membership
 from core import pagecache
 from core.markup import RENDER_VERSION, MarkupError, render_markdown
 from core.search import update_vector
@@ -59,8 +60,6 @@ MANIFEST = "community.json"
 COPY_CHUNK = 1024 * 1024
 # community.json is read whole; its declared size is checked first, so a zip bomb is refused unread.
 MAX_MANIFEST_BYTES = 512 * 1024 * 1024
-
-User = get_user_model()
 
 
 class RestoreError(Exception):
@@ -80,7 +79,7 @@ class _People:
     def __init__(self) -> None:
         self.seen: dict[str, dict] = {}
 
-    def key(self, user) -> str | None:
+    def key(self, user: User | None) -> str | None:
         if user is None:
             return None
         if user.username not in self.seen:
@@ -152,7 +151,7 @@ def _export_threads(community: Community, people: _People) -> tuple[list[dict], 
     threads = list(
         Thread.objects.filter(community=community)
         .select_related("author", "last_poster")
-        .prefetch_related("tags")
+        .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager; django-stubs' plugin knows Django's relations only
         .order_by("created_at", "pk")
     )
     thread_keys = {t.pk: f"t{i}" for i, t in enumerate(threads, 1)}
@@ -200,7 +199,7 @@ def _export_threads(community: Community, people: _People) -> tuple[list[dict], 
                 "last_activity_at": _iso(thread.last_activity_at),
                 "last_poster": people.key(thread.last_poster),
                 "tags": sorted(tag.name for tag in thread.tags.all()),
-                "accepted_answer": post_keys.get(thread.accepted_answer_id),
+                "accepted_answer": post_keys.get(thread.accepted_answer_id) if thread.accepted_answer_id else None,
                 "posts": [
                     _export_post(post, post_keys, people, revisions[post.pk], reactions[post.pk])
                     for post in posts_by_thread[thread.pk]
@@ -254,7 +253,7 @@ def _export_resources(community: Community, people: _People, thread_keys: dict) 
     rows = list(
         Resource.objects.filter(community=community)
         .select_related("added_by")
-        .prefetch_related("tags")
+        .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager; django-stubs' plugin knows Django's relations only
         .order_by("created_at", "pk")
     )
     helpful: dict[int, list[dict]] = defaultdict(list)
@@ -432,7 +431,7 @@ def read_archive(zf: zipfile.ZipFile) -> dict:
     return document
 
 
-def restore(path_or_file, *, actor=None) -> Community:
+def restore(path_or_file: str | Path | IO[bytes], *, actor: User | None = None) -> Community:
     """Recreate the community in the zip; refuses if its slug is taken. One transaction."""
     try:
         zf = zipfile.ZipFile(path_or_file)
@@ -460,6 +459,10 @@ def restore(path_or_file, *, actor=None) -> Community:
     return community
 
 
+@overload
+def _when(value: str) -> datetime: ...
+@overload
+def _when(value: None) -> None: ...
 def _when(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -487,7 +490,7 @@ class _Restorer:
             raise ValueError(f"unknown person {key!r}")
         return self.people[key]
 
-    def run(self, actor) -> Community:
+    def run(self, actor: User | None) -> Community:
         data = self.doc["community"]
         if Community.objects.filter(slug=data["slug"]).exists():
             raise RestoreError(
@@ -503,7 +506,7 @@ class _Restorer:
             self._resource(community, entry)
         for entry in self.doc["events"]:
             self._event(community, entry)
-        AuditEntry.objects.create(community=community, actor=actor, action="community.restore", detail=data["name"])
+        audit.record(community, actor, "community.restore", detail=data["name"])
         pagecache.touched_everything()  # placeholder people and a new community show across the site
         return community
 
@@ -583,7 +586,7 @@ class _Restorer:
             reply_count=len(posts) - 1,
         )
         self.threads[entry["key"]] = thread
-        children = defaultdict(int)
+        children: defaultdict[str, int] = defaultdict(int)
         for p in posts:
             if p["parent"] is not None:
                 children[p["parent"]] += 1

@@ -28,6 +28,7 @@ from communities import policy
 from communities.models import AuditEntry, Community, Membership
 from core import pagecache
 from core.models import OutboundEmail
+from core.refusals import Refused
 from digests.models import DigestRun
 from discussions.models import ReadState
 from events.models import RSVP, CalendarToken, Event
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 State = Membership.State
 
 
-class DeletionError(Exception):
+class DeletionError(Refused):
     """The account can't be deleted yet; the message tells the person what to do first."""
 
 

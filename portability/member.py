@@ -161,18 +161,19 @@ def threads(sight: Sight, titles_as_left: dict[int, str]) -> list[dict]:
     rows = (
         Thread.objects.filter(author=sight.user)
         .select_related("community")
-        .prefetch_related("tags")
+        .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager; django-stubs' plugin knows Django's relations only
         .order_by("created_at", "pk")
     )
     entries = []
     for t in rows:
         seen = sight.sees_thread(t)
+        left = titles_as_left.get(t.opening_post_id, UNSEEN_THREAD) if t.opening_post_id else UNSEEN_THREAD
         entries.append(
             {
                 "id": t.pk,
                 "community": sight.slug(t.community),
                 # Out of sight: the title as the person left it, not as it may read now.
-                "title": t.title if seen else titles_as_left.get(t.opening_post_id, UNSEEN_THREAD),
+                "title": t.title if seen else left,
                 "kind": t.kind,
                 "created_at": _iso(t.created_at),
                 "tags": sorted(tag.name for tag in t.tags.all()),
@@ -276,7 +277,7 @@ def resources(sight: Sight) -> list[dict]:
     rows = (
         Resource.objects.filter(added_by=sight.user)
         .select_related("community")
-        .prefetch_related("tags")
+        .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager; django-stubs' plugin knows Django's relations only
         .order_by("created_at", "pk")
     )
     return [_resource_entry(sight, r) for r in rows]

@@ -5,9 +5,13 @@ class ResourcesConfig(AppConfig):
     name = "resources"
 
     def ready(self) -> None:
-        # Registers the pinned-resources panel, the profile contributions provider
-        # and what a public community would expose.
+        from accounts import contributions as profile
+        from communities import exposure as community_exposure
+        from communities import panels
         from core import demo as demo_data
-        from resources import contributions, demo, exposure, views  # noqa: F401
+        from resources import contributions, demo, exposure, views
 
+        panels.register("community", views.pinned_panel)
+        profile.register(contributions.resource_contributions)
+        community_exposure.register(exposure.resource_exposure)
         demo_data.register(self.label, lambda made: demo.seed_resources(made["people"]))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from accounts.contributions import Contribution, register
+from accounts.contributions import Contribution
+from accounts.models import User, Viewer
 from resources.models import Resource
 
 
-def resource_contributions(viewer, person, limit: int) -> list[Contribution]:
+def resource_contributions(viewer: Viewer, person: User, limit: int) -> list[Contribution]:
     rows = (
         Resource.objects.visible_to(viewer)
         .filter(added_by=person)
@@ -19,6 +20,3 @@ def resource_contributions(viewer, person, limit: int) -> list[Contribution]:
         )
         for r in rows
     ]
-
-
-register(resource_contributions)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
+from accounts.models import User
 from communities.models import Community
 from resources import services
 from resources.models import Resource
 
-LIBRARY = {
+# community slug → (who adds it, pinned?, the resource's fields, its tags)
+LIBRARY: dict[str, list[tuple[str, bool, dict[str, Any], list[str]]]] = {
     "acute-pain": [
         (
             "amara",
@@ -120,7 +123,7 @@ def _poster() -> SimpleUploadedFile:
     return SimpleUploadedFile("pain-score-poster.png", out.getvalue(), content_type="image/png")
 
 
-def seed_resources(users) -> list[str]:
+def seed_resources(users: dict[str, User]) -> list[str]:
     if Resource.objects.exists():
         return []
     count = 0

@@ -16,6 +16,3 @@ def resource_exposure(community: Community) -> exposure.Exposed:
         ],
         people=[library.filter(added_by__isnull=False).values("added_by_id")],
     )
-
-
-exposure.register(resource_exposure)

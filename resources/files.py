@@ -19,8 +19,7 @@ from pathlib import PurePosixPath
 import magic
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.base import ContentFile, File
 from PIL import Image, UnidentifiedImageError
 
 # detected MIME type → (extensions it may carry, extension we store it under)
@@ -76,14 +75,15 @@ def safe_display_name(name: str) -> str:
     return cleaned or "download"
 
 
-def check_upload(upload: UploadedFile) -> CheckedFile:
-    """Accept or refuse an upload by size and content; raises ValidationError with a clear message."""
+def check_upload(upload: File[bytes]) -> CheckedFile:
+    """Accept or refuse an upload or a restored file by size and content; raises ValidationError saying why."""
     limit = settings.RESOURCE_MAX_UPLOAD_BYTES
-    if upload.size == 0:
+    size = upload.size
+    if not size:  # 0, or None: a file whose size was never measured (Django's uploads always have one)
         raise ValidationError("The file is empty.")
-    if upload.size > limit:
+    if size > limit:
         raise ValidationError(
-            f"The file is too large ({upload.size / 1_048_576:.1f} MB). The limit is {limit // 1_048_576} MB."
+            f"The file is too large ({size / 1_048_576:.1f} MB). The limit is {limit // 1_048_576} MB."
         )
     display = safe_display_name(upload.name or "")
     extension = PurePosixPath(display).suffix.lower().lstrip(".")
@@ -105,10 +105,10 @@ def check_upload(upload: UploadedFile) -> CheckedFile:
         _check_text(upload)
     if mime in RASTER_IMAGES:
         _check_image(upload)
-    return CheckedFile(mime=mime, extension=stored_extension, display_name=display, size=upload.size)
+    return CheckedFile(mime=mime, extension=stored_extension, display_name=display, size=size)
 
 
-def _check_text(upload: UploadedFile) -> None:
+def _check_text(upload: File[bytes]) -> None:
     upload.seek(0)
     data = upload.read()
     upload.seek(0)
@@ -120,7 +120,7 @@ def _check_text(upload: UploadedFile) -> None:
         raise ValidationError("The file contains null characters; it doesn't look like text.")
 
 
-def _check_image(upload: UploadedFile) -> None:
+def _check_image(upload: File[bytes]) -> None:
     upload.seek(0)
     try:
         with Image.open(upload) as image:
@@ -138,16 +138,15 @@ def stored_name(checked: CheckedFile) -> str:
     return f"{uuid.uuid4().hex}.{checked.extension}"
 
 
-def make_preview(upload: UploadedFile) -> ContentFile | None:
+def make_preview(upload: File[bytes]) -> ContentFile | None:
     """A PNG thumbnail re-encoded from the pixels alone; None if the image can't be read."""
     upload.seek(0)
     try:
         with Image.open(upload) as image:
             image.thumbnail(PREVIEW_SIZE)
-            if image.mode not in ("RGB", "RGBA"):
-                image = image.convert("RGBA")
+            flat = image if image.mode in ("RGB", "RGBA") else image.convert("RGBA")
             out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
+            flat.save(out, format="PNG", optimize=True)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         return None
     finally:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from core.forms import ModelForm
@@ -89,8 +91,9 @@ class ResourceForm(ModelForm):
             raise forms.ValidationError("Give a DOI such as 10.1000/xyz123 or a link starting with https://.")
         return link
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         has_file = bool(data.get("upload")) or bool(self.instance.file)
         if kind == Resource.Kind.LINK and not data.get("url"):
@@ -109,5 +112,5 @@ class ResourceForm(ModelForm):
             self.add_error("description", "Describe the resource, or add a link or a file.")
         return data
 
-    def model_fields(self) -> dict:
+    def model_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

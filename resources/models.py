@@ -8,12 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
+from accounts.models import Viewer
 from communities import policy
 from communities.models import Community
 
 
-class ResourceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ResourceQuerySet:
+class ResourceQuerySet(models.QuerySet["Resource"]):
+    def visible_to(self, user: Viewer) -> ResourceQuerySet:
         """Resources ``user`` may open (``policy.can_view_resource``): the one definition every list uses."""
         return self.filter(policy.visible_resources_q(user))
 

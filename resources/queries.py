@@ -6,18 +6,13 @@ with the measurement that keeps it beside it; the rest is the ORM.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.db.models import QuerySet, prefetch_related_objects
 
-from accounts.models import NAME_FIELDS, User
+from accounts.models import NAME_FIELDS, User, Viewer
 from communities.models import Community
-from core.db import Columns, fetch_all
+from core.db import Columns, M, fetch_all
 from discussions.models import Thread
 from resources.models import Resource, ResourceReaction
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
 
 # What a resource card shows (resources/_card.html); the texts, their HTML and
 # the search vector stay in the database.
@@ -45,7 +40,7 @@ def cards(community: Community) -> QuerySet[Resource]:
         .filter(community=community)
         .select_related("added_by", "thread")
         .only(*CARD_FIELDS)
-        .prefetch_related("tags")
+        .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager; django-stubs' plugin knows Django's relations only
     )
 
 
@@ -62,12 +57,12 @@ def library_cards(community: Community, *, kind: str = "", tag: str = "", sort: 
     return rest.order_by(*SORTS[sort])
 
 
-def found_helpful(resource: Resource, user: User | AnonymousUser) -> bool:
+def found_helpful(resource: Resource, user: Viewer) -> bool:
     """Whether ``user`` marked ``resource`` helpful."""
     return user.is_authenticated and ResourceReaction.objects.filter(resource=resource, user=user).exists()
 
 
-def _card_columns(alias: str, model, prefix: str = "") -> Columns:
+def _card_columns(alias: str, model: type[M], prefix: str = "") -> Columns[M]:
     names = [f.removeprefix(prefix) for f in CARD_FIELDS if f.startswith(prefix) and "__" not in f.removeprefix(prefix)]
     return Columns(model, alias, fields=names)
 
@@ -92,7 +87,7 @@ def pinned_cards(community: Community) -> list[Resource]:
     """The pinned cards ("Start here"), in the facilitators' order, with their tags."""
     pinned = []
     for row in fetch_all(_PINNED_SQL, [community.pk]):
-        resource = _CARD_COLUMNS.build(row)
+        resource = _CARD_COLUMNS.build_present(row)
         resource.community = community
         resource.added_by = _ADDED_BY_COLUMNS.build(row, _CARD_COLUMNS.width)
         resource.thread = _DISCUSSION_COLUMNS.build(row, _CARD_COLUMNS.width + _ADDED_BY_COLUMNS.width)

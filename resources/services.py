@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from communities import ledger, policy
-from communities.models import Activity, AuditEntry, Community
+from accounts.models import User
+from communities import audit, ledger, policy
+from communities.models import Activity, Community
 from core import pagecache
-from core.mail import one_line
 from core.markup import render
+from core.refusals import Refused
 from core.search import update_vector
 from discussions import services as discussions
 from discussions.models import Thread
@@ -22,7 +26,7 @@ TEXT_FIELDS = ("description", "summary", "in_practice")
 MAX_TAGS = 8
 
 
-class ResourceError(Exception):
+class ResourceError(Refused):
     """A resource action that can't happen; the message is shown to the person."""
 
 
@@ -49,17 +53,11 @@ def index_resource(resource: Resource) -> None:
     update_vector(Resource.objects.filter(pk=resource.pk), {"A": resource.title, "B": resource.search_text})
 
 
-def _audit(resource: Resource, actor, action: str, detail: str = "") -> None:
-    AuditEntry.objects.create(
-        community=resource.community,
-        actor=actor,
-        action=action,
-        target_user=resource.added_by,
-        detail=one_line(f"resource “{resource.title}”" + (f": {detail}" if detail else ""), 500),
-    )
+def _described(resource: Resource, detail: str = "") -> str:
+    return f"resource “{resource.title}”" + (f": {detail}" if detail else "")
 
 
-def _attach(resource: Resource, upload) -> None:
+def _attach(resource: Resource, upload: UploadedFile) -> None:
     checked = check_upload(upload)  # ValidationError reaches the form
     resource.file.save(stored_name(checked), upload, save=False)
     resource.file_name, resource.file_type, resource.file_size = checked.display_name, checked.mime, checked.size
@@ -69,7 +67,9 @@ def _attach(resource: Resource, upload) -> None:
             resource.preview.save(preview.name, preview, save=False)
 
 
-def add_resource(user, community: Community, *, fields: dict, tags: list[str], upload=None) -> Resource:
+def add_resource(
+    user: User, community: Community, *, fields: dict[str, Any], tags: list[str], upload: UploadedFile | None = None
+) -> Resource:
     if not policy.can_add_resource(user, community):
         raise ResourceError("Only members can add to this library.")
     resource = Resource(community=community, added_by=user, **fields)
@@ -89,7 +89,9 @@ def add_resource(user, community: Community, *, fields: dict, tags: list[str], u
     return resource
 
 
-def edit_resource(user, resource: Resource, *, fields: dict, tags: list[str], upload=None) -> Resource:
+def edit_resource(
+    user: User, resource: Resource, *, fields: dict[str, Any], tags: list[str], upload: UploadedFile | None = None
+) -> Resource:
     if not policy.can_edit_resource(user, resource):
         raise ResourceError("You can't edit this resource.")
     old_files = (resource.file.name, resource.preview.name) if upload is not None else ()
@@ -106,7 +108,9 @@ def edit_resource(user, resource: Resource, *, fields: dict, tags: list[str], up
         index_resource(resource)
         pagecache.touched(resource.community)
         if user.pk != resource.added_by_id:
-            _audit(resource, user, "resource.edit")
+            audit.record(
+                resource.community, user, "resource.edit", target_user=resource.added_by, detail=_described(resource)
+            )
     storage = resource.file.storage
     transaction.on_commit(lambda: [storage.delete(name) for name in old_files if name])
     return resource
@@ -119,17 +123,19 @@ def _discard_files(resource: Resource) -> None:
 
 
 @transaction.atomic
-def remove_resource(user, resource: Resource) -> Resource:
+def remove_resource(user: User, resource: Resource) -> Resource:
     if not policy.can_remove_resource(user, resource):
         raise ResourceError("You can't remove this resource.")
     Resource.objects.filter(pk=resource.pk).update(removed_at=timezone.now(), pin_position=None)
     pagecache.touched(resource.community)
-    _audit(resource, user, "resource.remove")
+    audit.record(
+        resource.community, user, "resource.remove", target_user=resource.added_by, detail=_described(resource)
+    )
     return resource
 
 
 @transaction.atomic
-def set_pin(user, resource: Resource, action: str) -> None:
+def set_pin(user: User, resource: Resource, action: str) -> None:
     """pin / unpin / up / down. Positions are 1..n per community, kept dense."""
     community = Community.objects.select_for_update().get(pk=resource.community_id)
     resource = Resource.objects.select_related("community").get(pk=resource.pk)
@@ -151,10 +157,12 @@ def set_pin(user, resource: Resource, action: str) -> None:
     else:
         return
     pagecache.touched(community)
-    _audit(resource, user, f"resource.{action}")
+    audit.record(
+        resource.community, user, f"resource.{action}", target_user=resource.added_by, detail=_described(resource)
+    )
 
 
-def toggle_helpful(user, resource: Resource) -> tuple[bool, int]:
+def toggle_helpful(user: User, resource: Resource) -> tuple[bool, int]:
     if not policy.can_react_to_resource(user, resource):
         raise ResourceError("You can't mark this resource as helpful.")
     with transaction.atomic():
@@ -174,11 +182,11 @@ def toggle_helpful(user, resource: Resource) -> tuple[bool, int]:
         return True, locked.helpful_count + 1
 
 
-def start_discussion(user, resource: Resource):
+def start_discussion(user: User, resource: Resource) -> Thread:
     """The resource's discussion thread, created on first use (safe to click twice)."""
     if not policy.can_discuss_resource(user, resource):
         raise ResourceError("Join the community to discuss this resource.")
-    if resource.thread_id:
+    if resource.thread_id and resource.thread is not None:
         return resource.thread
     with transaction.atomic():
         locked = Resource.objects.select_for_update().get(pk=resource.pk)

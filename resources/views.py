@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit
+from core.refusals import Refused
 from discussions.models import Thread
 from resources import queries, services
 from resources.forms import ResourceForm
@@ -58,7 +59,7 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "resources/library.html", context)
 
 
-def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
+def pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
     return panels.Panel(
         "resources/_pinned_panel.html",
         {
@@ -68,9 +69,6 @@ def _pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
         },
         order=5,
     )
-
-
-panels.register("community", _pinned_panel)
 
 
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
@@ -130,7 +128,7 @@ def add(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_add_resource(request.user, community):
-        return render(request, "403.html", {"message": "Join the community to add resources."}, status=403)
+        raise Refused("Join the community to add resources.")
     return _form_view(request, community, None)
 
 
@@ -139,7 +137,7 @@ def edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_edit_resource(request.user, resource):
-        return render(request, "403.html", {"message": "You can't edit this resource."}, status=403)
+        raise Refused("You can't edit this resource.")
     return _form_view(request, resource.community, resource)
 
 
@@ -148,7 +146,7 @@ def remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_remove_resource(request.user, resource):
-        return render(request, "403.html", {"message": "You can't remove this resource."}, status=403)
+        raise Refused("You can't remove this resource.")
     if request.method == "POST":
         services.remove_resource(request.user, resource)
         messages.success(request, f"“{resource.title}” is removed from the library.")
@@ -162,7 +160,7 @@ def pin(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not policy.can_pin_resource(request.user, resource):
         if not request.user.is_authenticated:
             return redirect_to_login(resource.get_absolute_url())
-        return render(request, "403.html", {"message": "Only facilitators can pin resources."}, status=403)
+        raise Refused("Only facilitators can pin resources.")
     action = request.POST.get("action", "")
     services.set_pin(request.user, resource, action)
     labels = {
@@ -185,9 +183,7 @@ def helpful(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return redirect_to_login(resource.get_absolute_url())
     if not policy.can_react_to_resource(request.user, resource):
         message = "Only members can mark resources as helpful, and not their own."
-        if request.htmx:
-            return HttpResponse(message, status=403)
-        return render(request, "403.html", {"message": message}, status=403)
+        raise Refused(message)
     try:
         reacted, count = services.toggle_helpful(request.user, resource)
     except services.ResourceError as exc:
@@ -209,7 +205,7 @@ def discuss(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(resource.get_absolute_url())
     if not policy.can_discuss_resource(request.user, resource):
-        return render(request, "403.html", {"message": "Join the community to discuss this resource."}, status=403)
+        raise Refused("Join the community to discuss this resource.")
     try:
         thread: Thread = services.start_discussion(request.user, resource)
     except services.ResourceError as exc:

@@ -143,7 +143,7 @@ def live_worker(start_worker):
 
 @pytest.fixture
 def world(make_user, member, outsider, site_admin):
-    """Three communities and one person in each role (see STYLE.md: tests read like the product).
+    """Three communities and one person in each role (tests read like the product).
 
     public  — public, open to join;      approval — public, joins need approval;
     private — private, by invitation.    ``elsewhere`` — another private community.

@@ -1,4 +1,4 @@
-"""The authorization matrix's legend (RELIABILITY.md (b)), shared by the per-feature matrix tests."""
+"""The authorization matrix's legend, shared by the per-feature matrix tests."""
 
 from __future__ import annotations
 

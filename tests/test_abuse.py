@@ -14,6 +14,7 @@ from core.models import OutboundEmail
 from discussions import services
 from discussions.models import Post, Reaction, Thread
 from notifications.models import Notification
+from tests import factories
 from tests.accounts import LOGIN, SIGNUP, signup_data
 
 pytestmark = pytest.mark.django_db
@@ -305,10 +306,8 @@ def test_password_reset_answers_the_same_for_known_and_unknown_addresses(client,
 
 @pytest.fixture
 def newcomer(world, make_user):
-    from communities.models import Membership
-
     person = make_user("nell", display_name="Nell Newcomer")
-    Membership.objects.create(user=person, community=world.public)
+    factories.membership(person, world.public)
     return person
 
 

@@ -15,6 +15,7 @@ from discussions.models import Post, ReadState, Thread
 from events.models import CalendarToken
 from notifications.models import Notification
 from resources.models import Resource
+from tests import factories
 
 DELETE = reverse("portability:delete-account")
 PASSWORD = "correct horse battery"
@@ -140,13 +141,8 @@ def test_deleted_account_cannot_log_in_and_the_address_can_sign_up_again(client,
 
 
 def test_resources_stay_attributed_to_former_member(client, world):
-    from resources import services as resources
-
-    resource = resources.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "link", "title": "Abbey scale card", "url": "https://example.org/abbey"},
-        tags=[],
+    resource = factories.resource(
+        world.member, world.public, kind="link", title="Abbey scale card", url="https://example.org/abbey"
     )
     delete(client, world.member)
     client.logout()
@@ -190,18 +186,11 @@ def test_password_guessing_through_the_delete_form_is_limited(client, world):
 def test_a_host_of_an_upcoming_event_stops_hosting_and_rsvps_to_it_go(client, world):
     from datetime import timedelta
 
-    from django.utils import timezone
-
     from events import services as events
     from events.models import RSVP
 
-    start = timezone.now() + timedelta(days=3)
-    event = events.create_event(
-        world.facilitator,
-        world.public,
-        fields={"title": "Chat", "kind": "chat", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-        questions=[],
-        hosts=[world.facilitator, world.member],
+    event = factories.event(
+        world.facilitator, world.public, title="Chat", starts=timedelta(days=3), hosts=[world.facilitator, world.member]
     )
     events.rsvp(world.member, event, "going")
     delete(client, world.member)
@@ -218,7 +207,7 @@ def test_two_owners_deleting_at_once_leave_the_community_an_owner(make_user):
 
     first, second = make_user("una"), make_user("ula")
     community = community_services.create_community(first, name="Pair", slug="pair", domain="Two owners.")
-    Membership.objects.create(user=second, community=community, role=Membership.Role.OWNER)
+    factories.membership(second, community, role=Membership.Role.OWNER)
     results = run_together(lambda: delete_account(first), lambda: delete_account(second))
     assert sum(isinstance(r, DeletionError) for r in results) == 1, results
     owners = Membership.objects.filter(community=community, role=Membership.Role.OWNER, state="active")

@@ -1,4 +1,4 @@
-"""The authorization matrix (RELIABILITY.md (b)), every cell through the HTTP layer.
+"""The authorization matrix (legend: tests/matrix.py), every cell through the HTTP layer.
 
 Roles × {public, private} × actions. Each cell makes one real request with
 the Django test client and asserts the status, the page, and the database:

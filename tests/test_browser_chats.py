@@ -16,10 +16,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from communities.models import Community, Membership
+from communities.models import Community
 from discussions.models import Post
 from events import services as events
 from events.models import Event
+from tests import factories
 from tests.browser import SCREENSHOTS, assert_accessible, log_in, visit
 
 pytestmark = pytest.mark.browser
@@ -67,7 +68,7 @@ def test_facilitator_schedules_a_chat_members_answer_live_and_the_record_reads_a
 ):
     base = live_server.url
     nia = make_user("nia", display_name="Nia Nightshift")
-    Membership.objects.create(user=nia, community=world.public)
+    factories.membership(nia, world.public)
     Community.objects.filter(pk=world.public.pk).update(member_count=4)
 
     # The facilitator schedules a hosted chat that has just started, in the browser.
@@ -202,20 +203,10 @@ def _screenshot(name: str):
 
 
 def _running_chat(world, questions):
-    start = timezone.now() - timedelta(minutes=5)
-    return events.create_event(
-        world.facilitator,
-        world.public,
-        fields={
-            "title": "Running chat",
-            "kind": "chat",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "UTC",
-        },
-        questions=[events.PlannedQuestion(m, t) for m, t in questions],
-        hosts=[world.facilitator],
-    ), start
+    event = factories.event(
+        world.facilitator, world.public, title="Running chat", starts=timedelta(minutes=-5), questions=questions
+    )
+    return event, event.starts_at
 
 
 def test_a_question_that_appears_live_can_be_answered_without_a_reload(page, live_server, world):

@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from communities.models import Membership
 from discussions import services
 from discussions.models import Post, Thread
+from tests import factories
 from tests.browser import SCREENSHOTS, assert_accessible, log_in, log_out, visit
 
 pytestmark = pytest.mark.browser
@@ -135,7 +135,7 @@ def test_asker_accepts_an_answer_and_it_shows_at_the_top(page, live_server, worl
 
 def test_facilitator_hides_a_post_its_author_sees_why_others_see_a_tombstone(page, live_server, world, conversation):
     slip = services.reply(world.member, conversation.thread, "Bed 4, Mr J. Smith, born 1941, was in pain.")
-    Membership.objects.create(user=world.outsider, community=world.public)  # a second plain member
+    factories.membership(world.outsider, world.public)  # a second plain member
     thread_url = live_server.url + conversation.thread.get_absolute_url()
 
     log_in(page, live_server.url, world.facilitator.email)
@@ -274,12 +274,15 @@ def test_failed_inline_reply_keeps_the_text_and_says_why(page, live_server, worl
 
 def _deep_thread(world, conversation):
     """Olive and Fern go back and forth well past the last indent, with wide content."""
-    thread, parent = conversation.thread, conversation.nested
-    for i in range(6):
-        author = world.facilitator if i % 2 == 0 else world.owner
-        parent = services.reply(
-            author, thread, f"Level {parent.depth + 1}: still talking about charting.", parent=parent
-        )
+    thread = conversation.thread
+    factories.replies(
+        thread,
+        6,
+        by=[world.facilitator, world.owner],
+        under=conversation.nested,
+        nested=True,
+        body="Level {depth}: still talking about charting.",
+    )
     services.reply(
         world.member,
         thread,

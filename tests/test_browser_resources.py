@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from resources import services
 from resources.models import Resource
+from tests import factories
 from tests.browser import assert_accessible, log_in, log_out, visit
 
 pytestmark = pytest.mark.browser
@@ -16,9 +17,7 @@ pytestmark = pytest.mark.browser
 
 def test_research_summary_is_added_pinned_to_the_top_found_and_discussed(page, live_server, world):
     for title in ("Older handout", "Another how-to"):
-        r = services.add_resource(
-            world.owner, world.public, fields={"kind": "howto", "title": title, "description": "steps"}, tags=[]
-        )
+        r = factories.resource(world.owner, world.public, title=title, description="steps")
         services.set_pin(world.owner, r, "pin")
 
     # A member adds a research summary with a tag.

@@ -28,7 +28,6 @@ from urllib.parse import unquote, unquote_plus, urlencode, urljoin, urlsplit
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from communities import policy
@@ -38,7 +37,7 @@ from discussions import services as discussion_services
 from discussions.models import Thread
 from events import services as events
 from events.models import CalendarToken
-from resources import services as resource_services
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +129,7 @@ def crawl_limits(settings):
 @pytest.fixture
 def secret(world, make_user, crawl_limits) -> Secret:
     ex = make_user("exie", display_name="Ex Member")
-    Membership.objects.create(user=ex, community=world.private)
+    factories.membership(ex, world.private)
     thread = discussion_services.start_thread(
         world.member,
         world.private,
@@ -141,38 +140,28 @@ def secret(world, make_user, crawl_limits) -> Secret:
     )
     # The ex-member replies (mentioning two outsiders, who must get no notification) before being banned.
     reply = discussion_services.reply(ex, thread, f"I tried {CANARIES['reply']} last week, @otto and @flo.")
-    research = resource_services.add_resource(
+    research = factories.resource(
         ex,
         world.private,
-        fields={
-            "kind": "research",
-            "title": f"{CANARIES['resource title']} review",
-            "summary": f"The {CANARIES['resource summary']} finding in plain words.",
-        },
+        kind="research",
+        title=f"{CANARIES['resource title']} review",
+        summary=f"The {CANARIES['resource summary']} finding in plain words.",
         tags=[CANARIES["tag"]],
     )
-    upload = resource_services.add_resource(
+    upload = factories.resource(
         world.member,
         world.private,
-        fields={"kind": "file", "title": "Night handout"},
-        tags=[],
-        upload=SimpleUploadedFile(f"{CANARIES['file name']}.txt", f"{CANARIES['file contents']} notes\n".encode()),
+        kind="file",
+        title="Night handout",
+        file=(f"{CANARIES['file name']}.txt", f"{CANARIES['file contents']} notes\n".encode()),
     )
-    start = timezone.now() + timedelta(days=2)
-    event = events.create_event(
+    event = factories.event(
         world.facilitator,
         world.private,
-        fields={
-            "title": f"{CANARIES['event title']} hosted chat",
-            "kind": "chat",
-            "description": f"Bring your {CANARIES['event description']} cases.",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "UTC",
-            "welcome": "Welcome, everyone.",
-        },
-        questions=[events.PlannedQuestion(5, f"What does {CANARIES['chat question']} change?")],
-        hosts=[world.facilitator],
+        title=f"{CANARIES['event title']} hosted chat",
+        description=f"Bring your {CANARIES['event description']} cases.",
+        welcome="Welcome, everyone.",
+        questions=[(5, f"What does {CANARIES['chat question']} change?")],
     )
     events.rsvp(world.member, event, "going")
     events.rsvp(ex, event, "going")
@@ -181,10 +170,10 @@ def secret(world, make_user, crawl_limits) -> Secret:
     membership = Membership.objects.get(user=ex, community=world.private)
     community_services.remove_member(world.owner, world.private, membership.pk, ban=True)
 
-    public_life(world, ex, start)
+    public_life(world, ex, event.starts_at)
     held = unpublished_life(world, make_user)
     elsewhere_member = make_user("elia", display_name="Elia Elsewhere")
-    Membership.objects.create(user=elsewhere_member, community=world.elsewhere)
+    factories.membership(elsewhere_member, world.elsewhere)
     people = {
         "anonymous": None,
         "outsider": world.outsider,
@@ -200,17 +189,12 @@ def secret(world, make_user, crawl_limits) -> Secret:
 
 def past_chat(world) -> Thread:
     """A private hosted chat that ran: its live thread holds the welcome, a question and an answer."""
-    start = timezone.now() - timedelta(hours=3)
-    chat = events.create_event(
+    chat = factories.event(
         world.facilitator,
         world.private,
-        fields={
-            "title": f"{CANARIES['event title']} record",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-        },
-        questions=[events.PlannedQuestion(5, f"Where did {CANARIES['chat question']} help?")],
-        hosts=[world.facilitator],
+        title=f"{CANARIES['event title']} record",
+        starts=timedelta(hours=-3),
+        questions=[(5, f"Where did {CANARIES['chat question']} help?")],
     )
     thread = events.open_chat(chat)
     chat.refresh_from_db()
@@ -222,32 +206,23 @@ def past_chat(world) -> Thread:
 
 def public_life(world, ex, start) -> None:
     """Public pages worth crawling: a thread the ex-member also answered (same tag), a resource, an event."""
-    Membership.objects.create(user=ex, community=world.public)
+    factories.membership(ex, world.public)
     thread = discussion_services.start_thread(
         world.member, world.public, title="Night rounds checklist", body="What do you check first?", tags=["tapering"]
     )
     answer = discussion_services.reply(ex, thread, "Pain, then sleep.")
     discussion_services.reply(world.facilitator, thread, "Agreed, @exie.", parent=answer)
-    resource_services.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "howto", "title": "Handover in five lines", "description": "Keep it short."},
-        tags=["tapering"],
+    factories.resource(
+        world.member, world.public, title="Handover in five lines", description="Keep it short.", tags=["tapering"]
     )
-    events.create_event(
-        world.facilitator,
-        world.public,
-        fields={"title": "Open call", "kind": "call", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-        questions=[],
-        hosts=[world.facilitator],
-    )
+    factories.event(world.facilitator, world.public, kind="call", title="Open call", starts=start)
 
 
 def unpublished_life(world, make_user) -> Thread:
     """A newcomer's held thread (a facilitator answers inside it), and held, hidden and deleted
     replies and a hidden opening post in the public community, none written by ``world.member``."""
     nina = make_user("nina", display_name="Nina Newcomer")
-    Membership.objects.create(user=nina, community=world.public)
+    factories.membership(nina, world.public)
     held = discussion_services.start_thread(
         nina,
         world.public,

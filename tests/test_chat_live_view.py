@@ -19,6 +19,7 @@ from discussions import services
 from discussions.models import Post, Thread
 from events import services as events
 from events.models import Event
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -36,20 +37,13 @@ def no_page_cache(settings):
 
 def running_chat(world, community=None, questions=((0, "First?"), (10, "Second?"))) -> Event:
     """A chat that started 15 minutes ago: the welcome and both questions are posted."""
-    start = timezone.now() - timedelta(minutes=15)
-    event = events.create_event(
+    event = factories.event(
         world.facilitator,
         community or world.public,
-        fields={
-            "title": "Night pain chat",
-            "kind": "chat",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "UTC",
-            "welcome": "Welcome, everyone.",
-        },
-        questions=[events.PlannedQuestion(m, t) for m, t in questions],
-        hosts=[world.facilitator],
+        title="Night pain chat",
+        starts=timedelta(minutes=-15),
+        welcome="Welcome, everyone.",
+        questions=questions,
     )
     events.run_chats(timezone.now())
     event.refresh_from_db()

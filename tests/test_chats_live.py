@@ -21,6 +21,7 @@ from discussions.models import Post
 from events import services as events
 from events.models import Event, EventQuestion
 from events.tasks import run_events
+from tests import factories
 from tests.worker import LiveWorker, wait_until
 
 pytestmark = pytest.mark.live_worker
@@ -72,19 +73,13 @@ def finished(worker: LiveWorker, task_id: str, timeout: float = 20) -> dict[str,
 
 
 def make_chat(world, title: str = "Pain assessment chat") -> Event:
-    return events.create_event(
+    return factories.event(
         world.facilitator,
         world.public,
-        fields={
-            "title": title,
-            "kind": "chat",
-            "starts_at": START,
-            "ends_at": START + timedelta(hours=1),
-            "time_zone": "UTC",
-            "welcome": "Welcome, everyone: introduce yourselves!",
-        },
-        questions=[events.PlannedQuestion(m, t) for m, t in QUESTIONS],
-        hosts=[world.facilitator],
+        title=title,
+        starts=START,
+        welcome="Welcome, everyone: introduce yourselves!",
+        questions=QUESTIONS,
     )
 
 

@@ -93,7 +93,7 @@ def test_request_to_join_then_facilitator_approves_and_requester_is_emailed(clie
     dashboard = client.get("/c/guild/facilitate/").content.decode()
     assert "Otto Outsider" in dashboard and "I run a back class." in dashboard
     response = client.post(f"/c/guild/members/{request.pk}/approve/", follow=True)
-    assert "Otto Outsider&#x27;s request is approved" in response.content.decode()
+    assert "Otto Outsider&#39;s request is approved" in response.content.decode()
     assert membership(world.outsider, world.approval).state == State.ACTIVE
     assert members(world.approval) == 2
     mail = OutboundEmail.objects.get(to=world.outsider.email, kind="membership.approved")
@@ -106,7 +106,7 @@ def test_approving_an_already_approved_request_says_so(client, world):
     client.force_login(world.owner)
     client.post(f"/c/guild/members/{request.pk}/approve/")
     response = client.post(f"/c/guild/members/{request.pk}/approve/", follow=True)
-    assert "Pat Pending&#x27;s request has already been handled." in response.content.decode()
+    assert "Pat Pending&#39;s request has already been handled." in response.content.decode()
     assert membership(world.pending, world.approval).state == State.ACTIVE
     assert members(world.approval) == 2
     assert OutboundEmail.objects.filter(to=world.pending.email).count() == 1
@@ -143,7 +143,7 @@ def test_invite_only_community_has_no_join_button_and_refuses_a_forged_join(clie
 def test_banned_person_cannot_rejoin(client, world):
     client.force_login(world.banned)
     response = client.post("/c/commons/join/", follow=True)
-    assert "You can&#x27;t join this community." in response.content.decode()
+    assert "You can&#39;t join this community." in response.content.decode()
     assert membership(world.banned, world.public).state == State.BANNED
 
 
@@ -186,9 +186,9 @@ def test_facilitator_promotes_a_member_but_cannot_touch_the_owner(client, world)
     assert membership(world.member, world.public).role == Role.FACILITATOR
     owner = membership(world.owner, world.public)
     response = client.post(f"/c/commons/members/{owner.pk}/ban/", follow=True)
-    assert "The last owner can&#x27;t be removed." in response.content.decode()
+    assert "The last owner can&#39;t be removed." in response.content.decode()
     response = client.post(f"/c/commons/members/{mira.pk}/role/", {"role": "owner"}, follow=True)
-    assert "You can&#x27;t make that change." in response.content.decode()
+    assert "You can&#39;t make that change." in response.content.decode()
     assert membership(world.member, world.public).role == Role.FACILITATOR
 
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from communities import services
 from communities.models import AuditEntry, Community
 from discussions import services as discussions
 from discussions.models import Thread
-from events import services as events
 from resources import services as resources
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 EDIT = "/c/circle/edit/"
@@ -56,24 +55,17 @@ def circle(world):
     discussions.hide_post(world.facilitator, hidden, "Patient details")
     held = discussions.start_thread(world.owner, world.private, title="Unreviewed musings", body="Not yet")
     Thread.objects.filter(pk=held.pk).update(held_at=timezone.now())
-    resources.add_resource(
-        world.member,
-        world.private,
-        fields={"kind": "file", "title": "Taper chart"},
-        tags=[],
-        upload=SimpleUploadedFile("taper chart.pdf", b"%PDF-1.4\n%%EOF"),
+    factories.resource(
+        world.member, world.private, kind="file", title="Taper chart", file=("taper chart.pdf", b"%PDF-1.4\n%%EOF")
     )
-    gone = resources.add_resource(
-        world.member, world.private, fields={"kind": "howto", "title": "Old handout", "description": "x"}, tags=[]
-    )
+    gone = factories.resource(world.member, world.private, title="Old handout", description="x")
     resources.remove_resource(world.member, gone)
-    start = datetime(2026, 3, 4, 18, 0, tzinfo=UTC)
-    events.create_event(
+    factories.event(
         world.facilitator,
         world.private,
-        fields={"title": "Taper case night", "kind": "call", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-        questions=[],
-        hosts=[world.facilitator],
+        kind="call",
+        title="Taper case night",
+        starts=datetime(2026, 3, 4, 18, 0, tzinfo=UTC),
     )
     return world.private
 

@@ -17,6 +17,7 @@ from digests.models import DigestRun
 from discussions import services as discussions
 from notifications import email as notify
 from notifications.models import Notification
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")
@@ -45,7 +46,7 @@ def test_due_at_the_delivery_hour_in_the_members_time_zone(world, conversation):
     from discussions.models import Thread
 
     set_daily(world.outsider, world.public, hour=7, tz="America/New_York")
-    Membership.objects.create(user=world.outsider, community=world.public, digest_cadence="daily")
+    factories.membership(world.outsider, world.public, digest_cadence="daily")
     Thread.objects.filter(pk=conversation.thread.pk).update(created_at=datetime(2030, 1, 15, 15, 0, tzinfo=UTC))
     ny = ZoneInfo("America/New_York")
     # 06:59 in New York: not yet; 07:00: due; again later that day: nothing twice.
@@ -61,15 +62,23 @@ def test_due_at_the_delivery_hour_in_the_members_time_zone(world, conversation):
 
 def test_weekly_digest_comes_on_the_chosen_day_across_a_dst_change(world, make_user):
     # Europe/Berlin leaves summer time on Sunday 2026-10-25: 07:00 is 05:00 UTC before, 06:00 UTC after.
-    from discussions.models import Thread
-
     reader = make_user("wendy", time_zone="Europe/Berlin", digest_hour=7, digest_weekday=0)
-    Membership.objects.create(user=reader, community=world.public, digest_cadence="weekly")
+    factories.membership(reader, world.public, digest_cadence="weekly")
     berlin = ZoneInfo("Europe/Berlin")
-    first = discussions.start_thread(world.member, world.public, title="Before the change", body="x")
-    second = discussions.start_thread(world.member, world.public, title="After the change", body="y")
-    Thread.objects.filter(pk=first.pk).update(created_at=datetime(2026, 10, 17, 12, tzinfo=UTC))
-    Thread.objects.filter(pk=second.pk).update(created_at=datetime(2026, 10, 22, 12, tzinfo=UTC))
+    factories.thread(
+        world.member,
+        world.public,
+        title="Before the change",
+        body="x",
+        created_at=datetime(2026, 10, 17, 12, tzinfo=UTC),
+    )
+    factories.thread(
+        world.member,
+        world.public,
+        title="After the change",
+        body="y",
+        created_at=datetime(2026, 10, 22, 12, tzinfo=UTC),
+    )
     sent = []
     for sunday in (datetime(2026, 10, 18, 18, tzinfo=berlin), datetime(2026, 10, 25, 18, tzinfo=berlin)):
         for quarter in range(30 * 4):  # Sunday 18:00 to Tuesday 00:00, every 15 minutes like beat
@@ -103,7 +112,7 @@ def test_content_skips_read_hidden_and_own_items_and_private_for_non_members(wor
     for absent in ("Already read by Fern", "Hidden one", "Fern's own"):
         assert absent not in mail.body_text and absent not in mail.body_html
     # An outsider subscribed to the public community never sees private items.
-    Membership.objects.create(user=world.outsider, community=world.public, digest_cadence="daily")
+    factories.membership(world.outsider, world.public, digest_cadence="daily")
     type(world.outsider).objects.filter(pk=world.outsider.pk).update(digest_hour=0)
     run_pass(now)
     outsider_mail = digests_to(world.outsider).get()
@@ -145,17 +154,14 @@ def test_paused_and_dormant_members_get_nothing(world, conversation):
 
 
 def test_questions_steer_by_the_members_tags(world):
-    q_sleep = discussions.start_thread(
-        world.owner, world.public, title="Sleep question?", kind="question", body="?", tags=["sleep"]
+    two_days_ago = timezone.now() - timedelta(days=2)
+    factories.thread(
+        world.owner, world.public, title="Sleep question?", kind="question", tags=["sleep"], created_at=two_days_ago
     )
-    q_other = discussions.start_thread(
-        world.owner, world.public, title="Budget question?", kind="question", body="?", tags=["budget"]
+    factories.thread(
+        world.owner, world.public, title="Budget question?", kind="question", tags=["budget"], created_at=two_days_ago
     )
     discussions.start_thread(world.member, world.public, title="My sleep story", body="x", tags=["sleep"])
-    from discussions.models import Thread
-
-    two_days_ago = timezone.now() - timedelta(days=2)
-    Thread.objects.filter(pk__in=[q_sleep.pk, q_other.pk]).update(created_at=two_days_ago)
     Membership.objects.filter(user=world.member, community=world.public).update(digest_cadence="daily", level="core")
     type(world.member).objects.filter(pk=world.member.pk).update(digest_hour=0)
     run_pass(timezone.now() + timedelta(hours=1))
@@ -246,8 +252,7 @@ def test_preferences_page_sets_cadence_hour_and_pause(client, world):
 
 def test_notification_emails_group_per_thread_per_hour(world, conversation):
     now = timezone.now()
-    for i in range(5):
-        discussions.reply(world.facilitator, conversation.thread, f"more {i}", parent=conversation.opening)
+    factories.replies(conversation.thread, 5, by=world.facilitator, under=conversation.opening, body="more {i}")
     notify.sweep(now)
     mails = OutboundEmail.objects.filter(to=world.member.email, kind__startswith="notification")
     # Fern's first answer plus five more replies: one email for the thread.

@@ -2,7 +2,7 @@
 
 The tasks take an explicit ISO instant (a controllable clock), so a day of
 beat ticks is published in a second and the worker runs them for real: the
-mail files it writes are what the tests read. Plan: RELIABILITY.md (c)
+mail files it writes are what the tests read. Plan: the fault tests of docs/reliability.md
 C-worker-child-kill, C-worker-hard-kill, C-beat-twice, C-smtp-fail, and
 (d) D-digest-10k in the small (``manage.py bench_digests`` is the large one).
 

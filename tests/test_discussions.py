@@ -11,6 +11,7 @@ from communities.models import AuditEntry
 from discussions import services
 from discussions.models import Flag, Post, Reaction, Revision, Thread
 from notifications.models import Notification
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -384,26 +385,16 @@ def test_a_remote_image_in_a_post_is_a_link_so_its_host_never_sees_the_readers(c
 
 def test_rerendering_turns_images_stored_before_the_change_into_links(world, conversation):
     """RENDER_VERSION went up with the image policy: the command re-renders posts and event descriptions."""
-    from datetime import timedelta
     from io import StringIO
 
     from django.core.management import call_command
-    from django.utils import timezone
 
-    from events import services as events
     from events.models import Event
 
     old_html = f'<p><img alt="poster" src="{TRACKER}"></p>'
     post = services.reply(world.member, conversation.thread, f"![poster]({TRACKER})")
     Post.objects.filter(pk=post.pk).update(body_html=old_html, render_version=1)
-    start = timezone.now() + timedelta(days=2)
-    event = events.create_event(
-        world.facilitator,
-        world.public,
-        fields={"title": "Chat", "kind": "chat", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-        questions=[],
-        hosts=[world.facilitator],
-    )
+    event = factories.event(world.facilitator, world.public, title="Chat")
     Event.objects.filter(pk=event.pk).update(description=f"![poster]({TRACKER})", description_html=old_html)
 
     call_command("rerender_markup", stdout=StringIO())

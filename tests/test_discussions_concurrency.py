@@ -1,4 +1,4 @@
-"""Many writes to one thread or post at once (RELIABILITY.md (d) D-concurrent-replies,
+"""Many writes to one thread or post at once (concurrent replies,
 D-concurrent-nested, D-reaction-race; (a) A-double-submit), on the real PostgreSQL.
 
 Each call runs in its own thread with its own database connection, all

@@ -1,6 +1,6 @@
 """Threads and posts through the HTTP layer: the authorization matrix and the input rules around it.
 
-RELIABILITY.md (b) B-matrix, B-IDOR-cross, B-hidden and (a) A-reply-integrity,
+The authorization matrix, cross-object ids, hidden posts and reply integrity,
 A-double-submit, A-mass-assign, A-csrf.
 
 The matrix: 9 roles × {public, private} × 16 actions. One test per role and
@@ -10,7 +10,7 @@ rolled back afterwards, so each cell starts from the same database and one
 cell's write can't satisfy or spoil another's. (One test per cell would
 rebuild the world 284 times: ~30 s instead of ~6 s.)
 
-Outcomes (RELIABILITY.md legend): R 200 and content · P performed · L redirect
+Outcomes (tests/matrix.py): R 200 and content · P performed · L redirect
 to login, nothing changed · F 403 with a message, nothing changed · N 404,
 nothing changed, and the private community's canaries ("Yak", "Quokka",
 "Zebra", "circle") nowhere in the body or headers. "O" (own post only) is the
@@ -40,7 +40,7 @@ from communities.models import Activity, AuditEntry, Membership
 from discussions import services
 from discussions.models import Flag, Post, Reaction, Revision, Thread
 from notifications.models import Notification
-from tests import matrix
+from tests import factories, matrix
 from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
 
 pytestmark = pytest.mark.django_db
@@ -283,7 +283,7 @@ def _run_cell(world, scene, user, role: str, action: str, outcome: str) -> None:
     elif outcome == "L":
         assert_login_redirect(response, next_path)
     elif outcome == "F":
-        # RELIABILITY.md legend: F is a 403 with a message, for plain and htmx requests alike.
+        # The legend (tests/matrix.py): F is a 403 with a message, for plain and htmx requests alike.
         assert_forbidden(response, htmx=action == "helpful_htmx")
     elif outcome == "R":
         _assert_read(response, scene, action, target)
@@ -462,7 +462,7 @@ def test_member_of_both_is_redirected_to_the_real_community(client, world, conve
 @pytest.fixture
 def public_only_member(world, make_user):
     user = make_user("puck", display_name="Puck Public")
-    Membership.objects.create(user=user, community=world.public)
+    factories.membership(user, world.public)
     return user
 
 
@@ -735,7 +735,7 @@ HIDDEN_REASON = "Names a patient"
 def second_member(world, make_user):
     user = make_user("max", display_name="Max Member")
     for community in (world.public, world.private):
-        Membership.objects.create(user=user, community=community)
+        factories.membership(user, community)
     return user
 
 

@@ -14,6 +14,7 @@ from core.models import OutboundEmail
 from discussions.models import Post
 from events import services as events
 from events.models import RSVP, CalendarToken, Event, EventQuestion
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")
@@ -33,19 +34,13 @@ CHAT_FORM = {
 
 
 def make_chat(world, start: datetime, questions=((5, "Q one?"), (15, "Q two?"), (30, "Q three?"))) -> Event:
-    return events.create_event(
+    return factories.event(
         world.facilitator,
         world.public,
-        fields={
-            "title": "Hosted chat",
-            "kind": "chat",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "UTC",
-            "welcome": "Hello everyone",
-        },
-        questions=[events.PlannedQuestion(m, t) for m, t in questions],
-        hosts=[world.facilitator],
+        title="Hosted chat",
+        starts=start,
+        welcome="Hello everyone",
+        questions=questions,
     )
 
 
@@ -132,19 +127,14 @@ def test_rsvp_counts_and_reminder_once_an_hour_before(client, world):
 
 def test_ics_has_time_zone_stable_uid_and_sequence_and_cancelled_status(client, world):
     start = datetime(2026, 12, 2, 20, 0, tzinfo=ZoneInfo("Europe/London"))
-    event = events.create_event(
+    event = factories.event(
         world.facilitator,
         world.public,
-        fields={
-            "title": "Monthly call",
-            "kind": "call",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "Europe/London",
-            "link": "https://meet.example.org/x",
-        },
-        questions=[],
-        hosts=[world.facilitator],
+        kind="call",
+        title="Monthly call",
+        starts=start,
+        time_zone="Europe/London",
+        link="https://meet.example.org/x",
     )
 
     def parsed():
@@ -165,19 +155,8 @@ def test_ics_has_time_zone_stable_uid_and_sequence_and_cancelled_status(client, 
 
 
 def test_private_events_and_feeds_are_invisible_to_outsiders(client, world):
-    start = timezone.now() + timedelta(days=3)
-    private = events.create_event(
-        world.owner,
-        world.private,
-        fields={
-            "title": "Okapi case chat",
-            "kind": "chat",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "UTC",
-        },
-        questions=[events.PlannedQuestion(5, "First?")],
-        hosts=[world.owner],
+    private = factories.event(
+        world.owner, world.private, title="Okapi case chat", starts=timedelta(days=3), questions=[(5, "First?")]
     )
     client.force_login(world.outsider)
     for url in [
@@ -195,20 +174,13 @@ def test_private_events_and_feeds_are_invisible_to_outsiders(client, world):
 
 
 def test_personal_feed_token_includes_private_events_and_reset_stops_the_old_one(client, world):
-    start = timezone.now() + timedelta(days=3)
-    events.create_event(
+    factories.event(
         world.owner,
         world.private,
-        fields={
-            "title": "Okapi case chat",
-            "kind": "call",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "UTC",
-            "link": "https://x.example",
-        },
-        questions=[],
-        hosts=[world.owner],
+        kind="call",
+        title="Okapi case chat",
+        starts=timedelta(days=3),
+        link="https://x.example",
     )
     client.force_login(world.member)
     client.post("/settings/calendar/")

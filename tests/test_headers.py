@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import RequestFactory
 
 from core.pagecache import AnonymousPageCacheMiddleware
+from tests import factories
 from tests.deploy import PROD, manage
 from tests.faults import free_port
 
@@ -77,16 +77,14 @@ def assert_secure_headers(response, what: str) -> None:
 @pytest.fixture
 def site(world, conversation, client, settings):
     """One URL of every kind, with the client each needs."""
-    from resources import services as resource_services
-
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": ("1/3600", "100/3600")}
-    pdf = SimpleUploadedFile("plan.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
-    resource = resource_services.add_resource(
+    resource = factories.resource(
         world.member,
         world.public,
-        fields={"kind": "file", "title": "Ward plan", "description": "Our template"},
-        tags=[],
-        upload=pdf,
+        kind="file",
+        title="Ward plan",
+        description="Our template",
+        file=("plan.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"),
     )
     thread = conversation.thread
     return {

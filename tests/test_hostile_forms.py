@@ -1,4 +1,4 @@
-"""Hostile input through every form (issue 8; RELIABILITY.md A-user-strings, A-size-limits, A-null-and-control).
+"""Hostile input through every form (issue 8: hostile strings, sizes, nulls and control characters).
 
 One driver, one table. Each row names a form: who submits it, where, a
 valid submission, which fields to attack and how the saved values are read
@@ -42,11 +42,10 @@ from hypothesis import strategies as st
 from accounts.models import User
 from communities.models import Community, Invitation, Membership
 from discussions.models import Flag, Post, Thread
-from events import services as event_services
 from events.models import Event
-from events.services import PlannedQuestion
 from resources import services as resource_services
 from resources.models import Resource
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -595,19 +594,12 @@ def stage(world, conversation, settings):
         fields={**{k: v for k, v in _research(None).items() if k != "tags"}, "citation_year": 2020},
         tags=["exposure"],
     )
-    now = timezone.now()
-    event = event_services.create_event(
+    event = factories.event(
         world.facilitator,
         world.public,
-        fields={
-            "title": "Monthly chat",
-            "kind": "chat",
-            "time_zone": "UTC",
-            "starts_at": now + timedelta(days=3),
-            "ends_at": now + timedelta(days=3, hours=1),
-        },
-        questions=[PlannedQuestion(5, "What brought you here?")],
-        hosts=None,
+        title="Monthly chat",
+        starts=timedelta(days=3),
+        questions=[(5, "What brought you here?")],
     )
     return SimpleNamespace(
         world=world, conversation=conversation, resource=resource, event=event, next=lambda: next(counter)

@@ -1,4 +1,4 @@
-"""Hostile ids in every URL (issue 8; RELIABILITY.md B-IDOR-ids, B-IDOR-cross).
+"""Hostile ids in every URL (issue 8: ids of other people's and other communities' objects).
 
 The routes come from the URL resolver itself, so a URL added later is
 covered without touching this file. Every parameter of every route (ids,
@@ -20,21 +20,17 @@ Django's admin is left out: its URLs are Django's own and need staff.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 from communities.models import Membership
 from discussions.models import Post, Thread
-from events import services as event_services
 from events.models import Event
-from events.services import PlannedQuestion
-from resources import services as resource_services
 from resources.models import Resource
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -113,28 +109,19 @@ _COMMUNITY_OF = {Thread: "community", Post: "thread__community", Resource: "comm
 @pytest.fixture
 def private_objects(world, conversation, make_user):
     """Objects of the private community 'circle', plus a member of the public community only."""
-    resource = resource_services.add_resource(
+    resource = factories.resource(
         world.facilitator,
         world.private,
-        fields={"kind": "link", "title": "Wombat ledger", "url": "https://example.org/w", "description": "Wombat."},
-        tags=[],
+        kind="link",
+        title="Wombat ledger",
+        url="https://example.org/w",
+        description="Wombat.",
     )
-    now = timezone.now()
-    event = event_services.create_event(
-        world.facilitator,
-        world.private,
-        fields={
-            "title": "Narwhal evening",
-            "kind": "chat",
-            "time_zone": "UTC",
-            "starts_at": now + timedelta(days=2),
-            "ends_at": now + timedelta(days=2, hours=1),
-        },
-        questions=[PlannedQuestion(5, "Narwhal question?")],
-        hosts=None,
+    event = factories.event(
+        world.facilitator, world.private, title="Narwhal evening", questions=[(5, "Narwhal question?")]
     )
     public_only = make_user("pia", display_name="Pia Public")
-    Membership.objects.create(user=public_only, community=world.public)
+    factories.membership(public_only, world.public)
     membership = Membership.objects.get(user=world.member, community=world.private)
     ids = {
         conversation.private_thread.pk,

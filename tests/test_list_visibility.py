@@ -17,7 +17,6 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail as django_mail
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from communities import policy
@@ -27,12 +26,12 @@ from core.tasks import send_email
 from digests import building, planning
 from discussions import services as discussions
 from discussions.models import Post, Thread
-from events import services as events
 from events.models import Event
 from notifications import email as notify
 from notifications.models import Notification
 from resources import services as resources
 from resources.models import Resource
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +39,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def newcomer(world, make_user):
     nina = make_user("nina", display_name="Nina Newcomer")
-    Membership.objects.create(user=nina, community=world.public)
+    factories.membership(nina, world.public)
     return nina
 
 
@@ -107,19 +106,12 @@ def every_state(world, conversation, newcomer, held):
     )
     discussions.reply(world.facilitator, private_held, "Answer inside a private held thread")
     discussions.hide_post(world.facilitator, conversation.private_thread.opening_post, "Private and hidden")
-    resources.add_resource(world.member, world.public, fields={"kind": "howto", "title": "Shown"}, tags=[])
-    removed = resources.add_resource(world.member, world.public, fields={"kind": "howto", "title": "Gone"}, tags=[])
+    factories.resource(world.member, world.public, title="Shown")
+    removed = factories.resource(world.member, world.public, title="Gone")
     resources.remove_resource(world.member, removed)
-    resources.add_resource(world.member, world.private, fields={"kind": "howto", "title": "Inside"}, tags=[])
-    start = timezone.now() + timedelta(days=1)
+    factories.resource(world.member, world.private, title="Inside")
     for community in (world.public, world.private):
-        events.create_event(
-            world.facilitator,
-            community,
-            fields={"title": "Call", "kind": "call", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-            questions=[],
-            hosts=[world.facilitator],
-        )
+        factories.event(world.facilitator, community, kind="call", title="Call", starts=timedelta(days=1))
 
 
 def people(world, newcomer):
@@ -253,12 +245,8 @@ def test_a_member_who_left_between_sweep_and_send_gets_nothing_from_a_private_th
 
 def test_files_and_events_lists_follow_their_definitions(client, world):
     """A removed resource's file and a private community's events stay out of the lists that show them."""
-    gone = resources.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "file", "title": "Withdrawn leaflet"},
-        tags=[],
-        upload=SimpleUploadedFile("leaflet.txt", b"old advice\n"),
+    gone = factories.resource(
+        world.member, world.public, kind="file", title="Withdrawn leaflet", file=("leaflet.txt", b"old advice\n")
     )
     resources.remove_resource(world.member, gone)
     assert "Withdrawn leaflet" not in client.get("/c/commons/feeds/resources/").content.decode()

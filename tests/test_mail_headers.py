@@ -1,4 +1,4 @@
-"""Email header injection (issue 8; RELIABILITY.md A-email-header).
+"""Email header injection (issue 8: a line break in a title or name must not become a header).
 
 Display names, thread titles, community names and event titles carrying
 CR/LF, ``Bcc:`` lines, RFC 2047 encoded-words and 2,000 characters go
@@ -32,8 +32,8 @@ from discussions import services as discussions
 from discussions.models import Thread
 from events import services as events
 from events.models import RSVP, Event
-from events.services import PlannedQuestion
 from notifications import email as notify
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +123,7 @@ def test_digest(world, conversation, hostile):
     Thread.objects.filter(pk=conversation.thread.pk).update(
         title=fit(Thread, "title", hostile), created_at=datetime(2030, 1, 15, 15, 0, tzinfo=utc)
     )
-    Membership.objects.create(user=world.outsider, community=world.public, digest_cadence="daily")
+    factories.membership(world.outsider, world.public, digest_cadence="daily")
     User.objects.filter(pk=world.outsider.pk).update(digest_hour=7, time_zone="UTC")
     now = datetime(2030, 1, 16, 7, 0, tzinfo=utc)
     building.build(planning.plan(now), now)
@@ -153,19 +153,12 @@ def test_join_decision(world, hostile, approve):
 
 
 def _event_going(world, title: str):
-    now = timezone.now()
-    event = events.create_event(
+    event = factories.event(
         world.facilitator,
         world.public,
-        fields={
-            "title": fit(Event, "title", title),
-            "kind": "chat",
-            "time_zone": "UTC",
-            "starts_at": now + timedelta(minutes=30),
-            "ends_at": now + timedelta(minutes=90),
-        },
-        questions=[PlannedQuestion(5, "First?")],
-        hosts=None,
+        title=fit(Event, "title", title),
+        starts=timedelta(minutes=30),
+        questions=[(5, "First?")],
     )
     RSVP.objects.create(event=event, user=world.member, answer=RSVP.Answer.GOING)
     return event

@@ -1,4 +1,4 @@
-"""core.markup: markdown → safe HTML, plain text and mentions (RELIABILITY.md A-xss-*, A-markdown-dos).
+"""core.markup: markdown → safe HTML, plain text and mentions (docs/reliability.md, "Markup").
 
 The safety checker below parses output the way a browser does (html5lib) and
 knows nothing about how markup.py works: it has its own allowlist.

@@ -7,6 +7,7 @@ import pytest
 from communities import services
 from communities.models import Community, Membership
 from core.models import OutboundEmail
+from tests import factories
 from tests.concurrency import run_together
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -14,7 +15,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 def test_two_facilitators_approving_at_once_make_one_member_and_one_email(world):
     request = Membership.objects.get(user=world.pending, community=world.approval)
-    Membership.objects.create(user=world.facilitator, community=world.approval, role=Membership.Role.FACILITATOR)
+    factories.membership(world.facilitator, world.approval, role=Membership.Role.FACILITATOR)
     results = run_together(
         lambda: services.decide_request(world.owner, world.approval, request.pk, approve=True),
         lambda: services.decide_request(world.facilitator, world.approval, request.pk, approve=True),

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts.models import User
-from communities.models import Membership
 from discussions import services
+from tests import factories
 from tests.accounts import SIGNUP, signup_data
 
 pytestmark = pytest.mark.django_db
@@ -79,15 +79,13 @@ def two_amaras(world, make_user):
     first = make_user("amara", display_name="Amara Okafor")
     second = make_user("amara2", display_name="Amara Okafor")
     for person in (first, second):
-        Membership.objects.create(user=person, community=world.public)
+        factories.membership(person, world.public)
     return first, second
 
 
 def _thread_with_replies(world, *people):
-    thread = services.start_thread(world.member, world.public, title="Night rounds", kind="discussion", body="Hi")
-    for person in people:
-        services.reply(person, thread, f"From {person.username}.")
-    return thread
+    """Mira's thread with one reply from each of ``people``."""
+    return factories.thread(world.member, world.public, title="Night rounds", body="Hi", replies=len(people), by=people)
 
 
 def test_two_people_with_one_display_name_are_told_apart_by_username(world, two_amaras):
@@ -102,7 +100,7 @@ def test_two_people_with_one_display_name_are_told_apart_by_username(world, two_
 
 def test_a_look_alike_display_name_counts_as_shared(world, two_amaras, make_user):
     impostor = make_user("zed", display_name=f"{CYRILLIC_A}mara Okafor")
-    Membership.objects.create(user=impostor, community=world.public)
+    factories.membership(impostor, world.public)
     thread = _thread_with_replies(world, impostor)
     text = Client().get(thread.get_absolute_url()).content.decode()
     assert f"{CYRILLIC_A}mara Okafor (@zed)" in text
@@ -111,7 +109,7 @@ def test_a_look_alike_display_name_counts_as_shared(world, two_amaras, make_user
 def test_a_display_name_like_someone_elses_username_shows_its_own_username(world, make_user):
     make_user("bea")  # no display name: shown as "bea"
     copycat = make_user("cat", display_name="Bea")
-    Membership.objects.create(user=copycat, community=world.public)
+    factories.membership(copycat, world.public)
     thread = _thread_with_replies(world, copycat)
     assert "Bea (@cat)" in Client().get(thread.get_absolute_url()).content.decode()
 
@@ -148,15 +146,10 @@ def test_a_deleted_namesake_leaves_the_other_with_a_plain_name(world, two_amaras
 
 
 def test_the_thread_list_and_library_show_the_username_of_a_shared_name(client, world, two_amaras):
-    from resources import services as resources
-
     first, second = two_amaras
     services.start_thread(first, world.public, title="First Amara's thread", kind="discussion", body="Hello")
-    resources.add_resource(
-        second,
-        world.public,
-        fields={"kind": "link", "title": "Second Amara's link", "url": "https://example.org/x", "description": "x"},
-        tags=[],
+    factories.resource(
+        second, world.public, kind="link", title="Second Amara's link", url="https://example.org/x", description="x"
     )
     threads = Client().get("/c/commons/").content.decode()
     assert "Amara Okafor (@amara)" in threads

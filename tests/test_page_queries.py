@@ -17,6 +17,7 @@ from django.conf import settings
 from communities.models import Community
 from discussions import services
 from discussions.models import Post
+from tests import factories
 
 # Bounds from issue 9: anonymous pages at most 8 queries, a member's thread page at most 12.
 ANONYMOUS_MAX = 8
@@ -142,10 +143,12 @@ def shelve(world, count: int, *, pinned: int) -> None:
     from resources import services as resource_services
 
     for i in range(count):
-        resource = resource_services.add_resource(
+        resource = factories.resource(
             world.member,
             world.public,
-            fields={"kind": "link", "title": f"Resource {i}", "url": f"https://example.org/{i}"},
+            kind="link",
+            title=f"Resource {i}",
+            url=f"https://example.org/{i}",
             tags=[f"shelf{i % 3}"],
         )
         if i % 2:

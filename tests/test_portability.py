@@ -8,7 +8,6 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -23,6 +22,7 @@ from events import services as events
 from events.models import RSVP, Event, EventQuestion
 from resources import services as resources
 from resources.models import Resource, ResourceReaction
+from tests import factories
 
 DOWNLOAD = reverse("portability:download-data")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
@@ -40,12 +40,8 @@ def test_member_download_has_everything_they_wrote_and_their_files(client, world
     discussions.hide_post(world.facilitator, hidden, "Off topic")
     discussions.edit_post(world.member, conversation.opening, "We struggle with **PAINAD** at night, often.")
     discussions.toggle_helpful(world.member, conversation.answer)
-    resources.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "file", "title": "Night chart"},
-        tags=["charts"],
-        upload=SimpleUploadedFile("night chart.pdf", PDF),
+    factories.resource(
+        world.member, world.public, kind="file", title="Night chart", tags=["charts"], file=("night chart.pdf", PDF)
     )
     client.force_login(world.member)
     response = client.post(DOWNLOAD)
@@ -108,8 +104,7 @@ def test_download_costs_the_same_queries_for_few_or_many_posts(client, world, co
         return len(ctx.captured_queries)
 
     few = queries()
-    for i in range(15):
-        discussions.reply(world.member, conversation.thread, f"More thoughts {i}", parent=conversation.answer)
+    factories.replies(conversation.thread, 15, by=world.member, under=conversation.answer, body="More thoughts {i}")
     assert queries() == few
 
 
@@ -217,43 +212,37 @@ def build_rich_community(world) -> Community:
     talk = discussions.start_thread(world.facilitator, c, title="Welcome", body="Say hello", tags=["intro"])
     discussions.set_thread_state(world.facilitator, talk, "pin")
     discussions.edit_post(world.facilitator, talk.opening_post, "Say hello!", title="Welcome, everyone")
-    card = resources.add_resource(
+    card = factories.resource(
         world.member,
         c,
-        fields={"kind": "file", "title": "Pain card", "description": "Print it *large*."},
+        kind="file",
+        title="Pain card",
+        description="Print it *large*.",
         tags=["pain"],
-        upload=SimpleUploadedFile("pain card.pdf", PDF),
+        file=("pain card.pdf", PDF),
     )
     resources.toggle_helpful(world.owner, card)
     resources.set_pin(world.facilitator, card, "pin")
     resources.start_discussion(world.owner, card)
-    resources.add_resource(
+    factories.resource(
         world.owner,
         c,
-        fields={
-            "kind": "research",
-            "title": "Hourly charting trial",
-            "summary": "Charting helped.",
-            "in_practice": "Chart at 2am.",
-            "citation_title": "A trial",
-            "citation_year": 2024,
-        },
-        tags=[],
+        kind="research",
+        title="Hourly charting trial",
+        summary="Charting helped.",
+        in_practice="Chart at 2am.",
+        citation_title="A trial",
+        citation_year=2024,
     )
     start = datetime(2026, 1, 10, 20, 0, tzinfo=UTC)
-    chat = events.create_event(
+    chat = factories.event(
         world.facilitator,
         c,
-        fields={
-            "title": "Night shift chat",
-            "kind": "chat",
-            "starts_at": start,
-            "ends_at": start + timedelta(hours=1),
-            "time_zone": "Europe/London",
-            "welcome": "Hello night owls",
-        },
-        questions=[events.PlannedQuestion(5, "What helps?"), events.PlannedQuestion(20, "What hurts?")],
-        hosts=[world.facilitator],
+        title="Night shift chat",
+        starts=start,
+        time_zone="Europe/London",
+        welcome="Hello night owls",
+        questions=[(5, "What helps?"), (20, "What hurts?")],
     )
     events.rsvp(world.member, chat, "going")
     events.rsvp(world.owner, chat, "maybe")
@@ -448,13 +437,7 @@ def test_restore_refuses_a_broken_tree_and_leaves_nothing_behind(world, exported
 
 
 def test_restore_refuses_a_file_whose_content_does_not_match(world, tmp_path):
-    resources.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "file", "title": "Card"},
-        tags=[],
-        upload=SimpleUploadedFile("card.pdf", PDF),
-    )
+    factories.resource(world.member, world.public, kind="file", title="Card", file=("card.pdf", PDF))
     path = tmp_path / "x.zip"
     with path.open("wb") as out:
         document = portability.community.write_zip(world.public, out)
@@ -477,21 +460,12 @@ def test_a_banned_members_download_has_their_words_but_no_names_given_after_the_
     circle, own = world.private, conversation.private_thread
     theirs = discussions.start_thread(world.facilitator, circle, title="Taper rota", body="Who covers nights?")
     reply = discussions.reply(world.member, theirs, "I can take Tuesdays.")
-    start = datetime(2026, 2, 1, 18, 0, tzinfo=UTC)
-    call = events.create_event(
-        world.facilitator,
-        circle,
-        fields={"title": "Rota call", "kind": "call", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-        questions=[],
-        hosts=[world.facilitator],
+    call = factories.event(
+        world.facilitator, circle, kind="call", title="Rota call", starts=datetime(2026, 2, 1, 18, 0, tzinfo=UTC)
     )
     events.rsvp(world.member, call, "going")
-    chart = resources.add_resource(
-        world.member, circle, fields={"kind": "howto", "title": "Taper steps", "description": "Mine"}, tags=[]
-    )
-    kept = resources.add_resource(
-        world.member, circle, fields={"kind": "howto", "title": "Weaning notes", "description": "Also mine"}, tags=[]
-    )
+    chart = factories.resource(world.member, circle, title="Taper steps", description="Mine")
+    kept = factories.resource(world.member, circle, title="Weaning notes", description="Also mine")
     banned = Membership.objects.get(user=world.member, community=circle)
     community_services.remove_member(world.owner, circle, banned.pk, ban=True)
 

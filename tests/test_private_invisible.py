@@ -19,6 +19,7 @@ import pytest
 from accounts.models import User
 from communities import services
 from communities.models import Community, Membership
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +211,7 @@ def test_community_page_queries_do_not_grow_with_members(
         )
         for i, p in enumerate(people)
     )
-    Membership.objects.create(user=reader, community=community)
+    factories.membership(reader, community)
     Community.objects.filter(pk=community.pk).update(member_count=n + 2)
     # The front page lists conversations too: as many threads as members, tagged.
     from discussions.services import start_thread

@@ -3,17 +3,17 @@ viewer may see it where it is now: facilitators move threads into private commun
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
 
 from communities import services as communities
 from discussions import services as discussions
-from events import services as events
 from events.models import Event
 from notifications.models import Notification
 from resources import services as resources
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 PRIVATE_TRACES = ("Zebra Quince", "/c/circle/", "circle")
@@ -36,9 +36,7 @@ def shows_nothing_private(response) -> None:
 @pytest.fixture
 def moved_discussion(world):
     """A pinned public resource whose discussion (with two replies) was moved into the private circle."""
-    resource = resources.add_resource(
-        world.member, world.public, fields={"kind": "tool", "title": "Night chart", "description": "A chart"}, tags=[]
-    )
+    resource = factories.resource(world.member, world.public, kind="tool", title="Night chart", description="A chart")
     resources.set_pin(world.facilitator, resource, "pin")
     thread = resources.start_discussion(world.member, resource)
     discussions.reply(world.facilitator, thread, "We used it for a month.")
@@ -79,14 +77,7 @@ def test_discuss_this_does_not_redirect_into_the_private_community(world, moved_
 
 
 def _chat(world, community, title: str) -> Event:
-    start = datetime(2026, 1, 10, 20, 0, tzinfo=UTC)
-    event = events.create_event(
-        world.facilitator,
-        community,
-        fields={"title": title, "kind": "chat", "starts_at": start, "ends_at": start + timedelta(hours=1)},
-        questions=[],
-        hosts=[world.facilitator],
-    )
+    event = factories.event(world.facilitator, community, title=title, starts=datetime(2026, 1, 10, 20, 0, tzinfo=UTC))
     thread = discussions.start_thread(world.facilitator, community, title=title, body="Welcome", kind="chat")
     Event.objects.filter(pk=event.pk).update(thread=thread)
     event.thread = thread

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from communities.models import AuditEntry
-from resources import services
 from resources.models import Resource
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -140,12 +140,8 @@ def test_image_gets_a_reencoded_preview(client, world):
 
 
 def test_private_file_and_resource_are_404_for_outsiders(client, world):
-    resource = services.add_resource(
-        world.member,
-        world.private,
-        fields={"kind": "file", "title": "Quetzal handout"},
-        tags=[],
-        upload=SimpleUploadedFile("q.pdf", b"%PDF-1.4\n%%EOF"),
+    resource = factories.resource(
+        world.member, world.private, kind="file", title="Quetzal handout", file=("q.pdf", b"%PDF-1.4\n%%EOF")
     )
     client.force_login(world.outsider)
     for url in [
@@ -163,15 +159,7 @@ def test_private_file_and_resource_are_404_for_outsiders(client, world):
 
 
 def test_facilitator_pins_and_reorders_without_js(client, world):
-    made = [
-        services.add_resource(
-            world.member,
-            world.public,
-            fields={"kind": "howto", "title": f"How-to {i}", "description": "steps"},
-            tags=[],
-        )
-        for i in range(3)
-    ]
+    made = [factories.resource(world.member, world.public, title=f"How-to {i}", description="steps") for i in range(3)]
     client.force_login(world.facilitator)
     for r in made:
         client.post(f"/c/commons/library/{r.pk}/pin/", {"action": "pin"})
@@ -195,9 +183,7 @@ def test_facilitator_pins_and_reorders_without_js(client, world):
 
 
 def test_members_edit_their_own_facilitators_any_and_removal_is_audited(client, world):
-    r = services.add_resource(
-        world.member, world.public, fields={"kind": "tool", "title": "Chart", "description": "A chart"}, tags=[]
-    )
+    r = factories.resource(world.member, world.public, kind="tool", title="Chart", description="A chart")
     client.force_login(world.outsider)
     assert client.get(f"/c/commons/library/{r.pk}/edit/").status_code == 403
     client.force_login(world.facilitator)
@@ -210,12 +196,8 @@ def test_members_edit_their_own_facilitators_any_and_removal_is_audited(client, 
 
 
 def test_helpful_and_sort_by_most_helpful(client, world):
-    a = services.add_resource(
-        world.member, world.public, fields={"kind": "tool", "title": "Alpha tool", "description": "a"}, tags=[]
-    )
-    services.add_resource(
-        world.member, world.public, fields={"kind": "tool", "title": "Beta tool", "description": "b"}, tags=[]
-    )
+    a = factories.resource(world.member, world.public, kind="tool", title="Alpha tool", description="a")
+    factories.resource(world.member, world.public, kind="tool", title="Beta tool", description="b")
     client.force_login(world.facilitator)
     client.post(f"/c/commons/library/{a.pk}/helpful/")
     a.refresh_from_db()
@@ -227,11 +209,8 @@ def test_helpful_and_sort_by_most_helpful(client, world):
 
 
 def test_discuss_this_creates_one_thread_linking_back(client, world):
-    r = services.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "story", "title": "A night that went well", "description": "story"},
-        tags=["nights"],
+    r = factories.resource(
+        world.member, world.public, kind="story", title="A night that went well", description="story", tags=["nights"]
     )
     client.force_login(world.facilitator)
     first = client.post(f"/c/commons/library/{r.pk}/discuss/")
@@ -244,9 +223,7 @@ def test_discuss_this_creates_one_thread_linking_back(client, world):
 
 
 def test_feeds_for_public_communities_only(client, world, conversation):
-    services.add_resource(
-        world.member, world.public, fields={"kind": "tool", "title": "Feed tool", "description": "x"}, tags=[]
-    )
+    factories.resource(world.member, world.public, kind="tool", title="Feed tool", description="x")
     feed = client.get("/c/commons/feeds/threads/")
     assert feed.status_code == 200 and feed["Content-Type"].startswith("application/atom+xml")
     assert b"How do you assess pain in delirium?" in feed.content
@@ -280,18 +257,10 @@ def test_feed_readers_find_a_public_communitys_feeds_from_its_pages(client, worl
 
 
 def test_search_finds_visible_content_with_snippets_and_never_private(client, world, conversation):
-    services.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "howto", "title": "Abbey scale how-to", "description": "Use the abbey scale at night"},
-        tags=[],
+    factories.resource(
+        world.member, world.public, title="Abbey scale how-to", description="Use the abbey scale at night"
     )
-    services.add_resource(
-        world.member,
-        world.private,
-        fields={"kind": "howto", "title": "Abbey quokka secret", "description": "private abbey notes"},
-        tags=[],
-    )
+    factories.resource(world.member, world.private, title="Abbey quokka secret", description="private abbey notes")
     page = client.get("/search/", {"q": "abbey"}).content.decode()
     assert "Abbey scale how-to" in page and "<mark>" in page
     assert "Reply in" in page  # Fern's reply mentions the abbey scale
@@ -311,10 +280,12 @@ def test_search_finds_visible_content_with_snippets_and_never_private(client, wo
 def test_library_and_search_query_counts_do_not_grow(client, world, django_assert_max_num_queries):
     def fill(n):
         for i in range(n):
-            services.add_resource(
+            factories.resource(
                 world.member,
                 world.public,
-                fields={"kind": "tool", "title": f"Tool {i} abbey", "description": "abbey"},
+                kind="tool",
+                title=f"Tool {i} abbey",
+                description="abbey",
                 tags=["a", f"t{i}"],
             )
 

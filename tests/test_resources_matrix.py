@@ -1,6 +1,6 @@
 """The library through the HTTP layer: the authorization matrix and what must never leak around it.
 
-RELIABILITY.md (b) B-matrix, B-IDOR-ids, B-IDOR-cross, B-derived and B-revocation for resources,
+The authorization matrix, object ids, cross-object ids, derived pages and revocation for resources,
 (a) A-upload's "stored under a generated name", and (d) D-thread-page-queries for the library.
 
 The matrix: 9 roles × {public, private} × 13 actions. One test per role and
@@ -10,7 +10,7 @@ per-test MEDIA_ROOT) and runs every action as a subtest
 so each cell starts from the same database and one cell's write can't satisfy
 or spoil another's.
 
-Outcomes (RELIABILITY.md legend): R 200 and content · P performed · L redirect
+Outcomes (tests/matrix.py): R 200 and content · P performed · L redirect
 to login, nothing changed · F 403 with a message, nothing changed · N 404,
 nothing changed, and the private library's canaries ("Quetzalcoatlus",
 "quetzal-notes.pdf", "Ocelot", the community's name, slug and domain) nowhere
@@ -50,7 +50,7 @@ from discovery import search
 from discussions.models import Post, Thread
 from resources import services
 from resources.models import Resource, ResourceReaction
-from tests import matrix
+from tests import factories, matrix
 from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
 
 pytestmark = pytest.mark.django_db
@@ -224,12 +224,14 @@ def assert_forbidden(response, *, htmx: bool = False) -> None:
 
 
 def add_file_resource(user, community, words: dict, upload: bytes, kind: str = "file", tags=()) -> Resource:
-    return services.add_resource(
+    return factories.resource(
         user,
         community,
-        fields={"kind": kind, "title": words["title"], "description": words["description"]},
-        tags=list(tags),
-        upload=SimpleUploadedFile(words["file"], upload),
+        kind=kind,
+        title=words["title"],
+        description=words["description"],
+        tags=tags,
+        file=(words["file"], upload),
     )
 
 
@@ -342,7 +344,7 @@ def _run_cell(world, scene, root: Path, user, role: str, action: str, outcome: s
     elif outcome == "L":
         assert_login_redirect(response, next_path)
     elif outcome == "F":
-        # RELIABILITY.md legend: F is a 403 with a message, for plain and htmx requests alike.
+        # The legend (tests/matrix.py): F is a 403 with a message, for plain and htmx requests alike.
         assert_forbidden(response, htmx=htmx)
     elif outcome == "R":
         _assert_read(response, scene, action, target)
@@ -634,17 +636,11 @@ def test_private_resource_ids_are_404_for_outsiders_on_every_url(client, world, 
 @pytest.mark.services
 def test_a_title_match_outranks_a_description_match(client, world):
     # The title match is added first: with equal ranks the newer (higher pk) would come first.
-    in_title = services.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "howto", "title": "Zymurgy for ward teams", "description": "Steps for the night shift."},
-        tags=[],
+    in_title = factories.resource(
+        world.member, world.public, title="Zymurgy for ward teams", description="Steps for the night shift."
     )
-    in_body = services.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "howto", "title": "Night shift checklist", "description": "Borrowed from zymurgy: go slow."},
-        tags=[],
+    in_body = factories.resource(
+        world.member, world.public, title="Night shift checklist", description="Borrowed from zymurgy: go slow."
     )
     ranked = list(search.search_resources(AnonymousUser(), "zymurgy"))
     assert [r.pk for r in ranked] == [in_title.pk, in_body.pk]
@@ -675,11 +671,8 @@ ODD_QUERIES = [
 def test_odd_queries_answer_200_without_errors_or_leaks(client, world, libraries, subtests, settings):
     # 64 searches in a row: above the search rate limit, which tests/test_abuse.py covers.
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": ("1000/60", None)}
-    services.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "howto", "title": "Zymurgy for ward teams", "description": "a & b | !c, 100% _done_"},
-        tags=[],
+    factories.resource(
+        world.member, world.public, title="Zymurgy for ward teams", description="a & b | !c, 100% _done_"
     )
     client.force_login(world.outsider)
     for n, query in enumerate(ODD_QUERIES):
@@ -692,12 +685,7 @@ def test_odd_queries_answer_200_without_errors_or_leaks(client, world, libraries
 
 @pytest.mark.services
 def test_websearch_syntax_still_finds_with_an_unbalanced_quote(client, world):
-    services.add_resource(
-        world.member,
-        world.public,
-        fields={"kind": "howto", "title": "Zymurgy for ward teams", "description": "Steps."},
-        tags=[],
-    )
+    factories.resource(world.member, world.public, title="Zymurgy for ward teams", description="Steps.")
     found = client.get("/search/", {"q": '"zymurgy', "kind": "resources"}).content.decode()
     assert "Zymurgy for ward teams" in found
     excluded = client.get("/search/", {"q": "ward -zymurgy", "kind": "resources"}).content.decode()
@@ -723,10 +711,12 @@ def test_private_library_and_detail_queries_do_not_grow(client, world, django_as
                     tags=["shared", f"t{i}"],
                 )
             else:
-                resource = services.add_resource(
+                resource = factories.resource(
                     author,
                     world.private,
-                    fields={"kind": "tool", "title": f"{CANARY} tool {i}", "description": "a tool"},
+                    kind="tool",
+                    title=f"{CANARY} tool {i}",
+                    description="a tool",
                     tags=["shared", f"t{i}"],
                 )
             made.append(resource)

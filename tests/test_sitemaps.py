@@ -7,12 +7,12 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.sites.models import Site
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from communities import services as community_services
 from communities.models import Community
 from discussions import services as discussion_services
 from resources import services as resource_services
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -45,18 +45,12 @@ def content(world):
     private = discussion_services.start_thread(world.member, world.private, title="Secret", body="Members only.")
 
     def resource(community, title):
-        return resource_services.add_resource(
-            world.member, community, fields={"kind": "link", "title": title, "url": "https://example.org/"}, tags=[]
-        )
+        return factories.resource(world.member, community, kind="link", title=title, url="https://example.org/")
 
     shown, removed, private_resource = resource(world.public, "Kept"), resource(world.public, "Gone"), None
     resource_services.remove_resource(world.member, removed)
-    private_resource = resource_services.add_resource(
-        world.member,
-        world.private,
-        fields={"kind": "file", "title": "Handout"},
-        tags=[],
-        upload=SimpleUploadedFile("handout.txt", b"notes\n"),
+    private_resource = factories.resource(
+        world.member, world.private, kind="file", title="Handout", file=("handout.txt", b"notes\n")
     )
     return {
         "shown": [thread.get_absolute_url(), shown.get_absolute_url()],

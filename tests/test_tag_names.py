@@ -10,6 +10,7 @@ from taggit.models import Tag
 
 from discussions import services
 from discussions.models import Thread
+from tests import factories
 
 
 @pytest.fixture(autouse=True)
@@ -62,13 +63,10 @@ def test_every_change_to_taggits_rows_reaches_the_copy(client, world):
 
 
 def test_other_threads_and_resources_with_the_same_tag_are_untouched(world):
-    from resources import services as resource_services
 
     first = services.start_thread(world.member, world.public, title="One", body="x", tags=["pain"])
     second = services.start_thread(world.member, world.public, title="Two", body="y", tags=["pain", "sleep"])
-    resource_services.add_resource(
-        world.member, world.public, fields={"kind": "link", "title": "R", "url": "https://example.org/"}, tags=["pain"]
-    )
+    factories.resource(world.member, world.public, kind="link", title="R", url="https://example.org/", tags=["pain"])
     second.tags.remove("pain")
     first.refresh_from_db()
     second.refresh_from_db()

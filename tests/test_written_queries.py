@@ -36,8 +36,9 @@ from core.db import Columns, fetch_all
 from discussions import services
 from discussions.models import ReadState, Thread
 from discussions.queries import thread_for_reader
-from discussions.views.threads import _thread_list_panel
+from discussions.views.threads import thread_list_panel
 from resources.models import Resource
+from tests import factories
 from tests.test_layers import RANK
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +116,7 @@ def orm_list(community, user, kind="", tag=""):
 def panel(community, user, query=""):
     request = RequestFactory().get(f"/c/{community.slug}/?{query}")
     request.user = user
-    return _thread_list_panel(request, community).context
+    return thread_list_panel(request, community).context
 
 
 @pytest.mark.parametrize("who", ["anonymous", "outsider", "member", "owner", "facilitator", "admin"])
@@ -246,12 +247,12 @@ def test_the_facilitators_owners_first_longest_serving_first_at_most_twelve(worl
     early = timezone.now() - timedelta(days=400)
     Membership.objects.filter(user=world.facilitator, community=world.public).update(joined_at=early)
     for i in range(14):
-        Membership.objects.create(
-            user=make_user(f"helper{i:02d}"),
-            community=world.public,
+        factories.membership(
+            make_user(f"helper{i:02d}"),
+            world.public,
             role=Membership.Role.FACILITATOR,
-            joined_at=early + timedelta(days=i + 1),
             state=Membership.State.LEFT if i == 0 else Membership.State.ACTIVE,
+            joined_at=early + timedelta(days=i + 1),
         )
     shown = facilitators_of(world.public)
     expected = list(
@@ -273,10 +274,12 @@ def test_the_pinned_cards_are_the_orms(world, django_assert_num_queries):
     from resources.queries import pinned_cards as _pinned
 
     made = [
-        resource_services.add_resource(
+        factories.resource(
             world.member,
             world.public,
-            fields={"kind": "link", "title": f"Resource {i}", "url": f"https://example.org/{i}"},
+            kind="link",
+            title=f"Resource {i}",
+            url=f"https://example.org/{i}",
             tags=[f"shelf{i}", "all"][: 1 + i % 2],
         )
         for i in range(6)

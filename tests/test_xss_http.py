@@ -1,4 +1,4 @@
-"""A-xss-http (RELIABILITY.md (a)): hostile input through the real forms, checked on every page that shows it.
+"""Hostile input through the real forms, checked on every page that shows it.
 
 Vectors go in through the reply form and the new-thread form as a member
 whose display name is itself hostile; then every page that shows them is
@@ -32,9 +32,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from communities.models import Membership
 from discussions import services
 from discussions.models import Post, Thread
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -283,7 +283,7 @@ def hostile(world, make_user, settings):
     settings.POST_RATE_LIMIT = settings.NEW_ACCOUNT_POST_RATE_LIMIT = "1000/60"
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "preview": ("1000/60", None)}
     user = make_user("hax", display_name=HOSTILE_NAME)
-    Membership.objects.create(user=user, community=world.public)
+    factories.membership(user, world.public)
     return user
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from communities import exposure, forms, ledger, panels, policy, queries, services
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
+from core.refusals import Refused
 
 PAGE_SIZE = 20
 
@@ -112,7 +113,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_edit_community(request.user, community):
-        return render(request, "403.html", status=403)
+        raise Refused("You don't have permission to do that.")
     owner = policy.can_change_owner_settings(request.user, community)
     # The form edits its own copy, so a rejected edit never leaks into the page's header.
     form = CommunityForm(request.POST or None, instance=Community.objects.get(pk=community.pk), owner_settings=owner)

@@ -16,6 +16,7 @@ from communities import panels, participation, policy, queries, services
 from communities.forms import InviteForm, LevelForm, RoleForm
 from communities.models import Membership
 from core import ratelimit
+from core.refusals import Refused
 
 MEMBERS_PER_PAGE = 50
 
@@ -30,7 +31,7 @@ def _community_for_facilitator(request: HttpRequest, slug: str):
     if not request.user.is_authenticated:
         return community, redirect_to_login(request.get_full_path())
     if not policy.can_manage_members(request.user, community):
-        return community, render(request, "403.html", status=403)
+        raise Refused("You don't have permission to do that.")
     return community, None
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit
+from core.refusals import Refused
 from discussions import queries, services
 from discussions.forms import EditForm, MoveForm, ReasonForm
 from discussions.models import Post, Thread
@@ -26,19 +27,13 @@ def _post_or_404(request: HttpRequest, pk: int) -> Post:
     return post
 
 
-def _refuse(request: HttpRequest, message: str) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    return render(request, "403.html", {"message": message}, status=403)
-
-
 EDIT_HELD_MESSAGE = "Thanks! Your edit adds links, so a facilitator will look at it before others see it again."
 
 
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_edit_post(request.user, post):
-        return _refuse(request, "You can't edit this post.")
+        raise Refused("You can't edit this post.")
     initial = {"body": post.body, "title": post.thread.title}
     form = EditForm(request.POST or None, initial=initial, opening=post.is_opening)
     preview = refusal = None
@@ -85,7 +80,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_delete_post(request.user, post):
-        return _refuse(request, "You can't delete this post.")
+        raise Refused("You can't delete this post.")
     if request.method == "POST":
         services.delete_post(request.user, post)
         messages.success(request, "The post is deleted. Replies to it stay in place.")
@@ -105,9 +100,7 @@ def helpful(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect_to_login(post.get_absolute_url())
     if not policy.can_react(request.user, post):
         message = "Only members can mark posts as helpful, and not their own."
-        if request.htmx:
-            return HttpResponse(message, status=403)
-        return render(request, "403.html", {"message": message}, status=403)
+        raise Refused(message)
     try:
         result = services.toggle_helpful(request.user, post)
     except services.DiscussionError as exc:
@@ -118,14 +111,14 @@ def helpful(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         post.helpful_count, post.i_found_helpful, post.can_react = result.count, result.reacted, True
         post.helpful_url = reverse("discussions:helpful", kwargs={"pk": post.pk})
-        return render(request, "discussions/helpful.jinja", {"post": post})
+        return render(request, "discussions/_helpful.html", {"post": post})
     return redirect(post_url(post))
 
 
 def flag(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_flag(request.user, post):
-        return _refuse(request, "You can't flag this post.")
+        raise Refused("You can't flag this post.")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if refusal := ratelimit.check(request, "flag"):
@@ -148,7 +141,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     thread = post.thread
     if not policy.can_accept_answer(request.user, thread):
-        return _refuse(request, "Only the person who asked, or a facilitator, can accept an answer.")
+        raise Refused("Only the person who asked, or a facilitator, can accept an answer.")
     chosen = None if thread.accepted_answer_id == post.pk else post
     try:
         services.accept_answer(request.user, thread, chosen)
@@ -165,7 +158,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 def hide(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_moderate(request.user, post.thread.community):
-        return _refuse(request, "Only facilitators can hide posts.")
+        raise Refused("Only facilitators can hide posts.")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.hide_post(request.user, post, form.cleaned_data["reason"])
@@ -183,7 +176,7 @@ def _dashboard(post: Post) -> str:
 def unhide(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_moderate(request.user, post.thread.community):
-        return _refuse(request, "Only facilitators can unhide posts.")
+        raise Refused("Only facilitators can unhide posts.")
     services.unhide_post(request.user, post)
     messages.success(request, "The post is visible again.")
     return redirect(post_url(post))
@@ -193,7 +186,7 @@ def unhide(request: HttpRequest, pk: int) -> HttpResponse:
 def dismiss_flags(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_moderate(request.user, post.thread.community):
-        return _refuse(request, "Only facilitators can review flags.")
+        raise Refused("Only facilitators can review flags.")
     services.dismiss_flags(request.user, post)
     messages.success(request, "Flags dismissed; the post stays as it is.")
     return redirect(_dashboard(post))
@@ -202,7 +195,7 @@ def dismiss_flags(request: HttpRequest, pk: int) -> HttpResponse:
 def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
     if not policy.can_moderate_thread(request.user, thread):
-        return _refuse(request, "Only facilitators can do that.")
+        raise Refused("Only facilitators can do that.")
     targets = policy.moderated_communities(request.user).exclude(pk=thread.community_id)
     move_form = MoveForm(request.POST or None, communities=targets)
     if request.method == "POST":
@@ -239,7 +232,7 @@ def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_review_held(request.user, post):
-        return _refuse(request, "Only facilitators can review held posts, and only while they wait.")
+        raise Refused("Only facilitators can review held posts, and only while they wait.")
     services.approve_post(request.user, post)
     messages.success(request, "Approved: the post is visible and its notifications are on their way.")
     return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
@@ -249,7 +242,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_review_held(request.user, post):
-        return _refuse(request, "Only facilitators can review held posts, and only while they wait.")
+        raise Refused("Only facilitators can review held posts, and only while they wait.")
     services.reject_post(request.user, post)
     messages.success(request, "Turned down: the post stays hidden and its author sees why.")
     return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
@@ -259,17 +252,14 @@ def _review_queue(post: Post) -> str:
     return reverse("communities:facilitate", kwargs={"slug": post.thread.community.slug}) + "#held-heading"
 
 
-def _held_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+def held_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
     """Posts held for review, oldest first, on the facilitator dashboard beside the flags."""
     if not policy.can_moderate(request.user, community):
         return None
     return panels.Panel("discussions/_held_queue.html", {"held": queries.held_posts(community)}, order=4)
 
 
-panels.register("dashboard", _held_queue_panel)
-
-
-def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+def flag_queue_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
     if not policy.can_moderate(request.user, community):
         return None
     by_post: dict[int, dict] = {}
@@ -277,6 +267,3 @@ def _flag_queue_panel(request: HttpRequest, community: Community) -> panels.Pane
         entry = by_post.setdefault(f.post_id, {"post": f.post, "flags": []})
         entry["flags"].append(f)
     return panels.Panel("discussions/_flag_queue.html", {"flagged": list(by_post.values())}, order=5)
-
-
-panels.register("dashboard", _flag_queue_panel)

@@ -20,7 +20,8 @@ from django.utils.http import RFC3986_SUBDELIMS
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit, spam
-from discussions import queries, rendering, services
+from core.refusals import Refused
+from discussions import queries, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Thread
 
@@ -48,7 +49,7 @@ def register_kind_page(kind: str, page: KindPage) -> None:
 _MAX_PAGE = 1_000_000
 
 
-def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
+def thread_list_panel(request: HttpRequest, community: Community) -> panels.Panel:
     kind = request.GET.get("kind", "")
     kind = kind if kind in Thread.Kind.values else ""
     tag = request.GET.get("tag", "")[:40]
@@ -73,7 +74,7 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
     page.object_list = threads
     _link_threads(community, threads)
     return panels.Panel(
-        "discussions/thread_list.jinja",
+        "discussions/_thread_list.html",
         {
             "page": page,
             "kind": kind,
@@ -83,9 +84,6 @@ def _thread_list_panel(request: HttpRequest, community: Community) -> panels.Pan
         },
         order=10,
     )
-
-
-panels.register("community", _thread_list_panel)
 
 
 def _link_threads(community: Community, threads) -> None:
@@ -147,9 +145,6 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "reply_form": ReplyForm(),
         "accepted": _accepted_answer(request.user, thread),
     }
-    context["body"] = rendering.render_jinja(
-        request, "discussions/thread.jinja", {**context, "request_path": request.path}
-    )
     return render(request, "discussions/thread.html", context)
 
 
@@ -286,7 +281,7 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_start_thread(request.user, community):
-        return render(request, "403.html", {"message": "Join the community to start a thread."}, status=403)
+        raise Refused("Join the community to start a thread.")
     form = ThreadForm(request.POST or None)
     preview = None
     status, retry_after = 200, None
@@ -334,7 +329,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     parent = _parent_or_none(thread, parent_id)
     if not policy.can_reply(request.user, thread):
         reason = "This thread is locked." if thread.is_locked else "Join the community to reply."
-        return render(request, "403.html", {"message": reason}, status=403)
+        raise Refused(reason)
     # Inline forms get a prefix so their fields' ids don't clash with the
     # thread's own reply form on the same page.
     form = ReplyForm(request.POST or None, prefix=f"to{parent.pk}" if parent else None)
@@ -372,7 +367,7 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     return _new_post_fragment(request, thread, post)
                 messages.success(request, HELD_MESSAGE if post.is_held else "Your reply is posted.")
                 return redirect(post_url(post))
-    template = "discussions/reply_form.jinja" if request.htmx else "discussions/reply.html"
+    template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
     response = render(request, template, context, status=200 if request.htmx else status)
     if retry_after:

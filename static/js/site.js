@@ -82,11 +82,17 @@
     var form = event.detail.elt.closest("form");
     var xhr = event.detail.xhr;
     var status = xhr.status;
-    // Rate limits answer htmx with one plain-text sentence saying how long to wait.
-    var said = /^text\/plain/.test(xhr.getResponseHeader("Content-Type") || "") ? xhr.responseText : "";
+    // Rate limits answer htmx with one plain-text sentence saying how long to wait;
+    // a refusal (403) with the "not allowed" page, whose sentence says why.
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var said = /^text\/plain/.test(type) ? xhr.responseText : "";
+    if (!said && /^text\/html/.test(type)) {
+      var why = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector(".refusal");
+      said = why ? why.textContent.trim() : "";
+    }
     var text = status === 429
       ? (said || "You're doing that faster than this site allows.") + " Your text is still here."
-      : "That didn't work (error " + status + "). Your text is still here; try again.";
+      : (said || "That didn't work (error " + status + ").") + " Your text is still here; try again.";
     if (form) showError(form, text);
   });
 })();

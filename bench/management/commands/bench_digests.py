@@ -1,4 +1,4 @@
-"""Benchmark digest planning and building at scale (RELIABILITY.md D-digest-10k). Not a test: it prints figures.
+"""Benchmark digest planning and building at scale (10,000 members). Not a test: it prints figures.
 
 Seeds N members across communities into an EMPTY scratch database, then times
 ``digests.planning.plan(now)`` and ``digests.building.build(chunk, now)`` over

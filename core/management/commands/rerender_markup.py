@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from core import pagecache, rerender
@@ -10,10 +13,10 @@ from core import pagecache, rerender
 class Command(BaseCommand):
     help = "Re-render stored markdown behind the current renderer (or all of it with --all): posts, descriptions…"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--all", action="store_true", help="Re-render every row, not only outdated ones.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         done = []
         for what, rerenderer in rerender.registered():
             count, kept = rerenderer(options["all"])

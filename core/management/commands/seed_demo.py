@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -11,7 +13,7 @@ from core import demo
 class Command(BaseCommand):
     help = "Create (or refresh) demo data and print the demo logins."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             lines = demo.seed_all()
         for line in lines:
