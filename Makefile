@@ -33,12 +33,13 @@ run: seed
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## make test: set up and run ruff and the whole test suite
+## make test: set up, lint with ruff, type-check with mypy, run the whole test suite
 test: lint
 	$(PY) -m pytest
 

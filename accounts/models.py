@@ -4,7 +4,7 @@ import zoneinfo
 from typing import TypeAlias
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -140,6 +140,16 @@ class User(AbstractUser):
 # Whoever is looking: a signed-in person or an anonymous visitor (``request.user``).
 # Every "may this person…" question and every visible-to list takes one.
 Viewer: TypeAlias = User | AnonymousUser
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The person behind a request a view has already checked is logged in (``login_required`` or its own check).
+
+    A visitor here is a view's bug, not a refusal to word: Django's 403 page.
+    """
+    if not isinstance(request.user, User):
+        raise PermissionDenied("Log in first.")
+    return request.user
 
 
 class AuthenticatedRequest(HttpRequest):

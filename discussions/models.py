@@ -160,6 +160,21 @@ class Post(models.Model):
     # one answers, and whether the reader marked it helpful.
     replying_to: User | None
     reader_found_helpful: bool
+    # Not stored: what discussions.views.threads.decorate_posts works out for the template of each post.
+    author_url: str
+    reply_url: str
+    parent_link: str
+    helpful_url: str
+    show_content: bool
+    indent: int
+    says_parent: bool
+    can_edit: bool
+    can_delete: bool
+    can_react: bool
+    can_flag: bool
+    i_found_helpful: bool
+    is_unread: bool
+    is_accepted: bool
 
     class Meta:
         constraints = [

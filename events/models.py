@@ -56,6 +56,9 @@ class Event(models.Model):
 
     objects = EventQuerySet.as_manager()
 
+    # Not stored: set by the calendar page, the event's live thread if the reader may follow it.
+    chat: Thread | None
+
     class Meta:
         db_table = "discussions_event"
         indexes = [

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_POST
 
+from accounts.models import signed_in
 from communities import panels, policy
 from core.refusals import Refused
 from discussions import queries as discussion_queries
@@ -69,16 +70,16 @@ def event_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 def _event_form(request: HttpRequest, community, event: Event | None) -> HttpResponse:
-    initial = EventForm.initial_for(event) if event else {"time_zone": request.user.time_zone}
+    initial = EventForm.initial_for(event) if event else {"time_zone": signed_in(request).time_zone}
     form = EventForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         fields, questions = form.model_fields(), form.cleaned_data["questions"]
         try:
             if event is None:
-                event = events.create_event(request.user, community, fields=fields, questions=questions, hosts=[])
+                event = events.create_event(signed_in(request), community, fields=fields, questions=questions, hosts=[])
                 messages.success(request, "Event scheduled.")
             else:
-                events.update_event(request.user, event, fields=fields, questions=questions, hosts=[])
+                events.update_event(signed_in(request), event, fields=fields, questions=questions, hosts=[])
                 messages.success(request, "Event updated. Calendars pick up the change.")
         except events.EventError as exc:
             form.add_error(None, str(exc))
@@ -112,7 +113,7 @@ def cancel_event(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(event.get_absolute_url())
         raise Refused("Only facilitators can cancel events.")
-    events.cancel_event(request.user, event)
+    events.cancel_event(signed_in(request), event)
     messages.success(request, "Event cancelled. Everyone going has been told.")
     return redirect(event.get_absolute_url())
 
@@ -155,11 +156,11 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def calendar_settings(request: HttpRequest) -> HttpResponse:
-    row = queries.calendar_token_of(request.user)
+    row = queries.calendar_token_of(signed_in(request))
     if request.method == "POST":
         # Resetting replaces the secret: the old URL stops working at once.
-        CalendarToken.objects.filter(user=request.user).delete()
-        row = CalendarToken.objects.create(user=request.user, token=secrets.token_urlsafe(32))
+        CalendarToken.objects.filter(user=signed_in(request)).delete()
+        row = CalendarToken.objects.create(user=signed_in(request), token=secrets.token_urlsafe(32))
         messages.success(request, "Your calendar link is new. Update it in your calendar app.")
         return redirect("events:calendar-settings")
     return render(request, "events/calendar_settings.html", {"token": row})

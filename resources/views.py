@@ -8,12 +8,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.models import signed_in
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit
+from core.http import HtmxRequest
 from core.refusals import Refused
 from discussions.models import Thread
 from resources import queries, services
@@ -99,12 +102,20 @@ def _form_view(request: HttpRequest, community: Community, resource: Resource | 
         try:
             if resource is None:
                 resource = services.add_resource(
-                    request.user, community, fields=form.model_fields(), tags=form.cleaned_data["tags"], upload=upload
+                    signed_in(request),
+                    community,
+                    fields=form.model_fields(),
+                    tags=form.cleaned_data["tags"],
+                    upload=upload,
                 )
                 messages.success(request, "Added to the library.")
             else:
                 services.edit_resource(
-                    request.user, resource, fields=form.model_fields(), tags=form.cleaned_data["tags"], upload=upload
+                    signed_in(request),
+                    resource,
+                    fields=form.model_fields(),
+                    tags=form.cleaned_data["tags"],
+                    upload=upload,
                 )
                 messages.success(request, "Your changes are saved.")
         except ValidationError as exc:
@@ -162,7 +173,7 @@ def pin(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return redirect_to_login(resource.get_absolute_url())
         raise Refused("Only facilitators can pin resources.")
     action = request.POST.get("action", "")
-    services.set_pin(request.user, resource, action)
+    services.set_pin(signed_in(request), resource, action)
     labels = {
         "pin": "Pinned: it shows first in the library and on the community page.",
         "unpin": "Unpinned.",
@@ -177,7 +188,7 @@ def pin(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_POST
 @ratelimit.limited("react")
-def helpful(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def helpful(request: HtmxRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
     if not request.user.is_authenticated:
         return redirect_to_login(resource.get_absolute_url())
@@ -218,7 +229,7 @@ def discuss(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return redirect(thread.get_absolute_url())
 
 
-def download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def download(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     """The file, after the policy check, always as an attachment (never rendered by the browser)."""
     resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
     if not resource.file:
@@ -230,7 +241,7 @@ def download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return response
 
 
-def preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def preview(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     """A re-encoded PNG thumbnail of an image resource, shown inline."""
     resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
     if not resource.preview:
@@ -240,7 +251,7 @@ def preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return response
 
 
-def _harden(response: HttpResponse) -> None:
+def _harden(response: HttpResponseBase) -> None:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     # Files in private communities must not linger in shared caches.

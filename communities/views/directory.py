@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.models import signed_in
 from communities import exposure, forms, ledger, panels, policy, queries, services
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
@@ -36,8 +37,8 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
     community = policy.get_community_or_404(request.user, slug)
     membership = policy.membership_of(request.user, community)
     if membership is not None and membership.state == Membership.State.ACTIVE:
-        ledger.record_visit(request.user, community, membership)
-    context = {
+        ledger.record_visit(signed_in(request), community, membership)
+    context: dict[str, object] = {
         "community": community,
         "membership": membership,
         "facilitators": queries.facilitators_of(community),
@@ -102,7 +103,7 @@ def create(request: HttpRequest) -> HttpResponse:
     form = CommunityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        community = services.create_community(request.user, **data)
+        community = services.create_community(signed_in(request), **data)
         messages.success(request, f"{community.name} is ready. You are its owner.")
         return redirect(community)
     return render(request, "communities/form.html", {"form": form, "creating": True})

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.models import signed_in
 from communities import panels, participation, policy, queries, services
 from communities.forms import InviteForm, LevelForm, RoleForm
 from communities.models import Membership
@@ -74,27 +75,29 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, action: s
     back = reverse("communities:facilitate", kwargs={"slug": community.slug})
     try:
         if action in ("approve", "decline"):
-            target = services.decide_request(request.user, community, membership_id, approve=action == "approve")
+            target = services.decide_request(signed_in(request), community, membership_id, approve=action == "approve")
             verb = "approved" if action == "approve" else "declined"
             messages.success(request, f"{target.user.name}'s request is {verb}; they'll get an email.")
         elif action == "role":
             form = RoleForm(request.POST)
             if not form.is_valid():
                 raise services.MembershipError("Choose a role.")
-            target = services.set_role(request.user, community, membership_id, form.cleaned_data["role"])
+            target = services.set_role(signed_in(request), community, membership_id, form.cleaned_data["role"])
             messages.success(request, f"{target.user.name} is now {target.get_role_display().lower()}.")
         elif action in ("remove", "ban"):
-            target = services.remove_member(request.user, community, membership_id, ban=action == "ban")
+            target = services.remove_member(signed_in(request), community, membership_id, ban=action == "ban")
             done = "banned: they can't rejoin" if action == "ban" else "removed (they may rejoin)"
             messages.success(request, f"{target.user.name} is {done}.")
         elif action == "unban":
-            target = services.unban(request.user, community, membership_id)
+            target = services.unban(signed_in(request), community, membership_id)
             messages.success(request, f"{target.user.name} is no longer banned.")
         elif action == "level":
-            form = LevelForm(request.POST)
-            if not form.is_valid():
+            level_form = LevelForm(request.POST)
+            if not level_form.is_valid():
                 raise services.MembershipError("Choose one of the participation levels.")
-            target = services.pin_level(request.user, community, membership_id, form.cleaned_data["level"] or None)
+            target = services.pin_level(
+                signed_in(request), community, membership_id, level_form.cleaned_data["level"] or None
+            )
             shown = target.get_level_display().lower() if target.level_pinned else "computed each night"
             messages.success(request, f"{target.user.name}'s level is {shown}.")
         else:
@@ -117,7 +120,7 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Please correct the invitation below.")
         return dashboard(request, slug, invite_form=form)
     try:
-        services.invite(request.user, community, form.cleaned_data["email"], form.cleaned_data["message"])
+        services.invite(signed_in(request), community, form.cleaned_data["email"], form.cleaned_data["message"])
     except services.MembershipError as exc:
         form.add_error("email", str(exc))
         return dashboard(request, slug, invite_form=form)
@@ -154,7 +157,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "communities/invitation.html", {"error": str(exc), "invitation": invite}, status=400)
         messages.success(request, f"Welcome to {community.name}! You are now a member.")
         return redirect(community)
-    context = {"invitation": invite, "community": community}
+    context: dict[str, object] = {"invitation": invite, "community": community}
     if not request.user.is_authenticated:
         here = request.get_full_path()
         context["signup_url"] = reverse("account_signup") + "?" + urlencode({"email": invite.email, "next": here})

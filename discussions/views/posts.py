@@ -9,9 +9,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.models import signed_in
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit
+from core.http import HtmxRequest
 from core.refusals import Refused
 from discussions import queries, services
 from discussions.forms import EditForm, MoveForm, ReasonForm
@@ -46,7 +48,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             preview = form.rendered.html
         else:
             edited = services.edit_post(
-                request.user,
+                signed_in(request),
                 post,
                 form.cleaned_data["body"],
                 title=form.cleaned_data.get("title"),
@@ -82,7 +84,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if not policy.can_delete_post(request.user, post):
         raise Refused("You can't delete this post.")
     if request.method == "POST":
-        services.delete_post(request.user, post)
+        services.delete_post(signed_in(request), post)
         messages.success(request, "The post is deleted. Replies to it stay in place.")
         return redirect(post_url(post))
     return render(
@@ -94,7 +96,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @ratelimit.limited("react")
-def helpful(request: HttpRequest, pk: int) -> HttpResponse:
+def helpful(request: HtmxRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not request.user.is_authenticated:
         return redirect_to_login(post.get_absolute_url())
@@ -126,7 +128,7 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
             context = {"post": post, "thread": post.thread, "community": post.thread.community, "form": form}
             return refusal.stamp(render(request, "discussions/reason.html", {**context, "action": "flag"}))
         try:
-            services.flag_post(request.user, post, form.cleaned_data["reason"])
+            services.flag_post(signed_in(request), post, form.cleaned_data["reason"])
         except services.DiscussionError as exc:
             messages.info(request, str(exc))
         else:
@@ -144,7 +146,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
         raise Refused("Only the person who asked, or a facilitator, can accept an answer.")
     chosen = None if thread.accepted_answer_id == post.pk else post
     try:
-        services.accept_answer(request.user, thread, chosen)
+        services.accept_answer(signed_in(request), thread, chosen)
     except services.DiscussionError as exc:
         messages.error(request, str(exc))
     else:
@@ -161,7 +163,7 @@ def hide(request: HttpRequest, pk: int) -> HttpResponse:
         raise Refused("Only facilitators can hide posts.")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.hide_post(request.user, post, form.cleaned_data["reason"])
+        services.hide_post(signed_in(request), post, form.cleaned_data["reason"])
         messages.success(request, "The post is hidden. Its author sees your reason.")
         return redirect(_dashboard(post) if request.POST.get("back") == "flags" else post_url(post))
     context = {"post": post, "thread": post.thread, "community": post.thread.community, "form": form, "action": "hide"}
@@ -177,7 +179,7 @@ def unhide(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_moderate(request.user, post.thread.community):
         raise Refused("Only facilitators can unhide posts.")
-    services.unhide_post(request.user, post)
+    services.unhide_post(signed_in(request), post)
     messages.success(request, "The post is visible again.")
     return redirect(post_url(post))
 
@@ -187,7 +189,7 @@ def dismiss_flags(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_moderate(request.user, post.thread.community):
         raise Refused("Only facilitators can review flags.")
-    services.dismiss_flags(request.user, post)
+    services.dismiss_flags(signed_in(request), post)
     messages.success(request, "Flags dismissed; the post stays as it is.")
     return redirect(_dashboard(post))
 
@@ -205,10 +207,10 @@ def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 if not move_form.is_valid():
                     raise services.DiscussionError("Choose a community you facilitate.")
                 target: Community = move_form.cleaned_data["community"]
-                thread = services.move_thread(request.user, thread, target)
+                thread = services.move_thread(signed_in(request), thread, target)
                 messages.success(request, f"Thread moved to {target.name}.")
             else:
-                services.set_thread_state(request.user, thread, action)
+                services.set_thread_state(signed_in(request), thread, action)
                 messages.success(
                     request,
                     {
@@ -233,7 +235,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_review_held(request.user, post):
         raise Refused("Only facilitators can review held posts, and only while they wait.")
-    services.approve_post(request.user, post)
+    services.approve_post(signed_in(request), post)
     messages.success(request, "Approved: the post is visible and its notifications are on their way.")
     return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
 
@@ -243,7 +245,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     post = _post_or_404(request, pk)
     if not policy.can_review_held(request.user, post):
         raise Refused("Only facilitators can review held posts, and only while they wait.")
-    services.reject_post(request.user, post)
+    services.reject_post(signed_in(request), post)
     messages.success(request, "Turned down: the post stays hidden and its author sees why.")
     return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
 

@@ -17,9 +17,11 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
+from accounts.models import signed_in
 from communities import panels, policy
 from communities.models import Community
 from core import ratelimit, spam
+from core.http import HtmxRequest
 from core.refusals import Refused
 from discussions import queries, services
 from discussions.forms import ReplyForm, ThreadForm
@@ -71,7 +73,7 @@ def thread_list_panel(request: HttpRequest, community: Community) -> panels.Pane
         threads, total = queries.thread_list_page(
             community, user, kind=kind, tag=tag, offset=(page.number - 1) * per_page, markers=markers
         )
-    page.object_list = threads
+    page.object_list = threads  # type: ignore[assignment]  # the page's rows, read with the list's own statement
     _link_threads(community, threads)
     return panels.Panel(
         "discussions/_thread_list.html",
@@ -198,7 +200,7 @@ def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset
     for post in posts:
         post.thread = thread
         if "replying_to" not in post.__dict__:  # page_of_posts sets it; others select parent__author
-            post.replying_to = post.parent.author if post.parent_id else None
+            post.replying_to = post.parent.author if post.parent is not None else None
         post.show_content = policy.can_see_post_content(user, post)
         post.indent = min(max(post.depth - 1, 0), MAX_INDENT)
         # Say whom a reply answers when the layout can't: past the last
@@ -243,7 +245,7 @@ def first_unread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def rate_limited(request: HttpRequest) -> ratelimit.Refusal | None:
     """Posting limit for the person (stricter for accounts younger than a day) and their address."""
-    young = request.user.date_joined > timezone.now() - timedelta(days=1)
+    young = signed_in(request).date_joined > timezone.now() - timedelta(days=1)
     spec = settings.NEW_ACCOUNT_POST_RATE_LIMIT if young else settings.POST_RATE_LIMIT
     return ratelimit.check(request, "post", person_spec=spec)
 
@@ -320,7 +322,7 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def reply(request: HtmxRequest, slug: str, pk: int) -> HttpResponse:
     """GET: the reply form (inline partial for htmx); POST: post the reply."""
     thread = policy.get_thread_or_404(request.user, Thread.objects.all(), pk)
     if not request.user.is_authenticated:
@@ -335,7 +337,13 @@ def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST or None, prefix=f"to{parent.pk}" if parent else None)
     # Quote the parent only if this person may read it (hidden and deleted posts stay hidden).
     quote = parent if parent is not None and policy.can_see_post_content(request.user, parent) else None
-    context = {"thread": thread, "community": thread.community, "parent": parent, "quote": quote, "form": form}
+    context: dict[str, object] = {
+        "thread": thread,
+        "community": thread.community,
+        "parent": parent,
+        "quote": quote,
+        "form": form,
+    }
     status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         if (refusal := submission_limited(request)) and request.htmx and "preview" in request.POST:
