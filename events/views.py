@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import signed_in
 from communities import panels, policy
+from core import drafts
 from core.refusals import Refused
 from discussions import queries as discussion_queries
 from discussions.models import PATH_SEGMENT, Post, Thread
@@ -84,7 +85,8 @@ def _event_form(request: HttpRequest, community, event: Event | None) -> HttpRes
         except events.EventError as exc:
             form.add_error(None, str(exc))
         else:
-            return redirect(event.get_absolute_url())
+            # Only a new event's form keeps a draft (events/event_form.html).
+            return drafts.posted(request, redirect(event.get_absolute_url()))
     return render(request, "events/event_form.html", {"community": community, "form": form, "event": event})
 
 

@@ -20,7 +20,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 from accounts.models import signed_in
 from communities import panels, policy
 from communities.models import Community
-from core import ratelimit, spam
+from core import drafts, ratelimit, spam
 from core.http import HtmxRequest
 from core.refusals import Refused
 from discussions import queries, services
@@ -310,7 +310,7 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
                 suspected_spam=spam.suspected(request, f"{data['title']}\n\n{data['body']}"),
             )
             messages.success(request, HELD_MESSAGE if thread.held_at else "Your thread is posted.")
-            return redirect(thread)
+            return drafts.posted(request, redirect(thread))
     response = render(
         request,
         "discussions/new_thread.html",
@@ -372,9 +372,9 @@ def reply(request: HtmxRequest, slug: str, pk: int) -> HttpResponse:
                 form.add_error(None, str(exc))
             else:
                 if request.htmx:
-                    return _new_post_fragment(request, thread, post)
+                    return drafts.posted(request, _new_post_fragment(request, thread, post))
                 messages.success(request, HELD_MESSAGE if post.is_held else "Your reply is posted.")
-                return redirect(post_url(post))
+                return drafts.posted(request, redirect(post_url(post)))
     template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
     response = render(request, template, context, status=200 if request.htmx else status)

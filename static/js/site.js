@@ -3,38 +3,71 @@
   "use strict";
 
   var PREFIX = "copsite-draft:";
+  // Set by the server's answer to a successful post, naming the drafts that
+  // became posts (core/drafts.py).
+  var POSTED = "copsite_posted";
 
   function storage() {
     try { return window.localStorage; } catch (e) { return null; }
   }
 
-  // Drafts: text typed into a post form survives a failed submit, a lost
-  // connection or a closed tab. Cleared once the site confirms the post.
+  // Drafts: what is typed into a posting form survives a failed submit, a
+  // lost connection or a closed tab. A form takes part by carrying a
+  // draft_key field; its boxes are kept under that key. Only the server's
+  // word ends a draft: the copsite_posted cookie, read here before any draft
+  // is put back, so a posted text never comes back into its box.
+  function forgetPosted(store) {
+    var match = document.cookie.match(/(?:^|;\s*)copsite_posted=([^;]*)/);
+    if (!match) return;
+    document.cookie = POSTED + "=; Max-Age=0; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+    match[1].replace(/"/g, "").split(".").forEach(function (key) {
+      if (key) store.removeItem(PREFIX + key);
+    });
+  }
+
+  function draftFields(form) {
+    return Array.prototype.filter.call(form.querySelectorAll("textarea, input"), function (el) {
+      return el.name && (el.tagName === "TEXTAREA" || el.type === "text" || el.type === "url");
+    });
+  }
+
+  function savedDraft(store, key, form) {
+    var raw = store.getItem(key);
+    if (!raw) return null;
+    try {
+      var saved = JSON.parse(raw);
+      if (saved && typeof saved === "object") return saved;
+    } catch (e) { /* a draft kept by an earlier version: the text of the form's box */ }
+    var area = form.querySelector("textarea"), old = {};
+    if (area) old[area.name] = raw;
+    return old;
+  }
+
   function bindDrafts(root) {
     var store = storage();
     if (!store) return;
-    root.querySelectorAll("form[data-draft-key]").forEach(function (form) {
-      if (form.dataset.draftBound) return;
+    forgetPosted(store);
+    store.removeItem(PREFIX + "sent");  // the old "a success message means posted" marker
+    root.querySelectorAll('input[name="draft_key"]').forEach(function (marker) {
+      var form = marker.form;
+      if (!form || form.dataset.draftBound) return;
       form.dataset.draftBound = "1";
-      var key = PREFIX + form.dataset.draftKey;
-      var area = form.querySelector("textarea");
-      if (!area) return;
-      var saved = store.getItem(key);
-      if (saved && !area.value) area.value = saved;
-      area.addEventListener("input", function () {
-        if (area.value) store.setItem(key, area.value); else store.removeItem(key);
-      });
-      form.addEventListener("submit", function (event) {
-        var submitter = event.submitter;
-        if (!submitter || submitter.name !== "preview") store.setItem(PREFIX + "sent", key);
+      var key = PREFIX + marker.value;
+      var fields = draftFields(form);
+      var saved = savedDraft(store, key, form);
+      if (saved) {
+        fields.forEach(function (el) {
+          if (!el.value && typeof saved[el.name] === "string") el.value = saved[el.name];
+        });
+      }
+      form.addEventListener("input", function () {
+        var draft = {}, any = false;
+        fields.forEach(function (el) {
+          if (el.value) { draft[el.name] = el.value; any = true; }
+        });
+        if (any) store.setItem(key, JSON.stringify(draft)); else store.removeItem(key);
       });
     });
-    // A success message after a submit means the draft became a post.
-    var sent = store.getItem(PREFIX + "sent");
-    if (sent && document.querySelector(".message-success")) {
-      store.removeItem(sent);
-      store.removeItem(PREFIX + "sent");
-    }
   }
 
   function showError(form, text) {
@@ -52,15 +85,18 @@
 
   document.addEventListener("htmx:oobAfterSwap", function () { bindDrafts(document); });
 
+  // An htmx post's answer may carry the cookie even when it swaps nothing in.
+  document.addEventListener("htmx:afterRequest", function () {
+    var store = storage();
+    if (store) forgetPosted(store);
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     bindDrafts(event.target.parentNode || document);
     var area = event.target.querySelector && event.target.querySelector("textarea");
     if (area && event.detail.requestConfig && event.detail.requestConfig.verb === "get") area.focus();
     var posted = event.target.querySelector && event.target.querySelector(".just-posted");
     if (posted) {
-      var store = storage();
-      var form = event.detail.requestConfig && event.detail.requestConfig.elt.closest("form[data-draft-key]");
-      if (store && form) store.removeItem(PREFIX + form.dataset.draftKey);
       posted.setAttribute("tabindex", "-1");
       posted.focus();
     }
