@@ -150,11 +150,11 @@ def rsvp(user: User, event: Event, answer: str) -> RSVP:
     return row
 
 
-def _mail(user: User, event: Event, template: str, kind: str) -> None:
+def _mail(user: User, event: Event, template: str, kind: str, **context: Any) -> None:
     queue_templated_email(
         to=user.email,
         template=f"events/email/{template}",
-        context={"person": user, "event": event},
+        context={"person": user, "event": event, **context},
         kind=kind,
         headers={"Auto-Submitted": "auto-generated"},
     )
@@ -230,8 +230,24 @@ def run_chats(now: datetime) -> int:
     return posted
 
 
+def time_left(starts_at: datetime, now: datetime) -> str:
+    """How long until ``starts_at``, as a reminder says it: "in 2 minutes", "in 45 minutes", "in 1 hour".
+
+    To the nearest minute. A reminder goes out when the minute's beat first
+    finds the event within the hour, which may be much later than an hour
+    ahead (an RSVP two minutes before the start, a beat that was down), so
+    the mail says what is actually left, not "in an hour".
+    """
+    seconds = (starts_at - now).total_seconds()
+    if seconds < 60:
+        return "in less than a minute"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((hours, "hour"), (minutes, "minute")) if n]
+    return "in " + " ".join(parts)
+
+
 def send_reminders(now: datetime) -> int:
-    """Email people going to an event that starts within the hour; once each."""
+    """Email people going to an event that starts within the hour; once each, saying how long is left."""
     sent = 0
     with transaction.atomic():
         rows = list(
@@ -247,7 +263,8 @@ def send_reminders(now: datetime) -> int:
         )
         for row in rows:
             if row.user.is_active and not row.user.email_paused and policy.can_view_event(row.user, row.event):
-                _mail(row.user, row.event, "event_reminder", kind="event.reminder")
+                starts_in = time_left(row.event.starts_at, now)
+                _mail(row.user, row.event, "event_reminder", kind="event.reminder", starts_in=starts_in)
                 sent += 1
         RSVP.objects.filter(pk__in=[r.pk for r in rows]).update(reminded_at=now)
     return sent
