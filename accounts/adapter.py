@@ -3,6 +3,7 @@ failed logins count per address; only an account's holder confirms its address."
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -13,11 +14,13 @@ from allauth.account.stages import EmailVerificationStage, LoginStageController
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.crypto import constant_time_compare
 
 from accounts import names
 from core.mail import queue_email
 from core.ratelimit import client_network
+from core.wording import house_words
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -30,7 +33,7 @@ SIGNED_UP_HERE = "accounts.signed_up_here"
 def holder_is_here(request: HttpRequest, user: User) -> bool:
     """Whether this browser belongs to the holder of account ``user``.
 
-    That is: signed in as it, or it signed up here with the password the
+    That is: logged in as it, or it signed up here with the password the
     account still has, or it is part-way through signing in to it
     (allauth's pending email-verification step after a correct password).
     """
@@ -108,11 +111,33 @@ class AccountAdapter(DefaultAccountAdapter):
         # message is stored as a row and sent by a worker after commit, so a
         # slow or failing SMTP server never blocks or breaks sign-up.
         msg = self.render_mail(template_prefix, email, context)
-        html = None
+        html_part = None
         for alternative, mimetype in getattr(msg, "alternatives", []):
             if mimetype == "text/html":
-                html = alternative
-        queue_email(to=email, subject=msg.subject, text=msg.body, html=html, kind=template_prefix.rsplit("/", 1)[-1])
+                html_part = alternative
+        queue_email(
+            to=email,
+            subject=house_words(msg.subject),
+            text=house_words(msg.body),
+            html=html_part,
+            kind=template_prefix.rsplit("/", 1)[-1],
+        )
+
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        # allauth's messages ("Successfully signed in as …", "You have signed
+        # out.") in the site's words (core/wording.py).
+        if message is None and message_template:
+            message = html.unescape(render_to_string(message_template, message_context or {}, request).strip())
+        if message:
+            super().add_message(request, level, extra_tags=extra_tags, message=house_words(message))
 
     def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=commit)
@@ -130,13 +155,13 @@ class AccountAdapter(DefaultAccountAdapter):
         address (communities.services.accept_invitation) would let the
         stranger in. Requiring the holder as well as the mailbox means a
         verified address was proven by the person who uses the account.
-        Someone else is sent to sign in first; an owner who never made that
+        Someone else is sent to log in first; an owner who never made that
         account takes it over with "Forgot your password?", which mails them.
         """
         if not holder_is_here(request, email_address.user):
             messages.error(
                 request,
-                f"To confirm {email_address.email}, sign in as {email_address.user.username} in this browser, "
+                f"To confirm {email_address.email}, log in as {email_address.user.username} in this browser, "
                 "then open the link again. If you did not create that account, nobody can use it until "
                 "the address is confirmed; if the address is yours, “Forgot your password?” lets you take it over.",
             )

@@ -313,7 +313,7 @@ def test_a_forwarded_link_lets_no_one_in_and_the_owners_click_does_not_confirm_a
     link = confirmation_link("invitee@example.org")
     response = owner.post(link, follow=True)
     html = response.content.decode()
-    assert "sign in as stranger in this browser" in html
+    assert "log in as stranger in this browser" in html
     assert not EmailAddress.objects.get(email="invitee@example.org").verified
     assert not Membership.objects.filter(user=account.user, community=world.private).exists()
     assert Invitation.objects.get(email="invitee@example.org").is_open

@@ -69,7 +69,7 @@ def test_the_login_page_wears_the_site_header_and_footer(client):
     assert 'href="/accounts/signup/">Sign up</a>' in header
     assert '<footer class="site-footer">' in page and "a forum for communities of practice" in page
     assert '<meta name="color-scheme" content="light dark">' in page and "/css/site.css" in page
-    assert re.search(r"<title>Sign In · [^<]+</title>", page)
+    assert re.search(r"<title>Log in · [^<]+</title>", page)
     # allauth's own form, drawn field by field by the site's macro (label, control, errors).
     main = page.split('<main id="main"', 1)[1].split("</main>", 1)[0]
     assert '<div class="narrow account-page">' in main
