@@ -6,15 +6,16 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.account.models import EmailAddress
+from allauth.account.models import EmailAddress, EmailConfirmation
 from allauth.account.stages import EmailVerificationStage, LoginStageController
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
 from accounts import names
@@ -65,6 +66,11 @@ def mail_site() -> MailSite:
     return MailSite(name=settings.COPSITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
 
 
+def site_url(path: str) -> str:
+    """The address of ``path`` on this site as configured (``SITE_URL``), whatever the request said."""
+    return settings.SITE_URL + path
+
+
 def on_site(url: str) -> str:
     """``url`` moved onto ``SITE_URL``: same path, query and fragment; scheme, host and port from settings."""
     parts = urlsplit(url)
@@ -94,15 +100,33 @@ class AccountAdapter(DefaultAccountAdapter):
         # and the password rules (README: Security choices).
         return f"{client_network(request)}:{super()._get_login_attempts_cache_key(request, **credentials)}"
 
+    # allauth builds the links it mails (verification, password reset,
+    # sign-up…) with request.build_absolute_uri(), i.e. from whatever Host
+    # header and port the request named: a reset requested with a forged Host
+    # would mail a link to the forger's server, and one made through another
+    # port (a proxy, `make run` on PORT=8100) a link to that port. Every link
+    # in our mail is on SITE_URL: the adapter's URL builders below build on
+    # it, and send_mail moves any other "…_url" of a mail's context onto it
+    # (allauth's "no account here" mail builds its sign-up link without a hook).
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        # allauth's own spelling: the opaque "uid-key" stands where the two parts would.
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return site_url(path.replace("UID-KEY", quote(key)))
+
+    def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation: EmailConfirmation) -> str:
+        return site_url(reverse("account_confirm_email", args=[emailconfirmation.key]))
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        context = {
+            "signup_url": site_url(reverse("account_signup")),
+            "password_reset_url": site_url(reverse("account_reset_password")),
+        }
+        self.send_mail("account/email/account_already_exists", email, context)
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        # allauth builds its links (verification, password reset, sign-up…)
-        # with request.build_absolute_uri(), i.e. from whatever Host header
-        # and port the request named: a reset requested with a forged Host
-        # would mail a link to the forger's server, and one made through
-        # another port (a proxy, `make run` on PORT=8100) a link to that
-        # port. Every link in our mail is on SITE_URL, so each "…_url" in
-        # the context is moved onto it here, the one place every allauth
-        # mail passes through (account, social account and MFA alike).
+        # The one place every allauth mail passes through (account, social
+        # account and MFA alike): links onto SITE_URL, the site's name.
         context = {"email": email, **context, "current_site": mail_site()}  # allauth's send_mail adds "email" too
         for key, value in context.items():
             if key.endswith("_url") and isinstance(value, str):
