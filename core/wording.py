@@ -28,6 +28,7 @@ HOUSE_WORDS = {
     "Sign Up": "Sign up",
     "Signup": "Sign up",
     "signup": "sign-up",  # the noun, as in "the sign-up process"
+    "to signup": "to sign up",  # the verb ("tried to signup for an account")
     "Sign Out": "Log out",
     "Sign out": "Log out",
     "sign out": "log out",

@@ -187,6 +187,8 @@ def test_allauths_mails_say_log_in_and_sign_up_only(client, world):
     kinds = {mail.kind for mail in mails}
     assert {"email_confirmation_signup", "account_already_exists", "password_reset_key", "unknown_account"} <= kinds
     assert {"email_confirmation", "password_changed"} <= kinds
+    exists = next(mail for mail in mails if mail.kind == "account_already_exists")
+    assert "you or someone else tried to sign up for an\naccount" in exists.body_text
     wrong = {
         mail.kind: other_spellings(f"{mail.subject}\n{mail.body_text}\n{mail.body_html}")
         for mail in mails
@@ -198,6 +200,7 @@ def test_allauths_mails_say_log_in_and_sign_up_only(client, world):
 def test_the_rewording_touches_words_not_markup_or_what_was_typed():
     assert house_words("Sign In") == "Log in" and house_words("Signup") == "Sign up"
     assert house_words("to finalize the signup process") == "to finalize the sign-up process"
+    assert house_words("someone tried to signup for an account") == "someone tried to sign up for an account"
     address = "Sign up: https://forum.example.org/accounts/signup/?next=/sign in/ or signup.example.org."
     assert house_words(address) == address
     assert house_words("Please sign in, or Sign Out; you signed in.") == "Please log in, or Log out; you logged in."
