@@ -394,6 +394,39 @@ def readable_posts_q(user: Viewer, prefix: str = "") -> Q:
     return thread & (shown | own_hidden | moderated)
 
 
+class ReadablePosts:
+    """Which posts of a community's listed threads someone may read (``readable_posts_in``)."""
+
+    ALL = "all"  # facilitators and site admins: every post, held, hidden and deleted ones included
+    OWN = "own"  # everyone else signed in: posts shown to all, and their own held or hidden ones
+    SHOWN = "shown"  # anonymous visitors: posts shown to all
+
+
+def readable_posts_in(user: Viewer, community: Community) -> str:
+    """``readable_posts_q`` for the posts of threads ``community``'s list shows ``user`` (a ``ReadablePosts``).
+
+    Decided from the membership already known, as ``listed_held_threads``: the
+    thread list's unread counts follow it in SQL. tests/test_read_positions.py
+    proves it agrees with ``readable_posts_q`` for every role.
+    """
+    if can_moderate(user, community):
+        return ReadablePosts.ALL
+    if user.is_authenticated:
+        return ReadablePosts.OWN
+    return ReadablePosts.SHOWN
+
+
+def readable_listed_posts_q(user: Viewer, community: Community, prefix: str = "") -> Q:
+    """``readable_posts_in`` as a filter on Post's fields, for posts of threads listed in ``community``."""
+    readable = readable_posts_in(user, community)
+    if readable == ReadablePosts.ALL:
+        return Q()
+    shown = Q(**{f"{prefix}state": POST_VISIBLE})
+    if readable == ReadablePosts.OWN:
+        return shown | Q(**{f"{prefix}state__in": [POST_HELD, POST_HIDDEN], f"{prefix}author": user})
+    return shown
+
+
 def visible_thread_or_404(user: Viewer, thread: _Thread | None) -> _Thread:
     """``thread`` (loaded with its community) if the user may see it; a missing one (None) is the same 404."""
     if thread is None or not can_view_thread(user, thread):

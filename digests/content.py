@@ -21,6 +21,7 @@ from taggit.models import TaggedItem
 from communities import policy
 from communities.models import Community
 from discussions.models import Post, ReadState, Thread
+from discussions.reading import Position
 from events.models import Event
 from notifications.models import Notification
 from resources.models import Resource
@@ -210,7 +211,7 @@ class Reader:
 
     user_id: int
     level: dict[int, str]  # community id → participation level
-    read: dict[int, datetime] = field(default_factory=dict)  # thread id → last read
+    read: dict[int, Position] = field(default_factory=dict)  # thread id → the posts they were shown
     took_part: set[int] = field(default_factory=set)  # thread ids they posted in
     notifications: list[Notification] = field(default_factory=list)  # unread, not emailed
     tags: set[str] = field(default_factory=set)
@@ -219,10 +220,10 @@ class Reader:
 def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Pool) -> dict[int, Reader]:
     readers = {uid: Reader(uid, levels.get(uid, {})) for uid in user_ids}
     thread_ids = {t.pk for t in pool.threads} | {p.thread_id for p in pool.replies} | {q.pk for q in pool.questions}
-    for uid, tid, at in ReadState.objects.filter(user_id__in=user_ids, thread_id__in=thread_ids).values_list(
-        "user_id", "thread_id", "last_read_at"
+    for uid, tid, upto, beyond in ReadState.objects.filter(user_id__in=user_ids, thread_id__in=thread_ids).values_list(
+        "user_id", "thread_id", "last_read_post_number", "read_beyond"
     ):
-        readers[uid].read[tid] = at
+        readers[uid].read[tid] = Position.stored(upto, beyond)
     reply_threads = {p.thread_id for p in pool.replies}
     for uid, tid in (
         Post.objects.filter(author_id__in=user_ids, thread_id__in=reply_threads)
@@ -258,14 +259,15 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
     section = Section(community)
     ranked = pool.ranked(community.pk)
 
-    def fresh(thread_id: int, at: datetime) -> bool:
-        last = reader.read.get(thread_id)
-        return last is None or at > last
+    def fresh(thread_id: int, number: int) -> bool:
+        """Not shown to them yet: the post numbered ``number`` (1: the opening post) of the thread."""
+        position = reader.read.get(thread_id)
+        return position is None or not position.has_read(number)
 
     for thread in ranked.threads:
         if not (start <= thread.created_at < end):
             continue
-        if thread.author_id == reader.user_id or not fresh(thread.pk, thread.created_at):
+        if thread.author_id == reader.user_id or not fresh(thread.pk, 1):
             continue
         target = section.stories if thread.kind == Thread.Kind.STORY else section.threads
         if len(target) < MAX_THREADS:
@@ -275,7 +277,7 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
             continue
         if reply.author_id == reader.user_id or reply.thread_id not in reader.took_part:
             continue
-        if fresh(reply.thread_id, reply.created_at) and len(section.replies) < MAX_REPLIES:
+        if fresh(reply.thread_id, reply.number) and len(section.replies) < MAX_REPLIES:
             section.replies.append(reply)
     questions = [q for q in ranked.questions if q.author_id != reader.user_id and q.pk not in reader.read]
     # Questions in the person's own tags first: the ones they can most likely answer.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, FilteredRelation, IntegerField, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -11,6 +11,8 @@ from taggit.managers import TaggableManager
 from accounts.models import User, Viewer
 from communities import policy
 from communities.models import Community
+from core.db import CappedCount, InJsonRanges
+from discussions.reading import UNREAD_COUNTED, Position
 
 # Materialized path: one fixed-width decimal segment per level. Digits only,
 # so every database collation orders paths the same way (tree order).
@@ -34,6 +36,32 @@ class ThreadQuerySet(models.QuerySet["Thread"]):
     def published(self) -> ThreadQuerySet:
         """Threads every reader of their community sees: not held for review (digests, feeds)."""
         return self.filter(policy.published_threads_q())
+
+    def with_unread(self, user: Viewer) -> ThreadQuerySet:
+        """Each thread with ``unread_count``: how many posts ``user`` may read, did not write and was never shown.
+
+        Readable is ``Post.objects.readable_by(user)`` (held, hidden and deleted
+        posts of others are never counted); shown is their ReadState
+        (``discussions.reading``). Counted up to ``UNREAD_COUNTED``; None for a
+        thread they never opened, and for everyone when nobody is signed in.
+        One correlated count per row, on the (thread, number) index.
+        """
+        if not user.is_authenticated:
+            return self.annotate(**{"unread_count": Value(None, output_field=IntegerField())})
+        unread = (
+            Post.objects.readable_by(user)
+            .filter(thread=OuterRef("pk"), number__gt=OuterRef("reading__last_read_post_number"))
+            .exclude(author=user)
+            .exclude(InJsonRanges(F("number"), OuterRef("reading__read_beyond")))
+            .values("pk")[:UNREAD_COUNTED]
+        )
+        count = Case(
+            When(reading__id__isnull=True, then=Value(None)), default=CappedCount(unread), output_field=IntegerField()
+        )
+        # By name in a dict: the attribute is declared on Thread (``unread_count``), where other reads set it too.
+        return self.annotate(reading=FilteredRelation("read_states", condition=Q(read_states__user=user))).annotate(
+            **{"unread_count": count}
+        )
 
 
 class PostQuerySet(models.QuerySet["Post"]):
@@ -66,6 +94,9 @@ class Thread(models.Model):
     # reply's own transaction.
     reply_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # The number the thread's latest post took (Post.number): a reply takes the next
+    # one in its own transaction, under the thread's row lock (discussions.services).
+    highest_post_number = models.PositiveIntegerField(default=0)
     last_poster = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -84,8 +115,11 @@ class Thread(models.Model):
 
     objects = ThreadQuerySet.as_manager()
 
-    # Not stored: set by the reads that show it (discussions/queries.py). New activity since the reader's last visit.
+    # Not stored: set by the reads that show it (discussions/queries.py). Whether the reader has
+    # something to read here (never opened, or unread posts), and how many posts they may read
+    # and were never shown (None: never opened; at most queries.UNREAD_COUNTED).
     unread: bool
+    unread_count: int | None
 
     class Meta:
         indexes = [
@@ -129,6 +163,9 @@ class Post(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     depth = models.PositiveSmallIntegerField(default=0)
     path = models.CharField(max_length=1200, blank=True)
+    # Its place in the order the thread's posts were written: 1 is the opening post.
+    # Read tracking counts by it (ReadState, discussions.reading); pages show tree order.
+    number = models.PositiveIntegerField()
     child_count = models.PositiveIntegerField(default=0)
     body = models.TextField()
     body_html = models.TextField()
@@ -166,6 +203,7 @@ class Post(models.Model):
     parent_link: str
     helpful_url: str
     show_content: bool
+    shown: bool
     indent: int
     says_parent: bool
     can_edit: bool
@@ -179,6 +217,8 @@ class Post(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["thread", "path"], name="post_unique_path"),
+            # One post per number; its index serves the unread counts (a thread's posts past the reader's place).
+            models.UniqueConstraint(fields=["thread", "number"], name="post_unique_number"),
             models.UniqueConstraint(
                 fields=["author", "submission_key"], condition=~Q(submission_key=""), name="post_once_per_submission"
             ),
@@ -289,14 +329,28 @@ class Flag(models.Model):
 
 
 class ReadState(models.Model):
-    """How far a member has read a thread: unread markers and "jump to first unread"."""
+    """Which posts of a thread a member was shown: "new" markers, unread counts and "jump to first unread".
+
+    ``last_read_post_number``: every post up to this number was shown to them
+    (Discourse's name); ``read_beyond``: posts shown past it, as [first, last]
+    pairs (a nested thread's pages, or a later page read first). See
+    ``discussions.reading.Position``, which reads and moves them.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
-    last_read_at = models.DateTimeField()
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="read_states")
+    last_read_post_number = models.PositiveIntegerField(default=0)
+    read_beyond = models.JSONField(default=list, blank=True)
+    # When the position last moved. Writers compare it to what they read, so two
+    # pages loaded at once both count (discussions.services.mark_read).
+    last_read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "thread"], name="one_read_state")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} read thread {self.thread_id} until {self.last_read_at}"
+        return f"{self.user_id} read thread {self.thread_id} up to post {self.last_read_post_number}"
+
+    @property
+    def position(self) -> Position:
+        return Position.stored(self.last_read_post_number, self.read_beyond)

@@ -2,15 +2,18 @@
 
 Views validate input, ask ``communities.policy``, then call exactly one of
 these. A reply locks its thread row first, so concurrent replies take turns:
-materialized paths stay unique and ``reply_count``/``last_activity_at`` exact.
+materialized paths and post numbers stay unique, ``reply_count``,
+``highest_post_number`` and ``last_activity_at`` exact.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,6 +26,7 @@ from accounts.models import User, Viewer
 from communities import audit, ledger, policy
 from communities.models import Activity, Community
 from core import pagecache
+from core.db import one_or_none
 from core.mail import one_line
 from core.markup import RENDER_VERSION, MarkupError, Rendered, render
 from core.refusals import Refused
@@ -38,6 +42,7 @@ from discussions.models import (
     Thread,
     path_segment,
 )
+from discussions.reading import Position
 
 MAX_TAGS = 8
 _MENTION_CANDIDATE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+\-]{1,150})")
@@ -161,8 +166,9 @@ def start_thread(
                 last_activity_at=now,
                 last_poster=author,
                 held_at=now if held else None,
+                highest_post_number=1,
             )
-            post = Post(thread=thread, author=author, depth=0, path="", body=body, created_at=now)
+            post = Post(thread=thread, author=author, depth=0, path="", number=1, body=body, created_at=now)
             post.submission_key = submission_key
             _apply_render(post, rendered)
             if held:
@@ -170,6 +176,8 @@ def start_thread(
             post.save()
             thread.opening_post = post
             thread.save(update_fields=["opening_post"])
+            # The author has read what they wrote: their own thread is not "new" to them.
+            ReadState.objects.create(user=author, thread=thread, last_read_post_number=1, last_read_at=now)
             pagecache.touched(community)
             if tags:
                 thread.tags.set(tags[:MAX_TAGS])
@@ -232,6 +240,8 @@ def _reply_locked(
     if parent.child_count >= MAX_SIBLINGS:
         raise DiscussionError("This post has too many replies; reply to the thread instead.")
     index = parent.child_count + 1
+    # The next number, read from the locked row: concurrent replies wait for this one's commit.
+    number = thread.highest_post_number + 1
     pagecache.touched(thread.community)
     Post.objects.filter(pk=parent.pk).update(child_count=F("child_count") + 1)
     now = timezone.now()
@@ -241,6 +251,7 @@ def _reply_locked(
         parent=parent,
         depth=parent.depth + 1,
         path=parent.path + path_segment(index),
+        number=number,
         body=body,
         created_at=now,
         submission_key=key,
@@ -250,12 +261,17 @@ def _reply_locked(
         _hold(post, now)
         post.save()
         # Counted (pages are numbered by reply_count) but not yet news: no activity, no notifications.
-        Thread.objects.filter(pk=thread.pk).update(reply_count=F("reply_count") + 1)
+        Thread.objects.filter(pk=thread.pk).update(
+            reply_count=F("reply_count") + 1, highest_post_number=F("highest_post_number") + 1
+        )
         return post
     post.save()
     update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     Thread.objects.filter(pk=thread.pk).update(
-        reply_count=F("reply_count") + 1, last_activity_at=now, last_poster=author
+        reply_count=F("reply_count") + 1,
+        highest_post_number=F("highest_post_number") + 1,
+        last_activity_at=now,
+        last_poster=author,
     )
     ledger.record(author, thread.community, Activity.Kind.REPLY, at=now)
     _notify(post, author, rendered.mentions, reply_to=parent)
@@ -386,18 +402,65 @@ def accept_answer(actor: User, thread: Thread, post: Post | None) -> Thread:
     return thread
 
 
-def mark_read(user: Viewer, thread: Thread, at: datetime | None = None) -> None:
-    """Remember how far the member has read (one upsert; no-op for anonymous visitors)."""
+class _Look(Enum):
+    UP = "look it up"
+
+
+# ``mark_read(..., state=LOOK_UP)``: the caller has not read the member's ReadState; mark_read reads it.
+LOOK_UP: Literal[_Look.UP] = _Look.UP
+# Attempts to move a position another request moved at the same moment, before giving up
+# (this page's posts then stay unread: shown as new again, never skipped).
+_MARK_ATTEMPTS = 3
+
+
+def mark_read(
+    user: Viewer,
+    thread: Thread,
+    numbers: Collection[int] | None = None,
+    *,
+    state: ReadState | Literal[_Look.UP] | None = LOOK_UP,
+) -> None:
+    """Remember that ``user`` was shown the posts numbered ``numbers`` of ``thread`` (None: all of it, to its end).
+
+    ``state`` is the member's ReadState as the page read it (None: they had
+    none), or ``LOOK_UP``. Nothing new costs no write; otherwise one statement:
+    an UPDATE that applies only if nobody moved the position since it was read
+    (else it is read again and merged, so two pages loaded at once both count),
+    or an INSERT for a first visit. A position never moves backwards.
+    No-op for anonymous visitors.
+    """
     if not user.is_authenticated:
         return
-    at = at or thread.last_activity_at
-    # INSERT … ON CONFLICT DO UPDATE: one statement, no row lock round trips.
-    ReadState.objects.bulk_create(
-        [ReadState(user=user, thread=thread, last_read_at=at)],
-        update_conflicts=True,
-        unique_fields=["user", "thread"],
-        update_fields=["last_read_at"],
-    )
+    for _attempt in range(_MARK_ATTEMPTS):
+        if state is LOOK_UP:
+            state = one_or_none(ReadState.objects.filter(user=user, thread=thread))
+        old = state.position if state is not None else Position()
+        new = old.with_upto(thread.highest_post_number) if numbers is None else old.with_shown(numbers)
+        if new == old:
+            return
+        now = timezone.now()
+        if state is None:
+            # INSERT … ON CONFLICT DO NOTHING: a first visit racing another first visit of the same
+            # person keeps the one that came first; the other page's posts stay unread.
+            ReadState.objects.bulk_create(
+                [
+                    ReadState(
+                        user=user,
+                        thread=thread,
+                        last_read_post_number=new.upto,
+                        read_beyond=new.as_json(),
+                        last_read_at=now,
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+            return
+        moved = ReadState.objects.filter(
+            pk=state.pk, last_read_post_number=state.last_read_post_number, last_read_at=state.last_read_at
+        ).update(last_read_post_number=new.upto, read_beyond=new.as_json(), last_read_at=now)
+        if moved:
+            return
+        state = LOOK_UP
 
 
 # --- Flags and moderation ----------------------------------------------------------------

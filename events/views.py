@@ -21,8 +21,8 @@ from accounts.models import signed_in
 from communities import panels, policy
 from core.refusals import Refused
 from discussions import queries as discussion_queries
-from discussions.models import PATH_SEGMENT, Post, Thread
-from discussions.views.threads import decorate_posts
+from discussions.models import PATH_SEGMENT, Post, ReadState, Thread
+from discussions.views.threads import decorate_posts, remember_shown
 from events import calendar, queries
 from events import services as events
 from events.forms import EventForm
@@ -293,9 +293,10 @@ def _chat_flags(request: HttpRequest, thread: Thread, event: Event | None) -> di
     }
 
 
-def chat_page(request: HttpRequest, thread: Thread) -> HttpResponse:
-    """A hosted chat's thread page (``discussions.views.threads.register_kind_page``)."""
+def chat_page(request: HttpRequest, thread: Thread, read_state: ReadState | None) -> HttpResponse:
+    """A hosted chat's thread page (``discussions.views.threads.register_kind_page``): every post, read once shown."""
     context = chat_context(request, thread)
+    remember_shown(request, thread, context["posts"], read_state)
     context.update(is_member=policy.can_post(request.user, thread.community), now=timezone.now())
     return render(request, "events/chat.html", context)
 
@@ -318,6 +319,7 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
         sections.pop(0)
     return {
         **_chat_flags(request, thread, event),
+        "posts": posts,
         "opening": opening,
         "sections": sections,
         "newest": max((p.pk for p in posts), default=0),

@@ -125,10 +125,13 @@ def test_member_reading_a_long_thread_costs_the_same_queries_on_first_and_last_p
     for post in helpful:
         services.toggle_helpful(world.member, post)
     urls = pages(conversation)
-    # New replies: the next view writes the read marker once, in one statement.
+    # New replies: the next view of each page writes the read position once, in one statement
+    # (that page's posts, and only they, become read).
     with django_assert_max_num_queries(small + 1):
         first = client.get(urls["thread_first"])
     assert 'class="badge badge-new"' in first.content.decode()
+    with django_assert_max_num_queries(small + 1):
+        client.get(urls["thread_last"])
     # Read: every later view costs what the short thread did, first page and last.
     first_count = count_queries(client, urls["thread_first"], django_assert_max_num_queries, small)
     last_count = count_queries(client, urls["thread_last"], django_assert_max_num_queries, small)

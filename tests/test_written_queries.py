@@ -92,14 +92,15 @@ def busy(world, conversation):
                 tags=["odd" if i % 2 else "even", "all"],
             )
         )
+    services.mark_read(world.member, threads[1])
+    services.mark_read(world.member, threads[2])
+    services.reply(world.facilitator, threads[2], "Since Mira last looked")  # read before its last activity
     base = timezone.now() - timedelta(days=10)
     for i, thread in enumerate(threads):  # distinct activity times: one order, whatever the clock did
         Thread.objects.filter(pk=thread.pk).update(last_activity_at=base + timedelta(minutes=i * 7 % 45))
     services.set_thread_state(world.facilitator, threads[5], "pin")
     Thread.objects.filter(pk=threads[7].pk).update(held_at=timezone.now(), author=world.member)
     Thread.objects.filter(pk=threads[8].pk).update(held_at=timezone.now(), author=world.owner)
-    services.mark_read(world.member, threads[1])
-    services.mark_read(world.member, threads[2], at=base - timedelta(days=1))  # read before its last activity
     return threads
 
 
@@ -153,9 +154,9 @@ def test_rows_carry_people_and_the_members_unread_markers(busy, world):
     assert replied.author.pk == world.member.pk and replied.author.name == "Mira Member"
     assert replied.reply_count == 2 and replied.last_poster.pk == world.owner.pk
     assert replied.last_poster.name == world.owner.name
-    assert rows[busy[1].pk].unread is False  # read since its last activity
-    assert rows[busy[2].pk].unread is True  # read before it
-    assert rows[busy[3].pk].unread is True  # never opened
+    assert rows[busy[1].pk].unread is False and rows[busy[1].pk].unread_count == 0  # read since its last activity
+    assert rows[busy[2].pk].unread is True and rows[busy[2].pk].unread_count == 1  # read before it
+    assert rows[busy[3].pk].unread is True and rows[busy[3].pk].unread_count is None  # never opened
     assert rows[busy[4].pk].tag_names == sorted(rows[busy[4].pk].tag_names) and "all" in rows[busy[4].pk].tag_names
     assert rows[busy[5].pk].pinned and next(iter(rows)) == busy[5].pk  # the pinned thread leads the list
     # Nobody else has markers: not anonymous visitors, not people who can't post here.
@@ -201,7 +202,9 @@ def test_the_thread_comes_with_the_readers_membership_and_read_marker(conversati
         assert policy.can_reply(world.member, thread) and not policy.can_moderate(world.member, thread.community)
     assert thread.pk == conversation.thread.pk and thread.community.slug == "commons"
     assert membership.state == Membership.State.ACTIVE and membership.community is thread.community
-    assert read_state.last_read_at == ReadState.objects.get(user=world.member, thread=thread).last_read_at
+    stored = ReadState.objects.get(user=world.member, thread=thread)
+    assert read_state.last_read_at == stored.last_read_at and read_state.last_read_post_number == 3
+    assert read_state.position == stored.position
     thread, read_state = thread_for_reader(world.outsider, conversation.thread.pk)
     assert read_state is None and policy.membership_of(world.outsider, thread.community) is None
     thread, read_state = thread_for_reader(AnonymousUser(), conversation.thread.pk)
