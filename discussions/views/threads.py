@@ -210,8 +210,8 @@ def decorate_posts(
 
     ``post.shown``: whether the page draws the post at all (a post held for
     review is drawn only for its author and the facilitators); ``is_unread``:
-    shown, not the reader's own, and never shown to them before (``read_state``;
-    without one, nothing is marked: everything is new on a first visit).
+    readable (not a tombstone), not the reader's own, and never shown to them
+    before (``read_state``; without one, nothing is marked: all is new on a first visit).
     """
     position = read_state.position if read_state is not None else None
     previous = None
@@ -232,7 +232,13 @@ def decorate_posts(
         post.can_react = policy.can_react(user, post)
         post.can_flag = policy.can_flag(user, post)
         post.i_found_helpful = post.pk in helpful
-        post.is_unread = bool(position is not None and post.author_id != user.pk and not position.has_read(post.number))
+        # What the counts count: posts the reader may read (not a tombstone), not their own, never shown.
+        post.is_unread = bool(
+            position is not None
+            and post.show_content
+            and post.author_id != user.pk
+            and not position.has_read(post.number)
+        )
         post.is_accepted = thread.accepted_answer_id == post.pk
         previous = post
     _link_posts(thread, posts)
