@@ -164,6 +164,41 @@ def test_rows_carry_people_and_the_members_unread_markers(busy, world):
         assert not any(t.unread for t in panel(world.public, user)["page"].object_list)
 
 
+@pytest.fixture
+def readings(busy, world, make_user):
+    """Posts in every state on three threads, and each reader's position in them: a prefix, ranges, nothing."""
+    newcomer = make_user("nina")
+    factories.membership(newcomer, world.public)
+    people = (world.member, world.owner, world.facilitator, world.admin)
+    for i, thread in enumerate((busy[0], busy[10], busy[11])):
+        for j in range(9):
+            author = (world.owner, world.member, world.facilitator, newcomer)[(i + j) % 4]
+            post = services.reply(author, thread, f"Reply {j}", suspected_spam=author == newcomer and j % 2 == 0)
+            if j == 4 and not post.is_held:
+                services.hide_post(world.facilitator, post, "No")
+            if j == 6 and not post.is_held:
+                services.delete_post(world.admin, post)
+        for k, person in enumerate(people):
+            shown = [[1], [1, 2, 5, 6, 9], list(range(1, 13, 2)), [3, 4, 11]][(i + k) % 4]
+            services.mark_read(person, thread, shown)
+    return busy
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "member", "owner", "facilitator", "admin"])
+def test_the_lists_unread_counts_are_the_orms(readings, world, who):
+    """thread_list_page's counts (written SQL) = Thread.objects.with_unread (ORM, Post.objects.readable_by)."""
+    user = AnonymousUser() if who == "anonymous" else getattr(world, who)
+    listed = {t.pk: t for n in (1, 2, 3) for t in panel(world.public, user, f"page={n}")["page"].object_list}
+    orm = dict(Thread.objects.listed_in(world.public, user).with_unread(user).values_list("pk", "unread_count"))
+    markers = who not in ("anonymous", "outsider")
+    assert {pk: t.unread_count for pk, t in listed.items()} == (orm if markers else dict.fromkeys(orm))
+    assert {pk: t.unread for pk, t in listed.items()} == {
+        pk: markers and (count is None or count > 0) for pk, count in orm.items()
+    }
+    if markers:  # the positions left something unread in each of the three threads
+        assert all(orm[t.pk] for t in (readings[0], readings[10], readings[11]))
+
+
 @pytest.mark.parametrize("asked", ["0", "-3", "99", "9" * 30, "x", ""])
 def test_an_odd_page_number_shows_what_djangos_paginator_would(busy, world, asked):
     expected = orm_list(world.public, AnonymousUser())
