@@ -54,6 +54,13 @@ def test_page_one_of_three_leaves_pages_two_and_three_unread(page, live_server, 
     expect(jump).to_be_visible()
     visit(page, page.url)  # axe on the list with the counts
     page.screenshot(path=str(SCREENSHOTS / "reading-list-after-page-one.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    visit(page, page.url)
+    expect(thread_row(page, "Handover at seven").get_by_role("link", name=re.compile(r"^10 new"))).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "reading-list-after-page-one-390-dark.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.emulate_media(color_scheme="light")
 
     # "Jump to first unread" lands on page 2, at its first post, marked new.
     thread_row(page, "Handover at seven").get_by_role("link", name=re.compile(r"^10 new")).click()
