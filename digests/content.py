@@ -241,6 +241,9 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
             # Text every member of the community may read (hidden, held, deleted: left out).
         )
         .filter(policy.published_posts_q("post__"))
+        # What watching levels announce (a new thread, each post of a watched thread) is news for
+        # the bell; the digest has its own new threads, best first, and keeps "for you" personal.
+        .exclude(kind__in=[Notification.Kind.NEW_THREAD, Notification.Kind.WATCHING])
         .select_related("actor", "post__thread")
         .order_by("created_at")[: NOTIFICATIONS_PER_PERSON * len(user_ids)]
     ):

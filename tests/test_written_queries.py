@@ -148,13 +148,17 @@ def test_held_threads_show_to_their_author_and_facilitators_only(busy, world):
 
 
 def test_rows_carry_people_and_the_members_unread_markers(busy, world):
+    own = Thread.objects.get(pk=busy[4].pk)  # Mira started it: she tracks it
+    services.mark_read(world.member, own, at=own.last_activity_at - timedelta(days=1))
     rows = {t.pk: t for n in (1, 2, 3) for t in panel(world.public, world.member, f"page={n}")["page"].object_list}
     replied = rows[busy[0].pk]
     assert replied.author.pk == world.member.pk and replied.author.name == "Mira Member"
     assert replied.reply_count == 2 and replied.last_poster.pk == world.owner.pk
     assert replied.last_poster.name == world.owner.name
     assert rows[busy[1].pk].unread is False  # read since its last activity
-    assert rows[busy[2].pk].unread is True  # read before it
+    # Read before it: a marker for a thread she tracks, none for a normal one (watching levels, as in Discourse).
+    assert rows[busy[4].pk].unread is True and rows[busy[4].pk].level.tracked
+    assert rows[busy[2].pk].unread is False and not rows[busy[2].pk].level.tracked
     assert rows[busy[3].pk].unread is True  # never opened
     assert rows[busy[4].pk].tag_names == sorted(rows[busy[4].pk].tag_names) and "all" in rows[busy[4].pk].tag_names
     assert rows[busy[5].pk].pinned and next(iter(rows)) == busy[5].pk  # the pinned thread leads the list
