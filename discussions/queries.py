@@ -370,14 +370,6 @@ _MUTED = WatchLevel.MUTED
 _BY_HAND = ThreadWatch.Reason.BY_HAND
 
 
-def level_for(user: Viewer, thread: Thread) -> Level:
-    """``user``'s watching level for ``thread`` (a page that did not read it with the thread: two small look-ups)."""
-    if not user.is_authenticated:
-        return Level(WatchLevel.NORMAL, "")
-    watch = one_or_none(ThreadWatch.objects.filter(user=user, thread=thread))
-    return thread_level(watch, policy.membership_of(user, thread.community))
-
-
 def unmuted_threads_q(user: Viewer, prefix: str = "") -> Q:
     """Threads ``user`` has not muted, nor muted with their community: the filter a cross-community list adds.
 
@@ -459,9 +451,3 @@ def new_thread_watchers_q(thread: Thread) -> Q:
     watchers = _members_at(thread, WatchLevel.WATCHING, WatchLevel.WATCHING_FIRST_POST)
     return Q(pk__in=watchers.values("user_id")) & ~muted_by_q(thread)
 
-
-def muted_in(community: Community, user: Viewer) -> int:
-    """How many of ``community``'s threads ``user`` muted (pages that did not count them with the list)."""
-    if not user.is_authenticated:
-        return 0
-    return ThreadWatch.objects.filter(user=user, level=_MUTED, thread__community=community).count()

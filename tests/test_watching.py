@@ -516,3 +516,53 @@ def test_changing_levels_too_fast_is_limited(world, conversation, client, settin
     response = client.post(url, {"level": "muted"})
     assert response.status_code == 429 and response["Retry-After"]
     assert watch_of(world.member, conversation.thread) == ("normal", "by_hand")
+
+
+# --- Existing data ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_authors_and_repliers_track_their_threads_after_the_migration():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(targets) -> MigrationExecutor:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return MigrationExecutor(connection)
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    old = migrate([("discussions", "0011_post_state")])._create_project_state(with_applied_migrations=True).apps
+    try:
+        OldUser = old.get_model("accounts", "User")
+        Community = old.get_model("communities", "Community")
+        OldThread = old.get_model("discussions", "Thread")
+        OldPost = old.get_model("discussions", "Post")
+        ann, ben, cat = (OldUser.objects.create(username=n, email=f"{n}@example.org") for n in ("ann", "ben", "cat"))
+        community = Community.objects.create(name="Old", slug="old", domain="Before watching levels.")
+        started = OldThread.objects.create(community=community, title="Ann's", author=ann)
+        orphan = OldThread.objects.create(community=community, title="Nobody's", author=None)
+        rows = [
+            (started, ann, 0, ""),
+            (started, ben, 1, "000001"),
+            (started, ben, 1, "000002"),
+            (started, ann, 1, "000003"),
+            (started, None, 1, "000004"),
+            (orphan, cat, 1, "000001"),
+        ]
+        for thread, author, depth, path in rows:
+            OldPost.objects.create(thread=thread, author=author, depth=depth, path=path, body="b", body_html="b")
+    finally:
+        migrate(latest)
+
+    found = set(
+        ThreadWatch.objects.filter(thread__community__slug="old").values_list(
+            "user__username", "thread__title", "level", "reason"
+        )
+    )
+    assert found == {
+        ("ann", "Ann's", "tracking", "created"),
+        ("ben", "Ann's", "tracking", "replied"),
+        ("cat", "Nobody's", "tracking", "replied"),
+    }
