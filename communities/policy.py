@@ -115,6 +115,15 @@ def can_post(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_active_member(user, community)
 
 
+def can_watch(user: Viewer, community: Community) -> bool:
+    """Choose how closely to follow the community or a thread in it (watching levels): its members.
+
+    Not site admins as such: what a level tells of goes to members in good
+    standing (discussions/queries.py), so a level for anyone else would promise nothing.
+    """
+    return _is_active_member(user, community)
+
+
 def can_moderate(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_facilitator(user, community)
 

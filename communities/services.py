@@ -302,11 +302,15 @@ def set_watch_level(user: User, community: Community, level: str) -> Membership:
     """
     if level not in WatchLevel.values:
         raise MembershipError("Choose one of the watching levels.")
+    refusal = "Only members can choose how closely they follow a community."
+    if not policy.can_watch(user, community):
+        raise MembershipError(refusal)
+    # The row's state checked again in the write: a ban in between leaves nothing set.
     updated = Membership.objects.filter(user=user, community=community, state=State.ACTIVE).update(
         watch_level=level, updated_at=timezone.now()
     )
     if not updated:
-        raise MembershipError("Only members can choose how closely they follow a community.")
+        raise MembershipError(refusal)
     membership = Membership.objects.get(user=user, community=community)
     policy.remember_membership(user, community, membership)
     return membership

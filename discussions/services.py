@@ -427,7 +427,7 @@ def set_thread_level(user: User, thread: Thread, level: str) -> ThreadWatch:
     """``user`` chooses how closely to follow ``thread``: a level set by hand, which no default overrides."""
     if level not in THREAD_LEVELS:
         raise WatchError("Choose one of the watching levels.")
-    if not (policy.can_view_thread(user, thread) and policy.can_post(user, thread.community)):
+    if not (policy.can_view_thread(user, thread) and policy.can_watch(user, thread.community)):
         raise WatchError("Only members can choose how closely they follow a thread.")
     # One upsert: a double click or two tabs end with the last choice, never an error.
     chosen = ThreadWatch(user=user, thread=thread, level=level, reason=ThreadWatch.Reason.BY_HAND)

@@ -418,7 +418,7 @@ def test_the_thread_page_shows_the_control_with_the_level_and_why(world, convers
         assert f'<span class="watch-option-name" id="watch-thread-{label.lower()}">{label}' in page
     assert "Be told about every new post in this thread." in page
     # Nobody but members: visitors, outsiders and pending people see no control.
-    for user in (None, world.outsider, world.pending):
+    for user in (None, world.outsider, world.pending, world.admin):
         if user is None:
             client.logout()
         else:
@@ -485,13 +485,14 @@ def test_a_thread_or_community_the_person_cant_see_is_a_404(world, conversation,
 
 def test_not_a_member_is_refused_and_visitors_are_sent_to_log_in(world, conversation, client):
     url = f"/c/commons/t/{conversation.thread.pk}/watch/"
-    for person in (world.outsider, world.pending, world.banned, world.other_facilitator):
+    # A site admin who is not a member neither: watchers are told only as members.
+    for person in (world.outsider, world.pending, world.banned, world.other_facilitator, world.admin):
         client.force_login(person)
         for target in (url, "/c/commons/watch/"):
             response = client.post(target, {"level": "watching"})
             assert response.status_code == 403, (person.username, target)
             assert b"Only members can choose how closely they follow" in response.content
-    assert not ThreadWatch.objects.filter(user__in=[world.outsider, world.pending, world.banned]).exists()
+    assert not ThreadWatch.objects.filter(user__in=[world.outsider, world.pending, world.banned, world.admin]).exists()
     client.logout()
     response = client.post(url, {"level": "watching"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]

@@ -36,7 +36,7 @@ SAVED = {
 
 def thread_control(user, thread: Thread, *, saved: bool = False, back: str = "") -> Control | None:
     """The control for someone who may set a level here (members), from ``thread.level``; None otherwise."""
-    if not policy.can_post(user, thread.community):
+    if not policy.can_watch(user, thread.community):
         return None
     level = thread.level
     reason = REASONS.get(level.reason, "").format(community=thread.community.name)
