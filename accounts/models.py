@@ -22,9 +22,15 @@ _NAME_SOURCES = frozenset({"username", "display_name", "deleted_at"})
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
+# Notification kinds added after people had chosen theirs, emailed at once unless they say otherwise:
+# threads and communities they chose to watch, the events they are going to, and a facilitator's
+# review work (accounts/migrations/0005 turned them on for existing accounts).
+ADDED_EMAIL_NOTIFICATIONS = ["new_thread", "watching", "event_reminder", "join_request", "flagged", "held"]
+
+
 def default_email_notifications() -> list[str]:
-    """Notification kinds emailed at once by default; the rest wait for the digest."""
-    return ["mention", "reply", "hidden"]
+    """Notification kinds emailed at once by default; the rest ("accepted", "helpful") wait for the digest."""
+    return ["mention", "reply", "hidden", *ADDED_EMAIL_NOTIFICATIONS]
 
 
 def validate_time_zone(value: str) -> None:

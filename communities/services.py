@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communities import audit, policy
+from communities import audit, policy, signals
 from communities.models import Community, Invitation, Membership
 from core import pagecache
 from core.mail import queue_templated_email
@@ -165,6 +165,7 @@ def join(user: User, community: Community, message: str = "") -> Membership:
         audit.record(community, user, "member.join", target_user=user)
     else:
         audit.record(community, user, "member.request", target_user=user)
+        signals.join_requested.send(Community, community=community, user=user)
     return membership
 
 

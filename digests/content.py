@@ -240,6 +240,8 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
             # Text every member of the community may read (hidden, held, deleted: left out).
         )
         .filter(policy.published_posts_q("post__"))
+        # A facilitator's review work waits in the bell and on the dashboard, not in digests.
+        .exclude(kind__in=Notification.FACILITATOR_KINDS)
         .select_related("actor", "post__thread")
         .order_by("created_at")[: NOTIFICATIONS_PER_PERSON * len(user_ids)]
     ):
@@ -292,7 +294,9 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
                 section.newly_pinned.add(resource.pk)
             section.resources.append(resource)
     section.for_you = [
-        n for n in reader.notifications if n.post.thread.community_id == community.pk and start <= n.created_at < end
+        n
+        for n in reader.notifications
+        if n.post is not None and n.post.thread.community_id == community.pk and start <= n.created_at < end
     ][:5]
     section.chats = [e for e in ranked.chats if start <= e.ends_at < end][:2]
     section.events = ranked.events[:3]

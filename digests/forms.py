@@ -10,7 +10,15 @@ NOTIFICATION_KINDS = [
     ("reply", "Someone replies to my post"),
     ("mention", "Someone mentions me"),
     ("accepted", "My answer is accepted"),
+    ("helpful", "Someone finds my post helpful"),
     ("hidden", "A facilitator hides my post"),
+    ("new_thread", "A thread starts in a community I watch"),
+    ("watching", "Someone posts in a thread I watch"),
+    ("event_reminder", "An event I'm going to starts within the hour"),
+    # A facilitator's review work (nothing comes of these for other members).
+    ("join_request", "Someone asks to join a community I facilitate"),
+    ("flagged", "A member flags a post in a community I facilitate"),
+    ("held", "A post waits for review in a community I facilitate"),
 ]
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
 

@@ -27,6 +27,7 @@ from core.markup import render_markdown
 from core.refusals import Refused
 from discussions import services
 from discussions.models import Thread
+from events import signals
 from events.models import RSVP, Event, EventQuestion
 
 REMINDER_AHEAD = timedelta(hours=1)
@@ -230,8 +231,15 @@ def run_chats(now: datetime) -> int:
     return posted
 
 
+# The person's choice among their email_notifications (notifications' kind of the same name).
+REMINDER_EMAIL_CHOICE = "event_reminder"
+
+
 def send_reminders(now: datetime) -> int:
-    """Email people going to an event that starts within the hour; once each."""
+    """Remind people going to an event that starts within the hour, once each: in the bell, by email if they want.
+
+    Returns how many emails were queued.
+    """
     sent = 0
     with transaction.atomic():
         rows = list(
@@ -246,8 +254,12 @@ def send_reminders(now: datetime) -> int:
             .select_related("user", "event__community")[:500]
         )
         for row in rows:
-            if row.user.is_active and not row.user.email_paused and policy.can_view_event(row.user, row.event):
-                _mail(row.user, row.event, "event_reminder", kind="event.reminder")
+            user = row.user
+            if not (user.is_active and policy.can_view_event(user, row.event)):
+                continue
+            signals.reminder_due.send(Event, event=row.event, user=user)
+            if not user.email_paused and REMINDER_EMAIL_CHOICE in (user.email_notifications or []):
+                _mail(user, row.event, "event_reminder", kind="event.reminder")
                 sent += 1
         RSVP.objects.filter(pk__in=[r.pk for r in rows]).update(reminded_at=now)
     return sent

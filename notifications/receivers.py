@@ -1,22 +1,33 @@
-"""Notifications made when discussions announce a post, an accepted answer or a hidden post.
+"""Notifications made when the apps below announce something: posts, reactions, flags, held posts, join requests…
 
-Each receiver runs inside the write's transaction (``discussions.signals``):
-a rolled-back post notifies no one. Only people who may see the thread are
-told (policy at write time; the list and the emails check again at read time).
+Each receiver runs inside the write's transaction (``discussions.signals``,
+``communities.signals``, ``events.signals``): a rolled-back post notifies no
+one. Only people who may see the thing are told (policy at write time; the
+list and the emails check again at read time).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Case, F, When
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts.models import User
 from communities import policy
+from communities import signals as community_signals
+from communities.models import Community
 from discussions import signals
 from discussions.models import Post
+from events import signals as event_signals
+from events.models import Event
+from notifications.email import GROUP_WINDOW
 from notifications.models import Notification
+
+Kind = Notification.Kind
 
 
 def post_published(
@@ -29,7 +40,7 @@ def post_published(
         people = get_user_model().objects.annotate(lower=Lower("username")).filter(lower__in=lowered, is_active=True)
         for user in people:
             if user.pk != actor.pk and policy.can_view_thread(user, thread):
-                wanted[user.pk] = Notification.Kind.MENTION
+                wanted[user.pk] = Kind.MENTION
     replied_to = reply_to.author if reply_to is not None else None
     if (
         replied_to is not None
@@ -38,9 +49,37 @@ def post_published(
         and replied_to.is_active
         and policy.can_view_thread(replied_to, thread)
     ):
-        wanted[replied_to.pk] = Notification.Kind.REPLY
+        wanted[replied_to.pk] = Kind.REPLY
     Notification.objects.bulk_create(
         [Notification(user_id=uid, kind=kind, actor=actor, post=post) for uid, kind in wanted.items()],
+        ignore_conflicts=True,
+    )
+
+
+def _tell(user_ids: Iterable[int], kind: str, actor: User | None, *, again: bool = False, **target: Any) -> None:
+    """One row per person, kind and target (the unique constraints); news again when it happens again.
+
+    A row that exists already is made news again (unread, newest, with the new
+    actor) when someone else does it (a second "helpful", a second flag), or
+    the same person anew when ``again`` (asking to join again, a post held
+    again). Its email waits for the sweep unless one went out within the hour
+    (at most one an hour per conversation: the bell still shows it).
+    """
+    user_ids = list(user_ids)
+    if not user_ids:
+        return
+    now = timezone.now()
+    existing = Notification.objects.filter(user_id__in=user_ids, kind=kind, **target)
+    if actor is not None and not again:
+        existing = existing.exclude(actor=actor)
+    existing.update(
+        actor=actor,
+        created_at=now,
+        read_at=None,
+        emailed_at=Case(When(emailed_at__gte=now - GROUP_WINDOW, then=F("emailed_at")), default=None),
+    )
+    Notification.objects.bulk_create(
+        [Notification(user_id=uid, kind=kind, actor=actor, created_at=now, **target) for uid in user_ids],
         ignore_conflicts=True,
     )
 
@@ -51,14 +90,58 @@ def _tell_author(post: Post, actor: User, kind: str) -> None:
 
 
 def answer_accepted(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
-    _tell_author(post, actor, Notification.Kind.ACCEPTED)
+    _tell_author(post, actor, Kind.ACCEPTED)
 
 
 def post_hidden(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
-    _tell_author(post, actor, Notification.Kind.HIDDEN)
+    _tell_author(post, actor, Kind.HIDDEN)
+
+
+def post_reacted(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
+    """Found helpful: its author is told (one row per post; the latest person to find it helpful is named)."""
+    author = post.author_id
+    if author and author != actor.pk and policy.can_view_thread(_person(author), post.thread):
+        _tell([author], Kind.HELPFUL, actor, post=post)
+
+
+def _facilitators(community: Community, *, besides: int | None) -> list[int]:
+    return [uid for uid in policy.moderator_ids(community) if uid != besides]
+
+
+def post_flagged(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
+    """A flag: every facilitator of the community but the one who flagged it."""
+    _tell(_facilitators(post.thread.community, besides=actor.pk), Kind.FLAGGED, actor, post=post)
+
+
+def post_held(sender: object, *, post: Post, **kwargs: Any) -> None:
+    """A post waits for review: every facilitator of the community is told (facilitators are never held)."""
+    author = post.author if post.author_id else None
+    recipients = _facilitators(post.thread.community, besides=post.author_id)
+    _tell(recipients, Kind.HELD, author, again=True, post=post)
+
+
+def join_requested(sender: object, *, community: Community, user: User, **kwargs: Any) -> None:
+    """Someone asks to join: the community's facilitators decide, so they are told."""
+    _tell(_facilitators(community, besides=user.pk), Kind.JOIN_REQUEST, user, again=True, community=community)
+
+
+def reminder_due(sender: object, *, event: Event, user: User, **kwargs: Any) -> None:
+    """An event the person is going to starts within the hour (events checked they may see it)."""
+    Notification.objects.bulk_create(
+        [Notification(user=user, kind=Kind.EVENT_REMINDER, event=event)], ignore_conflicts=True
+    )
+
+
+def _person(user_id: int) -> User:
+    return User.objects.get(pk=user_id)
 
 
 def connect() -> None:
     signals.post_published.connect(post_published, dispatch_uid="notifications-post-published")
     signals.answer_accepted.connect(answer_accepted, dispatch_uid="notifications-answer-accepted")
     signals.post_hidden.connect(post_hidden, dispatch_uid="notifications-post-hidden")
+    signals.post_reacted.connect(post_reacted, dispatch_uid="notifications-post-reacted")
+    signals.post_flagged.connect(post_flagged, dispatch_uid="notifications-post-flagged")
+    signals.post_held.connect(post_held, dispatch_uid="notifications-post-held")
+    community_signals.join_requested.connect(join_requested, dispatch_uid="notifications-join-requested")
+    event_signals.reminder_due.connect(reminder_due, dispatch_uid="notifications-reminder-due")

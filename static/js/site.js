@@ -48,7 +48,76 @@
     box.textContent = text;
   }
 
-  document.addEventListener("DOMContentLoaded", function () { bindDrafts(document); });
+  // The bell. Without JavaScript it is a link to the notifications page. Here the
+  // link gives way to a button (aria-expanded) that opens the latest notifications
+  // under it, fetched by htmx each time it opens. Focus moves into the dropdown when
+  // it has loaded; Escape closes it and gives focus back to the button; a click or
+  // focus elsewhere closes it.
+  function bindBell() {
+    var bell = document.querySelector("[data-bell]");
+    if (!bell || bell.dataset.bound || !window.htmx) return;
+    var link = bell.querySelector("[data-bell-link]");
+    var button = bell.querySelector("[data-bell-button]");
+    var panel = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!link || !panel) return;
+    bell.dataset.bound = "1";
+    link.hidden = true;
+    button.hidden = false;
+
+    function isOpen() { return button.getAttribute("aria-expanded") === "true"; }
+    function open() {
+      button.setAttribute("aria-expanded", "true");
+      panel.hidden = false;
+      panel.innerHTML = "";
+      var loading = document.createElement("p");
+      loading.className = "bell-loading muted";
+      loading.setAttribute("role", "status");
+      loading.textContent = "Loading notifications…";
+      panel.appendChild(loading);
+      window.htmx.trigger(panel, "bell-open");
+    }
+    function close(giveFocusBack) {
+      if (!isOpen()) return;
+      button.setAttribute("aria-expanded", "false");
+      panel.hidden = true;
+      if (giveFocusBack) button.focus();
+    }
+    function failed() {
+      panel.innerHTML = "";
+      var box = document.createElement("p");
+      box.className = "bell-loading";
+      box.setAttribute("role", "alert");
+      box.appendChild(document.createTextNode("Couldn't load your notifications. "));
+      var page = document.createElement("a");
+      page.href = link.href;
+      page.textContent = "Open the notifications page";
+      box.appendChild(page);
+      panel.appendChild(box);
+    }
+
+    button.addEventListener("click", function () { if (isOpen()) close(false); else open(); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && isOpen()) {
+        event.preventDefault();
+        close(bell.contains(document.activeElement) || document.activeElement === document.body);
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (isOpen() && !bell.contains(event.target)) close(false);
+    });
+    bell.addEventListener("focusout", function (event) {
+      if (isOpen() && event.relatedTarget && !bell.contains(event.relatedTarget)) close(false);
+    });
+    panel.addEventListener("htmx:afterSwap", function (event) {
+      if (event.target !== panel || !isOpen()) return;
+      var heading = panel.querySelector("[data-bell-focus]");
+      if (heading) heading.focus();
+    });
+    panel.addEventListener("htmx:responseError", function (event) { if (event.target === panel) failed(); });
+    panel.addEventListener("htmx:sendError", function (event) { if (event.target === panel) failed(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { bindDrafts(document); bindBell(); });
 
   document.addEventListener("htmx:oobAfterSwap", function () { bindDrafts(document); });
 
