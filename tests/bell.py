@@ -13,8 +13,9 @@ def bell_text(page: str) -> str:
     found = _BELL_LINK.search(page)
     if found is None:
         return ""
-    words = re.sub(r"<[^>]+>", "", found.group(1))
-    return " ".join(html.unescape(words).split()).replace(" ,", ",")
+    # The words a screen reader says: the hidden label (the visible count is hidden from it).
+    label = re.search(r'<span class="visually-hidden">(.*?)</span>', found.group(1))
+    return html.unescape(label.group(1)) if label else ""
 
 
 def unread_on_bell(page: str) -> int:
