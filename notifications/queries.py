@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, Window
+from django.db.models import Count, IntegerField, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import NAME_FIELDS, User
 from core.db import fetch_all
@@ -73,14 +74,22 @@ class Latest:
 def latest(user: User, shown: int = LIST_SHOWN) -> Latest:
     """``user``'s latest notifications about what they may still see, and their unread count, in one query.
 
-    The count is a window over every row the filter keeps (computed before the
-    LIMIT), so the dropdown needs no second query to refresh the bell.
+    The count rides along as an uncorrelated subquery (PostgreSQL runs it once,
+    on the unread index), so the dropdown needs no second query to refresh the
+    bell, and the rows stop at the LIMIT however long the person's history.
     """
+    unread = (
+        Notification.objects.shown_to(user)
+        .filter(read_at__isnull=True)
+        .values("user")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
     items = list(
         Notification.objects.shown_to(user)
         .select_related("actor", "post__thread__community", "event__community", "community")
         .only(*_LINE_FIELDS)
-        .annotate(unread_total=Window(Count("pk", filter=Q(read_at__isnull=True))))
+        .annotate(unread_total=Coalesce(Subquery(unread, output_field=IntegerField()), 0))
         .order_by("-created_at", "-pk")[:shown]
     )
     return Latest(items, _unread_total(items[0]) if items else 0)

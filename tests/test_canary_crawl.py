@@ -547,6 +547,10 @@ def test_the_banned_ex_members_bell_counts_nothing_from_the_private_community(cl
     page = client.get("/notifications/").content.decode()
     assert page.count("badge-new") == 1
     assert unread_on_bell(page) == 1
+    # The bell's dropdown neither: no title, no name, no count from the private community.
+    dropdown = body_of(client.get("/notifications/menu/", HTTP_HX_REQUEST="true"))
+    assert not marks_in(page) and not marks_in(dropdown)
+    assert dropdown.count("badge-new") == 1
 
 
 def test_a_member_reaches_every_canary_by_the_same_crawl(client, secret):
