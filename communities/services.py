@@ -183,6 +183,8 @@ def leave(user: User, community: Community) -> Membership:
     membership.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
+    else:
+        signals.join_request_settled.send(Community, community=community, user=user)
     audit.record(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
     return membership
 
@@ -219,6 +221,7 @@ def decide_request(actor: User, community: Community, membership_id: int, *, app
         target.state = State.LEFT
         target.save(update_fields=["state", "updated_at"])
     audit.record(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
+    signals.join_request_settled.send(Community, community=community, user=target.user)
     _email(
         target.user.email,
         "request_approved" if approve else "request_declined",

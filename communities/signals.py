@@ -11,3 +11,5 @@ from django.dispatch import Signal
 
 # Someone asked to join a community that approves its members: community, user (the person asking).
 join_requested = Signal()
+# A join request was settled: approved or declined by a facilitator, or withdrawn: community, user (who asked).
+join_request_settled = Signal()

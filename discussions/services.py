@@ -502,6 +502,7 @@ def approve_post(actor: User, post: Post) -> Post:
         ledger.record(post.author, community, kind, at=now)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
     audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
+    signals.post_reviewed.send(Post, post=post, actor=actor)
     return post
 
 
@@ -533,6 +534,7 @@ def dismiss_flags(actor: User, post: Post) -> int:
         resolved_at=timezone.now(), resolved_by=actor, resolution="dismissed"
     )
     audit.record(post.thread.community, actor, "flag.dismiss", detail=_describe(post), target_user=post.author)
+    signals.post_reviewed.send(Post, post=post, actor=actor)
     return count
 
 

@@ -22,3 +22,6 @@ post_reacted = Signal()
 post_flagged = Signal()
 # A post (new, or edited with new links) waits for a facilitator's review: post.
 post_held = Signal()
+# A facilitator settled what waited about a post: approved it, or dismissed its flags: post, actor.
+# (Hiding a post, or turning a held one down, settles it too: ``post_hidden``.)
+post_reviewed = Signal()

@@ -95,6 +95,14 @@ def answer_accepted(sender: object, *, post: Post, actor: User, **kwargs: Any) -
 
 def post_hidden(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
     _tell_author(post, actor, Kind.HIDDEN)
+    post_reviewed(sender, post=post, actor=actor)
+
+
+def post_reviewed(sender: object, *, post: Post, **kwargs: Any) -> None:
+    """Settled by one facilitator: what told the others it waited is read for them all (no count for done work)."""
+    Notification.objects.filter(post=post, kind__in=[Kind.FLAGGED, Kind.HELD], read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 def post_reacted(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
@@ -104,25 +112,33 @@ def post_reacted(sender: object, *, post: Post, actor: User, **kwargs: Any) -> N
         _tell([author], Kind.HELPFUL, actor, post=post)
 
 
-def _facilitators(community: Community, *, besides: int | None) -> list[int]:
-    return [uid for uid in policy.moderator_ids(community) if uid != besides]
+def _facilitators(community: Community, *, besides: Iterable[int | None]) -> list[int]:
+    left_out = set(besides)
+    return [uid for uid in policy.moderator_ids(community) if uid not in left_out]
 
 
 def post_flagged(sender: object, *, post: Post, actor: User, **kwargs: Any) -> None:
-    """A flag: every facilitator of the community but the one who flagged it."""
-    _tell(_facilitators(post.thread.community, besides=actor.pk), Kind.FLAGGED, actor, post=post)
+    """A flag: every facilitator of the community but the one who flagged it and the post's author (others judge it)."""
+    _tell(_facilitators(post.thread.community, besides=(actor.pk, post.author_id)), Kind.FLAGGED, actor, post=post)
 
 
 def post_held(sender: object, *, post: Post, **kwargs: Any) -> None:
     """A post waits for review: every facilitator of the community is told (facilitators are never held)."""
     author = post.author if post.author_id else None
-    recipients = _facilitators(post.thread.community, besides=post.author_id)
+    recipients = _facilitators(post.thread.community, besides=(post.author_id,))
     _tell(recipients, Kind.HELD, author, again=True, post=post)
 
 
 def join_requested(sender: object, *, community: Community, user: User, **kwargs: Any) -> None:
     """Someone asks to join: the community's facilitators decide, so they are told."""
-    _tell(_facilitators(community, besides=user.pk), Kind.JOIN_REQUEST, user, again=True, community=community)
+    _tell(_facilitators(community, besides=(user.pk,)), Kind.JOIN_REQUEST, user, again=True, community=community)
+
+
+def join_request_settled(sender: object, *, community: Community, user: User, **kwargs: Any) -> None:
+    """Approved, declined or withdrawn: the request no longer waits for any facilitator."""
+    Notification.objects.filter(community=community, actor=user, kind=Kind.JOIN_REQUEST, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 def reminder_due(sender: object, *, event: Event, user: User, **kwargs: Any) -> None:
@@ -143,5 +159,9 @@ def connect() -> None:
     signals.post_reacted.connect(post_reacted, dispatch_uid="notifications-post-reacted")
     signals.post_flagged.connect(post_flagged, dispatch_uid="notifications-post-flagged")
     signals.post_held.connect(post_held, dispatch_uid="notifications-post-held")
+    signals.post_reviewed.connect(post_reviewed, dispatch_uid="notifications-post-reviewed")
     community_signals.join_requested.connect(join_requested, dispatch_uid="notifications-join-requested")
+    community_signals.join_request_settled.connect(
+        join_request_settled, dispatch_uid="notifications-join-request-settled"
+    )
     event_signals.reminder_due.connect(reminder_due, dispatch_uid="notifications-reminder-due")

@@ -62,7 +62,7 @@ def unread(user) -> int:
 
 @pytest.fixture
 def answered(world):
-    """Olive asks; Mira answers; Olive accepts Mira's answer and Fern finds it helpful: two notifications on one post."""
+    """Olive asks, Mira answers; Olive accepts the answer and Fern finds it helpful: two notifications on one post."""
     thread = factories.thread(world.owner, world.public, title="Handover checklists?", kind="question")
     answer = discussions.reply(world.member, thread, "We use a two-line SBAR.")
     discussions.accept_answer(world.owner, thread, answer)
@@ -125,10 +125,8 @@ def test_mark_all_as_read_stays(client, world, conversation, answered):
     response = client.post("/notifications/", HTTP_HX_REQUEST="true").content.decode()
     assert unread(world.member) == 0
     assert "Mark all as read" not in response and "New" not in text_of(response)
-    assert (
-        '<span class="bell-words" id="bell-count" hx-swap-oob="true"><span class="visually-hidden">Notifications</span></span>'
-        in response
-    )
+    emptied = '<span class="visually-hidden">Notifications</span></span>'
+    assert f'<span class="bell-words" id="bell-count" hx-swap-oob="true">{emptied}' in response
 
 
 def test_the_full_page_works_without_javascript_and_groups_the_same_way(client, world, conversation):
@@ -183,7 +181,8 @@ def test_asking_again_after_a_decline_is_news_again(world):
 def test_facilitators_get_the_flag_and_the_flagger_does_not(client, world, conversation):
     discussions.flag_post(world.member, conversation.nested, "Names a patient")
     told = set(Notification.objects.filter(kind="flagged").values_list("user__username", flat=True))
-    assert told == {"fern", "olive"}  # the community's facilitator and owner; not Mira, who flagged it
+    # The community's facilitators, but not Mira, who flagged it, nor Olive, who wrote it (the others judge it).
+    assert told == {"fern"}
     client.force_login(world.facilitator)
     assert rows_of(menu(client))[0].startswith(f"Mira Member flagged a post in “{TITLE}”")
     note = Notification.objects.get(user=world.facilitator, kind="flagged")
@@ -191,7 +190,8 @@ def test_facilitators_get_the_flag_and_the_flagger_does_not(client, world, conve
 
 
 def test_a_flag_tells_nothing_to_someone_no_longer_a_facilitator(client, world, conversation):
-    discussions.flag_post(world.member, conversation.nested, "Names a patient")
+    by_ada = discussions.reply(world.admin, conversation.thread, "Bed 4 is Mr Jones")
+    discussions.flag_post(world.member, by_ada, "Names a patient")
     Membership.objects.filter(user=world.facilitator, community=world.public).update(role=Membership.Role.MEMBER)
     client.force_login(world.facilitator)
     assert not [row for row in rows_of(menu(client)) if "flagged" in row]
@@ -213,6 +213,31 @@ def test_a_held_post_tells_the_facilitators(client, world, conversation):
     )
     assert landing.status_code == 302 and landing["Location"].endswith(f"#post-{held.pk}")
     assert "Buy cheap pills" in client.get(landing["Location"]).content.decode()
+
+
+def test_work_one_facilitator_settles_stops_counting_for_the_others(client, world, conversation):
+    held = discussions.reply(world.member, conversation.thread, "Buy cheap pills", suspected_spam=True)
+    discussions.flag_post(world.member, conversation.answer, "Wrong dose")
+    membership = communities.join(world.outsider, world.approval)
+    Membership.objects.create(user=world.facilitator, community=world.approval, role=Membership.Role.FACILITATOR)
+    communities.join(world.pending, world.approval)
+    waiting = Notification.objects.filter(kind__in=["held", "flagged", "join_request"], read_at__isnull=True)
+    assert set(waiting.values_list("user__username", "kind", "actor__username")) == {
+        ("fern", "held", "mira"),
+        ("olive", "held", "mira"),
+        ("olive", "flagged", "mira"),  # Fern's own post: the other facilitators judge it
+        ("olive", "join_request", "otto"),
+        ("olive", "join_request", "pat"),
+        ("fern", "join_request", "pat"),  # Pat asked once Fern facilitated there
+    }
+    discussions.approve_post(world.owner, held)
+    discussions.dismiss_flags(world.owner, conversation.answer)
+    communities.decide_request(world.owner, world.approval, membership.pk, approve=True)
+    left = set(waiting.values_list("user__username", "kind", "actor__username"))
+    # Only Pat's request still waits, for both of them.
+    assert left == {("olive", "join_request", "pat"), ("fern", "join_request", "pat")}
+    communities.leave(world.pending, world.approval)  # withdrawn
+    assert not waiting.exists()
 
 
 def test_helpful_tells_the_author_and_counts_everyone_who_found_it_so(client, world, conversation):
