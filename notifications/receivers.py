@@ -56,21 +56,32 @@ def post_published(
     )
 
 
-def _tell(user_ids: Iterable[int], kind: str, actor: User | None, *, again: bool = False, **target: Any) -> None:
+def _tell(
+    user_ids: Iterable[int],
+    kind: str,
+    actor: User | None,
+    *,
+    again: bool = False,
+    per_actor: bool = False,
+    **target: Any,
+) -> None:
     """One row per person, kind and target (the unique constraints); news again when it happens again.
 
     A row that exists already is made news again (unread, newest, with the new
     actor) when someone else does it (a second "helpful", a second flag), or
     the same person anew when ``again`` (asking to join again, a post held
-    again). Its email waits for the sweep unless one went out within the hour
-    (at most one an hour per conversation: the bell still shows it).
+    again). ``per_actor``: each actor has a row of their own (join requests,
+    one per person asking). Its email waits for the sweep unless one went out
+    within the hour (at most one an hour per conversation: the bell still shows it).
     """
     user_ids = list(user_ids)
     if not user_ids:
         return
     now = timezone.now()
     existing = Notification.objects.filter(user_id__in=user_ids, kind=kind, **target)
-    if actor is not None and not again:
+    if per_actor:
+        existing = existing.filter(actor=actor)
+    elif actor is not None and not again:
         existing = existing.exclude(actor=actor)
     existing.update(
         actor=actor,
@@ -131,7 +142,14 @@ def post_held(sender: object, *, post: Post, **kwargs: Any) -> None:
 
 def join_requested(sender: object, *, community: Community, user: User, **kwargs: Any) -> None:
     """Someone asks to join: the community's facilitators decide, so they are told."""
-    _tell(_facilitators(community, besides=(user.pk,)), Kind.JOIN_REQUEST, user, again=True, community=community)
+    _tell(
+        _facilitators(community, besides=(user.pk,)),
+        Kind.JOIN_REQUEST,
+        user,
+        again=True,
+        per_actor=True,
+        community=community,
+    )
 
 
 def join_request_settled(sender: object, *, community: Community, user: User, **kwargs: Any) -> None:

@@ -112,6 +112,8 @@ def _end_memberships(user: User) -> None:
 def _remove_personal_rows(user: User, email: str) -> None:
     """What only served the person: notifications, read markers, tokens, sessions, queued mail."""
     Notification.objects.filter(user=user).delete()
+    # Their join requests ended with their memberships: facilitators are no longer asked.
+    Notification.objects.filter(actor=user, kind=Notification.Kind.JOIN_REQUEST).delete()
     ReadState.objects.filter(user=user).delete()
     CalendarToken.objects.filter(user=user).delete()
     DigestRun.objects.filter(user=user).delete()

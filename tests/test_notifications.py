@@ -220,23 +220,23 @@ def test_work_one_facilitator_settles_stops_counting_for_the_others(client, worl
     discussions.flag_post(world.member, conversation.answer, "Wrong dose")
     membership = communities.join(world.outsider, world.approval)
     Membership.objects.create(user=world.facilitator, community=world.approval, role=Membership.Role.FACILITATOR)
-    communities.join(world.pending, world.approval)
+    communities.join(world.banned, world.approval)
     waiting = Notification.objects.filter(kind__in=["held", "flagged", "join_request"], read_at__isnull=True)
     assert set(waiting.values_list("user__username", "kind", "actor__username")) == {
         ("fern", "held", "mira"),
         ("olive", "held", "mira"),
         ("olive", "flagged", "mira"),  # Fern's own post: the other facilitators judge it
         ("olive", "join_request", "otto"),
-        ("olive", "join_request", "pat"),
-        ("fern", "join_request", "pat"),  # Pat asked once Fern facilitated there
+        ("olive", "join_request", "bo"),
+        ("fern", "join_request", "bo"),  # Bo asked once Fern facilitated there
     }
     discussions.approve_post(world.owner, held)
     discussions.dismiss_flags(world.owner, conversation.answer)
     communities.decide_request(world.owner, world.approval, membership.pk, approve=True)
     left = set(waiting.values_list("user__username", "kind", "actor__username"))
-    # Only Pat's request still waits, for both of them.
-    assert left == {("olive", "join_request", "pat"), ("fern", "join_request", "pat")}
-    communities.leave(world.pending, world.approval)  # withdrawn
+    # Only Bo's request still waits, for both of them.
+    assert left == {("olive", "join_request", "bo"), ("fern", "join_request", "bo")}
+    communities.leave(world.banned, world.approval)  # withdrawn
     assert not waiting.exists()
 
 
