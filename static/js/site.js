@@ -108,6 +108,8 @@
     bell.addEventListener("focusout", function (event) {
       if (isOpen() && event.relatedTarget && !bell.contains(event.relatedTarget)) close(false);
     });
+    // Back to a page kept in the browser's memory: the dropdown shows what was true then; closed.
+    window.addEventListener("pageshow", function (event) { if (event.persisted) close(false); });
     panel.addEventListener("htmx:afterSwap", function (event) {
       if (event.target !== panel || !isOpen()) return;
       var heading = panel.querySelector("[data-bell-focus]");
