@@ -24,7 +24,7 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 def default_email_notifications() -> list[str]:
     """Notification kinds emailed at once by default; the rest wait for the digest."""
-    return ["mention", "reply", "hidden"]
+    return ["mention", "reply", "hidden", "reminder"]
 
 
 def validate_time_zone(value: str) -> None:

@@ -11,6 +11,7 @@ NOTIFICATION_KINDS = [
     ("mention", "Someone mentions me"),
     ("accepted", "My answer is accepted"),
     ("hidden", "A facilitator hides my post"),
+    ("reminder", "A reminder I set on a bookmark is due"),
 ]
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
 

@@ -28,6 +28,7 @@ class Notification(models.Model):
         REPLY = "reply", "replied to you"
         ACCEPTED = "accepted", "accepted your answer"
         HIDDEN = "hidden", "hid your post"
+        REMINDER = "reminder", "reminder you set"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -23,7 +23,7 @@ from communities.models import Community
 from core import ratelimit, spam
 from core.http import HtmxRequest
 from core.refusals import Refused
-from discussions import queries, services
+from discussions import post_extras, queries, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Thread
 
@@ -219,6 +219,8 @@ def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset
         post.is_accepted = thread.accepted_answer_id == post.pk
         previous = post
     _link_posts(thread, posts)
+    # What apps above add to each post (bookmarks): one look-up for the page, then a control per post.
+    post_extras.mark(user, thread, posts)
 
 
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
