@@ -53,8 +53,8 @@ def _mark(post_pk: int, bookmark: Bookmark | None) -> BookmarkMark:
     )
 
 
-def mark_posts(reader: Viewer, thread: Thread, posts: list[Post]) -> None:
-    """The reader's bookmarks among a page of posts (one query), for the control in each post's action row.
+def mark_posts(reader: Viewer, thread: Thread, posts: list[Post], fresh: bool) -> None:
+    """The reader's bookmarks among a page of posts (one query; none for fresh posts), for each post's control.
 
     Registered with discussions.post_extras. Only people signed in get a
     control, and only on posts whose content they may read (not on tombstones).
@@ -64,7 +64,7 @@ def mark_posts(reader: Viewer, thread: Thread, posts: list[Post]) -> None:
     if not isinstance(reader, User):
         return
     shown = [post for post in posts if post.show_content and not post.is_deleted]
-    mine = queries.bookmarks_among(reader, [post.pk for post in shown])
+    mine = {} if fresh else queries.bookmarks_among(reader, [post.pk for post in shown])
     for post in shown:
         post.marks["bookmark"] = _mark(post.pk, mine.get(post.pk))
 

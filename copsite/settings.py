@@ -275,6 +275,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "digests.send_notification_emails",
         "schedule": crontab(minute="*/2"),
     },
+    # A pause of email "for a week" ends by itself.
+    "resume-email": {
+        "task": "accounts.resume_email",
+        "schedule": crontab(minute="*/5"),
+    },
     # Bookmark reminders that are due become notifications (and emails), each once.
     "deliver-reminders": {
         "task": "bookmarks.deliver_reminders",

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from accounts.models import Viewer
     from discussions.models import Post, Thread
 
-# (reader, thread, the page's posts already decorated) -> None; fills post.marks[...].
-Marker = Callable[["Viewer", "Thread", "list[Post]"], None]
+# (reader, thread, the page's posts already decorated, fresh) -> None; fills post.marks[...].
+# ``fresh``: posts the reader sees for the first time (a reply they just sent, a live chat's
+# new answers), which they cannot have marked yet: draw the controls, look nothing up.
+Marker = Callable[["Viewer", "Thread", "list[Post]", bool], None]
 
 _markers: list[Marker] = []
 _actions: list[str] = []
@@ -31,7 +33,7 @@ def register(marker: Marker, action_template: str) -> None:
         _actions.append(action_template)
 
 
-def mark(reader: Viewer, thread: Thread, posts: list[Post]) -> None:
+def mark(reader: Viewer, thread: Thread, posts: list[Post], *, fresh: bool = False) -> None:
     """Give each post its ``marks`` and ``extra_actions``, then let every marker fill the marks."""
     actions = tuple(_actions)
     for post in posts:
@@ -39,4 +41,4 @@ def mark(reader: Viewer, thread: Thread, posts: list[Post]) -> None:
         post.extra_actions = actions
     if posts:
         for marker in _markers:
-            marker(reader, thread, posts)
+            marker(reader, thread, posts, fresh)

@@ -277,7 +277,12 @@ CASES = [
             "display_name": "New Person",
             "website": "",
         },
-        {"display_name": TEXT_NAME, "username": Field(150, None), "email": Field(None, None)},
+        {
+            "display_name": TEXT_NAME,
+            "username": Field(150, None),
+            "email": Field(None, None),
+            "time_zone": Field(None, None),
+        },
         saved=lambda s: _values(_newest(User), ["display_name", "username", "email"]),
         shown_at=lambda s: f"/u/{_newest(User).username}/",
     ),
@@ -515,6 +520,13 @@ CASES = [
         {name: Field(None, None) for name in ("digest_hour", "digest_weekday", "email_notifications")},
     ),
     FormCase(
+        "email pause",
+        "member",
+        lambda s: "/settings/email/",
+        lambda s: {"pause": "on", "pause-pause_for": "week"},
+        {"pause-pause_for": Field(None, None)},
+    ),
+    FormCase(
         "bookmark reminder",
         "member",
         lambda s: f"/bookmarks/{_members_bookmark(s).pk}/",
@@ -705,6 +717,7 @@ def test_every_form_in_the_product_is_in_the_table():
         "ResourceForm": "resource create",
         "RhythmForm": "digest preferences",
         "ReminderForm": "bookmark reminder",
+        "PauseForm": "email pause",
     }
     found = set()
     modules = ["accounts.forms", "communities.forms", "discussions.forms", "events.forms"]
