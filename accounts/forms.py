@@ -27,13 +27,23 @@ class TimeZoneSelect(forms.Select):
 
 
 class TimeZoneField(forms.ChoiceField):
-    """Any zone zoneinfo knows; the list offers the places people live, grouped by region."""
+    """Any zone zoneinfo knows; the list offers the places people live, grouped by region.
+
+    ``fallback``: the zone a form sent without one gets (a <select> always sends one;
+    a script or an old page may not), instead of a "required" error.
+    """
 
     widget = TimeZoneSelect
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, fallback: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("label", "Time zone")
+        self.fallback = fallback
         super().__init__(choices=timezones.grouped_choices, **kwargs)
+
+    def clean(self, value: Any) -> Any:
+        if value in self.empty_values and self.fallback is not None:
+            return self.fallback
+        return super().clean(value)
 
     def valid_value(self, value: Any) -> bool:
         return isinstance(value, str) and timezones.known(value)
@@ -51,7 +61,7 @@ class SignupExtraForm(Form):
         help_text="Optional. How your name appears on posts.",
     )
     time_zone = TimeZoneField(
-        required=False,
+        fallback="UTC",
         initial="UTC",
         help_text="Dates are shown, and reminders and digests arrive, on this clock. You can change it later.",
     )

@@ -20,11 +20,18 @@ class ReminderForm(Form):
     values kept. ``cleaned_data["remind_at"]`` is the instant, or None.
     """
 
+    # The date and time are asked for only with "at a date and time I choose" (see __init__);
+    # no required attribute, so choosing a preset never trips the browser's own check.
+    use_required_attribute = False
+    PICKED = {"required": "Choose a date and a time for the reminder."}
+
     when = forms.ChoiceField(label="Remind me", widget=forms.RadioSelect)
     day = forms.DateField(
-        label="Date", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Date", error_messages=PICKED, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    at = forms.TimeField(label="Time", required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    at = forms.TimeField(
+        label="Time", error_messages=PICKED, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
     note = forms.CharField(
         label="Note to yourself",
         max_length=NOTE_MAX,
@@ -35,6 +42,8 @@ class ReminderForm(Form):
 
     def __init__(self, *args: Any, bookmark: Bookmark, now: datetime, zone_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.is_bound and self.data.get(self.add_prefix("when")) != CUSTOM:
+            self.fields["day"].required = self.fields["at"].required = False
         self.now = now
         self.zone = times.zone_of(zone_name)
         self.bookmark = bookmark
@@ -73,9 +82,6 @@ class ReminderForm(Form):
         day, at = data.get("day"), data.get("at")
         if "day" in self.errors or "at" in self.errors:
             return None  # the field already says what is wrong
-        if day is None or at is None:
-            self.add_error("day" if day is None else "at", "Choose a date and a time for the reminder.")
-            return None
         # Far-off years first: a date near 9999 would overflow once turned into an instant.
         if day > (self.now + times.FURTHEST).date():
             self.add_error("day", "Choose a date within the next five years.")

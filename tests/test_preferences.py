@@ -180,7 +180,9 @@ def test_members_see_event_times_on_their_clock_with_its_zone(client, world, cal
 
 def test_visitors_see_event_times_in_the_events_own_zone(client, world, call):
     page = client.get(call.get_absolute_url()).content.decode()
-    assert "Tuesday 3 December 2030, 07:00</time>–08:00" in page and '<abbr title="America/Mexico_City">CST</abbr>' in page
+    assert (
+        "Tuesday 3 December 2030, 07:00</time>–08:00" in page and '<abbr title="America/Mexico_City">CST</abbr>' in page
+    )
     assert "the host's time zone, America/Mexico_City" in page
     community_page = client.get("/c/commons/").content.decode()
     assert 'Tue 3 Dec, 07:00</time> <abbr title="America/Mexico_City">CST</abbr>' in community_page

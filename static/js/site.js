@@ -137,6 +137,14 @@
     });
   }
 
+  // A bookmark's reminder: typing a date or a time of one's own chooses "at a date and time I choose".
+  document.addEventListener("input", function (event) {
+    var custom = event.target.closest && event.target.closest("[data-reminder-custom]");
+    var form = custom && custom.closest("form");
+    var choice = form && form.querySelector('input[type="radio"][name$="when"][value="custom"]');
+    if (choice) choice.checked = true;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     bindDrafts(document);
     bindZoneLists(document);
