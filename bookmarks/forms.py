@@ -80,8 +80,8 @@ class ReminderForm(Form):
 
     def _custom(self, data: dict[str, Any]) -> datetime | None:
         day, at = data.get("day"), data.get("at")
-        if "day" in self.errors or "at" in self.errors:
-            return None  # the field already says what is wrong
+        if day is None or at is None:
+            return None  # the field already says what is wrong (both are required with "custom")
         # Far-off years first: a date near 9999 would overflow once turned into an instant.
         if day > (self.now + times.FURTHEST).date():
             self.add_error("day", "Choose a date within the next five years.")

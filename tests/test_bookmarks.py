@@ -482,3 +482,12 @@ def test_two_runs_at_once_deliver_each_reminder_once(world, conversation):
     assert sorted(results) == [0, 0, 4] or sum(r for r in results if isinstance(r, int)) == 4, results
     assert Notification.objects.filter(kind="reminder").count() == 4
     assert OutboundEmail.objects.filter(kind="bookmark.reminder").count() == 4
+
+
+def test_the_members_data_download_lists_their_bookmarks_with_notes(world, conversation):
+    from portability import member
+
+    bookmark = _bookmark(world.member, conversation.answer, note="For the night team")
+    [entry] = member.collect(world.member)["bookmarks"]
+    assert entry["post"] == conversation.answer.pk and entry["note"] == "For the night team"
+    assert entry["thread"] == conversation.thread.pk and entry["created_at"] == bookmark.created_at.isoformat()
