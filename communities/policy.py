@@ -10,6 +10,7 @@ Site admins (``is_superuser``) may do everything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
@@ -379,6 +380,34 @@ def visible_threads_q(user: Viewer, prefix: str = "") -> Q:
     own = Q(**{f"{prefix}author": user})
     moderated = Q(**{f"{prefix}community__in": moderated_communities(user)})
     return in_view & (published | own | moderated)
+
+
+def member_threads_q(user: Viewer, prefix: str = "", memberships: Iterable[Membership] | None = None) -> Q:
+    """``visible_threads_q`` within the communities ``user`` belongs to (an active membership): a member's home.
+
+    A member may view their own communities, so only the held-for-review rule is left to decide.
+    ``memberships``: the person's membership rows when the caller already holds them (then the
+    filter names the communities instead of looking the memberships up again). ``prefix`` as for
+    ``visible_threads_q``. tests/test_home.py proves it equals ``visible_threads_q`` there for
+    every role and thread state.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    mine: QuerySet[Membership] | list[int]
+    facilitated: QuerySet[Membership] | list[int]
+    if memberships is None:
+        rows = Membership.objects.filter(user=user, state=State.ACTIVE)
+        mine = rows.values("community_id")
+        facilitated = rows.filter(role__in=[Role.FACILITATOR, Role.OWNER]).values("community_id")
+    else:
+        active = [m for m in memberships if m.user_id == user.pk and m.state == State.ACTIVE]
+        mine = [m.community_id for m in active]
+        facilitated = [m.community_id for m in active if m.is_facilitator]
+    in_mine = Q(**{f"{prefix}community__in": mine})
+    if is_site_admin(user):
+        return in_mine
+    own = Q(**{f"{prefix}author": user})
+    return in_mine & (published_threads_q(prefix) | own | Q(**{f"{prefix}community__in": facilitated}))
 
 
 def readable_posts_q(user: Viewer, prefix: str = "") -> Q:
