@@ -3,6 +3,7 @@ facilitator), a visitor's introduction with public communities and activity; and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from accounts.models import User, signed_in
+from communities.models import Community
 from core.http import HtmxRequest
 from discovery import queries
 from discovery.queries import Tab
@@ -26,6 +28,7 @@ from events.models import RSVP, Event
 
 # An account younger than this is greeted as new ("Welcome"), an older one as someone coming back.
 NEW_ACCOUNT = timedelta(days=1)
+KIND_LABELS = dict(Thread.Kind.choices)
 TAB_LABELS = {Tab.LATEST: "Latest", Tab.UNREAD: "Unread", Tab.NEW: "New"}
 CALENDAR_PER_PAGE = 30
 
@@ -45,7 +48,11 @@ def home(request: HtmxRequest) -> HttpResponse:
     return render(
         request,
         "discovery/home.html",
-        {"communities": queries.public_communities(), "activity": _linked(queries.public_activity())},
+        {
+            "communities": queries.public_communities(),
+            "activity": _linked(queries.public_activity()),
+            "kinds": KIND_LABELS,
+        },
     )
 
 
@@ -54,24 +61,24 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
     tab = request.GET.get("tab", Tab.LATEST)
     tab = tab if tab in queries.TABS else Tab.LATEST
     muted = muted_threads(user)
-    summary = queries.member_summary(user, now, muted)
-    counts = {Tab.LATEST: summary.latest, Tab.UNREAD: summary.unread, Tab.NEW: summary.new}
     per_page = settings.THREADS_PER_PAGE
-    # Counts stop at COUNT_CAP: the home lists that many threads of a tab, older ones are in each community's list.
-    page = Paginator(range(counts[tab]), per_page).get_page(request.GET.get("page"))
-    threads: list[Thread] = []
-    if counts[tab]:
-        threads = queries.member_threads(
-            user,
-            tab,
-            now=now,
-            offset=(page.number - 1) * per_page,
-            limit=per_page,
-            summary=summary,
-            muted=muted,
+    last_page = queries.COUNT_CAP // per_page
+    try:
+        wanted = min(max(int(request.GET.get("page", 1)), 1), last_page)
+    except ValueError:
+        wanted = 1
+    summary = queries.member_summary(user)
+    home = queries.member_page(
+        user, tab, now=now, offset=(wanted - 1) * per_page, limit=per_page, summary=summary, muted=muted
+    )
+    # Django's paginator decides what an odd page number means (the last page), as everywhere else.
+    page = Paginator(range(home.counts[tab]), per_page).get_page(wanted)
+    if page.number != wanted:
+        home = queries.member_page(
+            user, tab, now=now, offset=(page.number - 1) * per_page, limit=per_page, summary=summary, muted=muted
         )
-    threads = _linked(threads)
-    joined = summary.joined_at
+    threads = _linked(home.threads)
+    joined = {m.community_id: m.joined_at for m in summary.memberships}
     since = now - timedelta(days=queries.NEW_DAYS)
     for thread in threads:
         # As the New tab decides it: never opened, someone else's, recent, begun after the member joined.
@@ -80,11 +87,13 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
     context = {
         "tab": tab,
         "tab_label": TAB_LABELS[tab],
-        "tabs": [(key, label, counts[key] if key != Tab.LATEST else 0) for key, label in TAB_LABELS.items()],
+        "tabs": [(key, label, home.counts[key] if key != Tab.LATEST else 0) for key, label in TAB_LABELS.items()],
         "threads": threads,
         "page": page,
-        "capped": counts[tab] >= queries.COUNT_CAP,
+        "capped": home.counts[tab] >= queries.COUNT_CAP,
         "count_cap": queries.COUNT_CAP,
+        "has_communities": bool(summary.memberships),
+        "kinds": KIND_LABELS,
     }
     if request.htmx and not request.htmx.history_restore_request:
         # A tab or a page of it, swapped in place (the links work without JavaScript too).
@@ -92,8 +101,9 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
     else:
         context.update(
             summary=summary,
-            questions=_linked(queries.answered_questions(user, now, muted)),
-            events=queries.upcoming_events(user, now) if summary.memberships else [],
+            questions=_linked(home.questions),
+            events=queries.upcoming_events(user, now, summary),
+            community_urls=_community_urls(summary.communities.values()),
             is_new_account=user.date_joined > now - NEW_ACCOUNT,
             viewer_tz=timezone.get_current_timezone_name(),
             answers=dict(RSVP.Answer.choices),
@@ -109,20 +119,28 @@ _STAND_IN_SLUG = "stand-in-slug"
 
 
 @cache
-def _thread_links(script_prefix: str) -> tuple[str, str, str]:
+def _thread_links(script_prefix: str) -> tuple[str, str, str, str]:
     kwargs = {"slug": _STAND_IN_SLUG, "pk": int(_STAND_IN_PK)}
     return (
         reverse("discussions:thread", kwargs=kwargs),
         reverse("discussions:first-unread", kwargs=kwargs),
         reverse("discussions:post", kwargs={"pk": int(_STAND_IN_PK)}),
+        reverse("communities:detail", kwargs={"slug": _STAND_IN_SLUG}),
     )
 
 
+def _community_urls(communities: Iterable[Community]) -> dict[int, str]:
+    """Each community's address by id, the route reversed once per process."""
+    community_url = _thread_links(get_script_prefix())[3]
+    return {c.pk: community_url.replace(_STAND_IN_SLUG, c.slug) for c in communities}
+
+
 def _linked(threads: list[Thread]) -> list[Thread]:
-    """``url``, ``first_unread_url`` and ``accepted_url`` on each thread: each route reversed once per process."""
-    thread_url, first_unread, post_url = _thread_links(get_script_prefix())
+    """``url``, ``first_unread_url``, ``accepted_url``, ``community_url`` on each thread: routes reversed once."""
+    thread_url, first_unread, post_url, community_url = _thread_links(get_script_prefix())
     for thread in threads:
         pk, slug = str(thread.pk), thread.community.slug
+        thread.community_url = community_url.replace(_STAND_IN_SLUG, slug)
         thread.url = thread_url.replace(_STAND_IN_SLUG, slug).replace(_STAND_IN_PK, pk)
         thread.first_unread_url = first_unread.replace(_STAND_IN_SLUG, slug).replace(_STAND_IN_PK, pk)
         answer = thread.accepted_answer_id

@@ -100,6 +100,7 @@ class Thread(models.Model):
     url: str
     first_unread_url: str
     accepted_url: str
+    community_url: str
 
     class Meta:
         indexes = [
