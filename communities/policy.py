@@ -426,8 +426,8 @@ def member_threads_q(user: Viewer, prefix: str = "", memberships: Iterable[Membe
     """
     if not user.is_authenticated:
         return Q(pk__in=[])
-    mine: QuerySet[Membership] | tuple[int, ...]
-    facilitated: QuerySet[Membership] | tuple[int, ...]
+    mine: QuerySet[Membership, Any] | tuple[int, ...]
+    facilitated: QuerySet[Membership, Any] | tuple[int, ...]
     if memberships is None:
         rows = Membership.objects.filter(user=user, state=State.ACTIVE)
         mine = rows.values("community_id")

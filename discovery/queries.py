@@ -314,7 +314,8 @@ def member_page(
         Tab.UNREAD: (marks.unread, marks.unread_params),
         Tab.NEW: (new, new_params),
     }
-    counts_sql, counts_params = [], []
+    counts_sql: list[str] = []
+    counts_params: list[Any] = []
     for name in TABS:
         condition, condition_params = tabs[name]
         join = marks.join if name != Tab.LATEST else ""
@@ -403,7 +404,7 @@ def member_page(
 # --- Events ---------------------------------------------------------------------------------------
 
 
-def _mine(user: User) -> QuerySet[Membership]:
+def _mine(user: User) -> QuerySet[Membership, Any]:
     return Membership.objects.filter(user=user, state=Membership.State.ACTIVE).values("community_id")
 
 
@@ -413,7 +414,7 @@ def _my_events(user: User) -> QuerySet[Event]:
     return (
         Event.objects.visible_to(user)
         .filter(community__in=_mine(user))
-        .annotate(my_answer=Subquery(answer))
+        .annotate(my_answer=Subquery(answer))  # type: ignore[no-redef]  # Event's declared display attribute, filled here
         .select_related("community")
         .only(
             "community",

@@ -192,7 +192,8 @@ def test_new_shows_threads_begun_since_joining_that_the_member_never_opened(clie
 def test_tabs_are_links_that_work_without_javascript_and_swap_in_place_with_htmx(client, world, conversation):
     page = home(client, world.member, "?tab=new").content.decode()
     assert '<a href="?tab=new" aria-current="page">' in page and 'href="?tab=unread"' in page
-    assert 'hx-boost="true"' in page and 'hx-target="#home-threads"' in page
+    assert '<nav aria-label="Conversations" class="home-tabs" hx-boost="true">' in page
+    assert 'hx-target="#home-threads"' in page
     client.force_login(world.member)
     fragment = client.get("/?tab=unread", HTTP_HX_REQUEST="true")
     body = fragment.content.decode()
