@@ -5,12 +5,13 @@ Who may see what is decided in ``communities/policy.py`` alone: the member home 
 member's scope (``policy.member_scope``: their communities and where threads held for review
 show), the ORM reads go through the models' visibility querysets.
 
-Two statements are written out in SQL (``core.db.Columns`` ties their column lists to the models
+Three statements are written out in SQL (``core.db.Columns`` ties their column lists to the models
 and builds instances as the ORM would): the member's summary (their communities, what waits for
-a facilitator) and one page of a tab with the three tabs' counts and the member's answered
-questions. Their ORM twins (``Thread.objects.of_member`` with Subquery and Exists annotations,
-tests/test_home.py) cost the member home more than twice its CPU; the measurement is beside each.
-tests/test_home.py checks both against the ORM for every kind of reader, on PostgreSQL and SQLite.
+a facilitator), one page of a tab with the three tabs' counts and the member's answered
+questions, and the upcoming events. Their ORM twins (``Thread.objects.of_member`` with Subquery
+and Exists annotations) cost the member home more than three times its CPU; the measurement is
+beside ``member_page``. tests/test_home_queries.py checks each against the ORM for every kind of
+reader and every tab, on PostgreSQL and on SQLite.
 
 Two seams, each one function, so other parts of the product change what they answer without
 touching the statements:
@@ -137,7 +138,7 @@ def read_state(user: User) -> ReadStateSQL:
 # --- The member's summary ---------------------------------------------------------------------
 # Their communities by name, with what waits for a facilitator in each. Its ORM twin (the
 # memberships with select_related, only and three Subquery counts inside Case/When): see
-# _PAGE_SQL's measurement, taken for the two together.
+# member_page's measurement, taken for the statements together.
 
 _SUMMARY_MEMBERSHIP = Columns(Membership, "m", fields=["user", "community", "role", "state", "joined_at"])
 _SUMMARY_COMMUNITY = Columns(Community, "c", fields=["name", "slug", "visibility"])
@@ -214,9 +215,15 @@ def member_summary(user: User) -> MemberSummary:
 # --- A page of a tab, the tabs' counts and the answered questions ---------------------------------
 # One statement: the three counts (each capped at COUNT_CAP, computed once), joined to one page of
 # the tab's threads and to the member's answered questions (so an empty page still brings the
-# counts). Its ORM twin (three queries: the counts as Subquery annotations on the memberships,
-# the page and the questions, each Thread.objects.of_member with Subquery and Exists annotations
-# for the read state): …
+# counts). Its ORM twin (the counts as Subquery annotations on the summary's memberships, then
+# the page and the questions, each Thread.objects.of_member or visible_to with Subquery and Exists
+# annotations for the read state; the events through the ORM in both): the member home on the
+# bench dataset (seed_bench's member, five communities, 20,000 posts), ORM 60.7 ms vs SQL 17.0 ms
+# CPU per request (+256 %; the member's first thread page 18.3 and 16.5 ms in the same runs), on
+# a machine shared with other work (load average near 10, so every number is about five times an
+# idle machine's); bench/cpu.py --batches 3 -n 40, 2026-12-02. Written out, the events too
+# (_EVENT below), the home runs 19.6 M instructions per request, the member's first thread page
+# 35.1 M (bench/instructions.py, 5 requests).
 
 ROW_FIELDS = (
     "community",
@@ -431,7 +438,10 @@ def _my_events(user: User) -> QuerySet[Event]:
 
 
 # The next few events of the member's communities, with their answer. Its ORM twin (_my_events, as My
-# calendar reads them, with a Subquery for the answer): see _PAGE_SQL's measurement.
+# calendar reads them, with a Subquery for the answer) cost the home about a third of its CPU once
+# the rest was written out: 17.8 vs 11.7 ms per request, the thread page 16.6 and 14.4 ms in the same
+# runs (bench/cpu.py --batches 3 -n 40, 2026-12-02, load average near 10; with the rows' links
+# reversed once per process, which the same change brought).
 _EVENT = Columns(Event, "e", fields=["community", "title", "kind", "starts_at", "ends_at", "time_zone", "cancelled_at"])
 
 

@@ -152,7 +152,7 @@ def test_my_calendar_lists_the_members_events_by_day(browser, live_server, world
         view = context.new_page()
         log_in(view, live_server.url, world.member.email)
         visit(view, live_server.url + "/")
-        view.get_by_role("link", name="My calendar").click()
+        view.get_by_role("navigation", name="Main").get_by_role("link", name="My calendar").click()
         expect(view.get_by_role("heading", level=1)).to_have_text("My calendar")
         assert_accessible(view)
         expect(view.get_by_role("heading", level=2)).to_have_count(2)  # one per day
