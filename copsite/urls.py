@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from core import health, views
+from core import health
 from discovery import home, sitemaps
 
 handler404 = "core.views.page_not_found"
