@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from communities import policy
-from communities.models import Community, Membership
+from communities.models import Community, Membership, WatchLevel
 from core.forms import Form, ModelForm, clean_display_text, clean_one_line
 from core.markup import MarkupError, render_markdown
 
@@ -96,3 +96,9 @@ class RoleForm(Form):
 
 class LevelForm(Form):
     level = forms.ChoiceField(choices=[("", "Computed"), *Membership.Level.choices], required=False)
+
+
+class CommunityWatchForm(Form):
+    """The watching control's choice for a community."""
+
+    level = forms.ChoiceField(choices=WatchLevel.choices)

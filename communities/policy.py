@@ -115,6 +115,15 @@ def can_post(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_active_member(user, community)
 
 
+def can_watch(user: Viewer, community: Community) -> bool:
+    """Choose how closely to follow the community or a thread in it (watching levels): its members.
+
+    Not site admins as such: what a level tells of goes to members in good
+    standing (discussions/queries.py), so a level for anyone else would promise nothing.
+    """
+    return _is_active_member(user, community)
+
+
 def can_moderate(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_facilitator(user, community)
 
@@ -432,6 +441,31 @@ def visible_thread_or_404(user: Viewer, thread: _Thread | None) -> _Thread:
     if thread is None or not can_view_thread(user, thread):
         raise Http404("No such thread.")
     return thread
+
+
+def readers_q(thread: ThreadLike, post: PostLike | None = None) -> Q:
+    """People who may open ``thread`` (and read ``post``): a filter on the user model, for telling them of it.
+
+    The twin of ``can_view_thread`` (and ``can_see_post_content``) the other way
+    round: not "may this person see this?" but "who may?", so notifications pick
+    their recipients in one query. Active accounts only.
+    tests/test_watching.py proves it agrees with the single-object checks for every role.
+    """
+    community_id = thread.community_id
+    admin = Q(is_superuser=True)
+    in_good_standing = Membership.objects.filter(community_id=community_id, state=State.ACTIVE)
+    member = Q(pk__in=in_good_standing.values("user_id"))
+    facilitator = Q(pk__in=in_good_standing.filter(role__in=[Role.FACILITATOR, Role.OWNER]).values("user_id"))
+    readers = Q(is_active=True)
+    if thread.community.visibility != Community.Visibility.PUBLIC:
+        readers &= admin | member
+    if getattr(thread, "held_at", None) is not None:
+        readers &= admin | Q(pk=thread.author_id) | facilitator
+    if post is not None and post.is_deleted:
+        readers &= admin | facilitator
+    elif post is not None and post.is_hidden:
+        readers &= admin | Q(pk=post.author_id) | facilitator
+    return readers
 
 
 # --- Links between objects ------------------------------------------------------------

@@ -11,6 +11,8 @@ NOTIFICATION_KINDS = [
     ("mention", "Someone mentions me"),
     ("accepted", "My answer is accepted"),
     ("hidden", "A facilitator hides my post"),
+    ("watching", "Someone posts in a thread I watch"),
+    ("new_thread", "A thread starts in a community I watch"),
 ]
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
 

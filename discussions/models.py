@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -10,7 +12,7 @@ from taggit.managers import TaggableManager
 
 from accounts.models import User, Viewer
 from communities import policy
-from communities.models import Community
+from communities.models import Community, Membership, WatchLevel
 from core.db import CappedCount, InJsonRanges
 from discussions.reading import UNREAD_COUNTED, Position
 
@@ -120,6 +122,8 @@ class Thread(models.Model):
     # and were never shown (None: never opened; at most queries.UNREAD_COUNTED).
     unread: bool
     unread_count: int | None
+    # Not stored: the reader's watching level (``thread_level``), set by the reads that show it.
+    level: Level
 
     class Meta:
         indexes = [
@@ -354,3 +358,99 @@ class ReadState(models.Model):
     @property
     def position(self) -> Position:
         return Position.stored(self.last_read_post_number, self.read_beyond)
+
+
+# --- Watching levels --------------------------------------------------------------------
+# A thread's level for one member combines the level stored for the thread
+# (ThreadWatch) with the member's level for its community (Membership.watch_level):
+#   1. a thread level chosen by hand always wins;
+#   2. otherwise a muted community mutes the thread, and a watched one watches it;
+#   3. otherwise the automatic thread level (tracking: you started it or replied);
+#   4. otherwise a tracked community tracks it; everything else is normal.
+# discussions/queries.py holds the same rules as filters (who is told, what lists show);
+# tests/test_watching.py checks the two agree.
+
+THREAD_LEVELS = [WatchLevel.WATCHING, WatchLevel.TRACKING, WatchLevel.NORMAL, WatchLevel.MUTED]
+# Levels whose threads show unread counts in lists (normal ones show only "New": never opened).
+TRACKED_LEVELS = frozenset({WatchLevel.WATCHING, WatchLevel.TRACKING})
+
+
+class ThreadWatch(models.Model):
+    """How closely a member follows one thread, and why (Discourse's topic notification level and reason)."""
+
+    class Reason(models.TextChoices):
+        CREATED = "created", "you started this thread"
+        REPLIED = "replied", "you replied in this thread"
+        BY_HAND = "by_hand", "you chose it"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=20, choices=[(level.value, level.label) for level in THREAD_LEVELS])
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Also the index for a list's or a page's look-up of the reader's level for a thread.
+            models.UniqueConstraint(fields=["user", "thread"], name="one_watch_per_thread"),
+            models.CheckConstraint(
+                condition=Q(level__in=[lvl.value for lvl in THREAD_LEVELS]), name="watch_level_known"
+            ),
+            # Set automatically (started, replied) means tracking; any other level was chosen by hand.
+            models.CheckConstraint(condition=Q(level="tracking") | Q(reason="by_hand"), name="watch_auto_tracks"),
+        ]
+        indexes = [
+            # Who watches a thread, when a post arrives (notifications).
+            models.Index(fields=["thread", "level"], name="watch_thread_level_idx"),
+            # A member's muted threads: left out of lists and digests, the "Muted" view.
+            models.Index(fields=["user"], name="watch_user_muted_idx", condition=Q(level="muted")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.level} thread {self.thread_id} ({self.reason})"
+
+
+# What a level means, in one line each, as the watching control says it.
+THREAD_LEVEL_HELP = {
+    WatchLevel.WATCHING: "Be told about every new post in this thread.",
+    WatchLevel.TRACKING: "See how many posts you haven't read; be told when someone replies to you or mentions you.",
+    WatchLevel.NORMAL: "Be told only when someone replies to you or mentions you.",
+    WatchLevel.MUTED: "Never see it in your lists or digests, and never be told about it, not even a mention.",
+}
+
+
+@dataclass(frozen=True)
+class Level:
+    """A member's level for a thread, and where it comes from (``thread_level``)."""
+
+    value: str
+    # ThreadWatch.Reason, or COMMUNITY when the community's level decided, or "" (normal, by default).
+    reason: str
+
+    COMMUNITY = "community"
+
+    @property
+    def label(self) -> str:
+        return WatchLevel(self.value).label
+
+    @property
+    def tracked(self) -> bool:
+        return self.value in TRACKED_LEVELS
+
+    @property
+    def muted(self) -> bool:
+        return self.value == WatchLevel.MUTED
+
+
+def thread_level(watch: ThreadWatch | None, membership: Membership | None) -> Level:
+    """The member's level for a thread: its ThreadWatch (or None) with their membership of its community."""
+    community = membership.effective_watch_level if membership is not None and membership.is_active else ""
+    if watch is not None and watch.reason == ThreadWatch.Reason.BY_HAND:
+        return Level(watch.level, watch.reason)
+    if community in (WatchLevel.MUTED, WatchLevel.WATCHING):
+        return Level(community, Level.COMMUNITY)
+    if watch is not None:
+        return Level(watch.level, watch.reason)
+    if community == WatchLevel.TRACKING:
+        return Level(community, Level.COMMUNITY)
+    return Level(WatchLevel.NORMAL, "")

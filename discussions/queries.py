@@ -22,15 +22,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from taggit.models import Tag, TaggedItem
 
 from accounts.models import NAME_FIELDS, User, Viewer
 from communities import policy
-from communities.models import Community, Membership
+from communities.models import Community, Membership, WatchLevel
 from core.db import Columns, fetch_all, in_json_ranges_sql, one_or_none
-from discussions.models import Flag, Post, Reaction, ReadState, Revision, Thread
+from discussions.models import Flag, Level, Post, Reaction, ReadState, Revision, Thread, ThreadWatch, thread_level
 from discussions.reading import UNREAD_COUNTED
 
 # --- A community's thread list ------------------------------------------------------------
@@ -62,14 +62,29 @@ _ROW_COLUMNS = Columns(Thread, "t", fields=ROW_FIELDS)
 _ROW_AUTHOR = Columns(User, "a", fields=NAME_FIELDS)
 _ROW_LAST_POSTER = Columns(User, "lp", fields=NAME_FIELDS)
 _ROW_READ_STATE = Columns(ReadState, "rs", fields=["last_read_post_number"])
+_ROW_WATCH = Columns(ThreadWatch, "tw", fields=["level", "reason"])  # the reader's level (watching levels)
+
+
+# The threads the viewer muted (their id is the parameter): a few rows from watch_user_muted_idx,
+# hashed once, so the list and its count keep their index scans (no probe per thread).
+_MUTED_SQL = (
+    f"{{alias}}.id {{negation}}IN (SELECT mw.thread_id FROM {ThreadWatch._meta.db_table} mw"  # noqa: S608
+    f" WHERE mw.user_id = %s AND mw.level = '{WatchLevel.MUTED.value}')"
+)
 
 
 def _listed_where(
-    alias: str, community: Community, held: str, viewer_pk: int | None, kind: str, tag: str
+    alias: str, community: Community, held: str, viewer_pk: int | None, kind: str, tag: str, muted: bool = False
 ) -> tuple[str, list[Any]]:
-    """WHERE for the threads a list shows: ``Thread.objects.listed_in`` (``policy.listed_held_threads``), filters."""
+    """WHERE for the threads a list shows: ``Thread.objects.listed_in`` (``policy.listed_held_threads``), filters.
+
+    Threads the viewer muted are left out; with ``muted``, only those are in (the "Muted" view).
+    """
     where: list[str] = [f"{alias}.community_id = %s"]
     params: list[Any] = [community.pk]
+    if viewer_pk is not None or muted:
+        where.append(_MUTED_SQL.format(alias=alias, negation="" if muted else "NOT "))
+        params.append(viewer_pk)
     if held == policy.HeldListed.NONE:
         where.append(f"{alias}.held_at IS NULL")
     elif held == policy.HeldListed.OWN:
@@ -121,47 +136,74 @@ def thread_list_page(
     tag: str = "",
     offset: int = 0,
     markers: bool = False,
-) -> tuple[list[Thread], int]:
-    """One page of ``community``'s thread list from ``offset`` as ``user`` sees it, and the list's length.
+    muted: bool = False,
+) -> tuple[list[Thread], int, int]:
+    """One page of ``community``'s thread list from ``offset`` as ``user`` sees it, its length, and how many they muted.
 
     Each thread has ``author`` and ``last_poster`` (names only); with
-    ``markers`` (a member's list) ``unread_count`` (posts they may read and
-    were never shown, up to UNREAD_COUNTED; None for a thread they never
-    opened) and ``unread`` (never opened, or something unread). Without
+    ``markers`` (a member's list) ``level`` (their watching level,
+    ``discussions.models.thread_level``), ``unread_count`` (for a thread they
+    track or watch: posts they may read and were never shown, up to
+    UNREAD_COUNTED; None for a thread they never opened or do not track) and
+    ``unread`` (never opened, or, tracked or watched, something unread: a
+    normal thread they have opened shows no marker, as in Discourse). Without
     markers, no count is read: ``unread`` False, ``unread_count`` None.
+    Threads ``user`` muted are not in the list; with ``muted``, only they are.
     """
     held = policy.listed_held_threads(user, community)
     viewer_pk = user.pk if user.is_authenticated else None
     reader_pk = user.pk if markers else None
-    where, params = _listed_where("t", community, held, viewer_pk, kind, tag)
-    count_where, count_params = _listed_where("n", community, held, viewer_pk, kind, tag)
+    where, params = _listed_where("t", community, held, viewer_pk, kind, tag, muted)
+    count_where, count_params = _listed_where("n", community, held, viewer_pk, kind, tag, muted)
     unread_sql, unread_params = _unread_sql(community, user) if markers else ("NULL", [])
+    # Watching levels: the "Muted (n)" count rides along in the same statement.
+    muted_where, muted_params = _listed_where("mu", community, held, viewer_pk, "", "", muted=True)
+    muted_count = f"(SELECT COUNT(*) FROM {Thread._meta.db_table} mu WHERE {muted_where})" if reader_pk else "0"  # noqa: S608
+    muted_params = muted_params if reader_pk else []
     sql = (
         f"SELECT {_ROW_COLUMNS.sql}, {_ROW_AUTHOR.sql}, {_ROW_LAST_POSTER.sql}, {_ROW_READ_STATE.sql},"  # noqa: S608
-        f" {unread_sql}, (SELECT COUNT(*) FROM {Thread._meta.db_table} n WHERE {count_where})"
+        f" {_ROW_WATCH.sql}, {unread_sql}, {muted_count},"
+        f" (SELECT COUNT(*) FROM {Thread._meta.db_table} n WHERE {count_where})"
         f" FROM {Thread._meta.db_table} t"
         f" LEFT JOIN {User._meta.db_table} a ON a.id = t.author_id"
         f" LEFT JOIN {User._meta.db_table} lp ON lp.id = t.last_poster_id"
         f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
+        f" LEFT JOIN {ThreadWatch._meta.db_table} tw ON tw.thread_id = t.id AND tw.user_id = %s"
         f" WHERE {where} ORDER BY t.pinned DESC, t.last_activity_at DESC LIMIT %s OFFSET %s"
     )
-    rows = fetch_all(sql, [*unread_params, *count_params, reader_pk, *params, settings.THREADS_PER_PAGE, offset])
+    rows = fetch_all(
+        sql,
+        [
+            *unread_params,
+            *muted_params,
+            *count_params,
+            reader_pk,
+            reader_pk,
+            *params,
+            settings.THREADS_PER_PAGE,
+            offset,
+        ],
+    )
     if not rows:  # an empty list, or a page past its end: count on its own
-        count_sql = f"SELECT COUNT(*) FROM {Thread._meta.db_table} n WHERE {count_where}"  # noqa: S608
-        return [], fetch_all(count_sql, count_params)[0][0]
+        count_sql = f"SELECT COUNT(*), {muted_count} FROM {Thread._meta.db_table} n WHERE {count_where}"  # noqa: S608
+        total, muted_total = fetch_all(count_sql, [*muted_params, *count_params])[0]
+        return [], total, muted_total
     threads = []
-    widths = [_ROW_COLUMNS.width, _ROW_AUTHOR.width, _ROW_LAST_POSTER.width]
+    widths = [_ROW_COLUMNS.width, _ROW_AUTHOR.width, _ROW_LAST_POSTER.width, _ROW_READ_STATE.width]
     people: dict[int, User] = {}  # one instance per person, however many rows name them
+    membership = policy.membership_of(user, community) if markers else None  # cached: no query
     for row in rows:
         thread = _ROW_COLUMNS.build_present(row)
         thread.community = community  # links use it; saves a query per row
         thread.author = _ROW_AUTHOR.build(row, widths[0], seen=people)
         thread.last_poster = _ROW_LAST_POSTER.build(row, widths[0] + widths[1], seen=people)
-        read = _ROW_READ_STATE.build(row, sum(widths))
-        thread.unread_count = row[-2] if markers and read is not None else None
-        thread.unread = markers and (read is None or bool(row[-2]))
+        read = _ROW_READ_STATE.build(row, sum(widths[:3]))
+        thread.level = thread_level(_ROW_WATCH.build(row, sum(widths)), membership)
+        tracked = markers and read is not None and thread.level.tracked
+        thread.unread_count = row[-3] if tracked else None
+        thread.unread = markers and (read is None or (tracked and bool(row[-3])))
         threads.append(thread)
-    return threads, rows[0][-1]
+    return threads, rows[0][-1], rows[0][-2]
 
 
 def unread_counts(user: Viewer, thread_ids: Iterable[int]) -> dict[int, int | None]:
@@ -194,11 +236,14 @@ _THREAD_COLUMNS = Columns(Thread, "t", exclude=["search_vector"])
 _COMMUNITY_COLUMNS = Columns(Community, "c")
 _MEMBERSHIP_COLUMNS = Columns(Membership, "m")
 _READ_STATE_COLUMNS = Columns(ReadState, "rs")
+_WATCH_COLUMNS = Columns(ThreadWatch, "tw")  # the reader's watching level for the thread
 _THREAD_SQL = (
     f"SELECT {_THREAD_COLUMNS.sql}, {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql}, {_READ_STATE_COLUMNS.sql}"  # noqa: S608
+    f", {_WATCH_COLUMNS.sql}"
     f" FROM {Thread._meta.db_table} t JOIN {Community._meta.db_table} c ON c.id = t.community_id"
     f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = t.community_id AND m.user_id = %s"
     f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
+    f" LEFT JOIN {ThreadWatch._meta.db_table} tw ON tw.thread_id = t.id AND tw.user_id = %s"
     " WHERE t.id = %s"
 )
 _LARGEST_ID = 2**63 - 1  # BigAutoField
@@ -208,10 +253,11 @@ def thread_for_reader(user: Viewer, pk: int) -> tuple[Thread, ReadState | None]:
     """The thread (with ``community``) if ``user`` may read it, else 404; and their read marker, if any.
 
     The membership found on the way is handed to the policy's cache, so the
-    permission questions the page asks cost no further query.
+    permission questions the page asks cost no further query; the reader's
+    watching level rides along too (``thread.level``, ``thread_level``).
     """
     reader = user.pk if user.is_authenticated else None
-    rows = fetch_all(_THREAD_SQL, [reader, reader, pk]) if 0 < pk <= _LARGEST_ID else []
+    rows = fetch_all(_THREAD_SQL, [reader, reader, reader, pk]) if 0 < pk <= _LARGEST_ID else []
     if not rows:
         raise Http404("No such thread.")
     row = rows[0]
@@ -220,9 +266,13 @@ def thread_for_reader(user: Viewer, pk: int) -> tuple[Thread, ReadState | None]:
     thread.community = community = _COMMUNITY_COLUMNS.build_present(row, start)
     start += _COMMUNITY_COLUMNS.width
     read_state = None
+    membership = watch = None
     if reader is not None:
-        policy.remember_membership(user, community, _MEMBERSHIP_COLUMNS.build(row, start))
+        membership = _MEMBERSHIP_COLUMNS.build(row, start)
+        policy.remember_membership(user, community, membership)
         read_state = _READ_STATE_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width)
+        watch = _WATCH_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width + _READ_STATE_COLUMNS.width)
+    thread.level = thread_level(watch, membership)
     return policy.visible_thread_or_404(user, thread), read_state
 
 
@@ -379,3 +429,94 @@ def open_flags(community: Community) -> list[Flag]:
         .select_related("post__author", "post__thread", "user")
         .order_by("created_at")[:REVIEW_SHOWN]
     )
+
+
+# --- Watching levels ----------------------------------------------------------------------
+# The rules of discussions.models.thread_level as filters: on threads (what lists
+# leave out) and on people (who is told of a post). tests/test_watching.py checks
+# them against thread_level for every combination of thread and community level.
+
+_MUTED = WatchLevel.MUTED
+_BY_HAND = ThreadWatch.Reason.BY_HAND
+
+
+def unmuted_threads_q(user: Viewer, prefix: str = "") -> Q:
+    """Threads ``user`` has not muted, nor muted with their community: the filter a cross-community list adds.
+
+    On Thread's fields (``prefix`` for a relation, "thread__"). A community
+    the member muted takes its threads out, except those they gave a level by hand.
+    Anonymous visitors mute nothing. Use it beside ``Thread.objects.visible_to(user)``.
+    """
+    return ~muted_threads_q(user, prefix) if user.is_authenticated else Q()
+
+
+def muted_threads_q(user: Viewer, prefix: str = "") -> Q:
+    """The threads ``unmuted_threads_q`` leaves out (a "Muted" view across communities)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    mine = ThreadWatch.objects.filter(user=user)
+    muted_communities = Membership.objects.filter(user=user, state=Membership.State.ACTIVE, watch_level=_MUTED)
+    return Q(**{f"{prefix}pk__in": mine.filter(level=_MUTED).values("thread_id")}) | (
+        Q(**{f"{prefix}community__in": muted_communities.values("community_id")})
+        & ~Q(**{f"{prefix}pk__in": mine.filter(reason=_BY_HAND).values("thread_id")})
+    )
+
+
+def with_levels(threads: QuerySet[Thread], user: Viewer) -> QuerySet[Thread]:
+    """``threads`` with what ``level_of`` needs, read in the same query (four small correlated look-ups)."""
+    watch = ThreadWatch.objects.filter(user=user.pk, thread=OuterRef("pk"))
+    membership = Membership.objects.filter(
+        user=user.pk, community=OuterRef("community_id"), state=Membership.State.ACTIVE
+    )
+    return threads.annotate(
+        watch_level=Subquery(watch.values("level")[:1]),
+        watch_reason=Subquery(watch.values("reason")[:1]),
+        community_watch_level=Subquery(membership.values("watch_level")[:1]),
+        community_role=Subquery(membership.values("role")[:1]),
+    )
+
+
+def level_of(thread: Thread) -> Level:
+    """The level of a thread read through ``with_levels`` (``thread_level`` on its annotations)."""
+    values = thread.__dict__
+    watch = None
+    if values.get("watch_level"):
+        watch = ThreadWatch(level=values["watch_level"], reason=values["watch_reason"])
+    membership = None
+    if values.get("community_role"):
+        membership = Membership(role=values["community_role"], watch_level=values["community_watch_level"])
+    return thread_level(watch, membership)
+
+
+def _members_at(thread: Thread, *levels: str) -> QuerySet[Membership]:
+    return Membership.objects.filter(community_id=thread.community_id, state=Membership.State.ACTIVE).filter(
+        Membership.watch_level_q(*levels)
+    )
+
+
+def muted_by_q(thread: Thread) -> Q:
+    """People (a filter on the user model) who muted ``thread``, or its community without a thread level by hand."""
+    here = ThreadWatch.objects.filter(thread=thread)
+    return Q(pk__in=here.filter(level=_MUTED).values("user_id")) | (
+        Q(pk__in=_members_at(thread, _MUTED).values("user_id"))
+        & ~Q(pk__in=here.filter(reason=_BY_HAND).values("user_id"))
+    )
+
+
+def watching_q(thread: Thread) -> Q:
+    """Members in good standing who watch ``thread`` (by hand, or through its community): told of every post."""
+    here = ThreadWatch.objects.filter(thread=thread)
+    in_good_standing = Membership.objects.filter(community_id=thread.community_id, state=Membership.State.ACTIVE)
+    return Q(pk__in=in_good_standing.values("user_id")) & (
+        Q(pk__in=here.filter(level=WatchLevel.WATCHING).values("user_id"))
+        | (
+            Q(pk__in=_members_at(thread, WatchLevel.WATCHING).values("user_id"))
+            & ~Q(pk__in=here.filter(reason=_BY_HAND).values("user_id"))
+        )
+    )
+
+
+def new_thread_watchers_q(thread: Thread) -> Q:
+    """Members who watch ``thread``'s community, or watch it for new threads (facilitators by default)."""
+    watchers = _members_at(thread, WatchLevel.WATCHING, WatchLevel.WATCHING_FIRST_POST)
+    return Q(pk__in=watchers.values("user_id")) & ~muted_by_q(thread)

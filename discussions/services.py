@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User, Viewer
 from communities import audit, ledger, policy
-from communities.models import Activity, Community
+from communities.models import Activity, Community, WatchLevel
 from core import pagecache
 from core.db import one_or_none
 from core.mail import one_line
@@ -34,12 +34,14 @@ from core.search import update_vector
 from discussions import signals
 from discussions.models import (
     MAX_SIBLINGS,
+    THREAD_LEVELS,
     Flag,
     Post,
     Reaction,
     ReadState,
     Revision,
     Thread,
+    ThreadWatch,
     path_segment,
 )
 from discussions.reading import Position
@@ -85,9 +87,10 @@ def _apply_render(post: Post, rendered: Rendered) -> None:
 # --- Telling people --------------------------------------------------------------------
 
 
-def _notify(post: Post, actor: User, mentions: tuple[str, ...], *, reply_to: Post | None) -> None:
-    """Published: apps above (notifications) tell the people mentioned and the one replied to, in this transaction."""
-    signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to)
+def _notify(post: Post, actor: User, mentions: tuple[str, ...], *, reply_to: Post | None, new: bool = True) -> None:
+    """Published: apps above (notifications) tell the people mentioned, the one replied to and, for a
+    ``new`` post (not an edit), those watching the thread or its community, in this transaction."""
+    signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to, new=new)
 
 
 def _describe(post: Post) -> str:
@@ -178,6 +181,7 @@ def start_thread(
             thread.save(update_fields=["opening_post"])
             # The author has read what they wrote: their own thread is not "new" to them.
             ReadState.objects.create(user=author, thread=thread, last_read_post_number=1, last_read_at=now)
+            _track(author, thread, ThreadWatch.Reason.CREATED)
             pagecache.touched(community)
             if tags:
                 thread.tags.set(tags[:MAX_TAGS])
@@ -257,6 +261,7 @@ def _reply_locked(
         submission_key=key,
     )
     _apply_render(post, rendered)
+    _track(author, thread, ThreadWatch.Reason.REPLIED)
     if held:
         _hold(post, now)
         post.save()
@@ -323,7 +328,7 @@ def edit_post(
     if editor.pk != post.author_id:
         audit.record(thread.community, editor, "post.edit", detail=_describe(post), target_user=post.author)
     if not held:
-        _notify(post, editor, rendered.mentions, reply_to=None)
+        _notify(post, editor, rendered.mentions, reply_to=None, new=False)
     return post
 
 
@@ -461,6 +466,41 @@ def mark_read(
         if moved:
             return
         state = LOOK_UP
+
+
+# --- Watching levels ------------------------------------------------------------------------
+
+
+class WatchError(Refused):
+    """A watching level that can't be set; the message is shown to the person."""
+
+
+def _track(user: User, thread: Thread, reason: str) -> None:
+    """Someone who starts a thread or replies in it tracks it, unless they already have a level for it.
+
+    INSERT … ON CONFLICT DO NOTHING: a level set before (by hand, or when they
+    started the thread) stays as it is.
+    """
+    ThreadWatch.objects.bulk_create(
+        [ThreadWatch(user=user, thread=thread, level=WatchLevel.TRACKING, reason=reason)], ignore_conflicts=True
+    )
+
+
+def set_thread_level(user: User, thread: Thread, level: str) -> ThreadWatch:
+    """``user`` chooses how closely to follow ``thread``: a level set by hand, which no default overrides."""
+    if level not in THREAD_LEVELS:
+        raise WatchError("Choose one of the watching levels.")
+    if not (policy.can_view_thread(user, thread) and policy.can_watch(user, thread.community)):
+        raise WatchError("Only members can choose how closely they follow a thread.")
+    # One upsert: a double click or two tabs end with the last choice, never an error.
+    chosen = ThreadWatch(user=user, thread=thread, level=level, reason=ThreadWatch.Reason.BY_HAND)
+    ThreadWatch.objects.bulk_create(
+        [chosen],
+        update_conflicts=True,
+        unique_fields=["user", "thread"],
+        update_fields=["level", "reason", "updated_at"],
+    )
+    return ThreadWatch.objects.get(user=user, thread=thread)
 
 
 # --- Flags and moderation ----------------------------------------------------------------
@@ -644,6 +684,7 @@ __all__ = [
     "purge_deleted_content",
     "reject_post",
     "reply",
+    "set_thread_level",
     "set_thread_state",
     "start_thread",
     "toggle_helpful",

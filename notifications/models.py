@@ -28,6 +28,10 @@ class Notification(models.Model):
         REPLY = "reply", "replied to you"
         ACCEPTED = "accepted", "accepted your answer"
         HIDDEN = "hidden", "hid your post"
+        # Made by watching levels (discussions/models.py): a new thread in a community the person
+        # watches (or watches for new threads), a new post in a thread they watch.
+        NEW_THREAD = "new_thread", "started a new thread"
+        WATCHING = "watching", "posted"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -152,6 +152,7 @@ def memberships(sight: Sight) -> list[dict]:
             "left_at": _iso(m.left_at),
             "digest_cadence": m.digest_cadence or "community default",
             "participation_level": m.level,
+            "watching_level": m.watch_level or f"{m.effective_watch_level} (your role's default)",
         }
         for m in sight.memberships
     ]

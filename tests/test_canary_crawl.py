@@ -464,6 +464,7 @@ def private_urls(secret: Secret) -> list[tuple[str, str]]:
     urls = [("get", f"/c/circle/t/{t.pk}/"), ("get", f"/c/commons/t/{t.pk}/"), ("get", f"/c/circle/t/{t.pk}/unread/")]
     urls += [("get", f"/c/circle/t/{t.pk}/live/"), ("get", f"/c/circle/t/{t.pk}/moderate/")]
     urls += [("post", f"/c/circle/t/{t.pk}/reply/"), ("post", f"/c/circle/t/{t.pk}/moderate/")]
+    urls += [("post", f"/c/circle/t/{t.pk}/watch/"), ("post", f"/c/commons/t/{t.pk}/watch/")]
     chat = secret.chat.pk
     urls += [
         ("get", f"/c/circle/t/{chat}/"),
@@ -501,7 +502,7 @@ def private_urls(secret: Secret) -> list[tuple[str, str]]:
         "facilitate/digest-preview/",
     ]
     urls += [("get", f"/c/circle/{tail}") for tail in community]
-    urls += [("post", f"/c/circle/{tail}") for tail in ("join/", "leave/", "threads/new/", "library/add/")]
+    urls += [("post", f"/c/circle/{tail}") for tail in ("join/", "leave/", "watch/", "threads/new/", "library/add/")]
     return urls + held_urls(secret)
 
 

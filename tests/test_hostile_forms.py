@@ -668,6 +668,8 @@ def test_every_form_in_the_product_is_in_the_table():
     covered_elsewhere = {
         "RoleForm": "choices only; member actions are covered by the authorization matrix",
         "LevelForm": "choices only; member actions are covered by the authorization matrix",
+        "ThreadWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
+        "CommunityWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
     }
     table = {
         "SignupExtraForm": "sign-up",

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from communities import policy
-from communities.models import Membership
+from communities.models import Membership, WatchLevel
 from discussions import queries, services
 from discussions.models import Post, ReadState, Thread
 from discussions.reading import RANGES_MAX, UNREAD_COUNTED, Position, unread_label
@@ -514,6 +514,7 @@ def test_a_count_stops_at_the_cap_and_the_list_says_99_plus(client, world, setti
     )
     Thread.objects.filter(pk=thread.pk).update(highest_post_number=UNREAD_COUNTED + 21)
     services.mark_read(world.member, thread, [1])
+    services.set_thread_level(world.member, thread, WatchLevel.TRACKING)  # lists count what she tracks
     assert queries.unread_counts(world.member, [thread.pk]) == {thread.pk: UNREAD_COUNTED}
     client.force_login(world.member)
     page = client.get("/c/commons/").content.decode()
@@ -526,6 +527,8 @@ def test_a_members_community_page_costs_the_same_queries_with_few_or_many_unread
 ):
     settings.PAGE_CACHE_SECONDS = 0
     client.force_login(world.member)
+    # Lists count unread posts in what a member tracks (watching levels): she tracks the community.
+    Membership.objects.filter(user=world.member, community=world.public).update(watch_level=WatchLevel.TRACKING)
 
     def add(count):
         for i in range(count):

@@ -30,7 +30,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from communities import policy
-from communities.models import Community, Membership
+from communities.models import Community, Membership, WatchLevel
 from communities.queries import facilitators_of
 from core.db import Columns, fetch_all
 from discussions import services
@@ -149,13 +149,19 @@ def test_held_threads_show_to_their_author_and_facilitators_only(busy, world):
 
 
 def test_rows_carry_people_and_the_members_unread_markers(busy, world):
+    own = Thread.objects.get(pk=busy[4].pk)  # Mira started it: she tracks it
+    services.reply(world.owner, own, "Since Mira last looked")  # she has read her opening post only
     rows = {t.pk: t for n in (1, 2, 3) for t in panel(world.public, world.member, f"page={n}")["page"].object_list}
     replied = rows[busy[0].pk]
     assert replied.author.pk == world.member.pk and replied.author.name == "Mira Member"
     assert replied.reply_count == 2 and replied.last_poster.pk == world.owner.pk
     assert replied.last_poster.name == world.owner.name
-    assert rows[busy[1].pk].unread is False and rows[busy[1].pk].unread_count == 0  # read since its last activity
-    assert rows[busy[2].pk].unread is True and rows[busy[2].pk].unread_count == 1  # read before it
+    assert rows[busy[1].pk].unread is False and rows[busy[1].pk].unread_count == 0  # hers, read since its last activity
+    # Read before it: a marker and a count for a thread she tracks, none for a normal one
+    # (watching levels, as in Discourse).
+    assert rows[busy[4].pk].unread is True and rows[busy[4].pk].level.tracked and rows[busy[4].pk].unread_count == 1
+    assert rows[busy[2].pk].unread is False and not rows[busy[2].pk].level.tracked
+    assert rows[busy[2].pk].unread_count is None
     assert rows[busy[3].pk].unread is True and rows[busy[3].pk].unread_count is None  # never opened
     assert rows[busy[4].pk].tag_names == sorted(rows[busy[4].pk].tag_names) and "all" in rows[busy[4].pk].tag_names
     assert rows[busy[5].pk].pinned and next(iter(rows)) == busy[5].pk  # the pinned thread leads the list
@@ -181,6 +187,9 @@ def readings(busy, world, make_user):
         for k, person in enumerate(people):
             shown = [[1], [1, 2, 5, 6, 9], list(range(1, 13, 2)), [3, 4, 11]][(i + k) % 4]
             services.mark_read(person, thread, shown)
+    # Lists count unread posts in the threads a member tracks (watching levels): they all track these.
+    Membership.objects.filter(user__in=people, community=world.public).update(watch_level=WatchLevel.TRACKING)
+    world.public.__dict__.pop("_membership_cache", None)  # the rows just changed under policy's cache
     return busy
 
 
@@ -191,10 +200,16 @@ def test_the_lists_unread_counts_are_the_orms(readings, world, who):
     listed = {t.pk: t for n in (1, 2, 3) for t in panel(world.public, user, f"page={n}")["page"].object_list}
     orm = dict(Thread.objects.listed_in(world.public, user).with_unread(user).values_list("pk", "unread_count"))
     markers = who not in ("anonymous", "outsider")
-    assert {pk: t.unread_count for pk, t in listed.items()} == (orm if markers else dict.fromkeys(orm))
-    assert {pk: t.unread for pk, t in listed.items()} == {
-        pk: markers and (count is None or count > 0) for pk, count in orm.items()
+    # Only the threads they track carry a count in a list; a normal one they opened shows nothing.
+    tracked = {pk for pk, t in listed.items() if markers and t.level.tracked}
+    assert {pk: t.unread_count for pk, t in listed.items()} == {
+        pk: count if pk in tracked else None for pk, count in orm.items()
     }
+    assert {pk: t.unread for pk, t in listed.items()} == {
+        pk: markers and (count is None or (pk in tracked and count > 0)) for pk, count in orm.items()
+    }
+    if who != "admin":  # members of the community track it; the site admin is not one
+        assert tracked == (set(orm) if markers else set())
     if markers:  # the positions left something unread in each of the three threads
         assert all(orm[t.pk] for t in (readings[0], readings[10], readings[11]))
 

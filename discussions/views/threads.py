@@ -27,6 +27,7 @@ from discussions import queries, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, ReadState, Thread
 from discussions.reading import unread_label
+from discussions.views import watching
 
 # Replies deeper than this stay at the last indent and say whom they answer.
 MAX_INDENT = 5
@@ -60,20 +61,22 @@ def thread_list_panel(request: HttpRequest, community: Community) -> panels.Pane
     user = request.user
     # Unread markers are for members: someone who can't post here has no read markers to show.
     markers = user.is_authenticated and policy.can_post(user, community)
+    # Watching levels: a member's muted threads are out of the list, and in the "Muted" view alone.
+    muted = markers and request.GET.get("show") == "muted"
     try:
         wanted = int(request.GET.get("page", 1))
     except ValueError:
         wanted = 1
     asked = wanted if 1 <= wanted <= _MAX_PAGE else 1
     per_page = settings.THREADS_PER_PAGE
-    threads, total = queries.thread_list_page(
-        community, user, kind=kind, tag=tag, offset=(asked - 1) * per_page, markers=markers
+    threads, total, muted_count = queries.thread_list_page(
+        community, user, kind=kind, tag=tag, offset=(asked - 1) * per_page, markers=markers, muted=muted
     )
     # Django's paginator decides what an odd page number means (the last page), as everywhere else.
     page = Paginator(range(total), per_page).get_page(wanted)
     if page.number != asked:
-        threads, total = queries.thread_list_page(
-            community, user, kind=kind, tag=tag, offset=(page.number - 1) * per_page, markers=markers
+        threads, total, muted_count = queries.thread_list_page(
+            community, user, kind=kind, tag=tag, offset=(page.number - 1) * per_page, markers=markers, muted=muted
         )
     page.object_list = threads  # type: ignore[assignment]  # the page's rows, read with the list's own statement
     _link_threads(community, threads)
@@ -85,6 +88,8 @@ def thread_list_panel(request: HttpRequest, community: Community) -> panels.Pane
             "tag": tag,
             "kinds": Thread.Kind.choices,
             "can_start": policy.can_start_thread(user, community),
+            "muted": muted,
+            "muted_count": muted_count,
         },
         order=10,
     )
@@ -145,6 +150,7 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "is_member": policy.can_post(request.user, community),
         "reply_form": ReplyForm(),
         "accepted": _accepted_answer(request.user, thread),
+        "watch_control": watching.thread_control(request.user, thread),
     }
     return render(request, "discussions/thread.html", context)
 

@@ -102,6 +102,29 @@
     }
   });
 
+  // The watching control (a <details> menu): Escape or a click elsewhere closes it, and
+  // after htmx swaps in the new level, focus returns to its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = event.target.closest && event.target.closest(".watch-menu-toggle[open]");
+    if (!open) return;
+    open.removeAttribute("open");
+    open.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(".watch-menu-toggle[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var control = event.detail.target;
+    if (control && control.classList && control.classList.contains("watch-control")) {
+      var fresh = document.getElementById(control.id);
+      var summary = fresh && fresh.querySelector("summary");
+      if (summary) summary.focus();
+    }
+  });
+
   // A new attempt clears the last attempt's error message.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt.closest && event.detail.elt.closest("form");
