@@ -16,6 +16,7 @@ _PAGE_LINKS = {
     "search": "discovery:search",
     "notifications": "notifications:list",
     "notifications_menu": "notifications:menu",
+    "bookmarks": "bookmarks:list",
     "email_settings": "digests:preferences",
     "edit_profile": "accounts:edit-profile",
     "your_data": "portability:your-data",

@@ -134,7 +134,9 @@ def cancel_event(actor: User, event: Event) -> Event:
     event.save(update_fields=["cancelled_at", "sequence"])
     going = RSVP.objects.filter(event=event, answer=RSVP.Answer.GOING).select_related("user")
     for rsvp in going:
-        _mail(rsvp.user, event, "event_cancelled", kind="event.cancelled")
+        # Paused email means paused (accounts.services.pause_email): the event's page says it is cancelled.
+        if rsvp.user.is_active and not rsvp.user.email_paused:
+            _mail(rsvp.user, event, "event_cancelled", kind="event.cancelled")
     audit.record(event.community, actor, "event.cancel", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
     return event

@@ -118,6 +118,9 @@ def _describe(row: Row) -> None:
         elif kind == Kind.HELD:
             row.who = _names(items)
             row.says = "wrote posts held for review in" if several else "wrote a post held for review in"
+        elif kind == Kind.REMINDER:
+            # Set by the person on a bookmark (bookmarks.services): nobody else did anything.
+            row.says = "Reminder you set:"
         else:  # a kind added later: its label is its verb
             row.who = _names(items) if note.actor_id else ""
             label = note.get_kind_display()

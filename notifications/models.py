@@ -77,6 +77,7 @@ class Notification(models.Model):
         JOIN_REQUEST = "join_request", "asked to join"
         FLAGGED = "flagged", "flagged a post"
         HELD = "held", "wrote a post held for review"
+        REMINDER = "reminder", "reminder you set"
 
     FACILITATOR_KINDS = FACILITATOR_KINDS
     EVENT_KINDS = EVENT_KINDS

@@ -244,9 +244,9 @@ def test_preferences_page_sets_cadence_hour_and_pause(client, world):
         ["reply"],
     )
     assert Membership.objects.get(user=world.member, community=world.public).digest_cadence == "daily"
-    client.post("/settings/email/", {"pause": "1"})
+    client.post("/settings/email/", {"pause": "on", "pause-pause_for": "indefinitely"})
     world.member.refresh_from_db()
-    assert world.member.email_paused
+    assert world.member.email_paused and world.member.email_paused_until is None
     bad = client.post("/settings/email/", {"rhythm-digest_hour": "25", f"c-community_{world.public.pk}": "hourly"})
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
 

@@ -23,7 +23,7 @@ from communities.models import Community
 from core import ratelimit, spam
 from core.http import HtmxRequest
 from core.refusals import Refused
-from discussions import queries, services
+from discussions import post_extras, queries, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, Thread
 
@@ -194,8 +194,15 @@ def _link_posts(thread: Thread, posts: list[Post]) -> None:
         post.parent_link = patterns["permalink"].replace(_STAND_IN, str(post.parent_id))
 
 
-def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset(), read_state=None) -> None:
-    """Per-post flags the template needs, decided by policy (no queries: membership is cached)."""
+def decorate_posts(
+    user, thread: Thread, posts: list[Post], *, helpful=frozenset(), read_state=None, fresh: bool = False
+) -> None:
+    """Per-post flags the template needs, decided by policy (no queries: membership is cached).
+
+    Then what apps above add (discussions.post_extras): one look-up for the whole page, none
+    for ``fresh`` posts, which the reader sees for the first time (the reply they just sent,
+    a live chat's new answers).
+    """
     previous = None
     for post in posts:
         post.thread = thread
@@ -219,6 +226,7 @@ def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset
         post.is_accepted = thread.accepted_answer_id == post.pk
         previous = post
     _link_posts(thread, posts)
+    post_extras.mark(user, thread, posts, fresh=fresh)
 
 
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
@@ -397,7 +405,7 @@ def _parent_or_none(thread: Thread, parent_id: str | None) -> Post | None:
 
 def _new_post_fragment(request: HttpRequest, thread: Thread, post: Post) -> HttpResponse:
     post = queries.post_as_listed(post.pk)
-    decorate_posts(request.user, thread, [post])
+    decorate_posts(request.user, thread, [post], fresh=True)
     post.says_parent = post.depth >= 2
     return render(
         request,
