@@ -588,6 +588,21 @@ def moderated_communities(user: Viewer) -> QuerySet[Community]:
     return Community.objects.filter(pk__in=mine)
 
 
+def moderator_ids(community: Community) -> list[int]:
+    """The people who moderate ``community`` (its active owners and facilitators), told of the work that waits.
+
+    Site admins may moderate everywhere but are not counted: they would be told of every community's.
+    """
+    return list(
+        Membership.objects.filter(
+            community=community,
+            state=State.ACTIVE,
+            role__in=[Role.FACILITATOR, Role.OWNER],
+            user__is_active=True,
+        ).values_list("user_id", flat=True)
+    )
+
+
 # --- Resources (the shared repertoire) -------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communities import audit, policy
+from communities import audit, policy, signals
 from communities.models import Community, Invitation, Membership, WatchLevel
 from core import pagecache
 from core.mail import queue_templated_email
@@ -165,6 +165,7 @@ def join(user: User, community: Community, message: str = "") -> Membership:
         audit.record(community, user, "member.join", target_user=user)
     else:
         audit.record(community, user, "member.request", target_user=user)
+        signals.join_requested.send(Community, community=community, user=user)
     return membership
 
 
@@ -182,6 +183,8 @@ def leave(user: User, community: Community) -> Membership:
     membership.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
+    else:
+        signals.join_request_settled.send(Community, community=community, user=user)
     audit.record(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
     return membership
 
@@ -218,6 +221,7 @@ def decide_request(actor: User, community: Community, membership_id: int, *, app
         target.state = State.LEFT
         target.save(update_fields=["state", "updated_at"])
     audit.record(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
+    signals.join_request_settled.send(Community, community=community, user=target.user)
     _email(
         target.user.email,
         "request_approved" if approve else "request_declined",

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "resources",
     "events",
     "notifications",
+    "bookmarks",
     "digests",
     "discovery",
     "portability",
@@ -273,6 +274,16 @@ CELERY_BEAT_SCHEDULE = {
     "send-notification-emails": {
         "task": "digests.send_notification_emails",
         "schedule": crontab(minute="*/2"),
+    },
+    # A pause of email "for a week" ends by itself.
+    "resume-email": {
+        "task": "accounts.resume_email",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Bookmark reminders that are due become notifications (and emails), each once.
+    "deliver-reminders": {
+        "task": "bookmarks.deliver_reminders",
+        "schedule": 60.0,
     },
     "run-events": {
         "task": "discussions.run_events",

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("resources.urls")),
     path("", include("events.urls")),
     path("", include("notifications.urls")),
+    path("", include("bookmarks.urls")),
     path("", include("digests.urls")),
     path("", include("discovery.urls")),
     path("", include("portability.urls")),

@@ -15,6 +15,8 @@ _PAGE_LINKS = {
     "directory": "communities:directory",
     "search": "discovery:search",
     "notifications": "notifications:list",
+    "notifications_menu": "notifications:menu",
+    "bookmarks": "bookmarks:list",
     "email_settings": "digests:preferences",
     "edit_profile": "accounts:edit-profile",
     "your_data": "portability:your-data",

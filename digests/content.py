@@ -244,7 +244,8 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
         .filter(policy.published_posts_q("post__"))
         # What watching levels announce (a new thread, each post of a watched thread) is news for
         # the bell; the digest has its own new threads, best first, and keeps "for you" personal.
-        .exclude(kind__in=[Notification.Kind.NEW_THREAD, Notification.Kind.WATCHING])
+        # A facilitator's review work waits in the bell and on the dashboard, not in digests.
+        .exclude(kind__in=[Notification.Kind.NEW_THREAD, Notification.Kind.WATCHING, *Notification.FACILITATOR_KINDS])
         .select_related("actor", "post__thread")
         .order_by("created_at")[: NOTIFICATIONS_PER_PERSON * len(user_ids)]
     ):
@@ -253,7 +254,7 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
     named = (
         thread_ids
         | {e.thread_id for e in pool.chats if e.thread_id}
-        | {n.post.thread_id for reader in readers.values() for n in reader.notifications}
+        | {n.post.thread_id for reader in readers.values() for n in reader.notifications if n.post is not None}
     )
     for uid, tid in ThreadWatch.objects.filter(
         user_id__in=user_ids, level=WatchLevel.MUTED, thread_id__in=named
@@ -313,7 +314,10 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
     section.for_you = [
         n
         for n in reader.notifications
-        if n.post.thread.community_id == community.pk and start <= n.created_at < end and n.post.thread_id not in muted
+        if n.post is not None
+        and n.post.thread.community_id == community.pk
+        and start <= n.created_at < end
+        and n.post.thread_id not in muted
     ][:5]
     section.chats = [e for e in ranked.chats if start <= e.ends_at < end and e.thread_id not in muted][:2]
     section.events = ranked.events[:3]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -217,6 +218,9 @@ class Post(models.Model):
     i_found_helpful: bool
     is_unread: bool
     is_accepted: bool
+    # Not stored: what apps above add to each post of a page (discussions/post_extras.py).
+    marks: dict[str, Any]
+    extra_actions: tuple[str, ...]
 
     class Meta:
         constraints = [

@@ -189,6 +189,8 @@ def start_thread(
                 update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
                 ledger.record(author, community, Activity.Kind.THREAD, at=now)
                 _notify(post, author, rendered.mentions, reply_to=None)
+            else:
+                signals.post_held.send(Post, post=post)
     except IntegrityError:
         previous = _existing_submission(author, submission_key)
         if previous is None:
@@ -265,10 +267,12 @@ def _reply_locked(
     if held:
         _hold(post, now)
         post.save()
-        # Counted (pages are numbered by reply_count) but not yet news: no activity, no notifications.
+        # Counted (pages are numbered by reply_count) but not yet news: no activity, no notifications
+        # but the facilitators' (it waits for them).
         Thread.objects.filter(pk=thread.pk).update(
             reply_count=F("reply_count") + 1, highest_post_number=F("highest_post_number") + 1
         )
+        signals.post_held.send(Post, post=post)
         return post
     post.save()
     update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
@@ -321,6 +325,7 @@ def edit_post(
         thread.title = new_title
     if held:  # out of search until approved (approve_post indexes it and sends its mentions)
         _reindex_after_visibility_change(post, visible=False)
+        signals.post_held.send(Post, post=post)
     elif post.is_opening:
         update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
     else:
@@ -386,6 +391,7 @@ def toggle_helpful(user: User, post: Post) -> ReactionResult:
     Reaction.objects.create(post=post, user=user, kind=Reaction.Kind.HELPFUL)
     Post.objects.filter(pk=post.pk).update(helpful_count=F("helpful_count") + 1)
     ledger.record(user, post.thread.community, Activity.Kind.REACTION)
+    signals.post_reacted.send(Post, post=post, actor=user)
     return ReactionResult(True, post.helpful_count + 1)
 
 
@@ -512,11 +518,15 @@ def flag_post(user: User, post: Post, reason: str) -> Flag:
     reason = one_line(reason, 500)
     if not reason:
         raise DiscussionError("Say briefly what is wrong with the post.")
-    try:
-        with transaction.atomic():
-            return Flag.objects.create(post=post, user=user, reason=reason)
-    except IntegrityError:
-        raise DiscussionError("You have already flagged this post; a facilitator will review it.") from None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                flag = Flag.objects.create(post=post, user=user, reason=reason)
+        except IntegrityError:
+            raise DiscussionError("You have already flagged this post; a facilitator will review it.") from None
+        # The facilitators are told in the same transaction (notifications).
+        signals.post_flagged.send(Post, post=post, actor=user, reason=reason)
+    return flag
 
 
 @transaction.atomic
@@ -595,6 +605,7 @@ def approve_post(actor: User, post: Post) -> Post:
         ledger.record(post.author, community, kind, at=now)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
     audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
+    signals.post_reviewed.send(Post, post=post, actor=actor)
     return post
 
 
@@ -626,6 +637,7 @@ def dismiss_flags(actor: User, post: Post) -> int:
         resolved_at=timezone.now(), resolved_by=actor, resolution="dismissed"
     )
     audit.record(post.thread.community, actor, "flag.dismiss", detail=_describe(post), target_user=post.author)
+    signals.post_reviewed.send(Post, post=post, actor=actor)
     return count
 
 

@@ -44,7 +44,6 @@ def calendar_page(request: HttpRequest, slug: str) -> HttpResponse:
             "upcoming": upcoming,
             "past": past,
             "can_manage": policy.can_manage_events(request.user, community),
-            "viewer_tz": timezone.get_current_timezone_name(),
             "now": now,
         },
     )
@@ -65,7 +64,6 @@ def event_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "answers": RSVP.Answer.choices,
             "can_rsvp": policy.can_rsvp(request.user, event),
             "can_manage": policy.can_manage_events(request.user, event.community),
-            "viewer_tz": timezone.get_current_timezone_name(),
         },
     )
 
@@ -254,7 +252,7 @@ def _live_parts(request: HttpRequest, thread: Thread, event: Event, after: int, 
     starts = sorted(path[:PATH_SEGMENT] for path in questions)
     question_at = {path[:PATH_SEGMENT]: pk for path, pk in questions.items()}
     shown = [post for post in batch if post.depth > 0]  # the welcome is never new
-    decorate_posts(request.user, thread, shown)
+    decorate_posts(request.user, thread, shown, fresh=True)
     parts: list[_LivePart] = []
     new_sections: dict[int | None, _LivePart] = {}
     open_on_page: bool | None = None  # looked up once, only if a post before the first question came

@@ -23,7 +23,7 @@ from communities.models import Community
 from core import drafts, ratelimit, spam
 from core.http import HtmxRequest
 from core.refusals import Refused
-from discussions import queries, services
+from discussions import post_extras, queries, services
 from discussions.forms import ReplyForm, ThreadForm
 from discussions.models import Post, ReadState, Thread
 from discussions.reading import unread_label
@@ -210,7 +210,13 @@ def _link_posts(thread: Thread, posts: list[Post]) -> None:
 
 
 def decorate_posts(
-    user, thread: Thread, posts: list[Post], *, helpful=frozenset(), read_state: ReadState | None = None
+    user,
+    thread: Thread,
+    posts: list[Post],
+    *,
+    helpful=frozenset(),
+    read_state: ReadState | None = None,
+    fresh: bool = False,
 ) -> None:
     """Per-post flags the template needs, decided by policy (no queries: membership is cached).
 
@@ -218,6 +224,9 @@ def decorate_posts(
     review is drawn only for its author and the facilitators); ``is_unread``:
     readable (not a tombstone), not the reader's own, and never shown to them
     before (``read_state``; without one, nothing is marked: all is new on a first visit).
+    Then what apps above add (discussions.post_extras): one look-up for the whole page, none
+    for ``fresh`` posts, which the reader sees for the first time (the reply they just sent,
+    a live chat's new answers).
     """
     position = read_state.position if read_state is not None else None
     previous = None
@@ -248,6 +257,7 @@ def decorate_posts(
         post.is_accepted = thread.accepted_answer_id == post.pk
         previous = post
     _link_posts(thread, posts)
+    post_extras.mark(user, thread, posts, fresh=fresh)
 
 
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
@@ -426,7 +436,7 @@ def _parent_or_none(thread: Thread, parent_id: str | None) -> Post | None:
 
 def _new_post_fragment(request: HttpRequest, thread: Thread, post: Post) -> HttpResponse:
     post = queries.post_as_listed(post.pk)
-    decorate_posts(request.user, thread, [post])
+    decorate_posts(request.user, thread, [post], fresh=True)
     post.says_parent = post.depth >= 2
     return render(
         request,

@@ -81,7 +81,179 @@
     box.textContent = text;
   }
 
-  document.addEventListener("DOMContentLoaded", function () { bindDrafts(document); });
+  // The bell. Without JavaScript it is a link to the notifications page. Here the
+  // link gives way to a button (aria-expanded) that opens the latest notifications
+  // under it, fetched by htmx each time it opens. Focus moves into the dropdown when
+  // it has loaded; Escape closes it and gives focus back to the button; a click or
+  // focus elsewhere closes it.
+  function bindBell() {
+    var bell = document.querySelector("[data-bell]");
+    if (!bell || bell.dataset.bound || !window.htmx) return;
+    var link = bell.querySelector("[data-bell-link]");
+    var button = bell.querySelector("[data-bell-button]");
+    var panel = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!link || !panel) return;
+    bell.dataset.bound = "1";
+    link.hidden = true;
+    button.hidden = false;
+
+    function isOpen() { return button.getAttribute("aria-expanded") === "true"; }
+    function open() {
+      button.setAttribute("aria-expanded", "true");
+      panel.hidden = false;
+      panel.innerHTML = "";
+      var loading = document.createElement("p");
+      loading.className = "bell-loading muted";
+      loading.setAttribute("role", "status");
+      loading.textContent = "Loading notifications…";
+      panel.appendChild(loading);
+      window.htmx.trigger(panel, "bell-open");
+    }
+    function close(giveFocusBack) {
+      if (!isOpen()) return;
+      button.setAttribute("aria-expanded", "false");
+      panel.hidden = true;
+      if (giveFocusBack) button.focus();
+    }
+    function failed() {
+      panel.innerHTML = "";
+      var box = document.createElement("p");
+      box.className = "bell-loading";
+      box.setAttribute("role", "alert");
+      box.appendChild(document.createTextNode("Couldn't load your notifications. "));
+      var page = document.createElement("a");
+      page.href = link.href;
+      page.textContent = "Open the notifications page";
+      box.appendChild(page);
+      panel.appendChild(box);
+    }
+
+    button.addEventListener("click", function () { if (isOpen()) close(false); else open(); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && isOpen()) {
+        event.preventDefault();
+        close(bell.contains(document.activeElement) || document.activeElement === document.body);
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (isOpen() && !bell.contains(event.target)) close(false);
+    });
+    bell.addEventListener("focusout", function (event) {
+      if (isOpen() && event.relatedTarget && !bell.contains(event.relatedTarget)) close(false);
+    });
+    // Back to a page kept in the browser's memory: the dropdown shows what was true then; closed.
+    window.addEventListener("pageshow", function (event) { if (event.persisted) close(false); });
+    panel.addEventListener("htmx:afterSwap", function (event) {
+      if (event.target !== panel || !isOpen()) return;
+      var heading = panel.querySelector("[data-bell-focus]");
+      if (heading) heading.focus();
+    });
+    panel.addEventListener("htmx:responseError", function (event) { if (event.target === panel) failed(); });
+    panel.addEventListener("htmx:sendError", function (event) { if (event.target === panel) failed(); });
+  }
+
+  // Time zones: a filter box above every list of them, and at sign-up the browser's own zone chosen.
+  // Without this script the list is a plain <select> grouped by region (type a letter to jump).
+  var zoneFilters = 0;
+
+  function browserZone() {
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      return (zone === "Etc/UTC" || zone === "Etc/GMT" || zone === "GMT" || zone === "Etc/Universal") ? "UTC" : zone;
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function detectZone(select) {
+    var zone = browserZone();
+    if (!zone) return;
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].value === zone) {
+        select.value = zone;
+        var help = document.getElementById(select.id + "_helptext");
+        if (help) help.textContent = "Your browser says " + select.options[i].textContent.split(",")[0] + ". " + help.textContent;
+        return;
+      }
+    }
+  }
+
+  function filterZones(select, input, status) {
+    var words = input.value.toLowerCase().replace(/_/g, " ").split(/\s+/).filter(Boolean);
+    var shown = 0;
+    var first = null;
+    Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+      var inGroup = 0;
+      Array.prototype.forEach.call(group.querySelectorAll("option"), function (option) {
+        var text = (group.label + " " + option.textContent + " " + option.value).toLowerCase().replace(/_/g, " ");
+        var match = words.every(function (word) { return text.indexOf(word) !== -1; });
+        option.hidden = !match;
+        option.disabled = !match && !option.selected;
+        if (match) {
+          inGroup += 1;
+          if (!first) first = option;
+        }
+      });
+      group.hidden = inGroup === 0;
+      shown += inGroup;
+    });
+    var selected = select.options[select.selectedIndex];
+    if (first && (!selected || selected.hidden)) {
+      select.value = first.value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    status.textContent = words.length ? (shown === 1 ? "1 time zone matches." : shown + " time zones match.") : "";
+  }
+
+  function bindZoneLists(root) {
+    root.querySelectorAll("select[data-time-zone-list]").forEach(function (select) {
+      if (select.dataset.zoneBound) return;
+      select.dataset.zoneBound = "1";
+      if (select.hasAttribute("data-detect-time-zone")) detectZone(select);
+      zoneFilters += 1;
+      var id = "zone-filter-" + zoneFilters;
+      var box = document.createElement("div");
+      box.className = "zone-filter";
+      var label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = "Find a place";
+      var input = document.createElement("input");
+      input.type = "search";
+      input.id = id;
+      input.placeholder = "City, country or region";
+      input.setAttribute("aria-controls", select.id);
+      input.setAttribute("autocomplete", "off");
+      var status = document.createElement("span");
+      status.className = "visually-hidden";
+      status.setAttribute("role", "status");
+      box.appendChild(label);
+      box.appendChild(input);
+      box.appendChild(status);
+      select.parentNode.insertBefore(box, select);
+      input.addEventListener("input", function () { filterZones(select, input, status); });
+      // Enter picks the first match instead of sending the form half-filled.
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          select.focus();
+        }
+      });
+    });
+  }
+
+  // A bookmark's reminder: typing a date or a time of one's own chooses "at a date and time I choose".
+  document.addEventListener("input", function (event) {
+    var custom = event.target.closest && event.target.closest("[data-reminder-custom]");
+    var form = custom && custom.closest("form");
+    var choice = form && form.querySelector('input[type="radio"][name$="when"][value="custom"]');
+    if (choice) choice.checked = true;
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    bindDrafts(document);
+    bindZoneLists(document);
+    bindBell();
+  });
 
   document.addEventListener("htmx:oobAfterSwap", function () { bindDrafts(document); });
 
