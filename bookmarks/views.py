@@ -53,18 +53,30 @@ def _mark(post_pk: int, bookmark: Bookmark | None) -> BookmarkMark:
     )
 
 
-def mark_posts(reader: Viewer, thread: Thread, posts: list[Post], fresh: bool) -> None:
-    """The reader's bookmarks among a page of posts (one query; none for fresh posts), for each post's control.
+# The bookmark read with each post of a thread page (discussions.post_extras.Joined), and what the control needs of it.
+JOINED = "bookmark"
+MARK_FIELDS = ("post", "remind_at", "reminded_at")
 
-    Registered with discussions.post_extras. Only people signed in get a
-    control, and only on posts whose content they may read (not on tombstones).
+
+def mark_posts(reader: Viewer, thread: Thread, posts: list[Post], fresh: bool) -> None:
+    """The reader's bookmarks among a page of posts, for each post's control.
+
+    Registered with discussions.post_extras. The thread page's posts bring
+    them along (``post.joined``); other posts cost one query for them all,
+    fresh ones none. Only people signed in get a control, and only on posts
+    whose content they may read (not on tombstones).
     """
     for post in posts:
         post.marks["bookmark"] = None
     if not isinstance(reader, User):
         return
     shown = [post for post in posts if post.show_content and not post.is_deleted]
-    mine = {} if fresh else queries.bookmarks_among(reader, [post.pk for post in shown])
+    if fresh:
+        mine: dict[int, Bookmark] = {}
+    elif all("joined" in post.__dict__ for post in shown):
+        mine = {post.pk: post.joined[JOINED] for post in shown if post.joined.get(JOINED) is not None}
+    else:
+        mine = queries.bookmarks_among(reader, [post.pk for post in shown])
     for post in shown:
         post.marks["bookmark"] = _mark(post.pk, mine.get(post.pk))
 

@@ -220,6 +220,8 @@ class Post(models.Model):
     is_accepted: bool
     # Not stored: what apps above add to each post of a page (discussions/post_extras.py).
     marks: dict[str, Any]
+    # Set by queries.page_of_posts: the reader's row of each post_extras.Joined (None: no row).
+    joined: dict[str, Any]
     extra_actions: tuple[str, ...]
 
     class Meta:

@@ -16,6 +16,7 @@ kind of reader, on PostgreSQL and on SQLite.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +31,7 @@ from accounts.models import NAME_FIELDS, User, Viewer
 from communities import policy
 from communities.models import Community, Membership, WatchLevel
 from core.db import Columns, fetch_all, in_json_ranges_sql, one_or_none
+from discussions import post_extras
 from discussions.models import Flag, Level, Post, Reaction, ReadState, Revision, Thread, ThreadWatch, thread_level
 from discussions.reading import UNREAD_COUNTED
 
@@ -301,45 +303,65 @@ PERSON_FIELDS = (*NAME_FIELDS, "is_active")
 _PAGE_POST = Columns(Post, "p", fields=POST_FIELDS)
 _PAGE_AUTHOR = Columns(User, "a", fields=PERSON_FIELDS)
 _PAGE_PARENT_AUTHOR = Columns(User, "qa", fields=PERSON_FIELDS)
-_PAGE_SELECT = (  # Table names come from the models; every value is a parameter.
-    f"SELECT {_PAGE_POST.sql}, {_PAGE_AUTHOR.sql}, {_PAGE_PARENT_AUTHOR.sql},"  # noqa: S608
-    # Whether the reader marked it helpful (no reader, no match): the unique
-    # (post, user, kind) index answers it, so the page needs no second query.
-    f" EXISTS (SELECT 1 FROM {Reaction._meta.db_table} r WHERE r.post_id = p.id AND r.user_id = %s AND r.kind = %s)"
-    f" FROM {Post._meta.db_table} p LEFT JOIN {User._meta.db_table} a ON a.id = p.author_id"
-    f" LEFT JOIN {Post._meta.db_table} q ON q.id = p.parent_id"
-    f" LEFT JOIN {User._meta.db_table} qa ON qa.id = q.author_id"
-)
-_FIRST_PAGE_SQL = f"{_PAGE_SELECT} WHERE p.thread_id = %s ORDER BY p.path LIMIT %s"
-_DEEP_PAGE_SQL = (
-    f"{_PAGE_SELECT} WHERE p.thread_id = %s AND p.path >= (SELECT path FROM {Post._meta.db_table}"  # noqa: S608
-    " WHERE thread_id = %s ORDER BY path LIMIT 1 OFFSET %s) ORDER BY p.path LIMIT %s"
-)
+
+
+@functools.cache
+def _page_sql(joined: tuple[post_extras.Joined, ...], deep: bool) -> str:
+    """The statement for a page of posts, with the rows apps above join to each post (post_extras.Joined).
+
+    Built once per set of joined rows (they register when the apps are ready, after this module loads).
+    """
+    extra_columns = "".join(f", {j.columns.sql}" for j in joined)
+    extra_joins = "".join(j.join_sql("p") for j in joined)
+    select = (  # Table names come from the models; every value is a parameter.
+        f"SELECT {_PAGE_POST.sql}, {_PAGE_AUTHOR.sql}, {_PAGE_PARENT_AUTHOR.sql}{extra_columns},"  # noqa: S608
+        # Whether the reader marked it helpful (no reader, no match): the unique
+        # (post, user, kind) index answers it, so the page needs no second query.
+        f" EXISTS (SELECT 1 FROM {Reaction._meta.db_table} r WHERE r.post_id = p.id AND r.user_id = %s AND r.kind = %s)"
+        f" FROM {Post._meta.db_table} p LEFT JOIN {User._meta.db_table} a ON a.id = p.author_id"
+        f" LEFT JOIN {Post._meta.db_table} q ON q.id = p.parent_id"
+        f" LEFT JOIN {User._meta.db_table} qa ON qa.id = q.author_id{extra_joins}"
+    )
+    if not deep:
+        return f"{select} WHERE p.thread_id = %s ORDER BY p.path LIMIT %s"
+    return (
+        f"{select} WHERE p.thread_id = %s AND p.path >= (SELECT path FROM {Post._meta.db_table}"  # noqa: S608
+        " WHERE thread_id = %s ORDER BY path LIMIT 1 OFFSET %s) ORDER BY p.path LIMIT %s"
+    )
 
 
 def page_of_posts(thread: Thread, start: int, count: int, reader: Viewer | None = None) -> list[Post]:
     """``count`` posts of ``thread`` in tree order from position ``start`` (one query).
 
     Each post has ``author`` (a person with the fields names need, or None),
-    ``replying_to`` (the parent's author, or None) and ``reader_found_helpful``
-    (whether ``reader``, a logged-in person, marked it helpful). A deep page
+    ``replying_to`` (the parent's author, or None), ``reader_found_helpful``
+    (whether ``reader``, a logged-in person, marked it helpful) and ``joined``
+    (the reader's row of each ``post_extras.Joined``, or None). A deep page
     starts at the path an index-only walk of post_tree_idx finds, not at an
     OFFSET over full rows.
     """
-    marks = [reader.pk if reader is not None and reader.is_authenticated else None, Reaction.Kind.HELPFUL]
+    reader_pk = reader.pk if reader is not None and reader.is_authenticated else None
+    joined = post_extras.joined()
+    params: list[Any] = [reader_pk, Reaction.Kind.HELPFUL, *[reader_pk] * len(joined), thread.pk]
     if start:
-        rows = fetch_all(_DEEP_PAGE_SQL, [*marks, thread.pk, thread.pk, start, count])
+        rows = fetch_all(_page_sql(joined, True), [*params, thread.pk, start, count])
     else:
-        rows = fetch_all(_FIRST_PAGE_SQL, [*marks, thread.pk, count])
+        rows = fetch_all(_page_sql(joined, False), [*params, count])
     people: dict[int, User] = {}  # one instance per person, however many posts name them
     after_post = _PAGE_POST.width
     after_author = after_post + _PAGE_AUTHOR.width
+    after_people = after_author + _PAGE_PARENT_AUTHOR.width
     posts = []
     for row in rows:
         post = _PAGE_POST.build_present(row)
         post.thread = thread
         post.author = _PAGE_AUTHOR.build(row, after_post, seen=people)
         post.replying_to = _PAGE_PARENT_AUTHOR.build(row, after_author, seen=people)
+        post.joined = {}
+        at = after_people
+        for j in joined:
+            post.joined[j.name] = j.columns.build(row, at)
+            at += j.columns.width
         post.reader_found_helpful = bool(row[-1])
         posts.append(post)
     return posts

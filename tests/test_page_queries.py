@@ -29,10 +29,10 @@ BUDGET = {
     "thread_first": 2,  # the thread with its community, the page of posts
     "thread_last": 2,
 }
-# Session, user, the thread (with membership and read marker), the posts (with helpful marks),
-# which of them the member bookmarked (bookmarks, through discussions.post_extras),
-# and the bell: a look for anything unread, then the count (this member has unread notifications).
-MEMBER_BUDGET = 7
+# Session, user, the thread (with membership, read marker and watching level), the posts (with
+# helpful marks and, through discussions.post_extras, the member's bookmarks), and the bell: a look
+# for anything unread, then the count (this member has unread notifications).
+MEMBER_BUDGET = 6
 
 
 @pytest.fixture(autouse=True)
