@@ -73,6 +73,27 @@ def test_reply_to_the_thread_box_is_empty_after_posting_and_a_reload(page, live_
     ]
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_on_a_phone_the_reply_box_posts_each_text_once(browser, live_server, world, conversation, scheme):
+    """The same journey at 390 px, in both colour schemes: the box is reachable, posts once, comes back empty."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    try:
+        log_in(phone, live_server.url, world.member.email)
+        visit(phone, live_server.url + conversation.thread.get_absolute_url())
+        for text in ("First from the phone.", "Second from the phone."):
+            post_from_bottom_box(phone, text)
+            phone.reload()
+            expect(bottom_box(phone)).to_have_value("")
+            assert_accessible(phone)
+        # Nothing wider than the screen: the box and its button fit a phone.
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert replies_by(world.member, conversation.thread) == ["First from the phone.", "Second from the phone."]
+    finally:
+        context.close()
+
+
 def test_inline_reply_with_htmx_is_gone_from_the_box_after_posting_and_a_reload(page, live_server, world, conversation):
     log_in(page, live_server.url, world.member.email)
     visit(page, live_server.url + conversation.thread.get_absolute_url())
