@@ -9,10 +9,16 @@ from django.db.models.functions import Substr
 
 from accounts.models import NAME_FIELDS, User, Viewer
 from bookmarks.models import Bookmark
-from core.db import one_or_none
+from core.db import Columns, one_or_none
+from discussions import post_extras
 from discussions.models import Post
 
 EXCERPT_CHARS = 240
+
+# The reader's bookmark of each post, read with a thread page's posts (discussions.queries.page_of_posts):
+# the post's bookmark control needs no query of its own there; ``post.joined[JOINED]``.
+JOINED = "bookmark"
+WITH_PAGE_OF_POSTS = post_extras.Joined(JOINED, Columns(Bookmark, "bm", fields=["post", "remind_at", "reminded_at"]))
 
 
 def bookmarks_among(user: User, post_ids: Iterable[int]) -> dict[int, Bookmark]:

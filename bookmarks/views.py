@@ -53,11 +53,6 @@ def _mark(post_pk: int, bookmark: Bookmark | None) -> BookmarkMark:
     )
 
 
-# The bookmark read with each post of a thread page (discussions.post_extras.Joined), and what the control needs of it.
-JOINED = "bookmark"
-MARK_FIELDS = ("post", "remind_at", "reminded_at")
-
-
 def mark_posts(reader: Viewer, thread: Thread, posts: list[Post], fresh: bool) -> None:
     """The reader's bookmarks among a page of posts, for each post's control.
 
@@ -74,7 +69,7 @@ def mark_posts(reader: Viewer, thread: Thread, posts: list[Post], fresh: bool) -
     if fresh:
         mine: dict[int, Bookmark] = {}
     elif all("joined" in post.__dict__ for post in shown):
-        mine = {post.pk: post.joined[JOINED] for post in shown if post.joined.get(JOINED) is not None}
+        mine = {post.pk: post.joined[queries.JOINED] for post in shown if post.joined.get(queries.JOINED) is not None}
     else:
         mine = queries.bookmarks_among(reader, [post.pk for post in shown])
     for post in shown:

@@ -100,6 +100,7 @@ def _describe(row: Row) -> None:
             row.says = {
                 frozenset({str(Kind.REPLY)}): "replied to you in",
                 frozenset({str(Kind.MENTION)}): "mentioned you in",
+                frozenset({str(Kind.WATCHING)}): "posted in",  # a thread they watch
             }.get(kinds, "replied in")
         elif kind == Kind.HELPFUL:
             # One row per post, naming the latest person: the post's own count says how many in all.

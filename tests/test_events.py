@@ -147,8 +147,8 @@ def test_a_reminder_says_the_time_actually_left_when_it_is_sent(world, ahead, sa
     assert events.send_reminders(now) == 1
     mail = OutboundEmail.objects.get(kind="event.reminder", to=world.member.email)
     assert mail.subject == f"{said[0].upper()}{said[1:]}: Night pain chat"
-    when = event.starts_at.astimezone(ZoneInfo(world.member.time_zone)).strftime("%H:%M")
-    assert f'"Night pain chat" in Ward Commons starts {said} ({when} ' in mail.body_text
+    when = event.starts_at.astimezone(ZoneInfo(world.member.time_zone)).strftime("%a %-d %b, %H:%M")
+    assert f'"Night pain chat" in Ward Commons starts {said} ({when} UTC)' in mail.body_text
     assert "an hour" not in mail.subject + mail.body_text or said == "in 1 hour"
 
 
