@@ -35,6 +35,14 @@ def thread_row(pw_page, title: str):
     return pw_page.locator(".thread-row").filter(has=pw_page.get_by_role("link", name=title, exact=True))
 
 
+def track_this_thread(pw_page) -> None:
+    """Choose "Tracking" in the thread's watching control: lists count what is unread in threads one tracks."""
+    control = pw_page.locator(".watch-control")
+    control.locator("summary").click()
+    control.get_by_role("button", name=re.compile(r"^Tracking\b")).click()
+    expect(control.locator("summary")).to_have_accessible_name("Notifications for this thread: Tracking")
+
+
 def test_page_one_of_three_leaves_pages_two_and_three_unread(page, live_server, world, short_pages):
     # Fern asks; Olive and Fern reply fourteen times: pages of 5 posts, three pages.
     thread = factories.thread(
@@ -45,6 +53,7 @@ def test_page_one_of_three_leaves_pages_two_and_three_unread(page, live_server, 
     log_in(page, live_server.url, world.member.email)
     visit(page, live_server.url + thread.get_absolute_url())
     expect(page.locator("#posts > li.post")).to_have_count(PER_PAGE)
+    track_this_thread(page)
 
     # Back to the list: the ten posts of pages 2 and 3 are unread, not the whole thread read.
     page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Ward Commons").click()
@@ -95,6 +104,7 @@ def test_a_nested_thread_counts_what_its_pages_showed_and_jumps_in_reading_order
     log_in(page, live_server.url, world.member.email)
     visit(page, live_server.url + thread.get_absolute_url())
     expect(page.locator("#posts > li.post")).to_have_count(PER_PAGE)
+    track_this_thread(page)
 
     # Twelve posts, five shown (the opening post, the first branch, three answers under it): seven unread.
     page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Ward Commons").click()
@@ -124,6 +134,7 @@ def test_posts_the_member_may_not_read_are_never_counted(page, live_server, worl
     )
     services.mark_read(world.member, thread)
     services.mark_read(world.facilitator, thread)
+    services.set_thread_level(world.member, thread, "tracking")  # lists count unread posts in tracked threads
     services.reply(newcomer, thread, "Buy pills at example.org", suspected_spam=True)  # held for review
     hidden = services.reply(world.owner, thread, "Said in anger")
     services.hide_post(world.facilitator, hidden, "Personal remarks")
