@@ -14,6 +14,7 @@ _PAGE_LINKS = {
     "home": "home",
     "directory": "communities:directory",
     "search": "discovery:search",
+    "calendar": "discovery:calendar",
     "notifications": "notifications:list",
     "email_settings": "digests:preferences",
     "edit_profile": "accounts:edit-profile",

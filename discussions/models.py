@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -30,6 +31,10 @@ class ThreadQuerySet(models.QuerySet["Thread"]):
     def visible_to(self, user: Viewer) -> ThreadQuerySet:
         """Threads ``user`` may open (``policy.can_view_thread``): the one definition every list uses."""
         return self.filter(policy.visible_threads_q(user))
+
+    def of_member(self, user: Viewer, memberships=None) -> ThreadQuerySet:
+        """``visible_to(user)`` in the communities ``user`` belongs to (``policy.member_threads_q``): their home."""
+        return self.filter(policy.member_threads_q(user, memberships=memberships))
 
     def listed_in(self, community: Community, user) -> ThreadQuerySet:
         """``visible_to(user)`` within ``community``, for a reader who may view it (its thread list)."""
@@ -124,6 +129,14 @@ class Thread(models.Model):
     unread_count: int | None
     # Not stored: the reader's watching level (``thread_level``), set by the reads that show it.
     level: Level
+    # Not stored: the member home's rows (discovery/queries.py and discovery/home.py): the reader's marker,
+    # whether it is new to them, and the row's links.
+    last_read: datetime | None
+    is_new: bool
+    url: str
+    first_unread_url: str
+    accepted_url: str
+    community_url: str
 
     class Meta:
         indexes = [
@@ -140,6 +153,9 @@ class Thread(models.Model):
             models.Index(fields=["community", "kind", "-last_activity_at"], name="thread_kind_idx"),
             # Profile contributions.
             models.Index(fields=["author", "-created_at"], name="thread_author_idx"),
+            # The member home's lists across communities (discovery/queries.py) and the visitor's
+            # recent public activity: the most recently active threads first, whatever the community.
+            models.Index(fields=["-last_activity_at"], name="thread_activity_idx"),
         ]
 
     def __str__(self) -> str:
@@ -242,6 +258,8 @@ class Post(models.Model):
             models.Index(fields=["author", "-created_at"], name="post_author_idx"),
             # Re-render command: rows behind the current renderer.
             models.Index(fields=["render_version"], name="post_render_idx"),
+            # Unread counts on the member home: a thread's posts newer than the reader's marker.
+            models.Index(fields=["thread", "created_at"], name="post_thread_time_idx"),
             # Review queue: posts waiting for a facilitator (few; a partial index stays tiny).
             models.Index(fields=["state_changed_at"], name="post_held_idx", condition=Q(state="held")),
         ]
