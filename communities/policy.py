@@ -408,6 +408,15 @@ class MemberScope:
     all_held: bool
     sees_everything: bool
 
+    @property
+    def every_post_readable_in(self) -> bool | tuple[int, ...]:
+        """Where they may read every post, held, hidden and deleted ones too (``readable_posts_in`` is ALL).
+
+        Where they moderate (``can_moderate``), as for held threads: True for a site admin (every
+        community, their own or not), else the communities they facilitate (``held_shown_in``).
+        """
+        return True if self.all_held else self.held_shown_in
+
 
 def member_scope(user: Viewer, memberships: Iterable[Membership]) -> MemberScope:
     """``user``'s home scope from their membership rows (``memberships``: theirs, loaded by the caller)."""

@@ -11,7 +11,6 @@ from functools import cache
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
@@ -24,6 +23,7 @@ from core.http import HtmxRequest
 from discovery import queries
 from discovery.queries import Tab
 from discussions.models import Thread
+from discussions.reading import unread_label
 from events.models import RSVP, Event
 
 # An account younger than this is greeted as new ("Welcome"), an older one as someone coming back.
@@ -31,15 +31,6 @@ NEW_ACCOUNT = timedelta(days=1)
 KIND_LABELS = dict(Thread.Kind.choices)
 TAB_LABELS = {Tab.LATEST: "Latest", Tab.UNREAD: "Unread", Tab.NEW: "New"}
 CALENDAR_PER_PAGE = 30
-
-
-def muted_threads(user: User) -> Q | None:
-    """What the member muted, as a filter on Thread's fields: every list and count of the home leaves it out.
-
-    Watching levels answer it (threads muted one by one, and every thread of a muted community);
-    until they exist nothing is muted.
-    """
-    return None
 
 
 def home(request: HtmxRequest) -> HttpResponse:
@@ -60,7 +51,6 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
     now = timezone.now()
     tab = request.GET.get("tab", Tab.LATEST)
     tab = tab if tab in queries.TABS else Tab.LATEST
-    muted = muted_threads(user)
     per_page = settings.THREADS_PER_PAGE
     last_page = queries.COUNT_CAP // per_page
     try:
@@ -68,22 +58,23 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
     except ValueError:
         wanted = 1
     summary = queries.member_summary(user)
-    home = queries.member_page(
-        user, tab, now=now, offset=(wanted - 1) * per_page, limit=per_page, summary=summary, muted=muted
-    )
+    home = queries.member_page(user, tab, now=now, offset=(wanted - 1) * per_page, limit=per_page, summary=summary)
     # Django's paginator decides what an odd page number means (the last page), as everywhere else.
     page = Paginator(range(home.counts[tab]), per_page).get_page(wanted)
     if page.number != wanted:
         home = queries.member_page(
-            user, tab, now=now, offset=(page.number - 1) * per_page, limit=per_page, summary=summary, muted=muted
+            user, tab, now=now, offset=(page.number - 1) * per_page, limit=per_page, summary=summary
         )
     threads = _linked(home.threads)
+    for thread in (*threads, *home.questions):
+        # As the community lists show it: "99+" where counting stopped.
+        thread.unread_label = unread_label(thread.unread_count) if thread.unread_count else ""
     joined = {m.community_id: m.joined_at for m in summary.memberships}
     since = now - timedelta(days=queries.NEW_DAYS)
     for thread in threads:
         # As the New tab decides it: never opened, someone else's, recent, begun after the member joined.
         after = max(since, joined.get(thread.community_id) or since)
-        thread.is_new = thread.last_read is None and thread.author_id != user.pk and thread.created_at > after
+        thread.is_new = not thread.opened and thread.author_id != user.pk and thread.created_at > after
     context = {
         "tab": tab,
         "tab_label": TAB_LABELS[tab],

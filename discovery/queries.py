@@ -13,17 +13,20 @@ and Exists annotations) cost the member home more than three times its CPU; the 
 beside ``member_page``. tests/test_home_queries.py checks each against the ORM for every kind of
 reader and every tab, on PostgreSQL and on SQLite.
 
-Two seams, each one function, so other parts of the product change what they answer without
-touching the statements:
+The member's read state and watching levels are those the community lists read, through the
+written-SQL forms discussions/queries.py keeps beside them:
 
-* ``read_state(user)``: the member's read state, per thread: the SQL each statement uses for a
-  thread's marker, its unread count and whether it is unread or never opened. It answers today
-  from ``ReadState.last_read_at`` (one time per thread); per-post read positions replace its
-  body and nothing else.
-* ``muted``: every list and count of the member home takes a filter on Thread's fields naming
-  what the member muted (threads, or every thread of a community); those threads are left out.
-  The home view passes it (``discovery.home.muted_threads``); until watching levels exist it is
-  None and nothing is left out.
+* ``read_state(user, scope, levels)``: per-post read positions (``ReadState``'s
+  ``last_read_post_number`` and ``read_beyond``, ``discussions.reading``): a thread's unread posts are
+  ``discussions.queries.unread_posts_sql``'s, the posts ``Thread.objects.with_unread`` counts (past
+  the member's position, outside its ranges, not their own, readable by them; counted up to
+  ``UNREAD_COUNTED``). A thread they never opened is new.
+* ``discussions.queries.levels_sql(user, memberships)``: their watching levels (``thread_level``'s
+  rules). Muted threads, and every thread of a muted community without a level chosen by hand, are
+  in no list or count of the home. As in a community's list, a thread shows an unread count, and
+  is on the Unread tab, only when the member tracks or watches it (``Level.tracked``); a normal
+  thread they opened shows nothing. The level is part of the written statement (not worked out
+  per row afterwards) because the Unread tab's rows and count depend on it.
 
 Budget: the member home is at most eight queries whatever the number of communities and threads
 (tests/test_home.py): session, user, ``member_summary``, ``member_page``, ``upcoming_events`` and
@@ -38,12 +41,13 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from accounts.models import NAME_FIELDS, User
 from communities import policy
 from communities.models import Community, Membership
 from core.db import Columns, fetch_all
+from discussions import queries as discussion_queries
 from discussions.models import Flag, Post, ReadState, Thread
 from events.models import RSVP, CalendarToken, Event
 
@@ -82,18 +86,18 @@ def _when(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-# --- The member's read state: the one seam -------------------------------------------------
+# --- The member's read state ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ReadStateSQL:
     """The member's read state in a written-out statement, for a thread aliased ``t``.
 
-    ``join`` (with ``join_params``) brings the member's marker in as ``rs``; then ``marker`` selects
-    it (None: never opened), ``unread_count`` the posts others wrote that everyone may
-    read, newer than the marker (0 for a thread never opened), ``unread`` whether there are any,
-    ``unopened`` whether the member never opened the thread. Each ``*_params`` fills its own
-    placeholders.
+    ``join`` (with ``join_params``) brings the member's position in as ``rs``; then ``marker``
+    selects it (None: never opened). ``unread_count`` (needs ``levels.join`` too) is the number of
+    posts they may read, did not write and were never shown, up to ``UNREAD_COUNTED``, in a thread
+    they opened and track or watch, else NULL; ``unread`` (needs both joins) whether such a thread
+    has any; ``unopened`` whether they never opened it. Each ``*_params`` fills its own placeholders.
     """
 
     join: str
@@ -106,32 +110,31 @@ class ReadStateSQL:
     unopened: str
 
 
-_MARKER = Columns(ReadState, "rs", fields=["last_read_at"])
+_MARKER = Columns(ReadState, "rs", fields=["last_read_post_number"])
 
 
-def read_state(user: User) -> ReadStateSQL:
-    """The member's read state as the home reads it: today ``ReadState.last_read_at``, one time per thread.
+def read_state(user: User, scope: policy.MemberScope, levels: discussion_queries.LevelsSQL) -> ReadStateSQL:
+    """The member's read state as the home reads it: per-post positions, counted where they track or watch.
 
-    A post is unread when it came after the marker, someone else wrote it and everyone may read it
-    (not held, hidden or deleted); post_thread_time_idx finds them from the marker's time, so a
-    count costs the unread posts, not the thread. Per-post positions (a post number per thread)
-    replace the body of this function and nothing else.
+    The unread posts are ``discussions.queries.unread_posts_sql``'s (the community lists' and
+    ``Thread.objects.with_unread``'s), with every post readable where the member moderates
+    (``scope.every_post_readable_in``). The thread row answers first: a position at or past the
+    thread's highest post number has nothing unread, and reads no post; otherwise the
+    (thread, number) index finds the posts past it.
     """
-    after_marker = (
-        f"FROM {_POST} p WHERE p.thread_id = t.id AND p.created_at > rs.last_read_at"
-        " AND p.state = %s AND (p.author_id IS NULL OR p.author_id <> %s)"
-    )
-    by_others = [Post.State.VISIBLE, user.pk]
-    behind = "rs.last_read_at < t.last_activity_at"  # the thread row answers first: nothing new, no post read
+    posts, posts_params = discussion_queries.unread_posts_sql(user, scope.every_post_readable_in)
+    count, count_params = discussion_queries.unread_count_sql(user, scope.every_post_readable_in)
+    behind = "rs.last_read_post_number < t.highest_post_number"
+    tracked = f"rs.thread_id IS NOT NULL AND ({levels.tracked})"
     return ReadStateSQL(
         join=f"LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s",
         join_params=[user.pk],
         marker=_MARKER,
-        unread_count=f"CASE WHEN {behind} THEN (SELECT COUNT(*) {after_marker}) ELSE 0 END",
-        unread_count_params=by_others,
-        unread=f"{behind} AND EXISTS (SELECT 1 {after_marker})",
-        unread_params=by_others,
-        unopened="rs.thread_id IS NULL",
+        unread_count=f"CASE WHEN {tracked} THEN (CASE WHEN {behind} THEN {count} ELSE 0 END) END",
+        unread_count_params=[*levels.tracked_params, *count_params],
+        unread=f"{tracked} AND {behind} AND EXISTS (SELECT 1 {posts})",
+        unread_params=[*levels.tracked_params, *posts_params],
+        unopened="rs.thread_id IS NULL",  # on the join key: PostgreSQL makes it an anti-join
     )
 
 
@@ -140,7 +143,10 @@ def read_state(user: User) -> ReadStateSQL:
 # memberships with select_related, only and three Subquery counts inside Case/When): see
 # member_page's measurement, taken for the statements together.
 
-_SUMMARY_MEMBERSHIP = Columns(Membership, "m", fields=["user", "community", "role", "state", "joined_at"])
+# watch_level: the member's level for each community (discussions.queries.levels_sql).
+_SUMMARY_MEMBERSHIP = Columns(
+    Membership, "m", fields=["user", "community", "role", "state", "joined_at", "watch_level"]
+)
 _SUMMARY_COMMUNITY = Columns(Community, "c", fields=["name", "slug", "visibility"])
 _FACILITATING = "m.role IN (%s, %s)"
 _SUMMARY_SQL = (
@@ -268,14 +274,6 @@ def _scope(scope: policy.MemberScope) -> tuple[str, list[Any]]:
     return f"{where} AND ({held})", params
 
 
-def _not_muted(muted: Q | None) -> tuple[str, list[Any]]:
-    """`` AND t.id NOT IN (…)`` for what the member muted (a filter on Thread, compiled by the ORM), or nothing."""
-    if muted is None:
-        return "", []
-    sql, params = Thread.objects.filter(muted).values("pk").query.sql_with_params()
-    return f" AND t.id NOT IN ({sql})", list(params)
-
-
 def _new(user: User, now: datetime, marks: ReadStateSQL) -> tuple[str, list[Any]]:
     """New: never opened, someone else's, begun in the last NEW_DAYS and after the member joined its community."""
     since = _when(now - timedelta(days=NEW_DAYS))
@@ -297,40 +295,43 @@ def member_page(
     offset: int,
     limit: int,
     summary: MemberSummary,
-    muted: Q | None = None,
 ) -> MemberPage:
     """A page of a tab (``Tab``; latest activity first, ``limit`` rows from ``offset``), the counts, the questions.
 
-    Threads and questions have ``community``, ``last_poster`` (names only), ``last_read`` and
-    ``unread_count`` (``read_state``). Questions: the member's own, active in the last
-    ANSWERED_DAYS, with replies they haven't read or an accepted answer (thread_author_idx: as
-    many as the member asked). The member's communities come from ``summary``.
+    Threads and questions have ``community``, ``last_poster`` (names only), ``opened`` and
+    ``unread_count`` (``read_state``: None unless they opened it and track or watch it). Threads the
+    member muted, or muted with their community (``discussions.queries.levels_sql``), are in none
+    of them. Questions: the member's own, active in the last ANSWERED_DAYS, with replies they
+    haven't read (``read_state``'s unread: their own threads are tracked unless they chose another
+    level) or an accepted answer (thread_author_idx: as many as the member asked). The member's
+    communities, and their levels for them, come from ``summary``.
     """
     scope = policy.member_scope(user, summary.memberships)
-    marks = read_state(user)
+    levels = discussion_queries.levels_sql(user, summary.memberships)
+    marks = read_state(user, scope, levels)
     if scope.communities:
         where, where_params = _scope(scope)
     else:  # no community: no thread, but the member's questions elsewhere still count
         where, where_params = "1 = 0", []
-    muted_sql, muted_params = _not_muted(muted)
-    where += muted_sql
-    where_params += muted_params
+    where += f" AND {levels.unmuted}"
+    where_params += levels.unmuted_params
     new, new_params = _new(user, now, marks)
-    tabs = {
-        Tab.LATEST: ("1 = 1", []),
-        Tab.UNREAD: (marks.unread, marks.unread_params),
-        Tab.NEW: (new, new_params),
+    # Both joins: the position (rs) and the member's level for the thread (tw).
+    both, both_params = f"{marks.join} {levels.join}", [*marks.join_params, *levels.join_params]
+    tabs = {  # each tab's condition, and the joins it needs
+        Tab.LATEST: ("1 = 1", [], "", []),
+        Tab.UNREAD: (marks.unread, marks.unread_params, both, both_params),
+        Tab.NEW: (new, new_params, marks.join, marks.join_params),
     }
     counts_sql: list[str] = []
     counts_params: list[Any] = []
     for name in TABS:
-        condition, condition_params = tabs[name]
-        join = marks.join if name != Tab.LATEST else ""
+        condition, condition_params, join, join_params = tabs[name]
         counts_sql.append(
             f"(SELECT COUNT(*) FROM (SELECT t.id FROM {_THREAD} t {join}"  # noqa: S608
             f" WHERE {where} AND {condition} LIMIT %s) x{len(counts_sql)})"
         )
-        counts_params += [*(marks.join_params if join else []), *where_params, *condition_params, COUNT_CAP]
+        counts_params += [*join_params, *where_params, *condition_params, COUNT_CAP]
 
     # Questions: visible to the member (their own threads: only the community decides), answered.
     if scope.sees_everything:
@@ -348,16 +349,16 @@ def member_page(
     columns = (
         f"{_ROW_THREAD.sql}, {_ROW_POSTER.sql}, {_ROW_COMMUNITY.sql}, {marks.marker.sql}, {marks.unread_count}"
         f" FROM {_THREAD} t JOIN {_COMMUNITY} c ON c.id = t.community_id"
-        f" LEFT JOIN {User._meta.db_table} lp ON lp.id = t.last_poster_id {marks.join}"
+        f" LEFT JOIN {User._meta.db_table} lp ON lp.id = t.last_poster_id {both}"
     )
-    condition, condition_params = tabs[tab]
+    condition, condition_params, _join, _join_params = tabs[tab]
     page_sql = (
         f"SELECT {PAGE}, {columns} WHERE {where} AND {condition}"
         " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT %s OFFSET %s"
     )
     page_params = [
         *marks.unread_count_params,
-        *marks.join_params,
+        *both_params,
         *where_params,
         *condition_params,
         limit,
@@ -365,18 +366,18 @@ def member_page(
     ]
     questions_sql = (
         f"SELECT {QUESTION}, {columns} WHERE t.author_id = %s AND t.kind = %s AND t.reply_count > 0"
-        f" AND t.last_activity_at >= %s AND {visible}{muted_sql}"
+        f" AND t.last_activity_at >= %s AND {visible} AND {levels.unmuted}"
         f" AND (t.accepted_answer_id IS NOT NULL OR ({marks.unread}))"
         " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT %s"
     )
     questions_params = [
         *marks.unread_count_params,
-        *marks.join_params,
+        *both_params,
         user.pk,
         Thread.Kind.QUESTION,
         _when(now - timedelta(days=ANSWERED_DAYS)),
         *visible_params,
-        *muted_params,
+        *levels.unmuted_params,
         *marks.unread_params,
         QUESTIONS_SHOWN,
     ]
@@ -398,9 +399,8 @@ def member_page(
         thread = _ROW_THREAD.build_present(row, start)
         thread.last_poster = _ROW_POSTER.build(row, after_thread, seen=people)
         thread.community = _ROW_COMMUNITY.build_present(row, after_poster, seen=communities)
-        marker = marks.marker.build(row, after_community)
-        thread.last_read = marker.last_read_at if marker is not None else None
-        thread.unread_count = row[after_community + marks.marker.width] or 0
+        thread.opened = marks.marker.build(row, after_community) is not None
+        thread.unread_count = row[after_community + marks.marker.width]
         (result.threads if row[3] == PAGE else result.questions).append(thread)
     # Each part's own order (a UNION's rows come in no promised order).
     for threads in (result.threads, result.questions):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -127,11 +126,12 @@ class Thread(models.Model):
     # and were never shown (None: never opened; at most queries.UNREAD_COUNTED).
     unread: bool
     unread_count: int | None
+    unread_label: str  # ``unread_count`` as lists show it (``discussions.reading.unread_label``: "99+")
     # Not stored: the reader's watching level (``thread_level``), set by the reads that show it.
     level: Level
-    # Not stored: the member home's rows (discovery/queries.py and discovery/home.py): the reader's marker,
-    # whether it is new to them, and the row's links.
-    last_read: datetime | None
+    # Not stored: the member home's rows (discovery/queries.py and discovery/home.py): whether the reader
+    # ever opened it, whether it is new to them, and the row's links.
+    opened: bool
     is_new: bool
     url: str
     first_unread_url: str
@@ -258,8 +258,6 @@ class Post(models.Model):
             models.Index(fields=["author", "-created_at"], name="post_author_idx"),
             # Re-render command: rows behind the current renderer.
             models.Index(fields=["render_version"], name="post_render_idx"),
-            # Unread counts on the member home: a thread's posts newer than the reader's marker.
-            models.Index(fields=["thread", "created_at"], name="post_thread_time_idx"),
             # Review queue: posts waiting for a facilitator (few; a partial index stays tiny).
             models.Index(fields=["state_changed_at"], name="post_held_idx", condition=Q(state="held")),
         ]

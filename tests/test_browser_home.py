@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from communities.models import WatchLevel
 from discussions import services
 from events import services as events
 from tests import factories
@@ -24,8 +25,9 @@ def lively(world, conversation, make_user):
     """A member's week: threads read and replied to since, new ones, an answered question, events."""
     nina = make_user("nina", display_name="Nina Newcomer")
     factories.membership(nina, world.public)
-    services.mark_read(world.member, conversation.thread, at=conversation.thread.created_at)
+    services.mark_read(world.member, conversation.thread, [1])  # her question: the replies are news
     read = factories.thread(world.owner, world.public, title="Handover checklists that stick", kind="story")
+    services.set_thread_level(world.member, read, WatchLevel.TRACKING)  # unread counts for it
     services.mark_read(world.member, read)
     services.reply(world.facilitator, read, "We laminate ours and keep them at the bedside.")
     services.reply(nina, read, "Ours live in the shared drive; nobody opens them.")
@@ -120,7 +122,7 @@ def log_in_without_js(view, base: str, email: str) -> None:
     view.goto(f"{base}/accounts/login/")
     view.get_by_label("Email").fill(email)
     view.get_by_label("Password").fill("correct horse battery")
-    view.get_by_role("button", name="Sign In").click()
+    view.get_by_role("button", name="Log in").click()
     expect(view.get_by_role("navigation", name="Account")).to_be_visible()
 
 

@@ -17,15 +17,14 @@ from html import unescape
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from communities import policy
-from communities.models import Community, Membership
-from discovery import home as home_view
+from communities import services as community_services
+from communities.models import Community, Membership, WatchLevel
 from discussions import services
-from discussions.models import Post, ReadState, Thread
+from discussions.models import Post, ReadState, Thread, ThreadWatch
 from events import services as events
 from events.models import CalendarToken
 from notifications.models import Notification
@@ -234,8 +233,7 @@ def test_a_hostile_tab_falls_back_to_latest_and_is_never_echoed(client, world, c
 
 
 def test_the_members_questions_that_got_answers(client, world, conversation):
-    thread = conversation.thread  # Mira's question, answered by Fern and Olive
-    services.mark_read(world.member, thread, at=thread.created_at)
+    thread = conversation.thread  # Mira's question, answered by Fern and Olive; she has read her opening post
     page = home(client, world.member).content.decode()
     section = page.split('id="questions-heading"', 1)[1].split("</section>", 1)[0]
     assert thread.title in section and "2 new replies" in section
@@ -283,20 +281,49 @@ def test_a_facilitator_sees_what_waits_for_them_with_counts_and_links_to_the_que
     assert 'id="waiting-heading"' not in home(client, world.member).content.decode()
 
 
-# --- The seam for muting -----------------------------------------------------------------------
+# --- Watching levels ---------------------------------------------------------------------------
 
 
-def test_what_the_member_muted_never_shows_in_the_lists_or_counts(client, world, conversation, monkeypatch):
+def test_what_the_member_muted_never_shows_in_the_lists_or_counts(client, world, conversation):
+    services.mark_read(world.member, conversation.thread)
     services.mark_read(world.member, conversation.private_thread)
     services.reply(world.facilitator, conversation.private_thread, "News in the circle")
     assert "Yak canary case" in rows(home(client, world.member, "?tab=unread"))
-    monkeypatch.setattr(home_view, "muted_threads", lambda user: Q(community=world.private))
+    # A muted community takes its threads out of every list and count, her own tracked one too.
+    community_services.set_watch_level(world.member, world.private, WatchLevel.MUTED)
     assert "Yak canary case" not in rows(home(client, world.member))
     unread = home(client, world.member, "?tab=unread")
     assert rows(unread) == [] and "Unread 1" not in text(unread)
-    monkeypatch.setattr(home_view, "muted_threads", lambda user: Q(pk=conversation.thread.pk))
-    listed = rows(home(client, world.member))
-    assert "Yak canary case" in listed and conversation.thread.title not in listed
+    # A level chosen by hand on a thread wins over its community's.
+    services.set_thread_level(world.member, conversation.private_thread, WatchLevel.TRACKING)
+    assert "1 unread in Yak canary case" in text(home(client, world.member, "?tab=unread"))
+    # A thread muted by hand: out of the lists and of her answered questions.
+    services.set_thread_level(world.member, conversation.thread, WatchLevel.MUTED)
+    page = home(client, world.member)
+    assert "Yak canary case" in rows(page) and conversation.thread.title not in rows(page)
+    assert 'id="questions-heading"' not in page.content.decode()
+
+
+def test_only_threads_the_member_tracks_or_watches_show_unread_counts_as_in_the_community_list(
+    client, world, conversation
+):
+    normal = factories.thread(world.owner, world.public, title="Read, normal")
+    tracked = factories.thread(world.owner, world.public, title="Read, tracked")
+    services.set_thread_level(world.member, tracked, WatchLevel.TRACKING)
+    factories.thread(world.owner, world.public, title="Never opened")
+    services.mark_read(world.member, conversation.thread)
+    for thread in (normal, tracked):
+        services.mark_read(world.member, thread)
+        services.reply(world.facilitator, thread, "Something new")
+    page = text(home(client, world.member))
+    assert "1 unread in Read, tracked" in page and "unread in Read, normal" not in page
+    assert re.search(r"Never opened .{0,200}New", page)
+    assert rows(home(client, world.member, "?tab=unread")) == ["Read, tracked"]
+    listed = text(client.get("/c/commons/"))
+    assert "1 new post in Read, tracked" in listed and "in Read, normal" not in listed and "Read, normal" in listed
+    # Tracking the whole community counts the normal thread too.
+    community_services.set_watch_level(world.member, world.public, WatchLevel.TRACKING)
+    assert set(rows(home(client, world.member, "?tab=unread"))) == {"Read, tracked", "Read, normal"}
 
 
 # --- My calendar -----------------------------------------------------------------------------------
@@ -346,8 +373,10 @@ def seed_bulk(member: User, author: User, *, communities: int, threads: int, pos
     """``communities`` (a third private) the member belongs to, ``threads`` across them with ``posts_per_thread`` posts.
 
     Written with generate_series on PostgreSQL (seconds for 200,000 posts). The member started
-    one thread in 97 (questions), read one in 25 (a fifth of those with replies since); ``author``
-    read everything, so the read markers look like a forum's.
+    one thread in 97 (questions, tracked), read one in 25 and replied there (tracked; a fifth of
+    those with posts since), muted a few threads by hand, and with more than one community tracks
+    the first and muted the last; ``author`` read everything, so the read positions look like a
+    forum's.
     """
     long_ago = timezone.now() - timedelta(days=400)
     made = Community.objects.bulk_create(
@@ -361,41 +390,65 @@ def seed_bulk(member: User, author: User, *, communities: int, threads: int, pos
             for i in range(communities)
         ]
     )
-    Membership.objects.bulk_create([Membership(user=member, community=c, joined_at=long_ago) for c in made])
+    levels = {0: WatchLevel.TRACKING, communities - 1: WatchLevel.MUTED} if communities > 1 else {}
+    Membership.objects.bulk_create(
+        [
+            Membership(user=member, community=c, joined_at=long_ago, watch_level=levels.get(i, ""))
+            for i, c in enumerate(made)
+        ]
+    )
     t, p, rs = Thread._meta.db_table, Post._meta.db_table, ReadState._meta.db_table
+    tw = ThreadWatch._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
             f"INSERT INTO {t} (community_id, title, kind, author_id, created_at, pinned, reply_count,"  # noqa: S608
-            " last_activity_at, last_poster_id, tag_names)"
+            " last_activity_at, last_poster_id, tag_names, highest_post_number)"
             " SELECT c.ids[1 + g %% %s], 'Bulk thread ' || g,"
             " CASE WHEN g %% 97 = 0 THEN 'question' ELSE 'discussion' END,"
             " CASE WHEN g %% 97 = 0 THEN %s ELSE %s END, now() - g * interval '13 minutes', false, %s,"
-            " now() - g * interval '13 minutes' + (%s - 1) * interval '1 second', %s, '[]'"
+            " now() - g * interval '13 minutes' + (%s - 1) * interval '1 second', %s, '[]', %s"
             " FROM generate_series(1, %s) g,"
             " (SELECT array_agg(id ORDER BY id) ids FROM communities_community WHERE slug LIKE 'bulk-%%') c",
-            [communities, member.pk, author.pk, posts_per_thread - 1, posts_per_thread, author.pk, threads],
+            [
+                communities,
+                member.pk,
+                author.pk,
+                posts_per_thread - 1,
+                posts_per_thread,
+                author.pk,
+                posts_per_thread,
+                threads,
+            ],
         )
         cur.execute(
-            f"INSERT INTO {p} (thread_id, author_id, depth, path, child_count, body, body_html, body_text,"  # noqa: S608
+            f"INSERT INTO {p} (thread_id, author_id, depth, path, number, child_count, body, body_html, body_text,"  # noqa: S608
             " render_version, created_at, edit_count, helpful_count, state, hidden_reason, submission_key)"
             " SELECT t.id, CASE WHEN k = 0 THEN t.author_id ELSE %s END, CASE WHEN k = 0 THEN 0 ELSE 1 END,"
-            " CASE WHEN k = 0 THEN '' ELSE lpad(k::text, 6, '0') END, 0, 'Body', '<p>Body</p>', 'Body', 1,"
+            " CASE WHEN k = 0 THEN '' ELSE lpad(k::text, 6, '0') END, k + 1, 0, 'Body', '<p>Body</p>', 'Body', 1,"
             f" t.created_at + k * interval '1 second', 0, 0, 'visible', '', '' FROM {t} t, generate_series(0, %s - 1) k"
             " WHERE t.title LIKE 'Bulk thread %%'",
             [author.pk, posts_per_thread],
         )
         cur.execute(
-            f"INSERT INTO {rs} (user_id, thread_id, last_read_at) SELECT %s, t.id,"  # noqa: S608
-            " CASE WHEN t.id %% 125 = 0 THEN t.created_at + (%s / 2) * interval '1 second' ELSE t.last_activity_at END"
+            f"INSERT INTO {rs} (user_id, thread_id, last_read_post_number, read_beyond, last_read_at)"  # noqa: S608
+            " SELECT %s, t.id, CASE WHEN t.id %% 125 = 0 THEN %s / 2 ELSE %s END, '[]', t.last_activity_at"
             f" FROM {t} t WHERE t.title LIKE 'Bulk thread %%' AND t.id %% 25 = 0",
-            [member.pk, posts_per_thread],
+            [member.pk, posts_per_thread, posts_per_thread],
         )
         cur.execute(
-            f"INSERT INTO {rs} (user_id, thread_id, last_read_at) SELECT %s, t.id, t.last_activity_at"  # noqa: S608
-            f" FROM {t} t WHERE t.title LIKE 'Bulk thread %%'",
-            [author.pk],
+            f"INSERT INTO {rs} (user_id, thread_id, last_read_post_number, read_beyond, last_read_at)"  # noqa: S608
+            f" SELECT %s, t.id, %s, '[]', t.last_activity_at FROM {t} t WHERE t.title LIKE 'Bulk thread %%'",
+            [author.pk, posts_per_thread],
         )
-        for table in (t, p, rs, Membership._meta.db_table, Community._meta.db_table):
+        cur.execute(
+            f"INSERT INTO {tw} (user_id, thread_id, level, reason, updated_at)"  # noqa: S608
+            " SELECT %s, t.id, CASE WHEN t.id %% 1000 = 500 THEN 'muted' ELSE 'tracking' END,"
+            " CASE WHEN t.id %% 1000 = 500 THEN 'by_hand' WHEN t.author_id = %s THEN 'created' ELSE 'replied' END,"
+            f" now() FROM {t} t WHERE t.title LIKE 'Bulk thread %%'"
+            " AND (t.author_id = %s OR t.id %% 25 = 0 OR t.id %% 1000 = 500)",
+            [member.pk, member.pk, member.pk],
+        )
+        for table in (t, p, rs, tw, Membership._meta.db_table, Community._meta.db_table):
             cur.execute(f"ANALYZE {table}")
 
 

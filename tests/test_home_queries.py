@@ -4,8 +4,10 @@ The summary (the member's communities and what waits for a facilitator), a tab's
 three counts and the answered questions, and the upcoming events are written out in SQL because
 their ORM twins cost the member home more than twice its CPU (the numbers are beside the
 statements). Here each gives what the ORM gives, built from the models' own querysets
-(``Thread.objects.of_member`` and ``visible_to``, the read markers, the dashboard's queues), for
-every kind of reader and every tab; the last test runs this file again on SQLite.
+(``Thread.objects.of_member`` and ``visible_to``, the unread counts of ``with_unread``, the
+watching levels of ``discussions.queries``' filters and ``thread_level``, the dashboard's queues),
+for every kind of reader and every tab, and the unread counts against each community's list; the
+last test runs this file again on SQLite.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from communities import queries as community_queries
-from communities.models import Membership
+from communities import services as community_services
+from communities.models import Membership, WatchLevel
 from discovery import queries
 from discovery.queries import Tab
 from discussions import queries as discussion_queries
@@ -65,9 +67,18 @@ def busy(world, conversation, make_user):
     factories.thread(world.member, world.private, title="Mira held", suspected_spam=True)
     for reader in (world.member, world.facilitator, world.owner, world.admin):
         for thread in made[1::4]:
-            services.mark_read(reader, thread, at=thread.last_activity_at - timedelta(minutes=5))  # behind
+            services.mark_read(reader, thread, [1])  # behind: the opening post only
         for thread in made[2::4]:
             services.mark_read(reader, thread)  # caught up
+    # Read out of order: posts 1 and 3 of four shown (a position with a range), posts 2 and 4 unread.
+    services.mark_read(world.member, made[7], [1, 3])
+    # Watching levels: Mira tracks the circle and muted one thread of the commons; Fern muted the
+    # circle but watches one of its threads by hand; Olive set her own answered question to normal.
+    community_services.set_watch_level(world.member, world.private, WatchLevel.TRACKING)
+    services.set_thread_level(world.member, made[3], WatchLevel.MUTED)
+    community_services.set_watch_level(world.facilitator, world.private, WatchLevel.MUTED)
+    services.set_thread_level(world.facilitator, made[1], WatchLevel.WATCHING)
+    services.set_thread_level(world.owner, made[9], WatchLevel.NORMAL)
     replies = Post.objects.filter(thread__community=world.public, thread__in=made, depth__gt=0, author=nina).order_by(
         "pk"
     )
@@ -76,7 +87,7 @@ def busy(world, conversation, make_user):
     services.flag_post(world.owner, replies[1], "Rude")
     question = made[9]  # Olive's, answered by Nina
     services.accept_answer(world.owner, question, Post.objects.filter(thread=question, depth__gt=0).first())
-    services.mark_read(world.member, conversation.thread, at=conversation.thread.created_at)  # Mira's, answered
+    services.mark_read(world.member, conversation.thread, [1])  # Mira's, answered
     Membership.objects.filter(user=world.member, community=world.private).update(
         joined_at=timezone.now() - timedelta(days=3)
     )
@@ -93,38 +104,40 @@ def busy(world, conversation, make_user):
 # --- The ORM twins -------------------------------------------------------------------------------
 
 
-def orm_threads(user, now, threads=None):
-    """Threads with ``last_read`` and ``unread_count`` as the ORM reads them."""
-    markers = ReadState.objects.filter(user=user, thread=OuterRef("pk"))
-    unread = (
-        Post.objects.filter(thread=OuterRef("pk"), created_at__gt=OuterRef("last_read"), state=Post.State.VISIBLE)
-        .exclude(author=user)
-        .order_by()
-        .values("thread")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+def orm_threads(user, threads=None):
+    """Threads not muted (``unmuted_threads_q``), with the unread counts and levels as the ORM reads them."""
     threads = Thread.objects.of_member(user) if threads is None else threads
-    return threads.annotate(last_read=Subquery(markers.values("last_read_at")[:1])).annotate(
-        unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
-    )
+    threads = threads.filter(discussion_queries.unmuted_threads_q(user)).with_unread(user)
+    return discussion_queries.with_levels(threads, user)
+
+
+def as_listed(threads):
+    """``opened``, and ``unread_count`` only where the member tracks or watches the thread (``thread_level``)."""
+    threads = list(threads)
+    for thread in threads:
+        thread.opened = thread.unread_count is not None  # with_unread: None for a thread never opened
+        if not discussion_queries.level_of(thread).tracked:
+            thread.unread_count = None
+    return threads
 
 
 def orm_tab(user, tab, now):
-    threads = orm_threads(user, now)
-    if tab == Tab.UNREAD:
-        threads = threads.filter(last_read__isnull=False, unread_count__gt=0)
-    elif tab == Tab.NEW:
+    threads = orm_threads(user)
+    if tab == Tab.NEW:
         since = now - timedelta(days=queries.NEW_DAYS)
         joined_later = Membership.objects.filter(
             user=user, community=OuterRef("community"), joined_at__gt=OuterRef("created_at")
         )
         threads = (
-            threads.filter(last_read__isnull=True, created_at__gt=since)
+            threads.filter(created_at__gt=since)
+            .exclude(Exists(ReadState.objects.filter(user=user, thread=OuterRef("pk"))))
             .exclude(author=user)
             .exclude(Exists(joined_later))
         )
-    return list(threads.order_by("-last_activity_at", "-pk"))
+    listed = as_listed(threads.order_by("-last_activity_at", "-pk"))
+    if tab == Tab.UNREAD:
+        listed = [t for t in listed if t.opened and t.unread_count]
+    return listed
 
 
 def orm_questions(user, now):
@@ -134,8 +147,8 @@ def orm_questions(user, now):
         reply_count__gt=0,
         last_activity_at__gte=now - timedelta(days=queries.ANSWERED_DAYS),
     )
-    threads = orm_threads(user, now, threads).filter(Q(unread_count__gt=0) | Q(accepted_answer__isnull=False))
-    return list(threads.order_by("-last_activity_at", "-pk")[: queries.QUESTIONS_SHOWN])
+    listed = as_listed(orm_threads(user, threads).order_by("-last_activity_at", "-pk"))
+    return [t for t in listed if t.unread_count or t.accepted_answer_id][: queries.QUESTIONS_SHOWN]
 
 
 def sql_page(user, tab, now, page_size=5):
@@ -163,7 +176,7 @@ def test_every_page_of_every_tab_is_the_orms_for_every_reader(busy, world, who, 
     first, threads = sql_page(user, tab, now)
     expected = orm_tab(user, tab, now)
     assert [t.pk for t in threads] == [t.pk for t in expected]
-    assert [(t.last_read, t.unread_count) for t in threads] == [(t.last_read, t.unread_count) for t in expected]
+    assert [(t.opened, t.unread_count) for t in threads] == [(t.opened, t.unread_count) for t in expected]
     assert first.counts == {name: len(orm_tab(user, name, now)) for name in queries.TABS}
     # Rows carry what the list shows, without further queries.
     for thread in threads:
@@ -171,6 +184,12 @@ def test_every_page_of_every_tab_is_the_orms_for_every_reader(busy, world, who, 
         assert thread.last_poster is None or thread.last_poster.name
     if who == "member" and tab == Tab.LATEST:
         assert expected and first.counts[Tab.UNREAD] and first.counts[Tab.NEW]  # the fixture covers each tab
+        rows = {t.pk: t for t in threads}
+        made = busy["threads"]
+        # Opened, a reply unread, but normal (the commons): no count. The circle is tracked: counted, ranges too.
+        assert rows[made[9].pk].opened and rows[made[9].pk].unread_count is None
+        assert rows[made[1].pk].unread_count == 1 and rows[made[7].pk].unread_count == 2
+        assert made[3].pk not in rows  # muted by hand
 
 
 @pytest.mark.parametrize("who", READERS)
@@ -239,16 +258,47 @@ def test_the_upcoming_events_are_the_orms(busy, world, who):
     assert calendar[: queries.HOME_EVENTS] == [e.pk for e in expected]
 
 
-def test_a_muted_filter_leaves_those_threads_out_of_every_list_and_count(busy, world):
+def test_muted_threads_and_communities_leave_every_list_and_count_unless_a_level_was_chosen_by_hand(busy, world):
     now = timezone.now()
-    summary = queries.member_summary(world.member)
-    muted = Q(community=world.private)
-    for tab in queries.TABS:
-        page = queries.member_page(world.member, tab, now=now, offset=0, limit=50, summary=summary, muted=muted)
-        expected = [t for t in orm_tab(world.member, tab, now) if t.community_id != world.private.pk]
-        assert [t.pk for t in page.threads] == [t.pk for t in expected]
-        assert page.counts[tab] == len(expected)
-        assert all(t.community_id != world.private.pk for t in page.questions)
+    made = busy["threads"]
+    in_circle = [t for t in made if t.community_id == world.private.pk]
+    pages = {tab: sql_page(world.facilitator, tab, now, page_size=50)[1] for tab in queries.TABS}
+    listed = {t.pk for t in pages[Tab.LATEST]}
+    # Fern muted the circle: only the thread she watches by hand is left of it, with its unread count.
+    assert [t.pk for t in in_circle if t.pk in listed] == [made[1].pk]
+    kept = next(t for t in pages[Tab.UNREAD] if t.pk == made[1].pk)
+    assert kept.unread_count == 1
+    assert listed and {t.community_id for t in pages[Tab.LATEST]} == {world.public.pk, world.private.pk}
+    # Mira muted one thread of the commons by hand.
+    mira = {tab: sql_page(world.member, tab, now, page_size=50)[1] for tab in queries.TABS}
+    assert all(made[3].pk not in {t.pk for t in threads} for threads in mira.values())
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_unread_counts_are_the_community_lists_threads_the_member_tracks_or_watches(busy, world, who):
+    """The home's rows and each community's list agree on which threads show and what each row's count is."""
+    user = getattr(world, who)
+    _first, threads = sql_page(user, Tab.LATEST, timezone.now(), page_size=50)
+    home = {t.pk: (t.community_id, t.unread_count) for t in threads}
+    for membership in queries.member_summary(user).memberships:
+        community = membership.community
+        listed: dict[int, tuple[int, int | None]] = {}
+        offset = 0
+        while True:
+            rows, _total, _muted = discussion_queries.thread_list_page(community, user, offset=offset, markers=True)
+            listed.update({t.pk: (t.community_id, t.unread_count) for t in rows})
+            if not rows:
+                break
+            offset += len(rows)
+        here = {pk: row for pk, row in home.items() if row[0] == community.pk}
+        if membership.effective_watch_level == WatchLevel.MUTED:
+            # A muted community's own list still shows its threads; the home keeps those given a level by hand.
+            assert here and {pk: listed[pk] for pk in here} == here, community.slug
+        else:
+            assert here == listed, community.slug
+    if who == "member":
+        counted = {pk for pk, (_c, count) in home.items() if count}
+        assert counted and counted == {t.pk for t in orm_tab(user, Tab.UNREAD, timezone.now())}
 
 
 def test_counts_stop_at_the_cap(busy, world, monkeypatch):
