@@ -10,6 +10,8 @@ Site admins (``is_superuser``) may do everything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
@@ -388,6 +390,74 @@ def visible_threads_q(user: Viewer, prefix: str = "") -> Q:
     own = Q(**{f"{prefix}author": user})
     moderated = Q(**{f"{prefix}community__in": moderated_communities(user)})
     return in_view & (published | own | moderated)
+
+
+@dataclass(frozen=True)
+class MemberScope:
+    """What a member's home may list (``member_threads_q``), decided once, as data for its written-out statements.
+
+    ``communities``: those they belong to (an active membership). Threads held for review show when
+    they are the member's own (``author``) or in ``held_shown_in`` (where they facilitate; every one
+    of their communities for a site admin, ``all_held``). ``sees_everything``: a site admin, who may
+    view any community; others view public ones and their own.
+    """
+
+    author: int
+    communities: tuple[int, ...]
+    held_shown_in: tuple[int, ...]
+    all_held: bool
+    sees_everything: bool
+
+    @property
+    def every_post_readable_in(self) -> bool | tuple[int, ...]:
+        """Where they may read every post, held, hidden and deleted ones too (``readable_posts_in`` is ALL).
+
+        Where they moderate (``can_moderate``), as for held threads: True for a site admin (every
+        community, their own or not), else the communities they facilitate (``held_shown_in``).
+        """
+        return True if self.all_held else self.held_shown_in
+
+
+def member_scope(user: Viewer, memberships: Iterable[Membership]) -> MemberScope:
+    """``user``'s home scope from their membership rows (``memberships``: theirs, loaded by the caller)."""
+    if not user.is_authenticated:
+        return MemberScope(author=0, communities=(), held_shown_in=(), all_held=False, sees_everything=False)
+    active = [m for m in memberships if m.user_id == user.pk and m.state == State.ACTIVE]
+    admin = is_site_admin(user)
+    return MemberScope(
+        author=user.pk,
+        communities=tuple(m.community_id for m in active),
+        held_shown_in=tuple(m.community_id for m in active if admin or m.is_facilitator),
+        all_held=admin,
+        sees_everything=admin,
+    )
+
+
+def member_threads_q(user: Viewer, prefix: str = "", memberships: Iterable[Membership] | None = None) -> Q:
+    """``visible_threads_q`` within the communities ``user`` belongs to (an active membership): a member's home.
+
+    A member may view their own communities, so only the held-for-review rule is left to decide.
+    ``memberships``: the person's membership rows when the caller already holds them (then the
+    filter names the communities instead of looking the memberships up again). ``prefix`` as for
+    ``visible_threads_q``. tests/test_home.py proves it equals ``visible_threads_q`` there for
+    every role and thread state.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    mine: QuerySet[Membership, Any] | tuple[int, ...]
+    facilitated: QuerySet[Membership, Any] | tuple[int, ...]
+    if memberships is None:
+        rows = Membership.objects.filter(user=user, state=State.ACTIVE)
+        mine = rows.values("community_id")
+        facilitated = rows.filter(role__in=[Role.FACILITATOR, Role.OWNER]).values("community_id")
+    else:
+        scope = member_scope(user, memberships)
+        mine, facilitated = scope.communities, scope.held_shown_in
+    in_mine = Q(**{f"{prefix}community__in": mine})
+    if is_site_admin(user):
+        return in_mine
+    own = Q(**{f"{prefix}author": user})
+    return in_mine & (published_threads_q(prefix) | own | Q(**{f"{prefix}community__in": facilitated}))
 
 
 def readable_posts_q(user: Viewer, prefix: str = "") -> Q:

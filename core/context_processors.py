@@ -14,6 +14,7 @@ _PAGE_LINKS = {
     "home": "home",
     "directory": "communities:directory",
     "search": "discovery:search",
+    "calendar": "discovery:calendar",
     "notifications": "notifications:list",
     "notifications_menu": "notifications:menu",
     "bookmarks": "bookmarks:list",

@@ -32,6 +32,10 @@ class ThreadQuerySet(models.QuerySet["Thread"]):
         """Threads ``user`` may open (``policy.can_view_thread``): the one definition every list uses."""
         return self.filter(policy.visible_threads_q(user))
 
+    def of_member(self, user: Viewer, memberships=None) -> ThreadQuerySet:
+        """``visible_to(user)`` in the communities ``user`` belongs to (``policy.member_threads_q``): their home."""
+        return self.filter(policy.member_threads_q(user, memberships=memberships))
+
     def listed_in(self, community: Community, user) -> ThreadQuerySet:
         """``visible_to(user)`` within ``community``, for a reader who may view it (its thread list)."""
         return self.filter(policy.listed_threads_q(user, community))
@@ -123,8 +127,17 @@ class Thread(models.Model):
     # and were never shown (None: never opened; at most queries.UNREAD_COUNTED).
     unread: bool
     unread_count: int | None
+    unread_label: str  # ``unread_count`` as lists show it (``discussions.reading.unread_label``: "99+")
     # Not stored: the reader's watching level (``thread_level``), set by the reads that show it.
     level: Level
+    # Not stored: the member home's rows (discovery/queries.py and discovery/home.py): whether the reader
+    # ever opened it, whether it is new to them, and the row's links.
+    opened: bool
+    is_new: bool
+    url: str
+    first_unread_url: str
+    accepted_url: str
+    community_url: str
 
     class Meta:
         indexes = [
@@ -141,6 +154,9 @@ class Thread(models.Model):
             models.Index(fields=["community", "kind", "-last_activity_at"], name="thread_kind_idx"),
             # Profile contributions.
             models.Index(fields=["author", "-created_at"], name="thread_author_idx"),
+            # The member home's lists across communities (discovery/queries.py) and the visitor's
+            # recent public activity: the most recently active threads first, whatever the community.
+            models.Index(fields=["-last_activity_at"], name="thread_activity_idx"),
         ]
 
     def __str__(self) -> str:

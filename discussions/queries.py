@@ -17,7 +17,8 @@ kind of reader, on PostgreSQL and on SQLite.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -32,7 +33,18 @@ from communities import policy
 from communities.models import Community, Membership, WatchLevel
 from core.db import Columns, fetch_all, in_json_ranges_sql, one_or_none
 from discussions import post_extras
-from discussions.models import Flag, Level, Post, Reaction, ReadState, Revision, Thread, ThreadWatch, thread_level
+from discussions.models import (
+    TRACKED_LEVELS,
+    Flag,
+    Level,
+    Post,
+    Reaction,
+    ReadState,
+    Revision,
+    Thread,
+    ThreadWatch,
+    thread_level,
+)
 from discussions.reading import UNREAD_COUNTED
 
 # --- A community's thread list ------------------------------------------------------------
@@ -104,14 +116,17 @@ def _listed_where(
     return " AND ".join(where), params
 
 
-def _unread_sql(community: Community, user: Viewer) -> tuple[str, list[Any]]:
-    """A row's unread count (``Thread.objects.with_unread``) for the list's statement, capped at UNREAD_COUNTED.
+def unread_posts_sql(user: Viewer, every_post_in: bool | Collection[int]) -> tuple[str, list[Any]]:
+    """``FROM … WHERE …`` for the unread posts ``Thread.objects.with_unread`` counts, in a written statement.
 
     The posts of the row's thread (alias t) past the reader's position (rs),
     outside its ranges, not the reader's own, that the reader may read
     (``policy.readable_posts_in``: facilitators every post; everyone else the
     posts shown to all, their own held or hidden ones aside, which are theirs
-    and never unread). NULL where there is no position (rs missing).
+    and never unread). ``every_post_in``: where the reader may read every post
+    (``ReadablePosts.ALL``): True for every row, False for none, or the ids of
+    those communities (a list across communities: the member home). No post
+    where there is no position (rs missing).
     """
     where = [
         "u.thread_id = t.id",
@@ -120,14 +135,28 @@ def _unread_sql(community: Community, user: Viewer) -> tuple[str, list[Any]]:
         "NOT " + in_json_ranges_sql(connections["default"].vendor, "u.number", "rs.read_beyond"),
     ]
     params: list[Any] = [user.pk]
-    if policy.readable_posts_in(user, community) != policy.ReadablePosts.ALL:
-        where.append("u.state = %s")
-        params.append(policy.POST_VISIBLE)
-    sql = (
-        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {Post._meta.db_table} u"  # noqa: S608 - table names from the models
-        f" WHERE {' AND '.join(where)} LIMIT %s) AS capped)"
-    )
-    return sql, [*params, UNREAD_COUNTED]
+    if every_post_in is not True:
+        moderated = list(every_post_in) if every_post_in is not False else []
+        if moderated:
+            where.append(f"(u.state = %s OR t.community_id IN ({', '.join(['%s'] * len(moderated))}))")
+        else:
+            where.append("u.state = %s")
+        params += [policy.POST_VISIBLE, *moderated]
+    return f"FROM {Post._meta.db_table} u WHERE {' AND '.join(where)}", params
+
+
+def unread_count_sql(user: Viewer, every_post_in: bool | Collection[int]) -> tuple[str, list[Any]]:
+    """A row's unread count (``Thread.objects.with_unread``) in a written statement, capped at UNREAD_COUNTED.
+
+    ``unread_posts_sql``'s posts, counted; 0 where there is no position (rs missing).
+    """
+    posts, params = unread_posts_sql(user, every_post_in)
+    return f"(SELECT COUNT(*) FROM (SELECT 1 {posts} LIMIT %s) AS capped)", [*params, UNREAD_COUNTED]  # noqa: S608
+
+
+def _unread_sql(community: Community, user: Viewer) -> tuple[str, list[Any]]:
+    """``unread_count_sql`` for ``community``'s list, as ``policy.readable_posts_in`` decides its posts."""
+    return unread_count_sql(user, policy.readable_posts_in(user, community) == policy.ReadablePosts.ALL)
 
 
 def thread_list_page(
@@ -508,6 +537,80 @@ def level_of(thread: Thread) -> Level:
     if values.get("community_role"):
         membership = Membership(role=values["community_role"], watch_level=values["community_watch_level"])
     return thread_level(watch, membership)
+
+
+# The same rules in a written statement across communities (the member home, discovery/queries.py),
+# for threads aliased t: the member's community levels come from their memberships (loaded by the
+# caller), their ThreadWatch for the row is joined as tw. tests/test_watching.py checks them
+# against thread_level for every combination, as the filters above.
+
+
+@dataclass(frozen=True)
+class LevelsSQL:
+    """A member's watching levels in a written statement: ``unmuted`` needs no join; ``tracked`` needs ``join``.
+
+    ``unmuted``: the thread is not muted (by hand, or with its community without a level by hand):
+    ``unmuted_threads_q``. ``tracked``: its level is watching or tracking (``Level.tracked``), for the
+    row's ThreadWatch joined by ``join`` (with ``join_params``); true, or false or NULL (never
+    negate it). Each ``*_params`` fills its own placeholders.
+    """
+
+    join: str
+    join_params: list[Any]
+    unmuted: str
+    unmuted_params: list[Any]
+    tracked: str
+    tracked_params: list[Any]
+
+
+def _in_communities(ids: list[int]) -> tuple[str, list[Any]]:
+    if not ids:
+        return "1 = 0", []
+    return f"t.community_id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def levels_sql(user: User, memberships: Iterable[Membership]) -> LevelsSQL:
+    """``thread_level``'s rules for ``user``'s threads (alias t) in a written statement; ``memberships``: theirs.
+
+    Only active memberships have a community level (as in ``thread_level``); in other communities
+    the thread's own row decides. Muting: the threads muted by hand (``_MUTED_SQL``: a few rows
+    hashed once), and the threads of a muted community, except those given a level by hand.
+    """
+    by_level: dict[str, list[int]] = {}
+    for membership in memberships:
+        if membership.user_id == user.pk and membership.is_active:
+            by_level.setdefault(membership.effective_watch_level, []).append(membership.community_id)
+    unmuted = _MUTED_SQL.format(alias="t", negation="NOT ")
+    unmuted_params: list[Any] = [user.pk]
+    if by_level.get(_MUTED):
+        muted_here, muted_params = _in_communities(by_level[_MUTED])
+        unmuted += (
+            f" AND (NOT {muted_here} OR t.id IN (SELECT hw.thread_id FROM {ThreadWatch._meta.db_table} hw"  # noqa: S608
+            " WHERE hw.user_id = %s AND hw.reason = %s))"
+        )
+        unmuted_params += [*muted_params, user.pk, _BY_HAND]
+    tracked_levels = sorted(TRACKED_LEVELS)
+    # 1. a level by hand wins; 2. a muted or watched community decides; 3. the automatic level (always
+    # tracking); 4. a tracked community.
+    tracked = "CASE WHEN tw.reason = %s THEN tw.level IN (%s, %s)"
+    tracked_params: list[Any] = [_BY_HAND, *tracked_levels]
+    deciding = by_level.get(_MUTED, []) + by_level.get(WatchLevel.WATCHING, [])
+    if deciding:
+        decides, decides_params = _in_communities(deciding)
+        watched, watched_params = _in_communities(by_level.get(WatchLevel.WATCHING, []))
+        tracked += f" WHEN {decides} THEN {watched}"
+        tracked_params += [*decides_params, *watched_params]
+    tracking, tracking_params = _in_communities(by_level.get(WatchLevel.TRACKING, []))
+    tracked += f" ELSE (tw.level IN (%s, %s) OR {tracking}) END"
+    tracked_params += [*tracked_levels, *tracking_params]
+    return LevelsSQL(
+        join=f"LEFT JOIN {ThreadWatch._meta.db_table} tw ON tw.thread_id = t.id AND tw.user_id = %s",
+        join_params=[user.pk],
+        unmuted=unmuted,
+        unmuted_params=unmuted_params,
+        tracked=tracked,
+        tracked_params=tracked_params,
+    )
 
 
 def _members_at(thread: Thread, *levels: str) -> QuerySet[Membership]:

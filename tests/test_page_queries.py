@@ -173,3 +173,25 @@ def test_resource_cards_cost_the_same_queries_for_one_and_many(client, world, dj
     library = client.get(urls["library"]).content.decode()
     assert library.count('class="card resource-card"') == 20 + 7 and "Added by Mira Member" in library
     assert 'href="/c/commons/library/?tag=shelf1"' in library and " · 0 replies" in library
+
+
+# The member home (issue 15): session, user, the summary, a tab's page with its counts and the
+# answered questions, the events, and the bell's two. tests/test_home.py holds it at 20,000 and
+# 200,000 posts, one community and fifty.
+MEMBER_HOME_BUDGET = 8
+
+
+def test_member_home_costs_the_same_queries_with_little_and_much_data(
+    client, world, conversation, django_assert_max_num_queries
+):
+    client.force_login(world.member)
+    small = {
+        tab: count_queries(client, f"/?tab={tab}", django_assert_max_num_queries, MEMBER_HOME_BUDGET)
+        for tab in ("latest", "unread", "new")
+    }
+    grow(world, conversation, communities=25, threads=30, replies=10)
+    for community in Community.objects.filter(slug__startswith="practice-"):
+        factories.membership(world.member, community)
+    large = {tab: count_queries(client, f"/?tab={tab}", django_assert_max_num_queries, small[tab]) for tab in small}
+    assert large == small and max(small.values()) <= MEMBER_HOME_BUDGET
+    assert client.get("/").content.decode().count('class="thread-row home-row') == settings.THREADS_PER_PAGE

@@ -21,6 +21,7 @@ from accounts.models import User
 from communities import policy
 from communities import services as community_services
 from communities.models import Membership, WatchLevel
+from core.db import fetch_all
 from digests import building, planning
 from discussions import queries, services
 from discussions.models import Post, Thread, ThreadWatch, thread_level
@@ -289,6 +290,22 @@ def test_the_filters_say_what_thread_level_says_for_every_combination(world, rol
         assert muted == level.muted == (not listed), (person.username, level)
         assert watching == (level.value == WatchLevel.WATCHING), (person.username, level)
         assert annotated == level
+        # The written form a list across communities uses (the member home): tracked and not muted.
+        assert written_levels(person, thread, list(Membership.objects.filter(user=person))) == (
+            level.tracked,
+            not level.muted,
+        ), (person.username, level)
+        # Outside the community (or not in good standing there) only the thread's own row decides.
+        alone = thread_level(ThreadWatch.objects.filter(user=person, thread=thread).first(), None)
+        assert written_levels(person, thread, []) == (alone.tracked, not alone.muted), (person.username, alone)
+
+
+def written_levels(person: User, thread: Thread, memberships: list[Membership]) -> tuple[bool, bool]:
+    """``queries.levels_sql``'s tracked and unmuted for one thread, as the member home's statement asks them."""
+    levels = queries.levels_sql(person, memberships)
+    sql = f"SELECT {levels.tracked}, {levels.unmuted} FROM {Thread._meta.db_table} t {levels.join} WHERE t.id = %s"  # noqa: S608
+    row = fetch_all(sql, [*levels.tracked_params, *levels.unmuted_params, *levels.join_params, thread.pk])[0]
+    return bool(row[0]), bool(row[1])
 
 
 # --- Lists ---------------------------------------------------------------------------------

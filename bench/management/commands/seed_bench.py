@@ -228,7 +228,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<12} {url}")
         if options["target"]:
             target = self._target(options, pages, summary, generate_s, seed_s, counts, last_page)
-            target["member"] = {**member, "pages": {"topic_first": big_url, "topic_last": pages["topic_last"]}}
+            # The member's own pages: the big thread, and their home (the member home's Latest tab).
+            member_pages = {"topic_first": big_url, "topic_last": pages["topic_last"], "home": reverse("home")}
+            target["member"] = {**member, "pages": member_pages}
             out = Path(options["target"])
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(target, indent=2) + "\n")
