@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 def test_member_finds_and_joins_an_open_community(page, live_server, world):
     log_in(page, live_server.url, world.outsider.email)
-    page.get_by_role("link", name="Communities").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Communities", exact=True).click()
     assert_accessible(page)
     page.get_by_label("Find a community by name or domain").fill("ward rounds")
     page.get_by_role("button", name="Search").click()
@@ -51,7 +51,7 @@ def test_request_approved_from_the_dashboard_then_member_sees_the_community(page
     log_in(page, live_server.url, world.outsider.email)
     visit(page, f"{live_server.url}/c/guild/")
     expect(page.get_by_text("You're a member")).to_be_visible()
-    page.get_by_role("link", name="Communities").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Communities", exact=True).click()
     expect(page.get_by_role("listitem").filter(has_text="Rehab Guild")).to_contain_text("You're a member")
 
 
