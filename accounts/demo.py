@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.contrib.sites.models import Site
 
+from accounts import sites
 from accounts.models import User
 
 DEMO_PASSWORD = "practice-together"
@@ -69,9 +66,7 @@ PEOPLE = [
 
 def seed_people(made: dict) -> list[str]:
     """The people every other app's demo data needs, with verified addresses so the logins work at once."""
-    Site.objects.update_or_create(
-        pk=settings.SITE_ID, defaults={"domain": urlsplit(settings.SITE_URL).netloc, "name": settings.COPSITE_NAME}
-    )
+    sites.name_the_site()
     users: dict[str, User] = {}
     for username, display_name, email, tz, bio, is_staff in PEOPLE:
         user, created = User.objects.get_or_create(

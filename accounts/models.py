@@ -22,9 +22,15 @@ _NAME_SOURCES = frozenset({"username", "display_name", "deleted_at"})
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
+# Notification kinds added after people had chosen theirs, emailed at once unless they say otherwise:
+# threads and communities they chose to watch, the events they are going to, and a facilitator's
+# review work (accounts/migrations/0005 turned them on for existing accounts).
+ADDED_EMAIL_NOTIFICATIONS = ["new_thread", "watching", "event_reminder", "join_request", "flagged", "held"]
+
+
 def default_email_notifications() -> list[str]:
-    """Notification kinds emailed at once by default; the rest wait for the digest."""
-    return ["mention", "reply", "hidden"]
+    """Notification kinds emailed at once by default; the rest ("accepted", "helpful") wait for the digest."""
+    return ["mention", "reply", "hidden", "reminder", *ADDED_EMAIL_NOTIFICATIONS]
 
 
 def validate_time_zone(value: str) -> None:
@@ -59,15 +65,20 @@ class User(AbstractUser):
     )
 
     # Email rhythm (digests app): delivery hour and weekly day in the
-    # person's own time zone, a pause switch, and which notifications are
-    # emailed straight away rather than left for the digest.
+    # person's own time zone, the one pause switch (with the moment a pause
+    # for a while ends), and which notifications are emailed straight away
+    # rather than left for the digest.
     digest_hour = models.PositiveSmallIntegerField(
         "digest delivery hour", default=7, validators=[MinValueValidator(0), MaxValueValidator(23)]
     )
     digest_weekday = models.PositiveSmallIntegerField(
         "weekly digest day", default=0, choices=[(i, day) for i, day in enumerate(WEEKDAYS)]
     )
+    # Every sender asks this one switch: digests, notification and reminder emails, event news.
     email_paused = models.BooleanField("pause all email", default=False)
+    # Set for a pause of a while: the beat task accounts.resume_email turns the switch back
+    # off once it has passed. Empty while paused: until the person turns email back on.
+    email_paused_until = models.DateTimeField(null=True, blank=True)
     email_notifications = models.JSONField(default=default_email_notifications, blank=True)
     # Set when the person deleted their account: the row stays, anonymized, so
     # their posts keep their place in threads (see portability/deletion.py).

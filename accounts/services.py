@@ -1,6 +1,8 @@
-"""Writes to a person's own account that pages show."""
+"""Writes to a person's own account that pages show, and the one email pause."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db import transaction
 
@@ -19,3 +21,21 @@ def update_profile(user: User, *, display_name: str, bio: str, time_zone: str) -
     else:
         pagecache.touched()
     return user
+
+
+def pause_email(user: User, *, until: datetime | None = None) -> None:
+    """Stop all email but account mail, until ``until`` (None: until the person turns it back on)."""
+    User.objects.filter(pk=user.pk).update(email_paused=True, email_paused_until=until)
+    user.email_paused, user.email_paused_until = True, until
+
+
+def resume_email(user: User) -> None:
+    User.objects.filter(pk=user.pk).update(email_paused=False, email_paused_until=None)
+    user.email_paused, user.email_paused_until = False, None
+
+
+def resume_ended_pauses(now: datetime) -> int:
+    """Turn email back on for everyone whose pause for a while has ended; returns how many."""
+    return User.objects.filter(email_paused=True, email_paused_until__lte=now).update(
+        email_paused=False, email_paused_until=None
+    )

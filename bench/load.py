@@ -880,7 +880,11 @@ def check_notifications(ctx: RunContext, sink: Sink) -> tuple[list[Check], dict]
         if parent_author != post.author_id and parent_author != mentioned:
             expected.add((parent_author, post.pk, Notification.Kind.REPLY.value))
     load_posts = {p.pk for p in marker_posts.values()}
-    for user_id, post_id, kind in Notification.objects.values_list("user_id", "post_id", "kind"):
+    # What a reply itself tells (a mention, a reply to someone); "helpful" follows the reactions, not the reply.
+    told_by_reply = [Notification.Kind.MENTION, Notification.Kind.REPLY]
+    for user_id, post_id, kind in Notification.objects.filter(kind__in=told_by_reply).values_list(
+        "user_id", "post_id", "kind"
+    ):
         if post_id in load_posts:
             actual.add((user_id, post_id, kind))
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 # ruff: noqa: S603, S310 - runs wrk from a fixed argument list; fetches loopback URLs only (local_only)
-"""The copsite-only row: a logged-in member reading the big thread, beside Spirit's anonymous big thread.
+"""The copsite-only rows: a logged-in member reading the big thread and their home, beside Spirit's anonymous pages.
 
 Usage (any python3; run by bench/run.sh after the harness):
   python3 bench/member.py COPSITE_TARGET.json SPIRIT_TARGET.json --out bench/last-member.md [--logdir DIR]
 
-The harness's targets can't send a cookie, so this row is measured here, with
+The harness's targets can't send a cookie, so these rows are measured here, with
 the harness's own helpers (``shared/perf/lib/bench.py``: starting and stopping
 servers, parsing wrk) and the same wrk settings. The member is the one
 ``manage.py seed_bench`` made: a session cookie in the target file, helpful
 marks on some of the thread's posts, reply forms and "helpful" buttons on every
-post. Interleaved like the harness: Spirit's anonymous page, then copsite's
-member page, for page 1 and the last page, ROUNDS times. Writes Markdown.
+post, and a member of all five communities. Each member page is compared with
+the Spirit page that plays its part for a visitor (``PAGES``): the big thread's
+page 1 and last page with Spirit's, the member home (``/``: Latest / Unread /
+New across their communities, answered questions, events) with Spirit's
+anonymous index. Interleaved like the harness: Spirit's anonymous page, then
+copsite's member page, ROUNDS times. Writes Markdown.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PAGES = ("topic_first", "topic_last")
+# The member's page (target["member"]["pages"]) → the Spirit page it is compared with.
+PAGES = {"topic_first": "topic_first", "topic_last": "topic_last", "home": "index"}
 
 
 def harness_lib(perf_dir: Path):
@@ -77,8 +82,9 @@ def main() -> None:
     member = copsite["member"]
     cookie = member["cookie"]
     rows = []
-    for page in PAGES:
-        rows.append(("spirit (anonymous)", page, spirit["base_url"] + spirit["pages"][page], None))
+    pages = {page: beside for page, beside in PAGES.items() if page in member["pages"]}
+    for page, beside in pages.items():
+        rows.append(("spirit (anonymous)", beside, spirit["base_url"] + spirit["pages"][beside], None))
         who = f"copsite ({member['username']}, logged in)"
         rows.append((who, page, copsite["base_url"] + member["pages"][page], cookie))
 
@@ -88,7 +94,7 @@ def main() -> None:
             servers.append((target["name"], lib.start_target(target, args.logdir)))
         for target in (spirit, copsite):
             lib.wait_ready(target["base_url"] + target["pages"]["topic_first"])
-        for page in PAGES:
+        for page in pages:
             if not logged_in(copsite["base_url"] + member["pages"][page], cookie):
                 sys.exit(f"the member's cookie does not log in on {page}: reseed (manage.py seed_bench)")
         results: dict[tuple[str, str], list[dict]] = {}
@@ -115,7 +121,8 @@ def main() -> None:
         rps = statistics.median(r["rps"] or 0 for r in runs)
         if who.startswith("spirit"):
             spirit_rps[page] = rps
-        ratio = f"{rps / spirit_rps[page]:.2f}x" if spirit_rps.get(page) else "-"
+        beside = pages.get(page, page) if not who.startswith("spirit") else page
+        ratio = f"{rps / spirit_rps[beside]:.2f}x" if spirit_rps.get(beside) else "-"
         cells = [
             " / ".join(f"{r['rps'] or 0:.1f}" for r in runs),
             " / ".join(str(r.get("p50_ms")) for r in runs),

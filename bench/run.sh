@@ -12,7 +12,8 @@
 # 4. the harness's run.sh with EXTRA_TARGETS=copsite.json (builds the peers the
 #    first time); its report.md is copied to bench/last-report.md;
 # 5. bench/member.py: the logged-in member on the big thread beside Spirit's
-#    anonymous big thread -> bench/last-member.md;
+#    anonymous big thread, and on their home beside Spirit's anonymous index
+#    -> bench/last-member.md;
 # 6. bench/search.py: /search/?q= on 100,000 posts (seed_bench --copies 5 into
 #    ${COPSITE_DB}_search) -> bench/last-search.md;
 # 7. manage.py bench_digests: plan + build digests for 1,000 and 10,000 members
@@ -124,7 +125,7 @@ else
   exit 1
 fi
 
-# --- 5. copsite-only rows: the logged-in member beside Spirit's anonymous big thread -----------
+# --- 5. copsite-only rows: the logged-in member beside Spirit's anonymous pages ---------------
 if [ -f "$WORK/targets/spirit.json" ]; then
   python3 "$HERE/member.py" "$TARGET" "$WORK/targets/spirit.json" --logdir "$OUT" \
     --out "$HERE/${COPSITE_MEMBER_REPORT:-last-member.md}"

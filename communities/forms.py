@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from communities import policy
-from communities.models import Community, Membership
+from communities.models import Community, Membership, WatchLevel
 from core.forms import Form, ModelForm, clean_display_text, clean_one_line
 from core.markup import MarkupError, render_markdown
 
@@ -20,10 +20,17 @@ class CommunityForm(ModelForm):
             "visibility": forms.RadioSelect,
             "join_policy": forms.RadioSelect,
         }
-        help_texts = {"slug": "The community's address: /c/<slug>/. Lower-case letters, digits and hyphens."}
 
     def __init__(self, *args, owner_settings: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            # A real address, not a pattern: "/c/<slug>/" read as a tag in the page and showed "/c//".
+            now = self.instance.slug if self.instance.pk else ""
+            self.fields["slug"].help_text = (
+                f"The community's address: /c/{now}/. Lower-case letters, digits and hyphens."
+                if now
+                else "The community's address, such as /c/acute-pain/. Lower-case letters, digits and hyphens."
+            )
         # A facilitator who is not an owner edits the rest; the page shows these three as text.
         if not owner_settings:
             for name in policy.OWNER_SETTINGS:
@@ -89,3 +96,9 @@ class RoleForm(Form):
 
 class LevelForm(Form):
     level = forms.ChoiceField(choices=[("", "Computed"), *Membership.Level.choices], required=False)
+
+
+class CommunityWatchForm(Form):
+    """The watching control's choice for a community."""
+
+    level = forms.ChoiceField(choices=WatchLevel.choices)

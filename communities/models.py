@@ -14,6 +14,34 @@ class Cadence(models.TextChoices):
     OFF = "off", "Off"
 
 
+class WatchLevel(models.TextChoices):
+    """How closely a member follows a thread or a community: Discourse's notification levels.
+
+    Watching: told of every new post. Watching new threads (communities only):
+    told of each new thread, not of its replies. Tracking: unread counts in
+    lists, told of replies to you and mentions. Normal: told of replies to you
+    and mentions. Muted: never in lists, digests or notifications, not even
+    for a mention. discussions/models.py says how a thread's level and its
+    community's combine.
+    """
+
+    WATCHING = "watching", "Watching"
+    WATCHING_FIRST_POST = "watching_first_post", "Watching new threads"
+    TRACKING = "tracking", "Tracking"
+    NORMAL = "normal", "Normal"
+    MUTED = "muted", "Muted"
+
+
+# What a community level means, in one line each, as the watching control on its page says it.
+COMMUNITY_LEVEL_HELP = {
+    WatchLevel.WATCHING: "Be told about every new post in every thread here.",
+    WatchLevel.WATCHING_FIRST_POST: "Be told about each new thread, not about its replies.",
+    WatchLevel.TRACKING: "See unread counts for its threads; be told when someone replies to you or mentions you.",
+    WatchLevel.NORMAL: "Be told only when someone replies to you or mentions you.",
+    WatchLevel.MUTED: "Keep its threads out of your other lists and your digests; never be told about them.",
+}
+
+
 class Community(models.Model):
     class Visibility(models.TextChoices):
         PUBLIC = "public", "Public: anyone can read, members post"
@@ -105,6 +133,10 @@ class Membership(models.Model):
     level = models.CharField(max_length=12, choices=Level.choices, default=Level.PERIPHERAL)
     level_pinned = models.BooleanField(default=False, help_text="Set by a facilitator; the nightly task keeps it.")
     level_computed_at = models.DateTimeField(null=True, blank=True)
+    # How closely the member follows the community (a WatchLevel). Empty: their role's
+    # default (``effective_watch_level``), so a promotion or demotion moves it and a
+    # level chosen by hand stays.
+    watch_level = models.CharField(max_length=20, choices=WatchLevel.choices, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -138,6 +170,25 @@ class Membership(models.Model):
     @property
     def effective_cadence(self) -> str:
         return self.digest_cadence or self.community.default_cadence
+
+    @property
+    def effective_watch_level(self) -> str:
+        """The level chosen by hand, else the role's: facilitators and owners watch new threads."""
+        return self.watch_level or role_watch_level(self.role)
+
+    @staticmethod
+    def watch_level_q(*levels: str, prefix: str = "") -> Q:
+        """Memberships whose ``effective_watch_level`` is one of ``levels`` (a filter on Membership's fields)."""
+        chosen = Q(**{f"{prefix}watch_level__in": levels})
+        by_role = [role for role in Membership.Role.values if role_watch_level(role) in levels]
+        return chosen | Q(**{f"{prefix}watch_level": "", f"{prefix}role__in": by_role})
+
+
+def role_watch_level(role: str) -> str:
+    """A community's level for someone who never chose one: facilitators and owners hear of every new thread."""
+    if role in (Membership.Role.FACILITATOR, Membership.Role.OWNER):
+        return WatchLevel.WATCHING_FIRST_POST
+    return WatchLevel.NORMAL
 
 
 class Invitation(models.Model):

@@ -10,6 +10,8 @@ Site admins (``is_superuser``) may do everything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
@@ -113,6 +115,15 @@ def can_leave(user: Viewer, community: Community) -> bool:
 
 def can_post(user: Viewer, community: Community) -> bool:
     return is_site_admin(user) or _is_active_member(user, community)
+
+
+def can_watch(user: Viewer, community: Community) -> bool:
+    """Choose how closely to follow the community or a thread in it (watching levels): its members.
+
+    Not site admins as such: what a level tells of goes to members in good
+    standing (discussions/queries.py), so a level for anyone else would promise nothing.
+    """
+    return _is_active_member(user, community)
 
 
 def can_moderate(user: Viewer, community: Community) -> bool:
@@ -381,6 +392,74 @@ def visible_threads_q(user: Viewer, prefix: str = "") -> Q:
     return in_view & (published | own | moderated)
 
 
+@dataclass(frozen=True)
+class MemberScope:
+    """What a member's home may list (``member_threads_q``), decided once, as data for its written-out statements.
+
+    ``communities``: those they belong to (an active membership). Threads held for review show when
+    they are the member's own (``author``) or in ``held_shown_in`` (where they facilitate; every one
+    of their communities for a site admin, ``all_held``). ``sees_everything``: a site admin, who may
+    view any community; others view public ones and their own.
+    """
+
+    author: int
+    communities: tuple[int, ...]
+    held_shown_in: tuple[int, ...]
+    all_held: bool
+    sees_everything: bool
+
+    @property
+    def every_post_readable_in(self) -> bool | tuple[int, ...]:
+        """Where they may read every post, held, hidden and deleted ones too (``readable_posts_in`` is ALL).
+
+        Where they moderate (``can_moderate``), as for held threads: True for a site admin (every
+        community, their own or not), else the communities they facilitate (``held_shown_in``).
+        """
+        return True if self.all_held else self.held_shown_in
+
+
+def member_scope(user: Viewer, memberships: Iterable[Membership]) -> MemberScope:
+    """``user``'s home scope from their membership rows (``memberships``: theirs, loaded by the caller)."""
+    if not user.is_authenticated:
+        return MemberScope(author=0, communities=(), held_shown_in=(), all_held=False, sees_everything=False)
+    active = [m for m in memberships if m.user_id == user.pk and m.state == State.ACTIVE]
+    admin = is_site_admin(user)
+    return MemberScope(
+        author=user.pk,
+        communities=tuple(m.community_id for m in active),
+        held_shown_in=tuple(m.community_id for m in active if admin or m.is_facilitator),
+        all_held=admin,
+        sees_everything=admin,
+    )
+
+
+def member_threads_q(user: Viewer, prefix: str = "", memberships: Iterable[Membership] | None = None) -> Q:
+    """``visible_threads_q`` within the communities ``user`` belongs to (an active membership): a member's home.
+
+    A member may view their own communities, so only the held-for-review rule is left to decide.
+    ``memberships``: the person's membership rows when the caller already holds them (then the
+    filter names the communities instead of looking the memberships up again). ``prefix`` as for
+    ``visible_threads_q``. tests/test_home.py proves it equals ``visible_threads_q`` there for
+    every role and thread state.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    mine: QuerySet[Membership, Any] | tuple[int, ...]
+    facilitated: QuerySet[Membership, Any] | tuple[int, ...]
+    if memberships is None:
+        rows = Membership.objects.filter(user=user, state=State.ACTIVE)
+        mine = rows.values("community_id")
+        facilitated = rows.filter(role__in=[Role.FACILITATOR, Role.OWNER]).values("community_id")
+    else:
+        scope = member_scope(user, memberships)
+        mine, facilitated = scope.communities, scope.held_shown_in
+    in_mine = Q(**{f"{prefix}community__in": mine})
+    if is_site_admin(user):
+        return in_mine
+    own = Q(**{f"{prefix}author": user})
+    return in_mine & (published_threads_q(prefix) | own | Q(**{f"{prefix}community__in": facilitated}))
+
+
 def readable_posts_q(user: Viewer, prefix: str = "") -> Q:
     """The list twin of ``can_view_thread(post.thread) and can_see_post_content(post)``, on Post's fields."""
     if is_site_admin(user):
@@ -394,11 +473,69 @@ def readable_posts_q(user: Viewer, prefix: str = "") -> Q:
     return thread & (shown | own_hidden | moderated)
 
 
+class ReadablePosts:
+    """Which posts of a community's listed threads someone may read (``readable_posts_in``)."""
+
+    ALL = "all"  # facilitators and site admins: every post, held, hidden and deleted ones included
+    OWN = "own"  # everyone else signed in: posts shown to all, and their own held or hidden ones
+    SHOWN = "shown"  # anonymous visitors: posts shown to all
+
+
+def readable_posts_in(user: Viewer, community: Community) -> str:
+    """``readable_posts_q`` for the posts of threads ``community``'s list shows ``user`` (a ``ReadablePosts``).
+
+    Decided from the membership already known, as ``listed_held_threads``: the
+    thread list's unread counts follow it in SQL. tests/test_read_positions.py
+    proves it agrees with ``readable_posts_q`` for every role.
+    """
+    if can_moderate(user, community):
+        return ReadablePosts.ALL
+    if user.is_authenticated:
+        return ReadablePosts.OWN
+    return ReadablePosts.SHOWN
+
+
+def readable_listed_posts_q(user: Viewer, community: Community, prefix: str = "") -> Q:
+    """``readable_posts_in`` as a filter on Post's fields, for posts of threads listed in ``community``."""
+    readable = readable_posts_in(user, community)
+    if readable == ReadablePosts.ALL:
+        return Q()
+    shown = Q(**{f"{prefix}state": POST_VISIBLE})
+    if readable == ReadablePosts.OWN:
+        return shown | Q(**{f"{prefix}state__in": [POST_HELD, POST_HIDDEN], f"{prefix}author": user})
+    return shown
+
+
 def visible_thread_or_404(user: Viewer, thread: _Thread | None) -> _Thread:
     """``thread`` (loaded with its community) if the user may see it; a missing one (None) is the same 404."""
     if thread is None or not can_view_thread(user, thread):
         raise Http404("No such thread.")
     return thread
+
+
+def readers_q(thread: ThreadLike, post: PostLike | None = None) -> Q:
+    """People who may open ``thread`` (and read ``post``): a filter on the user model, for telling them of it.
+
+    The twin of ``can_view_thread`` (and ``can_see_post_content``) the other way
+    round: not "may this person see this?" but "who may?", so notifications pick
+    their recipients in one query. Active accounts only.
+    tests/test_watching.py proves it agrees with the single-object checks for every role.
+    """
+    community_id = thread.community_id
+    admin = Q(is_superuser=True)
+    in_good_standing = Membership.objects.filter(community_id=community_id, state=State.ACTIVE)
+    member = Q(pk__in=in_good_standing.values("user_id"))
+    facilitator = Q(pk__in=in_good_standing.filter(role__in=[Role.FACILITATOR, Role.OWNER]).values("user_id"))
+    readers = Q(is_active=True)
+    if thread.community.visibility != Community.Visibility.PUBLIC:
+        readers &= admin | member
+    if getattr(thread, "held_at", None) is not None:
+        readers &= admin | Q(pk=thread.author_id) | facilitator
+    if post is not None and post.is_deleted:
+        readers &= admin | facilitator
+    elif post is not None and post.is_hidden:
+        readers &= admin | Q(pk=post.author_id) | facilitator
+    return readers
 
 
 # --- Links between objects ------------------------------------------------------------
@@ -519,6 +656,21 @@ def moderated_communities(user: Viewer) -> QuerySet[Community]:
         "community_id"
     )
     return Community.objects.filter(pk__in=mine)
+
+
+def moderator_ids(community: Community) -> list[int]:
+    """The people who moderate ``community`` (its active owners and facilitators), told of the work that waits.
+
+    Site admins may moderate everywhere but are not counted: they would be told of every community's.
+    """
+    return list(
+        Membership.objects.filter(
+            community=community,
+            state=State.ACTIVE,
+            role__in=[Role.FACILITATOR, Role.OWNER],
+            user__is_active=True,
+        ).values_list("user_id", flat=True)
+    )
 
 
 # --- Resources (the shared repertoire) -------------------------------------------------

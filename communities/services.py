@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communities import audit, policy
-from communities.models import Community, Invitation, Membership
+from communities import audit, policy, signals
+from communities.models import Community, Invitation, Membership, WatchLevel
 from core import pagecache
 from core.mail import queue_templated_email
 from core.markup import render_markdown
@@ -165,6 +165,7 @@ def join(user: User, community: Community, message: str = "") -> Membership:
         audit.record(community, user, "member.join", target_user=user)
     else:
         audit.record(community, user, "member.request", target_user=user)
+        signals.join_requested.send(Community, community=community, user=user)
     return membership
 
 
@@ -182,6 +183,8 @@ def leave(user: User, community: Community) -> Membership:
     membership.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
+    else:
+        signals.join_request_settled.send(Community, community=community, user=user)
     audit.record(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
     return membership
 
@@ -218,6 +221,7 @@ def decide_request(actor: User, community: Community, membership_id: int, *, app
         target.state = State.LEFT
         target.save(update_fields=["state", "updated_at"])
     audit.record(community, actor, "request.approve" if approve else "request.decline", target_user=target.user)
+    signals.join_request_settled.send(Community, community=community, user=target.user)
     _email(
         target.user.email,
         "request_approved" if approve else "request_declined",
@@ -288,6 +292,32 @@ def pin_level(actor: User, community: Community, membership_id: int, level: str 
     target.save(update_fields=["level", "level_pinned", "updated_at"])
     audit.record(community, actor, "member.level", target_user=target.user, detail=level or "computed")
     return target
+
+
+# --- Watching levels ------------------------------------------------------------------
+
+
+def set_watch_level(user: User, community: Community, level: str) -> Membership:
+    """A member chooses how closely to follow ``community`` (a ``WatchLevel``), by hand.
+
+    Until they do, the level follows their role (``Membership.effective_watch_level``):
+    facilitators and owners hear of every new thread, so a promotion or demotion
+    moves it; once chosen here it stays, whatever their role becomes.
+    """
+    if level not in WatchLevel.values:
+        raise MembershipError("Choose one of the watching levels.")
+    refusal = "Only members can choose how closely they follow a community."
+    if not policy.can_watch(user, community):
+        raise MembershipError(refusal)
+    # The row's state checked again in the write: a ban in between leaves nothing set.
+    updated = Membership.objects.filter(user=user, community=community, state=State.ACTIVE).update(
+        watch_level=level, updated_at=timezone.now()
+    )
+    if not updated:
+        raise MembershipError(refusal)
+    membership = Membership.objects.get(user=user, community=community)
+    policy.remember_membership(user, community, membership)
+    return membership
 
 
 # --- Invitations ----------------------------------------------------------------

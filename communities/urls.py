@@ -1,6 +1,6 @@
 from django.urls import path
 
-from communities.views import directory, facilitate
+from communities.views import directory, facilitate, watching
 
 app_name = "communities"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("c/<slug:slug>/edit/", directory.edit, name="edit"),
     path("c/<slug:slug>/join/", directory.join, name="join"),
     path("c/<slug:slug>/leave/", directory.leave, name="leave"),
+    path("c/<slug:slug>/watch/", watching.watch, name="watch"),
     path("c/<slug:slug>/facilitate/", facilitate.dashboard, name="facilitate"),
     path("c/<slug:slug>/facilitate/invite/", facilitate.invite, name="invite"),
     path(

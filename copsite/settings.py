@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "resources",
     "events",
     "notifications",
+    "bookmarks",
     "digests",
     "discovery",
     "portability",
@@ -273,6 +274,16 @@ CELERY_BEAT_SCHEDULE = {
     "send-notification-emails": {
         "task": "digests.send_notification_emails",
         "schedule": crontab(minute="*/2"),
+    },
+    # A pause of email "for a week" ends by itself.
+    "resume-email": {
+        "task": "accounts.resume_email",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Bookmark reminders that are due become notifications (and emails), each once.
+    "deliver-reminders": {
+        "task": "bookmarks.deliver_reminders",
+        "schedule": 60.0,
     },
     "run-events": {
         "task": "discussions.run_events",
@@ -518,6 +529,8 @@ RATE_LIMITS = {
     # A preview renders Markdown as a post does (hostile input: half a second of CPU each).
     "preview": (env_str("PREVIEW_RATE_LIMIT", "10/60,100/3600"), env_str("PREVIEW_IP_RATE_LIMIT") or None),
     "react": (env_str("REACT_RATE_LIMIT", "60/60,600/3600"), env_str("REACT_IP_RATE_LIMIT") or None),
+    # Watching levels (the watching control on thread and community pages).
+    "watch": (env_str("WATCH_RATE_LIMIT", "30/60,300/3600"), env_str("WATCH_IP_RATE_LIMIT") or None),
     "flag": (env_str("FLAG_RATE_LIMIT", "10/3600"), env_str("FLAG_IP_RATE_LIMIT") or None),
     "invite": (env_str("INVITE_RATE_LIMIT", "30/3600,100/86400"), env_str("INVITE_IP_RATE_LIMIT") or None),
     "search": (env_str("SEARCH_RATE_LIMIT", "30/60"), env_str("SEARCH_IP_RATE_LIMIT") or None),

@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from core import health, views
-from discovery import sitemaps
+from core import health
+from discovery import home, sitemaps
 
 handler404 = "core.views.page_not_found"
 handler500 = "core.middleware.server_error"
@@ -12,7 +12,7 @@ handler500 = "core.middleware.server_error"
 handler429 = "core.ratelimit.too_many_requests"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("robots.txt", sitemaps.robots_txt, name="robots"),
     path("sitemap.xml", sitemaps.index, name="sitemap"),
@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("resources.urls")),
     path("", include("events.urls")),
     path("", include("notifications.urls")),
+    path("", include("bookmarks.urls")),
     path("", include("digests.urls")),
     path("", include("discovery.urls")),
     path("", include("portability.urls")),

@@ -7,7 +7,8 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, QuerySet
+from django.db.models import BooleanField, Expression, IntegerField, Model, QuerySet, Subquery
+from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=Model)
 # A column's converters as the ORM applies them: (position, functions, the column expression).
@@ -106,3 +107,58 @@ def fetch_all(sql: str, params: Sequence[Any], using: str = "default") -> list[t
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
+
+
+# --- A number in a JSON list of [first, last] ranges ----------------------------------------
+# Read positions keep the posts shown past their prefix as such a list
+# (discussions.reading); unread counts ask, per post, whether its number is in it.
+# PostgreSQL stores JSONField as jsonb, SQLite as text read by its JSON1 functions.
+
+
+def in_json_ranges_sql(vendor: str, number: str, ranges: str) -> str:
+    """SQL true when ``number`` lies in one of the [first, last] pairs of the JSON array ``ranges`` (NULL: in none).
+
+    ``number`` and ``ranges`` are SQL expressions (columns), never values.
+    """
+    if vendor == "postgresql":
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_array_elements({ranges}) AS rg"  # noqa: S608 - column names only
+            f" WHERE {number} BETWEEN (rg.value->>0)::integer AND (rg.value->>1)::integer)"
+        )
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({ranges}) AS rg"  # noqa: S608 - column names only
+        f" WHERE {number} BETWEEN json_extract(rg.value, '$[0]') AND json_extract(rg.value, '$[1]'))"
+    )
+
+
+class InJsonRanges(Expression):
+    """``in_json_ranges_sql`` for the ORM: ``.exclude(InJsonRanges(F("number"), OuterRef("ranges")))``."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, number: Any, ranges: Any) -> None:
+        super().__init__()
+        self.number, self.ranges = number, ranges
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.number, self.ranges]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.number, self.ranges = exprs
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        number, number_params = compiler.compile(self.number)
+        ranges, ranges_params = compiler.compile(self.ranges)
+        # The ranges come first in the statement, then the number.
+        return in_json_ranges_sql(connection.vendor, number, ranges), [*ranges_params, *number_params]
+
+
+class CappedCount(Subquery):
+    """How many rows a sliced queryset has, counting no further than its slice: ``queryset[:n]`` counts to n at most.
+
+    A count shown as "99+" need not read a thousand rows to say so.
+    """
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()

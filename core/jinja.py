@@ -70,6 +70,21 @@ def date(value: Any, arg: str | None = None) -> str:
     return defaultfilters.date(value, arg)
 
 
+def zone_abbr(value: Any) -> str:
+    """The abbreviation of a time's zone as people read it: "CET", "EDT", or "UTC+05:30" where the zone has no letters.
+
+    In the current time zone, or the zone a ``|timezone(...)`` before it chose:
+    ``{{ event.starts_at|timezone(zone)|date("D j M, H:i") }} {{ event.starts_at|timezone(zone)|zone_abbr }}``.
+    """
+    if not value or not hasattr(value, "tzname"):
+        return ""
+    name = template_localtime(value).tzname() or ""
+    if name[:1] in ("+", "-") and name[1:].isdigit():
+        hours, minutes = name[1:3], name[3:5]
+        return f"UTC{name[0]}{hours}" + (f":{minutes}" if minutes and minutes != "00" else "")
+    return name
+
+
 @pass_eval_context
 def linebreaksbr(eval_ctx: EvalContext, value: Any) -> SafeString:
     """Django's ``linebreaksbr``: escapes the text first when the template escapes."""
@@ -81,6 +96,7 @@ def linebreaksbr(eval_ctx: EvalContext, value: Any) -> SafeString:
 FILTERS = {
     "date": date,
     "timezone": do_timezone,
+    "zone_abbr": zone_abbr,
     "naturaltime": naturaltime,
     "intcomma": intcomma,
     "pluralize": defaultfilters.pluralize,

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from communities import policy
-from communities.models import Community, Membership
+from communities.models import Community, Membership, WatchLevel
 from core.mail import one_line, prepare_email, queue_emails
 from core.models import OutboundEmail
 from digests import content, rendering, unsubscribe
@@ -80,6 +80,8 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
                 # Policy decides at send time (the row just read seeds its cache: no query).
                 policy.remember_membership(user, m.community, m)
                 if not policy.can_view_community(user, m.community):
+                    continue
+                if m.effective_watch_level == WatchLevel.MUTED:  # a muted community is out of the digest
                     continue
                 cadence = m.digest_cadence or m.community.default_cadence
                 if not cadence_due(cadence, local_day, user.digest_weekday):

@@ -19,8 +19,9 @@ from django.utils import timezone
 from taggit.models import TaggedItem
 
 from communities import policy
-from communities.models import Community
-from discussions.models import Post, ReadState, Thread
+from communities.models import Community, WatchLevel
+from discussions.models import Post, ReadState, Thread, ThreadWatch
+from discussions.reading import Position
 from events.models import Event
 from notifications.models import Notification
 from resources.models import Resource
@@ -210,8 +211,9 @@ class Reader:
 
     user_id: int
     level: dict[int, str]  # community id → participation level
-    read: dict[int, datetime] = field(default_factory=dict)  # thread id → last read
+    read: dict[int, Position] = field(default_factory=dict)  # thread id → the posts they were shown
     took_part: set[int] = field(default_factory=set)  # thread ids they posted in
+    muted: set[int] = field(default_factory=set)  # thread ids they muted: nothing from them
     notifications: list[Notification] = field(default_factory=list)  # unread, not emailed
     tags: set[str] = field(default_factory=set)
 
@@ -219,10 +221,10 @@ class Reader:
 def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Pool) -> dict[int, Reader]:
     readers = {uid: Reader(uid, levels.get(uid, {})) for uid in user_ids}
     thread_ids = {t.pk for t in pool.threads} | {p.thread_id for p in pool.replies} | {q.pk for q in pool.questions}
-    for uid, tid, at in ReadState.objects.filter(user_id__in=user_ids, thread_id__in=thread_ids).values_list(
-        "user_id", "thread_id", "last_read_at"
+    for uid, tid, upto, beyond in ReadState.objects.filter(user_id__in=user_ids, thread_id__in=thread_ids).values_list(
+        "user_id", "thread_id", "last_read_post_number", "read_beyond"
     ):
-        readers[uid].read[tid] = at
+        readers[uid].read[tid] = Position.stored(upto, beyond)
     reply_threads = {p.thread_id for p in pool.replies}
     for uid, tid in (
         Post.objects.filter(author_id__in=user_ids, thread_id__in=reply_threads)
@@ -240,10 +242,24 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
             # Text every member of the community may read (hidden, held, deleted: left out).
         )
         .filter(policy.published_posts_q("post__"))
+        # What watching levels announce (a new thread, each post of a watched thread) is news for
+        # the bell; the digest has its own new threads, best first, and keeps "for you" personal.
+        # A facilitator's review work waits in the bell and on the dashboard, not in digests.
+        .exclude(kind__in=[Notification.Kind.NEW_THREAD, Notification.Kind.WATCHING, *Notification.FACILITATOR_KINDS])
         .select_related("actor", "post__thread")
         .order_by("created_at")[: NOTIFICATIONS_PER_PERSON * len(user_ids)]
     ):
         readers[note.user_id].notifications.append(note)
+    # Threads they muted (watching levels), among those the digest could name: one query for the chunk.
+    named = (
+        thread_ids
+        | {e.thread_id for e in pool.chats if e.thread_id}
+        | {n.post.thread_id for reader in readers.values() for n in reader.notifications if n.post is not None}
+    )
+    for uid, tid in ThreadWatch.objects.filter(
+        user_id__in=user_ids, level=WatchLevel.MUTED, thread_id__in=named
+    ).values_list("user_id", "thread_id"):
+        readers[uid].muted.add(tid)
     # A person's tags: the tags of threads they started (their interests, as they expressed them).
     for uid, tag in (
         Thread.objects.filter(author_id__in=user_ids, tags__isnull=False)
@@ -258,14 +274,16 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
     section = Section(community)
     ranked = pool.ranked(community.pk)
 
-    def fresh(thread_id: int, at: datetime) -> bool:
-        last = reader.read.get(thread_id)
-        return last is None or at > last
+    def fresh(thread_id: int, number: int) -> bool:
+        """Not shown to them yet: the post numbered ``number`` (1: the opening post) of the thread."""
+        position = reader.read.get(thread_id)
+        return position is None or not position.has_read(number)
 
+    muted = reader.muted  # threads the person muted: never in their digest
     for thread in ranked.threads:
         if not (start <= thread.created_at < end):
             continue
-        if thread.author_id == reader.user_id or not fresh(thread.pk, thread.created_at):
+        if thread.author_id == reader.user_id or not fresh(thread.pk, 1) or thread.pk in muted:
             continue
         target = section.stories if thread.kind == Thread.Kind.STORY else section.threads
         if len(target) < MAX_THREADS:
@@ -273,11 +291,13 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
     for reply in ranked.replies:
         if not (start <= reply.created_at < end):
             continue
-        if reply.author_id == reader.user_id or reply.thread_id not in reader.took_part:
+        if reply.author_id == reader.user_id or reply.thread_id not in reader.took_part or reply.thread_id in muted:
             continue
-        if fresh(reply.thread_id, reply.created_at) and len(section.replies) < MAX_REPLIES:
+        if fresh(reply.thread_id, reply.number) and len(section.replies) < MAX_REPLIES:
             section.replies.append(reply)
-    questions = [q for q in ranked.questions if q.author_id != reader.user_id and q.pk not in reader.read]
+    questions = [
+        q for q in ranked.questions if q.author_id != reader.user_id and q.pk not in reader.read and q.pk not in muted
+    ]
     # Questions in the person's own tags first: the ones they can most likely answer.
     tags = pool.question_tags
     questions.sort(key=lambda q: (-len(reader.tags & tags.get(q.pk, frozenset())), -q.created_at.timestamp()))
@@ -292,8 +312,13 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
                 section.newly_pinned.add(resource.pk)
             section.resources.append(resource)
     section.for_you = [
-        n for n in reader.notifications if n.post.thread.community_id == community.pk and start <= n.created_at < end
+        n
+        for n in reader.notifications
+        if n.post is not None
+        and n.post.thread.community_id == community.pk
+        and start <= n.created_at < end
+        and n.post.thread_id not in muted
     ][:5]
-    section.chats = [e for e in ranked.chats if start <= e.ends_at < end][:2]
+    section.chats = [e for e in ranked.chats if start <= e.ends_at < end and e.thread_id not in muted][:2]
     section.events = ranked.events[:3]
     return section

@@ -1,8 +1,6 @@
-"""Changing someone's email rhythm: cadence per community, pause, step down."""
+"""Changing someone's email rhythm: cadence per community, step down (the pause is accounts.services.pause_email)."""
 
 from __future__ import annotations
-
-from django.db import transaction
 
 from accounts.models import User
 from communities.models import Cadence, Community, Membership
@@ -28,9 +26,3 @@ def set_cadence(user: User, community: Community, cadence: str) -> Membership | 
 
 def gentler(cadence: str) -> str:
     return STEP_DOWN.get(cadence, Cadence.OFF)
-
-
-@transaction.atomic
-def pause_all(user: User, paused: bool = True) -> None:
-    User.objects.filter(pk=user.pk).update(email_paused=paused)
-    user.email_paused = paused

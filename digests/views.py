@@ -10,13 +10,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts import services as accounts
 from accounts.models import AuthenticatedRequest
 from communities import policy, queries
 from communities.models import Cadence, Community, Membership
 from core.forms import Form
 from core.refusals import Refused
 from digests import building, services, unsubscribe
-from digests.forms import RhythmForm, cadence_field
+from digests.forms import PAUSES, PauseForm, RhythmForm, cadence_field
 
 
 @login_required
@@ -29,11 +30,18 @@ def preferences(request: AuthenticatedRequest) -> HttpResponse:
         cadences.fields[name] = cadence_field(m.community.default_cadence)
         cadences.fields[name].label = m.community.name
         cadences.fields[name].initial = m.digest_cadence
-    if request.method == "POST" and "pause" in request.POST:
-        services.pause_all(request.user, paused=request.POST["pause"] == "1")
-        messages.success(request, "All email is paused." if request.user.email_paused else "Email is back on.")
+    pausing = request.method == "POST" and "pause" in request.POST
+    pause = PauseForm(request.POST if pausing else None, prefix="pause")
+    if pausing and request.POST["pause"] in ("off", "0"):
+        accounts.resume_email(request.user)
+        messages.success(request, "Email is back on.")
         return redirect("digests:preferences")
-    if request.method == "POST" and rhythm.is_valid() and cadences.is_valid():
+    if pausing and pause.is_valid():
+        length = PAUSES[pause.cleaned_data["pause_for"]][1]
+        accounts.pause_email(request.user, until=timezone.now() + length if length else None)
+        messages.success(request, "All email is paused.")
+        return redirect("digests:preferences")
+    if request.method == "POST" and not pausing and rhythm.is_valid() and cadences.is_valid():
         rhythm.save()
         for m in memberships:
             value = cadences.cleaned_data[f"community_{m.community_id}"]
@@ -44,7 +52,7 @@ def preferences(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "digests/preferences.html",
-        {"rhythm": rhythm, "cadences": cadences, "memberships": memberships},
+        {"rhythm": rhythm, "cadences": cadences, "memberships": memberships, "pause": pause},
     )
 
 
@@ -78,7 +86,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
     if one_click:
         choice = "off" if membership else "all"
     if choice == "all":
-        services.pause_all(user)
+        accounts.pause_email(user)
         done = "You won't get any more email from this site. You can turn it back on in your email settings."
     elif membership and choice in (Cadence.WEEKLY, Cadence.MONTHLY, Cadence.OFF):
         services.set_cadence(user, membership.community, choice)

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class DiscoveryConfig(AppConfig):
-    """Finding things: site search, Atom feeds, sitemaps and robots.txt."""
+    """Finding things: the front page (a member's home, My calendar), site search, Atom feeds, sitemaps, robots.txt."""
 
     name = "discovery"
 

@@ -132,4 +132,11 @@ def seed_threads(users: dict[str, User]) -> list[str]:
     services.toggle_helpful(users["mei"], story.opening_post)
     services.accept_answer(users["hannah"], question, answers[0])
     services.flag_post(users["tomas"], welcome_posts[3], "Looks like an advert for the practice: please check.")
-    return [f"  {len(made)} demo threads with replies, reactions, an accepted answer, a pin and a flag"]
+    # Amara (the demo login) read the first page of two threads before the last replies came:
+    # her list shows what is left ("2 new"), and "new" jumps to it.
+    for thread in (welcome, question):
+        services.mark_read(users["amara"], thread, [1, 2])
+    return [
+        f"  {len(made)} demo threads with replies, reactions, an accepted answer, a pin, a flag"
+        " and unread posts for amara"
+    ]

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from communities.models import Community
 from core.forms import Form, clean_one_line
 from core.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
-from discussions.models import Thread
+from discussions.models import THREAD_LEVELS, Thread
 from discussions.services import MAX_TAGS, render_post
 
 TAG_MAX_LENGTH = 40
@@ -135,3 +135,10 @@ class MoveForm(Form):
         super().__init__(*args, **kwargs)
         # ``fields`` holds this form's own copy of the field declared above.
         cast("forms.ModelChoiceField[Community]", self.fields["community"]).queryset = communities
+
+
+class ThreadWatchForm(Form):
+    """The watching control's choice for a thread; ``back`` says which page the plain form returns to."""
+
+    level = forms.ChoiceField(choices=[(level.value, level.label) for level in THREAD_LEVELS])
+    back = forms.ChoiceField(choices=[("", "the thread"), ("muted", "the muted threads")], required=False)

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, FilteredRelation, IntegerField, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
 from accounts.models import User, Viewer
 from communities import policy
-from communities.models import Community
+from communities.models import Community, Membership, WatchLevel
+from core.db import CappedCount, InJsonRanges
+from discussions.reading import UNREAD_COUNTED, Position
 
 # Materialized path: one fixed-width decimal segment per level. Digits only,
 # so every database collation orders paths the same way (tree order).
@@ -27,6 +32,10 @@ class ThreadQuerySet(models.QuerySet["Thread"]):
         """Threads ``user`` may open (``policy.can_view_thread``): the one definition every list uses."""
         return self.filter(policy.visible_threads_q(user))
 
+    def of_member(self, user: Viewer, memberships=None) -> ThreadQuerySet:
+        """``visible_to(user)`` in the communities ``user`` belongs to (``policy.member_threads_q``): their home."""
+        return self.filter(policy.member_threads_q(user, memberships=memberships))
+
     def listed_in(self, community: Community, user) -> ThreadQuerySet:
         """``visible_to(user)`` within ``community``, for a reader who may view it (its thread list)."""
         return self.filter(policy.listed_threads_q(user, community))
@@ -34,6 +43,32 @@ class ThreadQuerySet(models.QuerySet["Thread"]):
     def published(self) -> ThreadQuerySet:
         """Threads every reader of their community sees: not held for review (digests, feeds)."""
         return self.filter(policy.published_threads_q())
+
+    def with_unread(self, user: Viewer) -> ThreadQuerySet:
+        """Each thread with ``unread_count``: how many posts ``user`` may read, did not write and was never shown.
+
+        Readable is ``Post.objects.readable_by(user)`` (held, hidden and deleted
+        posts of others are never counted); shown is their ReadState
+        (``discussions.reading``). Counted up to ``UNREAD_COUNTED``; None for a
+        thread they never opened, and for everyone when nobody is signed in.
+        One correlated count per row, on the (thread, number) index.
+        """
+        if not user.is_authenticated:
+            return self.annotate(**{"unread_count": Value(None, output_field=IntegerField())})
+        unread = (
+            Post.objects.readable_by(user)
+            .filter(thread=OuterRef("pk"), number__gt=OuterRef("reading__last_read_post_number"))
+            .exclude(author=user)
+            .exclude(InJsonRanges(F("number"), OuterRef("reading__read_beyond")))
+            .values("pk")[:UNREAD_COUNTED]
+        )
+        count = Case(
+            When(reading__id__isnull=True, then=Value(None)), default=CappedCount(unread), output_field=IntegerField()
+        )
+        # By name in a dict: the attribute is declared on Thread (``unread_count``), where other reads set it too.
+        return self.annotate(reading=FilteredRelation("read_states", condition=Q(read_states__user=user))).annotate(
+            **{"unread_count": count}
+        )
 
 
 class PostQuerySet(models.QuerySet["Post"]):
@@ -66,6 +101,9 @@ class Thread(models.Model):
     # reply's own transaction.
     reply_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # The number the thread's latest post took (Post.number): a reply takes the next
+    # one in its own transaction, under the thread's row lock (discussions.services).
+    highest_post_number = models.PositiveIntegerField(default=0)
     last_poster = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -84,8 +122,22 @@ class Thread(models.Model):
 
     objects = ThreadQuerySet.as_manager()
 
-    # Not stored: set by the reads that show it (discussions/queries.py). New activity since the reader's last visit.
+    # Not stored: set by the reads that show it (discussions/queries.py). Whether the reader has
+    # something to read here (never opened, or unread posts), and how many posts they may read
+    # and were never shown (None: never opened; at most queries.UNREAD_COUNTED).
     unread: bool
+    unread_count: int | None
+    unread_label: str  # ``unread_count`` as lists show it (``discussions.reading.unread_label``: "99+")
+    # Not stored: the reader's watching level (``thread_level``), set by the reads that show it.
+    level: Level
+    # Not stored: the member home's rows (discovery/queries.py and discovery/home.py): whether the reader
+    # ever opened it, whether it is new to them, and the row's links.
+    opened: bool
+    is_new: bool
+    url: str
+    first_unread_url: str
+    accepted_url: str
+    community_url: str
 
     class Meta:
         indexes = [
@@ -102,6 +154,9 @@ class Thread(models.Model):
             models.Index(fields=["community", "kind", "-last_activity_at"], name="thread_kind_idx"),
             # Profile contributions.
             models.Index(fields=["author", "-created_at"], name="thread_author_idx"),
+            # The member home's lists across communities (discovery/queries.py) and the visitor's
+            # recent public activity: the most recently active threads first, whatever the community.
+            models.Index(fields=["-last_activity_at"], name="thread_activity_idx"),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +184,9 @@ class Post(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     depth = models.PositiveSmallIntegerField(default=0)
     path = models.CharField(max_length=1200, blank=True)
+    # Its place in the order the thread's posts were written: 1 is the opening post.
+    # Read tracking counts by it (ReadState, discussions.reading); pages show tree order.
+    number = models.PositiveIntegerField()
     child_count = models.PositiveIntegerField(default=0)
     body = models.TextField()
     body_html = models.TextField()
@@ -166,6 +224,7 @@ class Post(models.Model):
     parent_link: str
     helpful_url: str
     show_content: bool
+    shown: bool
     indent: int
     says_parent: bool
     can_edit: bool
@@ -175,10 +234,17 @@ class Post(models.Model):
     i_found_helpful: bool
     is_unread: bool
     is_accepted: bool
+    # Not stored: what apps above add to each post of a page (discussions/post_extras.py).
+    marks: dict[str, Any]
+    # Set by queries.page_of_posts: the reader's row of each post_extras.Joined (None: no row).
+    joined: dict[str, Any]
+    extra_actions: tuple[str, ...]
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["thread", "path"], name="post_unique_path"),
+            # One post per number; its index serves the unread counts (a thread's posts past the reader's place).
+            models.UniqueConstraint(fields=["thread", "number"], name="post_unique_number"),
             models.UniqueConstraint(
                 fields=["author", "submission_key"], condition=~Q(submission_key=""), name="post_once_per_submission"
             ),
@@ -289,14 +355,124 @@ class Flag(models.Model):
 
 
 class ReadState(models.Model):
-    """How far a member has read a thread: unread markers and "jump to first unread"."""
+    """Which posts of a thread a member was shown: "new" markers, unread counts and "jump to first unread".
+
+    ``last_read_post_number``: every post up to this number was shown to them
+    (Discourse's name); ``read_beyond``: posts shown past it, as [first, last]
+    pairs (a nested thread's pages, or a later page read first). See
+    ``discussions.reading.Position``, which reads and moves them.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
-    last_read_at = models.DateTimeField()
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="read_states")
+    last_read_post_number = models.PositiveIntegerField(default=0)
+    read_beyond = models.JSONField(default=list, blank=True)
+    # When the position last moved. Writers compare it to what they read, so two
+    # pages loaded at once both count (discussions.services.mark_read).
+    last_read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "thread"], name="one_read_state")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} read thread {self.thread_id} until {self.last_read_at}"
+        return f"{self.user_id} read thread {self.thread_id} up to post {self.last_read_post_number}"
+
+    @property
+    def position(self) -> Position:
+        return Position.stored(self.last_read_post_number, self.read_beyond)
+
+
+# --- Watching levels --------------------------------------------------------------------
+# A thread's level for one member combines the level stored for the thread
+# (ThreadWatch) with the member's level for its community (Membership.watch_level):
+#   1. a thread level chosen by hand always wins;
+#   2. otherwise a muted community mutes the thread, and a watched one watches it;
+#   3. otherwise the automatic thread level (tracking: you started it or replied);
+#   4. otherwise a tracked community tracks it; everything else is normal.
+# discussions/queries.py holds the same rules as filters (who is told, what lists show);
+# tests/test_watching.py checks the two agree.
+
+THREAD_LEVELS = [WatchLevel.WATCHING, WatchLevel.TRACKING, WatchLevel.NORMAL, WatchLevel.MUTED]
+# Levels whose threads show unread counts in lists (normal ones show only "New": never opened).
+TRACKED_LEVELS = frozenset({WatchLevel.WATCHING, WatchLevel.TRACKING})
+
+
+class ThreadWatch(models.Model):
+    """How closely a member follows one thread, and why (Discourse's topic notification level and reason)."""
+
+    class Reason(models.TextChoices):
+        CREATED = "created", "you started this thread"
+        REPLIED = "replied", "you replied in this thread"
+        BY_HAND = "by_hand", "you chose it"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=20, choices=[(level.value, level.label) for level in THREAD_LEVELS])
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Also the index for a list's or a page's look-up of the reader's level for a thread.
+            models.UniqueConstraint(fields=["user", "thread"], name="one_watch_per_thread"),
+            models.CheckConstraint(
+                condition=Q(level__in=[lvl.value for lvl in THREAD_LEVELS]), name="watch_level_known"
+            ),
+            # Set automatically (started, replied) means tracking; any other level was chosen by hand.
+            models.CheckConstraint(condition=Q(level="tracking") | Q(reason="by_hand"), name="watch_auto_tracks"),
+        ]
+        indexes = [
+            # Who watches a thread, when a post arrives (notifications).
+            models.Index(fields=["thread", "level"], name="watch_thread_level_idx"),
+            # A member's muted threads: left out of lists and digests, the "Muted" view.
+            models.Index(fields=["user"], name="watch_user_muted_idx", condition=Q(level="muted")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.level} thread {self.thread_id} ({self.reason})"
+
+
+# What a level means, in one line each, as the watching control says it.
+THREAD_LEVEL_HELP = {
+    WatchLevel.WATCHING: "Be told about every new post in this thread.",
+    WatchLevel.TRACKING: "See how many posts you haven't read; be told when someone replies to you or mentions you.",
+    WatchLevel.NORMAL: "Be told only when someone replies to you or mentions you.",
+    WatchLevel.MUTED: "Never see it in your lists or digests, and never be told about it, not even a mention.",
+}
+
+
+@dataclass(frozen=True)
+class Level:
+    """A member's level for a thread, and where it comes from (``thread_level``)."""
+
+    value: str
+    # ThreadWatch.Reason, or COMMUNITY when the community's level decided, or "" (normal, by default).
+    reason: str
+
+    COMMUNITY = "community"
+
+    @property
+    def label(self) -> str:
+        return WatchLevel(self.value).label
+
+    @property
+    def tracked(self) -> bool:
+        return self.value in TRACKED_LEVELS
+
+    @property
+    def muted(self) -> bool:
+        return self.value == WatchLevel.MUTED
+
+
+def thread_level(watch: ThreadWatch | None, membership: Membership | None) -> Level:
+    """The member's level for a thread: its ThreadWatch (or None) with their membership of its community."""
+    community = membership.effective_watch_level if membership is not None and membership.is_active else ""
+    if watch is not None and watch.reason == ThreadWatch.Reason.BY_HAND:
+        return Level(watch.level, watch.reason)
+    if community in (WatchLevel.MUTED, WatchLevel.WATCHING):
+        return Level(community, Level.COMMUNITY)
+    if watch is not None:
+        return Level(watch.level, watch.reason)
+    if community == WatchLevel.TRACKING:
+        return Level(community, Level.COMMUNITY)
+    return Level(WatchLevel.NORMAL, "")

@@ -2,15 +2,18 @@
 
 Views validate input, ask ``communities.policy``, then call exactly one of
 these. A reply locks its thread row first, so concurrent replies take turns:
-materialized paths stay unique and ``reply_count``/``last_activity_at`` exact.
+materialized paths and post numbers stay unique, ``reply_count``,
+``highest_post_number`` and ``last_activity_at`` exact.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,8 +24,9 @@ from django.utils import timezone
 
 from accounts.models import User, Viewer
 from communities import audit, ledger, policy
-from communities.models import Activity, Community
+from communities.models import Activity, Community, WatchLevel
 from core import pagecache
+from core.db import one_or_none
 from core.mail import one_line
 from core.markup import RENDER_VERSION, MarkupError, Rendered, render
 from core.refusals import Refused
@@ -30,14 +34,17 @@ from core.search import update_vector
 from discussions import signals
 from discussions.models import (
     MAX_SIBLINGS,
+    THREAD_LEVELS,
     Flag,
     Post,
     Reaction,
     ReadState,
     Revision,
     Thread,
+    ThreadWatch,
     path_segment,
 )
+from discussions.reading import Position
 
 MAX_TAGS = 8
 _MENTION_CANDIDATE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+\-]{1,150})")
@@ -80,9 +87,10 @@ def _apply_render(post: Post, rendered: Rendered) -> None:
 # --- Telling people --------------------------------------------------------------------
 
 
-def _notify(post: Post, actor: User, mentions: tuple[str, ...], *, reply_to: Post | None) -> None:
-    """Published: apps above (notifications) tell the people mentioned and the one replied to, in this transaction."""
-    signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to)
+def _notify(post: Post, actor: User, mentions: tuple[str, ...], *, reply_to: Post | None, new: bool = True) -> None:
+    """Published: apps above (notifications) tell the people mentioned, the one replied to and, for a
+    ``new`` post (not an edit), those watching the thread or its community, in this transaction."""
+    signals.post_published.send(Post, post=post, actor=actor, mentions=mentions, reply_to=reply_to, new=new)
 
 
 def _describe(post: Post) -> str:
@@ -161,8 +169,9 @@ def start_thread(
                 last_activity_at=now,
                 last_poster=author,
                 held_at=now if held else None,
+                highest_post_number=1,
             )
-            post = Post(thread=thread, author=author, depth=0, path="", body=body, created_at=now)
+            post = Post(thread=thread, author=author, depth=0, path="", number=1, body=body, created_at=now)
             post.submission_key = submission_key
             _apply_render(post, rendered)
             if held:
@@ -170,6 +179,9 @@ def start_thread(
             post.save()
             thread.opening_post = post
             thread.save(update_fields=["opening_post"])
+            # The author has read what they wrote: their own thread is not "new" to them.
+            ReadState.objects.create(user=author, thread=thread, last_read_post_number=1, last_read_at=now)
+            _track(author, thread, ThreadWatch.Reason.CREATED)
             pagecache.touched(community)
             if tags:
                 thread.tags.set(tags[:MAX_TAGS])
@@ -177,6 +189,8 @@ def start_thread(
                 update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
                 ledger.record(author, community, Activity.Kind.THREAD, at=now)
                 _notify(post, author, rendered.mentions, reply_to=None)
+            else:
+                signals.post_held.send(Post, post=post)
     except IntegrityError:
         previous = _existing_submission(author, submission_key)
         if previous is None:
@@ -232,6 +246,8 @@ def _reply_locked(
     if parent.child_count >= MAX_SIBLINGS:
         raise DiscussionError("This post has too many replies; reply to the thread instead.")
     index = parent.child_count + 1
+    # The next number, read from the locked row: concurrent replies wait for this one's commit.
+    number = thread.highest_post_number + 1
     pagecache.touched(thread.community)
     Post.objects.filter(pk=parent.pk).update(child_count=F("child_count") + 1)
     now = timezone.now()
@@ -241,21 +257,30 @@ def _reply_locked(
         parent=parent,
         depth=parent.depth + 1,
         path=parent.path + path_segment(index),
+        number=number,
         body=body,
         created_at=now,
         submission_key=key,
     )
     _apply_render(post, rendered)
+    _track(author, thread, ThreadWatch.Reason.REPLIED)
     if held:
         _hold(post, now)
         post.save()
-        # Counted (pages are numbered by reply_count) but not yet news: no activity, no notifications.
-        Thread.objects.filter(pk=thread.pk).update(reply_count=F("reply_count") + 1)
+        # Counted (pages are numbered by reply_count) but not yet news: no activity, no notifications
+        # but the facilitators' (it waits for them).
+        Thread.objects.filter(pk=thread.pk).update(
+            reply_count=F("reply_count") + 1, highest_post_number=F("highest_post_number") + 1
+        )
+        signals.post_held.send(Post, post=post)
         return post
     post.save()
     update_vector(Post.objects.filter(pk=post.pk), {"B": rendered.text})
     Thread.objects.filter(pk=thread.pk).update(
-        reply_count=F("reply_count") + 1, last_activity_at=now, last_poster=author
+        reply_count=F("reply_count") + 1,
+        highest_post_number=F("highest_post_number") + 1,
+        last_activity_at=now,
+        last_poster=author,
     )
     ledger.record(author, thread.community, Activity.Kind.REPLY, at=now)
     _notify(post, author, rendered.mentions, reply_to=parent)
@@ -300,6 +325,7 @@ def edit_post(
         thread.title = new_title
     if held:  # out of search until approved (approve_post indexes it and sends its mentions)
         _reindex_after_visibility_change(post, visible=False)
+        signals.post_held.send(Post, post=post)
     elif post.is_opening:
         update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
     else:
@@ -307,7 +333,7 @@ def edit_post(
     if editor.pk != post.author_id:
         audit.record(thread.community, editor, "post.edit", detail=_describe(post), target_user=post.author)
     if not held:
-        _notify(post, editor, rendered.mentions, reply_to=None)
+        _notify(post, editor, rendered.mentions, reply_to=None, new=False)
     return post
 
 
@@ -365,6 +391,7 @@ def toggle_helpful(user: User, post: Post) -> ReactionResult:
     Reaction.objects.create(post=post, user=user, kind=Reaction.Kind.HELPFUL)
     Post.objects.filter(pk=post.pk).update(helpful_count=F("helpful_count") + 1)
     ledger.record(user, post.thread.community, Activity.Kind.REACTION)
+    signals.post_reacted.send(Post, post=post, actor=user)
     return ReactionResult(True, post.helpful_count + 1)
 
 
@@ -386,18 +413,100 @@ def accept_answer(actor: User, thread: Thread, post: Post | None) -> Thread:
     return thread
 
 
-def mark_read(user: Viewer, thread: Thread, at: datetime | None = None) -> None:
-    """Remember how far the member has read (one upsert; no-op for anonymous visitors)."""
+class _Look(Enum):
+    UP = "look it up"
+
+
+# ``mark_read(..., state=LOOK_UP)``: the caller has not read the member's ReadState; mark_read reads it.
+LOOK_UP: Literal[_Look.UP] = _Look.UP
+# Attempts to move a position another request moved at the same moment, before giving up
+# (this page's posts then stay unread: shown as new again, never skipped).
+_MARK_ATTEMPTS = 3
+
+
+def mark_read(
+    user: Viewer,
+    thread: Thread,
+    numbers: Collection[int] | None = None,
+    *,
+    state: ReadState | Literal[_Look.UP] | None = LOOK_UP,
+) -> None:
+    """Remember that ``user`` was shown the posts numbered ``numbers`` of ``thread`` (None: all of it, to its end).
+
+    ``state`` is the member's ReadState as the page read it (None: they had
+    none), or ``LOOK_UP``. Nothing new costs no write; otherwise one statement:
+    an UPDATE that applies only if nobody moved the position since it was read
+    (else it is read again and merged, so two pages loaded at once both count),
+    or an INSERT for a first visit. A position never moves backwards.
+    No-op for anonymous visitors.
+    """
     if not user.is_authenticated:
         return
-    at = at or thread.last_activity_at
-    # INSERT … ON CONFLICT DO UPDATE: one statement, no row lock round trips.
-    ReadState.objects.bulk_create(
-        [ReadState(user=user, thread=thread, last_read_at=at)],
+    for _attempt in range(_MARK_ATTEMPTS):
+        if state is LOOK_UP:
+            state = one_or_none(ReadState.objects.filter(user=user, thread=thread))
+        old = state.position if state is not None else Position()
+        new = old.with_upto(thread.highest_post_number) if numbers is None else old.with_shown(numbers)
+        if new == old:
+            return
+        now = timezone.now()
+        if state is None:
+            # INSERT … ON CONFLICT DO NOTHING: a first visit racing another first visit of the same
+            # person keeps the one that came first; the other page's posts stay unread.
+            ReadState.objects.bulk_create(
+                [
+                    ReadState(
+                        user=user,
+                        thread=thread,
+                        last_read_post_number=new.upto,
+                        read_beyond=new.as_json(),
+                        last_read_at=now,
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+            return
+        moved = ReadState.objects.filter(
+            pk=state.pk, last_read_post_number=state.last_read_post_number, last_read_at=state.last_read_at
+        ).update(last_read_post_number=new.upto, read_beyond=new.as_json(), last_read_at=now)
+        if moved:
+            return
+        state = LOOK_UP
+
+
+# --- Watching levels ------------------------------------------------------------------------
+
+
+class WatchError(Refused):
+    """A watching level that can't be set; the message is shown to the person."""
+
+
+def _track(user: User, thread: Thread, reason: str) -> None:
+    """Someone who starts a thread or replies in it tracks it, unless they already have a level for it.
+
+    INSERT … ON CONFLICT DO NOTHING: a level set before (by hand, or when they
+    started the thread) stays as it is.
+    """
+    ThreadWatch.objects.bulk_create(
+        [ThreadWatch(user=user, thread=thread, level=WatchLevel.TRACKING, reason=reason)], ignore_conflicts=True
+    )
+
+
+def set_thread_level(user: User, thread: Thread, level: str) -> ThreadWatch:
+    """``user`` chooses how closely to follow ``thread``: a level set by hand, which no default overrides."""
+    if level not in THREAD_LEVELS:
+        raise WatchError("Choose one of the watching levels.")
+    if not (policy.can_view_thread(user, thread) and policy.can_watch(user, thread.community)):
+        raise WatchError("Only members can choose how closely they follow a thread.")
+    # One upsert: a double click or two tabs end with the last choice, never an error.
+    chosen = ThreadWatch(user=user, thread=thread, level=level, reason=ThreadWatch.Reason.BY_HAND)
+    ThreadWatch.objects.bulk_create(
+        [chosen],
         update_conflicts=True,
         unique_fields=["user", "thread"],
-        update_fields=["last_read_at"],
+        update_fields=["level", "reason", "updated_at"],
     )
+    return ThreadWatch.objects.get(user=user, thread=thread)
 
 
 # --- Flags and moderation ----------------------------------------------------------------
@@ -409,11 +518,15 @@ def flag_post(user: User, post: Post, reason: str) -> Flag:
     reason = one_line(reason, 500)
     if not reason:
         raise DiscussionError("Say briefly what is wrong with the post.")
-    try:
-        with transaction.atomic():
-            return Flag.objects.create(post=post, user=user, reason=reason)
-    except IntegrityError:
-        raise DiscussionError("You have already flagged this post; a facilitator will review it.") from None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                flag = Flag.objects.create(post=post, user=user, reason=reason)
+        except IntegrityError:
+            raise DiscussionError("You have already flagged this post; a facilitator will review it.") from None
+        # The facilitators are told in the same transaction (notifications).
+        signals.post_flagged.send(Post, post=post, actor=user, reason=reason)
+    return flag
 
 
 @transaction.atomic
@@ -492,6 +605,7 @@ def approve_post(actor: User, post: Post) -> Post:
         ledger.record(post.author, community, kind, at=now)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
     audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
+    signals.post_reviewed.send(Post, post=post, actor=actor)
     return post
 
 
@@ -523,6 +637,7 @@ def dismiss_flags(actor: User, post: Post) -> int:
         resolved_at=timezone.now(), resolved_by=actor, resolution="dismissed"
     )
     audit.record(post.thread.community, actor, "flag.dismiss", detail=_describe(post), target_user=post.author)
+    signals.post_reviewed.send(Post, post=post, actor=actor)
     return count
 
 
@@ -581,6 +696,7 @@ __all__ = [
     "purge_deleted_content",
     "reject_post",
     "reply",
+    "set_thread_level",
     "set_thread_state",
     "start_thread",
     "toggle_helpful",

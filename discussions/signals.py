@@ -16,3 +16,12 @@ post_published = Signal()
 answer_accepted = Signal()
 # A facilitator hid a post or turned a held one down: post, actor.
 post_hidden = Signal()
+# A member found a post helpful (not sent when they take it back): post, actor.
+post_reacted = Signal()
+# A member flagged a post for the facilitators: post, actor, reason.
+post_flagged = Signal()
+# A post (new, or edited with new links) waits for a facilitator's review: post.
+post_held = Signal()
+# A facilitator settled what waited about a post: approved it, or dismissed its flags: post, actor.
+# (Hiding a post, or turning a held one down, settles it too: ``post_hidden``.)
+post_reviewed = Signal()

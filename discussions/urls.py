@@ -1,6 +1,6 @@
 from django.urls import path
 
-from discussions.views import posts, threads
+from discussions.views import posts, threads, watching
 
 app_name = "discussions"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("c/<slug:slug>/t/<int:pk>/", threads.thread_detail, name="thread"),
     path("c/<slug:slug>/t/<int:pk>/reply/", threads.reply, name="reply"),
     path("c/<slug:slug>/t/<int:pk>/unread/", threads.first_unread, name="first-unread"),
+    path("c/<slug:slug>/t/<int:pk>/watch/", watching.watch, name="watch"),
     path("c/<slug:slug>/t/<int:pk>/moderate/", posts.moderate_thread, name="moderate-thread"),
     path("p/<int:pk>/", threads.permalink, name="post"),
     path("p/<int:pk>/edit/", posts.edit, name="edit"),

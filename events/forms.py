@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from accounts.forms import time_zone_choices
+from accounts.forms import TimeZoneField
 from core.forms import Form
 from core.markup import MarkupError, render_markdown
 from events.models import Event
@@ -19,7 +19,7 @@ class EventForm(Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     start_time = forms.TimeField(label="Starts at", widget=forms.TimeInput(attrs={"type": "time"}))
     duration = forms.IntegerField(label="Length in minutes", min_value=10, max_value=24 * 60, initial=60)
-    time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC")
+    time_zone = TimeZoneField(initial="UTC", help_text="The clock the date and time above are on.")
     description = forms.CharField(
         required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown."
     )

@@ -58,12 +58,16 @@ class Event(models.Model):
 
     # Not stored: set by the calendar page, the event's live thread if the reader may follow it.
     chat: Thread | None
+    # Not stored: set by My calendar and the member home (discovery/queries.py), the reader's RSVP if any.
+    my_answer: str | None
 
     class Meta:
         db_table = "discussions_event"
         indexes = [
             # Calendar page: a community's events by start.
             models.Index(fields=["community", "starts_at"], name="event_calendar_idx"),
+            # My calendar and the member home: events not over yet (few, whatever the history), by their end.
+            models.Index(fields=["ends_at"], name="event_upcoming_idx"),
             # Chat runner and reminders: events starting or running around now.
             models.Index(
                 fields=["starts_at", "ends_at"], name="event_time_idx", condition=Q(cancelled_at__isnull=True)

@@ -27,6 +27,7 @@ from core.markup import render_markdown
 from core.refusals import Refused
 from discussions import services
 from discussions.models import Thread
+from events import signals
 from events.models import RSVP, Event, EventQuestion
 
 REMINDER_AHEAD = timedelta(hours=1)
@@ -133,7 +134,9 @@ def cancel_event(actor: User, event: Event) -> Event:
     event.save(update_fields=["cancelled_at", "sequence"])
     going = RSVP.objects.filter(event=event, answer=RSVP.Answer.GOING).select_related("user")
     for rsvp in going:
-        _mail(rsvp.user, event, "event_cancelled", kind="event.cancelled")
+        # Paused email means paused (accounts.services.pause_email): the event's page says it is cancelled.
+        if rsvp.user.is_active and not rsvp.user.email_paused:
+            _mail(rsvp.user, event, "event_cancelled", kind="event.cancelled")
     audit.record(event.community, actor, "event.cancel", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
     return event
@@ -150,11 +153,11 @@ def rsvp(user: User, event: Event, answer: str) -> RSVP:
     return row
 
 
-def _mail(user: User, event: Event, template: str, kind: str) -> None:
+def _mail(user: User, event: Event, template: str, kind: str, **context: Any) -> None:
     queue_templated_email(
         to=user.email,
         template=f"events/email/{template}",
-        context={"person": user, "event": event},
+        context={"person": user, "event": event, **context},
         kind=kind,
         headers={"Auto-Submitted": "auto-generated"},
     )
@@ -230,8 +233,31 @@ def run_chats(now: datetime) -> int:
     return posted
 
 
+def time_left(starts_at: datetime, now: datetime) -> str:
+    """How long until ``starts_at``, as a reminder says it: "in 2 minutes", "in 45 minutes", "in 1 hour".
+
+    To the nearest minute. A reminder goes out when the minute's beat first
+    finds the event within the hour, which may be much later than an hour
+    ahead (an RSVP two minutes before the start, a beat that was down), so
+    the mail says what is actually left, not "in an hour".
+    """
+    seconds = (starts_at - now).total_seconds()
+    if seconds < 60:
+        return "in less than a minute"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((hours, "hour"), (minutes, "minute")) if n]
+    return "in " + " ".join(parts)
+
+
+# The person's choice among their email_notifications (notifications' kind of the same name).
+REMINDER_EMAIL_CHOICE = "event_reminder"
+
+
 def send_reminders(now: datetime) -> int:
-    """Email people going to an event that starts within the hour; once each."""
+    """Remind people going to an event that starts within the hour, once each: in the bell, by email if they want.
+
+    The email says how long is left. Returns how many emails were queued.
+    """
     sent = 0
     with transaction.atomic():
         rows = list(
@@ -246,8 +272,13 @@ def send_reminders(now: datetime) -> int:
             .select_related("user", "event__community")[:500]
         )
         for row in rows:
-            if row.user.is_active and not row.user.email_paused and policy.can_view_event(row.user, row.event):
-                _mail(row.user, row.event, "event_reminder", kind="event.reminder")
+            user = row.user
+            if not (user.is_active and policy.can_view_event(user, row.event)):
+                continue
+            signals.reminder_due.send(Event, event=row.event, user=user)
+            if not user.email_paused and REMINDER_EMAIL_CHOICE in (user.email_notifications or []):
+                starts_in = time_left(row.event.starts_at, now)
+                _mail(user, row.event, "event_reminder", kind="event.reminder", starts_in=starts_in)
                 sent += 1
         RSVP.objects.filter(pk__in=[r.pk for r in rows]).update(reminded_at=now)
     return sent

@@ -19,10 +19,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import signed_in
 from communities import panels, policy
+from core import drafts
 from core.refusals import Refused
 from discussions import queries as discussion_queries
-from discussions.models import PATH_SEGMENT, Post, Thread
-from discussions.views.threads import decorate_posts
+from discussions.models import PATH_SEGMENT, Post, ReadState, Thread
+from discussions.views.threads import decorate_posts, remember_shown
 from events import calendar, queries
 from events import services as events
 from events.forms import EventForm
@@ -43,7 +44,6 @@ def calendar_page(request: HttpRequest, slug: str) -> HttpResponse:
             "upcoming": upcoming,
             "past": past,
             "can_manage": policy.can_manage_events(request.user, community),
-            "viewer_tz": timezone.get_current_timezone_name(),
             "now": now,
         },
     )
@@ -64,7 +64,6 @@ def event_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "answers": RSVP.Answer.choices,
             "can_rsvp": policy.can_rsvp(request.user, event),
             "can_manage": policy.can_manage_events(request.user, event.community),
-            "viewer_tz": timezone.get_current_timezone_name(),
         },
     )
 
@@ -84,7 +83,8 @@ def _event_form(request: HttpRequest, community, event: Event | None) -> HttpRes
         except events.EventError as exc:
             form.add_error(None, str(exc))
         else:
-            return redirect(event.get_absolute_url())
+            # Only a new event's form keeps a draft (events/event_form.html).
+            return drafts.posted(request, redirect(event.get_absolute_url()))
     return render(request, "events/event_form.html", {"community": community, "form": form, "event": event})
 
 
@@ -252,7 +252,7 @@ def _live_parts(request: HttpRequest, thread: Thread, event: Event, after: int, 
     starts = sorted(path[:PATH_SEGMENT] for path in questions)
     question_at = {path[:PATH_SEGMENT]: pk for path, pk in questions.items()}
     shown = [post for post in batch if post.depth > 0]  # the welcome is never new
-    decorate_posts(request.user, thread, shown)
+    decorate_posts(request.user, thread, shown, fresh=True)
     parts: list[_LivePart] = []
     new_sections: dict[int | None, _LivePart] = {}
     open_on_page: bool | None = None  # looked up once, only if a post before the first question came
@@ -293,9 +293,10 @@ def _chat_flags(request: HttpRequest, thread: Thread, event: Event | None) -> di
     }
 
 
-def chat_page(request: HttpRequest, thread: Thread) -> HttpResponse:
-    """A hosted chat's thread page (``discussions.views.threads.register_kind_page``)."""
+def chat_page(request: HttpRequest, thread: Thread, read_state: ReadState | None) -> HttpResponse:
+    """A hosted chat's thread page (``discussions.views.threads.register_kind_page``): every post, read once shown."""
     context = chat_context(request, thread)
+    remember_shown(request, thread, context["posts"], read_state)
     context.update(is_member=policy.can_post(request.user, thread.community), now=timezone.now())
     return render(request, "events/chat.html", context)
 
@@ -318,6 +319,7 @@ def chat_context(request: HttpRequest, thread: Thread) -> dict:
         sections.pop(0)
     return {
         **_chat_flags(request, thread, event),
+        "posts": posts,
         "opening": opening,
         "sections": sections,
         "newest": max((p.pk for p in posts), default=0),

@@ -1,16 +1,34 @@
-from functools import cached_property
+from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.models import User
 from notifications import queries
+
+# Where a view that has counted already leaves the count for the header (the page and the dropdown).
+_KNOWN = "notifications_unread"
+
+
+def remember_unread(request: HttpRequest, count: int) -> None:
+    """The view counted already (``queries.latest``): the bell shows that, without asking again."""
+    vars(request)[_KNOWN] = count
 
 
 class UnreadCount:
     """Counted on first use (a look at the unread index, then a COUNT only if there is anything), then remembered."""
 
-    def __init__(self, user):
+    def __init__(self, request: HttpRequest, user: User) -> None:
+        self.request = request
         self.user = user
 
     @cached_property
     def value(self) -> int:
+        known = vars(self.request).get(_KNOWN)
+        if known is not None:
+            return int(known)
         # Most pages are read with nothing new: a look at the partial index first.
         if not queries.has_unread(self.user):
             return 0
@@ -29,9 +47,9 @@ class UnreadCount:
         return str(self.value)
 
 
-def bell(request):
+def bell(request: HttpRequest) -> dict[str, Any]:
     """Unread notification count for the header bell (logged-in people only)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if not isinstance(user, User):
         return {}
-    return {"unread_notifications": UnreadCount(user)}
+    return {"unread_notifications": UnreadCount(request, user)}

@@ -1,9 +1,14 @@
-"""Email for in-app notifications: right away for the kinds a person chose, grouped per thread.
+"""Email for in-app notifications: right away for the kinds a person chose, grouped per conversation.
 
 A beat sweep (every 2 minutes) reads notifications not yet handled. For each
-person and thread it sends at most one email an hour; the rest are marked
-handled (the digest and the bell still show them). Rows are marked in the
-same transaction that queues the email, so a retried sweep sends nothing twice.
+person and conversation (a thread; an event; a community's join requests) it
+sends at most one email an hour; the rest are marked handled (the digest and
+the bell still show them). Rows are marked in the same transaction that
+queues the email, so a retried sweep sends nothing twice.
+
+Whether a notification may be mailed is decided now and again at send time,
+by the rule the bell uses (``Notification.is_shown_to``): a post hidden, held
+or deleted since, a community left, a review queue no longer kept, sends nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +24,28 @@ from django.urls import reverse
 from accounts.models import User
 from communities import policy
 from core.mail import one_line, queue_email
-from discussions.models import Post, Thread
+from discussions.models import Post
+from notifications import display
 from notifications.models import Notification
 
 GROUP_WINDOW = timedelta(hours=1)
 BATCH = 500
+# Mailed by the app that knows the details (events' reminder email, sent whatever the bell does).
+MAILED_ELSEWHERE = frozenset({Notification.Kind.EVENT_REMINDER})
+
+Conversation = tuple[str, int]
+
+
+def _conversation(post_thread_id: int | None, event_id: int | None, community_id: int | None) -> Conversation:
+    if post_thread_id is not None:
+        return ("thread", post_thread_id)
+    if event_id is not None:
+        return ("event", event_id)
+    return ("community", community_id or 0)
+
+
+def conversation_of(note: Notification) -> Conversation:
+    return _conversation(note.post.thread_id if note.post is not None else None, note.event_id, note.community_id)
 
 
 def sweep(now: datetime) -> int:
@@ -33,44 +55,33 @@ def sweep(now: datetime) -> int:
         pending = list(
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(emailed_at__isnull=True, created_at__gte=now - timedelta(days=2))
-            .select_related("user", "actor", "post__thread__community")
+            .select_related("user", "actor", "post__thread__community", "event__community", "community")
             .order_by("created_at")[:BATCH]
         )
         if not pending:
             return 0
         users = {n.user_id for n in pending}
-        threads = {n.post.thread_id for n in pending}
-        # Threads that already got an email this hour, per person.
-        recent = set(
-            Notification.objects.filter(
-                user_id__in=users, post__thread_id__in=threads, emailed_at__gte=now - GROUP_WINDOW
-            )
-            .exclude(emailed_at=None)
-            .filter(email_sent=True)
-            .values_list("user_id", "post__thread_id")
-        )
-        groups: dict[tuple[int, int], list[Notification]] = {}
+        # Conversations that already got an email this hour, per person.
+        recent = {
+            (user_id, _conversation(thread_id, event_id, community_id))
+            for user_id, thread_id, event_id, community_id in Notification.objects.filter(
+                user_id__in=users, emailed_at__gte=now - GROUP_WINDOW, email_sent=True
+            ).values_list("user_id", "post__thread_id", "event_id", "community_id")
+        }
+        groups: dict[tuple[int, Conversation], list[Notification]] = {}
         for n in pending:
-            groups.setdefault((n.user_id, n.post.thread_id), []).append(n)
+            groups.setdefault((n.user_id, conversation_of(n)), []).append(n)
         sent_ids = []
-        for (user_id, thread_id), items in groups.items():
+        for (user_id, conversation), items in groups.items():
             user = items[0].user
-            thread = items[0].post.thread
-            # Decided now, not when the post was made: a post hidden, held or deleted since
-            # (or a thread the person may no longer open) sends nothing.
-            wanted = [
-                n
-                for n in items
-                if n.kind in (user.email_notifications or []) and policy.can_see_post_content(user, n.post)
-            ]
-            if (
-                wanted
-                and (user_id, thread_id) not in recent
-                and not user.email_paused
-                and user.is_active
-                and policy.can_view_thread(user, thread)
-            ):
-                _send(user, thread, wanted)
+            if (user_id, conversation) in recent or user.email_paused or not user.is_active:
+                continue
+            chosen = set(user.email_notifications or []) - MAILED_ELSEWHERE
+            # Decided now, not when it happened: a post hidden, held or deleted since
+            # (or a thread, community or queue the person may no longer open) sends nothing.
+            wanted = [n for n in items if n.kind in chosen and n.is_shown_to(user)]
+            if wanted:
+                _send(user, wanted)
                 sent_ids += [n.pk for n in wanted]
                 queued += 1
         Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=now)
@@ -78,25 +89,40 @@ def sweep(now: datetime) -> int:
     return queued
 
 
-def _send(user: User, thread: Thread, items: list[Notification]) -> None:
-    site = settings.SITE_URL
-    first = items[0]
-    verb = first.get_kind_display()
-    actor = first.actor.name if first.actor else "Someone"
-    subject = f"{actor} {verb} in “{thread.title}”"
-    if len(items) > 1:
-        subject = f"{len(items)} updates in “{thread.title}”"
+def _lines(items: list[Notification]) -> list[dict[str, str]]:
+    """One line per notification: its sentence, where, the post's text (for posts) and an absolute link."""
+    lines = []
+    for note in items:
+        [row] = display.rows([note])
+        lines.append(
+            {
+                "who": row.who,
+                "says": row.says,
+                "what": f"“{row.what}”" if row.quoted else row.what,
+                "sentence": row.sentence,
+                "where": row.where,
+                "excerpt": note.post.body_text if note.post is not None else "",
+                "link": settings.SITE_URL + display.target_url(note),
+            }
+        )
+    return lines
+
+
+def _send(user: User, items: list[Notification]) -> None:
+    newest_first = sorted(items, key=lambda n: (n.created_at, n.pk), reverse=True)
+    first = newest_first[0]
+    rows = display.rows(newest_first)
+    if len(items) > 1 and first.post is not None:
+        subject = f"{len(items)} updates in “{first.post.thread.title}”"
+    else:
+        subject = rows[0].sentence
     context: dict[str, Any] = {
         "person": user,
-        "thread": thread,
-        "items": items,
-        "site_url": site,
+        "items": _lines(items),
+        "site_url": settings.SITE_URL,
         "site_name": settings.COPSITE_NAME,
-        "links": {n.pk: site + reverse("discussions:post", kwargs={"pk": n.post_id}) for n in items},
-        "preferences_url": site + reverse("digests:preferences"),
+        "preferences_url": settings.SITE_URL + reverse("digests:preferences"),
     }
-    for n in items:
-        n.link = context["links"][n.pk]
     queue_email(
         to=user.email,
         subject=one_line(subject, 200),
@@ -104,7 +130,7 @@ def _send(user: User, thread: Thread, items: list[Notification]) -> None:
         html=render_to_string("notifications/email/notification.html", context),
         kind=f"notification.{first.kind}",
         headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
-        about={"check": SEND_CHECK, "user": user.pk, "posts": [n.post_id for n in items]},
+        about={"check": SEND_CHECK, "user": user.pk, "notifications": [n.pk for n in items]},
     )
 
 
@@ -112,17 +138,26 @@ SEND_CHECK = "notification"
 
 
 def still_readable(about: dict[str, Any]) -> bool:
-    """Send-time check (registered in DigestsConfig.ready): every post the email quotes is still the person's to read.
+    """Send-time check (registered in NotificationsConfig.ready): all the email tells of is still the person's to see.
 
-    A retry may come long after the sweep; one post hidden, held or deleted
-    since drops the whole email (the others stay in the bell and the digest).
+    A retry may come long after the sweep; one notification whose post was
+    hidden, held or deleted since (or whose community was left) drops the
+    whole email (the others stay in the bell and the digest).
     """
     user_id = about.get("user")
     user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
     if user is None:
         return False
-    wanted = set(about.get("posts") or [])
-    posts = list(Post.objects.filter(pk__in=wanted).select_related("thread__community"))
-    return len(posts) == len(wanted) and all(
+    if "notifications" in about:
+        wanted = set(about.get("notifications") or [])
+        notes = list(
+            Notification.objects.filter(pk__in=wanted, user=user).select_related(
+                "post__thread__community", "event__community", "community"
+            )
+        )
+        return len(notes) == len(wanted) and all(note.is_shown_to(user) for note in notes)
+    # Emails queued before notifications had other targets than posts name their posts.
+    posts = list(Post.objects.filter(pk__in=set(about.get("posts") or [])).select_related("thread__community"))
+    return len(posts) == len(set(about.get("posts") or [])) and all(
         policy.can_view_thread(user, post.thread) and policy.can_see_post_content(user, post) for post in posts
     )

@@ -234,6 +234,7 @@ def _state_from(p: dict) -> tuple[str, datetime | None]:
 def _export_post(post: Post, post_keys: dict, people: _People, revisions: list, reactions: list) -> dict:
     return {
         "key": post_keys[post.pk],
+        "number": post.number,
         "parent": post_keys.get(post.parent_id),
         "author": people.key(post.author),
         "body": post.body,
@@ -459,6 +460,21 @@ def restore(path_or_file: str | Path | IO[bytes], *, actor: User | None = None) 
     return community
 
 
+def _post_numbers(posts: list[dict]) -> dict[str, int]:
+    """Each post's number in its thread (key → 1…n, the opening post 1): as exported, or in the order written.
+
+    An export names them (``number``); one that doesn't, or whose numbers are
+    not 1…n with the opening post first, is numbered as the migration numbers
+    existing posts: by the time each was written, the opening post first.
+    """
+    exported = [p.get("number") for p in posts]
+    numbers = [n for n in exported if isinstance(n, int) and not isinstance(n, bool)]
+    if len(numbers) == len(posts) and sorted(numbers) == list(range(1, len(posts) + 1)) and numbers[0] == 1:
+        return {p["key"]: n for p, n in zip(posts, numbers, strict=True)}
+    order = [posts[0], *sorted(posts[1:], key=lambda p: _when(p["created_at"]))]
+    return {p["key"]: n for n, p in enumerate(order, 1)}
+
+
 @overload
 def _when(value: str) -> datetime: ...
 @overload
@@ -584,15 +600,17 @@ class _Restorer:
             last_activity_at=_when(entry["last_activity_at"]),
             last_poster=self.person(entry["last_poster"]),
             reply_count=len(posts) - 1,
+            highest_post_number=len(posts),
         )
         self.threads[entry["key"]] = thread
+        numbers = _post_numbers(posts)
         children: defaultdict[str, int] = defaultdict(int)
         for p in posts:
             if p["parent"] is not None:
                 children[p["parent"]] += 1
         placed: dict[str, int] = defaultdict(int)
         for p in posts:
-            self._post(thread, p, children[p["key"]], placed)
+            self._post(thread, p, numbers[p["key"]], children[p["key"]], placed)
         opening = self.posts[posts[0]["key"]]
         thread.opening_post = opening
         accepted = entry["accepted_answer"]
@@ -605,7 +623,7 @@ class _Restorer:
             text = opening.body_text if visible else ""
             update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": text})
 
-    def _post(self, thread: Thread, p: dict, child_count: int, placed: dict[str, int]) -> None:
+    def _post(self, thread: Thread, p: dict, number: int, child_count: int, placed: dict[str, int]) -> None:
         parent_key = p["parent"]
         if parent_key is None:
             parent, depth, path = None, 0, ""
@@ -629,6 +647,7 @@ class _Restorer:
             parent=parent,
             depth=depth,
             path=path,
+            number=number,
             child_count=child_count,
             body=p["body"],
             body_html=rendered.html,

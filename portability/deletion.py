@@ -24,13 +24,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from bookmarks.models import Bookmark
 from communities import policy
 from communities.models import AuditEntry, Community, Membership
 from core import pagecache
 from core.models import OutboundEmail
 from core.refusals import Refused
 from digests.models import DigestRun
-from discussions.models import ReadState
+from discussions.models import ReadState, ThreadWatch
 from events.models import RSVP, CalendarToken, Event
 from notifications.models import Notification
 
@@ -98,7 +99,7 @@ def _end_memberships(user: User) -> None:
         if membership.state == State.ACTIVE:
             Community.objects.filter(pk=membership.community_id).update(member_count=F("member_count") - 1)
     Membership.objects.filter(pk__in=[m.pk for m in memberships]).update(
-        state=State.LEFT, role=Membership.Role.MEMBER, left_at=now, digest_cadence="", updated_at=now
+        state=State.LEFT, role=Membership.Role.MEMBER, left_at=now, digest_cadence="", watch_level="", updated_at=now
     )
     community_ids = set(Membership.objects.filter(user=user).values_list("community_id", flat=True))
     AuditEntry.objects.bulk_create(
@@ -110,9 +111,14 @@ def _end_memberships(user: User) -> None:
 
 
 def _remove_personal_rows(user: User, email: str) -> None:
-    """What only served the person: notifications, read markers, tokens, sessions, queued mail."""
+    """What only served the person: notifications, bookmarks, read markers, watching levels, tokens, sessions,
+    queued mail."""
     Notification.objects.filter(user=user).delete()
+    # Their join requests ended with their memberships: facilitators are no longer asked.
+    Notification.objects.filter(actor=user, kind=Notification.Kind.JOIN_REQUEST).delete()
+    Bookmark.objects.filter(user=user).delete()
     ReadState.objects.filter(user=user).delete()
+    ThreadWatch.objects.filter(user=user).delete()
     CalendarToken.objects.filter(user=user).delete()
     DigestRun.objects.filter(user=user).delete()
     # Upcoming events lose the RSVP (no reminder to nobody); past attendance stays counted.

@@ -29,6 +29,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from accounts.models import User
+from bookmarks.models import Bookmark
 from communities import policy
 from communities.models import Community, Membership
 from discussions.models import Flag, Post, Reaction, Revision, Thread
@@ -136,6 +137,7 @@ def profile(user: User) -> dict:
             "digest_hour": user.digest_hour,
             "digest_weekday": user.digest_weekday,
             "email_paused": user.email_paused,
+            "email_paused_until": _iso(user.email_paused_until),
             "notifications_emailed_at_once": list(user.email_notifications or []),
         },
     }
@@ -152,6 +154,7 @@ def memberships(sight: Sight) -> list[dict]:
             "left_at": _iso(m.left_at),
             "digest_cadence": m.digest_cadence or "community default",
             "participation_level": m.level,
+            "watching_level": m.watch_level or f"{m.effective_watch_level} (your role's default)",
         }
         for m in sight.memberships
     ]
@@ -237,6 +240,22 @@ def reactions(user: User) -> list[dict]:
         for r in ResourceReaction.objects.filter(user=user).order_by("created_at", "pk")
     ]
     return on_posts + on_resources
+
+
+def bookmarks(user: User) -> list[dict]:
+    # As reactions: ids and times, and the person's own note; the posts are other people's words.
+    rows = Bookmark.objects.filter(user=user).select_related("post").order_by("created_at", "pk")
+    return [
+        {
+            "post": b.post_id,
+            "thread": b.post.thread_id,
+            "note": b.note,
+            "created_at": _iso(b.created_at),
+            "remind_at": _iso(b.remind_at),
+            "reminded_at": _iso(b.reminded_at),
+        }
+        for b in rows
+    ]
 
 
 def flags(user: User) -> list[dict]:
@@ -338,6 +357,7 @@ def collect(user: User) -> dict:
         "posts": written,
         "revisions_of_my_posts": kept_revisions,
         "reactions_given": reactions(user),
+        "bookmarks": bookmarks(user),
         "flags_filed": flags(user),
         "rsvps": rsvps(sight),
         "resources_shared": resources(sight),

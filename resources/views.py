@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import signed_in
 from communities import panels, policy
 from communities.models import Community
-from core import ratelimit
+from core import drafts, ratelimit
 from core.http import HtmxRequest
 from core.refusals import Refused
 from discussions.models import Thread
@@ -123,7 +123,8 @@ def _form_view(request: HttpRequest, community: Community, resource: Resource | 
         except services.ResourceError as exc:
             form.add_error(None, str(exc))
         else:
-            return redirect(resource.get_absolute_url())
+            # Only a new resource's form keeps a draft (resources/form.html).
+            return drafts.posted(request, redirect(resource.get_absolute_url()))
     context = {
         "community": community,
         "form": form,

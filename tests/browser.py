@@ -82,7 +82,7 @@ def log_in(pw_page, base: str, email: str, password: str = PASSWORD) -> None:
     pw_page.goto(f"{base}/accounts/login/")
     pw_page.get_by_label("Email").fill(email)
     pw_page.get_by_label("Password").fill(password)
-    pw_page.get_by_role("button", name="Sign In").click()
+    pw_page.get_by_role("button", name="Log in").click()
     expect(pw_page.get_by_role("navigation", name="Account").locator("summary")).to_be_visible()
 
 
@@ -97,7 +97,7 @@ def sign_up(pw_page, *, email: str | None, username: str, display_name: str, pas
     pw_page.get_by_label("Display name").fill(display_name)
     pw_page.get_by_label("Password", exact=True).fill(password)
     pw_page.get_by_label("Password (again)").fill(password)
-    pw_page.get_by_role("button", name="Sign Up").click()
+    pw_page.get_by_role("button", name="Sign up").click()
 
 
 def log_out(pw_page) -> None:

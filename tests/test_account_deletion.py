@@ -198,6 +198,15 @@ def test_a_host_of_an_upcoming_event_stops_hosting_and_rsvps_to_it_go(client, wo
     assert not RSVP.objects.filter(event=event).exists()
 
 
+def test_a_pending_join_request_no_longer_asks_the_facilitators_once_the_account_is_gone(client, world):
+    from communities import services as communities
+
+    communities.join(world.outsider, world.approval, "Please let me in")
+    assert Notification.objects.filter(user=world.owner, kind="join_request").exists()
+    delete(client, world.outsider)
+    assert not Notification.objects.filter(user=world.owner, kind="join_request").exists()
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_two_owners_deleting_at_once_leave_the_community_an_owner(make_user):

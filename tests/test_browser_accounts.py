@@ -48,7 +48,7 @@ def test_visitor_signs_up_verifies_logs_in_and_out(page, live_server, live_worke
     assert_accessible(page)
     page.get_by_label("Email").fill("rosa@example.org")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(account_menu).to_contain_text("Rosa Alvarez")
     assert_accessible(page)
 

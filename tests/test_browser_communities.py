@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 def test_member_finds_and_joins_an_open_community(page, live_server, world):
     log_in(page, live_server.url, world.outsider.email)
-    page.get_by_role("link", name="Communities").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Communities", exact=True).click()
     assert_accessible(page)
     page.get_by_label("Find a community by name or domain").fill("ward rounds")
     page.get_by_role("button", name="Search").click()
@@ -51,7 +51,7 @@ def test_request_approved_from_the_dashboard_then_member_sees_the_community(page
     log_in(page, live_server.url, world.outsider.email)
     visit(page, f"{live_server.url}/c/guild/")
     expect(page.get_by_text("You're a member")).to_be_visible()
-    page.get_by_role("link", name="Communities").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Communities", exact=True).click()
     expect(page.get_by_role("listitem").filter(has_text="Rehab Guild")).to_contain_text("You're a member")
 
 
@@ -145,7 +145,7 @@ def test_a_forwarded_invitation_lets_the_stranger_nowhere_and_the_owner_in_throu
     stranger.goto(f"{base}/accounts/login/")
     stranger.get_by_label("Email").fill("nadia@example.org")
     stranger.get_by_label("Password").fill("borrowed ticket 1")
-    stranger.get_by_role("button", name="Sign In").click()
+    stranger.get_by_role("button", name="Log in").click()
     expect(stranger).to_have_url(re.compile(r"/accounts/confirm-email/$"))
     assert stranger.goto(f"{base}/c/circle/").status == 404
     assert not Membership.objects.filter(community=world.private, user__username="mallory").exists()
@@ -155,7 +155,7 @@ def test_a_forwarded_invitation_lets_the_stranger_nowhere_and_the_owner_in_throu
     owner = fresh_browser()
     visit(owner, base + confirm)
     owner.get_by_role("button", name="Confirm").click()
-    expect(owner.get_by_role("status")).to_contain_text("sign in as mallory in this browser")
+    expect(owner.get_by_role("status")).to_contain_text("log in as mallory in this browser")
     assert not EmailAddress.objects.get(email="nadia@example.org").verified
     # ...and the address is hers, so "Forgot your password?" hands her the account.
     owner.get_by_role("link", name="Forgot your password?").click()
@@ -174,7 +174,7 @@ def test_a_forwarded_invitation_lets_the_stranger_nowhere_and_the_owner_in_throu
     owner.get_by_role("main").get_by_role("link", name="Log in").click()
     owner.get_by_label("Email").fill("nadia@example.org")
     owner.get_by_label("Password").fill("my own harbour 22")
-    owner.get_by_role("button", name="Sign In").click()
+    owner.get_by_role("button", name="Log in").click()
     expect(owner).to_have_url(re.compile(r"/accounts/confirm-email/$"))
     visit(owner, base + _mailed_path("nadia@example.org", r"/accounts/confirm-email/[^/\s]+/"))
     owner.get_by_role("button", name="Confirm").click()
@@ -187,7 +187,7 @@ def test_a_forwarded_invitation_lets_the_stranger_nowhere_and_the_owner_in_throu
     stranger.goto(f"{base}/accounts/login/")
     stranger.get_by_label("Email").fill("nadia@example.org")
     stranger.get_by_label("Password").fill("borrowed ticket 1")
-    stranger.get_by_role("button", name="Sign In").click()
+    stranger.get_by_role("button", name="Log in").click()
     expect(stranger.get_by_text("not correct")).to_be_visible()
     assert stranger.goto(f"{base}/c/circle/").status == 404
 

@@ -69,7 +69,7 @@ def test_member_deletes_their_account_after_a_wrong_password(page, live_server, 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(world.member.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_be_visible()
     expect(account_menu.get_by_role("link", name="Log in")).to_be_visible()
 

@@ -54,6 +54,7 @@ def answers(event: Event, count: int, under: Post, people) -> list[Post]:
     """``count`` answers under ``under``, written straight to the tree (the service's cost is not under test)."""
     base = under.child_count
     now = timezone.now()
+    first = Thread.objects.get(pk=event.thread_id).highest_post_number + 1
     rows = [
         Post(
             thread_id=event.thread_id,
@@ -61,6 +62,7 @@ def answers(event: Event, count: int, under: Post, people) -> list[Post]:
             parent=under,
             depth=under.depth + 1,
             path=f"{under.path}{base + i + 1:06d}",
+            number=first + i,
             body=f"Answer number {i}",
             body_html=f"<p>Answer number {i}</p>",
             body_text=f"Answer number {i}",
@@ -70,6 +72,7 @@ def answers(event: Event, count: int, under: Post, people) -> list[Post]:
     ]
     made = Post.objects.bulk_create(rows)
     Post.objects.filter(pk=under.pk).update(child_count=base + count)
+    Thread.objects.filter(pk=event.thread_id).update(highest_post_number=first + count - 1)
     return made
 
 

@@ -313,7 +313,7 @@ def test_a_forwarded_link_lets_no_one_in_and_the_owners_click_does_not_confirm_a
     link = confirmation_link("invitee@example.org")
     response = owner.post(link, follow=True)
     html = response.content.decode()
-    assert "sign in as stranger in this browser" in html
+    assert "log in as stranger in this browser" in html
     assert not EmailAddress.objects.get(email="invitee@example.org").verified
     assert not Membership.objects.filter(user=account.user, community=world.private).exists()
     assert Invitation.objects.get(email="invitee@example.org").is_open
@@ -507,3 +507,16 @@ def test_services_refuse_a_second_concurrent_style_join(world):
     with pytest.raises(services.MembershipError):
         services.join(world.outsider, world.public)
     assert Membership.objects.filter(user=world.outsider, community=world.public).count() == 1
+
+
+def test_the_address_help_shows_a_real_address_not_a_pattern(client, world):
+    # "/c/<slug>/" was drawn as HTML: the browser read <slug> as a tag and showed "/c//".
+    client.force_login(world.admin)
+    page = client.get("/c/new/").content.decode()
+    assert "The community&#39;s address, such as /c/acute-pain/. Lower-case letters, digits and hyphens." in page
+    assert "/c//" not in page and "/c/<" not in page
+    page = client.get("/c/commons/edit/").content.decode()
+    assert "The community&#39;s address: /c/commons/. Lower-case letters, digits and hyphens." in page
+    # A rejected change still names the address the community has.
+    page = client.post("/c/commons/edit/", {"name": "Ward Commons", "slug": "New Address!"}).content.decode()
+    assert "/c/commons/." in page and "/c/New Address!/" not in page

@@ -444,6 +444,7 @@ def test_a_daily_reader_in_a_chunk_with_a_monthly_reader_still_gets_yesterdays_n
             Post(
                 thread=t,
                 author=world.owner,
+                number=1,
                 body="x",
                 body_html="x",
                 body_text="x",

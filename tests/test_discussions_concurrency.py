@@ -48,6 +48,9 @@ def _assert_thread_consistent(thread: Thread) -> None:
     posts = list(Post.objects.filter(thread=thread).order_by("path"))
     assert thread.reply_count == len(posts) - 1
     assert len({p.path for p in posts}) == len(posts)
+    # Post numbers: 1..n without a gap or a twin, in the order the posts were written.
+    assert thread.highest_post_number == len(posts)
+    assert [p.number for p in sorted(posts, key=lambda p: (p.created_at, p.pk))] == list(range(1, len(posts) + 1))
     newest = max(posts, key=lambda p: (p.created_at, p.pk))
     assert thread.last_activity_at == newest.created_at
     assert thread.last_poster_id == newest.author_id

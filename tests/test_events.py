@@ -125,6 +125,41 @@ def test_rsvp_counts_and_reminder_once_an_hour_before(client, world):
     assert client.post(f"/c/commons/events/{event.pk}/rsvp/", {"answer": "going"}).status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("ahead", "said"),
+    [
+        (timedelta(minutes=2), "in 2 minutes"),
+        (timedelta(minutes=45), "in 45 minutes"),
+        (timedelta(minutes=60), "in 1 hour"),
+        (timedelta(minutes=59, seconds=40), "in 1 hour"),
+        (timedelta(minutes=1, seconds=10), "in 1 minute"),
+        (timedelta(seconds=25), "in less than a minute"),
+    ],
+)
+def test_a_reminder_says_the_time_actually_left_when_it_is_sent(world, ahead, said):
+    # The beat that sends it may find the event any time within the hour before
+    # (someone said "going" two minutes before a chat): never "in an hour" regardless.
+    now = datetime(2031, 3, 4, 18, 0, tzinfo=ZoneInfo("UTC"))
+    event = factories.event(
+        world.facilitator, world.public, title="Night pain chat", starts=now + ahead, questions=[(0, "First?")]
+    )
+    RSVP.objects.create(event=event, user=world.member, answer=RSVP.Answer.GOING)
+    assert events.send_reminders(now) == 1
+    mail = OutboundEmail.objects.get(kind="event.reminder", to=world.member.email)
+    assert mail.subject == f"{said[0].upper()}{said[1:]}: Night pain chat"
+    when = event.starts_at.astimezone(ZoneInfo(world.member.time_zone)).strftime("%a %-d %b, %H:%M")
+    assert f'"Night pain chat" in Ward Commons starts {said} ({when} UTC)' in mail.body_text
+    assert "an hour" not in mail.subject + mail.body_text or said == "in 1 hour"
+
+
+def test_time_left_reads_hours_and_minutes():
+    now = datetime(2031, 3, 4, 18, 0, tzinfo=ZoneInfo("UTC"))
+    assert events.time_left(now + timedelta(minutes=61), now) == "in 1 hour 1 minute"
+    assert events.time_left(now + timedelta(minutes=150), now) == "in 2 hours 30 minutes"
+    assert events.time_left(now + timedelta(hours=2), now) == "in 2 hours"
+    assert events.time_left(now - timedelta(minutes=1), now) == "in less than a minute"
+
+
 def test_ics_has_time_zone_stable_uid_and_sequence_and_cancelled_status(client, world):
     start = datetime(2026, 12, 2, 20, 0, tzinfo=ZoneInfo("Europe/London"))
     event = factories.event(

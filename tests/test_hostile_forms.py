@@ -188,6 +188,12 @@ def _event_saved(s, pk: int | None = None):
     return _values(event, ["title", "description", "place", "hashtag", "welcome"])
 
 
+def _members_bookmark(s):
+    from bookmarks import services as bookmark_services
+
+    return bookmark_services.add_bookmark(s.world.member, s.conversation.opening)
+
+
 def _hidden_saved(s):
     post = Post.objects.filter(pk=s.conversation.answer.pk, state=Post.State.HIDDEN).first()
     return None if post is None else (post.pk, {"reason": post.hidden_reason})
@@ -271,7 +277,12 @@ CASES = [
             "display_name": "New Person",
             "website": "",
         },
-        {"display_name": TEXT_NAME, "username": Field(150, None), "email": Field(None, None)},
+        {
+            "display_name": TEXT_NAME,
+            "username": Field(150, None),
+            "email": Field(None, None),
+            "time_zone": Field(None, None),
+        },
         saved=lambda s: _values(_newest(User), ["display_name", "username", "email"]),
         shown_at=lambda s: f"/u/{_newest(User).username}/",
     ),
@@ -509,6 +520,27 @@ CASES = [
         {name: Field(None, None) for name in ("digest_hour", "digest_weekday", "email_notifications")},
     ),
     FormCase(
+        "email pause",
+        "member",
+        lambda s: "/settings/email/",
+        lambda s: {"pause": "on", "pause-pause_for": "week"},
+        {"pause-pause_for": Field(None, None)},
+    ),
+    FormCase(
+        "bookmark reminder",
+        "member",
+        lambda s: f"/bookmarks/{_members_bookmark(s).pk}/",
+        lambda s: {"when": "tomorrow", "note": "Before rounds", "day": "", "at": ""},
+        {
+            "note": Field(200, one_line),
+            "when": Field(None, None),
+            "day": Field(None, None),
+            "at": Field(None, None),
+        },
+        saved=lambda s: _values(_members_bookmark(s), ["note"]),
+        shown_at=lambda s: "/bookmarks/",
+    ),
+    FormCase(
         "search",
         None,
         lambda s: "/search/",
@@ -668,6 +700,8 @@ def test_every_form_in_the_product_is_in_the_table():
     covered_elsewhere = {
         "RoleForm": "choices only; member actions are covered by the authorization matrix",
         "LevelForm": "choices only; member actions are covered by the authorization matrix",
+        "ThreadWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
+        "CommunityWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
     }
     table = {
         "SignupExtraForm": "sign-up",
@@ -684,10 +718,12 @@ def test_every_form_in_the_product_is_in_the_table():
         "EventForm": "event create",
         "ResourceForm": "resource create",
         "RhythmForm": "digest preferences",
+        "ReminderForm": "bookmark reminder",
+        "PauseForm": "email pause",
     }
     found = set()
     modules = ["accounts.forms", "communities.forms", "discussions.forms", "events.forms"]
-    for module in [*modules, "resources.forms", "digests.forms", "portability.forms"]:
+    for module in [*modules, "resources.forms", "digests.forms", "portability.forms", "bookmarks.forms"]:
         for name, obj in vars(importlib.import_module(module)).items():
             if isinstance(obj, type) and issubclass(obj, forms.BaseForm) and obj.__module__ == module:
                 found.add(name)

@@ -169,7 +169,7 @@ def test_event_reminder(world, hostile):
     assert events.send_reminders(timezone.now()) == 1
     (row,) = rows_to(world.member.email, "event.reminder")
     subject = assert_one_clean_message(row, world.member.email)
-    assert subject.startswith("In an hour: " + typed(hostile))
+    assert subject.startswith("In 30 minutes: " + typed(hostile))
 
 
 def test_event_cancelled(world, hostile):

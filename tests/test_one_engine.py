@@ -69,7 +69,7 @@ def test_the_login_page_wears_the_site_header_and_footer(client):
     assert 'href="/accounts/signup/">Sign up</a>' in header
     assert '<footer class="site-footer">' in page and "a forum for communities of practice" in page
     assert '<meta name="color-scheme" content="light dark">' in page and "/css/site.css" in page
-    assert re.search(r"<title>Sign In · [^<]+</title>", page)
+    assert re.search(r"<title>Log in · [^<]+</title>", page)
     # allauth's own form, drawn field by field by the site's macro (label, control, errors).
     main = page.split('<main id="main"', 1)[1].split("</main>", 1)[0]
     assert '<div class="narrow account-page">' in main
@@ -105,3 +105,26 @@ def test_dates_read_in_the_readers_time_zone_as_with_django():
     in_tokyo = engines["jinja2"].from_string('{{ when|timezone("Asia/Tokyo")|date("H:i e") }}')
     with timezone.override("Europe/Paris"):
         assert in_tokyo.render({"when": when}) == "02:30 JST"
+
+
+def test_help_text_is_text_unless_it_is_marked_safe():
+    from django import forms
+    from django.utils.html import format_html
+
+    class Example(forms.Form):
+        plain = forms.CharField(help_text="The address: /c/<slug>/ & more.")
+        marked = forms.CharField(help_text=format_html("Your username is <strong>{}</strong>.", "<mira>"))
+
+    macro = engines["jinja2"].from_string('{% from "includes/forms.html" import fields %}{{ fields(form) }}')
+    html = macro.render({"form": Example()})
+    assert '<div class="help" id="id_plain_helptext">The address: /c/&lt;slug&gt;/ &amp; more.</div>' in html
+    assert "Your username is <strong>&lt;mira&gt;</strong>." in html
+
+
+@pytest.mark.django_db
+def test_allauths_help_with_a_link_stays_a_link(client):
+    page = client.get(LOGIN).content.decode()
+    assert (
+        '<div class="help" id="id_password_helptext"><a href="/accounts/password/reset/">Forgot your password?</a>'
+        in page
+    )

@@ -29,8 +29,9 @@ BUDGET = {
     "thread_first": 2,  # the thread with its community, the page of posts
     "thread_last": 2,
 }
-# Session, user, the thread (with membership and read marker), the posts (with helpful marks),
-# and the bell: a look for anything unread, then the count (this member has unread notifications).
+# Session, user, the thread (with membership, read marker and watching level), the posts (with
+# helpful marks and, through discussions.post_extras, the member's bookmarks), and the bell: a look
+# for anything unread, then the count (this member has unread notifications).
 MEMBER_BUDGET = 6
 
 
@@ -125,10 +126,13 @@ def test_member_reading_a_long_thread_costs_the_same_queries_on_first_and_last_p
     for post in helpful:
         services.toggle_helpful(world.member, post)
     urls = pages(conversation)
-    # New replies: the next view writes the read marker once, in one statement.
+    # New replies: the next view of each page writes the read position once, in one statement
+    # (that page's posts, and only they, become read).
     with django_assert_max_num_queries(small + 1):
         first = client.get(urls["thread_first"])
     assert 'class="badge badge-new"' in first.content.decode()
+    with django_assert_max_num_queries(small + 1):
+        client.get(urls["thread_last"])
     # Read: every later view costs what the short thread did, first page and last.
     first_count = count_queries(client, urls["thread_first"], django_assert_max_num_queries, small)
     last_count = count_queries(client, urls["thread_last"], django_assert_max_num_queries, small)
@@ -169,3 +173,25 @@ def test_resource_cards_cost_the_same_queries_for_one_and_many(client, world, dj
     library = client.get(urls["library"]).content.decode()
     assert library.count('class="card resource-card"') == 20 + 7 and "Added by Mira Member" in library
     assert 'href="/c/commons/library/?tag=shelf1"' in library and " · 0 replies" in library
+
+
+# The member home (issue 15): session, user, the summary, a tab's page with its counts and the
+# answered questions, the events, and the bell's two. tests/test_home.py holds it at 20,000 and
+# 200,000 posts, one community and fifty.
+MEMBER_HOME_BUDGET = 8
+
+
+def test_member_home_costs_the_same_queries_with_little_and_much_data(
+    client, world, conversation, django_assert_max_num_queries
+):
+    client.force_login(world.member)
+    small = {
+        tab: count_queries(client, f"/?tab={tab}", django_assert_max_num_queries, MEMBER_HOME_BUDGET)
+        for tab in ("latest", "unread", "new")
+    }
+    grow(world, conversation, communities=25, threads=30, replies=10)
+    for community in Community.objects.filter(slug__startswith="practice-"):
+        factories.membership(world.member, community)
+    large = {tab: count_queries(client, f"/?tab={tab}", django_assert_max_num_queries, small[tab]) for tab in small}
+    assert large == small and max(small.values()) <= MEMBER_HOME_BUDGET
+    assert client.get("/").content.decode().count('class="thread-row home-row') == settings.THREADS_PER_PAGE

@@ -68,3 +68,10 @@ def test_demo_facilitator_can_log_in_and_reach_the_dashboard(client):
     assert response.status_code == 302
     dashboard = client.get("/c/acute-pain/facilitate/").content.decode()
     assert "Facilitate Acute Pain Practice" in dashboard and "Flagged posts (1)" in dashboard
+
+
+def test_the_demo_facilitator_has_unread_posts_to_jump_to(client):
+    seed()
+    client.post("/accounts/login/", {"login": "amara@example.org", "password": "practice-together"})
+    page = client.get("/c/acute-pain/").content.decode()
+    assert '>2 new<span class="visually-hidden"> posts in Welcome! Start here' in page

@@ -123,8 +123,11 @@ def test_spam_is_held_for_a_facilitator_not_published(client, world, conversatio
     post = Post.objects.get(body__startswith="Cheap pills")
     assert post.is_held
     assert "A facilitator will look at your post" in client.get(response["Location"]).content.decode()
-    # Nobody is told about it yet: the mention waits for approval.
-    assert not Notification.objects.filter(post=post).exists()
+    # The mention waits for approval: only the facilitators are told, that it waits for them.
+    assert set(Notification.objects.filter(post=post).values_list("user__username", "kind")) == {
+        ("fern", "held"),
+        ("olive", "held"),
+    }
     client.force_login(world.outsider)
     assert "Cheap pills" not in client.get(conversation.thread.get_absolute_url()).content.decode()
     client.force_login(world.facilitator)

@@ -30,7 +30,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from communities import policy
-from communities.models import Community, Membership
+from communities.models import Community, Membership, WatchLevel
 from communities.queries import facilitators_of
 from core.db import Columns, fetch_all
 from discussions import services
@@ -92,14 +92,15 @@ def busy(world, conversation):
                 tags=["odd" if i % 2 else "even", "all"],
             )
         )
+    services.mark_read(world.member, threads[1])
+    services.mark_read(world.member, threads[2])
+    services.reply(world.facilitator, threads[2], "Since Mira last looked")  # read before its last activity
     base = timezone.now() - timedelta(days=10)
     for i, thread in enumerate(threads):  # distinct activity times: one order, whatever the clock did
         Thread.objects.filter(pk=thread.pk).update(last_activity_at=base + timedelta(minutes=i * 7 % 45))
     services.set_thread_state(world.facilitator, threads[5], "pin")
     Thread.objects.filter(pk=threads[7].pk).update(held_at=timezone.now(), author=world.member)
     Thread.objects.filter(pk=threads[8].pk).update(held_at=timezone.now(), author=world.owner)
-    services.mark_read(world.member, threads[1])
-    services.mark_read(world.member, threads[2], at=base - timedelta(days=1))  # read before its last activity
     return threads
 
 
@@ -148,19 +149,69 @@ def test_held_threads_show_to_their_author_and_facilitators_only(busy, world):
 
 
 def test_rows_carry_people_and_the_members_unread_markers(busy, world):
+    own = Thread.objects.get(pk=busy[4].pk)  # Mira started it: she tracks it
+    services.reply(world.owner, own, "Since Mira last looked")  # she has read her opening post only
     rows = {t.pk: t for n in (1, 2, 3) for t in panel(world.public, world.member, f"page={n}")["page"].object_list}
     replied = rows[busy[0].pk]
     assert replied.author.pk == world.member.pk and replied.author.name == "Mira Member"
     assert replied.reply_count == 2 and replied.last_poster.pk == world.owner.pk
     assert replied.last_poster.name == world.owner.name
-    assert rows[busy[1].pk].unread is False  # read since its last activity
-    assert rows[busy[2].pk].unread is True  # read before it
-    assert rows[busy[3].pk].unread is True  # never opened
+    assert rows[busy[1].pk].unread is False and rows[busy[1].pk].unread_count == 0  # hers, read since its last activity
+    # Read before it: a marker and a count for a thread she tracks, none for a normal one
+    # (watching levels, as in Discourse).
+    assert rows[busy[4].pk].unread is True and rows[busy[4].pk].level.tracked and rows[busy[4].pk].unread_count == 1
+    assert rows[busy[2].pk].unread is False and not rows[busy[2].pk].level.tracked
+    assert rows[busy[2].pk].unread_count is None
+    assert rows[busy[3].pk].unread is True and rows[busy[3].pk].unread_count is None  # never opened
     assert rows[busy[4].pk].tag_names == sorted(rows[busy[4].pk].tag_names) and "all" in rows[busy[4].pk].tag_names
     assert rows[busy[5].pk].pinned and next(iter(rows)) == busy[5].pk  # the pinned thread leads the list
     # Nobody else has markers: not anonymous visitors, not people who can't post here.
     for user in (AnonymousUser(), world.outsider):
         assert not any(t.unread for t in panel(world.public, user)["page"].object_list)
+
+
+@pytest.fixture
+def readings(busy, world, make_user):
+    """Posts in every state on three threads, and each reader's position in them: a prefix, ranges, nothing."""
+    newcomer = make_user("nina")
+    factories.membership(newcomer, world.public)
+    people = (world.member, world.owner, world.facilitator, world.admin)
+    for i, thread in enumerate((busy[0], busy[10], busy[11])):
+        for j in range(9):
+            author = (world.owner, world.member, world.facilitator, newcomer)[(i + j) % 4]
+            post = services.reply(author, thread, f"Reply {j}", suspected_spam=author == newcomer and j % 2 == 0)
+            if j == 4 and not post.is_held:
+                services.hide_post(world.facilitator, post, "No")
+            if j == 6 and not post.is_held:
+                services.delete_post(world.admin, post)
+        for k, person in enumerate(people):
+            shown = [[1], [1, 2, 5, 6, 9], list(range(1, 13, 2)), [3, 4, 11]][(i + k) % 4]
+            services.mark_read(person, thread, shown)
+    # Lists count unread posts in the threads a member tracks (watching levels): they all track these.
+    Membership.objects.filter(user__in=people, community=world.public).update(watch_level=WatchLevel.TRACKING)
+    world.public.__dict__.pop("_membership_cache", None)  # the rows just changed under policy's cache
+    return busy
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "member", "owner", "facilitator", "admin"])
+def test_the_lists_unread_counts_are_the_orms(readings, world, who):
+    """thread_list_page's counts (written SQL) = Thread.objects.with_unread (ORM, Post.objects.readable_by)."""
+    user = AnonymousUser() if who == "anonymous" else getattr(world, who)
+    listed = {t.pk: t for n in (1, 2, 3) for t in panel(world.public, user, f"page={n}")["page"].object_list}
+    orm = dict(Thread.objects.listed_in(world.public, user).with_unread(user).values_list("pk", "unread_count"))
+    markers = who not in ("anonymous", "outsider")
+    # Only the threads they track carry a count in a list; a normal one they opened shows nothing.
+    tracked = {pk for pk, t in listed.items() if markers and t.level.tracked}
+    assert {pk: t.unread_count for pk, t in listed.items()} == {
+        pk: count if pk in tracked else None for pk, count in orm.items()
+    }
+    assert {pk: t.unread for pk, t in listed.items()} == {
+        pk: markers and (count is None or (pk in tracked and count > 0)) for pk, count in orm.items()
+    }
+    if who != "admin":  # members of the community track it; the site admin is not one
+        assert tracked == (set(orm) if markers else set())
+    if markers:  # the positions left something unread in each of the three threads
+        assert all(orm[t.pk] for t in (readings[0], readings[10], readings[11]))
 
 
 @pytest.mark.parametrize("asked", ["0", "-3", "99", "9" * 30, "x", ""])
@@ -201,7 +252,9 @@ def test_the_thread_comes_with_the_readers_membership_and_read_marker(conversati
         assert policy.can_reply(world.member, thread) and not policy.can_moderate(world.member, thread.community)
     assert thread.pk == conversation.thread.pk and thread.community.slug == "commons"
     assert membership.state == Membership.State.ACTIVE and membership.community is thread.community
-    assert read_state.last_read_at == ReadState.objects.get(user=world.member, thread=thread).last_read_at
+    stored = ReadState.objects.get(user=world.member, thread=thread)
+    assert read_state.last_read_at == stored.last_read_at and read_state.last_read_post_number == 3
+    assert read_state.position == stored.position
     thread, read_state = thread_for_reader(world.outsider, conversation.thread.pk)
     assert read_state is None and policy.membership_of(world.outsider, thread.community) is None
     thread, read_state = thread_for_reader(AnonymousUser(), conversation.thread.pk)

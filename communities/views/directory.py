@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import signed_in
-from communities import exposure, forms, ledger, panels, policy, queries, services
+from communities import exposure, forms, ledger, panels, policy, queries, services, watching
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership
 from core.refusals import Refused
@@ -48,6 +48,7 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
         "can_moderate": policy.can_moderate(request.user, community),
         "can_edit": policy.can_edit_community(request.user, community),
         "join_form": join_form or JoinForm(),
+        "watch_control": watching.community_control(membership),
     }
     context["panels"] = panels.render_panels("community", request, community, context)
     context["head_panels"] = panels.render_panels("community_head", request, community, context)

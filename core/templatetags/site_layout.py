@@ -14,6 +14,8 @@ from django.template import engines
 from django.template.context import RequestContext
 from django.utils.safestring import SafeString, mark_safe
 
+from core.wording import house_words_html
+
 register = template.Library()
 
 
@@ -23,7 +25,9 @@ def site_layout(context: RequestContext, *, title: str, head: str, main: str, en
 
     The parts are Django's output, already escaped; the page is Jinja2's, escaped by it in turn.
     The Jinja2 render runs its own context processors (user, messages, the bell) for ``request``.
+    The title's and the content's words are the site's ("Log in", not allauth's "Sign In": core/wording.py).
     """
     page = engines["jinja2"].get_template("django_page.html")
+    title, main = house_words_html(title), house_words_html(main)
     parts = {"page_title": title, "page_head": head, "page_main": main, "page_end": end}
     return mark_safe(page.render(parts, request=context.request))  # noqa: S308 - Jinja2 autoescaped it

@@ -20,12 +20,14 @@ from django.utils.http import RFC3986_SUBDELIMS
 from accounts.models import signed_in
 from communities import panels, policy
 from communities.models import Community
-from core import ratelimit, spam
+from core import drafts, ratelimit, spam
 from core.http import HtmxRequest
 from core.refusals import Refused
-from discussions import queries, services
+from discussions import post_extras, queries, services
 from discussions.forms import ReplyForm, ThreadForm
-from discussions.models import Post, Thread
+from discussions.models import Post, ReadState, Thread
+from discussions.reading import unread_label
+from discussions.views import watching
 
 # Replies deeper than this stay at the last indent and say whom they answer.
 MAX_INDENT = 5
@@ -37,9 +39,10 @@ HELD_MESSAGE = "Thanks! A facilitator will look at your post before others see i
 
 
 # Threads of a kind another app draws (a hosted chat's live page: events), by kind.
-# The app registers its view in AppConfig.ready(); it gets the request and the
-# thread, already checked visible and marked read.
-KindPage = Callable[[HttpRequest, Thread], HttpResponse]
+# The app registers its view in AppConfig.ready(); it gets the request, the
+# thread (already checked visible) and the reader's ReadState (or None), and
+# calls ``remember_shown`` with the posts it shows.
+KindPage = Callable[[HttpRequest, Thread, ReadState | None], HttpResponse]
 KIND_PAGES: dict[str, KindPage] = {}
 
 
@@ -58,20 +61,22 @@ def thread_list_panel(request: HttpRequest, community: Community) -> panels.Pane
     user = request.user
     # Unread markers are for members: someone who can't post here has no read markers to show.
     markers = user.is_authenticated and policy.can_post(user, community)
+    # Watching levels: a member's muted threads are out of the list, and in the "Muted" view alone.
+    muted = markers and request.GET.get("show") == "muted"
     try:
         wanted = int(request.GET.get("page", 1))
     except ValueError:
         wanted = 1
     asked = wanted if 1 <= wanted <= _MAX_PAGE else 1
     per_page = settings.THREADS_PER_PAGE
-    threads, total = queries.thread_list_page(
-        community, user, kind=kind, tag=tag, offset=(asked - 1) * per_page, markers=markers
+    threads, total, muted_count = queries.thread_list_page(
+        community, user, kind=kind, tag=tag, offset=(asked - 1) * per_page, markers=markers, muted=muted
     )
     # Django's paginator decides what an odd page number means (the last page), as everywhere else.
     page = Paginator(range(total), per_page).get_page(wanted)
     if page.number != asked:
-        threads, total = queries.thread_list_page(
-            community, user, kind=kind, tag=tag, offset=(page.number - 1) * per_page, markers=markers
+        threads, total, muted_count = queries.thread_list_page(
+            community, user, kind=kind, tag=tag, offset=(page.number - 1) * per_page, markers=markers, muted=muted
         )
     page.object_list = threads  # type: ignore[assignment]  # the page's rows, read with the list's own statement
     _link_threads(community, threads)
@@ -83,13 +88,15 @@ def thread_list_panel(request: HttpRequest, community: Community) -> panels.Pane
             "tag": tag,
             "kinds": Thread.Kind.choices,
             "can_start": policy.can_start_thread(user, community),
+            "muted": muted,
+            "muted_count": muted_count,
         },
         order=10,
     )
 
 
 def _link_threads(community: Community, threads) -> None:
-    """``thread.url`` and ``thread.first_unread_url`` for a list: each route reversed once (see POST_LINKS)."""
+    """``thread.url``, ``thread.first_unread_url`` (each route reversed once, see POST_LINKS) and ``unread_label``."""
     kwargs = {"slug": community.slug, "pk": int(_STAND_IN)}
     thread_url = reverse("discussions:thread", kwargs=kwargs)
     first_unread = reverse("discussions:first-unread", kwargs=kwargs)
@@ -97,6 +104,7 @@ def _link_threads(community: Community, threads) -> None:
         pk = str(thread.pk)
         thread.url = thread_url.replace(_STAND_IN, pk)
         thread.first_unread_url = first_unread.replace(_STAND_IN, pk)
+        thread.unread_label = unread_label(thread.unread_count) if thread.unread_count is not None else ""
 
 
 def _canonical(request: HttpRequest, thread: Thread, slug: str) -> HttpResponse | None:
@@ -113,6 +121,8 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     thread, read_state = queries.thread_for_reader(request.user, pk)
     if response := _canonical(request, thread, slug):
         return response
+    if thread.kind in KIND_PAGES:
+        return KIND_PAGES[thread.kind](request, thread, read_state)
     community = thread.community
     per_page = settings.POSTS_PER_PAGE
     total = thread.reply_count + 1
@@ -124,13 +134,7 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     posts = queries.page_of_posts(thread, (number - 1) * per_page, per_page, reader=request.user)
     helpful = {post.pk for post in posts if post.reader_found_helpful}
     decorate_posts(request.user, thread, posts, helpful=helpful, read_state=read_state)
-    # Write the read marker only when there is something new: re-reading costs no write.
-    if policy.can_post(request.user, community) and (
-        read_state is None or read_state.last_read_at < thread.last_activity_at
-    ):
-        services.mark_read(request.user, thread)
-    if thread.kind in KIND_PAGES:
-        return KIND_PAGES[thread.kind](request, thread)
+    remember_shown(request, thread, posts, read_state)
     context = {
         "community": community,
         "thread": thread,
@@ -146,8 +150,19 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "is_member": policy.can_post(request.user, community),
         "reply_form": ReplyForm(),
         "accepted": _accepted_answer(request.user, thread),
+        "watch_control": watching.thread_control(request.user, thread),
     }
     return render(request, "discussions/thread.html", context)
+
+
+def remember_shown(request: HttpRequest, thread: Thread, posts: list[Post], read_state: ReadState | None) -> None:
+    """The posts this page shows (decorated: ``post.shown``) are read now, and only they (members only).
+
+    The page's "new" markers were worked out from ``read_state`` before: they
+    show what was new when the page was asked for. Re-reading costs no write.
+    """
+    if policy.can_post(request.user, thread.community):
+        services.mark_read(request.user, thread, [post.number for post in posts if post.shown], state=read_state)
 
 
 def _accepted_answer(user, thread: Thread) -> Post | None:
@@ -194,14 +209,33 @@ def _link_posts(thread: Thread, posts: list[Post]) -> None:
         post.parent_link = patterns["permalink"].replace(_STAND_IN, str(post.parent_id))
 
 
-def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset(), read_state=None) -> None:
-    """Per-post flags the template needs, decided by policy (no queries: membership is cached)."""
+def decorate_posts(
+    user,
+    thread: Thread,
+    posts: list[Post],
+    *,
+    helpful=frozenset(),
+    read_state: ReadState | None = None,
+    fresh: bool = False,
+) -> None:
+    """Per-post flags the template needs, decided by policy (no queries: membership is cached).
+
+    ``post.shown``: whether the page draws the post at all (a post held for
+    review is drawn only for its author and the facilitators); ``is_unread``:
+    readable (not a tombstone), not the reader's own, and never shown to them
+    before (``read_state``; without one, nothing is marked: all is new on a first visit).
+    Then what apps above add (discussions.post_extras): one look-up for the whole page, none
+    for ``fresh`` posts, which the reader sees for the first time (the reply they just sent,
+    a live chat's new answers).
+    """
+    position = read_state.position if read_state is not None else None
     previous = None
     for post in posts:
         post.thread = thread
         if "replying_to" not in post.__dict__:  # page_of_posts sets it; others select parent__author
             post.replying_to = post.parent.author if post.parent is not None else None
         post.show_content = policy.can_see_post_content(user, post)
+        post.shown = not post.is_held or post.show_content
         post.indent = min(max(post.depth - 1, 0), MAX_INDENT)
         # Say whom a reply answers when the layout can't: past the last
         # indent, or when its parent is not right above it on this page.
@@ -213,12 +247,17 @@ def decorate_posts(user, thread: Thread, posts: list[Post], *, helpful=frozenset
         post.can_react = policy.can_react(user, post)
         post.can_flag = policy.can_flag(user, post)
         post.i_found_helpful = post.pk in helpful
+        # What the counts count: posts the reader may read (not a tombstone), not their own, never shown.
         post.is_unread = bool(
-            read_state is not None and post.created_at > read_state.last_read_at and post.author_id != user.pk
+            position is not None
+            and post.show_content
+            and post.author_id != user.pk
+            and not position.has_read(post.number)
         )
         post.is_accepted = thread.accepted_answer_id == post.pk
         previous = post
     _link_posts(thread, posts)
+    post_extras.mark(user, thread, posts, fresh=fresh)
 
 
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
@@ -310,7 +349,7 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
                 suspected_spam=spam.suspected(request, f"{data['title']}\n\n{data['body']}"),
             )
             messages.success(request, HELD_MESSAGE if thread.held_at else "Your thread is posted.")
-            return redirect(thread)
+            return drafts.posted(request, redirect(thread))
     response = render(
         request,
         "discussions/new_thread.html",
@@ -372,9 +411,9 @@ def reply(request: HtmxRequest, slug: str, pk: int) -> HttpResponse:
                 form.add_error(None, str(exc))
             else:
                 if request.htmx:
-                    return _new_post_fragment(request, thread, post)
+                    return drafts.posted(request, _new_post_fragment(request, thread, post))
                 messages.success(request, HELD_MESSAGE if post.is_held else "Your reply is posted.")
-                return redirect(post_url(post))
+                return drafts.posted(request, redirect(post_url(post)))
     template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
     # htmx swaps only 2xx answers; the form (with the text) must come back.
     response = render(request, template, context, status=200 if request.htmx else status)
@@ -397,7 +436,7 @@ def _parent_or_none(thread: Thread, parent_id: str | None) -> Post | None:
 
 def _new_post_fragment(request: HttpRequest, thread: Thread, post: Post) -> HttpResponse:
     post = queries.post_as_listed(post.pk)
-    decorate_posts(request.user, thread, [post])
+    decorate_posts(request.user, thread, [post], fresh=True)
     post.says_parent = post.depth >= 2
     return render(
         request,

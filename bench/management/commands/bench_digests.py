@@ -404,6 +404,7 @@ class Seeder:
                     author_id=t.author_id,
                     depth=0,
                     path="",
+                    number=1,
                     body=f"About {t.title}",
                     body_html=f"<p>About {t.title}</p>",
                     body_text=f"About {t.title}",
@@ -422,10 +423,12 @@ class Seeder:
                 continue  # still unanswered: a question for the digest's "Can you help?"
             people = members_of[thread.community_id]
             count = rng.randint(0, 6)
-            for k in range(count):
-                created = min(
-                    thread.created_at + timedelta(hours=rng.uniform(0.2, 30)), self.now - timedelta(minutes=1)
-                )
+            # In the order they were written: numbers (read tracking) follow it.
+            times = sorted(
+                min(thread.created_at + timedelta(hours=rng.uniform(0.2, 30)), self.now - timedelta(minutes=1))
+                for _ in range(count)
+            )
+            for k, created in enumerate(times):
                 replies.append(
                     Post(
                         thread=thread,
@@ -433,6 +436,7 @@ class Seeder:
                         parent_id=thread.opening_post.pk,
                         depth=1,
                         path=path_segment(k + 1),
+                        number=k + 2,
                         body="A helpful reply.",
                         body_html="<p>A helpful reply.</p>",
                         body_text="A helpful reply.",
@@ -441,9 +445,10 @@ class Seeder:
                     )
                 )
             thread.reply_count = count
+            thread.highest_post_number = count + 1
             thread.opening_post.child_count = count
         Post.objects.bulk_create(replies, batch_size=BATCH)
-        Thread.objects.bulk_update(threads, ["opening_post", "reply_count"], batch_size=BATCH)
+        Thread.objects.bulk_update(threads, ["opening_post", "reply_count", "highest_post_number"], batch_size=BATCH)
         Post.objects.bulk_update(openings, ["child_count"], batch_size=BATCH)
 
         tags = {t.name: t for t in Tag.objects.bulk_create([Tag(name=n, slug=n) for n in TAGS])}
@@ -468,7 +473,14 @@ class Seeder:
                 for thread in rng.sample(by_community[community_id], k=rng.randint(0, 4)):
                     if (person.pk, thread.pk) not in seen:
                         seen.add((person.pk, thread.pk))
-                        read_states.append(ReadState(user=person, thread=thread, last_read_at=self.now))
+                        read_states.append(
+                            ReadState(
+                                user=person,
+                                thread=thread,
+                                last_read_post_number=thread.highest_post_number,
+                                last_read_at=self.now,
+                            )
+                        )
         ReadState.objects.bulk_create(read_states, batch_size=BATCH)
         return len(threads), len(replies), len(read_states)
 

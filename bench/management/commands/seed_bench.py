@@ -17,9 +17,10 @@ The dataset (50 users, 5 categories, 2,000 topics, 20,000 posts, one topic of
 * thread shape: every reply is a child of the opening post (depth 1, paths
   ``000001``, ``000002``… in the dataset's chronological order), so tree
   order is time order and pages hold the same posts as the peers' flat
-  lists; the opening post's ``child_count`` is its reply count;
-* denormalised fields (``reply_count``, ``last_activity_at``,
-  ``last_poster``, ``child_count``) are written with the rows; only
+  lists; the opening post's ``child_count`` is its reply count; post
+  numbers (read tracking) are 1 for the opening post, then that order;
+* denormalised fields (``reply_count``, ``highest_post_number``,
+  ``last_activity_at``, ``last_poster``, ``child_count``) are written with the rows; only
   ``opening_post`` needs one UPDATE afterwards;
 * PostgreSQL: search vectors as ``discussions.services`` leaves them (thread:
   title A + opening post text B; replies: text B; opening posts: none), one
@@ -227,7 +228,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<12} {url}")
         if options["target"]:
             target = self._target(options, pages, summary, generate_s, seed_s, counts, last_page)
-            target["member"] = {**member, "pages": {"topic_first": big_url, "topic_last": pages["topic_last"]}}
+            # The member's own pages: the big thread, and their home (the member home's Latest tab).
+            member_pages = {"topic_first": big_url, "topic_last": pages["topic_last"], "home": reverse("home")}
+            target["member"] = {**member, "pages": member_pages}
             out = Path(options["target"])
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(target, indent=2) + "\n")
@@ -342,6 +345,7 @@ class Command(BaseCommand):
                 author=users[t["author"]],
                 created_at=t["created"],
                 reply_count=t["n_posts"] - 1,
+                highest_post_number=t["n_posts"],
                 last_activity_at=t["last_active"],
                 last_poster=users[posts[t["first_post"] + t["n_posts"] - 1]["author"]],
             )
@@ -363,6 +367,7 @@ class Command(BaseCommand):
                 parent=parent,
                 depth=0 if parent is None else 1,
                 path="" if parent is None else path_segment(index),
+                number=index + 1,
                 child_count=child_count,
                 body=p["body"],
                 body_html=html,
@@ -441,8 +446,9 @@ class Command(BaseCommand):
     def _bench_member(self, users, community, thread) -> dict:
         """A logged-in member for bench/member.py: a session, and "helpful" marks on every 4th post of the big thread.
 
-        The member has read nothing yet, so the first page view writes the
-        read marker once; later views find nothing new and write nothing.
+        The member has read nothing yet, so the first view of each page writes
+        the read position once (that page's posts); later views of a page find
+        nothing new and write nothing.
         """
         from importlib import import_module
 
