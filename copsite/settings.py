@@ -185,6 +185,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A few fixed statements are planned once per PostgreSQL session (core.db.fetch_prepared).
+# 0 behind a pooler that shares sessions between clients (PgBouncer in transaction mode).
+PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", True)
 
 # --- Cache, Celery --------------------------------------------------------
 

@@ -46,7 +46,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from accounts.models import NAME_FIELDS, User
 from communities import policy
 from communities.models import Community, Membership
-from core.db import Columns, fetch_all
+from core.db import Columns, fetch_prepared
 from discussions import queries as discussion_queries
 from discussions.models import Flag, Post, ReadState, Thread
 from events.models import RSVP, CalendarToken, Event
@@ -193,7 +193,7 @@ class MemberSummary:
 def member_summary(user: User) -> MemberSummary:
     """The member's communities (by name) and, where they facilitate, the join requests, flags and held posts."""
     roles = [Membership.Role.FACILITATOR, Membership.Role.OWNER]
-    rows = fetch_all(
+    rows = fetch_prepared(
         _SUMMARY_SQL,
         [
             *roles,
@@ -385,7 +385,7 @@ def member_page(
         f"SELECT n.*, r.* FROM (SELECT {', '.join(counts_sql)}) n LEFT JOIN"  # noqa: S608
         f" (SELECT * FROM ({page_sql}) p UNION ALL SELECT * FROM ({questions_sql}) q) r ON 1 = 1"
     )
-    rows = fetch_all(sql, [*counts_params, *page_params, *questions_params])
+    rows = fetch_prepared(sql, [*counts_params, *page_params, *questions_params])
     result = MemberPage(counts=dict(zip(TABS, rows[0][:3], strict=True)), threads=[], questions=[])
     people: dict[int, User] = {}
     communities: dict[int, Community] = dict(summary.communities)
@@ -460,7 +460,7 @@ def upcoming_events(user: User, now: datetime, summary: MemberSummary, shown: in
         f" FROM {Event._meta.db_table} e WHERE e.community_id IN ({_in(scope.communities)})"
         " AND e.ends_at >= %s AND e.cancelled_at IS NULL ORDER BY e.starts_at, e.id LIMIT %s"
     )
-    rows = fetch_all(sql, [user.pk, *scope.communities, _when(now), shown])
+    rows = fetch_prepared(sql, [user.pk, *scope.communities, _when(now), shown])
     communities = summary.communities
     events = []
     for row in rows:
