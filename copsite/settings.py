@@ -188,6 +188,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A few fixed statements are planned once per PostgreSQL session (core.db.fetch_prepared).
 # 0 behind a pooler that shares sessions between clients (PgBouncer in transaction mode).
 PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", True)
+if PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Their plan is made once, at PREPARE (the generic plan): otherwise PostgreSQL keeps
+    # planning a statement whose one-off plans look cheaper, which is what preparing avoids.
+    # Only those statements are prepared, so no other query is affected.
+    _options = dict(DATABASES["default"].get("OPTIONS", {}))
+    _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+    DATABASES["default"] = {**DATABASES["default"], "OPTIONS": _options}
 
 # --- Cache, Celery --------------------------------------------------------
 

@@ -115,12 +115,15 @@ def fetch_all(sql: str, params: Sequence[Any], using: str = "default") -> list[t
 # --- Statements planned once per database session --------------------------------------------
 # PostgreSQL plans a statement each time it is sent; for the member home's one
 # statement (three counts, a page and the answered questions) planning took
-# 1.8 ms of its 2.3 ms (EXPLAIN ANALYZE SUMMARY, bench data, 2026-12-02), and
-# a prepared statement ran in 0.46 ms instead of 2.72 ms end to end. So a few
-# fixed statements are PREPAREd once per connection (connections live for
-# CONN_MAX_AGE) and EXECUTEd after; PostgreSQL then reuses a generic plan once
-# it is no worse than the custom ones. Behind a pooler that shares sessions
-# between clients (PgBouncer's transaction mode), set PREPARED_STATEMENTS=0.
+# 1.8 ms of its 2.3 ms (EXPLAIN ANALYZE SUMMARY, bench data, 2026-12-02). So a
+# few fixed statements are PREPAREd once per connection (connections live for
+# CONN_MAX_AGE) and EXECUTEd after, with the plan made at PREPARE
+# (plan_cache_mode=force_generic_plan for the session, copsite/settings.py).
+# The member home in process, bench data, best of 5×20 requests: Latest 8.37 →
+# 4.55 ms, Unread 8.29 → 3.54 ms, New 7.99 → 3.52 ms (prepared without forcing
+# the generic plan, Latest stayed at 8.49 ms: PostgreSQL kept planning it).
+# Behind a pooler that shares sessions between clients (PgBouncer's
+# transaction mode), set PREPARED_STATEMENTS=0.
 _PLACEHOLDER = re.compile(r"%%|%s")
 # A connection keeps at most this many (a statement per shape: tab, number of communities…).
 PREPARED_PER_CONNECTION = 500
