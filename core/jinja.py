@@ -17,7 +17,7 @@ renders by name through Django's loader, are Jinja2 templates of ours under
 
 The environment reads like Django's engine, so a template means what it did:
 - the filters are Django's own functions (``date`` in the current time zone,
-  ``naturaltime``, ``pluralize``…), and ``url()`` / ``static()`` are globals;
+  ``naturaltime``, ``pluralize``…), and ``url()`` / ``static()`` / ``submission_key()`` are globals;
 - autoescaping is on for every template except ``*.txt`` (plain-text email
   parts and subjects, robots.txt); Jinja2 spells an escaped quote ``&#39;``
   or ``&#34;`` where Django wrote ``&#x27;`` or ``&quot;`` (the same to a browser);
@@ -28,6 +28,7 @@ The environment reads like Django's engine, so a template means what it did:
 
 from __future__ import annotations
 
+import uuid
 from datetime import date as date_type
 from typing import Any
 
@@ -130,6 +131,14 @@ def _loader(loader: BaseLoader, loaders: list[Any] | None) -> BaseLoader:
     return ChoiceLoader(chain)
 
 
+def submission_key() -> str:
+    """A fresh key for a form drawn without a Django form (a chat's answer box): a repeated send of it posts once.
+
+    ``discussions.forms.submission_key_field`` gives the same to the forms that have one.
+    """
+    return uuid.uuid4().hex
+
+
 def environment(*, loader: BaseLoader, loaders: list[Any] | None = None, **options: Any) -> Environment:
     # Django's backend passes autoescape=True and, with DEBUG, an Undefined that prints
     # "{{ name }}" into the page; both are decided here (see the module docstring).
@@ -143,6 +152,6 @@ def environment(*, loader: BaseLoader, loaders: list[Any] | None = None, **optio
         keep_trailing_newline=True,
         **options,
     )
-    env.globals.update(url=url, static=static)
+    env.globals.update(url=url, static=static, submission_key=submission_key)
     env.filters.update(FILTERS)
     return env

@@ -263,6 +263,27 @@ def test_chat_record_reads_as_sections_and_live_endpoint_sends_new_answers(clien
     assert "answer to Q1" not in body  # unchanged sections are not resent
 
 
+def test_a_chat_answer_sent_twice_posts_once(client, world):
+    """Two clicks on "Answer" (or a resend after a lost answer) carry one submission key: one answer."""
+    event = make_chat(world, timezone.now() - timedelta(minutes=20))
+    events.run_chats(timezone.now())
+    event.refresh_from_db()
+    question = event.questions.order_by("pk").first().post
+    client.force_login(world.member)
+    page = client.get(event.thread.get_absolute_url()).content.decode()
+    field = f"to{question.pk}-submission_key"
+    key = re.search(rf'name="{field}" value="([0-9a-f]{{32}})"', page).group(1)
+    url = f"/c/{world.public.slug}/t/{event.thread.pk}/reply/"
+    form = {"parent": question.pk, f"to{question.pk}-body": "Cold packs first.", field: key}
+    for _ in range(2):
+        assert client.post(url, form).status_code in (200, 302)
+    answers = Post.objects.filter(thread=event.thread, parent=question, author=world.member)
+    assert list(answers.values_list("body", flat=True)) == ["Cold packs first."]
+    # A fresh page gives a fresh key: a second answer on purpose is posted.
+    again = client.get(event.thread.get_absolute_url()).content.decode()
+    assert re.search(rf'name="{field}" value="([0-9a-f]{{32}})"', again).group(1) != key
+
+
 def test_the_personal_feed_address_shown_is_on_site_url_whatever_host_the_page_was_asked_through(
     client, world, settings
 ):
