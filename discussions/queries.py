@@ -370,7 +370,7 @@ def page_of_posts(thread: Thread, start: int, count: int, reader: Viewer | None 
     OFFSET over full rows.
     """
     reader_pk = reader.pk if reader is not None and reader.is_authenticated else None
-    joined = post_extras.joined()
+    joined = post_extras.joined() if reader_pk is not None else ()  # a visitor has no rows of their own
     params: list[Any] = [reader_pk, Reaction.Kind.HELPFUL, *[reader_pk] * len(joined), thread.pk]
     if start:
         rows = fetch_all(_page_sql(joined, True), [*params, thread.pk, start, count])
