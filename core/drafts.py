@@ -10,7 +10,7 @@ the fragment after an htmx one). site.js reads the cookie on the next page,
 or as the htmx answer arrives, deletes the drafts it names and the cookie
 *before* it restores any draft. A page that merely shows a success message
 says nothing about a draft (an earlier "success message means posted" rule
-put a posted reply back into the box on the next page: issue 15).
+put a posted reply back into the box on the next page, and it was posted twice).
 
 A refused submit (a form error, a rate limit, a network failure) sets no
 cookie, so the text stays.

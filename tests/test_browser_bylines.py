@@ -1,4 +1,4 @@
-"""Small things a person reads, read as text the way the browser shows it (Chromium's innerText; issue 15)."""
+"""Small things a person reads, read as text the way the browser shows it (Chromium's innerText)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Drafts in the browser: a posted text never comes back into its box; a refused one always does (issue 15).
+"""Drafts in the browser: a posted text never comes back into its box; a refused one always does.
 
 Every posting form keeps what is typed in localStorage (static/js/site.js),
 and only the server's answer to a successful post ends the draft

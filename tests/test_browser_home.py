@@ -1,4 +1,4 @@
-"""Browser journeys for the front page (issue 15): a member's home with its tabs, a facilitator's waiting
+"""Browser journeys for the front page: a member's home with its tabs, a facilitator's waiting
 counts, My calendar and a visitor's home, at 1280 and 390 px, light and dark (Chromium, axe-core)."""
 
 from __future__ import annotations

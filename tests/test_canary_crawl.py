@@ -1,4 +1,4 @@
-"""Private stays private, proven by crawling (issue 8).
+"""Private stays private, proven by crawling.
 
 The private community of the ``world`` fixture ("Zebra Quince Circle", slug
 ``circle``) gets a thread, a reply, a research summary, an uploaded file, a
@@ -57,7 +57,7 @@ CANARIES = {
     "chat question": "quorblequestion",
 }
 # Content in the PUBLIC community that only its author and the facilitators may read
-# (issue 20, finding 1): held for review, hidden, deleted, and a facilitator's reply
+# held for review, hidden, deleted, and a facilitator's reply
 # inside a held thread. Every outsider kind, and a member who is not the author, must
 # find none of it; a facilitator's crawl finds all of it (the positive control).
 UNPUBLISHED = {

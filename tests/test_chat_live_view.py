@@ -23,7 +23,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-LIVE_BATCH = 100  # the most posts one answer may hold (issue 20)
+LIVE_BATCH = 100  # the most posts one answer may hold
 
 # An answer's item, or a question's new section.
 POST_ID = re.compile(r'<li class="post[^"]*" id="post-(\d+)"|<section class="chat-section" id="section-(\d+)"')

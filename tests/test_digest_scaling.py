@@ -1,4 +1,4 @@
-"""Digests scale by design: ten times the members costs about the same queries, not ten times them (issue 9).
+"""Digests scale by design: ten times the members costs about the same queries, not ten times them.
 
 `manage.py bench_digests` measures 1,000 and 10,000 members; this guards the same property in `make test`
 with 20 and 200, on the benchmark's own seeded data (threads, replies, questions, tags, read marks,

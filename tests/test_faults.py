@@ -1,4 +1,4 @@
-"""Nothing is lost when a service fails (issue 8; docs/reliability.md).
+"""Nothing is lost when a service fails (docs/reliability.md).
 
 The database is the source of truth and Celery messages only say "look now",
 so each test breaks a real process it started itself (tests/faults.py) and

@@ -1,4 +1,4 @@
-"""The front page (issue 15): a member's own home, a visitor's introduction, and My calendar.
+"""The front page: a member's own home, a visitor's introduction, and My calendar.
 
 A member sees Latest / Unread / New across the communities they belong to, with unread counts,
 their questions that got answers, upcoming events in their time zone and, where they facilitate,
@@ -32,7 +32,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-BUDGET = 8  # issue 15: the member home, whatever the number of communities and threads
+BUDGET = 8  # the member home, whatever the number of communities and threads
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Hostile input through every form (issue 8: hostile strings, sizes, nulls and control characters).
+"""Hostile input through every form (hostile strings, sizes, nulls and control characters).
 
 One driver, one table. Each row names a form: who submits it, where, a
 valid submission, which fields to attack and how the saved values are read

@@ -1,4 +1,4 @@
-"""Hostile ids in every URL (issue 8: ids of other people's and other communities' objects).
+"""Hostile ids in every URL (ids of other people's and other communities' objects).
 
 The routes come from the URL resolver itself, so a URL added later is
 covered without touching this file. Every parameter of every route (ids,

@@ -1,4 +1,4 @@
-"""One visibility definition per model, used by every list (issue 20, findings 1 and 3).
+"""One visibility definition per model, used by every list.
 
 A thread held for review is a 404 for everyone but its author and the
 facilitators; so is everything derived from it: search hits (its title, the

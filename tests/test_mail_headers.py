@@ -1,4 +1,4 @@
-"""Email header injection (issue 8: a line break in a title or name must not become a header).
+"""Email header injection (a line break in a title or name must not become a header).
 
 Display names, thread titles, community names and event titles carrying
 CR/LF, ``Bcc:`` lines, RFC 2047 encoded-words and 2,000 characters go

@@ -1,4 +1,4 @@
-"""Every link in every email is on SITE_URL, whatever Host and port the request named (issue 20 finding 6, issue 15).
+"""Every link in every email is on SITE_URL, whatever Host and port the request named.
 
 A password reset asked for with a forged Host header must not mail a link to
 the forger's server, and one asked for through another port (a proxy, a

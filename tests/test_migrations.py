@@ -1,4 +1,4 @@
-"""Existing data migrates forward through the "one house" refactor (issue 21).
+"""Existing data migrates forward through the "one house" refactor.
 
 The database is taken back to the schema before the refactor (events and
 notifications still in discussions; a post's visibility as three timestamps),

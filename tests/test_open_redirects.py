@@ -1,4 +1,4 @@
-"""Open redirects (issue 8): ``next=`` only ever goes to this site.
+"""Open redirects: ``next=`` only ever goes to this site.
 
 Every place a visitor can steer a redirect gets the classic escapes:
 protocol-relative, backslash, tab and encoded variants, other schemes,

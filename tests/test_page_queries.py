@@ -19,7 +19,7 @@ from discussions import services
 from discussions.models import Post
 from tests import factories
 
-# Bounds from issue 9: anonymous pages at most 8 queries, a member's thread page at most 12.
+# Bounds: anonymous pages at most 8 queries, a member's thread page at most 12.
 ANONYMOUS_MAX = 8
 MEMBER_MAX = 12
 # What the pages cost today, so that a new query on them is a decision, not an accident.
@@ -175,7 +175,7 @@ def test_resource_cards_cost_the_same_queries_for_one_and_many(client, world, dj
     assert 'href="/c/commons/library/?tag=shelf1"' in library and " · 0 replies" in library
 
 
-# The member home (issue 15): session, user, the summary, a tab's page with its counts and the
+# The member home: session, user, the summary, a tab's page with its counts and the
 # answered questions, the events, and the bell's two. tests/test_home.py holds it at 20,000 and
 # 200,000 posts, one community and fifty.
 MEMBER_HOME_BUDGET = 8

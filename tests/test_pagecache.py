@@ -100,7 +100,7 @@ def test_a_page_rendered_before_a_write_is_never_served_after_it(world, conversa
     assert anon_get(url)["X-Page-Cache"] == "hit"
 
 
-# --- What may be cached at all (issue 20, finding 11) --------------------------------------
+# --- What may be cached at all --------------------------------------
 #
 # The cache keeps only the pages on core.pagecache.CACHEABLE_PAGES. The
 # tests below walk every URL pattern of the project (ours, allauth's and the

@@ -1,4 +1,4 @@
-"""Every write service says what it changed, and the next anonymous request shows it (issue 21).
+"""Every write service says what it changed, and the next anonymous request shows it.
 
 The page cache is invalidated explicitly (``core.pagecache.touched``) by the
 services, not by listening to models. For each write a visitor could see —

@@ -1,4 +1,4 @@
-"""Read tracking by post (issue 15): post numbers, read positions, what a page marks, what the counts count.
+"""Read tracking by post: post numbers, read positions, what a page marks, what the counts count.
 
 A member's place in a thread is the highest post number up to which every
 post was shown to them, plus the posts shown past it (discussions/reading.py).

@@ -1,4 +1,4 @@
-"""`make run` as a terminal runs it (issue 20 finding 12; issue 15's mail on the wrong port).
+"""`make run` as a terminal runs it, mail links on the port it serves.
 
 Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the
 script, runserver and its server process, the Celery worker and its pool

@@ -1,4 +1,4 @@
-"""`make run` tells every process it starts where the site lives: SITE_URL from HOST and PORT unless set (issue 15).
+"""`make run` tells every process it starts where the site lives: SITE_URL from HOST and PORT unless set.
 
 `PORT=8100 make run` mailed links to :8000, settings' default, because nothing
 told the web server, the worker and beat (the worker renders the mails) the

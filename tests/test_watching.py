@@ -1,4 +1,4 @@
-"""Watching levels (issue 15): how closely a member follows a thread or a community, as in Discourse.
+"""Watching levels: how closely a member follows a thread or a community, as in Discourse.
 
 Watching tells of every post, tracking shows unread counts, normal tells of
 replies and mentions only, muted keeps a thread out of lists, digests and

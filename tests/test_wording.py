@@ -1,4 +1,4 @@
-"""One way to say it: "Log in", "Sign up", "Log out", in sentence case, on every page and in every mail (issue 15).
+"""One way to say it: "Log in", "Sign up", "Log out", in sentence case, on every page and in every mail.
 
 The header said "Log in" and "Sign up" while allauth's pages said "Sign In",
 "Sign Up", "Signup", "Sign Out" and its messages "signed in". The crawl below

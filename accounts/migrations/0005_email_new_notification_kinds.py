@@ -1,4 +1,4 @@
-# Issue 15 added notification kinds. Those emailed at once by default for new accounts
+# The bell added notification kinds. Those emailed at once by default for new accounts
 # (accounts.models.ADDED_EMAIL_NOTIFICATIONS) are turned on for existing accounts too, beside
 # what each person had chosen; deleted accounts (no email at all) are left as they are.
 

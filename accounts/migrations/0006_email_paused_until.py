@@ -11,7 +11,7 @@ def reminders_by_email(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """One pause for all email (issue 15).
+    """One pause for all email.
 
     The email settings page had two controls for it, a "Pause all email"
     button and a "Pause all email from this site" box in the digest form,
