@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "discussions",
     "resources",
     "events",
+    "attachments",
     "notifications",
     "bookmarks",
     "digests",
@@ -276,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-posts": {
         "task": "discussions.purge_deleted_content",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Attachments uploaded a day ago that no post, resource or event took.
+    "sweep-orphan-attachments": {
+        "task": "attachments.sweep_orphans",
+        "schedule": crontab(minute=40),
     },
     "plan-digests": {
         "task": "digests.plan",
@@ -548,6 +554,8 @@ RATE_LIMITS = {
     # Zips are built in the request (member data, community export); the delete form checks a password.
     "export": (env_str("EXPORT_RATE_LIMIT", "10/3600"), env_str("EXPORT_IP_RATE_LIMIT") or None),
     "delete_account": (env_str("DELETE_ACCOUNT_RATE_LIMIT", "5/300"), None),
+    # Pictures and PDFs put into posts (each one is read and re-encoded).
+    "attach": (env_str("ATTACH_RATE_LIMIT", "20/60,200/3600"), env_str("ATTACH_IP_RATE_LIMIT") or None),
 }
 # A member with fewer than HOLD_NEW_MEMBER_POSTS visible posts in a community
 # whose thread or reply has more than HOLD_LINK_LIMIT links waits for a
@@ -564,6 +572,11 @@ AKISMET_TIMEOUT_SECONDS = env_int("AKISMET_TIMEOUT_SECONDS", 3, minimum=1)
 # Resource uploads: size limit (the proxy in front should allow a little more).
 RESOURCE_MAX_UPLOAD_BYTES = env_int("RESOURCE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
+# Pictures and PDFs in posts, resources and events (attachments/): the same size limit and checks
+# as resource uploads, at most this much stored per person a day, and wider pictures get a copy
+# this wide to show inside the post.
+ATTACHMENT_DAILY_BYTES = env_int("ATTACHMENT_DAILY_MB", 100, minimum=1) * 1024 * 1024
+ATTACHMENT_THUMBNAIL_WIDTH = env_int("ATTACHMENT_THUMBNAIL_WIDTH", 1200, minimum=100)
 # Digests: people not seen for this long get none until they return; runs
 # are built in chunks of this many people; a planned run not built after
 # this many minutes (lost message, killed worker) is handed out again.

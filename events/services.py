@@ -90,6 +90,7 @@ def create_event(
     )
     audit.record(event.community, actor, "event.create", detail=f"event “{event.title}”")
     pagecache.touched(community)
+    signals.event_saved.send(Event, event=event, actor=actor)
     return event
 
 
@@ -117,6 +118,7 @@ def update_event(
     )
     audit.record(event.community, actor, "event.edit", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
+    signals.event_saved.send(Event, event=event, actor=actor)
     return event
 
 

@@ -19,6 +19,7 @@ from core.refusals import Refused
 from core.search import update_vector
 from discussions import services as discussions
 from discussions.models import Thread
+from resources import signals
 from resources.files import check_upload, make_preview, stored_name
 from resources.models import Resource, ResourceReaction
 
@@ -83,6 +84,7 @@ def add_resource(
             index_resource(resource)
             ledger.record(user, community, Activity.Kind.RESOURCE)
             pagecache.touched(community)
+            signals.resource_saved.send(Resource, resource=resource, actor=user)
     except Exception:
         _discard_files(resource)
         raise
@@ -107,6 +109,7 @@ def edit_resource(
         resource.tags.set(tags[:MAX_TAGS])
         index_resource(resource)
         pagecache.touched(resource.community)
+        signals.resource_saved.send(Resource, resource=resource, actor=user)
         if user.pk != resource.added_by_id:
             audit.record(
                 resource.community, user, "resource.edit", target_user=resource.added_by, detail=_described(resource)
