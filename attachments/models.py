@@ -71,6 +71,12 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return f"{self.key}/{self.filename}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("attachments:file", kwargs={"key": self.key, "filename": self.filename})
+
+    def thumbnail_url(self) -> str:
+        return reverse("attachments:thumbnail", kwargs={"key": self.key, "filename": self.filename})
+
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
@@ -78,9 +84,3 @@ class Attachment(models.Model):
     @property
     def is_linked(self) -> bool:
         return self.post_id is not None or self.resource_id is not None or self.event_id is not None
-
-    def get_absolute_url(self) -> str:
-        return reverse("attachments:file", kwargs={"key": self.key, "filename": self.filename})
-
-    def thumbnail_url(self) -> str:
-        return reverse("attachments:thumbnail", kwargs={"key": self.key, "filename": self.filename})

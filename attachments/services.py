@@ -119,7 +119,9 @@ def keys_in(texts: Iterable[str]) -> list[str]:
     return list(found)[:MAX_KEYS_PER_ITEM]
 
 
-def link(item_field: str, item: object, *, community_id: int, uploaders: Iterable[int | None], texts: Iterable[str]) -> int:
+def link(
+    item_field: str, item: object, *, community_id: int, uploaders: Iterable[int | None], texts: Iterable[str]
+) -> int:
     """Link the unlinked attachments ``texts`` name to ``item`` (``item_field``: post, resource or event).
 
     Only those uploaded by ``uploaders`` (the item's author, or who just edited it) in the item's

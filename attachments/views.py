@@ -64,7 +64,10 @@ def serve(request: HttpRequest, key: str, filename: str, thumbnail: bool = False
     except FileNotFoundError:
         raise Http404("No such file.") from None
     response = FileResponse(
-        handle, as_attachment=not attachment.is_image, filename=attachment.filename, content_type=attachment.content_type
+        handle,
+        as_attachment=not attachment.is_image,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
     )
     harden_file_response(response)
     return response

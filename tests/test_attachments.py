@@ -219,7 +219,9 @@ def test_a_reply_and_a_new_thread_take_the_pictures_their_text_names(client, wor
     client.force_login(world.member)
     one, two = uploaded(client, "one.png"), uploaded(client, "two.png")
     reply = discussions.reply(world.member, conversation.thread, f"Look: ![one]({one.get_absolute_url()})")
-    thread = discussions.start_thread(world.member, world.public, title="Charts", body=f"![two]({two.get_absolute_url()})")
+    thread = discussions.start_thread(
+        world.member, world.public, title="Charts", body=f"![two]({two.get_absolute_url()})"
+    )
     one.refresh_from_db(), two.refresh_from_db()
     assert one.post == reply and two.post == thread.opening_post
 
@@ -368,7 +370,9 @@ def test_a_picture_in_a_removed_resource_goes_with_it(client, world):
 
     client.force_login(world.member)
     picture = uploaded(client)
-    resource = factories.resource(world.member, world.public, title="Poster", description=f"![p]({picture.get_absolute_url()})")
+    resource = factories.resource(
+        world.member, world.public, title="Poster", description=f"![p]({picture.get_absolute_url()})"
+    )
     assert Client().get(picture.get_absolute_url()).status_code == 200
     resource_services.remove_resource(world.member, resource)
     assert Client().get(picture.get_absolute_url()).status_code == 404
