@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -138,18 +139,28 @@ def link(
 
 
 def sweep_orphans(now: datetime | None = None) -> int:
-    """Delete attachments no item took within a day, rows and files, in batches; returns how many.
+    """Delete attachments no item took within a day, and those of posts whose deleted content
+    was purged (``policy.DELETED_CONTENT_DAYS``): rows and files, in batches; returns how many.
 
     Safe to run twice or side by side: each batch locks its rows (skipping those another run
-    holds) and re-reads "still unlinked" under the lock, so an item saved meanwhile keeps its picture.
+    holds) and re-reads its condition under the lock, so an item saved meanwhile keeps its picture.
     """
-    cutoff = (now or timezone.now()) - ORPHAN_AGE
+    now = now or timezone.now()
+    orphans = queries.unlinked_q() & Q(created_at__lt=now - ORPHAN_AGE)
+    purged = Q(
+        post__state=policy.POST_DELETED,
+        post__state_changed_at__lt=now - timedelta(days=policy.DELETED_CONTENT_DAYS),
+    )
+    return _sweep(orphans) + _sweep(purged)
+
+
+def _sweep(condition: Q) -> int:
     removed = 0
     for _ in range(SWEEP_MAX_BATCHES):
         with transaction.atomic():
             rows = list(
-                Attachment.objects.select_for_update(skip_locked=True)
-                .filter(queries.unlinked_q(), created_at__lt=cutoff)
+                Attachment.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(condition)
                 .order_by("created_at")
                 .only("pk", "file", "thumbnail")[:SWEEP_BATCH]
             )

@@ -300,7 +300,7 @@ def picture_in_post(world, community, *, state: str = "visible"):
     """A picture ``Pia`` (a member) put in a reply, then the reply held, hidden or deleted."""
     from accounts.models import User
 
-    pia = User.objects.create_user(username="pia", email="pia@example.org", password="x" * 12)
+    pia, _ = User.objects.get_or_create(username="pia", defaults={"email": "pia@example.org"})
     factories.membership(pia, community)
     thread = discussions.start_thread(world.facilitator, community, title="Pictures", body="Show us.")
     client = Client()
@@ -406,6 +406,16 @@ def test_the_sweep_deletes_day_old_unlinked_attachments_with_their_files(client,
     assert set(Attachment.objects.values_list("pk", flat=True)) == {recent.pk, kept.pk}
     assert stored_files(media_root) == before - {old.file.name, old.thumbnail.name}
     assert services.sweep_orphans() == 0  # safe to run twice
+
+
+def test_a_deleted_posts_picture_goes_when_its_content_is_purged(world, media_root):
+    picture, pia = picture_in_post(world, world.public, state="deleted")
+    kept, _ = picture_in_post(world, world.private, state="visible")
+    assert services.sweep_orphans() == 0  # facilitators still see a deleted post's content for a while
+    later = timezone.now() + timedelta(days=31)
+    assert services.sweep_orphans(now=later) == 1
+    assert list(Attachment.objects.all()) == [kept]
+    assert stored_files(media_root) == {kept.file.name}
 
 
 def test_the_sweep_works_in_batches(client, world, monkeypatch):

@@ -54,6 +54,8 @@
   }
 
   function replacePlaceholder(textarea, placeholder, text) {
+    // A failed upload takes the line break it brought with it.
+    if (!text && textarea.value.indexOf(placeholder + "\n") !== -1) placeholder += "\n";
     var at = textarea.value.indexOf(placeholder);
     if (at === -1) {
       if (text) insertAtCursor(textarea, text); // the placeholder was edited away: still hand over the file
@@ -68,10 +70,17 @@
     changed(textarea);
   }
 
+  // Each file on a line of its own: a picture or link glued to the word before it reads badly.
+  function onItsOwnLine(textarea, text) {
+    var start = typeof textarea.selectionStart === "number" ? textarea.selectionStart : textarea.value.length;
+    var before = textarea.value.slice(0, start);
+    return (before && !/\n$/.test(before) ? "\n" : "") + text;
+  }
+
   function upload(textarea, file) {
     var name = (file.name || "picture").replace(/[\[\]\n\r]/g, "");
     var placeholder = "![Uploading " + name + "…]()";
-    insertAtCursor(textarea, placeholder);
+    insertAtCursor(textarea, onItsOwnLine(textarea, placeholder) + "\n");
     var body = new FormData();
     body.append("file", file, file.name || "picture.png");
     fetch(textarea.getAttribute("data-attach-url"), {
