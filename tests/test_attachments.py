@@ -409,7 +409,7 @@ def test_the_sweep_deletes_day_old_unlinked_attachments_with_their_files(client,
 
 
 def test_a_deleted_posts_picture_goes_when_its_content_is_purged(world, media_root):
-    picture, pia = picture_in_post(world, world.public, state="deleted")
+    picture_in_post(world, world.public, state="deleted")
     kept, _ = picture_in_post(world, world.private, state="visible")
     assert services.sweep_orphans() == 0  # facilitators still see a deleted post's content for a while
     later = timezone.now() + timedelta(days=31)

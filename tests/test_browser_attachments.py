@@ -32,9 +32,7 @@ def renders_attachments() -> bool:
     return "<img" in html and f'href="/attachments/{key}/b.pdf"' in html
 
 
-def test_a_member_puts_a_picture_and_a_pdf_into_a_reply_and_outsiders_get_404(
-    page, live_server, world, conversation
-):
+def test_a_member_puts_a_picture_and_a_pdf_into_a_reply_and_outsiders_get_404(page, live_server, world, conversation):
     thread = conversation.private_thread
     log_in(page, live_server.url, world.member.email)
     visit(page, live_server.url + thread.get_absolute_url())
