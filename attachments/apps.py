@@ -5,6 +5,8 @@ class AttachmentsConfig(AppConfig):
     name = "attachments"
 
     def ready(self) -> None:
-        from attachments import receivers
+        from attachments import exposure, receivers
+        from communities import exposure as community_exposure
 
         receivers.connect()
+        community_exposure.register(exposure.attachment_exposure)

@@ -13,8 +13,10 @@ from django.test import Client
 from django.utils import timezone
 from PIL import ExifTags, Image
 
+from accounts.models import User
 from attachments import services
 from attachments.models import Attachment
+from communities.models import Membership
 from discussions import services as discussions
 from events import services as event_services
 from tests import factories
@@ -298,10 +300,8 @@ def status_for(world, who: str, url: str, author) -> int:
 
 def picture_in_post(world, community, *, state: str = "visible"):
     """A picture ``Pia`` (a member) put in a reply, then the reply held, hidden or deleted."""
-    from accounts.models import User
-
     pia, _ = User.objects.get_or_create(username="pia", defaults={"email": "pia@example.org"})
-    factories.membership(pia, community)
+    Membership.objects.get_or_create(user=pia, community=community)
     thread = discussions.start_thread(world.facilitator, community, title="Pictures", body="Show us.")
     client = Client()
     client.force_login(pia)
@@ -378,6 +378,13 @@ def test_a_picture_in_a_removed_resource_goes_with_it(client, world):
     assert Client().get(picture.get_absolute_url()).status_code == 404
 
 
+def test_an_upload_costs_a_bounded_number_of_queries(client, world, django_assert_max_num_queries):
+    client.force_login(world.member)
+    # session, user, community with membership, the day's bytes, the insert (and its savepoint)
+    with django_assert_max_num_queries(7):
+        assert upload(client, "chart.png", image_bytes((1600, 400))).status_code == 201
+
+
 def test_serving_costs_the_same_few_queries_for_any_item(client, world, django_assert_max_num_queries):
     client.force_login(world.member)
     in_post, _ = picture_in_post(world, world.private)
@@ -431,3 +438,15 @@ def test_the_sweep_runs_on_the_beat_schedule(settings):
     from attachments import tasks
 
     assert any(entry["task"] == tasks.sweep.name for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
+def test_making_a_community_public_lists_the_pictures_visitors_would_open(world):
+    from communities import exposure
+
+    shown, _ = picture_in_post(world, world.private)
+    picture_in_post(world, world.private, state="held")
+    client = Client()
+    client.force_login(world.member)
+    uploaded(client, "unlinked.png", slug="circle")
+    [listing] = [item for item in exposure.of(world.private).listings if item.label == "Pictures and PDFs"]
+    assert (listing.count, listing.names) == (1, [shown.filename])
