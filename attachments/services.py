@@ -174,7 +174,7 @@ def _sweep(condition: Q) -> int:
 
 
 def _delete_files(names: Iterable[str | None]) -> None:
-    storage = Attachment._meta.get_field("file").storage  # type: ignore[attr-defined]
+    storage = Attachment._meta.get_field("file").storage
     for name in names:
         if name:
             storage.delete(name)
