@@ -57,6 +57,7 @@ SNIFF_BYTES = 8192
 TOO_LARGE = "too_large"
 # Pillow's names of the raster formats, for saving an image again in its own format.
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+_ANIMATED = {"image/gif", "image/webp", "image/png"}
 # What survives of an image's own metadata when it is saved again: how it is drawn, nothing about it.
 _KEPT_INFO = {"transparency", "duration", "loop", "background", "disposal", "icc_profile"}
 
@@ -173,7 +174,8 @@ def reencode_image(upload: File[bytes], mime: str, *, max_width: int | None = No
         with Image.open(upload) as opened:
             if max_width is not None and opened.width <= max_width:
                 return None
-            animated = bool(getattr(opened, "is_animated", False)) and max_width is None
+            # Animations stay animated; a phone's JPEG with a second picture inside (MPO) keeps the first.
+            animated = mime in _ANIMATED and bool(getattr(opened, "is_animated", False)) and max_width is None
             image: Image.Image = opened if animated else ImageOps.exif_transpose(opened)
             kept = {key: value for key, value in opened.info.items() if key in _KEPT_INFO}
             image.info = kept  # exif_transpose drew a copy; an animation is saved frame by frame from the file

@@ -450,3 +450,46 @@ def test_making_a_community_public_lists_the_pictures_visitors_would_open(world)
     uploaded(client, "unlinked.png", slug="circle")
     [listing] = [item for item in exposure.of(world.private).listings if item.label == "Pictures and PDFs"]
     assert (listing.count, listing.names) == (1, [shown.filename])
+
+
+# --- Hostile files and names ----------------------------------------------------------------
+
+
+def test_a_hostile_name_becomes_a_safe_address_and_escaped_markdown(client, world):
+    client.force_login(world.member)
+    response = upload(client, '../../etc/](javascript:alert(1))<b>"Ünïcode".png', image_bytes())
+    assert response.status_code == 201
+    url = response.json()["url"]
+    assert re.fullmatch(r"/attachments/[\w-]{22,}/[A-Za-z0-9_-]+\.png", url)
+    markdown = response.json()["markdown"]
+    assert markdown.endswith(f"]({url})") and "](javascript" not in markdown and "\\]\\(javascript" in markdown
+
+
+def test_bytes_hidden_after_a_picture_are_not_served(client, world):
+    client.force_login(world.member)
+    polyglot = image_bytes() + b"<html><script>alert(document.cookie)</script></html>"
+    attachment = uploaded(client, "innocent.png", polyglot)
+    served = body(client.get(attachment.get_absolute_url()))
+    assert b"<script>" not in served and Image.open(io.BytesIO(served)).size == (40, 30)
+
+
+def test_an_animated_gif_stays_animated_without_its_comment(client, world):
+    frames = [Image.new("RGB", (30, 20), color).convert("P") for color in ("red", "green", "blue")]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=100, comment=b"secret note")
+    assert b"secret note" in out.getvalue()
+    client.force_login(world.member)
+    attachment = uploaded(client, "wave.gif", out.getvalue())
+    served = body(client.get(attachment.get_absolute_url()))
+    assert b"secret note" not in served
+    assert Image.open(io.BytesIO(served)).n_frames == 3
+
+
+def test_a_phone_jpeg_with_a_second_picture_inside_keeps_only_the_first(client, world):
+    first, second = Image.new("RGB", (40, 30), "red"), Image.new("RGB", (40, 30), "blue")
+    out = io.BytesIO()
+    first.save(out, format="MPO", save_all=True, append_images=[second], exif=gps_exif())
+    client.force_login(world.member)
+    attachment = uploaded(client, "phone.jpg", out.getvalue())
+    served = Image.open(io.BytesIO(body(client.get(attachment.get_absolute_url()))))
+    assert served.format == "JPEG" and getattr(served, "n_frames", 1) == 1 and not served.getexif()
