@@ -493,3 +493,27 @@ def test_a_phone_jpeg_with_a_second_picture_inside_keeps_only_the_first(client, 
     attachment = uploaded(client, "phone.jpg", out.getvalue())
     served = Image.open(io.BytesIO(body(client.get(attachment.get_absolute_url()))))
     assert served.format == "JPEG" and getattr(served, "n_frames", 1) == 1 and not served.getexif()
+
+
+# --- The boxes that take attachments ---------------------------------------------------------
+
+
+def test_every_markdown_box_of_a_post_resource_or_event_takes_attachments(client, world, conversation):
+    """The textareas carry the upload address (static/js/attach.js); other boxes don't."""
+    client.force_login(world.facilitator)
+    thread = conversation.thread
+    pages = {
+        f"/c/commons/t/{thread.pk}/": ["body"],
+        f"/c/commons/t/{thread.pk}/reply/": ["body"],
+        "/c/commons/threads/new/": ["body"],
+        f"/p/{conversation.answer.pk}/edit/": ["body"],
+        "/c/commons/library/add/": ["description", "summary", "in_practice"],
+        "/c/commons/events/new/": ["description"],
+    }
+    for url, names in pages.items():
+        html = client.get(url).content.decode()
+        boxes = {
+            m.group(1): 'data-attach-url="/c/commons/attachments/"' in m.group(0)
+            for m in re.finditer(r'<textarea name="([\w-]+)"[^>]*>', html)
+        }
+        assert {name for name, takes in boxes.items() if takes} == set(names), (url, boxes)
