@@ -265,10 +265,12 @@
     list.hidden = true;
     var status = document.createElement("span");
     status.className = "visually-hidden";
-    status.setAttribute("role", "status");
+    // aria-live rather than role="status": the page's messages are its one status region.
+    status.setAttribute("aria-live", "polite");
     holder.appendChild(list);
     holder.appendChild(status);
-    // The textarea keeps its own role (a multi-line box) and takes the combobox pattern's states.
+    // The ARIA combobox pattern: aria-expanded and aria-activedescendant need the combobox role.
+    area.setAttribute("role", "combobox");
     area.setAttribute("aria-autocomplete", "list");
     area.setAttribute("aria-haspopup", "listbox");
     area.setAttribute("aria-controls", list.id);
@@ -435,10 +437,10 @@
 
       var pane = document.createElement("section");
       pane.className = "composer-preview";
-      pane.setAttribute("aria-label", "Preview of " + ((area.labels && area.labels[0] && area.labels[0].textContent.trim().toLowerCase()) || "your text"));
+      pane.setAttribute("aria-label", "Live preview");
       var note = document.createElement("p");
       note.className = "composer-preview-note muted";
-      note.setAttribute("role", "status");
+      note.setAttribute("aria-live", "polite");
       note.textContent = "Nothing to preview yet.";
       var body = document.createElement("div");
       body.className = "prose user-content";
