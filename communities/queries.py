@@ -168,9 +168,7 @@ def mention_suggestions(
     the membership index on (community, state, role), then users by primary key.
     """
     match = (
-        Q(username__istartswith=prefix)
-        | Q(display_name__istartswith=prefix)
-        | Q(display_name__icontains=f" {prefix}")
+        Q(username__istartswith=prefix) | Q(display_name__istartswith=prefix) | Q(display_name__icontains=f" {prefix}")
     )
     people = (
         User.objects.filter(

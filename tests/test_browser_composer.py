@@ -121,13 +121,16 @@ def test_quote_a_selection_from_a_post_into_the_reply_box(page, live_server, wor
     # With the keyboard: the post's own "Quote" action quotes all of it.
     page.get_by_role("button", name="Quote Olive Owner").focus()
     page.keyboard.press("Enter")
-    expected = quoted + f'Agreed.\n\n[quote="olive, post:{conversation.nested.pk}"]\nAgree with Fern, and chart it hourly.\n[/quote]\n\n'
+    olive = f'[quote="olive, post:{conversation.nested.pk}"]\nAgree with Fern, and chart it hourly.\n[/quote]\n\n'
+    expected = quoted + "Agreed.\n\n" + olive
     expect(bottom_box(page)).to_have_value(expected)
     assert_accessible(page)
     assert post_reply(page).body == expected.rstrip("\n") + "\n\n"
 
 
-def test_mention_suggestions_offer_only_members_and_choose_by_keyboard(page, live_server, world, conversation, make_user):
+def test_mention_suggestions_offer_only_members_and_choose_by_keyboard(
+    page, live_server, world, conversation, make_user
+):
     ollie = make_user("ollie", display_name="Ollie Nightshift")
     Membership.objects.create(user=ollie, community=world.public)
     open_thread(page, live_server, world.member, conversation)

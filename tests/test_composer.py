@@ -32,7 +32,7 @@ def test_preview_answers_the_html_the_saved_post_shows(client, world):
     response = preview(client, text)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     assert response.content.decode() == render_post(text).html
-    assert '<strong>call bells</strong>' in response.content.decode() and 'href="/u/fern/"' in response.content.decode()
+    assert "<strong>call bells</strong>" in response.content.decode() and 'href="/u/fern/"' in response.content.decode()
     assert response["Cache-Control"] == "no-store"
     assert not Post.objects.filter(body=text).exists() and Thread.objects.count() == 0
 

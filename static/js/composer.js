@@ -390,6 +390,8 @@
     composers += 1;
     if (!area.id) area.id = "composer-area-" + composers;
 
+    // Moving a box into the composer takes its focus (site.js focuses a reply form htmx brought in).
+    var hadFocus = document.activeElement === area;
     var box = document.createElement("div");
     box.className = "composer";
     box.dataset.view = "write";
@@ -453,6 +455,8 @@
       // The page's own preview trip is for browsers without this script.
       form.querySelectorAll('button[name="preview"]').forEach(function (button) { button.hidden = true; });
     }
+
+    if (hadFocus) area.focus();
 
     area.addEventListener("keydown", function (event) {
       if (keydownForMentions && keydownForMentions(event)) return;
