@@ -98,6 +98,8 @@ def test_live_preview_shows_what_the_post_will_show(page, live_server, world, co
     expect(preview.get_by_role("link", name="@fern")).to_have_attribute("href", "/u/fern/")
     expect(preview).to_contain_text("<script>alert(1)</script>")  # as text
     assert_accessible(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    region.screenshot(path=str(SHOTS / "composer-reply-live-preview.png"))
 
     previewed = preview.locator(".user-content").inner_html()
     post = post_reply(page)
@@ -142,6 +144,8 @@ def test_mention_suggestions_offer_only_members_and_choose_by_keyboard(
     expect(people.get_by_role("option")).to_contain_text(["@olive", "@ollie"])  # not otto, an outsider
     expect(box).to_have_attribute("aria-expanded", "true")
     assert_accessible(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    reply_region(page).screenshot(path=str(SHOTS / "composer-mentions.png"))
     page.keyboard.press("ArrowDown")
     expect(people.get_by_role("option", name="Ollie Nightshift @ollie")).to_have_attribute("aria-selected", "true")
     expect(box).to_have_attribute("aria-activedescendant", people.get_by_role("option").nth(1).get_attribute("id"))
@@ -219,3 +223,40 @@ def test_without_javascript_the_reply_box_previews_by_page_and_posts(browser, li
         assert Post.objects.filter(author=world.member, body="Plain **old** form").count() == 1
     finally:
         context.close()
+
+
+def test_event_and_resource_descriptions_preview_as_they_will_show(page, live_server, world, conversation):
+    log_in(page, live_server.url, world.facilitator.email)
+    visit(page, f"{live_server.url}/c/commons/events/new/")
+    page.get_by_label("Description").fill("Bring **questions**, @mira.")
+    preview = page.get_by_label("Live preview").first
+    expect(preview.locator("strong")).to_have_text("questions")
+    expect(preview.get_by_role("link")).to_have_count(0)  # descriptions link no @mentions
+
+    visit(page, f"{live_server.url}/c/commons/library/add/")
+    expect(page.get_by_role("toolbar", name="Formatting")).to_have_count(3)  # description, summary, in practice
+    page.get_by_label("Description").fill("A *short* guide")
+    expect(page.get_by_label("Live preview").first.locator("em")).to_have_text("short")
+    assert_accessible(page)
+
+
+def test_picture_button_asks_the_upload_script_to_pick_a_file(page, live_server, world, conversation):
+    open_thread(page, live_server, world.member, conversation)
+    # A box with an upload address, as the upload app's forms will carry it.
+    page.evaluate(
+        """() => {
+        const form = document.querySelector('.reply-box form');
+        const area = document.createElement('textarea');
+        area.id = 'attach-box'; area.setAttribute('data-composer', 'post');
+        area.setAttribute('data-attach-url', '/uploads/');
+        area.setAttribute('aria-label', 'Box with uploads');
+        form.appendChild(area);
+        window.__picked = [];
+        document.addEventListener('copsite:attach-pick', e => window.__picked.push(e.target.id + ':' + e.detail.textarea.id));
+        form.dispatchEvent(new CustomEvent('htmx:load', {bubbles: true}));
+    }"""
+    )
+    toolbars = page.get_by_role("toolbar", name="Formatting")
+    expect(toolbars.last.get_by_role("button")).to_have_count(8)
+    toolbars.last.get_by_role("button", name="Picture or file").click()
+    assert page.evaluate("window.__picked") == ["attach-box:attach-box"]

@@ -128,9 +128,7 @@
   }
 
   function ariaShortcut(action) {
-    if (!action.show) return "";
-    var key = action.show.replace("Shift+", "Shift+");
-    return "Control+" + key + " Meta+" + key;
+    return action.show ? "Control+" + action.show + " Meta+" + action.show : "";
   }
 
   function toolbar(area) {
@@ -436,10 +434,19 @@
         views.appendChild(button);
       });
       head.appendChild(views);
+      // A formatting button while the preview is shown: back to the text it changes.
+      head.firstChild.addEventListener("click", function () {
+        if (box.dataset.view === "preview") views.querySelector('[data-view="write"]').click();
+      }, true);
 
       var pane = document.createElement("section");
       pane.className = "composer-preview";
       pane.setAttribute("aria-label", "Live preview");
+      var title = document.createElement("p");
+      title.className = "composer-preview-title muted";
+      title.setAttribute("aria-hidden", "true");  // the region's own name says it
+      title.textContent = "Preview";
+      pane.appendChild(title);
       var note = document.createElement("p");
       note.className = "composer-preview-note muted";
       note.setAttribute("aria-live", "polite");
