@@ -252,7 +252,8 @@ def test_picture_button_asks_the_upload_script_to_pick_a_file(page, live_server,
         area.setAttribute('aria-label', 'Box with uploads');
         form.appendChild(area);
         window.__picked = [];
-        document.addEventListener('copsite:attach-pick', e => window.__picked.push(e.target.id + ':' + e.detail.textarea.id));
+        document.addEventListener('copsite:attach-pick',
+            e => window.__picked.push(e.target.id + ':' + e.detail.textarea.id));
         form.dispatchEvent(new CustomEvent('htmx:load', {bubbles: true}));
     }"""
     )
