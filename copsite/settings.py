@@ -544,6 +544,13 @@ RATE_LIMITS = {
     "post": (POST_RATE_LIMIT, env_str("POST_IP_RATE_LIMIT") or None),
     # A preview renders Markdown as a post does (hostile input: half a second of CPU each).
     "preview": (env_str("PREVIEW_RATE_LIMIT", "10/60,100/3600"), env_str("PREVIEW_IP_RATE_LIMIT") or None),
+    # The composer's live preview, sent as the writer pauses (composer.js waits for a pause in typing).
+    "live_preview": (
+        env_str("LIVE_PREVIEW_RATE_LIMIT", "60/60,600/3600"),
+        env_str("LIVE_PREVIEW_IP_RATE_LIMIT") or None,
+    ),
+    # The composer's @mention suggestions (one look-up per pause while typing a name).
+    "mention": (env_str("MENTION_RATE_LIMIT", "120/60,1200/3600"), env_str("MENTION_IP_RATE_LIMIT") or None),
     "react": (env_str("REACT_RATE_LIMIT", "60/60,600/3600"), env_str("REACT_IP_RATE_LIMIT") or None),
     # Watching levels (the watching control on thread and community pages).
     "watch": (env_str("WATCH_RATE_LIMIT", "30/60,300/3600"), env_str("WATCH_IP_RATE_LIMIT") or None),

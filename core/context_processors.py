@@ -34,6 +34,7 @@ _PAGE_ASSETS = {
     "htmx": "django_htmx/htmx-2.min.js",
     "js": "js/site.js",
     "attach": "js/attach.js",
+    "composer_js": "js/composer.js",
 }
 
 
