@@ -408,11 +408,14 @@ SOCIALACCOUNT_QUERY_EMAIL = True
 
 # --- Security -------------------------------------------------------------
 
-# Sessions live in the database: Django's own backend. A written-out read saved a member's
+# Sessions live in the database (Django's own backends). A written-out read saved a member's
 # lightest thread page 8 % of its instructions (2.43 vs 2.20 ms CPU per request, bench/cpu.py
 # --batches 5; 13.4 M vs 12.4 M instructions, bench/instructions.py; 2026-12-02): not the 20 %
 # that earns one (README, "Pages are fast").
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Read through the cache (Redis, or the shared file cache without it) and written through to the
+# database: a member's request loads its session without a query, and a cache outage falls back
+# to the table. Ending someone's sessions goes through SessionStore.delete(), which clears both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True

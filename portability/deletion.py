@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import F
@@ -141,4 +143,7 @@ def _delete_sessions(user: User) -> None:
         for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
         if s.get_decoded().get("_auth_user_id") == key
     ]
-    Session.objects.filter(session_key__in=doomed).delete()
+    # Through the session engine, so that a cached copy goes with the row.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for session_key in doomed:
+        store(session_key).delete()

@@ -176,15 +176,15 @@ def test_mentions_over_the_limit_answer_429(client, world, settings):
     assert refused.status_code == 429 and refused["Retry-After"]
 
 
-def test_mentions_cost_one_query_after_the_session_and_the_user(
+def test_mentions_cost_two_queries_the_signed_in_person_and_the_suggestions(
     client, world, make_user, django_assert_max_num_queries
 ):
     for i in range(20):
         Membership.objects.create(user=make_user(f"kit{i:02d}"), community=world.public)
     client.force_login(world.member)
-    # Loading the session and the signed-in person are two queries every request pays
-    # (database sessions); the community, the reader's right to see it and the people are one.
-    with django_assert_max_num_queries(3):
+    # The session comes from the cache (cached_db sessions); the signed-in person is one query,
+    # and the community, the reader's right to see it and the people are the other.
+    with django_assert_max_num_queries(2):
         assert len(names(client.get("/c/commons/mentions/", {"q": "kit"}))) == 8
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         assert client.get("/c/circle/mentions/", {"q": "f"}).status_code == 200
