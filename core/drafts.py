@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -150,7 +150,7 @@ def read(user: Any, key: str) -> State:
 
 def _lock_member(user: Any) -> None:
     """Saves and posts of one member's drafts take turns (a save must not slip in between a post's two writes)."""
-    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
 
 
 def save(user: Any, key: str, fields: dict[str, str | list[str]], typed_at: datetime) -> tuple[bool, State]:
@@ -174,11 +174,8 @@ def save(user: Any, key: str, fields: dict[str, str | list[str]], typed_at: date
         if not changed:
             if Draft.objects.filter(user=user, key=key).exists():
                 return False, read(user, key)  # a newer text from another device stays
-            try:
-                with transaction.atomic():
-                    Draft.objects.create(user=user, key=key, fields=fields, updated_at=typed_at)
-            except IntegrityError:  # cannot happen under the member's lock; kept for SQLite's sake
-                return False, read(user, key)
+            # No race for the same key: the member's lock is held (SQLite writes one at a time anyway).
+            Draft.objects.create(user=user, key=key, fields=fields, updated_at=typed_at)
             oldest = list(
                 Draft.objects.filter(user=user).order_by("-updated_at", "-pk").values_list("pk", flat=True)[PER_MEMBER:]
             )
