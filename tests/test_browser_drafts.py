@@ -198,7 +198,7 @@ def test_new_resource_form_keeps_a_draft_until_the_resource_is_added(page, live_
     expect(page.get_by_label("Title", exact=True)).to_have_value("Night handover checklist")
     expect(page.get_by_label("Description")).to_have_value("Five things to **check** before you leave.")
     for title in ("Night handover checklist", "Pain diary template"):
-        page.get_by_label("How-to").check()  # choices are not part of a draft
+        page.get_by_label("How-to").check()
         if title != "Night handover checklist":
             page.get_by_label("Title", exact=True).fill(title)
             page.get_by_label("Description").fill("A page a day.")
