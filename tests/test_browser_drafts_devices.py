@@ -16,6 +16,7 @@ import re
 import time
 
 import pytest
+from django.test import Client
 from playwright.sync_api import expect
 
 from core.models import Draft
@@ -49,9 +50,11 @@ def draft_requests(pw_page) -> list[str]:
     sent: list[str] = []
     pw_page.on(
         "request",
-        lambda request: sent.append(f"{request.method} {request.url}")
-        if "/drafts/" in request.url and request.method != "GET"
-        else None,
+        lambda request: (
+            sent.append(f"{request.method} {request.url}")
+            if "/drafts/" in request.url and request.method != "GET"
+            else None
+        ),
     )
     return sent
 
@@ -157,15 +160,20 @@ def test_a_save_that_arrives_after_the_post_never_brings_the_reply_back(page, li
     box = page.get_by_role("region", name="Reply to the thread").get_by_label("Your reply")
     # Saves are held back, as a slow network would, until the post is made elsewhere.
     held = []
-    page.route(re.compile(r".*/drafts/.*"), lambda route: held.append(route) if route.request.method != "GET" else route.continue_())
+
+    def hold_saves(route):
+        if route.request.method == "GET":
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r".*/drafts/.*"), hold_saves)
     box.fill("Typed on the laptop, posted from the phone.")
     deadline = time.monotonic() + WAIT
     while not held and time.monotonic() < deadline:
         page.wait_for_timeout(200)
     assert held, "the laptop never tried to save its draft"
     # Posted from another device (the same member), then the held save arrives.
-    from django.test import Client
-
     phone = Client()
     phone.force_login(world.member)
     phone.post(
