@@ -159,6 +159,12 @@
     return { v: 2, fields: old, updated: 0 };
   }
 
+  function keep(store, key, draft) {
+    try {
+      store.setItem(PREFIX + key, JSON.stringify(draft));
+    } catch (e) { /* the browser's storage is full: the server's copy (for a member) still follows */ }
+  }
+
   function csrfToken(form) {
     var input = form.querySelector('input[name="csrfmiddlewaretoken"]') || document.querySelector('input[name="csrfmiddlewaretoken"]');
     return input ? input.value : "";
@@ -173,7 +179,7 @@
     };
     if (body) init.body = body;
     // keepalive lets a save sent as the page goes finish; browsers cap such a body at 64 KB.
-    if (leaving && (!body || body.length < 60000)) init.keepalive = true;
+    if (leaving && (!body || new Blob([body]).size < 60000)) init.keepalive = true;
     return fetch(b.url, init).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (answer) {
         learnClock(sentAt, answer);
@@ -214,12 +220,13 @@
     var pick = local;
     if (server && server.fields && (!local || server.updated > local.updated)) {
       pick = { v: 2, fields: server.fields, updated: server.updated };
-      if (!Object.keys(b.touched).length) b.store.setItem(PREFIX + b.key, JSON.stringify(pick));
+      if (!Object.keys(b.touched).length) keep(b.store, b.key, pick);
     }
     if (pick && !postedHere[b.key]) apply(b.form, pick.fields, b.touched);
     if (local && pick === local && b.url && (!server || !server.fields || server.updated < local.updated)) {
       // Typed here while the server's copy was older (offline, or before logging in): it follows now.
       b.dirty = true;
+      clearTimeout(b.timer);
       b.timer = setTimeout(function () { push(b, false); }, SAVE_AFTER);
     }
     b.shown = true;
@@ -234,7 +241,7 @@
       if (applying || !event.target.name) return;
       b.touched[event.target.name] = true;
       if (worthKeeping(form)) {
-        store.setItem(PREFIX + key, JSON.stringify({ v: 2, fields: snapshot(form), updated: serverNow() }));
+        keep(store, key, { v: 2, fields: snapshot(form), updated: serverNow() });
       } else {
         store.removeItem(PREFIX + key);
       }
