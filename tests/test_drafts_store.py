@@ -372,3 +372,32 @@ def test_the_nightly_sweep_deletes_drafts_untouched_for_30_days(world):
 def test_the_sweep_is_on_beats_schedule():
     entry = next(e for e in django_settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "copsite.sweep_drafts")
     assert entry["task"] == sweep_drafts.name
+
+
+# --- A member's data ----------------------------------------------------------------------------
+
+
+def test_a_members_drafts_are_in_their_data_download_and_no_one_elses(client, world):
+    from portability import member
+
+    client.force_login(world.member)
+    put(client, KEY, NEW_THREAD)
+    other = Client()
+    other.force_login(world.outsider)
+    put(other, "thread-2", {"body": "Otto's own"})
+    data = member.collect(world.member)
+    assert [(d["form"], d["fields"]) for d in data["drafts"]] == [(KEY, NEW_THREAD)]
+    assert "Otto's own" not in json.dumps(data)
+
+
+def test_deleting_the_account_deletes_its_drafts(client, world):
+    from portability import deletion
+
+    client.force_login(world.member)
+    put(client, KEY, NEW_THREAD)
+    PostedDraft.objects.create(user=world.member, key="thread-2", posted_at=timezone.now())
+    Draft.objects.create(user=world.outsider, key=KEY, fields={"body": "Otto's"}, updated_at=timezone.now())
+    deletion.delete_account(world.member)
+    assert not Draft.objects.filter(user=world.member).exists()
+    assert not PostedDraft.objects.filter(user=world.member).exists()
+    assert Draft.objects.filter(user=world.outsider).exists()
