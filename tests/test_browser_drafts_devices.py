@@ -233,3 +233,51 @@ def test_the_event_form_keeps_its_kind_date_time_and_zone_across_a_reload(page, 
     expect(page.get_by_label("Length in minutes")).to_have_value("45")
     expect(zone).to_have_value("Europe/Paris")
     assert_accessible(page)
+
+
+# The tags of a form may come as a multiple select or a list of checkboxes; an added widget
+# (as a composer would add) is part of the draft like the form's own fields.
+OTHER_TAG_WIDGETS = """
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector('input[name="draft_key"]').form;
+  var box = document.createElement("div");
+  box.innerHTML =
+    '<label for="picked">Picked tags</label>' +
+    '<select multiple id="picked" name="picked">' +
+    '<option value="sleep">sleep</option><option value="nights">nights</option>' +
+    '<option value="opioids">opioids</option>' +
+    '</select>' +
+    '<fieldset><legend>Areas</legend>' +
+    '<input type="checkbox" id="area-ward" name="areas" value="ward"><label for="area-ward">Ward</label>' +
+    '<input type="checkbox" id="area-home" name="areas" value="home"><label for="area-home">Home</label>' +
+    '<input type="checkbox" id="area-icu" name="areas" value="icu" checked><label for="area-icu">ICU</label>' +
+    '</fieldset>' +
+    '<input type="password" name="secret_password" aria-label="Secret">' +
+    '<input type="hidden" name="marker" value="from-the-page">';
+  form.insertBefore(box, form.querySelector(".form-actions"));
+});
+"""
+
+
+def test_tags_as_a_multiple_select_or_checkboxes_are_kept_and_secrets_are_not(page, live_server, world):
+    page.add_init_script(OTHER_TAG_WIDGETS)
+    log_in(page, live_server.url, world.member.email)
+    key = f"thread-{world.public.pk}"
+    page.goto(f"{live_server.url}/c/commons/threads/new/")
+    page.get_by_label("Picked tags").select_option(["sleep", "opioids"])
+    page.get_by_label("Home").check()
+    page.get_by_label("ICU").uncheck()
+    page.get_by_label("Secret").fill("hunter2")
+    page.get_by_label("Title").fill("Night rounds")
+    fields = wait_for_server_draft(world.member, key, lambda f: f.get("title") == "Night rounds")
+    assert fields["picked"] == ["sleep", "opioids"] and fields["areas"] == ["home"]
+    assert "secret_password" not in fields and "marker" not in fields and "csrfmiddlewaretoken" not in fields
+    page.reload()
+    expect(page.get_by_label("Picked tags")).to_have_values(["sleep", "opioids"])
+    expect(page.get_by_label("Home")).to_be_checked()
+    expect(page.get_by_label("ICU")).not_to_be_checked()
+    expect(page.get_by_label("Ward")).not_to_be_checked()
+    expect(page.get_by_label("Secret")).to_have_value("")
+    expect(page.get_by_label("Title")).to_have_value("Night rounds")
+    stored = page.evaluate(f"localStorage.getItem('copsite-draft:{key}')")
+    assert "hunter2" not in stored and "from-the-page" not in stored
