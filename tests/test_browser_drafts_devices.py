@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from core.models import Draft
 from discussions.models import Post, Thread
 from resources.models import Resource
-from tests.browser import assert_accessible, log_in, visit
+from tests.browser import assert_accessible, drafts_settled, log_in, visit
 
 pytestmark = pytest.mark.browser
 
@@ -64,12 +64,14 @@ def test_a_new_thread_draft_keeps_title_kind_tags_and_body_until_it_is_posted(pa
     start = f"{live_server.url}/c/commons/threads/new/"
     key = f"thread-{world.public.pk}"
     visit(page, start)
+    drafts_settled(page)
     page.get_by_label("Title").fill("Night rounds")
     page.get_by_label("Question").check()
     page.get_by_label("Tags").fill("sleep, nights")
     page.get_by_label("Your post").fill("What do you check first?")
 
     page.reload()
+    drafts_settled(page)
     expect(page.get_by_label("Title")).to_have_value("Night rounds")
     expect(page.get_by_label("Question")).to_be_checked()
     expect(page.get_by_label("Tags")).to_have_value("sleep, nights")
@@ -81,6 +83,7 @@ def test_a_new_thread_draft_keeps_title_kind_tags_and_body_until_it_is_posted(pa
     page.get_by_role("button", name="Post thread").click()
     expect(page.locator("#id_body_error")).to_be_visible()
     page.reload()  # a GET of the form: only the draft can bring the fields back
+    drafts_settled(page)
     expect(page.get_by_label("Title")).to_have_value("Night rounds")
     expect(page.get_by_label("Question")).to_be_checked()
     expect(page.get_by_label("Tags")).to_have_value("sleep, nights")
@@ -96,6 +99,7 @@ def test_a_new_thread_draft_keeps_title_kind_tags_and_body_until_it_is_posted(pa
 
     visit(page, start)
     page.reload()
+    drafts_settled(page)
     expect(page.get_by_label("Title")).to_have_value("")
     expect(page.get_by_label("Discussion")).to_be_checked()  # the page's own choice
     expect(page.get_by_label("Tags")).to_have_value("")
@@ -123,11 +127,13 @@ def test_a_reply_draft_follows_the_member_to_a_second_device_and_ends_on_both_wh
     try:
         log_in(phone, live_server.url, world.member.email)
         visit(phone, thread_url)
+        drafts_settled(phone)
         phone_box = phone.get_by_role("region", name="Reply to the thread").get_by_label("Your reply")
         expect(phone_box).to_have_value("We use Abbey on nights, and PAINAD when they can't say.")
         phone.get_by_role("region", name="Reply to the thread").get_by_role("button", name="Post reply").click()
         expect(phone.get_by_role("status")).to_contain_text("Your reply is posted.")
         phone.reload()
+        drafts_settled(phone)
         expect(phone_box).to_have_value("")
         assert server_draft(world.member, key) is None
     finally:
@@ -136,6 +142,7 @@ def test_a_reply_draft_follows_the_member_to_a_second_device_and_ends_on_both_wh
     # The laptop still holds the text as it was before the post: it drops it, sends nothing back.
     writes = draft_requests(laptop)
     laptop.reload()
+    drafts_settled(laptop)
     expect(laptop_box).to_have_value("")
     assert laptop.evaluate(f"localStorage.getItem('copsite-draft:{key}')") is None
     time.sleep(2.5)  # past the save delay: nothing was sent
@@ -186,6 +193,7 @@ def test_a_save_that_arrives_after_the_post_never_brings_the_reply_back(page, li
     assert server_draft(world.member, key) is None
     page.unroute(re.compile(r".*/drafts/.*"))
     page.reload()
+    drafts_settled(page)
     expect(box).to_have_value("")
     assert server_draft(world.member, key) is None
 
@@ -199,6 +207,7 @@ def test_the_resource_form_keeps_its_kind_link_and_tags_across_a_reload(page, li
     page.get_by_role("textbox", name=re.compile(r"^Link")).fill("https://example.org/abbey")
     page.get_by_label("Tags").fill("assessment")
     page.reload()
+    drafts_settled(page)
     expect(page.get_by_label("Tool or template")).to_be_checked()
     expect(page.get_by_label("Title", exact=True)).to_have_value("Abbey pain scale explained")
     expect(page.get_by_role("textbox", name=re.compile(r"^Link"))).to_have_value("https://example.org/abbey")
@@ -209,6 +218,7 @@ def test_the_resource_form_keeps_its_kind_link_and_tags_across_a_reload(page, li
     assert (resource.kind, resource.url) == ("tool", "https://example.org/abbey")
     visit(page, add)
     page.reload()
+    drafts_settled(page)
     expect(page.get_by_label("Tool or template")).not_to_be_checked()
     expect(page.get_by_label("Title", exact=True)).to_have_value("")
     expect(page.get_by_role("textbox", name=re.compile(r"^Link"))).to_have_value("")
@@ -226,6 +236,7 @@ def test_the_event_form_keeps_its_kind_date_time_and_zone_across_a_reload(page, 
     zone = page.get_by_role("combobox", name=re.compile("Time zone"))
     zone.select_option("Europe/Paris")
     page.reload()
+    drafts_settled(page)
     expect(page.get_by_label("Title")).to_have_value("Handover huddle")
     expect(page.get_by_label("Call or online meetup")).to_be_checked()
     expect(page.get_by_label("Date")).to_have_value("2031-03-04")
@@ -273,6 +284,7 @@ def test_tags_as_a_multiple_select_or_checkboxes_are_kept_and_secrets_are_not(pa
     assert fields["picked"] == ["sleep", "opioids"] and fields["areas"] == ["home"]
     assert "secret_password" not in fields and "marker" not in fields and "csrfmiddlewaretoken" not in fields
     page.reload()
+    drafts_settled(page)
     expect(page.get_by_label("Picked tags")).to_have_values(["sleep", "opioids"])
     expect(page.get_by_label("Home")).to_be_checked()
     expect(page.get_by_label("ICU")).not_to_be_checked()

@@ -230,6 +230,9 @@
       b.timer = setTimeout(function () { push(b, false); }, SAVE_AFTER);
     }
     b.shown = true;
+    // Other scripts (and the browser tests) can tell the draft is in place: for a member that
+    // waits for the server's answer, so a posted text is never shown, even for a moment.
+    b.form.setAttribute("data-draft-state", "restored");
   }
 
   function bindForm(store, form, key) {
