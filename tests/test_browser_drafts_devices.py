@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from core.models import Draft
 from discussions.models import Post, Thread
 from resources.models import Resource
-from tests.browser import assert_accessible, drafts_settled, log_in, visit
+from tests.browser import assert_accessible, drafts_settled, log_in, log_out, visit
 
 pytestmark = pytest.mark.browser
 
@@ -144,7 +144,7 @@ def test_a_reply_draft_follows_the_member_to_a_second_device_and_ends_on_both_wh
     laptop.reload()
     drafts_settled(laptop)
     expect(laptop_box).to_have_value("")
-    assert laptop.evaluate(f"localStorage.getItem('copsite-draft:{key}')") is None
+    assert laptop.evaluate(f"localStorage.getItem('copsite-draft:{world.member.pk}:{key}')") is None
     time.sleep(2.5)  # past the save delay: nothing was sent
     assert writes == []
     assert server_draft(world.member, key) is None
@@ -291,5 +291,29 @@ def test_tags_as_a_multiple_select_or_checkboxes_are_kept_and_secrets_are_not(pa
     expect(page.get_by_label("Ward")).not_to_be_checked()
     expect(page.get_by_label("Secret")).to_have_value("")
     expect(page.get_by_label("Title")).to_have_value("Night rounds")
-    stored = page.evaluate(f"localStorage.getItem('copsite-draft:{key}')")
+    stored = page.evaluate(f"localStorage.getItem('copsite-draft:{world.member.pk}:{key}')")
     assert "hunter2" not in stored and "from-the-page" not in stored
+
+
+def test_on_a_shared_computer_one_members_draft_never_shows_in_anothers_form(page, live_server, world):
+    start = f"{live_server.url}/c/commons/threads/new/"
+    log_in(page, live_server.url, world.member.email)
+    visit(page, start)
+    drafts_settled(page)
+    page.get_by_label("Title").fill("Mira's private worry")
+    page.get_by_label("Your post").fill("Not for Fern's eyes.")
+    wait_for_server_draft(world.member, f"thread-{world.public.pk}", lambda f: f.get("body"))
+    log_out(page)
+
+    log_in(page, live_server.url, world.facilitator.email)
+    visit(page, start)
+    drafts_settled(page)
+    expect(page.get_by_label("Title")).to_have_value("")
+    expect(page.get_by_label("Your post")).to_have_value("")
+    page.wait_for_timeout(2000)  # past the save delay: nothing of Mira's went to Fern's copy
+    assert server_draft(world.facilitator, f"thread-{world.public.pk}") is None
+    log_out(page)
+
+    log_in(page, live_server.url, world.member.email)
+    visit(page, start)
+    expect(page.get_by_label("Your post")).to_have_value("Not for Fern's eyes.")

@@ -24,6 +24,14 @@
     try { return window.localStorage; } catch (e) { return null; }
   }
 
+  // Where this browser keeps a form's draft: a member's under their own name
+  // (body[data-drafts-owner]), so on a shared computer one member's drafts
+  // never show in another's forms, nor go to their copy on the server.
+  function slot(key) {
+    var owner = document.body && document.body.getAttribute("data-drafts-owner");
+    return PREFIX + (owner ? owner + ":" : "") + key;
+  }
+
   // Drafts: what is typed into a posting form survives a failed submit, a
   // lost connection or a closed tab. A form takes part by carrying a
   // draft_key field; every field of it is kept under that key (text, choices,
@@ -40,7 +48,8 @@
     document.cookie = POSTED + "=; Max-Age=0; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
     match[1].replace(/"/g, "").split(".").forEach(function (key) {
       if (!key) return;
-      store.removeItem(PREFIX + key);
+      store.removeItem(slot(key));
+      store.removeItem(PREFIX + key);  // kept before drafts had owners
       postedHere[key] = true;
       bindings.forEach(function (b) {
         if (b.key === key) { clearTimeout(b.timer); b.dirty = false; }
@@ -161,7 +170,7 @@
 
   function keep(store, key, draft) {
     try {
-      store.setItem(PREFIX + key, JSON.stringify(draft));
+      store.setItem(slot(key), JSON.stringify(draft));
     } catch (e) { /* the browser's storage is full: the server's copy (for a member) still follows */ }
   }
 
@@ -193,14 +202,14 @@
     clearTimeout(b.timer);
     if (!b.url || !b.dirty || postedHere[b.key]) return;
     b.dirty = false;
-    var draft = localDraft(b.store, PREFIX + b.key, b.form);
+    var draft = localDraft(b.store, slot(b.key), b.form);
     var body = draft ? JSON.stringify({ fields: draft.fields, updated: Math.round(draft.updated) }) : null;
     ask(b, draft ? "PUT" : "DELETE", body, leaving).then(function (reply) {
       var posted = reply.answer && reply.answer.posted;
       if (reply.status === 409 && posted) {
         // The key was posted (on another device) after this text was typed: it is that post.
-        var now = localDraft(b.store, PREFIX + b.key, b.form);
-        if (now && now.updated <= posted) b.store.removeItem(PREFIX + b.key);
+        var now = localDraft(b.store, slot(b.key), b.form);
+        if (now && now.updated <= posted) b.store.removeItem(slot(b.key));
       } else if (reply.status === 429 || reply.status >= 500) {
         b.dirty = true;  // the next change, or leaving the page, tries again
       }
@@ -210,10 +219,10 @@
   // Which copy goes into the form: this browser's, or the server's if newer;
   // neither if the key was posted after it was typed.
   function restore(b, server) {
-    var local = localDraft(b.store, PREFIX + b.key, b.form);
+    var local = localDraft(b.store, slot(b.key), b.form);
     var posted = server && server.posted;
     if (local && posted && local.updated <= posted) {
-      b.store.removeItem(PREFIX + b.key);  // posted from another device after this was typed
+      b.store.removeItem(slot(b.key));  // posted from another device after this was typed
       if (b.shown) clear(b.form, b.touched);
       local = null;
     }
@@ -236,6 +245,14 @@
   }
 
   function bindForm(store, form, key) {
+    var unowned = store.getItem(PREFIX + key);
+    if (unowned !== null && slot(key) !== PREFIX + key) {
+      // A draft kept before drafts had owners: it is this member's now (the one who opened the form).
+      try {
+        if (store.getItem(slot(key)) === null) store.setItem(slot(key), unowned);
+        store.removeItem(PREFIX + key);
+      } catch (e) { /* the storage is full: it stays where it was */ }
+    }
     var b = { form: form, key: key, store: store, touched: {}, dirty: false, timer: null, shown: false, url: null };
     var base = document.body && document.body.getAttribute("data-drafts");
     if (base && window.fetch) b.url = base + encodeURIComponent(key) + "/";
@@ -246,7 +263,7 @@
       if (worthKeeping(form)) {
         keep(store, key, { v: 2, fields: snapshot(form), updated: serverNow() });
       } else {
-        store.removeItem(PREFIX + key);
+        store.removeItem(slot(key));
       }
       delete postedHere[key];  // typed after the post: a new draft
       b.dirty = true;
