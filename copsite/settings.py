@@ -305,6 +305,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "discussions.run_events",
         "schedule": 60.0,
     },
+    # Drafts nobody typed into for a month (core/drafts.py).
+    "sweep-drafts": {
+        "task": "copsite.sweep_drafts",
+        "schedule": crontab(hour=3, minute=45),
+    },
     "heartbeat": {
         "task": "copsite.heartbeat",
         "schedule": 60.0,
@@ -566,6 +571,9 @@ RATE_LIMITS = {
     "delete_account": (env_str("DELETE_ACCOUNT_RATE_LIMIT", "5/300"), None),
     # Pictures and PDFs put into posts (each one is read and re-encoded).
     "attach": (env_str("ATTACH_RATE_LIMIT", "20/60,200/3600"), env_str("ATTACH_IP_RATE_LIMIT") or None),
+    # The server's copy of a draft: site.js saves 1.5 s after typing stops and as a page is left,
+    # and reads one per posting form it shows. Generous: a member typing all hour stays under it.
+    "draft": (env_str("DRAFT_RATE_LIMIT", "120/60,3000/3600"), env_str("DRAFT_IP_RATE_LIMIT") or None),
 }
 # A member with fewer than HOLD_NEW_MEMBER_POSTS visible posts in a community
 # whose thread or reply has more than HOLD_LINK_LIMIT links waits for a

@@ -13,6 +13,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import drafts
 from core.mail import build_message, still_deliverable
 from core.models import Heartbeat, OutboundEmail
 
@@ -126,3 +127,9 @@ def heartbeat(name: str = "worker") -> str:
     now = timezone.now()
     Heartbeat.objects.update_or_create(name=name, defaults={"at": now})
     return now.isoformat()
+
+
+@shared_task(name="copsite.sweep_drafts", time_limit=120, soft_time_limit=100)
+def sweep_drafts() -> int:
+    """Beat: delete the server's drafts nobody typed into for a month (core/drafts.py). Returns how many."""
+    return drafts.sweep()

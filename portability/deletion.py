@@ -30,7 +30,7 @@ from bookmarks.models import Bookmark
 from communities import policy
 from communities.models import AuditEntry, Community, Membership
 from core import pagecache
-from core.models import OutboundEmail
+from core.models import Draft, OutboundEmail, PostedDraft
 from core.refusals import Refused
 from digests.models import DigestRun
 from discussions.models import ReadState, ThreadWatch
@@ -113,12 +113,14 @@ def _end_memberships(user: User) -> None:
 
 
 def _remove_personal_rows(user: User, email: str) -> None:
-    """What only served the person: notifications, bookmarks, read markers, watching levels, tokens, sessions,
-    queued mail."""
+    """What only served the person: notifications, bookmarks, drafts, read markers, watching levels, tokens,
+    sessions, queued mail."""
     Notification.objects.filter(user=user).delete()
     # Their join requests ended with their memberships: facilitators are no longer asked.
     Notification.objects.filter(actor=user, kind=Notification.Kind.JOIN_REQUEST).delete()
     Bookmark.objects.filter(user=user).delete()
+    Draft.objects.filter(user=user).delete()
+    PostedDraft.objects.filter(user=user).delete()
     ReadState.objects.filter(user=user).delete()
     ThreadWatch.objects.filter(user=user).delete()
     CalendarToken.objects.filter(user=user).delete()

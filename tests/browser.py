@@ -73,6 +73,15 @@ def visit(page, url: str):
     return response
 
 
+def drafts_settled(page) -> None:
+    """Wait until every posting form on the page has its draft back (or none): for a member,
+    site.js asks the server first, so an empty box means nothing until then."""
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('input[name="draft_key"]'))
+            .every((marker) => !marker.form || marker.form.hasAttribute("data-draft-state"))"""
+    )
+
+
 PASSWORD = "correct horse battery"
 
 
