@@ -43,7 +43,8 @@ def test_toolbar_buttons_and_shortcuts_format_the_reply(page, live_server, world
     open_thread(page, live_server, world.member, conversation)
     box = bottom_box(page)
     toolbar = reply_region(page).get_by_role("toolbar", name="Formatting")
-    expect(toolbar.get_by_role("button")).to_have_count(8)  # with the picture/file button: the box carries an upload address
+    # Eight with the picture/file button: the box carries an upload address.
+    expect(toolbar.get_by_role("button")).to_have_count(8)
     expect(toolbar.get_by_role("button", name="Bold (Ctrl+B)")).to_be_visible()
 
     toolbar.get_by_role("button", name="Bold (Ctrl+B)").click()
