@@ -194,7 +194,7 @@ ALLOWED_TAGS = frozenset(
         "th",
         "td",
         "abbr",
-        # Only a site picture's thumbnail (_check_attribute), only a read-only checkbox (_only_task_checkboxes).
+        # Only a site picture's thumbnail (_check_attribute), only a read-only checkbox (_only_allowed_voids).
         "img",
         "input",
     }
@@ -275,27 +275,29 @@ _CLEANER = nh3.Cleaner(
 )
 
 # nh3's output quotes every attribute value and escapes '"' inside it, so it can be read back with a regex.
-_INPUT_RE = re.compile(r"<input\b([^>]*)>")
+_VOID_RE = re.compile(r"<(input|img)\b([^>]*)>")
 _ATTRIBUTE_RE = re.compile(r'([a-z][a-z-]*)="([^"]*)"')
 _CHECKBOX = '<input type="checkbox" disabled="">'
 _CHECKED_CHECKBOX = '<input type="checkbox" disabled="" checked="">'
 
 
-def _only_task_checkboxes(cleaned: str) -> str:
-    """An <input> survives only as a disabled checkbox, rewritten in one fixed form; any other goes."""
+def _only_allowed_voids(cleaned: str) -> str:
+    """An <input> survives only as a disabled checkbox, rewritten in one fixed form; an <img> only with its src."""
 
     def keep(match: re.Match[str]) -> str:
-        attributes = dict(_ATTRIBUTE_RE.findall(match.group(1)))
+        attributes = dict(_ATTRIBUTE_RE.findall(match.group(2)))
+        if match.group(1) == "img":
+            return match.group(0) if "src" in attributes else ""
         if attributes.get("type") != "checkbox" or "disabled" not in attributes:
             return ""
         return _CHECKED_CHECKBOX if "checked" in attributes else _CHECKBOX
 
-    return _INPUT_RE.sub(keep, cleaned) if "<input" in cleaned else cleaned
+    return _VOID_RE.sub(keep, cleaned) if "<i" in cleaned else cleaned
 
 
 def sanitize(fragment: str) -> str:
     """Run an HTML fragment through the same allowlist as rendered markdown."""
-    return _only_task_checkboxes(_CLEANER.clean(fragment))
+    return _only_allowed_voids(_CLEANER.clean(fragment))
 
 
 # --- markdown-it-py -----------------------------------------------------------
@@ -672,7 +674,7 @@ def _images_as_links(image: Token, *, inside_link: bool) -> list[Token]:
         return [link, thumbnail, Token("link_close", "a", -1)]
     if not _image_url_allowed(src):
         return [_text_token(alt)] if alt else []
-    link.attrs = {"href": src, "class": IMAGE_LINK_CLASS}
+    link.attrs = {"class": IMAGE_LINK_CLASS, "href": src}
     title = image.attrs.get("title")
     if title:
         link.attrs["title"] = title
