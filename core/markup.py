@@ -46,7 +46,7 @@ RENDER_VERSION: int = 3
 # milliseconds (tests/test_markup.py, "timing").
 MAX_SOURCE_CHARS = 20_000
 MAX_MENTIONS = 20
-# Distinct "#123" thread references looked up per text; later ones stay text.
+# "#123" thread links per text (and so at most this many look-ups); later ones stay text.
 MAX_THREAD_LINKS = 50
 
 MentionURL = Callable[[str], str | None]
@@ -685,6 +685,7 @@ def _resolve_references(env: _Env, inlines: list[Token]) -> None:
     """Mentions and thread links in document order: a link, or plain text past the caps or when unknown."""
     mention_urls: dict[str, str | None] = {}
     thread_urls: dict[int, str | None] = {}
+    thread_links = 0
     for inline in inlines:
         children = inline.children or []
         if not any(t.type in ("copsite_mention", "copsite_thread") for t in children):
@@ -704,11 +705,14 @@ def _resolve_references(env: _Env, inlines: list[Token]) -> None:
             elif token.type == "copsite_thread":
                 number = int(token.content[1:])
                 if number not in thread_urls:
-                    if env.thread_url is None or len(thread_urls) >= MAX_THREAD_LINKS:
+                    if env.thread_url is None or thread_links >= MAX_THREAD_LINKS:
                         out.append(_text_token(token.content))
                         continue
                     thread_urls[number] = env.thread_url(number)
                 url, css_class = thread_urls[number], "thread-link"
+                if thread_links >= MAX_THREAD_LINKS:
+                    url = None
+                thread_links += bool(url)
             else:
                 out.append(token)
                 continue

@@ -397,7 +397,9 @@ def test_rerendering_turns_images_stored_before_the_change_into_links(world, con
     post = services.reply(world.member, conversation.thread, f"![poster]({TRACKER})")
     Post.objects.filter(pk=post.pk).update(body_html=old_html, render_version=1)
     event = factories.event(world.facilitator, world.public, title="Chat")
-    Event.objects.filter(pk=event.pk).update(description=f"![poster]({TRACKER})", description_html=old_html)
+    Event.objects.filter(pk=event.pk).update(
+        description=f"![poster]({TRACKER})", description_html=old_html, render_version=1
+    )
 
     call_command("rerender_markup", stdout=StringIO())
     for html in (Post.objects.get(pk=post.pk).body_html, Event.objects.get(pk=event.pk).description_html):
