@@ -890,6 +890,59 @@ def _plain_text(sanitized_html: str) -> str:
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
+_LIST_MARKER_RE = re.compile(r"( *)([-*+]|[0-9]{1,9}[.)])( +|$)")
+_FENCE_RE = re.compile(r" {0,3}(```|~~~)")
+_ORDERED_ITEM_RE = re.compile(r"^ {0,3}[0-9]{1,9}[.)] ", re.MULTILINE)
+
+
+@dataclass
+class _Item:
+    indent: int  # as typed
+    content: int  # as typed: where the item's text starts
+    shift: int  # spaces added to the item and what belongs to it
+
+
+def _nest_under_numbers(source: str) -> str:
+    """Two spaces nest a list under a numbered item, as they do under a bullet.
+
+    CommonMark nests under "1. " only from the item's text (three spaces);
+    Discourse and GitHub users type two. A list marker indented at least two
+    spaces past its parent item's marker but short of its text is moved to
+    the text, and what is indented under it moves along. Lines inside fenced
+    code are never read as list items.
+    """
+    if not _ORDERED_ITEM_RE.search(source):
+        return source
+    lines = source.split("\n")
+    items: list[_Item] = []
+    fence = ""
+    for number, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        if not stripped:
+            continue
+        indent = len(line) - len(stripped)
+        marker = None
+        if fence:
+            if stripped.startswith(fence):
+                fence = ""
+        elif (opening := _FENCE_RE.match(line)) is not None:
+            fence = opening.group(1)
+        else:
+            marker = _LIST_MARKER_RE.match(line)
+        # A marker's parent is the last item marked left of it; other lines belong to the items whose text they reach.
+        while items and (indent <= items[-1].indent if marker else indent < items[-1].content):
+            items.pop()
+        shift = items[-1].shift if items else 0
+        if marker is not None:
+            if items and items[-1].indent + 2 <= indent < items[-1].content:
+                shift += items[-1].content - indent
+            spaces = len(marker.group(3))
+            items.append(_Item(indent, indent + len(marker.group(2)) + (spaces if 1 <= spaces <= 4 else 1), shift))
+        if shift:
+            lines[number] = " " * shift + line
+    return "\n".join(lines)
+
+
 def _check_limits(source: str) -> None:
     if len(source) > MAX_SOURCE_CHARS:
         raise MarkupError(f"This text is too long ({len(source):,} characters); the limit is {MAX_SOURCE_CHARS:,}.")
@@ -907,7 +960,7 @@ def render(source: str, *, mention_url: MentionURL | None = None, thread_url: Th
     """
     source = source.replace("\r\n", "\n").replace("\r", "\n")
     _check_limits(source)
-    source = _CONTROL_RE.sub("", source)
+    source = _nest_under_numbers(_CONTROL_RE.sub("", source))
     env = _Env(mention_url=mention_url, thread_url=thread_url, mentions=[])
     try:
         raw_html = _MD.render(source, {"copsite": env}).rstrip("\n")

@@ -52,6 +52,14 @@ def test_two_spaces_nest_a_list():
     )
 
 
+def test_two_spaces_nest_under_a_numbered_item_too():
+    html = render("1. Power up\n  - rails\n  - clock\n    - deeper\n2. Run").html
+    assert tags(html) == ["ol", "li", "ul", "li", "li", "ul", "li", "li"]
+    # Three spaces (CommonMark's own) and fenced code are as they were.
+    assert render("1. a\n   - b").html == render("1. a\n  - b").html
+    assert render("1. a\n```\n  - x\n```").html.endswith("<pre><code>  - x\n</code></pre>")
+
+
 def test_a_single_newline_breaks_the_line():
     assert render("first\nsecond").html == "<p>first<br>\nsecond</p>"
     assert render("first\nsecond").text == "first\nsecond"
