@@ -305,7 +305,7 @@ def sanitize(fragment: str) -> str:
 # A name may end in "+", "-" or "_" but not ".": "thanks @mira." means mira.
 # Bounded so a long run costs one short match; longer than a username is text.
 _MAX_USERNAME = 150
-_MENTION_NAME_RE = re.compile(r"[A-Za-z0-9_.+\-]{1,%d}" % (_MAX_USERNAME + 1))
+_MENTION_NAME_RE = re.compile(rf"[A-Za-z0-9_.+\-]{{1,{_MAX_USERNAME + 1}}}")
 # "#123" links a thread: not after a word character or "&" ("a#1", "&#123;").
 _THREAD_NUMBER_RE = re.compile(r"[0-9]{1,18}(?![\w])")
 _WORD_RE = re.compile(r"\w")
@@ -530,9 +530,7 @@ def _attribution(value: str | None) -> tuple[str, int | None]:
     return name.strip()[:_MAX_USERNAME], int(post.group(1)) if post else None
 
 
-def _render_quote_source(
-    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
-) -> str:
+def _render_quote_source(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     meta = tokens[idx].meta
     name = escapeHtml(meta["name"])
     if meta["post"] is not None:
@@ -609,24 +607,23 @@ _TASK_RE = re.compile(r"\[([ xX])\](?: |$)")
 
 
 def _task_item(item: Token, inline: Token, parent: Token) -> None:
-    """"- [ ] a" / "- [x] a": a read-only checkbox (GitHub task lists)."""
-    first = inline.children[0] if inline.children else None
-    if first is None or first.type != "text":
+    """ "- [ ] a" / "- [x] a": a read-only checkbox (GitHub task lists)."""
+    children = inline.children
+    if not children or children[0].type != "text":
         return
+    first = children[0]
     match = _TASK_RE.match(first.content)
     if match is None:
         return
     first.content = first.content[3:]
     box = Token("task_checkbox", "input", 0)
     box.meta = {"checked": match.group(1) != " "}
-    inline.children.insert(0, box)
+    children.insert(0, box)
     item.attrs["class"] = "task-list-item"
     parent.attrs["class"] = "contains-task-list"
 
 
-def _render_task_checkbox(
-    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any
-) -> str:
+def _render_task_checkbox(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     return _CHECKED_CHECKBOX if tokens[idx].meta["checked"] else _CHECKBOX
 
 

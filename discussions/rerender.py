@@ -23,6 +23,4 @@ def _render(post: Post) -> bool:
 
 def rerender_posts(everything: bool, write: Write) -> tuple[int, int]:
     posts = Post.objects.only("pk", "body", "render_version")
-    return in_batches(
-        posts, _render, ["body_html", "body_text"], everything=everything, what="posts", write=write
-    )
+    return in_batches(posts, _render, ["body_html", "body_text"], everything=everything, what="posts", write=write)

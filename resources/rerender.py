@@ -28,5 +28,11 @@ def _index(batch: list[Resource]) -> None:
 def rerender_resources(everything: bool, write: Write) -> tuple[int, int]:
     fields = [*(f"{field}_html" for field in TEXT_FIELDS), "search_text"]
     return in_batches(
-        Resource.objects.all(), _render, fields, everything=everything, what="resources", write=write, after_batch=_index
+        Resource.objects.all(),
+        _render,
+        fields,
+        everything=everything,
+        what="resources",
+        write=write,
+        after_batch=_index,
     )

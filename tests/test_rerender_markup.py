@@ -83,7 +83,10 @@ def test_yesterdays_posts_read_the_same_after_the_rerender_but_for_the_listed_di
     assert text_differences == TEXT_DIFFERENCES
     # The HTML did change where the dialect did: headings moved down, lines break.
     html = {entry["source"]: post.body_html for post, entry in posts}
-    assert "<h4>Results</h4>" in html["Heading below\n\n## Results\n\nThe results were fine.\n\n### Details\n\nMostly fine."]
+    assert (
+        "<h4>Results</h4>"
+        in html["Heading below\n\n## Results\n\nThe results were fine.\n\n### Details\n\nMostly fine."]
+    )
     assert "<br>" in html["A long thought\nthat continues on the next line\nand another one."]
 
 
