@@ -24,7 +24,8 @@ from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt, helpers
-from markdown_it.common.utils import escapeHtml
+from markdown_it.common.utils import escapeHtml, unescapeAll
+from markdown_it.helpers.parse_link_destination import _Result as _DestinationResult
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
@@ -321,7 +322,7 @@ _QUOTE_POST_RE = re.compile(r"post:\s*([0-9]{1,18})")
 MAX_QUOTE_DEPTH = 8
 # Lines the [quote] rule may visit looking for closing markers, per text: far
 # beyond real posts, and it keeps "[quote]" on every line linear.
-_QUOTE_SCAN_BUDGET = 20_000
+_QUOTE_SCAN_BUDGET = 10_000
 # Containers (quotes, lists) deeper than this are shown as plain paragraphs
 # from there on; markdown-it would drop content past maxNesting, and each level
 # is a few Python frames.
@@ -467,6 +468,48 @@ def _parse_link_label(state: StateInline, start: int, disable_nested: bool = Fal
     memo[key] = label_end
     state.pos = old_pos
     return label_end
+
+
+# CommonMark lets implementations limit parenthesis nesting in a link
+# destination (at least three levels); markdown-it's 32, walked a character
+# at a time, made "[a](" repeated cost 128 steps per bracket.
+_DESTINATION_PARENS = 8
+_DESTINATION_RUN_RE = re.compile(r"[^\x00-\x20\x7f()\\]*")
+_DESTINATION_ANGLED_RE = re.compile(r"(?:[^<>\n\\]|\\.)*>")
+
+
+def _parse_link_destination(string: str, pos: int, maximum: int) -> _DestinationResult:
+    """A link destination (CommonMark "link destination") from ``pos``: ``<…>`` or a run with balanced parentheses."""
+    result = _DestinationResult()
+    if pos < maximum and string[pos] == "<":
+        angled = _DESTINATION_ANGLED_RE.match(string, pos + 1, maximum)
+        if angled is not None:
+            result.ok, result.pos, result.str = True, angled.end(), unescapeAll(string[pos + 1 : angled.end() - 1])
+        return result
+    start, level = pos, 0
+    while pos < maximum:
+        pos = _DESTINATION_RUN_RE.match(string, pos, maximum).end()  # type: ignore[union-attr]  # "*" always matches
+        if pos >= maximum:
+            break
+        char = string[pos]
+        if char == "\\":
+            if pos + 1 < maximum and string[pos + 1] == " ":
+                break
+            pos += 2  # escapes what follows, or is itself the last character
+            continue
+        if char == "(":
+            level += 1
+            if level > _DESTINATION_PARENS:
+                return result
+        elif char == ")" and level:
+            level -= 1
+        else:
+            break  # a space, a control character, or the ")" that closes the link
+        pos += 1
+    pos = min(pos, maximum)
+    if pos > start and level == 0:
+        result.ok, result.pos, result.str = True, pos, unescapeAll(string[start:pos])
+    return result
 
 
 def _line(state: StateBlock, line: int) -> str:
@@ -742,7 +785,7 @@ def _parser() -> MarkdownIt:
     md.inline.ruler.before("escape", "copsite_thread", _thread_rule)
     md.helpers = SimpleNamespace(  # type: ignore[assignment]  # per instance, not markdown_it.helpers itself
         parseLinkLabel=_parse_link_label,
-        parseLinkDestination=helpers.parseLinkDestination,
+        parseLinkDestination=_parse_link_destination,
         parseLinkTitle=helpers.parseLinkTitle,
     )
     md.core.ruler.push("copsite_finish", _finish)
