@@ -322,7 +322,7 @@ _QUOTE_POST_RE = re.compile(r"post:\s*([0-9]{1,18})")
 MAX_QUOTE_DEPTH = 8
 # Lines the [quote] rule may visit looking for closing markers, per text: far
 # beyond real posts, and it keeps "[quote]" on every line linear.
-_QUOTE_SCAN_BUDGET = 10_000
+_QUOTE_SCAN_BUDGET = 20_000
 # Containers (quotes, lists) deeper than this are shown as plain paragraphs
 # from there on; markdown-it would drop content past maxNesting, and each level
 # is a few Python frames.
