@@ -321,7 +321,7 @@ _QUOTE_CLOSE_RE = re.compile(r"\[/quote\][ \t]*", re.IGNORECASE)
 _QUOTE_POST_RE = re.compile(r"post:\s*([0-9]{1,18})")
 MAX_QUOTE_DEPTH = 8
 # Lines the [quote] rule may visit looking for closing markers, per text: far
-# beyond real posts, and it keeps "[quote]" on every line linear.
+# beyond real posts (each line is visited about once, _quote_close).
 _QUOTE_SCAN_BUDGET = 20_000
 # Containers (quotes, lists) deeper than this are shown as plain paragraphs
 # from there on; markdown-it would drop content past maxNesting, and each level
@@ -343,6 +343,7 @@ class _Env:
     quote_depth: int = 0
     quote_budget: int = _QUOTE_SCAN_BUDGET
     labels: dict[tuple[int, bool, int], int] = field(default_factory=dict)
+    quote_pairs: dict[tuple[int, int, int], int] = field(default_factory=dict)
     label_steps: int = _LABEL_STEPS
 
 
@@ -524,25 +525,11 @@ def _quote_rule(state: StateBlock, start_line: int, end_line: int, silent: bool)
     env: _Env = state.env["copsite"]
     if opening is None or env.quote_depth >= MAX_QUOTE_DEPTH:
         return False
-    # The matching [/quote] at this indentation, counting nested [quote]s.
-    depth, line = 1, start_line
-    while depth:
-        line += 1
-        env.quote_budget -= 1
-        if line >= end_line or env.quote_budget < 0:
-            return False
-        if state.sCount[line] < state.blkIndent and not state.isEmpty(line):
-            return False  # the container around us ended first
-        if state.sCount[line] - state.blkIndent >= 4:
-            continue
-        text = _line(state, line)
-        if _QUOTE_CLOSE_RE.fullmatch(text):
-            depth -= 1
-        elif _QUOTE_OPEN_RE.fullmatch(text):
-            depth += 1
+    close_line = _quote_close(state, start_line, end_line, env)
+    if close_line < 0:
+        return False
     if silent:
         return True
-    close_line = line
     old_parent, old_line_max = state.parentType, state.lineMax
     state.parentType = "blockquote"
     state.lineMax = close_line
@@ -562,6 +549,43 @@ def _quote_rule(state: StateBlock, start_line: int, end_line: int, silent: bool)
     state.parentType, state.lineMax = old_parent, old_line_max
     state.line = close_line + 1
     return True
+
+
+def _quote_close(state: StateBlock, start_line: int, end_line: int, env: _Env) -> int:
+    """The line of the [/quote] matching the [quote] on ``start_line`` at this indentation, or -1.
+
+    One walk pairs every [quote] it passes with its [/quote] (or with none)
+    on a stack, so nested quotes and paragraphs of markers never walk again.
+    """
+
+    def key(line: int) -> tuple[int, int, int]:
+        return line, state.blkIndent, state.bMarks[line]
+
+    known = env.quote_pairs.get(key(start_line))
+    if known is not None:
+        return known if known < end_line else -1
+    opened, line, indent = [start_line], start_line, state.sCount[start_line]
+    while opened:
+        line += 1
+        env.quote_budget -= 1
+        if (
+            line >= end_line
+            or env.quote_budget < 0
+            or (
+                state.sCount[line] < state.blkIndent and not state.isEmpty(line)  # the container around us ended
+            )
+        ):
+            for position in opened:
+                env.quote_pairs[key(position)] = -1
+            return -1
+        if state.sCount[line] != indent:
+            continue  # markers pair up at the indentation they open at
+        text = _line(state, line)
+        if _QUOTE_CLOSE_RE.fullmatch(text):
+            env.quote_pairs[key(opened.pop())] = line
+        elif _QUOTE_OPEN_RE.fullmatch(text):
+            opened.append(line)
+    return line
 
 
 def _attribution(value: str | None) -> tuple[str, int | None]:

@@ -406,3 +406,9 @@ def test_link_destinations_parse_as_markdown_it_does_but_for_two_limits():
     assert not markup._parse_link_destination(deep, 0, len(deep)).ok
     assert ">x</a>" not in render(f"[x](https://x.org/{deep})").html
     assert ">x</a>" in render(f"[x](https://x.org/{deep[1:-1]})").html
+
+
+def test_quote_markers_pair_at_their_own_indentation():
+    html = render("[quote]\n- [quote]\n  y\n  [/quote]\n[/quote]").html
+    assert tags(html) == ["blockquote", "ul", "li", "blockquote", "p"]
+    assert render("[quote]\n" * 2500).html.count("<blockquote") == 0  # none closed: all text, one walk
