@@ -61,6 +61,8 @@ class Community(models.Model):
     )
     description = models.TextField(blank=True, max_length=20_000, help_text="Markdown.")
     description_html = models.TextField(blank=True, editable=False)
+    # core.markup.RENDER_VERSION of description_html; rerender_markup picks up rows behind it.
+    render_version = models.PositiveSmallIntegerField(default=0, editable=False)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
     default_cadence = models.CharField(

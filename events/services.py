@@ -23,7 +23,7 @@ from communities import audit, policy
 from communities.models import Community
 from core import pagecache
 from core.mail import one_line, queue_templated_email
-from core.markup import render_markdown
+from core.markup import RENDER_VERSION, render_markdown
 from core.refusals import Refused
 from discussions import services
 from discussions.models import Thread
@@ -82,7 +82,7 @@ def create_event(
         raise EventError("Only facilitators can schedule events.")
     host = urlsplit(settings.SITE_URL).hostname or "copsite"
     event = Event(community=community, created_by=actor, uid=f"{uuid.uuid4()}@{host}", **fields)
-    event.description_html = render_markdown(event.description)
+    event.description_html, event.render_version = render_markdown(event.description), RENDER_VERSION
     event.save()
     event.hosts.set(hosts or [actor])
     EventQuestion.objects.bulk_create(
@@ -103,7 +103,7 @@ def update_event(
         raise EventError("Only facilitators can edit events.")
     for name, value in fields.items():
         setattr(event, name, value)
-    event.description_html = render_markdown(event.description)
+    event.description_html, event.render_version = render_markdown(event.description), RENDER_VERSION
     event.sequence += 1
     event.save()
     if hosts:

@@ -14,7 +14,7 @@ from accounts.models import User
 from communities import audit, ledger, policy
 from communities.models import Activity, Community
 from core import pagecache
-from core.markup import render
+from core.markup import RENDER_VERSION, render
 from core.refusals import Refused
 from core.search import update_vector
 from discussions import services as discussions
@@ -37,6 +37,7 @@ def render_fields(resource: Resource) -> None:
         rendered = render(getattr(resource, field))
         setattr(resource, f"{field}_html", rendered.html)
         texts.append(rendered.text)
+    resource.render_version = RENDER_VERSION
     citation = " ".join(
         str(v)
         for v in (
