@@ -29,7 +29,7 @@ from markdown_it.helpers.parse_link_destination import _Result as _DestinationRe
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
-from markdown_it.rules_inline import StateInline
+from markdown_it.rules_inline import StateInline, backticks, emphasis, strikethrough
 from markdown_it.token import Token
 
 logger = logging.getLogger(__name__)
@@ -42,10 +42,13 @@ logger = logging.getLogger(__name__)
 #    headings start at <h3>, [quote] blocks, "#123" thread links, site pictures.
 RENDER_VERSION: int = 3
 
-# The parser is linear in its input (CommonMark's reference algorithms), so
-# this is the one size limit; pathological inputs of this size render in
-# milliseconds (tests/test_markup.py, "timing").
+# The parser is linear in its input (CommonMark's reference algorithms), but
+# each block costs tens of microseconds: 20,000 characters of "- a" lines
+# (5,000 list items) took ~175 ms, of "a" lines ~120 ms. The line limit keeps
+# every input of the allowed size under 50 ms (tests/test_markup_dialect.py,
+# "timing"); a real post is far below both.
 MAX_SOURCE_CHARS = 20_000
+MAX_LINES = 1_000
 MAX_MENTIONS = 20
 # "#123" thread links per text (and so at most this many look-ups); later ones stay text.
 MAX_THREAD_LINKS = 50
@@ -797,6 +800,8 @@ def _parser() -> MarkdownIt:
         "commonmark",
         {"html": False, "breaks": True, "xhtmlOut": False, "maxNesting": _MAX_NESTING},
     ).enable(["table", "strikethrough"])
+    # Raw HTML is off and bare URLs have their own rule: two fewer rules tried at every character.
+    md.disable(["html_inline", "html_block", "linkify"], ignoreInvalid=True)
     # Every URL becomes a link here; _finish applies our own policy (dropping
     # the href), rather than leaving "[x](javascript:…)" as literal text.
     md.validateLink = lambda url: True  # type: ignore[method-assign]  # markdown-it's documented hook
@@ -812,10 +817,43 @@ def _parser() -> MarkdownIt:
         parseLinkDestination=_parse_link_destination,
         parseLinkTitle=helpers.parseLinkTitle,
     )
+    _cap_delimiters(md)
     md.core.ruler.push("copsite_finish", _finish)
     md.add_render_rule("quote_source", _render_quote_source)
     md.add_render_rule("task_checkbox", _render_task_checkbox)
     return md
+
+
+# Emphasis, strikethrough and code-span delimiters a text may open: each one is a
+# token and a pass in markdown-it's pairing, so 20,000 characters of "*a" took
+# ~95 ms. Past this many of a kind the character is plain text; a real post
+# uses a few dozen.
+_MAX_DELIMITERS = 1_000
+
+
+def _capped(
+    rule: Callable[[StateInline, bool], bool], markers: str, kind: str
+) -> Callable[[StateInline, bool], bool]:
+    def capped(state: StateInline, silent: bool) -> bool:
+        # The rule is tried at every character: leave the others at the first test.
+        if state.src[state.pos] not in markers:
+            return False
+        used = state.env.get(kind, 0)
+        if used >= _MAX_DELIMITERS or not rule(state, silent):
+            return False
+        state.env[kind] = used + 1
+        return True
+
+    return capped
+
+
+def _cap_delimiters(md: MarkdownIt) -> None:
+    for name, rule, markers in (
+        ("emphasis", emphasis.tokenize, "*_"),
+        ("strikethrough", strikethrough.tokenize, "~"),
+        ("backticks", backticks.backtick, "`"),
+    ):
+        md.inline.ruler.at(name, _capped(rule, markers, f"copsite_{name}"))
 
 
 # One parser for every call: markdown-it keeps per-document state in the
@@ -1010,6 +1048,12 @@ def _nest_under_numbers(source: str) -> str:
 def _check_limits(source: str) -> None:
     if len(source) > MAX_SOURCE_CHARS:
         raise MarkupError(f"This text is too long ({len(source):,} characters); the limit is {MAX_SOURCE_CHARS:,}.")
+    lines = source.count("\n") + (not source.endswith("\n"))
+    if lines > MAX_LINES:
+        raise MarkupError(
+            f"This text has too many lines ({lines:,}); the limit is {MAX_LINES:,}. "
+            "A long log or listing reads better as a PDF attached to the post."
+        )
 
 
 def render(source: str, *, mention_url: MentionURL | None = None, thread_url: ThreadURL | None = None) -> Rendered:
@@ -1020,7 +1064,7 @@ def render(source: str, *, mention_url: MentionURL | None = None, thread_url: Th
     in ``mentions`` either way. ``thread_url(number)`` does the same for
     "#123": a thread's URL, or None to leave the text as it is. Raises
     ``MarkupError`` (a ``ValueError`` with a message for the author) for
-    input that is too long.
+    input that is too long or has too many lines.
     """
     source = source.replace("\r\n", "\n").replace("\r", "\n")
     _check_limits(source)

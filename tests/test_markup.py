@@ -608,11 +608,13 @@ def test_markup_error_is_a_value_error_with_a_readable_message():
 
 
 def test_limits_themselves_are_allowed():
-    # Brackets and lines need no limits of their own with a linear parser.
+    # Brackets need no limit of their own with a linear parser; lines have one (each block costs).
     render("a" * markup.MAX_SOURCE_CHARS)
     render("[" * markup.MAX_SOURCE_CHARS)
-    render("a\n" * (markup.MAX_SOURCE_CHARS // 2))
-    render("a\r\n" * (markup.MAX_SOURCE_CHARS // 3))
+    render("a\n" * markup.MAX_LINES)
+    render("a\r\n" * markup.MAX_LINES)
+    with pytest.raises(markup.MarkupError, match="too many lines"):
+        render("a\r\n" * (markup.MAX_LINES + 1))
 
 
 def test_deep_nesting_is_flattened_not_an_error():
@@ -667,11 +669,11 @@ DOS = [
     ("`a *10000", "`a" * 10_000, "either"),
     ("@a *6000", "@a " * 6000, "either"),
     ("urls", "https://a.example " * 1000, "either"),
-    ("-\\n *10000", "-\n" * 10_000, "ok"),
-    ("-\\r *10000", "-\r" * 10_000, "ok"),
-    ("=\\n *1999", "=\n" * 1999, "ok"),
-    ("a\\n-\\n *999", "a\n-\n" * 999, "ok"),
-    ("```\\n *1999", "```\n" * 1999, "ok"),
+    ("-\\n *10000", "-\n" * 10_000, "error"),
+    ("-\\r *10000", "-\r" * 10_000, "error"),
+    ("=\\n *1999", "=\n" * 1999, "error"),
+    ("a\\n-\\n *999", "a\n-\n" * 999, "error"),
+    ("```\\n *1999", "```\n" * 1999, "error"),
     ("```\\ *5000 (unpaired code spans)", "```\\" * 5000, "ok"),
     ("``\\ *6666", ("``\\" * 6667)[:20000], "ok"),
     ("`a` ``b *2500", "`a` ``b " * 2500, "ok"),
