@@ -831,9 +831,7 @@ def _parser() -> MarkdownIt:
 _MAX_DELIMITERS = 1_000
 
 
-def _capped(
-    rule: Callable[[StateInline, bool], bool], markers: str, kind: str
-) -> Callable[[StateInline, bool], bool]:
+def _capped(rule: Callable[[StateInline, bool], bool], markers: str, kind: str) -> Callable[[StateInline, bool], bool]:
     def capped(state: StateInline, silent: bool) -> bool:
         # The rule is tried at every character: leave the others at the first test.
         if state.src[state.pos] not in markers:

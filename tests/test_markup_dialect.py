@@ -426,3 +426,10 @@ def test_quote_markers_pair_at_their_own_indentation():
     html = render("[quote]\n- [quote]\n  y\n  [/quote]\n[/quote]").html
     assert tags(html) == ["blockquote", "ul", "li", "blockquote", "p"]
     assert render("[quote]\n" * markup.MAX_LINES).html.count("<blockquote") == 0  # none closed: all text, one walk
+
+
+def test_delimiters_past_the_limit_are_text():
+    cap = markup._MAX_DELIMITERS
+    html = render("*a* " * cap + "*b* `c` ~~d~~").html
+    assert html.count("<em>") == cap // 2 and "*b*" in html  # an opening and a closing run each
+    assert "<code>c</code>" in html and "<del>d</del>" in html  # each kind has its own count
