@@ -334,10 +334,11 @@ def test_a_refused_post_keeps_the_servers_draft(client, world, conversation):
     client.force_login(world.member)
     thread = conversation.thread
     key = f"reply-{thread.pk}-thread"
-    put(client, key, {"body": "[" * 1500})
-    response = client.post(f"/c/commons/t/{thread.pk}/reply/", {"body": "[" * 1500, "draft_key": key})
-    assert response.status_code == 200
-    assert fields_of(client, key) == {"body": "[" * 1500}
+    refused = "line\n" * 1001  # over the renderer's line limit
+    put(client, key, {"body": refused})
+    response = client.post(f"/c/commons/t/{thread.pk}/reply/", {"body": refused, "draft_key": key})
+    assert response.status_code == 200 and "too many lines" in response.content.decode()
+    assert fields_of(client, key) == {"body": refused}
 
 
 def test_posting_a_new_thread_ends_its_draft(client, world):
