@@ -193,8 +193,7 @@ def subject_for(sections: list[content.Section]) -> str:
     resources = sum(len(s.resources) for s in sections)
     replies = sum(len(s.replies) + len(s.for_you) for s in sections)
     chats = sum(len(s.chats) for s in sections)
-    firsts = sum(len(s.firsts) for s in sections)
-    # (what, whether the place goes after it): the first part says where.
+    # The first part says where; first contributions and upcoming events ride along unnamed.
     parts: list[str] = []
     if threads:
         if len(asked) == len(threads):
@@ -210,7 +209,6 @@ def subject_for(sections: list[content.Section]) -> str:
         (resources, "new resource", None),
         (replies, "reply for you", "replies for you"),
         (chats, "chat you missed", "chats you missed"),
-        (firsts, "first post to celebrate", "first posts to celebrate"),
     ):
         if count:
             parts.append(plural(count, one, many))
