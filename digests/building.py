@@ -216,10 +216,7 @@ def subject_for(sections: list[content.Section]) -> str:
         return f"Your digest from {settings.COPSITE_NAME}"[:SUBJECT_LIMIT]
     if not parts:
         parts.append("what's new")
-    if len(sections) == 1:
-        place = sections[0].community.name
-    else:
-        place = f"{len(sections)} communities"
+    place = sections[0].community.name if len(sections) == 1 else f"{len(sections)} communities"
     lead = f"{parts[0]} in "
     # The lead and its place always fit: a long name is shortened to what is left.
     room = SUBJECT_LIMIT - len(lead)

@@ -285,7 +285,7 @@ def first_contributions(community_ids: list[int], since: datetime, now: datetime
         .defer("body", "body_html")
         .order_by("created_at", "pk")[:MAX_FIRSTS_READ]
     )
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[int | None, int]] = set()
     firsts = []
     for post in posts:
         key = (post.author_id, post.thread.community_id)
@@ -309,10 +309,7 @@ def notes_for(threads: list[Thread], resources: list[Resource]) -> dict[tuple[st
         accepted_ids = [t.accepted_answer_id for t in questions.values() if t.accepted_answer_id]
         for post in (
             Post.objects.published()
-            .filter(
-                Q(pk__in=accepted_ids)
-                | Q(thread_id__in=list(questions), depth__gt=0, helpful_count__gt=0)
-            )
+            .filter(Q(pk__in=accepted_ids) | Q(thread_id__in=list(questions), depth__gt=0, helpful_count__gt=0))
             .select_related("author")
             .defer("body", "body_html")
             .order_by("-helpful_count", "created_at", "pk")[:MAX_ANSWERS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from html import escape
 from html.parser import HTMLParser
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from communities.models import Community, Membership
 from core.models import OutboundEmail
@@ -22,6 +24,7 @@ from discussions import services as discussions
 from discussions.models import Post, Thread
 from resources.models import Resource
 from tests import factories
+from tests.browser import SCREENSHOTS
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")
@@ -85,7 +88,7 @@ def test_an_excerpt_is_cut_at_a_word_with_an_ellipsis():
 def test_a_new_thread_shows_its_kind_author_plain_text_excerpt_and_counts(world):
     subscribe(world.outsider, world.public)
     thread = discussions.start_thread(world.member, world.public, title="Two-hourly night checks", body=LONG_BODY)
-    first, _second = factories.replies(thread, 2, by=[world.facilitator, world.owner])
+    factories.replies(thread, 2, by=[world.facilitator, world.owner])
     discussions.toggle_helpful(world.facilitator, thread.opening_post)
     discussions.toggle_helpful(world.owner, thread.opening_post)
     send()
@@ -221,12 +224,14 @@ def test_celebrate_names_first_contributions_and_stories_of_the_period(world, ma
     factories.membership(nia, world.public)
     discussions.reply(nia, conversation.thread, "Hello all, first time posting.")
     discussions.reply(nia, conversation.thread, "And a second post.")
-    discussions.start_thread(world.owner, world.public, title="Our first pain-free night", body="It worked.", kind="story")
+    discussions.start_thread(
+        world.owner, world.public, title="Our first pain-free night", body="It worked.", kind="story"
+    )
     send()
     mail = digest_of(world.outsider)
     text = mail.body_text
     celebrate = text.split("\nCelebrate\n")[1].split("\nFewer emails")[0]
-    assert "- First post from Nia Newcomer, in \"How do you assess pain in delirium?\"" in celebrate
+    assert '- First post from Nia Newcomer, in "How do you assess pain in delirium?"' in celebrate
     assert "- Story: Our first pain-free night by Olive Owner" in celebrate
     assert "First post from Olive" not in text
     assert celebrate.count("Nia Newcomer") == 1  # her first post only
@@ -234,8 +239,8 @@ def test_celebrate_names_first_contributions_and_stories_of_the_period(world, ma
     assert "First post from Mira Member" in celebrate and "First post from Fern Facilitator" in celebrate
     html = mail.body_html
     assert ">Celebrate</h3>" in html
-    assert "First post from <strong style=\"color:#1b1e23;\">Nia Newcomer</strong>" in html
-    assert "by <strong style=\"color:#1b1e23;\">Olive Owner</strong>" in html
+    assert 'First post from <strong style="color:#1b1e23;">Nia Newcomer</strong>' in html
+    assert 'by <strong style="color:#1b1e23;">Olive Owner</strong>' in html
 
 
 # --- Subject lines ------------------------------------------------------------------------------
@@ -262,7 +267,10 @@ def section(name: str, *, questions=0, answered=0, discussions_=0, stories=0, **
 @pytest.mark.parametrize(
     ("sections", "subject"),
     [
-        ([section("Acute Pain Practice", questions=3, answered=1)], "3 new questions in Acute Pain Practice, 1 answered"),
+        (
+            [section("Acute Pain Practice", questions=3, answered=1)],
+            "3 new questions in Acute Pain Practice, 1 answered",
+        ),
         ([section("Acute Pain Practice", questions=1)], "1 new question in Acute Pain Practice"),
         (
             [section("Ward Commons", questions=2, answered=1, discussions_=1), section("Rehab Guild", stories=2)],
@@ -290,9 +298,13 @@ def test_subject_lines_say_what_is_inside(sections, subject):
 def test_later_parts_of_a_subject_fit_or_go():
     ward = section("Ward Commons", discussions_=2, open_questions=2, resources=3, chats=1)
     # 94 characters with every part: the last one goes, whole.
-    assert building.subject_for([ward]) == "2 new threads in Ward Commons, 2 questions you could answer, 3 new resources"
+    assert (
+        building.subject_for([ward]) == "2 new threads in Ward Commons, 2 questions you could answer, 3 new resources"
+    )
     ward = section("Ward Commons", discussions_=2, open_questions=2, resources=3)
-    assert building.subject_for([ward]) == "2 new threads in Ward Commons, 2 questions you could answer, 3 new resources"
+    assert (
+        building.subject_for([ward]) == "2 new threads in Ward Commons, 2 questions you could answer, 3 new resources"
+    )
     long_name = "The Very Long Name of a Community of Practice for Acute and Chronic Pain in Older Adults " * 2
     made = building.subject_for([section(long_name, questions=3, answered=1)])
     assert made.startswith("3 new questions in The Very Long Name") and len(made) <= building.SUBJECT_LIMIT
@@ -368,7 +380,9 @@ def full_digest(world, make_user, conversation):
     nia = make_user("nia", display_name="Nia Newcomer")
     factories.membership(nia, world.public)
     discussions.reply(nia, conversation.thread, "Hello all, first time posting. https://example.org/" + "a" * 120)
-    discussions.start_thread(world.owner, world.public, title="Our first pain-free night", body="It worked.", kind="story")
+    discussions.start_thread(
+        world.owner, world.public, title="Our first pain-free night", body="It worked.", kind="story"
+    )
     factories.resource(
         world.member,
         world.public,
@@ -461,10 +475,45 @@ def test_building_costs_the_same_queries_for_2_or_12_readers(world, make_user, c
     Membership.objects.exclude(user__username__startswith="r").update(digest_cadence="off")
     discussions.start_thread(world.member, world.public, title="Two-hourly night checks", body=LONG_BODY)
     discussions.accept_answer(world.member, conversation.thread, conversation.answer)
-    discussions.start_thread(world.owner, world.public, title="Our first pain-free night", body="It worked.", kind="story")
+    discussions.start_thread(
+        world.owner, world.public, title="Our first pain-free night", body="It worked.", kind="story"
+    )
     few, few_sent = build_queries(world, make_user, 2, "ra")
     Membership.objects.filter(user__username__startswith="ra").update(digest_cadence="off")
     many, many_sent = build_queries(world, make_user, 12, "rb")
     assert (few_sent, many_sent) == (2, 12)
     assert many == few, (few, many)
     assert many <= 25, many
+
+
+# --- In a browser -------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_digest_reads_right_in_chromium_at_390_and_1280_pixels(browser, full_digest):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    text_page = (
+        '<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<body style="margin:8px;background-color:#ffffff;color:#1b1e23;">'
+        '<pre style="white-space:pre-wrap;overflow-wrap:anywhere;font-size:13px;">'
+        f"{escape(full_digest.body_text)}</pre></body></html>"
+    )
+    for width, document, name in (
+        (390, full_digest.body_html, "digest-390"),
+        (1280, full_digest.body_html, "digest-1280"),
+        (390, text_page, "digest-text-390"),
+    ):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.set_content(document)
+        if width == 390:
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= 390, name
+        for visible in ("patients slept longer", "Nia Newcomer", "Our first pain-free night", "Try the abbey scale"):
+            expect(page.get_by_text(visible, exact=False).first).to_be_visible()
+        if document is full_digest.body_html:
+            # The preheader is there for inbox lists, not for the eye.
+            expect(page.locator("body > div").first).to_be_hidden()
+            sheet = page.locator("table table").first.bounding_box()
+            assert sheet and sheet["width"] <= 600
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        context.close()
