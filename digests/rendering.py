@@ -16,10 +16,13 @@ from django.template import engines
 from django.template.backends.jinja2 import Jinja2
 from markupsafe import Markup
 
+from digests import content
 from digests.content import Section
 
 # The Section lists that hold items; each names its item templates.
-KINDS = ("for_you", "questions", "threads", "stories", "replies", "chats", "events", "resources")
+KINDS = ("for_you", "questions", "threads", "stories", "firsts", "replies", "chats", "events", "resources")
+# Which of the pool's notes (excerpts, answers, "in practice") an entry of each kind shows.
+NOTE_KINDS = {"questions": "thread", "threads": "thread", "stories": "thread", "resources": "resource"}
 # The HTML entries are autoescaped, the plain-text ones not (core/jinja.py: by the file's extension).
 FORMATS = {"html": "html", "text": "txt"}
 
@@ -55,6 +58,13 @@ class Entries:
         key = (fmt, kind, item.pk, newly_pinned, time_zone)
         text = self.rendered.get(key)
         if text is None:
-            values = {"item": item, "site_url": self.site_url, "newly_pinned": newly_pinned, "person": person}
+            note = section.note(NOTE_KINDS[kind], item.pk) if kind in NOTE_KINDS else content.NO_NOTE
+            values = {
+                "item": item,
+                "note": note,
+                "site_url": self.site_url,
+                "newly_pinned": newly_pinned,
+                "person": person,
+            }
             text = self.rendered[key] = self.templates[fmt, kind].render(values)
         return text
