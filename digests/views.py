@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts import services as accounts
+from accounts import unsubscribe as notification_tokens
 from accounts.models import AuthenticatedRequest, User
 from communities import policy, queries
 from communities.models import Cadence, Community, Membership
@@ -21,7 +22,6 @@ from core.refusals import Refused
 from digests import building, services, unsubscribe
 from digests import queries as digest_queries
 from digests.forms import PAUSES, PauseForm, RhythmForm, cadence_field
-from notifications import unsubscribe as notification_tokens
 from notifications.email import KIND_PHRASES
 
 
@@ -204,7 +204,7 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     except unsubscribe.BadToken as exc:
         return _bad_link(request, exc.message)
     user = _person(scope.user_id)
-    if user is None:
+    if user is None or scope.kind not in KIND_PHRASES:
         return _bad_link(request, STALE)
     one_click = _one_click(request)
     if request.method == "POST" and not one_click and (refused := _csrf_refusal(request)):

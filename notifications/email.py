@@ -28,12 +28,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts import unsubscribe
 from accounts.models import User
 from communities import policy
-from core import unsubscribe as signed
 from core.mail import Rewritten, one_line, queue_email
 from discussions.models import Post
-from notifications import display, unsubscribe
+from notifications import display
 from notifications.models import Notification
 
 GROUP_WINDOW = timedelta(hours=1)
@@ -127,8 +127,7 @@ def community_of(note: Notification) -> int | None:
 
 def unsubscribe_url(user: User, note: Notification) -> str:
     """The page (and one-click POST) that turns off emails of ``note``'s kind for ``user``."""
-    token = unsubscribe.make_token(user.pk, note.kind, community_of(note))
-    return settings.SITE_URL + reverse("digests:notification-unsubscribe", kwargs={"token": token})
+    return unsubscribe.kind_url(user, note.kind, community_of(note))
 
 
 def message_headers(user: User, items: list[Notification]) -> dict[str, str]:
@@ -139,9 +138,7 @@ def message_headers(user: User, items: list[Notification]) -> dict[str, str]:
     (List-Unsubscribe with its RFC 8058 one-click POST).
     """
     newest = items[0]
-    url = unsubscribe_url(user, newest)
-    token = url.rstrip("/").rsplit("/", 1)[-1]
-    return signed.list_headers(token, url, f"notifications ({newest.kind})", f"{newest.kind}.notifications")
+    return unsubscribe.kind_headers(user, newest.kind, community_of(newest))
 
 
 @dataclass(frozen=True)
