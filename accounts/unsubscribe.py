@@ -50,8 +50,11 @@ def kind_url(user: User, kind: str, community_id: int | None) -> str:
     return settings.SITE_URL + reverse("digests:notification-unsubscribe", kwargs={"token": token})
 
 
-def kind_headers(user: User, kind: str, community_id: int | None) -> dict[str, str]:
-    """List-Unsubscribe (one click turns off ``kind`` only), List-Id and the auto-reply guards."""
-    url = kind_url(user, kind, community_id)
+def kind_headers(user: User, kind: str, community_id: int | None, url: str = "") -> dict[str, str]:
+    """List-Unsubscribe (one click turns off ``kind`` only), List-Id and the auto-reply guards.
+
+    ``url``: the ``kind_url`` the email's footer shows, so header and footer carry the same link.
+    """
+    url = url or kind_url(user, kind, community_id)
     token = url.rstrip("/").rsplit("/", 1)[-1]
     return signed.list_headers(token, url, f"notifications ({kind})", f"{kind.replace('_', '-')}.notifications")

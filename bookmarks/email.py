@@ -49,7 +49,9 @@ def queue_reminder(bookmark: Bookmark) -> None:
         text=render_to_string("bookmarks/email/reminder.txt", context),
         html=render_to_string("bookmarks/email/reminder.html", context),
         kind="bookmark.reminder",
-        headers=unsubscribe.kind_headers(user, Notification.Kind.REMINDER, thread.community_id),
+        headers=unsubscribe.kind_headers(
+            user, Notification.Kind.REMINDER, thread.community_id, context["unsubscribe_url"]
+        ),
         about={
             "check": SEND_CHECK,
             "user": user.pk,

@@ -174,7 +174,13 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and not one_click and (refused := _csrf_refusal(request)):
         return refused
     if membership is not None:
-        intro = f"You get a {membership.effective_cadence} digest from {membership.community.name}."
+        name = membership.community.name
+        if membership.state != Membership.State.ACTIVE:
+            intro = f"You are not a member of {name} now: no digests come from it."
+        elif membership.effective_cadence == Cadence.OFF:
+            intro = f"You get no digests from {name}."
+        else:
+            intro = f"You get a {membership.effective_cadence} digest from {name}."
         choices = [*_cadence_steps(membership), (ALL, f"No email at all from {settings.COPSITE_NAME}")]
     else:
         intro = f"Stop all email from {settings.COPSITE_NAME} for {user.name}?"

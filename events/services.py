@@ -161,8 +161,8 @@ def _mail(user: User, event: Event, template: str, kind: str, *, choice: str = "
     List-Unsubscribe turn that one off."""
     headers = {"Auto-Submitted": "auto-generated"}
     if choice:
-        headers = unsubscribe.kind_headers(user, choice, event.community_id)
         context["unsubscribe_url"] = unsubscribe.kind_url(user, choice, event.community_id)
+        headers = unsubscribe.kind_headers(user, choice, event.community_id, context["unsubscribe_url"])
     queue_templated_email(
         to=user.email,
         template=f"events/email/{template}",

@@ -130,15 +130,16 @@ def unsubscribe_url(user: User, note: Notification) -> str:
     return unsubscribe.kind_url(user, note.kind, community_of(note))
 
 
-def message_headers(user: User, items: list[Notification]) -> dict[str, str]:
+def message_headers(user: User, items: list[Notification], unsubscribe_link: str = "") -> dict[str, str]:
     """Every header a notification email carries beyond From/To/Subject: assembled here and nowhere else.
 
     ``items`` are the notifications the email tells of, newest first; the
     newest decides the email's kind, and so which kind one click turns off
-    (List-Unsubscribe with its RFC 8058 one-click POST).
+    (List-Unsubscribe with its RFC 8058 one-click POST). ``unsubscribe_link``:
+    the footer's ``unsubscribe_url``, so both carry the same link.
     """
     newest = items[0]
-    return unsubscribe.kind_headers(user, newest.kind, community_of(newest))
+    return unsubscribe.kind_headers(user, newest.kind, community_of(newest), unsubscribe_link)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def compose(user: User, items: list[Notification]) -> Composed:
     else:
         subject = display.rows(newest_first)[0].sentence
     more = len(newest_first) - len(shown)
+    link = unsubscribe_url(user, first)
     context: dict[str, Any] = {
         "person": user,
         "items": _lines(shown),
@@ -168,7 +170,7 @@ def compose(user: User, items: list[Notification]) -> Composed:
         "site_url": settings.SITE_URL,
         "site_name": settings.COPSITE_NAME,
         "preferences_url": settings.SITE_URL + reverse("digests:preferences"),
-        "unsubscribe_url": unsubscribe_url(user, first),
+        "unsubscribe_url": link,
         "kind_label": KIND_PHRASES.get(first.kind, first.get_kind_display()),
     }
     return Composed(
@@ -176,7 +178,7 @@ def compose(user: User, items: list[Notification]) -> Composed:
         subject=one_line(subject, 200),
         text=render_to_string("notifications/email/notification.txt", context),
         html=render_to_string("notifications/email/notification.html", context),
-        headers=message_headers(user, newest_first),
+        headers=message_headers(user, newest_first, link),
     )
 
 

@@ -238,8 +238,8 @@ def test_all_still_readable_goes_out_as_queued(world, conversation, two_replies)
     assert result == "sent" and "Quasar reply one." in body and "Nebula reply two." in body
 
 
-def test_a_post_hidden_since_is_left_out_and_with_nothing_left_the_email_is_dropped(world, conversation, two_replies):
-    one, two = two_replies["public"]
+def test_a_post_hidden_since_is_left_out(world, conversation, two_replies):
+    one, _ = two_replies["public"]
     discussions.hide_post(world.facilitator, one, "Names a patient")
     result, body = send_to(world.member, conversation.thread)
     assert result == "sent" and "Quasar" not in body and "Nebula reply two." in body
@@ -290,9 +290,14 @@ def test_a_ban_since_drops_the_email(world, conversation, two_replies):
     assert result == "dropped" and body == ""
 
 
-def test_a_kind_turned_off_or_email_paused_since_sends_nothing(client, world, conversation, two_replies):
+def test_a_kind_turned_off_since_sends_nothing(world, conversation, two_replies):
     token = kind_tokens.make_token(world.member.pk, "reply")
     Client().post(f"/email/notifications/{token}/", {"List-Unsubscribe": "One-Click"})
+    assert send_to(world.member, conversation.thread)[0] == "dropped"
+
+
+def test_email_paused_since_sends_nothing(world, conversation, two_replies):
+    User.objects.filter(pk=world.member.pk).update(email_paused=True)
     assert send_to(world.member, conversation.thread)[0] == "dropped"
 
 
