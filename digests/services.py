@@ -92,7 +92,7 @@ def undo(user: User, record: dict[str, Any]) -> None:
             current = list(fresh.email_notifications or [])
             User.objects.filter(pk=user.pk).update(email_notifications=current + [k for k in add if k not in current])
     elif action == "cadence" and record.get("v") in ("", *Cadence.values):
-        community = Community.objects.filter(pk=record.get("c")).first()
+        community = Community.objects.filter(pk=int(record.get("c") or 0)).first()
         if community is not None:
             set_cadence(user, community, record["v"])
     elif action == "pause":

@@ -412,3 +412,19 @@ def test_a_choice_not_offered_is_refused_and_changes_nothing(client, world):
         assert response.status_code == 400 and "Choose one of the options." in response.content.decode()
     assert "reply" in kinds_of(world.member)
     assert client.post("/email/undo/not-a-token/").status_code == 400
+
+
+def test_the_pages_cost_a_few_queries_however_many_communities(client, world, django_assert_max_num_queries):
+    for community in (world.approval, world.elsewhere):  # four communities: one query lists them all
+        Membership.objects.create(user=world.member, community=community)
+    token = kind_tokens.make_token(world.member.pk, "reply", world.public.pk)
+    with django_assert_max_num_queries(6):
+        assert client.get(f"/email/notifications/{token}/").status_code == 200
+    with django_assert_max_num_queries(6):
+        response = Client().post(f"/email/notifications/{token}/", {"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.post(f"/email/notifications/{token}/", {"choice": "monthly"}).status_code == 200
+    client.force_login(world.member)
+    with django_assert_max_num_queries(12):
+        assert client.get("/settings/email/").status_code == 200
