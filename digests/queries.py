@@ -21,6 +21,11 @@ class EmailState:
     digests: list[tuple[str, str]]  # (community name, "weekly digest" / "no digest")
 
 
+def addressee(user_id: int) -> User | None:
+    """The person a signed email link was made for, while their account is open."""
+    return User.objects.filter(pk=user_id, is_active=True, deleted_at__isnull=True).first()
+
+
 def email_state(user_id: int) -> EmailState:
     """Read fresh from the database: what the pages state is what was saved, never a form's leftovers."""
     user = User.objects.only("email_paused", "email_paused_until", "email_notifications").get(pk=user_id)

@@ -90,10 +90,6 @@ def _one_click(request: HttpRequest) -> bool:
     return request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click"
 
 
-def _person(user_id: int) -> User | None:
-    return User.objects.filter(pk=user_id, is_active=True, deleted_at__isnull=True).first()
-
-
 def _bad_link(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "digests/unsubscribe.html", {"error": message}, status=400)
 
@@ -169,7 +165,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponseBase:
         user_id, community_id = unsubscribe.read_token(token)
     except unsubscribe.BadToken as exc:
         return _bad_link(request, exc.message)
-    user = _person(user_id)
+    user = digest_queries.addressee(user_id)
     membership = None
     if community_id is not None:
         membership = queries.membership_with_community(user_id, community_id)
@@ -214,7 +210,7 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponseBa
         scope = notification_tokens.read_token(token)
     except unsubscribe.BadToken as exc:
         return _bad_link(request, exc.message)
-    user = _person(scope.user_id)
+    user = digest_queries.addressee(scope.user_id)
     if user is None or scope.kind not in KIND_PHRASES:
         return _bad_link(request, STALE)
     one_click = _one_click(request)
@@ -253,7 +249,7 @@ def undo_view(request: HttpRequest, token: str) -> HttpResponse:
         record = services.read_undo(token)
     except unsubscribe.BadToken:
         return _bad_link(request, "This undo link is not valid or is too old. Change your email settings instead.")
-    user = _person(record["u"])
+    user = digest_queries.addressee(record["u"])
     if user is None:
         return _bad_link(request, STALE)
     if request.method != "POST":
