@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import drafts
-from core.mail import build_message, still_deliverable
+from core.mail import at_send_time, build_message
 from core.models import Heartbeat, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,13 @@ def send_email(self: Task[Any, Any], email_id: int) -> str:
     if not claimed:
         return "skipped"
     row = OutboundEmail.objects.get(pk=email_id)
-    if not still_deliverable(row):
+    # Decided now: a check may drop the mail, or rewrite it without what may no longer be read.
+    sendable = at_send_time(row)
+    if sendable is None:
         OutboundEmail.objects.filter(pk=email_id).update(state=OutboundEmail.State.DROPPED, claimed_at=None)
         log.info("email %s dropped: no longer the recipient's to read (%s)", email_id, row.kind)
         return "dropped"
+    row = sendable
     try:
         build_message(row).send()
     except TRANSIENT_ERRORS as exc:

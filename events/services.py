@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
+from accounts import unsubscribe
 from accounts.models import User
 from communities import audit, policy
 from communities.models import Community
@@ -155,13 +156,19 @@ def rsvp(user: User, event: Event, answer: str) -> RSVP:
     return row
 
 
-def _mail(user: User, event: Event, template: str, kind: str, **context: Any) -> None:
+def _mail(user: User, event: Event, template: str, kind: str, *, choice: str = "", **context: Any) -> None:
+    """``choice``: the email setting (``User.email_notifications``) the mail is sent for; its footer and
+    List-Unsubscribe turn that one off."""
+    headers = {"Auto-Submitted": "auto-generated"}
+    if choice:
+        context["unsubscribe_url"] = unsubscribe.kind_url(user, choice, event.community_id)
+        headers = unsubscribe.kind_headers(user, choice, event.community_id, context["unsubscribe_url"])
     queue_templated_email(
         to=user.email,
         template=f"events/email/{template}",
         context={"person": user, "event": event, **context},
         kind=kind,
-        headers={"Auto-Submitted": "auto-generated"},
+        headers=headers,
     )
 
 
@@ -280,7 +287,14 @@ def send_reminders(now: datetime) -> int:
             signals.reminder_due.send(Event, event=row.event, user=user)
             if not user.email_paused and REMINDER_EMAIL_CHOICE in (user.email_notifications or []):
                 starts_in = time_left(row.event.starts_at, now)
-                _mail(user, row.event, "event_reminder", kind="event.reminder", starts_in=starts_in)
+                _mail(
+                    user,
+                    row.event,
+                    "event_reminder",
+                    kind="event.reminder",
+                    choice=REMINDER_EMAIL_CHOICE,
+                    starts_in=starts_in,
+                )
                 sent += 1
         RSVP.objects.filter(pk__in=[r.pk for r in rows]).update(reminded_at=now)
     return sent
