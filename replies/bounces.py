@@ -24,6 +24,7 @@ from replies.models import DeliveryProblem
 
 log = logging.getLogger(__name__)
 
+
 def _zone(user: User) -> Any:
     try:
         return zoneinfo.ZoneInfo(user.time_zone)

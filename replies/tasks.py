@@ -26,9 +26,11 @@ def receive_queued(self: Task[Any, Any], mail_id: int) -> str:
     """
     try:
         with transaction.atomic():
-            row = QueuedMail.objects.select_for_update(skip_locked=True).filter(
-                pk=mail_id, state=QueuedMail.State.PENDING
-            ).first()
+            row = (
+                QueuedMail.objects.select_for_update(skip_locked=True)
+                .filter(pk=mail_id, state=QueuedMail.State.PENDING)
+                .first()
+            )
             if row is None:
                 return "skipped"
             receipt = inbound.receive(bytes(row.raw), source=row.source, recipient=row.recipient)

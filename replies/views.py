@@ -8,18 +8,18 @@ these views are exempt from CSRF. An ESP other than ANYMAIL_INBOUND_ESP gets 404
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-
 from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView, AmazonSESTrackingWebhookView
 from anymail.webhooks.mailgun import MailgunInboundWebhookView, MailgunTrackingWebhookView
 from anymail.webhooks.mailjet import MailjetInboundWebhookView, MailjetTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView, PostmarkTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView, SendGridTrackingWebhookView
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 
 # ESP → (inbound view, tracking view); their signals reach replies/mailhooks.py.
-WEBHOOKS = {
+WEBHOOKS: dict[str, tuple[type[View], type[View]]] = {
     "mailgun": (MailgunInboundWebhookView, MailgunTrackingWebhookView),
     "postmark": (PostmarkInboundWebhookView, PostmarkTrackingWebhookView),
     "sendgrid": (SendGridInboundWebhookView, SendGridTrackingWebhookView),
@@ -28,19 +28,19 @@ WEBHOOKS = {
 }
 
 
-def _view(esp: str, which: int) -> type:
+def _view(esp: str, which: int) -> type[View]:
     if esp != settings.ANYMAIL_INBOUND_ESP or esp not in WEBHOOKS:
         raise Http404("No such webhook.")
     return WEBHOOKS[esp][which]
 
 
 @csrf_exempt  # authenticated by the ESP's signature or secret (module docstring)
-def inbound(request: HttpRequest, esp: str) -> HttpResponse:
-    response: HttpResponse = _view(esp, 0).as_view()(request)
+def inbound(request: HttpRequest, esp: str) -> HttpResponseBase:
+    response: HttpResponseBase = _view(esp, 0).as_view()(request)
     return response
 
 
 @csrf_exempt  # authenticated by the ESP's signature or secret (module docstring)
-def tracking(request: HttpRequest, esp: str) -> HttpResponse:
-    response: HttpResponse = _view(esp, 1).as_view()(request)
+def tracking(request: HttpRequest, esp: str) -> HttpResponseBase:
+    response: HttpResponseBase = _view(esp, 1).as_view()(request)
     return response

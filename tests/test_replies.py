@@ -154,7 +154,9 @@ def test_a_gmail_style_top_posted_reply_loses_the_quoted_history(world, conversa
 def test_a_signature_is_cut_off_and_indented_lines_keep_their_indentation(world, conversation):
     text = "Here is our chart:\n\n    pain 0-10 hourly\n    PAINAD at night\n\n-- \nMira Member\nWard 3, night shift\n"
     receipt = receive(mail(address_of(world, conversation), text).as_bytes(), source="test")
-    assert Post.objects.get(pk=receipt.post_id).body == "Here is our chart:\n\n    pain 0-10 hourly\n    PAINAD at night"
+    assert (
+        Post.objects.get(pk=receipt.post_id).body == "Here is our chart:\n\n    pain 0-10 hourly\n    PAINAD at night"
+    )
 
 
 def test_html_only_mail_becomes_plain_text_with_its_paragraphs_and_links(world, conversation):
@@ -174,7 +176,10 @@ def test_html_only_mail_becomes_plain_text_with_its_paragraphs_and_links(world, 
 @pytest.mark.parametrize(
     ("text", "quoted"),
     [
-        ("Vielen Dank, das klappt bei uns auch.", "Am Di., 1. Dez. 2026 um 10:00 Uhr schrieb copsite <noreply@example.org>:"),
+        (
+            "Vielen Dank, das klappt bei uns auch.",
+            "Am Di., 1. Dez. 2026 um 10:00 Uhr schrieb copsite <noreply@example.org>:",
+        ),
         ("ありがとうございます。夜勤でも使えます。", "2026年12月1日(火) 10:00 copsite <noreply@example.org>:"),
     ],
 )
@@ -187,7 +192,9 @@ def test_replies_in_other_languages_keep_their_text_and_lose_the_quote(world, co
 def test_a_picture_attached_goes_through_the_checked_upload_and_into_the_post(world, conversation):
     message = mail(address_of(world, conversation), "Our chart, photographed.")
     message.add_attachment(image_bytes(), maintype="image", subtype="png", filename="chart.png")
-    message.add_attachment(b"MZ\x90\x00 not a picture", maintype="application", subtype="octet-stream", filename="x.exe")
+    message.add_attachment(
+        b"MZ\x90\x00 not a picture", maintype="application", subtype="octet-stream", filename="x.exe"
+    )
     receipt = receive(message.as_bytes(), source="test")
     post = Post.objects.get(pk=receipt.post_id)
     [attachment] = Attachment.objects.filter(post=post)
@@ -369,9 +376,7 @@ def test_the_webhook_refuses_a_bad_signature_and_other_esps(client, mailgun, wor
     assert not QueuedMail.objects.exists()
 
 
-def test_a_bounce_reported_by_mailgun_pauses_email_and_the_settings_page_says_so(
-    client, mailgun, world
-):
+def test_a_bounce_reported_by_mailgun_pauses_email_and_the_settings_page_says_so(client, mailgun, world):
     event = {
         "signature": signed({}),
         "event-data": {
