@@ -76,6 +76,19 @@ class Receipt:
     explained: bool = False
 
 
+def header(message: EmailMessage, name: str) -> str:
+    """A header's value as text, "" when missing or unreadable (a hostile header must not stop the mail)."""
+    return next(iter(headers(message, name)), "")
+
+
+def headers(message: EmailMessage, name: str) -> list[str]:
+    """Every value of a header; as written (not decoded) if the parser refuses it (CR/LF in a name…)."""
+    try:
+        return [str(value) for value in message.get_all(name) or []]
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return [" ".join(str(value).split()) for key, value in message.raw_items() if key.lower() == name.lower()]
+
+
 class _Refusal(Exception):
     def __init__(self, reason: str, *, explain: str | None = None) -> None:
         super().__init__(reason)
@@ -91,12 +104,12 @@ def receive(raw: bytes, *, source: str, recipient: str = "") -> Receipt:
     """
     message = message_from_bytes(raw, policy=email_policy.default)
     assert isinstance(message, EmailMessage)
-    message_id = one_line(str(message.get("Message-ID", "") or ""), 255)
+    message_id = one_line(header(message, "Message-ID"), 255)
     key = hashlib.sha256((message_id or "").encode() if message_id else raw).hexdigest()
     seen = InboundMessage.objects.filter(key=key).first()
     if seen is not None:
         return _receipt(seen, duplicate=True)
-    sender = parseaddr(str(message.get("From", "") or ""))[1].strip().lower()
+    sender = parseaddr(header(message, "From"))[1].strip().lower()
     try:
         with transaction.atomic():
             record = InboundMessage.objects.create(
@@ -159,10 +172,10 @@ def _decide(record: InboundMessage, message: EmailMessage, sender: str, recipien
 
 def machine_mail(message: EmailMessage) -> str:
     """Why this mail was sent by a machine (and must get no answer), or "" for a person's mail."""
-    auto = str(message.get("Auto-Submitted", "") or "").strip().lower()
+    auto = header(message, "Auto-Submitted").strip().lower()
     if auto and auto.split(";")[0].strip() != "no":
         return f"Auto-Submitted: {auto[:40]}"
-    precedence = str(message.get("Precedence", "") or "").strip().lower()
+    precedence = header(message, "Precedence").strip().lower()
     if precedence in ("bulk", "junk", "list"):
         return f"Precedence: {precedence}"
     if message.get_content_type() == "multipart/report" or any(
@@ -170,18 +183,18 @@ def machine_mail(message: EmailMessage) -> str:
         for part in message.walk()
     ):
         return "a delivery report"
-    return_path = str(message.get("Return-Path", "") or "").strip()
+    return_path = header(message, "Return-Path").strip()
     if "Return-Path" in message and return_path in ("", "<>"):
         return "an empty Return-Path (a bounce)"
-    if _DAEMON.match(parseaddr(return_path)[1] or "") or _DAEMON.match(parseaddr(str(message.get("From", "")))[1]):
+    if _DAEMON.match(parseaddr(return_path)[1] or "") or _DAEMON.match(parseaddr(header(message, "From"))[1]):
         return "from a mailer daemon"
     if any(name in message for name in ("X-Autoreply", "X-Autorespond")):
         return "an automatic reply"
-    if _OUT_OF_OFFICE_SUBJECT.match(str(message.get("Subject", "") or "")):
+    if _OUT_OF_OFFICE_SUBJECT.match(header(message, "Subject")):
         return "an out-of-office reply"
     if OWN_HEADER in message:
         return "our own mail came back (a loop)"
-    received = message.get_all("Received") or []
+    received = headers(message, "Received")
     if len(received) > settings.REPLY_MAX_RECEIVED:
         return f"{len(received)} Received headers (a loop)"
     return ""
@@ -193,8 +206,7 @@ def machine_mail(message: EmailMessage) -> str:
 def _token(message: EmailMessage, recipient: str) -> str | None:
     texts_seen = [recipient]
     for name in RECIPIENT_HEADERS:
-        for value in message.get_all(name) or []:
-            texts_seen.append(str(value))
+        texts_seen += headers(message, name)
     for text in texts_seen:
         found = tokens.tokens_in(text)
         if found:
@@ -213,6 +225,9 @@ def _post(key: ReplyKey, message: EmailMessage, sender: str, mail_key: str) -> i
     user = key.user
     if not user.is_active or getattr(user, "deleted_at", None) is not None:
         raise _Refusal("the account is closed", explain="")
+    # The receiving server's verdict, when it gives one: a From its domain disowns is forged.
+    if "dmarc=fail" in " ".join(headers(message, "Authentication-Results")).lower():
+        raise _Refusal("the From address failed DMARC", explain="")
     if not _verified_address(user, sender):
         raise _Refusal(
             "the sender is not a verified address of the person the reply address was made for",

@@ -221,6 +221,12 @@ def test_a_reply_from_another_persons_address_is_refused_with_one_explanation(wo
     assert told.headers["Auto-Submitted"] == "auto-replied" and "Reply-To" not in told.headers
 
 
+def test_a_from_that_fails_dmarc_is_refused_without_an_answer(world, conversation):
+    forged = {"Authentication-Results": "mx.example.net; dmarc=fail (p=reject) header.from=example.org"}
+    receipt = receive(mail(address_of(world, conversation), "Forged", headers=forged).as_bytes(), source="test")
+    assert receipt.outcome == "refused" and "DMARC" in receipt.reason and not refusals()
+
+
 def test_a_forged_unknown_sender_gets_no_mail_at_all(world, conversation):
     receipt = receive(mail(address_of(world, conversation), "Spam", sender="x@spam.example").as_bytes(), source="test")
     assert receipt.outcome == "refused" and not receipt.explained and not refusals()
@@ -354,10 +360,10 @@ def signed(fields: dict[str, str]) -> dict[str, str]:
 
 
 def test_mail_posted_to_the_signed_mailgun_webhook_becomes_a_reply(
-    client, mailgun, world, conversation, django_capture_on_commit_callbacks
+    client, mailgun, world, conversation, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
     raw = mail(address_of(world, conversation), "Sent through Mailgun.").as_string()
-    with django_capture_on_commit_callbacks() as published:
+    with django_capture_on_commit_callbacks() as published, django_assert_max_num_queries(4):
         response = client.post("/email/mailgun/inbound_mime/", signed({"body-mime": raw, "recipient": "x"}))
     assert response.status_code == 200 and len(published) == 1
     [queued] = QueuedMail.objects.all()
@@ -376,7 +382,9 @@ def test_the_webhook_refuses_a_bad_signature_and_other_esps(client, mailgun, wor
     assert not QueuedMail.objects.exists()
 
 
-def test_a_bounce_reported_by_mailgun_pauses_email_and_the_settings_page_says_so(client, mailgun, world):
+def test_a_bounce_reported_by_mailgun_pauses_email_and_the_settings_page_says_so(
+    client, mailgun, world, django_assert_max_num_queries
+):
     event = {
         "signature": signed({}),
         "event-data": {
@@ -396,7 +404,8 @@ def test_a_bounce_reported_by_mailgun_pauses_email_and_the_settings_page_says_so
     world.member.refresh_from_db()
     assert world.member.email_paused and DeliveryProblem.objects.filter(user=world.member).count() == 1
     client.force_login(world.member)
-    page = client.get("/settings/email/").content.decode()
+    with django_assert_max_num_queries(12):
+        page = client.get("/settings/email/").content.decode()
     today = timezone.localdate().strftime("%-d %b %Y")
     assert f"Email paused: your address bounced on {today}" in page and "Resume email" in page
     client.post("/settings/email/", {"pause": "off"})
@@ -407,3 +416,50 @@ def test_a_bounce_reported_by_mailgun_pauses_email_and_the_settings_page_says_so
 def test_a_bounce_to_a_stranger_pauses_no_one(world):
     assert bounces.record("bounced", "nobody@example.net", event_id="e") == 0
     assert bounces.record("delivered", "mira@example.org", event_id="f") == 0
+
+
+def test_deleting_the_account_revokes_its_reply_addresses(world, conversation):
+    from portability import deletion
+
+    address = address_of(world, conversation)
+    deletion.delete_account(world.member)
+    assert ReplyKey.objects.get().revoked_at is not None
+    receipt = receive(mail(address, "From beyond").as_bytes(), source="test")
+    assert receipt.outcome == "refused" and not refusals()
+
+
+def test_an_expired_address_is_refused_and_the_member_is_told_to_reply_on_the_site(world, conversation):
+    address = address_of(world, conversation)
+    ReplyKey.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    receipt = receive(mail(address, "Late reply").as_bytes(), source="test")
+    assert receipt.outcome == "refused" and "expired" in receipt.reason
+    [told] = refusals()
+    assert told.to == "mira@example.org" and "reply on the site" in told.body_text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not an email at all\x00\xff",
+        b"From: mira@example.org\r\nTo: reply+zzzzzzzzzzzzzzzzzzzzzzzzzzz@mail.example.org\r\n\r\nhi",
+        b"From: mira@example.org\r\nTo: reply+a-aaaaaaaaaaaaaaaa@mail.example.org\r\nSubject: x\r\n\r\nhi",
+        b"From: =?utf-8?q?x=0D=0ABcc:_a@b.c?= <mira@example.org>\r\n"
+        b"To: reply+b-bbbbbbbbbbbbbbbb@mail.example.org\r\n\r\nhi",
+    ],
+)
+def test_hostile_or_broken_mail_posts_nothing_and_answers_no_stranger(world, conversation, raw):
+    receipt = receive(raw, source="test")
+    assert receipt.outcome in ("ignored", "refused") and receipt.post_id is None
+    assert not Post.objects.filter(body="hi").exists()
+    assert all(e.to == "mira@example.org" for e in refusals())
+
+
+def test_a_mention_notification_email_carries_a_reply_address_too(world):
+    world.owner.email_notifications = ["mention"]
+    world.owner.save(update_fields=["email_notifications"])
+    thread = discussions.start_thread(world.facilitator, world.public, title="Rotas", body="What do you think, @olive?")
+    notify.sweep(timezone.now())
+    [email] = OutboundEmail.objects.filter(to=world.owner.email, kind="notification.mention")
+    key = tokens.read(email.headers["Reply-To"].split("@")[0].removeprefix("reply+"))
+    assert (key.user, key.thread, key.post) == (world.owner, thread, thread.opening_post)
