@@ -223,7 +223,7 @@ def _verified_address(user: User, address: str) -> bool:
 
 def _post(key: ReplyKey, message: EmailMessage, sender: str, mail_key: str) -> int:
     user = key.user
-    if not user.is_active or getattr(user, "deleted_at", None) is not None:
+    if not user.is_active or user.deleted_at is not None:
         raise _Refusal("the account is closed", explain="")
     # The receiving server's verdict, when it gives one: a From its domain disowns is forged.
     if "dmarc=fail" in " ".join(headers(message, "Authentication-Results")).lower():

@@ -9,6 +9,7 @@ from django.db.models.signals import post_save
 from accounts.models import User
 from communities.models import Membership
 from replies import tokens
+from replies.models import DeliveryProblem, InboundMessage
 
 
 def membership_saved(sender: object, instance: Membership, **kwargs: Any) -> None:
@@ -17,8 +18,12 @@ def membership_saved(sender: object, instance: Membership, **kwargs: Any) -> Non
 
 
 def user_saved(sender: object, instance: User, **kwargs: Any) -> None:
-    if not instance.is_active or getattr(instance, "deleted_at", None) is not None:
+    if not instance.is_active or instance.deleted_at is not None:
         tokens.revoke(instance.pk)
+    if instance.deleted_at is not None:
+        # A deleted account keeps no trace of its addresses here.
+        DeliveryProblem.objects.filter(user_id=instance.pk).delete()
+        InboundMessage.objects.filter(reply_key__user_id=instance.pk).exclude(sender="").update(sender="")
 
 
 def connect() -> None:

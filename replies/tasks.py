@@ -12,9 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from replies import inbound
-from replies.models import QueuedMail
+from replies.models import InboundMessage, QueuedMail
 
 log = logging.getLogger(__name__)
+
+RECORD_DAYS = 90
 
 
 @shared_task(name="replies.receive_queued", bind=True, max_retries=None, time_limit=120, soft_time_limit=100)
@@ -59,7 +61,12 @@ def receive_queued(self: Task[Any, Any], mail_id: int) -> str:
 
 @shared_task(name="replies.sweep_queued_mail", time_limit=120, soft_time_limit=100)
 def sweep_queued_mail(grace_seconds: int = 60) -> int:
-    """Beat: publish due queued mail whose message was lost. Returns how many."""
+    """Beat: publish due queued mail whose message was lost, and forget old records. Returns how many published.
+
+    The record of a mail taken guards against a repeated delivery; after RECORD_DAYS none comes.
+    """
+    old = InboundMessage.objects.filter(received_at__lt=timezone.now() - timedelta(days=RECORD_DAYS))
+    InboundMessage.objects.filter(pk__in=old.values("pk")[:1000]).delete()
     due = QueuedMail.objects.filter(
         state=QueuedMail.State.PENDING, not_before__lte=timezone.now() - timedelta(seconds=grace_seconds)
     )
@@ -72,11 +79,11 @@ def sweep_queued_mail(grace_seconds: int = 60) -> int:
 def queue(raw: bytes, *, source: str, recipient: str = "") -> QueuedMail:
     """Keep one mail and hand it to a worker after commit (the sweep covers a lost publish)."""
     row = QueuedMail.objects.create(raw=raw, source=source[:40], recipient=(recipient or "")[:254])
-    transaction.on_commit(lambda: _publish(row.pk))
+    transaction.on_commit(lambda: publish(row.pk))
     return row
 
 
-def _publish(mail_id: int) -> None:
+def publish(mail_id: int) -> None:
     try:
         receive_queued.delay(mail_id)
     except Exception:

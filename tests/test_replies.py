@@ -422,10 +422,15 @@ def test_deleting_the_account_revokes_its_reply_addresses(world, conversation):
     from portability import deletion
 
     address = address_of(world, conversation)
+    receive(mail(address, "Before I go").as_bytes(), source="test")
+    bounces.record("bounced", "mira@example.org", event_id="b1")
     deletion.delete_account(world.member)
     assert ReplyKey.objects.get().revoked_at is not None
     receipt = receive(mail(address, "From beyond").as_bytes(), source="test")
     assert receipt.outcome == "refused" and not refusals()
+    # No trace of the address is kept.
+    assert not DeliveryProblem.objects.exists()
+    assert InboundMessage.objects.get(outcome="posted").sender == ""
 
 
 def test_an_expired_address_is_refused_and_the_member_is_told_to_reply_on_the_site(world, conversation):
@@ -463,3 +468,19 @@ def test_a_mention_notification_email_carries_a_reply_address_too(world):
     [email] = OutboundEmail.objects.filter(to=world.owner.email, kind="notification.mention")
     key = tokens.read(email.headers["Reply-To"].split("@")[0].removeprefix("reply+"))
     assert (key.user, key.thread, key.post) == (world.owner, thread, thread.opening_post)
+
+
+def test_the_sweep_hands_on_mail_whose_message_was_lost_and_forgets_old_records(world, conversation, monkeypatch):
+    from replies import tasks
+
+    raw = mail(address_of(world, conversation), "Lost and found").as_bytes()
+    queued = QueuedMail.objects.create(raw=raw, source="mailgun", not_before=timezone.now() - timedelta(minutes=5))
+    published: list[int] = []
+    monkeypatch.setattr(tasks.receive_queued, "delay", published.append)
+    InboundMessage.objects.create(
+        key="x" * 64, source="t", outcome="ignored", received_at=timezone.now() - timedelta(days=91)
+    )
+    assert tasks.sweep_queued_mail() == 1 and published == [queued.pk]
+    assert not InboundMessage.objects.filter(key="x" * 64).exists()
+    assert tasks.receive_queued.apply(args=[queued.pk]).get() == "posted"
+    assert Post.objects.filter(body="Lost and found").count() == 1
