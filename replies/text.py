@@ -61,6 +61,9 @@ def without_quotes(text: str) -> str:
     if not parsed.replies:
         return ""
     kept = parsed.replies[0].body
+    # Nothing but quoted lines (a mail that only forwards what it answers) says nothing of its own.
+    if all(line.lstrip().startswith(">") for line in kept.splitlines() if line.strip()):
+        return ""
     return _as_written(text, kept)
 
 

@@ -202,6 +202,24 @@ def test_a_picture_attached_goes_through_the_checked_upload_and_into_the_post(wo
     assert attachment.uploader == world.member and attachment.content_type == "image/png"
 
 
+def test_a_pdf_attached_becomes_a_link_and_a_picture_only_mail_is_posted(world, conversation):
+    message = mail(address_of(world, conversation), "")
+    message.add_attachment(
+        b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", maintype="application", subtype="pdf", filename="Rota.pdf"
+    )
+    receipt = receive(message.as_bytes(), source="test")
+    post = Post.objects.get(pk=receipt.post_id)
+    [attachment] = Attachment.objects.filter(post=post)
+    assert post.body == f"[Rota.pdf]({attachment.get_absolute_url()})"
+
+
+def test_a_mail_with_only_quoted_text_is_refused(world, conversation):
+    quoted = "On Tue, Dec 1, 2026 at 10:00 AM copsite <noreply@example.org> wrote:\n> Try the abbey scale first.\n"
+    receipt = receive(mail(address_of(world, conversation), quoted).as_bytes(), source="test")
+    assert receipt.outcome == "refused" and receipt.reason == "nothing to post"
+    assert "no text of its own" in refusals()[0].body_text
+
+
 def test_the_same_mail_delivered_twice_posts_once(world, conversation):
     raw = mail(address_of(world, conversation), "Only once, please.").as_bytes()
     first = receive(raw, source="mailgun")
@@ -484,3 +502,20 @@ def test_the_sweep_hands_on_mail_whose_message_was_lost_and_forgets_old_records(
     assert not InboundMessage.objects.filter(key="x" * 64).exists()
     assert tasks.receive_queued.apply(args=[queued.pk]).get() == "posted"
     assert Post.objects.filter(body="Lost and found").count() == 1
+
+
+@pytest.mark.live_worker
+def test_a_reply_through_the_webhook_is_posted_by_a_real_worker(client, mailgun, world, conversation, start_worker):
+    from tests.worker import wait_until
+
+    worker = start_worker(REPLY_DOMAIN="mail.example.org", REPLY_BY_EMAIL="1")
+    raw = mail(address_of(world, conversation), "Posted by the worker.").as_string()
+    response = client.post("/email/mailgun/inbound_mime/", signed({"body-mime": raw, "recipient": "x"}))
+    assert response.status_code == 200
+    wait_until(
+        lambda: Post.objects.filter(body="Posted by the worker.", author=world.member).exists(),
+        what="the reply posted",
+        log=worker.output,
+    )
+    wait_until(lambda: not QueuedMail.objects.exists(), what="the queued mail taken", log=worker.output)
+    assert InboundMessage.objects.get().outcome == "posted"
