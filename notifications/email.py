@@ -35,6 +35,7 @@ from core.mail import Rewritten, one_line, queue_email
 from discussions.models import Post
 from notifications import display
 from notifications.models import Notification
+from replies.tokens import reply_address
 
 GROUP_WINDOW = timedelta(hours=1)
 BATCH = 500
@@ -135,11 +136,12 @@ def message_headers(user: User, items: list[Notification], unsubscribe_link: str
 
     ``items`` are the notifications the email tells of, newest first; the
     newest decides the email's kind, and so which kind one click turns off
-    (List-Unsubscribe with its RFC 8058 one-click POST). ``unsubscribe_link``:
-    the footer's ``unsubscribe_url``, so both carry the same link.
+    (List-Unsubscribe with its RFC 8058 one-click POST), and about a post the
+    Reply-To that answers under it. ``unsubscribe_link``: the footer's
+    ``unsubscribe_url``, so both carry the same link.
     """
     newest = items[0]
-    return unsubscribe.kind_headers(user, newest.kind, community_of(newest), unsubscribe_link)
+    return _reply_to(user, newest, unsubscribe.kind_headers(user, newest.kind, community_of(newest), unsubscribe_link))
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,13 @@ def _send(user: User, items: list[Notification]) -> None:
         headers=mail.headers,
         about={"check": SEND_CHECK, "user": user.pk, "notifications": [n.pk for n in items]},
     )
+
+
+def _reply_to(user: User, note: Notification, headers: dict[str, str]) -> dict[str, str]:
+    """About a post in a thread: answering the email replies under that post (replies/tokens.py)."""
+    if note.post is not None and (address := reply_address(user, note.post.thread, note.post)):
+        headers = {**headers, "Reply-To": address}
+    return headers
 
 
 SEND_CHECK = "notification"

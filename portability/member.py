@@ -139,6 +139,7 @@ def profile(user: User) -> dict:
             "digest_weekday": user.digest_weekday,
             "email_paused": user.email_paused,
             "email_paused_until": _iso(user.email_paused_until),
+            "email_paused_reason": user.email_paused_reason,
             "notifications_emailed_at_once": list(user.email_notifications or []),
         },
     }
