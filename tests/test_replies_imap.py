@@ -349,7 +349,5 @@ def test_inbound_round_trip_over_imap_is_measured(mailbox_settings, dovecot, rot
         assert visible, i
     timings.sort()
     median, p95 = statistics.median(timings), timings[18]
-    print(
-        f"\ninbound round trip over IMAP (APPEND → poll → post in DB), 20 runs: median {median:.1f} ms, p95 {p95:.1f} ms"
-    )
+    print(f"\nIMAP round trip (APPEND → poll → post in DB), 20 runs: median {median:.1f} ms, p95 {p95:.1f} ms")
     assert median < 2000
