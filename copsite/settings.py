@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "digests",
     "discovery",
     "portability",
+    "replies",
 ]
 # The benchmark tools (bench/): never part of a product install.
 if env_bool("BENCH_TOOLS", False):
@@ -339,6 +340,31 @@ else:
 EMAIL_TIMEOUT = 15
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 6, minimum=1)
 EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30, minimum=1)
+
+# --- Reply by email (replies/) -------------------------------------------------
+# Mail reaches replies.inbound.receive() from an ESP's inbound webhook (django-anymail,
+# ANYMAIL_INBOUND_ESP) or from a mailbox the site polls (REPLY_IMAP_HOST).
+ANYMAIL_INBOUND_ESP = env_str("ANYMAIL_INBOUND_ESP").lower()
+if ANYMAIL_INBOUND_ESP and ANYMAIL_INBOUND_ESP not in {"mailgun", "postmark", "sendgrid", "amazon_ses", "mailjet"}:
+    raise ConfigError(
+        f"ANYMAIL_INBOUND_ESP must be mailgun, postmark, sendgrid, amazon_ses or mailjet; got {ANYMAIL_INBOUND_ESP!r}."
+    )
+_anymail_secrets = {
+    # Basic-auth "user:password" the ESP puts in the webhook URL (Postmark, SendGrid, Mailjet, SES).
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET"),
+    # Mailgun signs each webhook with this key instead.
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
+}
+ANYMAIL = {name: value for name, value in _anymail_secrets.items() if value}
+# Notification emails carry a Reply-To "reply+<token>@REPLY_DOMAIN" once an inbound way is set up.
+REPLY_BY_EMAIL = env_bool("REPLY_BY_EMAIL", bool(ANYMAIL_INBOUND_ESP or env_str("REPLY_IMAP_HOST")))
+REPLY_DOMAIN = (env_str("REPLY_DOMAIN") or _site.hostname or "").lower()
+# A reply address works this many days after the last email that carried it.
+REPLY_KEY_DAYS = env_int("REPLY_KEY_DAYS", 90, minimum=1)
+# Explanations of a refused reply, per sender address: "N/seconds" windows.
+REPLY_REFUSAL_RATE_LIMIT = env_str("REPLY_REFUSAL_RATE_LIMIT", "3/86400")
+# More Received headers than this: a mail loop, not a person.
+REPLY_MAX_RECEIVED = env_int("REPLY_MAX_RECEIVED", 25, minimum=1)
 
 # --- Accounts (django-allauth) -------------------------------------------
 

@@ -147,6 +147,8 @@ def _publish(email_id: int) -> bool:
 def build_message(row: OutboundEmail) -> EmailMultiAlternatives:
     headers = {k: one_line(str(v), 2000) for k, v in row.headers.items()}
     headers["Message-ID"] = row.message_id
+    # Marks our own mail: coming back to the reply address (a loop), replies/inbound.py ignores it.
+    headers["X-Copsite"] = row.kind or "mail"
     msg = EmailMultiAlternatives(
         # Rows may be written outside queue_email (admin, imports): a CR/LF in
         # a header would raise BadHeaderError on every attempt.

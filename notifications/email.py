@@ -27,6 +27,7 @@ from core.mail import one_line, queue_email
 from discussions.models import Post
 from notifications import display
 from notifications.models import Notification
+from replies.tokens import reply_address
 
 GROUP_WINDOW = timedelta(hours=1)
 BATCH = 500
@@ -129,9 +130,16 @@ def _send(user: User, items: list[Notification]) -> None:
         text=render_to_string("notifications/email/notification.txt", context),
         html=render_to_string("notifications/email/notification.html", context),
         kind=f"notification.{first.kind}",
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        headers=_reply_to(user, first, {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}),
         about={"check": SEND_CHECK, "user": user.pk, "notifications": [n.pk for n in items]},
     )
+
+
+def _reply_to(user: User, note: Notification, headers: dict[str, str]) -> dict[str, str]:
+    """About a post in a thread: answering the email replies under that post (replies/tokens.py)."""
+    if note.post is not None and (address := reply_address(user, note.post.thread, note.post)):
+        headers = {**headers, "Reply-To": address}
+    return headers
 
 
 SEND_CHECK = "notification"

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class RepliesConfig(AppConfig):
+    name = "replies"
+
+    def ready(self) -> None:
+        from replies import receivers
+
+        receivers.connect()
