@@ -33,6 +33,8 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from core.cache import OUTAGE
+from replies import inbound
+from replies.inbound import Receipt
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class ImapConfig:
 class PollResult:
     busy: bool = False  # another poll held the lock: this one did nothing
     received: int = 0  # receive() returned (posted, refused or ignored as a duplicate)
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)  # by outcome_of()
     moved: int = 0
     failed: int = 0  # receive() raised; left in the folder for the next poll
     gave_up: int = 0  # moved to the failed folder after max_failures
@@ -175,26 +177,21 @@ class Mailbox:
             self.client.shutdown()
 
 
-def _outcome(receipt: Any) -> str:
-    for name in ("outcome", "status", "kind"):
-        value = getattr(receipt, name, None)
-        if value is not None:
-            return str(getattr(value, "value", value))
-    return type(receipt).__name__
+def outcome_of(receipt: Receipt) -> str:
+    """posted, refused or ignored; "duplicate" for a message receive() had already taken."""
+    return "duplicate" if receipt.duplicate else str(receipt.outcome)
 
 
 def poll(
     config: ImapConfig | None = None,
     *,
-    after_receive: Callable[[bytes, Any], None] | None = None,
+    after_receive: Callable[[bytes, Receipt], None] | None = None,
 ) -> PollResult:
     """Take every message waiting in the reply mailbox once. IMAP and network errors propagate.
 
     ``after_receive(uid, receipt)`` runs after receive() returned and before the
     move: the tests kill the process there.
     """
-    from replies.inbound import receive
-
     config = config or ImapConfig.from_settings()
     token = secrets.token_hex(8)
     if not cache.add(LOCK_KEY, token, timeout=LOCK_SECONDS):
@@ -215,7 +212,7 @@ def poll(
                     continue
                 failures_key = f"replies:imap-failures:{config.user}:{config.folder}:{validity}:{uid.decode()}"
                 try:
-                    receipt = receive(raw, source="imap")
+                    receipt = inbound.receive(raw, source="imap")
                 except (OperationalError, InterfaceError):
                     # The database is away: every message would fail alike. Stop; count nothing.
                     log.warning("reply mailbox: database unavailable, poll stopped", exc_info=True)
@@ -232,7 +229,7 @@ def poll(
                         log.error("reply mailbox: message uid %s moved to %s", uid, config.failed_folder)
                     continue
                 result.received += 1
-                result.outcomes[_outcome(receipt)] += 1
+                result.outcomes[outcome_of(receipt)] += 1
                 if after_receive is not None:
                     after_receive(uid, receipt)
                 mailbox.move(uid, config.processed_folder)

@@ -145,7 +145,7 @@ def test_the_same_message_delivered_twice_posts_once_and_both_copies_are_filed(m
 
     result = imap.poll()
 
-    assert dict(result.outcomes) == {"posted": 1, "ignored": 1}
+    assert dict(result.outcomes) == {"posted": 1, "duplicate": 1}
     assert len(replies_in(rota.thread)) == 1
     assert dovecot.messages("INBOX") == []
     assert len(dovecot.messages("Processed")) == 2
@@ -169,7 +169,7 @@ def test_a_poll_killed_between_the_post_and_the_move_posts_once(transactional_db
         "django.setup()\n"
         "from replies import imap\n"
         "def die(uid, receipt):\n"
-        "    print('received', uid.decode(), imap._outcome(receipt), flush=True)\n"
+        "    print('received', uid.decode(), imap.outcome_of(receipt), flush=True)\n"
         "    os._exit(17)\n"
         "imap.poll(after_receive=die)\n"
     )
@@ -184,7 +184,7 @@ def test_a_poll_killed_between_the_post_and_the_move_posts_once(transactional_db
 
     result = imap.poll()
 
-    assert dict(result.outcomes) == {"ignored": 1}
+    assert dict(result.outcomes) == {"duplicate": 1}
     assert result.moved == 1
     [post] = replies_in(rota.thread)
     assert (post.author, post.body) == (person, SHAPES["apple_mail"][1])
