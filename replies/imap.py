@@ -38,7 +38,6 @@ from replies.inbound import Receipt
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = "replies:imap-poll"
 # Longer than a poll may take (POLL_SECONDS plus one message), shorter than
 # the task's time limit, so a killed worker blocks polling for minutes, not forever.
 LOCK_SECONDS = 240
@@ -182,6 +181,11 @@ def outcome_of(receipt: Receipt) -> str:
     return "duplicate" if receipt.duplicate else str(receipt.outcome)
 
 
+def lock_key(config: ImapConfig) -> str:
+    """One poll at a time per mailbox."""
+    return f"replies:imap-poll:{config.user}@{config.host}:{config.port}/{config.folder}"
+
+
 def poll(
     config: ImapConfig | None = None,
     *,
@@ -193,8 +197,8 @@ def poll(
     move: the tests kill the process there.
     """
     config = config or ImapConfig.from_settings()
-    token = secrets.token_hex(8)
-    if not cache.add(LOCK_KEY, token, timeout=LOCK_SECONDS):
+    token, lock = secrets.token_hex(8), lock_key(config)
+    if not cache.add(lock, token, timeout=LOCK_SECONDS):
         log.info("reply mailbox: another poll is running")
         return PollResult(busy=True)
     result = PollResult()
@@ -238,8 +242,8 @@ def poll(
         finally:
             mailbox.close()
     finally:
-        if cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
+        if cache.get(lock) == token:
+            cache.delete(lock)
     return result
 
 
