@@ -146,26 +146,27 @@ class Mailbox:
             self.client.expunge()
         return (values[0] or b"").decode() if values else ""
 
-    def uids(self) -> list[bytes]:
+    def uids(self) -> list[str]:
+        """The messages waiting, oldest first (a message flagged \\Deleted is already filed)."""
         data = _ok(self.client.uid("SEARCH", "UNDELETED"), "UID SEARCH")
-        return sorted(data[0].split(), key=int) if data and data[0] else []
+        return sorted(data[0].decode().split(), key=int) if data and data[0] else []
 
-    def fetch(self, uid: bytes) -> bytes | None:
+    def fetch(self, uid: str) -> bytes | None:
         """The message exactly as stored, without setting \\Seen; None if it is gone (another poll moved it)."""
-        data = _ok(self.client.uid("FETCH", uid, "(BODY.PEEK[])"), f"UID FETCH {uid!r}")
+        data = _ok(self.client.uid("FETCH", uid, "(BODY.PEEK[])"), f"UID FETCH {uid}")
         for part in data:
             if isinstance(part, tuple):
                 return part[1]
         return None
 
-    def move(self, uid: bytes, folder: str) -> None:
+    def move(self, uid: str, folder: str) -> None:
         if self.supports_move():
-            _ok(self.client.uid("MOVE", uid, quoted(folder)), f"UID MOVE {uid!r}")
+            _ok(self.client.uid("MOVE", uid, quoted(folder)), f"UID MOVE {uid}")
             return
-        _ok(self.client.uid("COPY", uid, quoted(folder)), f"UID COPY {uid!r}")
-        _ok(self.client.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)"), f"UID STORE {uid!r}")
+        _ok(self.client.uid("COPY", uid, quoted(folder)), f"UID COPY {uid}")
+        _ok(self.client.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)"), f"UID STORE {uid}")
         if "UIDPLUS" in self.capabilities:
-            _ok(self.client.uid("EXPUNGE", uid), f"UID EXPUNGE {uid!r}")
+            _ok(self.client.uid("EXPUNGE", uid), f"UID EXPUNGE {uid}")
         else:
             _ok(self.client.expunge(), "EXPUNGE")
 
@@ -189,7 +190,7 @@ def lock_key(config: ImapConfig) -> str:
 def poll(
     config: ImapConfig | None = None,
     *,
-    after_receive: Callable[[bytes, Receipt], None] | None = None,
+    after_receive: Callable[[str, Receipt], None] | None = None,
 ) -> PollResult:
     """Take every message waiting in the reply mailbox once. IMAP and network errors propagate.
 
@@ -214,7 +215,7 @@ def poll(
                 raw = mailbox.fetch(uid)
                 if raw is None:
                     continue
-                failures_key = f"replies:imap-failures:{config.user}:{config.folder}:{validity}:{uid.decode()}"
+                failures_key = f"replies:imap-failures:{config.user}:{config.folder}:{validity}:{uid}"
                 try:
                     receipt = inbound.receive(raw, source="imap")
                 except (OperationalError, InterfaceError):

@@ -182,7 +182,7 @@ def test_a_poll_killed_between_the_post_and_the_move_posts_once(transactional_db
         "django.setup()\n"
         "from replies import imap\n"
         "def die(uid, receipt):\n"
-        "    print('received', uid.decode(), imap.outcome_of(receipt), flush=True)\n"
+        "    print('received', uid, imap.outcome_of(receipt), flush=True)\n"
         "    os._exit(17)\n"
         "imap.poll(after_receive=die)\n"
     )
@@ -353,7 +353,7 @@ def test_inbound_round_trip_over_imap_is_measured(mailbox_settings, dovecot, rot
     person = rota.people["alice@example.com"]
     template = (FIXTURES / "gmail.eml").read_bytes()
     address = reply_address(person, rota.thread).encode()
-    timings = []
+    total, appending, polling = [], [], []
     for i in range(20):
         raw = template.replace(b"%%REPLY_ADDRESS%%", address).replace(
             b"@mail.gmail.com>", f"-{i}@mail.gmail.com>".encode()
@@ -361,11 +361,20 @@ def test_inbound_round_trip_over_imap_is_measured(mailbox_settings, dovecot, rot
         raw = raw.replace(b"Count me in", f"Round {i}: count me in".encode())
         started = time.perf_counter()
         dovecot.append(raw)
+        appended = time.perf_counter()
         imap.poll()
         visible = Post.objects.filter(thread=rota.thread, body__startswith=f"Round {i}:").exists()
-        timings.append((time.perf_counter() - started) * 1000)
+        done = time.perf_counter()
         assert visible, i
-    timings.sort()
-    median, p95 = statistics.median(timings), timings[18]
-    print(f"\nIMAP round trip (APPEND → poll → post in DB), 20 runs: median {median:.1f} ms, p95 {p95:.1f} ms")
-    assert median < 2000
+        total.append((done - started) * 1000)
+        appending.append((appended - started) * 1000)
+        polling.append((done - appended) * 1000)
+
+    def ms(values: list[float]) -> str:
+        return f"median {statistics.median(values):.0f} ms, p95 {sorted(values)[18]:.0f} ms"
+
+    print(
+        f"\nIMAP round trip, 20 replies (APPEND → one poll → post in the database): {ms(total)}"
+        f"\n  APPEND over TLS: {ms(appending)}; poll (TLS login, fetch, receive(), MOVE): {ms(polling)}"
+    )
+    assert statistics.median(total) < 2000
