@@ -311,6 +311,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "copsite.sweep_drafts",
         "schedule": crontab(hour=3, minute=45),
     },
+    # Inbound mail whose "take it now" message was lost (replies/tasks.py).
+    "sweep-queued-mail": {
+        "task": "replies.sweep_queued_mail",
+        "schedule": crontab(minute="*/5"),
+    },
     "heartbeat": {
         "task": "copsite.heartbeat",
         "schedule": 60.0,
@@ -356,6 +361,11 @@ _anymail_secrets = {
     "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
 }
 ANYMAIL = {name: value for name, value in _anymail_secrets.items() if value}
+# Webhooks that anyone could call would let a stranger post as a member or pause their email.
+if ANYMAIL_INBOUND_ESP == "mailgun" and "MAILGUN_WEBHOOK_SIGNING_KEY" not in ANYMAIL:
+    raise ConfigError("ANYMAIL_INBOUND_ESP=mailgun needs MAILGUN_WEBHOOK_SIGNING_KEY.")
+if ANYMAIL_INBOUND_ESP not in {"", "mailgun"} and "WEBHOOK_SECRET" not in ANYMAIL:
+    raise ConfigError(f"ANYMAIL_INBOUND_ESP={ANYMAIL_INBOUND_ESP} needs ANYMAIL_WEBHOOK_SECRET (user:password).")
 # Notification emails carry a Reply-To "reply+<token>@REPLY_DOMAIN" once an inbound way is set up.
 REPLY_BY_EMAIL = env_bool("REPLY_BY_EMAIL", bool(ANYMAIL_INBOUND_ESP or env_str("REPLY_IMAP_HOST")))
 REPLY_DOMAIN = (env_str("REPLY_DOMAIN") or _site.hostname or "").lower()
@@ -365,6 +375,8 @@ REPLY_KEY_DAYS = env_int("REPLY_KEY_DAYS", 90, minimum=1)
 REPLY_REFUSAL_RATE_LIMIT = env_str("REPLY_REFUSAL_RATE_LIMIT", "3/86400")
 # More Received headers than this: a mail loop, not a person.
 REPLY_MAX_RECEIVED = env_int("REPLY_MAX_RECEIVED", 25, minimum=1)
+# Tries at taking one inbound mail before it is left failed (replies/tasks.py).
+REPLY_MAX_ATTEMPTS = env_int("REPLY_MAX_ATTEMPTS", 6, minimum=1)
 
 # --- Accounts (django-allauth) -------------------------------------------
 

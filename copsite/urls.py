@@ -32,5 +32,6 @@ urlpatterns = [
     path("", include("digests.urls")),
     path("", include("discovery.urls")),
     path("", include("portability.urls")),
+    path("", include("replies.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,6 +5,7 @@ class RepliesConfig(AppConfig):
     name = "replies"
 
     def ready(self) -> None:
-        from replies import receivers
+        from replies import mailhooks, receivers
 
         receivers.connect()
+        mailhooks.connect()

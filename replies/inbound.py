@@ -23,9 +23,10 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from email import message_from_bytes, policy as email_policy
+from email import message_from_bytes
+from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -222,7 +223,9 @@ def _post(key: ReplyKey, message: EmailMessage, sender: str) -> int:
         )
     thread = key.thread
     if not policy.can_view_thread(user, thread):
-        raise _Refusal("the thread is gone or no longer visible to them", explain="This thread can no longer be replied to.")
+        raise _Refusal(
+            "the thread is gone or no longer visible to them", explain="This thread can no longer be replied to."
+        )
     if not policy.can_reply(user, thread):
         if thread.locked_at is not None and policy.can_post(user, thread.community):
             raise _Refusal("the thread is locked", explain="This thread is locked: it takes no new replies.")
@@ -237,11 +240,16 @@ def _post(key: ReplyKey, message: EmailMessage, sender: str) -> int:
     if not body.strip():
         raise _Refusal("nothing to post", explain="Your message had no text of its own to post (only quoted text).")
     if len(body) > MAX_SOURCE_CHARS:
-        raise _Refusal("too long", explain=f"Your reply is longer than the {MAX_SOURCE_CHARS} characters a post may have.")
+        raise _Refusal(
+            "too long", explain=f"Your reply is longer than the {MAX_SOURCE_CHARS} characters a post may have."
+        )
     if refusal := _rate_limited(user):
         raise _Refusal(
             "over the posting limit",
-            explain=f"You're posting faster than this site allows. Please wait about {refusal.minutes} minutes and send again.",
+            explain=(
+                "You're posting faster than this site allows. "
+                f"Please wait about {refusal.minutes} minutes and send again."
+            ),
         )
     try:
         rendered = discussions.render_post(body)

@@ -78,3 +78,32 @@ class DeliveryProblem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} {self.kind} at {self.at:%Y-%m-%d}"
+
+
+class QueuedMail(models.Model):
+    """Mail an ESP handed us, kept until ``receive`` has taken it (replies/tasks.py).
+
+    Written before the webhook answers 200, so a lost Celery message or a crashed
+    worker loses no reply: a beat sweep hands on what is still here.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        FAILED = "failed", "failed"
+
+    raw = models.BinaryField()
+    source = models.CharField(max_length=40)
+    # The envelope recipient, when the ESP told it (the headers may not name the reply address).
+    recipient = models.CharField(max_length=254, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    not_before = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # The sweep: pending rows that are due.
+        indexes = [models.Index(fields=["state", "not_before"], name="queuedmail_due")]
+
+    def __str__(self) -> str:
+        return f"mail {self.pk} from {self.source} ({self.state})"

@@ -38,7 +38,7 @@ def body_text(message: EmailMessage) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """Paragraphs kept, links as Markdown links (the renderer sanitizes them as any post's); pictures, styles and tags dropped."""
+    """Paragraphs kept, links as Markdown links (sanitized as any post's); pictures, styles and tags dropped."""
     converter = html2text.HTML2Text()
     converter.body_width = 0
     converter.ignore_images = True

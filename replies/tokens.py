@@ -73,9 +73,7 @@ def issue(user: User, thread: Thread, post: Post | None = None) -> ReplyKey:
     now = timezone.now()
     expires = now + timedelta(days=settings.REPLY_KEY_DAYS)
     key = (
-        ReplyKey.objects.filter(
-            user=user, thread=thread, post=post, revoked_at__isnull=True, expires_at__gt=now
-        )
+        ReplyKey.objects.filter(user=user, thread=thread, post=post, revoked_at__isnull=True, expires_at__gt=now)
         .order_by("-pk")
         .first()
     )
@@ -87,7 +85,7 @@ def issue(user: User, thread: Thread, post: Post | None = None) -> ReplyKey:
 
 
 def reply_address(user: User, thread: Thread, post: Post | None = None) -> str | None:
-    """The address ``user`` may answer ``thread`` (under ``post``) at; None when reply by email is off or they can't reply."""
+    """Where ``user`` may answer ``thread`` (under ``post``); None when reply by email is off or they can't reply."""
     if not settings.REPLY_BY_EMAIL or not settings.REPLY_DOMAIN:
         return None
     if not user.is_active or not policy.can_reply(user, thread):
@@ -98,7 +96,9 @@ def reply_address(user: User, thread: Thread, post: Post | None = None) -> str |
 def tokens_in(text: str) -> list[str]:
     """Tokens of addresses at REPLY_DOMAIN found in a header's text, in order."""
     domain = re.escape(settings.REPLY_DOMAIN)
-    pattern = re.compile(rf"{re.escape(LOCAL_PREFIX)}([a-z2-7]{{1,13}}-[a-z2-7]{{16}})@{domain}(?![\w.-])", re.IGNORECASE)
+    pattern = re.compile(
+        rf"{re.escape(LOCAL_PREFIX)}([a-z2-7]{{1,13}}-[a-z2-7]{{16}})@{domain}(?![\w.-])", re.IGNORECASE
+    )
     return [match.lower() for match in pattern.findall(text or "")]
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import json
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -11,14 +15,18 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
+from attachments.models import Attachment
 from communities import services as communities
-from communities.models import Membership
+from core.mail import build_message
 from core.models import OutboundEmail
 from discussions import services as discussions
 from discussions.models import Post
-from replies import tokens
+from notifications import email as notify
+from notifications.models import Notification
+from replies import bounces, tokens
 from replies.inbound import receive
-from replies.models import InboundMessage, ReplyKey
+from replies.models import DeliveryProblem, InboundMessage, QueuedMail, ReplyKey
+from replies.tasks import receive_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +34,16 @@ OURS = "<20261201.abc@example.org>"
 
 
 @pytest.fixture(autouse=True)
-def reply_by_email(settings):
+def reply_by_email(settings, tmp_path):
     settings.REPLY_BY_EMAIL = True
     settings.REPLY_DOMAIN = "mail.example.org"
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def image_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def mail(
@@ -121,3 +136,274 @@ def test_a_plain_reply_is_posted_with_its_exact_text_under_the_post(world, conve
     post = Post.objects.get(pk=receipt.post_id)
     assert post.body == text and post.author == world.member and post.parent == conversation.answer
     assert not refusals()
+
+
+def test_a_gmail_style_top_posted_reply_loses_the_quoted_history(world, conversation):
+    text = (
+        "Yes, we do the same on ward 3.\n\n"
+        "On Tue, Dec 1, 2026 at 10:00 AM copsite <noreply@example.org> wrote:\n\n"
+        "> Fern Facilitator replied in “How do you assess pain in delirium?”\n"
+        "> Try the abbey scale first.\n"
+        ">\n"
+        "> Reply to this email to reply on the site.\n"
+    )
+    receipt = receive(mail(address_of(world, conversation), text).as_bytes(), source="test")
+    assert Post.objects.get(pk=receipt.post_id).body == "Yes, we do the same on ward 3."
+
+
+def test_a_signature_is_cut_off_and_indented_lines_keep_their_indentation(world, conversation):
+    text = "Here is our chart:\n\n    pain 0-10 hourly\n    PAINAD at night\n\n-- \nMira Member\nWard 3, night shift\n"
+    receipt = receive(mail(address_of(world, conversation), text).as_bytes(), source="test")
+    assert (
+        Post.objects.get(pk=receipt.post_id).body == "Here is our chart:\n\n    pain 0-10 hourly\n    PAINAD at night"
+    )
+
+
+def test_html_only_mail_becomes_plain_text_with_its_paragraphs_and_links(world, conversation):
+    html = (
+        "<html><body><p>First <b>paragraph</b> with a <a href='https://example.com/scale'>scale</a>.</p>"
+        "<p># not a heading</p><script>alert(1)</script><img src='https://tracker.example/x.png'>"
+        "<div class='gmail_quote'>On Tue, Dec 1, 2026 at 10:00 AM copsite wrote:<blockquote>"
+        "<p>old text</p></blockquote></div></body></html>"
+    )
+    receipt = receive(mail(address_of(world, conversation), html=html).as_bytes(), source="test")
+    post = Post.objects.get(pk=receipt.post_id)
+    assert post.body.startswith("First paragraph with a [scale](https://example.com/scale).\n\n\\# not a heading")
+    assert "old text" not in post.body and "alert" not in post.body and "tracker" not in post.body
+    assert '<a href="https://example.com/scale"' in post.body_html and "<h1" not in post.body_html
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        (
+            "Vielen Dank, das klappt bei uns auch.",
+            "Am Di., 1. Dez. 2026 um 10:00 Uhr schrieb copsite <noreply@example.org>:",
+        ),
+        ("ありがとうございます。夜勤でも使えます。", "2026年12月1日(火) 10:00 copsite <noreply@example.org>:"),
+    ],
+)
+def test_replies_in_other_languages_keep_their_text_and_lose_the_quote(world, conversation, text, quoted):
+    raw = mail(address_of(world, conversation), f"{text}\n\n{quoted}\n> Try the abbey scale first.\n").as_bytes()
+    receipt = receive(raw, source="test")
+    assert Post.objects.get(pk=receipt.post_id).body == text
+
+
+def test_a_picture_attached_goes_through_the_checked_upload_and_into_the_post(world, conversation):
+    message = mail(address_of(world, conversation), "Our chart, photographed.")
+    message.add_attachment(image_bytes(), maintype="image", subtype="png", filename="chart.png")
+    message.add_attachment(
+        b"MZ\x90\x00 not a picture", maintype="application", subtype="octet-stream", filename="x.exe"
+    )
+    receipt = receive(message.as_bytes(), source="test")
+    post = Post.objects.get(pk=receipt.post_id)
+    [attachment] = Attachment.objects.filter(post=post)
+    assert post.body == f"Our chart, photographed.\n\n![chart]({attachment.get_absolute_url()})"
+    assert attachment.uploader == world.member and attachment.content_type == "image/png"
+
+
+def test_the_same_mail_delivered_twice_posts_once(world, conversation):
+    raw = mail(address_of(world, conversation), "Only once, please.").as_bytes()
+    first = receive(raw, source="mailgun")
+    again = receive(raw, source="imap")
+    assert first.outcome == again.outcome == "posted" and again.duplicate and again.post_id == first.post_id
+    assert Post.objects.filter(body="Only once, please.").count() == 1
+    assert InboundMessage.objects.count() == 1
+
+
+def test_a_reply_from_another_persons_address_is_refused_with_one_explanation(world, conversation):
+    address = address_of(world, conversation)  # Mira's
+    receipt = receive(mail(address, "I am Mira, honest.", sender="otto@example.org").as_bytes(), source="test")
+    assert receipt.outcome == "refused" and receipt.explained
+    assert not Post.objects.filter(body__contains="honest").exists()
+    [told] = refusals()
+    assert told.to == "otto@example.org" and "someone else's notification" in told.body_text
+    assert told.headers["Auto-Submitted"] == "auto-replied" and "Reply-To" not in told.headers
+
+
+def test_a_forged_unknown_sender_gets_no_mail_at_all(world, conversation):
+    receipt = receive(mail(address_of(world, conversation), "Spam", sender="x@spam.example").as_bytes(), source="test")
+    assert receipt.outcome == "refused" and not receipt.explained and not refusals()
+
+
+def test_explanations_to_one_address_stop_after_three_a_day(world, conversation):
+    address = address_of(world, conversation)
+    for i in range(5):
+        receive(mail(address, f"try {i}", sender="otto@example.org").as_bytes(), source="test")
+    assert len(refusals()) == 3
+    assert InboundMessage.objects.filter(outcome="refused").count() == 5
+
+
+@pytest.mark.parametrize(
+    ("headers", "subject", "why"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "Re: thread", "Auto-Submitted"),
+        ({"Precedence": "bulk"}, "Re: thread", "Precedence"),
+        ({"X-Autoreply": "yes"}, "Re: thread", "automatic reply"),
+        ({}, "Out of office: back on Monday", "out-of-office"),
+        ({}, "Automatic reply: Re: thread", "out-of-office"),
+        ({"Return-Path": "<>"}, "Re: thread", "bounce"),
+        ({"X-Copsite": "notification.reply"}, "Re: thread", "loop"),
+    ],
+)
+def test_machine_mail_is_ignored_without_a_post_or_an_answer(world, conversation, headers, subject, why):
+    raw = mail(address_of(world, conversation), "I am away.", subject=subject, headers=headers).as_bytes()
+    receipt = receive(raw, source="test")
+    assert receipt.outcome == "ignored" and why in receipt.reason
+    assert not Post.objects.filter(body="I am away.").exists() and not OutboundEmail.objects.exists()
+
+
+def test_a_delivery_report_and_a_long_relay_chain_are_ignored(world, conversation):
+    address = address_of(world, conversation)
+    report = EmailMessage()
+    report["From"] = "MAILER-DAEMON@mx.example.net"
+    report["To"] = address
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Message-ID"] = make_msgid()
+    report.set_content("The mail could not be delivered.")
+    report.add_attachment("Reporting-MTA: dns; mx.example.net\n", subtype="delivery-status")
+    assert receive(report.as_bytes(), source="test").outcome == "ignored"
+    looping = mail(address, "Round and round")
+    for i in range(30):
+        looping["Received"] = f"from relay{i}.example.net by relay{i + 1}.example.net"
+    assert receive(looping.as_bytes(), source="test").reason.endswith("(a loop)")
+    assert not OutboundEmail.objects.exists() and Post.objects.filter(body__contains="Round").count() == 0
+
+
+def test_a_locked_thread_refuses_and_says_so(world, conversation):
+    address = address_of(world, conversation)
+    discussions.set_thread_state(world.facilitator, conversation.thread, "lock")
+    receipt = receive(mail(address, "Too late?").as_bytes(), source="test")
+    assert receipt.outcome == "refused" and receipt.reason == "the thread is locked"
+    [told] = refusals()
+    assert told.to == "mira@example.org" and "locked" in told.body_text
+
+
+def test_someone_who_left_or_was_banned_cannot_reply_by_email(world, conversation):
+    address = address_of(world, conversation)
+    communities.leave(world.member, world.public)
+    receipt = receive(mail(address, "Still here").as_bytes(), source="test")
+    assert receipt.outcome == "refused" and "revoked" in receipt.reason
+    assert ReplyKey.objects.get().revoked_at is not None
+    # A key made before the ban (not revoked here on purpose) still meets the policy's no.
+    key = ReplyKey.objects.create(
+        user=world.banned, thread=conversation.thread, expires_at=timezone.now() + timedelta(days=1)
+    )
+    banned = mail(tokens.address_for(key), "Let me in", sender="bo@example.org")
+    receipt = receive(banned.as_bytes(), source="test")
+    assert receipt.outcome == "refused" and receipt.reason == "not a member"
+    assert not Post.objects.filter(body__in=["Still here", "Let me in"]).exists()
+
+
+def test_a_link_heavy_reply_from_someone_new_is_held_for_review_as_on_the_web(settings, world, conversation):
+    settings.HOLD_LINK_LIMIT = 1
+    links = "\n".join(f"https://shop{i}.example.com/" for i in range(3))
+    body = f"See [a](https://a.example.com) [b](https://b.example.com) [c](https://c.example.com)\n{links}"
+    receipt = receive(mail(address_of(world, conversation), body).as_bytes(), source="test")
+    assert receipt.outcome == "posted" and Post.objects.get(pk=receipt.post_id).is_held
+
+
+def test_the_web_posting_limit_applies_to_email(settings, world, conversation):
+    settings.POST_RATE_LIMIT = settings.NEW_ACCOUNT_POST_RATE_LIMIT = "2/3600"
+    address = address_of(world, conversation)
+    outcomes = [receive(mail(address, f"Note {i}").as_bytes(), source="test").outcome for i in range(3)]
+    assert outcomes == ["posted", "posted", "refused"]
+    assert "faster than this site allows" in refusals()[0].body_text
+
+
+def test_a_reply_by_email_notifies_as_a_web_reply_does(world, conversation):
+    receive(mail(address_of(world, conversation), "Fern, see this.").as_bytes(), source="test")
+    assert Notification.objects.filter(user=world.facilitator, kind="reply", post__body="Fern, see this.").exists()
+
+
+# --- Reply-To on notification emails -----------------------------------------------------
+
+
+def test_a_notification_email_about_a_post_carries_the_persons_reply_address(world, conversation):
+    notify.sweep(timezone.now())
+    [email] = OutboundEmail.objects.filter(to=world.facilitator.email, kind="notification.reply")
+    address = email.headers["Reply-To"]
+    key = tokens.read(address.split("@")[0].removeprefix("reply+"))
+    assert key.user == world.facilitator and key.post == conversation.nested
+    message = build_message(email).message()
+    assert message["Reply-To"] == address and message["X-Copsite"]
+
+
+def test_no_reply_to_when_reply_by_email_is_off(settings, world, conversation):
+    settings.REPLY_BY_EMAIL = False
+    notify.sweep(timezone.now())
+    assert all("Reply-To" not in e.headers for e in OutboundEmail.objects.all())
+
+
+# --- The webhooks ---------------------------------------------------------------------
+
+
+SIGNING_KEY = "key-for-tests-only"
+
+
+@pytest.fixture
+def mailgun(settings):
+    settings.ANYMAIL_INBOUND_ESP = "mailgun"
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+
+
+def signed(fields: dict[str, str]) -> dict[str, str]:
+    timestamp, token = str(int(time.time())), "a" * 50
+    signature = hmac.new(SIGNING_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {**fields, "timestamp": timestamp, "token": token, "signature": signature}
+
+
+def test_mail_posted_to_the_signed_mailgun_webhook_becomes_a_reply(
+    client, mailgun, world, conversation, django_capture_on_commit_callbacks
+):
+    raw = mail(address_of(world, conversation), "Sent through Mailgun.").as_string()
+    with django_capture_on_commit_callbacks() as published:
+        response = client.post("/email/mailgun/inbound_mime/", signed({"body-mime": raw, "recipient": "x"}))
+    assert response.status_code == 200 and len(published) == 1
+    [queued] = QueuedMail.objects.all()
+    assert receive_queued.apply(args=[queued.pk]).get() == "posted"
+    assert Post.objects.filter(body="Sent through Mailgun.", author=world.member).count() == 1
+    assert not QueuedMail.objects.exists()
+    # The sweep has nothing left to hand on; a second run of the task finds nothing to do.
+    assert receive_queued.apply(args=[queued.pk]).get() == "skipped"
+
+
+def test_the_webhook_refuses_a_bad_signature_and_other_esps(client, mailgun, world, conversation):
+    raw = mail(address_of(world, conversation), "Forged").as_string()
+    bad = {**signed({"body-mime": raw}), "signature": "0" * 64}
+    assert client.post("/email/mailgun/inbound_mime/", bad).status_code == 400
+    assert client.post("/email/postmark/inbound/", {"x": "y"}).status_code == 404
+    assert not QueuedMail.objects.exists()
+
+
+def test_a_bounce_reported_by_mailgun_pauses_email_and_the_settings_page_says_so(client, mailgun, world):
+    event = {
+        "signature": signed({}),
+        "event-data": {
+            "event": "failed",
+            "severity": "permanent",
+            "id": "evt-1",
+            "timestamp": time.time(),
+            "recipient": "mira@example.org",
+            "reason": "bounce",
+            "message": {"headers": {"message-id": "abc@example.org"}},
+            "delivery-status": {"code": 550, "message": "No such user"},
+        },
+    }
+    for _ in range(2):  # delivered twice: recorded once
+        response = client.post("/email/mailgun/tracking/", json.dumps(event), content_type="application/json")
+        assert response.status_code == 200
+    world.member.refresh_from_db()
+    assert world.member.email_paused and DeliveryProblem.objects.filter(user=world.member).count() == 1
+    client.force_login(world.member)
+    page = client.get("/settings/email/").content.decode()
+    today = timezone.localdate().strftime("%-d %b %Y")
+    assert f"Email paused: your address bounced on {today}" in page and "Resume email" in page
+    client.post("/settings/email/", {"pause": "off"})
+    world.member.refresh_from_db()
+    assert not world.member.email_paused and not world.member.email_paused_reason
+
+
+def test_a_bounce_to_a_stranger_pauses_no_one(world):
+    assert bounces.record("bounced", "nobody@example.net", event_id="e") == 0
+    assert bounces.record("delivered", "mira@example.org", event_id="f") == 0
