@@ -156,7 +156,8 @@ class Mailbox:
         data = _ok(self.client.uid("FETCH", uid, "(BODY.PEEK[])"), f"UID FETCH {uid}")
         for part in data:
             if isinstance(part, tuple):
-                return part[1]
+                raw: bytes = part[1]
+                return raw
         return None
 
     def move(self, uid: str, folder: str) -> None:
