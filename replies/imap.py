@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import secrets
 import ssl
 import time
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 LOCK_SECONDS = 240
 POLL_SECONDS = 120  # stop taking new messages after this; the rest wait a minute for the next poll
 MAX_PER_POLL = 200
+# A message is read into memory whole: anything bigger than mail services send
+# (Gmail and Outlook stop at 25 MB) goes to the failed folder unread.
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024
 TIMEOUT_SECONDS = 30  # per IMAP round trip
 FAILURES_KEEP_SECONDS = 30 * 24 * 3600
 
@@ -88,6 +92,7 @@ class PollResult:
     moved: int = 0
     failed: int = 0  # receive() raised; left in the folder for the next poll
     gave_up: int = 0  # moved to the failed folder after max_failures
+    too_large: int = 0  # moved to the failed folder unread (MAX_MESSAGE_BYTES)
     stopped_by_outage: bool = False
 
 
@@ -151,6 +156,15 @@ class Mailbox:
         data = _ok(self.client.uid("SEARCH", "UNDELETED"), "UID SEARCH")
         return sorted(data[0].decode().split(), key=int) if data and data[0] else []
 
+    def size(self, uid: str) -> int | None:
+        """The message's size in bytes; None if it is gone (another poll moved it)."""
+        data = _ok(self.client.uid("FETCH", uid, "(RFC822.SIZE)"), f"UID FETCH {uid} size")
+        for part in data:
+            found = re.search(rb"RFC822\.SIZE (\d+)", part if isinstance(part, bytes) else b"")
+            if found:
+                return int(found.group(1))
+        return None
+
     def fetch(self, uid: str) -> bytes | None:
         """The message exactly as stored, without setting \\Seen; None if it is gone (another poll moved it)."""
         data = _ok(self.client.uid("FETCH", uid, "(BODY.PEEK[])"), f"UID FETCH {uid}")
@@ -213,6 +227,16 @@ def poll(
             for uid in mailbox.uids()[:MAX_PER_POLL]:
                 if time.monotonic() > deadline:
                     break
+                size = mailbox.size(uid)
+                if size is None:
+                    continue
+                if size > MAX_MESSAGE_BYTES:
+                    mailbox.move(uid, config.failed_folder)
+                    result.too_large += 1
+                    log.error(
+                        "reply mailbox: message uid %s of %s bytes moved to %s unread", uid, size, config.failed_folder
+                    )
+                    continue
                 raw = mailbox.fetch(uid)
                 if raw is None:
                     continue

@@ -31,5 +31,6 @@ def poll_imap() -> dict[str, object]:
         "moved": result.moved,
         "failed": result.failed,
         "gave_up": result.gave_up,
+        "too_large": result.too_large,
         "stopped_by_outage": result.stopped_by_outage,
     }

@@ -233,6 +233,23 @@ def test_a_message_receive_raises_on_is_retried_then_moved_to_failed(mailbox_set
     assert len(dovecot.messages("Processed")) == 1
 
 
+def test_a_message_too_big_to_read_goes_to_failed_unread(mailbox_settings, dovecot, rota, monkeypatch):
+    small, _ = reply_mail("apple_mail", rota)
+    big, _ = reply_mail("outlook", rota)
+    monkeypatch.setattr(imap, "MAX_MESSAGE_BYTES", 2000)
+    assert len(small) < 2000 < len(big)
+    dovecot.append(big)
+    dovecot.append(small)
+
+    result = imap.poll()
+
+    assert (result.too_large, result.received) == (1, 1)
+    assert [p.body for p in replies_in(rota.thread)] == [SHAPES["apple_mail"][1]]
+    assert dovecot.messages("INBOX") == []
+    assert [b"Thanks Dana" in m for m in dovecot.messages("Failed")] == [True]
+    assert "\\Seen" not in "".join(dovecot.flags("Failed")), "moved unread"
+
+
 def test_a_database_outage_stops_the_poll_without_counting_against_the_message(
     mailbox_settings, dovecot, rota, monkeypatch
 ):
