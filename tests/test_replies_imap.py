@@ -48,6 +48,8 @@ SHAPES = {
     "signature": ("alice@example.com", "I have the key to the shed, so I will open up at half past eight."),
     "german": ("juergen@example.de", "Ich komme gerne am Samstag und bringe Kuchen für alle mit."),
     "japanese": ("hanako@example.jp", "土曜日の午前中に参加します。軍手を持っていきます。"),
+    # An older Japanese desktop client: ISO-2022-JP, 7bit.
+    "japanese_iso2022jp": ("hanako@example.jp", "来週の打ち合わせは火曜日でお願いします。"),
 }
 
 
