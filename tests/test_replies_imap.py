@@ -338,6 +338,26 @@ def test_a_wrong_password_or_a_closed_port_leaves_the_mail_waiting(mailbox_setti
     assert replies_in(rota.thread) == []
 
 
+@pytest.mark.live_worker
+def test_a_celery_worker_runs_the_poll_as_beat_would_publish_it(start_worker, mailbox_settings, dovecot, rota):
+    """The task is known to a worker started the production way, reads its settings from the environment, posts."""
+    from tests.worker import wait_until
+
+    raw, person = reply_mail("german", rota)
+    dovecot.append(raw)
+    worker = start_worker(
+        SECRET_KEY=django_settings.SECRET_KEY, REPLY_BY_EMAIL="1", REPLY_DOMAIN=REPLY_DOMAIN, **dovecot.environment()
+    )
+
+    poll_imap.delay()
+
+    wait_until(lambda: replies_in(rota.thread), timeout=30, what="the worker to post the reply", log=worker.output)
+    [post] = replies_in(rota.thread)
+    assert (post.author, post.body) == (person, SHAPES["german"][1])
+    wait_until(lambda: len(dovecot.messages("Processed")) == 1, timeout=10, what="the move", log=worker.output)
+    assert dovecot.messages("INBOX") == []
+
+
 def test_the_beat_polls_every_minute_only_when_a_mailbox_is_configured():
     code = "from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE.get('poll-reply-mailbox'))"
     base = {k: v for k, v in os.environ.items() if not k.startswith("REPLY_IMAP_")}
