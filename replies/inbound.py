@@ -146,7 +146,7 @@ def _decide(record: InboundMessage, message: EmailMessage, sender: str, recipien
         return _finish(record, Outcome.REFUSED, str(exc), explained=explained)
     record.reply_key = key
     try:
-        post_id = _post(key, message, sender)
+        post_id = _post(key, message, sender, record.key)
     except _Refusal as refusal:
         explained = _explain(sender, key, refusal.explain)
         return _finish(record, Outcome.REFUSED, refusal.reason, explained=explained)
@@ -209,7 +209,7 @@ def _verified_address(user: User, address: str) -> bool:
 # --- Posting ------------------------------------------------------------------------
 
 
-def _post(key: ReplyKey, message: EmailMessage, sender: str) -> int:
+def _post(key: ReplyKey, message: EmailMessage, sender: str, mail_key: str) -> int:
     user = key.user
     if not user.is_active or getattr(user, "deleted_at", None) is not None:
         raise _Refusal("the account is closed", explain="")
@@ -230,19 +230,6 @@ def _post(key: ReplyKey, message: EmailMessage, sender: str) -> int:
         if thread.locked_at is not None and policy.can_post(user, thread.community):
             raise _Refusal("the thread is locked", explain="This thread is locked: it takes no new replies.")
         raise _Refusal("not a member", explain=f"Only members of {thread.community.name} can reply there.")
-    body = texts.without_quotes(texts.body_text(message))
-    if message.get_body(preferencelist=("plain",)) is None:
-        body = texts.markdown_safe(body)
-    body = body.strip("\n")
-    added = _attachments(user, thread, message)
-    if added:
-        body = (body + "\n\n" + "\n\n".join(added)).strip("\n")
-    if not body.strip():
-        raise _Refusal("nothing to post", explain="Your message had no text of its own to post (only quoted text).")
-    if len(body) > MAX_SOURCE_CHARS:
-        raise _Refusal(
-            "too long", explain=f"Your reply is longer than the {MAX_SOURCE_CHARS} characters a post may have."
-        )
     if refusal := _rate_limited(user):
         raise _Refusal(
             "over the posting limit",
@@ -251,6 +238,22 @@ def _post(key: ReplyKey, message: EmailMessage, sender: str) -> int:
                 f"Please wait about {refusal.minutes} minutes and send again."
             ),
         )
+    body = texts.without_quotes(texts.body_text(message))
+    if message.get_body(preferencelist=("plain",)) is None:
+        body = texts.markdown_safe(body)
+    body = body.strip("\n")
+    too_long = _Refusal(
+        "too long", explain=f"Your reply is longer than the {MAX_SOURCE_CHARS} characters a post takes."
+    )
+    if len(body) > MAX_SOURCE_CHARS:
+        raise too_long
+    added = _attachments(user, thread, message)
+    if added:
+        body = (body + "\n\n" + "\n\n".join(added)).strip("\n")
+    if len(body) > MAX_SOURCE_CHARS:
+        raise too_long
+    if not body.strip():
+        raise _Refusal("nothing to post", explain="Your message had no text of its own to post (only quoted text).")
     try:
         rendered = discussions.render_post(body)
     except MarkupError as exc:
@@ -258,15 +261,11 @@ def _post(key: ReplyKey, message: EmailMessage, sender: str) -> int:
     parent = key.post if key.post is not None and key.post.thread_id == thread.pk else None
     try:
         post = discussions.reply(
-            user, thread, body, parent=parent, submission_key=f"mail-{_key_of(message)}", rendered=rendered
+            user, thread, body, parent=parent, submission_key=f"mail-{mail_key[:35]}", rendered=rendered
         )
     except discussions.DiscussionError as exc:
         raise _Refusal(str(exc)) from None
     return post.pk
-
-
-def _key_of(message: EmailMessage) -> str:
-    return hashlib.sha256(str(message.get("Message-ID", "")).encode()).hexdigest()[:32]
 
 
 def _rate_limited(user: User) -> ratelimit.Refusal | None:

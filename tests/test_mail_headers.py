@@ -46,7 +46,7 @@ HOSTILE = {
 }
 # What any message of ours may carry; row.headers adds its own on top.
 BASE_HEADERS = {"content-type", "mime-version", "content-transfer-encoding", "subject", "from", "to", "date"}
-BASE_HEADERS |= {"message-id"}
+BASE_HEADERS |= {"message-id", "x-copsite"}  # every message of ours says so (a loop back to us is ignored)
 
 
 def header_names(raw: bytes) -> list[str]:
