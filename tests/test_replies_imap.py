@@ -358,6 +358,29 @@ def test_a_celery_worker_runs_the_poll_as_beat_would_publish_it(start_worker, ma
     assert dovecot.messages("INBOX") == []
 
 
+MAILBOX = {"REPLY_IMAP_HOST": "imap.example.org", "REPLY_IMAP_USER": "replies", "REPLY_IMAP_PASSWORD": "secret"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REPLY_IMAP_HOST": "imap.example.org"}, "REPLY_IMAP_USER and REPLY_IMAP_PASSWORD must be set"),
+        ({**MAILBOX, "REPLY_IMAP_PORT": "imaps"}, "REPLY_IMAP_PORT must be a whole number"),
+        ({**MAILBOX, "REPLY_IMAP_SSL": "yes please"}, "REPLY_IMAP_SSL must be one of 1/0"),
+        ({**MAILBOX, "REPLY_IMAP_CA_FILE": "/nowhere/ca.pem"}, "REPLY_IMAP_CA_FILE is not a readable file"),
+        ({**MAILBOX, "REPLY_IMAP_PROCESSED_FOLDER": "INBOX"}, "must differ"),
+    ],
+)
+def test_a_bad_mailbox_setting_stops_the_start_with_one_line(tmp_path, env, message):
+    from tests.deploy import manage
+
+    result = manage("check", env=env, tmp_path=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("copsite: configuration error: ") and message in line, line
+
+
 def test_the_beat_polls_every_minute_only_when_a_mailbox_is_configured():
     code = "from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE.get('poll-reply-mailbox'))"
     base = {k: v for k, v in os.environ.items() if not k.startswith("REPLY_IMAP_")}
