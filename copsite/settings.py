@@ -679,6 +679,12 @@ if REPLY_IMAP_HOST and not (REPLY_IMAP_USER and REPLY_IMAP_PASSWORD):
     raise ConfigError("REPLY_IMAP_HOST is set: REPLY_IMAP_USER and REPLY_IMAP_PASSWORD must be set too.")
 if REPLY_IMAP_CA_FILE and not Path(REPLY_IMAP_CA_FILE).is_file():
     raise ConfigError(f"REPLY_IMAP_CA_FILE is not a readable file: {REPLY_IMAP_CA_FILE!r}.")
+if not all(
+    name.isascii() and name.isprintable()
+    for name in (REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER, REPLY_IMAP_FAILED_FOLDER)
+):
+    # IMAP spells other names in modified UTF-7; the poll sends names as they are.
+    raise ConfigError("REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER and REPLY_IMAP_FAILED_FOLDER must be ASCII.")
 if len({REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER, REPLY_IMAP_FAILED_FOLDER}) != 3:
     raise ConfigError("REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER and REPLY_IMAP_FAILED_FOLDER must differ.")
 CELERY_IMPORTS = ["replies.imap_tasks"]

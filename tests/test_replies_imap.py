@@ -369,6 +369,7 @@ MAILBOX = {"REPLY_IMAP_HOST": "imap.example.org", "REPLY_IMAP_USER": "replies", 
         ({**MAILBOX, "REPLY_IMAP_SSL": "yes please"}, "REPLY_IMAP_SSL must be one of 1/0"),
         ({**MAILBOX, "REPLY_IMAP_CA_FILE": "/nowhere/ca.pem"}, "REPLY_IMAP_CA_FILE is not a readable file"),
         ({**MAILBOX, "REPLY_IMAP_PROCESSED_FOLDER": "INBOX"}, "must differ"),
+        ({**MAILBOX, "REPLY_IMAP_FAILED_FOLDER": "Échecs"}, "must be ASCII"),
     ],
 )
 def test_a_bad_mailbox_setting_stops_the_start_with_one_line(tmp_path, env, message):
