@@ -656,3 +656,37 @@ PARTICIPATION_CORE_CONTRIBUTIONS = env_int("PARTICIPATION_CORE_CONTRIBUTIONS", 1
 PARTICIPATION_ACTIVE_CONTRIBUTIONS = env_int("PARTICIPATION_ACTIVE_CONTRIBUTIONS", 2, minimum=1)
 PARTICIPATION_ACTIVE_REACTIONS = env_int("PARTICIPATION_ACTIVE_REACTIONS", 10, minimum=1)
 PARTICIPATION_PERIPHERAL_VISIT_DAYS = env_int("PARTICIPATION_PERIPHERAL_VISIT_DAYS", 1, minimum=1)
+
+# --- Reply by email: the IMAP mailbox (replies/imap.py) -------------------
+
+# Replies sent to the reply addresses land in a mailbox that a beat task polls
+# every minute over TLS; a message is moved to REPLY_IMAP_PROCESSED_FOLDER
+# only after its reply is saved, and to REPLY_IMAP_FAILED_FOLDER after
+# REPLY_IMAP_MAX_FAILURES polls that could not take it. REPLY_IMAP_SSL=1 is
+# TLS from the first byte (port 993); 0 means STARTTLS on 143, never plain text.
+REPLY_IMAP_HOST = env_str("REPLY_IMAP_HOST")
+REPLY_IMAP_SSL = env_bool("REPLY_IMAP_SSL", True)
+REPLY_IMAP_PORT = env_int("REPLY_IMAP_PORT", 993 if REPLY_IMAP_SSL else 143, minimum=1)
+REPLY_IMAP_USER = env_str("REPLY_IMAP_USER")
+REPLY_IMAP_PASSWORD = env_str("REPLY_IMAP_PASSWORD")
+REPLY_IMAP_FOLDER = env_str("REPLY_IMAP_FOLDER", "INBOX")
+REPLY_IMAP_PROCESSED_FOLDER = env_str("REPLY_IMAP_PROCESSED_FOLDER", "Processed")
+REPLY_IMAP_FAILED_FOLDER = env_str("REPLY_IMAP_FAILED_FOLDER", "Failed")
+REPLY_IMAP_MAX_FAILURES = env_int("REPLY_IMAP_MAX_FAILURES", 5, minimum=1)
+# A private CA's certificate (PEM) to trust besides the system's.
+REPLY_IMAP_CA_FILE = env_str("REPLY_IMAP_CA_FILE")
+if REPLY_IMAP_HOST and not (REPLY_IMAP_USER and REPLY_IMAP_PASSWORD):
+    raise ConfigError("REPLY_IMAP_HOST is set: REPLY_IMAP_USER and REPLY_IMAP_PASSWORD must be set too.")
+if REPLY_IMAP_CA_FILE and not Path(REPLY_IMAP_CA_FILE).is_file():
+    raise ConfigError(f"REPLY_IMAP_CA_FILE is not a readable file: {REPLY_IMAP_CA_FILE!r}.")
+if not all(
+    name.isascii() and name.isprintable()
+    for name in (REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER, REPLY_IMAP_FAILED_FOLDER)
+):
+    # IMAP spells other names in modified UTF-7; the poll sends names as they are.
+    raise ConfigError("REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER and REPLY_IMAP_FAILED_FOLDER must be ASCII.")
+if len({REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER, REPLY_IMAP_FAILED_FOLDER}) != 3:
+    raise ConfigError("REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER and REPLY_IMAP_FAILED_FOLDER must differ.")
+CELERY_IMPORTS = ["replies.imap_tasks"]
+if REPLY_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["poll-reply-mailbox"] = {"task": "replies.poll_imap", "schedule": 60.0}
