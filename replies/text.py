@@ -20,6 +20,11 @@ LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "sv", "da", "pl", "cs", "ja", "
 _MARKDOWN_LEAD = re.compile(r"^(\s*)([#>+=|<]|[-*_]{3,}\s*$|\d+[.)]\s)", re.MULTILINE)
 
 
+_HTML2TEXT_ESCAPE = re.compile(r"^\\(?=[-+=])", re.MULTILINE)
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
 def body_text(message: EmailMessage) -> str:
     """The text a person wrote: text/plain as is; HTML-only mail made into plain, Markdown-safe text."""
     part = message.get_body(preferencelist=("plain", "html"))
@@ -49,10 +54,15 @@ def html_to_text(html: str) -> str:
     converter.escape_snob = False
     converter.unicode_snob = True
     converter.mark_code = False
-    text = converter.handle(html)
+    text = converter.handle(html).replace("\r\n", "\n")
     # Quoted history in HTML mail arrives as blockquote: html2text writes it as "> " lines, which
-    # the reply parser then cuts.
-    return text.replace("\r\n", "\n").strip()
+    # the reply parser then cuts. A phone client's "-------- Original message --------" divider
+    # must reach the parser as written: html2text's escape of a leading "-", "+" or "=" goes here
+    # (markdown_safe escapes what needs it once the quotes are cut), and so do the empty lines
+    # its <div>s leave.
+    text = _HTML2TEXT_ESCAPE.sub("", text)
+    text = _TRAILING_SPACE.sub("", text)
+    return _BLANK_RUN.sub("\n\n", text).strip()
 
 
 def without_quotes(text: str) -> str:

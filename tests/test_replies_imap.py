@@ -119,20 +119,7 @@ def replies_in(thread) -> list[Post]:
     return list(Post.objects.filter(thread=thread, depth__gt=0).order_by("pk"))
 
 
-# The HTML-only phone reply keeps its quoted history: the quote finder does not yet see the
-# "-------- Original message --------" divider in text converted from HTML (replies/text.py).
-KNOWN_GAPS = {"phone_html"}
-
-
-@pytest.mark.parametrize(
-    "shape",
-    [
-        pytest.param(shape, marks=pytest.mark.xfail(strict=True, reason="quoted history kept"))
-        if shape in KNOWN_GAPS
-        else shape
-        for shape in SHAPES
-    ],
-)
+@pytest.mark.parametrize("shape", list(SHAPES))
 def test_a_client_reply_in_the_mailbox_is_posted_as_its_own_words_and_filed(shape, mailbox_settings, dovecot, rota):
     raw, person = reply_mail(shape, rota)
     dovecot.append(raw)
