@@ -20,6 +20,7 @@ from digests import content, rendering, unsubscribe
 from digests.models import DigestRun
 from digests.planning import FIRST_WINDOW, cadence_due
 from discussions.models import Thread
+from replies.tokens import reply_addresses
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,30 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
         pool = content.Pool.gather(list(communities.values()), min(starts, default=now), now)
         readers = content.readers_for(user_ids, {r.user_id: plans[r.pk][1] for r in runs}, pool)
         entries = rendering.Entries(settings.SITE_URL)
+        built = {}
         for run in runs:
             windows, _levels = plans[run.pk]
             reader = readers[run.user_id]
             sections = [content.section_for(reader, c, start, now, pool) for c, start in windows.values()]
-            sections = [s for s in sections if s.count]
+            built[run.pk] = [s for s in sections if s.count]
+        # Each thread and question invites an answer: the reader's own reply address for it, for the
+        # whole chunk at once. Whether they may reply is the policy's, from the rows read above.
+        for run in runs:
+            for m in by_user.get(run.user_id, []):
+                if m.community_id in communities:
+                    policy.remember_membership(run.user, communities[m.community_id], m)
+        addresses = reply_addresses(
+            [(run.user, thread) for run in runs for s in built[run.pk] for thread in (*s.threads, *s.questions)]
+        )
+        for run in runs:
+            windows, _levels = plans[run.pk]
+            sections = built[run.pk]
+            for section in sections:
+                section.reply_addresses = {
+                    t.pk: addresses[run.user_id, t.pk]
+                    for t in (*section.threads, *section.questions)
+                    if (run.user_id, t.pk) in addresses
+                }
             run.windows = {str(cid): [start.isoformat(), now.isoformat()] for cid, (_c, start) in windows.items()}
             run.built_at = now
             run.item_count = sum(s.count for s in sections)

@@ -108,6 +108,7 @@ class Section:
     firsts: list[Post] = field(default_factory=list)  # first contributions: a member's first post there
     notes: dict[tuple[str, int], Note] = field(default_factory=dict)  # the pool's, by ("thread"|…, id)
     unsubscribe_url: str = ""  # this community's link in one person's digest, set by building.compose
+    reply_addresses: dict[int, str] = field(default_factory=dict)  # thread id → their reply address, set by build
 
     @property
     def celebrate(self) -> bool:

@@ -93,6 +93,41 @@ def reply_address(user: User, thread: Thread, post: Post | None = None) -> str |
     return address_for(issue(user, thread, post))
 
 
+def reply_addresses(pairs: list[tuple[User, Thread]]) -> dict[tuple[int, int], str]:
+    """``reply_address(user, thread)`` for many people and threads at once (a digest build): three queries.
+
+    Keyed by (user id, thread id); pairs whose person may not reply, or all of
+    them when reply by email is off, are left out.
+    """
+    if not settings.REPLY_BY_EMAIL or not settings.REPLY_DOMAIN:
+        return {}
+    wanted = {(u.pk, t.pk): (u, t) for u, t in pairs if u.is_active and policy.can_reply(u, t)}
+    if not wanted:
+        return {}
+    now = timezone.now()
+    expires = now + timedelta(days=settings.REPLY_KEY_DAYS)
+    keys: dict[tuple[int, int], ReplyKey] = {}
+    for key in ReplyKey.objects.filter(
+        user_id__in={u for u, _t in wanted},
+        thread_id__in={t for _u, t in wanted},
+        post__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).order_by("pk"):
+        if (key.user_id, key.thread_id) in wanted:
+            keys[key.user_id, key.thread_id] = key  # the newest wins, as in issue()
+    if keys:
+        ReplyKey.objects.filter(pk__in=[k.pk for k in keys.values()]).update(expires_at=expires)
+    missing = [
+        ReplyKey(user=user, thread=thread, post=None, created_at=now, expires_at=expires)
+        for pair, (user, thread) in wanted.items()
+        if pair not in keys
+    ]
+    for key in ReplyKey.objects.bulk_create(missing):
+        keys[key.user_id, key.thread_id] = key
+    return {pair: address_for(key) for pair, key in keys.items()}
+
+
 def tokens_in(text: str) -> list[str]:
     """Tokens of addresses at REPLY_DOMAIN found in a header's text, in order."""
     domain = re.escape(settings.REPLY_DOMAIN)

@@ -484,7 +484,9 @@ def build_queries(world, make_user, count: int, prefix: str) -> tuple[int, int]:
     return len(queries), sent
 
 
-def test_building_costs_the_same_queries_for_2_or_12_readers(world, make_user, conversation):
+@pytest.mark.parametrize("reply_by_email", [False, True], ids=["plain", "with-reply-addresses"])
+def test_building_costs_the_same_queries_for_2_or_12_readers(world, make_user, conversation, settings, reply_by_email):
+    settings.REPLY_BY_EMAIL, settings.REPLY_DOMAIN = reply_by_email, "copsite.test"
     Membership.objects.exclude(user__username__startswith="r").update(digest_cadence="off")
     discussions.start_thread(world.member, world.public, title="Two-hourly night checks", body=LONG_BODY)
     discussions.accept_answer(world.member, conversation.thread, conversation.answer)
@@ -496,7 +498,63 @@ def test_building_costs_the_same_queries_for_2_or_12_readers(world, make_user, c
     many, many_sent = build_queries(world, make_user, 12, "rb")
     assert (few_sent, many_sent) == (2, 12)
     assert many == few, (few, many)
-    assert many <= 25, many  # 19 today
+    assert many <= 25, many  # 19 today; 22 with reply addresses (one read, one update, one insert)
+
+
+ADDRESS = re.compile(r"reply\+[a-z2-7]{1,13}-[a-z2-7]{16}@copsite\.test")
+
+
+def test_each_conversation_carries_the_readers_own_reply_address_and_answering_it_posts(
+    world, make_user, conversation, settings
+):
+    from replies import inbound
+
+    settings.REPLY_BY_EMAIL, settings.REPLY_DOMAIN = True, "copsite.test"
+    Membership.objects.update(digest_cadence="off")
+    thread = discussions.start_thread(world.member, world.public, title="Two-hourly night checks", body=LONG_BODY)
+    readers = [make_user(f"rx{i}", display_name=f"Reader {i}") for i in range(2)]
+    for reader in readers:
+        subscribe(reader, world.public)
+    send()
+    mine = {}
+    for reader in readers:
+        mail = digest_of(reader)
+        in_text = ADDRESS.findall(mail.body_text)
+        in_html = re.findall(r'href="mailto:(reply\+[^"]+)"', mail.body_html)
+        assert in_text and in_text == in_html  # each conversation, in both parts
+        assert f"Reply by email: {in_text[0]}" in mail.body_text and ">Reply by email</a>" in mail.body_html
+        mine[reader.pk] = in_text
+    first, second = (set(mine[r.pk]) for r in readers)
+    assert not first & second  # one's address is never another's
+
+    # The first reader answers the new thread from their phone: the reply is theirs, in that thread.
+    lines = digest_of(readers[0]).body_text.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("- Two-hourly night checks"))
+    address = ADDRESS.search("\n".join(lines[at:])).group(0)
+    raw = (
+        f"From: Reader 0 <{readers[0].email}>\r\nTo: <{address}>\r\nSubject: Re: your digest\r\n"
+        "Message-ID: <digest-answer-1@phone.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "We chart at two too, and it helps.\r\n"
+    ).encode()
+    receipt = inbound.receive(raw, source="test")
+    assert receipt.outcome == "posted", receipt
+    post = Post.objects.get(pk=receipt.post_id)
+    assert (post.thread_id, post.author_id, post.body.strip()) == (
+        thread.pk,
+        readers[0].pk,
+        "We chart at two too, and it helps.",
+    )
+
+
+def test_a_digest_without_reply_by_email_has_no_reply_lines(world, make_user, conversation, settings):
+    settings.REPLY_BY_EMAIL = False
+    Membership.objects.update(digest_cadence="off")
+    discussions.start_thread(world.member, world.public, title="Two-hourly night checks", body=LONG_BODY)
+    reader = make_user("ry0")
+    subscribe(reader, world.public)
+    send()
+    mail = digest_of(reader)
+    assert "Reply by email" not in mail.body_text + mail.body_html and "copsite-reply" not in mail.body_html
 
 
 # --- In a browser -------------------------------------------------------------------------------
