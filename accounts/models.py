@@ -79,6 +79,9 @@ class User(AbstractUser):
     # Set for a pause of a while: the beat task accounts.resume_email turns the switch back
     # off once it has passed. Empty while paused: until the person turns email back on.
     email_paused_until = models.DateTimeField(null=True, blank=True)
+    # Why the site paused it (the settings page says so): "your address bounced on 2 Dec 2026".
+    # Empty when the person paused it themselves.
+    email_paused_reason = models.CharField(max_length=200, blank=True)
     email_notifications = models.JSONField(default=default_email_notifications, blank=True)
     # Set when the person deleted their account: the row stays, anonymized, so
     # their posts keep their place in threads (see portability/deletion.py).

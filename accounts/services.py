@@ -23,19 +23,23 @@ def update_profile(user: User, *, display_name: str, bio: str, time_zone: str) -
     return user
 
 
-def pause_email(user: User, *, until: datetime | None = None) -> None:
-    """Stop all email but account mail, until ``until`` (None: until the person turns it back on)."""
-    User.objects.filter(pk=user.pk).update(email_paused=True, email_paused_until=until)
-    user.email_paused, user.email_paused_until = True, until
+def pause_email(user: User, *, until: datetime | None = None, reason: str = "") -> None:
+    """Stop all email but account mail, until ``until`` (None: until the person turns it back on).
+
+    ``reason``: why the site paused it (a bounce), shown on the email settings page.
+    """
+    reason = reason[:200]
+    User.objects.filter(pk=user.pk).update(email_paused=True, email_paused_until=until, email_paused_reason=reason)
+    user.email_paused, user.email_paused_until, user.email_paused_reason = True, until, reason
 
 
 def resume_email(user: User) -> None:
-    User.objects.filter(pk=user.pk).update(email_paused=False, email_paused_until=None)
-    user.email_paused, user.email_paused_until = False, None
+    User.objects.filter(pk=user.pk).update(email_paused=False, email_paused_until=None, email_paused_reason="")
+    user.email_paused, user.email_paused_until, user.email_paused_reason = False, None, ""
 
 
 def resume_ended_pauses(now: datetime) -> int:
     """Turn email back on for everyone whose pause for a while has ended; returns how many."""
     return User.objects.filter(email_paused=True, email_paused_until__lte=now).update(
-        email_paused=False, email_paused_until=None
+        email_paused=False, email_paused_until=None, email_paused_reason=""
     )

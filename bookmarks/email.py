@@ -13,6 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts import unsubscribe
 from accounts.models import User
 from bookmarks.models import Bookmark
 from core.mail import one_line, queue_email
@@ -39,6 +40,7 @@ def queue_reminder(bookmark: Bookmark) -> None:
         "link": site + reverse("discussions:post", kwargs={"pk": post.pk}),
         "bookmarks_url": site + reverse("bookmarks:list"),
         "preferences_url": site + reverse("digests:preferences"),
+        "unsubscribe_url": unsubscribe.kind_url(user, Notification.Kind.REMINDER, thread.community_id),
         "site_name": settings.COPSITE_NAME,
     }
     queue_email(
@@ -47,7 +49,9 @@ def queue_reminder(bookmark: Bookmark) -> None:
         text=render_to_string("bookmarks/email/reminder.txt", context),
         html=render_to_string("bookmarks/email/reminder.html", context),
         kind="bookmark.reminder",
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        headers=unsubscribe.kind_headers(
+            user, Notification.Kind.REMINDER, thread.community_id, context["unsubscribe_url"]
+        ),
         about={
             "check": SEND_CHECK,
             "user": user.pk,

@@ -61,6 +61,8 @@ class Community(models.Model):
     )
     description = models.TextField(blank=True, max_length=20_000, help_text="Markdown.")
     description_html = models.TextField(blank=True, editable=False)
+    # core.markup.RENDER_VERSION of description_html; rerender_markup picks up rows behind it.
+    render_version = models.PositiveSmallIntegerField(default=0, editable=False)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
     default_cadence = models.CharField(
@@ -130,6 +132,8 @@ class Membership(models.Model):
     digest_cadence = models.CharField(
         max_length=10, choices=Cadence.choices, blank=True, help_text="Empty: follow the community's default."
     )
+    # When the member last chose a cadence: the first digest after it comes at their next delivery hour.
+    digest_chosen_at = models.DateTimeField(null=True, blank=True)
     level = models.CharField(max_length=12, choices=Level.choices, default=Level.PERIPHERAL)
     level_pinned = models.BooleanField(default=False, help_text="Set by a facilitator; the nightly task keeps it.")
     level_computed_at = models.DateTimeField(null=True, blank=True)

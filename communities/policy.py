@@ -753,3 +753,34 @@ def can_manage_events(user: Viewer, community: Community) -> bool:
 
 def can_rsvp(user: Viewer, event: EventLike) -> bool:
     return event.cancelled_at is None and can_post(user, event.community)
+
+
+# --- Attachments (pictures and files inside posts, resources and events) ----------------
+
+
+class AttachmentLike(Protocol):
+    """What the check reads of attachments' Attachment: the uploader and the item it is in (at most one)."""
+
+    @property
+    def uploader_id(self) -> int | None: ...
+    @property
+    def post(self) -> PostLike | None: ...
+    @property
+    def resource(self) -> ResourceLike | None: ...
+    @property
+    def event(self) -> EventLike | None: ...
+
+
+def can_view_attachment(user: Viewer, attachment: AttachmentLike) -> bool:
+    """Exactly who may see the item it is in; before it is in one, its uploader alone.
+
+    A post's picture follows the post: its thread (private community, held
+    thread) and its content (held, hidden, deleted).
+    """
+    if (post := attachment.post) is not None:
+        return can_view_thread(user, post.thread) and can_see_post_content(user, post)
+    if (resource := attachment.resource) is not None:
+        return can_view_resource(user, resource)
+    if (event := attachment.event) is not None:
+        return can_view_event(user, event)
+    return user.is_authenticated and attachment.uploader_id == user.pk

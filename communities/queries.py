@@ -8,9 +8,12 @@ which calls ``community_and_membership`` for its look-up.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import JSONObject, Lower
 
 from accounts.models import NAME_FIELDS, User, Viewer
 from communities.models import AuditEntry, Community, Invitation, Membership
@@ -147,3 +150,41 @@ def recent_invitations(community: Community, shown: int = 10) -> QuerySet[Invita
 def recent_audit(community: Community, shown: int = 15) -> QuerySet[AuditEntry]:
     """The community's latest audit entries (newest first, the model's order) with who acted and on whom."""
     return AuditEntry.objects.filter(community=community).select_related("actor", "target_user")[:shown]
+
+
+# --- @mention suggestions ---------------------------------------------------------------
+
+MENTION_SUGGESTIONS = 8
+
+
+def mention_suggestions(
+    communities: QuerySet[Community], slug: str, prefix: str, *, exclude: int | None = None
+) -> list[dict[str, str]] | None:
+    """Active members of the community at ``slug`` whose username, display name or a word of it starts
+    with ``prefix`` (any case); None if ``communities`` (what the reader may see) has no such community.
+
+    One statement: the community row carries the people as a JSON array, so the
+    composer's look-up costs one query after the session and the user. Served by
+    the membership index on (community, state, role), then users by primary key.
+    """
+    match = (
+        Q(username__istartswith=prefix) | Q(display_name__istartswith=prefix) | Q(display_name__icontains=f" {prefix}")
+    )
+    people = (
+        User.objects.filter(
+            memberships__community=OuterRef("pk"),
+            memberships__state=Membership.State.ACTIVE,
+            is_active=True,
+            deleted_at__isnull=True,
+        )
+        .filter(match)
+        .order_by(Lower("username"))
+    )
+    if exclude is not None:
+        people = people.exclude(pk=exclude)
+    shown = people.values(person=JSONObject(username="username", display_name="display_name"))
+    found = communities.filter(slug=slug).annotate(people=ArraySubquery(shown[:MENTION_SUGGESTIONS]))
+    rows = list(found.values_list("people", flat=True))
+    if not rows:
+        return None
+    return [json.loads(person) if isinstance(person, str) else person for person in rows[0] or []]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from communities.models import Community
-from core.rerender import markdown_or_escaped
+from core.rerender import Write, in_batches, markdown_or_escaped
 
 
-def rerender_descriptions(everything: bool) -> tuple[int, int]:
-    done = kept = 0
-    for community in Community.objects.only("pk", "description"):
-        html, rendered = markdown_or_escaped(community.description)
-        Community.objects.filter(pk=community.pk).update(description_html=html)
-        done, kept = done + 1, kept + (not rendered)
-    return done, kept
+def _render(community: Community) -> bool:
+    community.description_html, rendered = markdown_or_escaped(community.description)
+    return rendered
+
+
+def rerender_descriptions(everything: bool, write: Write) -> tuple[int, int]:
+    communities = Community.objects.only("pk", "description", "render_version")
+    return in_batches(
+        communities, _render, ["description_html"], everything=everything, what="communities", write=write
+    )

@@ -23,7 +23,7 @@ from communities import audit, policy, signals
 from communities.models import Community, Invitation, Membership, WatchLevel
 from core import pagecache
 from core.mail import queue_templated_email
-from core.markup import render_markdown
+from core.markup import RENDER_VERSION, render_markdown
 from core.refusals import Refused
 
 Role = Membership.Role
@@ -69,6 +69,7 @@ def create_community(
         domain=domain,
         description=description,
         description_html=render_markdown(description),
+        render_version=RENDER_VERSION,
         created_by=creator,
         member_count=1,
         last_activity_at=timezone.now(),
@@ -106,7 +107,7 @@ def update_community(actor: User, community: Community, *, exposure: str = "", *
         raise CommunityError(OWNERS_ONLY)
     for name, value in fields.items():
         setattr(community, name, value)
-    community.description_html = render_markdown(community.description)
+    community.description_html, community.render_version = render_markdown(community.description), RENDER_VERSION
     community.save()
     # Its name shows on profiles and in search, its visibility decides what every list holds.
     pagecache.touched_everything()

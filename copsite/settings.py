@@ -95,11 +95,13 @@ INSTALLED_APPS = [
     "discussions",
     "resources",
     "events",
+    "attachments",
     "notifications",
     "bookmarks",
     "digests",
     "discovery",
     "portability",
+    "replies",
 ]
 # The benchmark tools (bench/): never part of a product install.
 if env_bool("BENCH_TOOLS", False):
@@ -277,6 +279,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "discussions.purge_deleted_content",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Attachments uploaded a day ago that no post, resource or event took.
+    "sweep-orphan-attachments": {
+        "task": "attachments.sweep_orphans",
+        "schedule": crontab(minute=40),
+    },
     "plan-digests": {
         "task": "digests.plan",
         "schedule": crontab(minute="*/15"),
@@ -298,6 +305,16 @@ CELERY_BEAT_SCHEDULE = {
     "run-events": {
         "task": "discussions.run_events",
         "schedule": 60.0,
+    },
+    # Drafts nobody typed into for a month (core/drafts.py).
+    "sweep-drafts": {
+        "task": "copsite.sweep_drafts",
+        "schedule": crontab(hour=3, minute=45),
+    },
+    # Inbound mail whose "take it now" message was lost (replies/tasks.py).
+    "sweep-queued-mail": {
+        "task": "replies.sweep_queued_mail",
+        "schedule": crontab(minute="*/5"),
     },
     "heartbeat": {
         "task": "copsite.heartbeat",
@@ -328,6 +345,38 @@ else:
 EMAIL_TIMEOUT = 15
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 6, minimum=1)
 EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30, minimum=1)
+
+# --- Reply by email (replies/) -------------------------------------------------
+# Mail reaches replies.inbound.receive() from an ESP's inbound webhook (django-anymail,
+# ANYMAIL_INBOUND_ESP) or from a mailbox the site polls (REPLY_IMAP_HOST).
+ANYMAIL_INBOUND_ESP = env_str("ANYMAIL_INBOUND_ESP").lower()
+if ANYMAIL_INBOUND_ESP and ANYMAIL_INBOUND_ESP not in {"mailgun", "postmark", "sendgrid", "amazon_ses", "mailjet"}:
+    raise ConfigError(
+        f"ANYMAIL_INBOUND_ESP must be mailgun, postmark, sendgrid, amazon_ses or mailjet; got {ANYMAIL_INBOUND_ESP!r}."
+    )
+_anymail_secrets = {
+    # Basic-auth "user:password" the ESP puts in the webhook URL (Postmark, SendGrid, Mailjet, SES).
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET"),
+    # Mailgun signs each webhook with this key instead.
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
+}
+ANYMAIL = {name: value for name, value in _anymail_secrets.items() if value}
+# Webhooks that anyone could call would let a stranger post as a member or pause their email.
+if ANYMAIL_INBOUND_ESP == "mailgun" and "MAILGUN_WEBHOOK_SIGNING_KEY" not in ANYMAIL:
+    raise ConfigError("ANYMAIL_INBOUND_ESP=mailgun needs MAILGUN_WEBHOOK_SIGNING_KEY.")
+if ANYMAIL_INBOUND_ESP not in {"", "mailgun"} and "WEBHOOK_SECRET" not in ANYMAIL:
+    raise ConfigError(f"ANYMAIL_INBOUND_ESP={ANYMAIL_INBOUND_ESP} needs ANYMAIL_WEBHOOK_SECRET (user:password).")
+# Notification emails carry a Reply-To "reply+<token>@REPLY_DOMAIN" once an inbound way is set up.
+REPLY_BY_EMAIL = env_bool("REPLY_BY_EMAIL", bool(ANYMAIL_INBOUND_ESP or env_str("REPLY_IMAP_HOST")))
+REPLY_DOMAIN = (env_str("REPLY_DOMAIN") or _site.hostname or "").lower()
+# A reply address works this many days after the last email that carried it.
+REPLY_KEY_DAYS = env_int("REPLY_KEY_DAYS", 90, minimum=1)
+# Explanations of a refused reply, per sender address: "N/seconds" windows.
+REPLY_REFUSAL_RATE_LIMIT = env_str("REPLY_REFUSAL_RATE_LIMIT", "3/86400")
+# More Received headers than this: a mail loop, not a person.
+REPLY_MAX_RECEIVED = env_int("REPLY_MAX_RECEIVED", 25, minimum=1)
+# Tries at taking one inbound mail before it is left failed (replies/tasks.py).
+REPLY_MAX_ATTEMPTS = env_int("REPLY_MAX_ATTEMPTS", 6, minimum=1)
 
 # --- Accounts (django-allauth) -------------------------------------------
 
@@ -402,11 +451,14 @@ SOCIALACCOUNT_QUERY_EMAIL = True
 
 # --- Security -------------------------------------------------------------
 
-# Sessions live in the database: Django's own backend. A written-out read saved a member's
+# Sessions live in the database (Django's own backends). A written-out read saved a member's
 # lightest thread page 8 % of its instructions (2.43 vs 2.20 ms CPU per request, bench/cpu.py
 # --batches 5; 13.4 M vs 12.4 M instructions, bench/instructions.py; 2026-12-02): not the 20 %
 # that earns one (README, "Pages are fast").
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Read through the cache (Redis, or the shared file cache without it) and written through to the
+# database: a member's request loads its session without a query, and a cache outage falls back
+# to the table. Ending someone's sessions goes through SessionStore.delete(), which clears both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -538,6 +590,13 @@ RATE_LIMITS = {
     "post": (POST_RATE_LIMIT, env_str("POST_IP_RATE_LIMIT") or None),
     # A preview renders Markdown as a post does (hostile input: half a second of CPU each).
     "preview": (env_str("PREVIEW_RATE_LIMIT", "10/60,100/3600"), env_str("PREVIEW_IP_RATE_LIMIT") or None),
+    # The composer's live preview, sent as the writer pauses (composer.js waits for a pause in typing).
+    "live_preview": (
+        env_str("LIVE_PREVIEW_RATE_LIMIT", "60/60,600/3600"),
+        env_str("LIVE_PREVIEW_IP_RATE_LIMIT") or None,
+    ),
+    # The composer's @mention suggestions (one look-up per pause while typing a name).
+    "mention": (env_str("MENTION_RATE_LIMIT", "120/60,1200/3600"), env_str("MENTION_IP_RATE_LIMIT") or None),
     "react": (env_str("REACT_RATE_LIMIT", "60/60,600/3600"), env_str("REACT_IP_RATE_LIMIT") or None),
     # Watching levels (the watching control on thread and community pages).
     "watch": (env_str("WATCH_RATE_LIMIT", "30/60,300/3600"), env_str("WATCH_IP_RATE_LIMIT") or None),
@@ -548,6 +607,11 @@ RATE_LIMITS = {
     # Zips are built in the request (member data, community export); the delete form checks a password.
     "export": (env_str("EXPORT_RATE_LIMIT", "10/3600"), env_str("EXPORT_IP_RATE_LIMIT") or None),
     "delete_account": (env_str("DELETE_ACCOUNT_RATE_LIMIT", "5/300"), None),
+    # Pictures and PDFs put into posts (each one is read and re-encoded).
+    "attach": (env_str("ATTACH_RATE_LIMIT", "20/60,200/3600"), env_str("ATTACH_IP_RATE_LIMIT") or None),
+    # The server's copy of a draft: site.js saves 1.5 s after typing stops and as a page is left,
+    # and reads one per posting form it shows. Generous: a member typing all hour stays under it.
+    "draft": (env_str("DRAFT_RATE_LIMIT", "120/60,3000/3600"), env_str("DRAFT_IP_RATE_LIMIT") or None),
 }
 # A member with fewer than HOLD_NEW_MEMBER_POSTS visible posts in a community
 # whose thread or reply has more than HOLD_LINK_LIMIT links waits for a
@@ -564,6 +628,11 @@ AKISMET_TIMEOUT_SECONDS = env_int("AKISMET_TIMEOUT_SECONDS", 3, minimum=1)
 # Resource uploads: size limit (the proxy in front should allow a little more).
 RESOURCE_MAX_UPLOAD_BYTES = env_int("RESOURCE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
+# Pictures and PDFs in posts, resources and events (attachments/): the same size limit and checks
+# as resource uploads, at most this much stored per person a day, and wider pictures get a copy
+# this wide to show inside the post.
+ATTACHMENT_DAILY_BYTES = env_int("ATTACHMENT_DAILY_MB", 100, minimum=1) * 1024 * 1024
+ATTACHMENT_THUMBNAIL_WIDTH = env_int("ATTACHMENT_THUMBNAIL_WIDTH", 1200, minimum=100)
 # Digests: people not seen for this long get none until they return; runs
 # are built in chunks of this many people; a planned run not built after
 # this many minutes (lost message, killed worker) is handed out again.
@@ -587,3 +656,37 @@ PARTICIPATION_CORE_CONTRIBUTIONS = env_int("PARTICIPATION_CORE_CONTRIBUTIONS", 1
 PARTICIPATION_ACTIVE_CONTRIBUTIONS = env_int("PARTICIPATION_ACTIVE_CONTRIBUTIONS", 2, minimum=1)
 PARTICIPATION_ACTIVE_REACTIONS = env_int("PARTICIPATION_ACTIVE_REACTIONS", 10, minimum=1)
 PARTICIPATION_PERIPHERAL_VISIT_DAYS = env_int("PARTICIPATION_PERIPHERAL_VISIT_DAYS", 1, minimum=1)
+
+# --- Reply by email: the IMAP mailbox (replies/imap.py) -------------------
+
+# Replies sent to the reply addresses land in a mailbox that a beat task polls
+# every minute over TLS; a message is moved to REPLY_IMAP_PROCESSED_FOLDER
+# only after its reply is saved, and to REPLY_IMAP_FAILED_FOLDER after
+# REPLY_IMAP_MAX_FAILURES polls that could not take it. REPLY_IMAP_SSL=1 is
+# TLS from the first byte (port 993); 0 means STARTTLS on 143, never plain text.
+REPLY_IMAP_HOST = env_str("REPLY_IMAP_HOST")
+REPLY_IMAP_SSL = env_bool("REPLY_IMAP_SSL", True)
+REPLY_IMAP_PORT = env_int("REPLY_IMAP_PORT", 993 if REPLY_IMAP_SSL else 143, minimum=1)
+REPLY_IMAP_USER = env_str("REPLY_IMAP_USER")
+REPLY_IMAP_PASSWORD = env_str("REPLY_IMAP_PASSWORD")
+REPLY_IMAP_FOLDER = env_str("REPLY_IMAP_FOLDER", "INBOX")
+REPLY_IMAP_PROCESSED_FOLDER = env_str("REPLY_IMAP_PROCESSED_FOLDER", "Processed")
+REPLY_IMAP_FAILED_FOLDER = env_str("REPLY_IMAP_FAILED_FOLDER", "Failed")
+REPLY_IMAP_MAX_FAILURES = env_int("REPLY_IMAP_MAX_FAILURES", 5, minimum=1)
+# A private CA's certificate (PEM) to trust besides the system's.
+REPLY_IMAP_CA_FILE = env_str("REPLY_IMAP_CA_FILE")
+if REPLY_IMAP_HOST and not (REPLY_IMAP_USER and REPLY_IMAP_PASSWORD):
+    raise ConfigError("REPLY_IMAP_HOST is set: REPLY_IMAP_USER and REPLY_IMAP_PASSWORD must be set too.")
+if REPLY_IMAP_CA_FILE and not Path(REPLY_IMAP_CA_FILE).is_file():
+    raise ConfigError(f"REPLY_IMAP_CA_FILE is not a readable file: {REPLY_IMAP_CA_FILE!r}.")
+if not all(
+    name.isascii() and name.isprintable()
+    for name in (REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER, REPLY_IMAP_FAILED_FOLDER)
+):
+    # IMAP spells other names in modified UTF-7; the poll sends names as they are.
+    raise ConfigError("REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER and REPLY_IMAP_FAILED_FOLDER must be ASCII.")
+if len({REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER, REPLY_IMAP_FAILED_FOLDER}) != 3:
+    raise ConfigError("REPLY_IMAP_FOLDER, REPLY_IMAP_PROCESSED_FOLDER and REPLY_IMAP_FAILED_FOLDER must differ.")
+CELERY_IMPORTS = ["replies.imap_tasks"]
+if REPLY_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["poll-reply-mailbox"] = {"task": "replies.poll_imap", "schedule": 60.0}

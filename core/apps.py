@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     """What every app shares: db helpers, markup, the mail outbox, rate limits, the page cache, env reading.
 
-    Its models (the outbox, heartbeats) keep the app label "copsite" they were
+    Its models (the outbox, heartbeats, drafts) keep the app label "copsite" they were
     created under, so existing tables and migration history carry over as they
     are; the label is a name in the database, not an import path.
     """

@@ -33,6 +33,8 @@ _PAGE_ASSETS = {
     "css": "css/site.css",
     "htmx": "django_htmx/htmx-2.min.js",
     "js": "js/site.js",
+    "attach": "js/attach.js",
+    "composer_js": "js/composer.js",
 }
 
 

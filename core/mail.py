@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import make_msgid
 from typing import Any
 
@@ -20,10 +21,21 @@ from core.models import OutboundEmail
 
 log = logging.getLogger(__name__)
 
-# name → function(about) -> bool: may this mail still go out? Apps register theirs in
-# AppConfig.ready(); the worker asks just before sending, so text hidden or deleted
-# after the mail was queued (a retry can come hours later) is never delivered.
-SendCheck = Callable[[dict[str, Any]], bool]
+
+@dataclass(frozen=True)
+class Rewritten:
+    """What a send-time check answers when only part of a mail may still go out: the mail to send instead."""
+
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+
+
+# name → function(about) -> bool | Rewritten: may this mail still go out (or what of it)? Apps
+# register theirs in AppConfig.ready(); the worker asks just before sending, so text hidden or
+# deleted after the mail was queued (a retry can come hours later) is never delivered.
+SendCheck = Callable[[dict[str, Any]], "bool | Rewritten"]
 _send_checks: dict[str, SendCheck] = {}
 
 
@@ -31,11 +43,28 @@ def register_send_check(name: str, check: SendCheck) -> None:
     _send_checks[name] = check
 
 
-def still_deliverable(row: OutboundEmail) -> bool:
-    """Ask the row's send-time check; a row without one (or naming an unknown one) goes out as written."""
+def at_send_time(row: OutboundEmail) -> OutboundEmail | None:
+    """The row as it may go out now: None when nothing of it may, rewritten (and saved) when part of it may.
+
+    A row without a check (or naming an unknown one) goes out as written.
+    """
     name = (row.about or {}).get("check")
     check = _send_checks.get(name) if name else None
-    return True if check is None else bool(check(row.about))
+    verdict = True if check is None else check(row.about)
+    if isinstance(verdict, Rewritten):
+        row.subject = subject_line(verdict.subject)
+        row.body_text, row.body_html = verdict.text, verdict.html
+        row.headers = {k: one_line(v, 2000) for k, v in verdict.headers.items()}
+        type(row).objects.filter(pk=row.pk).update(
+            subject=row.subject, body_text=row.body_text, body_html=row.body_html, headers=row.headers
+        )
+        return row
+    return row if verdict else None
+
+
+def still_deliverable(row: OutboundEmail) -> bool:
+    """Whether anything of the row may still go out (``at_send_time`` says what)."""
+    return at_send_time(row) is not None
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -147,6 +176,8 @@ def _publish(email_id: int) -> bool:
 def build_message(row: OutboundEmail) -> EmailMultiAlternatives:
     headers = {k: one_line(str(v), 2000) for k, v in row.headers.items()}
     headers["Message-ID"] = row.message_id
+    # Marks our own mail: coming back to the reply address (a loop), replies/inbound.py ignores it.
+    headers["X-Copsite"] = row.kind or "mail"
     msg = EmailMultiAlternatives(
         # Rows may be written outside queue_email (admin, imports): a CR/LF in
         # a header would raise BadHeaderError on every attempt.

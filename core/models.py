@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -57,3 +58,56 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Draft(models.Model):
+    """What a member typed into one posting form, kept so it follows them to another device.
+
+    One per member and form key (``core.drafts.KEY``); the browser keeps its own
+    copy too (static/js/site.js) and the newer of the two wins on page load.
+    ``core.drafts.posted()`` deletes the row in the request whose post used it.
+    Only its owner ever reads it (``core.drafts.read``).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=60)
+    # {field name: text, or a list of the chosen values}; size-checked by core.drafts.clean_fields.
+    fields = models.JSONField()
+    # When the member last typed into it, on the server's clock (the browser's estimate of it, never later
+    # than the save's arrival): the browser's copy and this one are compared by it.
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="draft_one_per_member_and_form")]
+        indexes = [
+            # The per-member cap drops the oldest (user = ?, ordered by updated_at); the sweep
+            # (updated_at < ?) uses the index of its own below.
+            models.Index(fields=["user", "updated_at"], name="draft_member_oldest"),
+            models.Index(fields=["updated_at"], name="draft_stale"),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft {self.key} of member {self.user_id}"
+
+
+class PostedDraft(models.Model):
+    """A form key whose draft became a post, and when: a save typed before then is a late echo of the post.
+
+    Written by ``core.drafts.posted()`` with the Draft row's deletion; a save whose
+    text was typed before ``posted_at`` is refused (it would bring a posted text
+    back), and a browser's own copy that old is dropped on the next page.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=60)
+    posted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="posted_draft_one_per_member_and_form")]
+        indexes = [
+            # The sweep: posted_at < ?.
+            models.Index(fields=["posted_at"], name="posted_draft_stale"),
+        ]
+
+    def __str__(self) -> str:
+        return f"posted draft {self.key} of member {self.user_id}"

@@ -13,7 +13,8 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.mail import build_message, still_deliverable
+from core import drafts
+from core.mail import at_send_time, build_message
 from core.models import Heartbeat, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,13 @@ def send_email(self: Task[Any, Any], email_id: int) -> str:
     if not claimed:
         return "skipped"
     row = OutboundEmail.objects.get(pk=email_id)
-    if not still_deliverable(row):
+    # Decided now: a check may drop the mail, or rewrite it without what may no longer be read.
+    sendable = at_send_time(row)
+    if sendable is None:
         OutboundEmail.objects.filter(pk=email_id).update(state=OutboundEmail.State.DROPPED, claimed_at=None)
         log.info("email %s dropped: no longer the recipient's to read (%s)", email_id, row.kind)
         return "dropped"
+    row = sendable
     try:
         build_message(row).send()
     except TRANSIENT_ERRORS as exc:
@@ -126,3 +130,9 @@ def heartbeat(name: str = "worker") -> str:
     now = timezone.now()
     Heartbeat.objects.update_or_create(name=name, defaults={"at": now})
     return now.isoformat()
+
+
+@shared_task(name="copsite.sweep_drafts", time_limit=120, soft_time_limit=100)
+def sweep_drafts() -> int:
+    """Beat: delete the server's drafts nobody typed into for a month (core/drafts.py). Returns how many."""
+    return drafts.sweep()

@@ -19,6 +19,8 @@ from core.models import OutboundEmail
 from digests import content, rendering, unsubscribe
 from digests.models import DigestRun
 from digests.planning import FIRST_WINDOW, cadence_due
+from discussions.models import Thread
+from replies.tokens import reply_addresses
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
                 cadence = m.digest_cadence or m.community.default_cadence
                 if not cadence_due(cadence, local_day, user.digest_weekday):
                     continue
+                if m.digest_chosen_at is not None and m.digest_chosen_at > run.due_at:
+                    continue  # chosen after this digest's hour: it starts with the next one
                 start = delivered.get(run.user_id, {}).get(m.community_id) or now - FIRST_WINDOW[cadence]
                 # Never reach back before they joined.
                 if m.joined_at and m.joined_at > start:
@@ -97,11 +101,30 @@ def build(run_ids: list[int], now: datetime) -> dict[str, int]:
         pool = content.Pool.gather(list(communities.values()), min(starts, default=now), now)
         readers = content.readers_for(user_ids, {r.user_id: plans[r.pk][1] for r in runs}, pool)
         entries = rendering.Entries(settings.SITE_URL)
+        built = {}
         for run in runs:
             windows, _levels = plans[run.pk]
             reader = readers[run.user_id]
             sections = [content.section_for(reader, c, start, now, pool) for c, start in windows.values()]
-            sections = [s for s in sections if s.count]
+            built[run.pk] = [s for s in sections if s.count]
+        # Each thread and question invites an answer: the reader's own reply address for it, for the
+        # whole chunk at once. Whether they may reply is the policy's, from the rows read above.
+        for run in runs:
+            for m in by_user.get(run.user_id, []):
+                if m.community_id in communities:
+                    policy.remember_membership(run.user, communities[m.community_id], m)
+        addresses = reply_addresses(
+            [(run.user, thread) for run in runs for s in built[run.pk] for thread in (*s.threads, *s.questions)]
+        )
+        for run in runs:
+            windows, _levels = plans[run.pk]
+            sections = built[run.pk]
+            for section in sections:
+                section.reply_addresses = {
+                    t.pk: addresses[run.user_id, t.pk]
+                    for t in (*section.threads, *section.questions)
+                    if (run.user_id, t.pk) in addresses
+                }
             run.windows = {str(cid): [start.isoformat(), now.isoformat()] for cid, (_c, start) in windows.items()}
             run.built_at = now
             run.item_count = sum(s.count for s in sections)
@@ -170,29 +193,78 @@ def _value(run: DigestRun, field: Field[Any, Any]) -> object:
     return getattr(run, field.attname)
 
 
+SUBJECT_LIMIT = 90
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def subject_for(sections: list[content.Section]) -> str:
-    threads = sum(len(s.threads) + len(s.stories) for s in sections)
-    questions = sum(len(s.questions) for s in sections)
+    """What is inside, from the counts: "3 new questions in Acute Pain Practice, 1 answered".
+
+    At most SUBJECT_LIMIT characters (a long community name is shortened, then
+    the later parts dropped), never empty.
+    """
+    threads = [t for s in sections for t in (*s.threads, *s.stories)]
+    asked = [(t, s) for s in sections for t in s.threads if t.kind == Thread.Kind.QUESTION]
+    answered = sum(1 for t, s in asked if s.note("thread", t.pk).answered)
+    open_questions = sum(len(s.questions) for s in sections)
     resources = sum(len(s.resources) for s in sections)
-    parts = []
+    replies = sum(len(s.replies) + len(s.for_you) for s in sections)
+    chats = sum(len(s.chats) for s in sections)
+    # The first part says where; first contributions and upcoming events ride along unnamed.
+    parts: list[str] = []
     if threads:
-        parts.append(f"{threads} new conversation{'s' if threads != 1 else ''}")
-    if questions:
-        parts.append(f"{questions} question{'s' if questions != 1 else ''} you could help with")
-    if resources:
-        parts.append(f"{resources} for the library")
+        if len(asked) == len(threads):
+            parts.append(plural(len(threads), "new question"))
+            if answered:
+                parts.append(f"{answered} answered")
+        else:
+            parts.append(plural(len(threads), "new thread"))
+            if answered:
+                parts.append(f"{plural(answered, 'question')} answered")
+    for count, one, many in (
+        (open_questions, "question you could answer", "questions you could answer"),
+        (resources, "new resource", None),
+        (replies, "reply for you", "replies for you"),
+        (chats, "chat you missed", "chats you missed"),
+    ):
+        if count:
+            parts.append(plural(count, one, many))
+    if not sections:
+        return f"Your digest from {settings.COPSITE_NAME}"[:SUBJECT_LIMIT]
     if not parts:
-        parts.append("helpful replies in your threads")
-    names = sections[0].community.name + (f" and {len(sections) - 1} more" if len(sections) > 1 else "")
-    return one_line(f"{names}: " + ", ".join(parts), 200)
+        parts.append("what's new")
+    place = sections[0].community.name if len(sections) == 1 else f"{len(sections)} communities"
+    lead = f"{parts[0]} in "
+    # The lead and its place always fit: a long name is shortened to what is left.
+    room = SUBJECT_LIMIT - len(lead)
+    place = one_line(place, max(room, 10))
+    subject = one_line(lead + place, SUBJECT_LIMIT)
+    for part in parts[1:]:
+        if len(subject) + 2 + len(part) > SUBJECT_LIMIT:
+            break
+        subject += ", " + part
+    return subject[0].upper() + subject[1:]
+
+
+def preheader_for(sections: list[content.Section]) -> str:
+    """The line inbox lists show under the subject: the first few titles."""
+    titles = [t.title for s in sections for t in (*s.threads, *s.questions, *s.stories)][:3]
+    titles += [r.title for s in sections for r in s.resources][: max(0, 3 - len(titles))]
+    return one_line(" · ".join(titles), 150) if titles else one_line(subject_for(sections), 150)
 
 
 def compose(run: DigestRun, sections: list[content.Section], entries: rendering.Entries) -> OutboundEmail:
     user = run.user
     site = settings.SITE_URL
     all_token = unsubscribe.make_token(user.pk, None)
+    subject = subject_for(sections)
     context: dict[str, Any] = {
         "person": user,
+        "subject": subject,
+        "preheader": preheader_for(sections),
         "sections": sections,
         "site_url": site,
         "site_name": settings.COPSITE_NAME,
@@ -212,7 +284,7 @@ def compose(run: DigestRun, sections: list[content.Section], entries: rendering.
     html = render_to_string("digests/email/digest.html", context)
     return prepare_email(
         to=user.email,
-        subject=subject_for(sections),
+        subject=subject,
         text=text,
         html=html,
         kind="digest",

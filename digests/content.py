@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from taggit.models import TaggedItem
 
 from communities import policy
 from communities.models import Community, WatchLevel
+from core import markup
 from discussions.models import Post, ReadState, Thread, ThreadWatch
 from discussions.reading import Position
 from events.models import Event
@@ -37,6 +38,59 @@ NOTIFICATIONS_LOOKBACK = timedelta(days=31)
 NOTIFICATIONS_PER_PERSON = 100
 UNANSWERED_AFTER = timedelta(days=1)
 UNANSWERED_LOOKBACK = timedelta(days=30)
+# Excerpts: enough to decide whether to click, cut at a word.
+EXCERPT_CHARS = 300
+IN_PRACTICE_CHARS = 200
+MAX_FIRSTS = 5
+# Bounds on what a chunk reads for answers and first contributions (memory), whatever the site's size.
+MAX_ANSWERS = 5000
+MAX_FIRSTS_READ = 1000
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Plain text on one line, at most ``limit`` characters, cut at a word with "…" when it is longer."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if not flat[limit - 1].isspace():
+        space = cut.rfind(" ")
+        # One very long word (a URL) is cut where it must be rather than dropped.
+        if space > limit // 2:
+            cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def plain(source: str) -> str:
+    """A resource field's plain text (resources store the markup source and the HTML, not the text)."""
+    try:
+        return markup.render(source).text
+    except markup.MarkupError:
+        return source
+
+
+def in_practice_line(source: str) -> str:
+    """A research summary's "in practice", as plain text: its first paragraph, shortened."""
+    paragraphs = [p for p in plain(source).split("\n\n") if p.strip()]
+    return excerpt(paragraphs[0], IN_PRACTICE_CHARS) if paragraphs else ""
+
+
+@dataclass(frozen=True)
+class Note:
+    """What an entry shows beyond its item's own fields, worked out once per build for every reader.
+
+    ``answer`` is a question's accepted answer when every member may read it,
+    else its most helpful visible reply (``answered`` says which).
+    """
+
+    excerpt: str = ""
+    answered: bool = False
+    answer: Post | None = None
+    answer_excerpt: str = ""
+    in_practice: str = ""
+
+
+NO_NOTE = Note()
 
 
 @dataclass
@@ -51,11 +105,21 @@ class Section:
     chats: list[Event] = field(default_factory=list)  # "missed the chat?"
     events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
     newly_pinned: set[int] = field(default_factory=set)  # resource ids pinned (not added) in the window
+    firsts: list[Post] = field(default_factory=list)  # first contributions: a member's first post there
+    notes: dict[tuple[str, int], Note] = field(default_factory=dict)  # the pool's, by ("thread"|…, id)
     unsubscribe_url: str = ""  # this community's link in one person's digest, set by building.compose
+    reply_addresses: dict[int, str] = field(default_factory=dict)  # thread id → their reply address, set by build
+
+    @property
+    def celebrate(self) -> bool:
+        return bool(self.stories or self.firsts)
+
+    def note(self, kind: str, item_id: int) -> Note:
+        return self.notes.get((kind, item_id), NO_NOTE)
 
     @property
     def count(self) -> int:
-        # Upcoming events alone don't make a digest worth sending; they ride along.
+        # Upcoming events and first contributions alone don't make a digest worth sending; they ride along.
         return (
             len(self.threads)
             + len(self.replies)
@@ -77,6 +141,7 @@ class Ranked:
     resources: list[Resource] = field(default_factory=list)  # pinned, then most helpful
     chats: list[Event] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    firsts: list[Post] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -90,6 +155,8 @@ class Pool:
     chats: list[Event] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     question_tags: dict[int, frozenset[str]] = field(default_factory=dict)  # question id → tag names
+    firsts: list[Post] = field(default_factory=list)
+    notes: dict[tuple[str, int], Note] = field(default_factory=dict)
     by_community: dict[int, Ranked] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -113,6 +180,7 @@ class Pool:
             ("resources", self.resources, lambda r: r.community_id),
             ("chats", self.chats, lambda e: e.community_id),
             ("events", self.events, lambda e: e.community_id),
+            ("firsts", self.firsts, lambda p: p.thread.community_id),
         ):
             for item in items:
                 getattr(self.by_community.setdefault(community_of(item), Ranked()), name).append(item)
@@ -159,7 +227,7 @@ class Pool:
                 locked_at__isnull=True,
             )
             .filter(policy.published_posts_q("opening_post__"))
-            .select_related("author")
+            .select_related("author", "opening_post")
             .order_by("-created_at")[:300]
         )
         resources = list(
@@ -186,12 +254,88 @@ class Pool:
                 starts_at__lt=now + UPCOMING_EVENTS,
             ).order_by("starts_at")[:100]
         )
+        firsts = first_contributions(ids, since, now)
         located: list[Thread | Resource | Event] = [*threads, *questions, *resources, *chats, *events]
         for item in located:
             item.community = by_id[item.community_id]
-        for reply in replies:
-            reply.thread.community = by_id[reply.thread.community_id]
-        return cls(threads, replies, questions, resources, chats, events, tags_of(questions))
+        for post in [*replies, *firsts]:
+            post.thread.community = by_id[post.thread.community_id]
+        notes = notes_for([*threads, *questions], resources)
+        return cls(
+            threads, replies, questions, resources, chats, events, tags_of(questions), firsts=firsts, notes=notes
+        )
+
+
+def first_contributions(community_ids: list[int], since: datetime, now: datetime) -> list[Post]:
+    """Each member's first visible post in a community, when it came in the window: one query for the chunk."""
+    earlier = (
+        Post.objects.filter(
+            author_id=OuterRef("author_id"),
+            thread__community_id=OuterRef("thread__community_id"),
+            created_at__lt=OuterRef("created_at"),
+        )
+        .filter(policy.published_posts_q())
+        .values("pk")
+    )
+    posts = (
+        Post.objects.published()
+        .filter(thread__community_id__in=community_ids, created_at__gte=since, created_at__lt=now)
+        .filter(author__isnull=False)
+        .exclude(Exists(earlier))
+        .select_related("author", "thread")
+        .defer("body", "body_html")
+        .order_by("created_at", "pk")[:MAX_FIRSTS_READ]
+    )
+    seen: set[tuple[int | None, int]] = set()
+    firsts = []
+    for post in posts:
+        key = (post.author_id, post.thread.community_id)
+        if key not in seen:  # two posts in the same instant: the first only
+            seen.add(key)
+            firsts.append(post)
+    return firsts
+
+
+def notes_for(threads: list[Thread], resources: list[Resource]) -> dict[tuple[str, int], Note]:
+    """Excerpts, answers and "in practice" lines for the pool: one query (the answers), once per build.
+
+    Excerpts come from the stored plain text (``body_text``) of posts every
+    member may read; the pool's threads were chosen so, and the answers are
+    read with the same filter.
+    """
+    questions = {t.pk: t for t in threads if t.kind == Thread.Kind.QUESTION}
+    best: dict[int, Post] = {}
+    accepted: dict[int, Post] = {}
+    if questions:
+        accepted_ids = [t.accepted_answer_id for t in questions.values() if t.accepted_answer_id]
+        for post in (
+            Post.objects.published()
+            .filter(Q(pk__in=accepted_ids) | Q(thread_id__in=list(questions), depth__gt=0, helpful_count__gt=0))
+            .select_related("author")
+            .defer("body", "body_html")
+            .order_by("-helpful_count", "created_at", "pk")[:MAX_ANSWERS]
+        ):
+            if post.pk == questions[post.thread_id].accepted_answer_id:
+                accepted[post.thread_id] = post
+            elif post.depth > 0:
+                best.setdefault(post.thread_id, post)
+    notes: dict[tuple[str, int], Note] = {}
+    for thread in threads:
+        text = excerpt(thread.opening_post.body_text) if thread.opening_post else ""
+        answer = accepted.get(thread.pk) or best.get(thread.pk)
+        notes["thread", thread.pk] = Note(
+            excerpt=text,
+            answered=thread.pk in accepted,
+            answer=answer,
+            answer_excerpt=excerpt(answer.body_text) if answer else "",
+        )
+    for resource in resources:
+        summary = resource.summary if resource.kind == Resource.Kind.RESEARCH else resource.description
+        notes["resource", resource.pk] = Note(
+            excerpt=excerpt(plain(summary), EXCERPT_CHARS) if summary else "",
+            in_practice=in_practice_line(resource.in_practice) if resource.kind == Resource.Kind.RESEARCH else "",
+        )
+    return notes
 
 
 def tags_of(threads: list[Thread]) -> dict[int, frozenset[str]]:
@@ -271,7 +415,7 @@ def readers_for(user_ids: list[int], levels: dict[int, dict[int, str]], pool: Po
 
 
 def section_for(reader: Reader, community: Community, start: datetime, end: datetime, pool: Pool) -> Section:
-    section = Section(community)
+    section = Section(community, notes=pool.notes)
     ranked = pool.ranked(community.pk)
 
     def fresh(thread_id: int, number: int) -> bool:
@@ -321,4 +465,10 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
     ][:5]
     section.chats = [e for e in ranked.chats if start <= e.ends_at < end and e.thread_id not in muted][:2]
     section.events = ranked.events[:3]
+    # Celebrate: members who posted there for the first time in the window, by name.
+    section.firsts = [
+        p
+        for p in ranked.firsts
+        if start <= p.created_at < end and p.author_id != reader.user_id and p.thread_id not in muted
+    ][:MAX_FIRSTS]
     return section

@@ -53,6 +53,7 @@ class Person:
     weekday: int
     last_login: datetime | None
     cadences: dict[int, str] = field(default_factory=dict)  # community id → effective cadence
+    chosen: dict[int, datetime] = field(default_factory=dict)  # community id → when they chose its cadence
     last_seen: date | None = None
 
 
@@ -76,15 +77,18 @@ def subscribers(user_ids: list[int] | None = None) -> dict[int, Person]:
         "digest_cadence",
         "community__default_cadence",
         "last_seen_on",
+        "digest_chosen_at",
     )
     people: dict[int, Person] = {}
-    for uid, tz, hour, weekday, last_login, community_id, own, default, seen in rows:
+    for uid, tz, hour, weekday, last_login, community_id, own, default, seen, chosen in rows:
         cadence = own or default
         person = people.get(uid)
         if person is None:
             person = people[uid] = Person(uid, zone(tz), hour, weekday, last_login)
         if cadence != Cadence.OFF:
             person.cadences[community_id] = cadence
+            if chosen is not None:
+                person.chosen[community_id] = chosen
         if seen and (person.last_seen is None or seen > person.last_seen):
             person.last_seen = seen
     return {uid: p for uid, p in people.items() if p.cadences}
@@ -102,15 +106,29 @@ def _as_datetime(day: date | None) -> datetime | None:
 
 
 def due_period(person: Person, now: datetime) -> tuple[str, datetime] | None:
-    """The person's local date and due time if a digest is due now, else None."""
+    """The person's local date and due time if a digest is due now, else None.
+
+    A cadence chosen after today's delivery hour starts at the next one: choosing
+    daily at 15:00 with 08:00 as the hour brings the first digest tomorrow at
+    08:00, not at once.
+    """
     local = now.astimezone(person.tz)
     if local.hour < person.hour:
         return None
     day = local.date()
-    if not any(cadence_due(c, day, person.weekday) for c in person.cadences.values()):
-        return None
     due = datetime.combine(day, time(person.hour), tzinfo=person.tz)
+    if not any(
+        cadence_due(cadence, day, person.weekday) and chosen_by(person, community_id, due)
+        for community_id, cadence in person.cadences.items()
+    ):
+        return None
     return day.isoformat(), due
+
+
+def chosen_by(person: Person, community_id: int, due: datetime) -> bool:
+    """The community's cadence was chosen before the digest due at ``due`` (or follows the default all along)."""
+    chosen = person.chosen.get(community_id)
+    return chosen is None or chosen <= due
 
 
 def plan(now: datetime) -> list[int]:

@@ -51,7 +51,8 @@ def body_field(label: str = "Your post") -> forms.CharField:
         label=label,
         max_length=MAX_SOURCE_CHARS,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 8, "maxlength": MAX_SOURCE_CHARS}),
+        # data-composer: the Markdown toolbar, live preview and @mentions (static/js/composer.js).
+        widget=forms.Textarea(attrs={"rows": 8, "maxlength": MAX_SOURCE_CHARS, "data-composer": "post"}),
         help_text="Markdown: **bold**, *italic*, `code`, lists, links, > quotes. @username mentions someone.",
     )
 

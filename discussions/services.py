@@ -28,7 +28,7 @@ from communities.models import Activity, Community, WatchLevel
 from core import pagecache
 from core.db import one_or_none
 from core.mail import one_line
-from core.markup import RENDER_VERSION, MarkupError, Rendered, render
+from core.markup import MAX_THREAD_LINKS, RENDER_VERSION, MarkupError, Rendered, render
 from core.refusals import Refused
 from core.search import update_vector
 from discussions import signals
@@ -48,6 +48,8 @@ from discussions.reading import Position
 
 MAX_TAGS = 8
 _MENTION_CANDIDATE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+\-]{1,150})")
+# "#123" the way core.markup reads it; a superset is fine (code, links), since it only bounds a lookup.
+_THREAD_CANDIDATE = re.compile(r"(?<![\w&])#([0-9]{1,18})(?!\w)")
 # Links that lead off the site (mentions are relative links and don't count).
 _OUTSIDE_LINK = re.compile(r"<a\s[^>]*href=\"(?:https?:|mailto:)", re.IGNORECASE)
 HOLD_REASON = "Waiting for a facilitator to review it."
@@ -67,7 +69,7 @@ class ReactionResult:
 
 
 def render_post(source: str) -> Rendered:
-    """Markdown → sanitized HTML, plain text and the @mentions that name real people."""
+    """Markdown → sanitized HTML, plain text and the @mentions that name real people; "#123" links existing threads."""
     candidates = {name.rstrip(".").lower() for name in _MENTION_CANDIDATE.findall(source)}
     known: dict[str, str] = {}
     if candidates:
@@ -77,7 +79,28 @@ def render_post(source: str) -> Rendered:
             .values_list("lower", "username")
         )
         known = {lower: reverse("accounts:profile", kwargs={"username": name}) for lower, name in rows}
-    return render(source, mention_url=lambda name: known.get(name.lower()))
+    return render(
+        source,
+        mention_url=lambda name: known.get(name.lower()),
+        thread_url=_thread_urls(source).get,
+    )
+
+
+def _thread_urls(source: str) -> dict[int, str]:
+    """URLs of the threads a text names as "#123", in one query.
+
+    The link text stays "#123", so no title leaks; only threads of public
+    communities are linked, since the URL names the community and a post
+    is rendered once for every reader.
+    """
+    # In order of appearance: core.markup links the first MAX_THREAD_LINKS distinct numbers.
+    numbers = list(dict.fromkeys(int(n) for n in _THREAD_CANDIDATE.findall(source)))[: MAX_THREAD_LINKS * 2]
+    if not numbers:
+        return {}
+    rows = Thread.objects.filter(pk__in=numbers, community__visibility=Community.Visibility.PUBLIC).values_list(
+        "pk", "community__slug"
+    )
+    return {pk: reverse("discussions:thread", kwargs={"slug": slug, "pk": pk}) for pk, slug in rows}
 
 
 def _apply_render(post: Post, rendered: Rendered) -> None:

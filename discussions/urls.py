@@ -1,11 +1,13 @@
 from django.urls import path
 
-from discussions.views import posts, threads, watching
+from discussions.views import compose, posts, threads, watching
 
 app_name = "discussions"
 
 urlpatterns = [
     path("c/<slug:slug>/threads/new/", threads.start_thread, name="new-thread"),
+    path("c/<slug:slug>/preview/", compose.preview, name="preview"),
+    path("c/<slug:slug>/mentions/", compose.mentions, name="mentions"),
     path("c/<slug:slug>/t/<int:pk>/", threads.thread_detail, name="thread"),
     path("c/<slug:slug>/t/<int:pk>/reply/", threads.reply, name="reply"),
     path("c/<slug:slug>/t/<int:pk>/unread/", threads.first_unread, name="first-unread"),

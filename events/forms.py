@@ -21,7 +21,11 @@ class EventForm(Form):
     duration = forms.IntegerField(label="Length in minutes", min_value=10, max_value=24 * 60, initial=60)
     time_zone = TimeZoneField(initial="UTC", help_text="The clock the date and time above are on.")
     description = forms.CharField(
-        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown."
+        required=False,
+        max_length=10_000,
+        # Rendered as plain Markdown (render_markdown): the composer's "text" preview.
+        widget=forms.Textarea(attrs={"rows": 4, "data-composer": "text"}),
+        help_text="Markdown.",
     )
     link = forms.URLField(
         label="Meeting link",
@@ -35,7 +39,8 @@ class EventForm(Form):
     welcome = forms.CharField(
         required=False,
         max_length=5_000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        # Becomes the chat thread's opening post: previewed as a post.
+        widget=forms.Textarea(attrs={"rows": 3, "data-composer": "post"}),
         help_text="Hosted chats: the host's first post when the chat opens.",
     )
     questions = forms.CharField(

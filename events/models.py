@@ -37,6 +37,8 @@ class Event(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CHAT)
     description = models.TextField(blank=True, max_length=10_000)
     description_html = models.TextField(blank=True)
+    # core.markup.RENDER_VERSION of description_html; rerender_markup picks up rows behind it.
+    render_version = models.PositiveSmallIntegerField(default=0)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     time_zone = models.CharField(max_length=64, default="UTC", help_text="The time zone the host plans in.")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from core.rerender import markdown_or_escaped
+from core.rerender import Write, in_batches, markdown_or_escaped
 from events.models import Event
 
 
-def rerender_descriptions(everything: bool) -> tuple[int, int]:
-    done = kept = 0
-    for event in Event.objects.only("pk", "description").iterator(chunk_size=500):
-        html, rendered = markdown_or_escaped(event.description)
-        Event.objects.filter(pk=event.pk).update(description_html=html)
-        done, kept = done + 1, kept + (not rendered)
-    return done, kept
+def _render(event: Event) -> bool:
+    event.description_html, rendered = markdown_or_escaped(event.description)
+    return rendered
+
+
+def rerender_descriptions(everything: bool, write: Write) -> tuple[int, int]:
+    events = Event.objects.only("pk", "description", "render_version")
+    return in_batches(events, _render, ["description_html"], everything=everything, what="events", write=write)

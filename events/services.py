@@ -18,12 +18,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
+from accounts import unsubscribe
 from accounts.models import User
 from communities import audit, policy
 from communities.models import Community
 from core import pagecache
 from core.mail import one_line, queue_templated_email
-from core.markup import render_markdown
+from core.markup import RENDER_VERSION, render_markdown
 from core.refusals import Refused
 from discussions import services
 from discussions.models import Thread
@@ -82,7 +83,7 @@ def create_event(
         raise EventError("Only facilitators can schedule events.")
     host = urlsplit(settings.SITE_URL).hostname or "copsite"
     event = Event(community=community, created_by=actor, uid=f"{uuid.uuid4()}@{host}", **fields)
-    event.description_html = render_markdown(event.description)
+    event.description_html, event.render_version = render_markdown(event.description), RENDER_VERSION
     event.save()
     event.hosts.set(hosts or [actor])
     EventQuestion.objects.bulk_create(
@@ -90,6 +91,7 @@ def create_event(
     )
     audit.record(event.community, actor, "event.create", detail=f"event “{event.title}”")
     pagecache.touched(community)
+    signals.event_saved.send(Event, event=event, actor=actor)
     return event
 
 
@@ -102,7 +104,7 @@ def update_event(
         raise EventError("Only facilitators can edit events.")
     for name, value in fields.items():
         setattr(event, name, value)
-    event.description_html = render_markdown(event.description)
+    event.description_html, event.render_version = render_markdown(event.description), RENDER_VERSION
     event.sequence += 1
     event.save()
     if hosts:
@@ -117,6 +119,7 @@ def update_event(
     )
     audit.record(event.community, actor, "event.edit", detail=f"event “{event.title}”")
     pagecache.touched(event.community)
+    signals.event_saved.send(Event, event=event, actor=actor)
     return event
 
 
@@ -153,13 +156,19 @@ def rsvp(user: User, event: Event, answer: str) -> RSVP:
     return row
 
 
-def _mail(user: User, event: Event, template: str, kind: str, **context: Any) -> None:
+def _mail(user: User, event: Event, template: str, kind: str, *, choice: str = "", **context: Any) -> None:
+    """``choice``: the email setting (``User.email_notifications``) the mail is sent for; its footer and
+    List-Unsubscribe turn that one off."""
+    headers = {"Auto-Submitted": "auto-generated"}
+    if choice:
+        context["unsubscribe_url"] = unsubscribe.kind_url(user, choice, event.community_id)
+        headers = unsubscribe.kind_headers(user, choice, event.community_id, context["unsubscribe_url"])
     queue_templated_email(
         to=user.email,
         template=f"events/email/{template}",
         context={"person": user, "event": event, **context},
         kind=kind,
-        headers={"Auto-Submitted": "auto-generated"},
+        headers=headers,
     )
 
 
@@ -278,7 +287,14 @@ def send_reminders(now: datetime) -> int:
             signals.reminder_due.send(Event, event=row.event, user=user)
             if not user.email_paused and REMINDER_EMAIL_CHOICE in (user.email_notifications or []):
                 starts_in = time_left(row.event.starts_at, now)
-                _mail(user, row.event, "event_reminder", kind="event.reminder", starts_in=starts_in)
+                _mail(
+                    user,
+                    row.event,
+                    "event_reminder",
+                    kind="event.reminder",
+                    choice=REMINDER_EMAIL_CHOICE,
+                    starts_in=starts_in,
+                )
                 sent += 1
         RSVP.objects.filter(pk__in=[r.pk for r in rows]).update(reminded_at=now)
     return sent

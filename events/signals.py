@@ -10,3 +10,5 @@ from django.dispatch import Signal
 
 # An event someone is going to starts within the hour (sent once per person): event, user.
 reminder_due = Signal()
+# An event was scheduled or edited (its description may name new attachments): event, actor.
+event_saved = Signal()

@@ -8,11 +8,18 @@ queues the email, so a retried sweep sends nothing twice.
 
 Whether a notification may be mailed is decided now and again at send time,
 by the rule the bell uses (``Notification.is_shown_to``): a post hidden, held
-or deleted since, a community left, a review queue no longer kept, sends nothing.
+or deleted since, a community left, a review queue no longer kept, is left out
+(``still_readable`` writes the email again without it, or drops it).
+
+Each email shows its ``SHOWN_AT_MOST`` newest notifications, then "and N
+more"; it carries List-Unsubscribe for its kind (one click turns off that
+kind only) and a footer link to the email settings. ``message_headers`` is
+the one place its headers are assembled.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,15 +28,19 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts import unsubscribe
 from accounts.models import User
 from communities import policy
-from core.mail import one_line, queue_email
+from core.mail import Rewritten, one_line, queue_email
 from discussions.models import Post
 from notifications import display
 from notifications.models import Notification
+from replies.tokens import reply_address
 
 GROUP_WINDOW = timedelta(hours=1)
 BATCH = 500
+# One email shows at most this many of its conversation's notifications, newest first, then "and N more".
+SHOWN_AT_MOST = 10
 # Mailed by the app that knows the details (events' reminder email, sent whatever the bell does).
 MAILED_ELSEWHERE = frozenset({Notification.Kind.EVENT_REMINDER})
 
@@ -74,12 +85,11 @@ def sweep(now: datetime) -> int:
         sent_ids = []
         for (user_id, conversation), items in groups.items():
             user = items[0].user
-            if (user_id, conversation) in recent or user.email_paused or not user.is_active:
+            if (user_id, conversation) in recent or not user.is_active:
                 continue
-            chosen = set(user.email_notifications or []) - MAILED_ELSEWHERE
             # Decided now, not when it happened: a post hidden, held or deleted since
             # (or a thread, community or queue the person may no longer open) sends nothing.
-            wanted = [n for n in items if n.kind in chosen and n.is_shown_to(user)]
+            wanted = _still_wanted(user, items)
             if wanted:
                 _send(user, wanted)
                 sent_ids += [n.pk for n in wanted]
@@ -108,41 +118,128 @@ def _lines(items: list[Notification]) -> list[dict[str, str]]:
     return lines
 
 
-def _send(user: User, items: list[Notification]) -> None:
+def community_of(note: Notification) -> int | None:
+    if note.post is not None:
+        return note.post.thread.community_id
+    if note.event is not None:
+        return note.event.community_id
+    return note.community_id
+
+
+def unsubscribe_url(user: User, note: Notification) -> str:
+    """The page (and one-click POST) that turns off emails of ``note``'s kind for ``user``."""
+    return unsubscribe.kind_url(user, note.kind, community_of(note))
+
+
+def message_headers(user: User, items: list[Notification], unsubscribe_link: str = "") -> dict[str, str]:
+    """Every header a notification email carries beyond From/To/Subject: assembled here and nowhere else.
+
+    ``items`` are the notifications the email tells of, newest first; the
+    newest decides the email's kind, and so which kind one click turns off
+    (List-Unsubscribe with its RFC 8058 one-click POST), and about a post the
+    Reply-To that answers under it. ``unsubscribe_link``: the footer's
+    ``unsubscribe_url``, so both carry the same link.
+    """
+    newest = items[0]
+    return _reply_to(user, newest, unsubscribe.kind_headers(user, newest.kind, community_of(newest), unsubscribe_link))
+
+
+@dataclass(frozen=True)
+class Composed:
+    kind: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+
+
+def compose(user: User, items: list[Notification]) -> Composed:
+    """The email for ``items`` (one conversation): the SHOWN_AT_MOST newest in full, then how many more."""
     newest_first = sorted(items, key=lambda n: (n.created_at, n.pk), reverse=True)
     first = newest_first[0]
-    rows = display.rows(newest_first)
+    shown = newest_first[:SHOWN_AT_MOST]
     if len(items) > 1 and first.post is not None:
         subject = f"{len(items)} updates in “{first.post.thread.title}”"
     else:
-        subject = rows[0].sentence
+        subject = display.rows(newest_first)[0].sentence
+    more = len(newest_first) - len(shown)
+    link = unsubscribe_url(user, first)
     context: dict[str, Any] = {
         "person": user,
-        "items": _lines(items),
+        "items": _lines(shown),
+        "more": more,
+        "more_url": settings.SITE_URL + reverse("notifications:list"),
         "site_url": settings.SITE_URL,
         "site_name": settings.COPSITE_NAME,
         "preferences_url": settings.SITE_URL + reverse("digests:preferences"),
+        "unsubscribe_url": link,
+        "kind_label": KIND_PHRASES.get(first.kind, first.get_kind_display()),
     }
-    queue_email(
-        to=user.email,
+    return Composed(
+        kind=f"notification.{first.kind}",
         subject=one_line(subject, 200),
         text=render_to_string("notifications/email/notification.txt", context),
         html=render_to_string("notifications/email/notification.html", context),
-        kind=f"notification.{first.kind}",
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        headers=message_headers(user, newest_first, link),
+    )
+
+
+# How the footer names the emails one click stops ("Stop emails when someone replies to you").
+KIND_PHRASES = {
+    "reply": "someone replies to you",
+    "mention": "someone mentions you",
+    "accepted": "your answer is accepted",
+    "helpful": "someone finds your post helpful",
+    "hidden": "a facilitator hides your post",
+    "reminder": "a reminder you set is due",
+    "new_thread": "a thread starts in a community you watch",
+    "watching": "someone posts in a thread you watch",
+    "event_reminder": "an event you're going to starts soon",
+    "join_request": "someone asks to join a community you facilitate",
+    "flagged": "a member flags a post in a community you facilitate",
+    "held": "a post waits for review in a community you facilitate",
+}
+
+
+def _send(user: User, items: list[Notification]) -> None:
+    mail = compose(user, items)
+    queue_email(
+        to=user.email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        kind=mail.kind,
+        headers=mail.headers,
         about={"check": SEND_CHECK, "user": user.pk, "notifications": [n.pk for n in items]},
     )
+
+
+def _reply_to(user: User, note: Notification, headers: dict[str, str]) -> dict[str, str]:
+    """About a post in a thread: answering the email replies under that post (replies/tokens.py)."""
+    if note.post is not None and (address := reply_address(user, note.post.thread, note.post)):
+        headers = {**headers, "Reply-To": address}
+    return headers
 
 
 SEND_CHECK = "notification"
 
 
-def still_readable(about: dict[str, Any]) -> bool:
-    """Send-time check (registered in NotificationsConfig.ready): all the email tells of is still the person's to see.
+def _still_wanted(user: User, notes: list[Notification]) -> list[Notification]:
+    """Of ``notes``, those ``user`` still wants by email and may still read (checked through the policy now)."""
+    if user.email_paused:
+        return []
+    chosen = set(user.email_notifications or []) - MAILED_ELSEWHERE
+    return [note for note in notes if note.kind in chosen and note.is_shown_to(user)]
 
-    A retry may come long after the sweep; one notification whose post was
-    hidden, held or deleted since (or whose community was left) drops the
-    whole email (the others stay in the bell and the digest).
+
+def still_readable(about: dict[str, Any]) -> bool | Rewritten:
+    """Send-time check (registered in NotificationsConfig.ready): only what the person may still read goes out.
+
+    A retry may come long after the sweep. Each notification is asked again:
+    a post hidden, held or deleted since, a thread moved where the person
+    cannot follow, a membership ended or banned, a kind turned off, leaves
+    that one out (the email is written again without it); with nothing left
+    the email is dropped.
     """
     user_id = about.get("user")
     user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
@@ -152,10 +249,16 @@ def still_readable(about: dict[str, Any]) -> bool:
         wanted = set(about.get("notifications") or [])
         notes = list(
             Notification.objects.filter(pk__in=wanted, user=user).select_related(
-                "post__thread__community", "event__community", "community"
+                "actor", "post__thread__community", "event__community", "community"
             )
         )
-        return len(notes) == len(wanted) and all(note.is_shown_to(user) for note in notes)
+        left = _still_wanted(user, notes)
+        if not left:
+            return False
+        if len(left) == len(wanted):
+            return True
+        mail = compose(user, left)
+        return Rewritten(subject=mail.subject, text=mail.text, html=mail.html, headers=mail.headers)
     # Emails queued before notifications had other targets than posts name their posts.
     posts = list(Post.objects.filter(pk__in=set(about.get("posts") or [])).select_related("thread__community"))
     return len(posts) == len(set(about.get("posts") or [])) and all(

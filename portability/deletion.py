@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import F
@@ -28,7 +30,7 @@ from bookmarks.models import Bookmark
 from communities import policy
 from communities.models import AuditEntry, Community, Membership
 from core import pagecache
-from core.models import OutboundEmail
+from core.models import Draft, OutboundEmail, PostedDraft
 from core.refusals import Refused
 from digests.models import DigestRun
 from discussions.models import ReadState, ThreadWatch
@@ -111,12 +113,14 @@ def _end_memberships(user: User) -> None:
 
 
 def _remove_personal_rows(user: User, email: str) -> None:
-    """What only served the person: notifications, bookmarks, read markers, watching levels, tokens, sessions,
-    queued mail."""
+    """What only served the person: notifications, bookmarks, drafts, read markers, watching levels, tokens,
+    sessions, queued mail."""
     Notification.objects.filter(user=user).delete()
     # Their join requests ended with their memberships: facilitators are no longer asked.
     Notification.objects.filter(actor=user, kind=Notification.Kind.JOIN_REQUEST).delete()
     Bookmark.objects.filter(user=user).delete()
+    Draft.objects.filter(user=user).delete()
+    PostedDraft.objects.filter(user=user).delete()
     ReadState.objects.filter(user=user).delete()
     ThreadWatch.objects.filter(user=user).delete()
     CalendarToken.objects.filter(user=user).delete()
@@ -141,4 +145,7 @@ def _delete_sessions(user: User) -> None:
         for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
         if s.get_decoded().get("_auth_user_id") == key
     ]
-    Session.objects.filter(session_key__in=doomed).delete()
+    # Through the session engine, so that a cached copy goes with the row.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for session_key in doomed:
+        store(session_key).delete()

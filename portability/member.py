@@ -32,6 +32,7 @@ from accounts.models import User
 from bookmarks.models import Bookmark
 from communities import policy
 from communities.models import Community, Membership
+from core.models import Draft
 from discussions.models import Flag, Post, Reaction, Revision, Thread
 from events.models import RSVP, Event
 from resources.files import safe_display_name
@@ -138,6 +139,7 @@ def profile(user: User) -> dict:
             "digest_weekday": user.digest_weekday,
             "email_paused": user.email_paused,
             "email_paused_until": _iso(user.email_paused_until),
+            "email_paused_reason": user.email_paused_reason,
             "notifications_emailed_at_once": list(user.email_notifications or []),
         },
     }
@@ -258,6 +260,12 @@ def bookmarks(user: User) -> list[dict]:
     ]
 
 
+def drafts(user: User) -> list[dict]:
+    # What they typed and have not posted (core/drafts.py): the form's key and its fields, as kept.
+    rows = Draft.objects.filter(user=user).order_by("updated_at", "pk")
+    return [{"form": d.key, "fields": d.fields, "updated_at": _iso(d.updated_at)} for d in rows]
+
+
 def flags(user: User) -> list[dict]:
     rows = Flag.objects.filter(user=user).order_by("created_at", "pk")
     return [
@@ -358,6 +366,7 @@ def collect(user: User) -> dict:
         "revisions_of_my_posts": kept_revisions,
         "reactions_given": reactions(user),
         "bookmarks": bookmarks(user),
+        "drafts": drafts(user),
         "flags_filed": flags(user),
         "rsvps": rsvps(sight),
         "resources_shared": resources(sight),

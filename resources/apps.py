@@ -9,9 +9,11 @@ class ResourcesConfig(AppConfig):
         from communities import exposure as community_exposure
         from communities import panels
         from core import demo as demo_data
-        from resources import contributions, demo, exposure, views
+        from core import rerender as rerendering
+        from resources import contributions, demo, exposure, rerender, views
 
         panels.register("community", views.pinned_panel)
         profile.register(contributions.resource_contributions)
         community_exposure.register(exposure.resource_exposure)
         demo_data.register(self.label, lambda made: demo.seed_resources(made["people"]))
+        rerendering.register(self.label, "resource(s)", rerender.rerender_resources)

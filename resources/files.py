@@ -20,7 +20,7 @@ import magic
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # detected MIME type → (extensions it may carry, extension we store it under)
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
@@ -53,6 +53,13 @@ RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger is a decompression bomb, not a diagram
 PREVIEW_SIZE = (800, 800)
 SNIFF_BYTES = 8192
+# The ValidationError code of a file over the size limit (the attachment endpoint answers it with 413).
+TOO_LARGE = "too_large"
+# Pillow's names of the raster formats, for saving an image again in its own format.
+_PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+_ANIMATED = {"image/gif", "image/webp", "image/png"}
+# What survives of an image's own metadata when it is saved again: how it is drawn, nothing about it.
+_KEPT_INFO = {"transparency", "duration", "loop", "background", "disposal", "icc_profile"}
 
 ALLOWED_DESCRIPTION = (
     "PDF, images (PNG, JPEG, GIF, WebP), Word/Excel/PowerPoint or OpenDocument files, plain text or CSV"
@@ -83,7 +90,8 @@ def check_upload(upload: File[bytes]) -> CheckedFile:
         raise ValidationError("The file is empty.")
     if size > limit:
         raise ValidationError(
-            f"The file is too large ({size / 1_048_576:.1f} MB). The limit is {limit // 1_048_576} MB."
+            f"The file is too large ({size / 1_048_576:.1f} MB). The limit is {limit // 1_048_576} MB.",
+            code=TOO_LARGE,
         )
     display = safe_display_name(upload.name or "")
     extension = PurePosixPath(display).suffix.lower().lstrip(".")
@@ -152,3 +160,39 @@ def make_preview(upload: File[bytes]) -> ContentFile | None:
     finally:
         upload.seek(0)
     return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.png")
+
+
+def reencode_image(upload: File[bytes], mime: str, *, max_width: int | None = None) -> ContentFile | None:
+    """The image's pixels saved again in its own format, and nothing else: no EXIF (camera, GPS
+    position), comments, XMP or bytes appended after the image.
+
+    With ``max_width``: a copy narrowed to that width (the first frame of an animation), or None
+    for an image already no wider. None too if the image can't be read. Run after ``check_upload``.
+    """
+    upload.seek(0)
+    try:
+        with Image.open(upload) as opened:
+            if max_width is not None and opened.width <= max_width:
+                return None
+            # Animations stay animated; a phone's JPEG with a second picture inside (MPO) keeps the first.
+            animated = mime in _ANIMATED and bool(getattr(opened, "is_animated", False)) and max_width is None
+            image: Image.Image = opened if animated else ImageOps.exif_transpose(opened)
+            kept = {key: value for key, value in opened.info.items() if key in _KEPT_INFO}
+            image.info = kept  # exif_transpose drew a copy; an animation is saved frame by frame from the file
+            if max_width is not None:
+                image.thumbnail((max_width, max_width * 20))
+            fmt = _PILLOW_FORMATS[mime]
+            if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
+                image = image.convert("RGB")
+            options: dict[str, object] = {"quality": 85} if fmt in ("JPEG", "WEBP") else {}
+            if kept.get("icc_profile"):
+                options["icc_profile"] = kept["icc_profile"]
+            if fmt == "GIF" and "transparency" in kept and image.mode == "P":
+                options["transparency"] = kept["transparency"]
+            out = io.BytesIO()
+            image.save(out, format=fmt, save_all=animated, **options)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    finally:
+        upload.seek(0)
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ALLOWED[mime][1]}")

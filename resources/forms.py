@@ -37,9 +37,10 @@ class ResourceForm(ModelForm):
         ]
         widgets = {
             "kind": forms.RadioSelect,
-            "description": forms.Textarea(attrs={"rows": 6}),
-            "summary": forms.Textarea(attrs={"rows": 5}),
-            "in_practice": forms.Textarea(attrs={"rows": 5}),
+            # data-composer="text": Markdown rendered without @mention links (resources/services.py).
+            "description": forms.Textarea(attrs={"rows": 6, "data-composer": "text"}),
+            "summary": forms.Textarea(attrs={"rows": 5, "data-composer": "text"}),
+            "in_practice": forms.Textarea(attrs={"rows": 5, "data-composer": "text"}),
         }
         help_texts = {
             "description": "Markdown. What is it, and when is it useful?",

@@ -50,6 +50,8 @@ class Resource(models.Model):
     summary_html = models.TextField(blank=True)
     in_practice = models.TextField("in practice", blank=True, max_length=10_000)
     in_practice_html = models.TextField(blank=True)
+    # core.markup.RENDER_VERSION of the three *_html fields; rerender_markup picks up rows behind it.
+    render_version = models.PositiveSmallIntegerField(default=0, editable=False)
     # Search: plain text of every field (SQLite fallback and snippets) and,
     # on PostgreSQL, a weighted vector (title A, the rest B) kept by services.
     search_text = models.TextField(blank=True, editable=False)

@@ -14,11 +14,12 @@ from accounts.models import User
 from communities import audit, ledger, policy
 from communities.models import Activity, Community
 from core import pagecache
-from core.markup import render
+from core.markup import RENDER_VERSION, render
 from core.refusals import Refused
 from core.search import update_vector
 from discussions import services as discussions
 from discussions.models import Thread
+from resources import signals
 from resources.files import check_upload, make_preview, stored_name
 from resources.models import Resource, ResourceReaction
 
@@ -36,6 +37,7 @@ def render_fields(resource: Resource) -> None:
         rendered = render(getattr(resource, field))
         setattr(resource, f"{field}_html", rendered.html)
         texts.append(rendered.text)
+    resource.render_version = RENDER_VERSION
     citation = " ".join(
         str(v)
         for v in (
@@ -83,6 +85,7 @@ def add_resource(
             index_resource(resource)
             ledger.record(user, community, Activity.Kind.RESOURCE)
             pagecache.touched(community)
+            signals.resource_saved.send(Resource, resource=resource, actor=user)
     except Exception:
         _discard_files(resource)
         raise
@@ -107,6 +110,7 @@ def edit_resource(
         resource.tags.set(tags[:MAX_TAGS])
         index_resource(resource)
         pagecache.touched(resource.community)
+        signals.resource_saved.send(Resource, resource=resource, actor=user)
         if user.pk != resource.added_by_id:
             audit.record(
                 resource.community, user, "resource.edit", target_user=resource.added_by, detail=_described(resource)

@@ -8,7 +8,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,7 +15,7 @@ from accounts.models import signed_in
 from communities import panels, policy
 from communities.models import Community
 from core import drafts, ratelimit
-from core.http import HtmxRequest
+from core.http import HtmxRequest, harden_file_response
 from core.refusals import Refused
 from discussions.models import Thread
 from resources import queries, services
@@ -238,7 +237,7 @@ def download(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     response = FileResponse(
         resource.file.open("rb"), as_attachment=True, filename=resource.file_name, content_type=resource.file_type
     )
-    _harden(response)
+    harden_file_response(response)
     return response
 
 
@@ -248,12 +247,5 @@ def preview(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     if not resource.preview:
         raise Http404("No preview.")
     response = FileResponse(resource.preview.open("rb"), content_type="image/png")
-    _harden(response)
+    harden_file_response(response)
     return response
-
-
-def _harden(response: HttpResponseBase) -> None:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    # Files in private communities must not linger in shared caches.
-    response["Cache-Control"] = "private, max-age=300"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -41,14 +42,26 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request):
+def page(browser, request, transactional_db):
+    # After transactional_db, so torn down before it: the page falls silent before the live
+    # server's database is emptied. Pages send requests on their own (a draft saved 1.5 s after
+    # typing stops, and as the page is left); one arriving during the flush deadlocked it.
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
+    in_flight: set = set()
+    context.on("request", lambda r: in_flight.add(r))
+    context.on("requestfinished", lambda r: in_flight.discard(r))
+    context.on("requestfailed", lambda r: in_flight.discard(r))
     page = context.new_page()
     yield page
+    context.route("**/*", lambda route: route.abort())  # nothing new reaches the server
+    deadline = time.monotonic() + 5
+    while in_flight and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.goto("about:blank")  # the draft saved as the page is left is refused by the route above
     context.close()
 
 
@@ -71,6 +84,15 @@ def visit(page, url: str):
     assert response is not None and response.status < 400, f"{url} answered {response and response.status}"
     assert_accessible(page)
     return response
+
+
+def drafts_settled(page) -> None:
+    """Wait until every posting form on the page has its draft back (or none): for a member,
+    site.js asks the server first, so an empty box means nothing until then."""
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('input[name="draft_key"]'))
+            .every((marker) => !marker.form || marker.form.hasAttribute("data-draft-state"))"""
+    )
 
 
 PASSWORD = "correct horse battery"

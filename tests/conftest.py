@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.browser import browser, page  # noqa: F401 - fixtures shared by the browser journeys
+from tests.media import media_root  # noqa: F401 - a fixture shared by the tests that store files
 from tests.services import database_is_postgres, redis_is_configured, service_problems
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"

@@ -30,7 +30,10 @@ def test_member_over_the_posting_limit_sees_why_and_keeps_the_text(page, live_se
     page.get_by_label("Title").fill("Late shift charting")
     page.get_by_label("Your post").fill(text)
     response_status = []
-    page.on("response", lambda r: response_status.append(r.status) if r.request.method == "POST" else None)
+    page.on(
+        "response",
+        lambda r: response_status.append(r.status) if r.request.method == "POST" and "/threads/new/" in r.url else None,
+    )
     page.get_by_role("button", name="Post thread").click()
     expect(page.get_by_role("alert")).to_contain_text("You're posting faster than this site allows")
     expect(page.get_by_role("alert")).to_contain_text("your text is kept below")
@@ -64,36 +67,48 @@ def test_visitor_over_the_signup_limit_gets_a_page_that_hands_back_what_was_type
     assert_accessible(page)
 
 
-def test_member_over_the_preview_limit_sees_why_and_keeps_the_text(page, live_server, world, conversation, settings):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "preview": ("1/3600", "100/3600")}
+def test_member_over_the_preview_limit_sees_why_and_keeps_the_text(
+    page, browser, live_server, world, conversation, settings
+):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "preview": ("1/3600", "100/3600"),
+        "live_preview": ("1/3600", "100/3600"),
+    }
+    # A new thread without JavaScript (the preview is a page trip): the first preview shows,
+    # the second comes back as a 429 page with the text in place.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    plain = context.new_page()
+    try:
+        log_in(plain, live_server.url, world.member.email)
+        plain.goto(f"{live_server.url}/c/commons/threads/new/")
+        plain.get_by_label("Title").fill("Night-time pain scores")
+        plain.get_by_label("Your post").fill("How often do you **re-score** overnight?")
+        plain.get_by_role("button", name="Preview").click()
+        expect(plain.get_by_label("Preview").locator("strong")).to_have_text("re-score")
+        statuses = []
+        plain.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
+        text = "How often do you **re-score** overnight,\nand who charts it?"
+        plain.get_by_label("Your post").fill(text)
+        plain.get_by_role("button", name="Preview").click()
+        expect(plain.get_by_role("alert")).to_contain_text("You're previewing faster than this site allows")
+        assert statuses[-1] == 429
+        expect(plain.get_by_label("Title")).to_have_value("Night-time pain scores")
+        expect(plain.get_by_label("Your post")).to_have_value(text)
+        expect(plain.get_by_label("Preview")).to_have_count(0)
+    finally:
+        context.close()
+
+    # The reply form under a post, with the live preview: the refusal is said in the preview,
+    # and the box keeps what was typed.
     log_in(page, live_server.url, world.member.email)
-
-    # A new thread: the first preview shows, the second comes back as a 429 page with the text in place.
-    visit(page, f"{live_server.url}/c/commons/threads/new/")
-    page.get_by_label("Title").fill("Night-time pain scores")
-    page.get_by_label("Your post").fill("How often do you **re-score** overnight?")
-    page.get_by_role("button", name="Preview").click()
-    expect(page.get_by_label("Preview").locator("strong")).to_have_text("re-score")
-    statuses = []
-    page.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
-    text = "How often do you **re-score** overnight,\nand who charts it?"
-    page.get_by_label("Your post").fill(text)
-    page.get_by_role("button", name="Preview").click()
-    expect(page.get_by_role("alert")).to_contain_text("You're previewing faster than this site allows")
-    assert statuses[-1] == 429
-    expect(page.get_by_label("Title")).to_have_value("Night-time pain scores")
-    expect(page.get_by_label("Your post")).to_have_value(text)
-    expect(page.get_by_label("Preview")).to_have_count(0)
-    assert_accessible(page)
-
-    # The reply form under a post (htmx): the refusal is said in the form, which keeps what was typed.
     visit(page, live_server.url + conversation.thread.get_absolute_url())
     page.get_by_role("link", name="Reply to Fern Facilitator").click()
     slot = page.locator(f"#reply-slot-{conversation.answer.pk}")
     slot.get_by_label("Your reply").fill("We pair it with a *night-time* family call.")
-    slot.get_by_role("button", name="Preview").click()
-    expect(slot.get_by_role("alert")).to_contain_text("You're previewing faster than this site allows")
-    expect(slot.get_by_role("alert")).to_contain_text("Your text is still here.")
-    expect(slot.get_by_label("Your reply")).to_have_value("We pair it with a *night-time* family call.")
-    assert statuses[-1] == 429
+    expect(slot.get_by_label("Live preview").locator("em")).to_have_text("night-time")
+    slot.get_by_label("Your reply").fill("We pair it with a *night-time* family call, twice.")
+    expect(slot.get_by_label("Live preview")).to_contain_text("You're previewing faster than this site allows")
+    expect(slot.get_by_label("Your reply")).to_have_value("We pair it with a *night-time* family call, twice.")
     assert_accessible(page)

@@ -1,8 +1,8 @@
 """Private stays private, proven by crawling.
 
 The private community of the ``world`` fixture ("Zebra Quince Circle", slug
-``circle``) gets a thread, a reply, a research summary, an uploaded file, a
-tag and a hosted chat, each carrying its own canary word (all start with
+``circle``) gets a thread (with a picture in it), a reply, a research summary, an
+uploaded file, a tag and a hosted chat, each carrying its own canary word (all start with
 ``quorble``). Then the whole site is crawled as each kind of outsider:
 every link, ``src``, htmx ``hx-get`` and GET form (with its default values)
 reachable from the home page, the directory, the members' profiles, search
@@ -24,12 +24,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
+from io import BytesIO
 from urllib.parse import unquote, unquote_plus, urlencode, urljoin, urlsplit
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image
 
+from attachments import services as attachment_services
+from attachments.models import Attachment
 from communities import policy
 from communities import services as community_services
 from communities.models import Community, Membership
@@ -55,6 +60,7 @@ CANARIES = {
     "event title": "Quorbleevent",
     "event description": "quorbledescription",
     "chat question": "quorblequestion",
+    "picture in a post": "quorblepicture",
 }
 # Content in the PUBLIC community that only its author and the facilitators may read
 # held for review, hidden, deleted, and a facilitator's reply
@@ -105,6 +111,13 @@ CSP_NONCE_RE = re.compile(r"nonce-[A-Za-z0-9+/=_-]+")
 # --- The private world ------------------------------------------------------------------
 
 
+def png_bytes() -> bytes:
+    """A picture wide enough to get a thumbnail too (both addresses must be 404s for outsiders)."""
+    out = BytesIO()
+    Image.new("RGB", (1600, 400), (20, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
 @dataclass
 class Secret:
     """The private objects and the people around them."""
@@ -117,6 +130,7 @@ class Secret:
     chat: Thread
     people: dict = field(default_factory=dict)
     held: Thread | None = None  # a held thread in the public community, with a facilitator's reply
+    picture: Attachment | None = None  # a picture in the private thread's opening post
 
 
 @pytest.fixture
@@ -131,11 +145,14 @@ def crawl_limits(settings):
 def secret(world, make_user, crawl_limits) -> Secret:
     ex = make_user("exie", display_name="Ex Member")
     factories.membership(ex, world.private)
+    picture, markdown = attachment_services.upload(
+        world.member, world.private, SimpleUploadedFile(f"{CANARIES['picture in a post']}.png", png_bytes())
+    )
     thread = discussion_services.start_thread(
         world.member,
         world.private,
         title=f"{CANARIES['thread title']} weaning plan",
-        body=f"Our {CANARIES['thread body']} schedule for the night shift.",
+        body=f"Our {CANARIES['thread body']} schedule for the night shift.\n\n{markdown}",
         kind="question",
         tags=[CANARIES["tag"], "tapering"],
     )
@@ -185,7 +202,9 @@ def secret(world, make_user, crawl_limits) -> Secret:
         "member": world.member,
         "facilitator": world.facilitator,
     }
-    return Secret(thread, reply, research, upload, event, past_chat(world), people, held=held)
+    picture.refresh_from_db()
+    assert picture.post_id == thread.opening_post_id
+    return Secret(thread, reply, research, upload, event, past_chat(world), people, held=held, picture=picture)
 
 
 def past_chat(world) -> Thread:
@@ -482,6 +501,8 @@ def private_urls(secret: Secret) -> list[tuple[str, str]]:
         urls += [("get", f"/c/commons/library/{resource.pk}/"), ("get", f"/c/commons/library/{resource.pk}/file/")]
         urls += [("post", base + tail) for tail in ("pin/", "helpful/", "discuss/", "remove/")]
     urls.append(("get", secret.upload.file.url))
+    assert secret.picture is not None
+    urls += [("get", secret.picture.get_absolute_url()), ("get", secret.picture.thumbnail_url())]
     base = f"/c/circle/events/{e.pk}/"
     urls += [("get", base + tail) for tail in ("", "event.ics", "edit/")]
     urls += [("get", f"/c/commons/events/{e.pk}/"), ("get", f"/c/commons/events/{e.pk}/event.ics")]

@@ -67,7 +67,7 @@ def test_ten_times_the_members_costs_at_most_twice_the_queries_to_plan_and_build
     note = Notification.objects.filter(user__in=people[SMALL:]).select_related("user", "post__thread").first()
     mail = OutboundEmail.objects.get(to=note.user.email)
     assert f'replied to you in "{note.post.thread.title}"' in mail.body_text
-    assert f"“{note.post.thread.title}”</a></li>" in mail.body_html.split("For you</h3>")[1]
+    assert f"“{note.post.thread.title}”</a></p>" in mail.body_html.split("For you</h3>")[1]
     assert "Coming up" in mail.body_text and "Missed the chat?" in mail.body_html
 
 

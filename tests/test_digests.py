@@ -317,7 +317,7 @@ def test_a_pinned_guide_is_newly_pinned_for_a_daily_reader_and_new_for_a_weekly_
     run_pass(now)
     daily, weekly = digests_to(world.member).get(), digests_to(world.facilitator).get()
     assert "- Rota template (link, newly pinned)" in daily.body_text
-    assert ">Rota template</a> (link, newly pinned)</li>" in daily.body_html
+    assert ">Link · newly pinned · added by Olive Owner</p>" in daily.body_html
     # For the weekly reader it was added within her week: new, not "newly pinned".
     assert "- Rota template (link)\n" in weekly.body_text
-    assert ">Rota template</a> (link)</li>" in weekly.body_html
+    assert ">Link · added by Olive Owner</p>" in weekly.body_html and "newly pinned" not in weekly.body_html

@@ -12,11 +12,9 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import html5lib
-import markdown
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from markdown.inlinepatterns import BACKTICK_RE, LINK_RE, BacktickInlineProcessor, LinkInlineProcessor
 
 from core import markup
 from core.markup import MAX_MENTIONS, MarkupError, Rendered, render, render_markdown, sanitize
@@ -31,12 +29,11 @@ def mention_url(name: str) -> str | None:
 
 # --- the checker ---------------------------------------------------------------
 
+# No <h1>/<h2>: a post's headings start at <h3>, below the page's own.
 SAFE_TAGS = {
     "p",
     "br",
     "hr",
-    "h1",
-    "h2",
     "h3",
     "h4",
     "h5",
@@ -58,6 +55,8 @@ SAFE_TAGS = {
     "th",
     "td",
     "abbr",
+    "img",
+    "input",
 }
 SAFE_ATTRIBUTES = {
     "a": {"href", "title", "class", "rel"},
@@ -66,7 +65,23 @@ SAFE_ATTRIBUTES = {
     "abbr": {"title"},
     "ol": {"start"},
     "code": {"class"},
+    "img": {"src", "alt", "loading"},
+    "input": {"type", "disabled", "checked"},
+    "ul": {"class"},
+    "li": {"class"},
+    "blockquote": {"class"},
+    "p": {"class"},
 }
+SAFE_CLASSES = {
+    "a": {"mention", "thread-link", "image-link", "attachment-image"},
+    "ul": {"contains-task-list"},
+    "li": {"task-list-item"},
+    "blockquote": {"quote"},
+    "p": {"quote-source"},
+}
+# Site paths a post may link to: uploaded files, and post permalinks (quote attributions).
+SITE_PATH_RE = re.compile(r"/attachments/[A-Za-z0-9_-]{16,64}/[A-Za-z0-9._-]{1,120}|/p/[0-9]+/")
+THUMBNAIL_RE = re.compile(r"/attachments/[A-Za-z0-9_-]{16,64}/t/[A-Za-z0-9._-]{1,120}")
 REQUIRED_REL = {"nofollow", "ugc", "noopener"}
 _C0_AND_SPACE = "".join(chr(i) for i in range(0x21))
 
@@ -101,14 +116,22 @@ def _problems_in(tree) -> list[str]:
             if lowered not in SAFE_ATTRIBUTES.get(tag, set()):
                 problems.append(f"attribute {name} not allowed on <{tag}>")
         classes = el.get("class", "").split()
-        if tag == "a" and any(c not in {"mention", "image-link"} for c in classes):
-            problems.append(f"class {classes} on <a>")
         if tag == "code" and any(not c.startswith("language-") for c in classes):
             problems.append(f"class {classes} on <code>")
+        elif tag != "code" and any(c not in SAFE_CLASSES.get(tag, set()) for c in classes):
+            problems.append(f"class {classes} on <{tag}>")
+        if tag == "input" and (el.get("type") != "checkbox" or el.get("disabled") is None):
+            problems.append(f"<input> other than a disabled checkbox: {el.attrib}")
+        if tag == "img" and el.get("loading", "lazy") != "lazy":
+            problems.append(f"<img loading={el.get('loading')!r}>")
         href = el.get("href")
         if href is not None:
             scheme = browser_scheme(href)
-            site_path = "mention" in classes and href.startswith("/") and not href.startswith(("//", "/\\"))
+            site_path = (
+                {"mention", "thread-link"} & set(classes)
+                and href.startswith("/")
+                and not href.startswith(("//", "/\\"))
+            ) or SITE_PATH_RE.fullmatch(href) is not None
             if _invisible(href):
                 problems.append(f"invisible character in href {href!r}")
             elif not (href.startswith("#") or site_path or scheme in {"http", "https", "mailto"}):
@@ -116,7 +139,8 @@ def _problems_in(tree) -> list[str]:
             if not set(el.get("rel", "").split()) >= REQUIRED_REL:
                 problems.append(f"<a href> without rel nofollow ugc noopener: {el.attrib}")
         src = el.get("src")
-        if src is not None and (_invisible(src) or browser_scheme(src) not in {"http", "https"}):
+        # Only thumbnails of pictures uploaded here: a remote image would tell its host who reads the page.
+        if src is not None and THUMBNAIL_RE.fullmatch(src) is None:
             problems.append(f"src {src!r}")
     return problems
 
@@ -140,6 +164,15 @@ def test_the_checker_catches_what_it_should():
         '<a href="https://x.org">no rel</a>',
         '<img src="/a.png">',
         '<img src="data:image/png;base64,AAAA">',
+        '<img src="/attachments/short/t/a.png">',
+        '<img src="/attachments/abcdefghijklmnop/t/a.png" loading="eager">',
+        '<input type="text">',
+        '<input type="checkbox">',
+        '<input type="checkbox" disabled onclick="x">',
+        '<input type="hidden" disabled>',
+        "<h1>page title</h1>",
+        '<ul class="evil"><li>x</li></ul>',
+        '<a href="/attachments/abcdefghijklmnop/../../admin/" rel="nofollow ugc noopener">x</a>',
         # A remote image tells its host who reads the page: posts have none.
         '<img src="https://tracker.example/p.gif" alt="x">',
         '<p onclick="x">a</p>',
@@ -153,6 +186,8 @@ def test_the_checker_catches_what_it_should():
         with pytest.raises(AssertionError):
             assert_safe_html(unsafe)
     assert_safe_html('<p><a href="https://x.org" rel="nofollow ugc noopener">x</a></p>')
+    assert_safe_html('<li class="task-list-item"><input type="checkbox" disabled="" checked=""> x</li>')
+    assert_safe_html('<img src="/attachments/abcdefghijklmnop/t/a.png" alt="a" loading="lazy">')
 
 
 # --- A-xss-exact ---------------------------------------------------------------------
@@ -160,7 +195,9 @@ def test_the_checker_catches_what_it_should():
 EXACT = [
     ("**b**", "<p><strong>b</strong></p>"),
     ("*i* and _i_", "<p><em>i</em> and <em>i</em></p>"),
-    ("# Title", "<h1>Title</h1>"),
+    # Headings start below the page's own <h1>/<h2>.
+    ("# Title", "<h3>Title</h3>"),
+    ("## Sub\n\n###### Deep", "<h4>Sub</h4>\n<h6>Deep</h6>"),
     ("[x](javascript:alert(1))", f"<p><a {REL}>x</a></p>"),
     ("[x](JaVaScRiPt:alert(1))", f"<p><a {REL}>x</a></p>"),
     ("[a](&#106;avascript:alert(1))", f"<p><a {REL}>a</a></p>"),
@@ -204,10 +241,10 @@ EXACT = [
         "![](https://x.example/a.png)",
         f'<p><a class="image-link" href="https://x.example/a.png" {REL}>https://x.example/a.png</a></p>',
     ),
-    # Python-Markdown keeps the backslashes; what matters is that the quote stays inside the attribute.
+    # CommonMark drops the backslashes; what matters is that the quote stays inside the attribute.
     (
         '![i](https://x.example/a.png "a \\"title\\"")',
-        f'<p><a class="image-link" href="https://x.example/a.png" title="a \\&quot;title\\&quot;" {REL}>i</a></p>',
+        f'<p><a class="image-link" href="https://x.example/a.png" title="a &quot;title&quot;" {REL}>i</a></p>',
     ),
     (
         "![<b>](https://x.example/a.png)",
@@ -223,7 +260,8 @@ EXACT = [
     ("```python\nx = 1\n```", '<pre><code class="language-python">x = 1\n</code></pre>'),
     ("```Python\nx = 1\n```", '<pre><code class="language-python">x = 1\n</code></pre>'),
     ("```evil\nx\n```", "<pre><code>x\n</code></pre>"),
-    ("``` { .python .evil #i onclick=x }\nx\n```", '<pre><code class="language-python">x\n</code></pre>'),
+    # An attribute list is not a language: no class at all.
+    ("``` { .python .evil #i onclick=x }\nx\n```", "<pre><code>x\n</code></pre>"),
     ("    <b>indented</b>", "<pre><code>&lt;b&gt;indented&lt;/b&gt;\n</code></pre>"),
     ("3. c\n4. d", '<ol start="3">\n<li>c</li>\n<li>d</li>\n</ol>'),
     ("> quoted", "<blockquote>\n<p>quoted</p>\n</blockquote>"),
@@ -533,7 +571,8 @@ def test_text_unescapes_entities_and_keeps_link_text():
 
 
 def test_text_collapses_whitespace_and_separates_paragraphs():
-    assert render("a   b\nc\n\n\n\nd  \ne").text == "a b c\n\nd\ne"
+    # A single newline is a line break.
+    assert render("a   b\nc\n\n\n\nd  \ne").text == "a b\nc\n\nd\ne"
 
 
 def test_text_of_autolinks_and_mentions_is_not_repeated():
@@ -564,27 +603,30 @@ def test_control_characters_and_lone_surrogates_are_dropped():
 def test_markup_error_is_a_value_error_with_a_readable_message():
     with pytest.raises(ValueError, match="too long"):
         render("a" * (markup.MAX_SOURCE_CHARS + 1))
-    with pytest.raises(MarkupError, match="square brackets"):
-        render("[" * (markup.MAX_BRACKETS + 1))
-    with pytest.raises(MarkupError, match="too many lines"):
-        render("a\n" * (markup.MAX_LINES + 1))
-    with pytest.raises(MarkupError, match="too many lines"):
-        render("-\r" * (markup.MAX_LINES + 1))
+    with pytest.raises(MarkupError, match="too long"):
+        render("-\r" * (markup.MAX_SOURCE_CHARS // 2 + 1))
 
 
 def test_limits_themselves_are_allowed():
+    # Brackets need no limit of their own with a linear parser; lines have one (each block costs).
     render("a" * markup.MAX_SOURCE_CHARS)
-    render("[" * markup.MAX_BRACKETS)
+    render("[" * markup.MAX_SOURCE_CHARS)
     render("a\n" * markup.MAX_LINES)
     render("a\r\n" * markup.MAX_LINES)
+    with pytest.raises(markup.MarkupError, match="too many lines"):
+        render("a\r\n" * (markup.MAX_LINES + 1))
 
 
-def test_deep_nesting_is_a_markup_error_not_a_recursion_error():
-    with pytest.raises(MarkupError, match="nested too deeply"):
-        render("1. " * 500 + "x")
+def test_deep_nesting_is_flattened_not_an_error():
+    for source in ("1. " * 500 + "x", "> " * 1000 + "x", "- " * 1000 + "x"):
+        rendered = render(source)
+        assert rendered.text.endswith("x")
+        tree = html5lib.parseFragment(rendered.html, treebuilder="etree", namespaceHTMLElements=False)
+        depth = max(len([a for a in el.iter() if a.tag in ("ol", "ul", "blockquote")]) for el in tree)
+        assert depth <= 16
 
 
-def test_link_text_and_targets_within_the_scan_limits_still_link():
+def test_long_link_text_targets_and_nested_brackets_still_link():
     text = "t" * 900
     target = "https://x.org/" + "p" * 900
     assert render(f"[{text}]({target})").html == f'<p><a href="{target}" {REL}>{text}</a></p>'
@@ -594,34 +636,6 @@ def test_link_text_and_targets_within_the_scan_limits_still_link():
         render("![a [b]](https://x.org/i.png)").html
         == f'<p><a class="image-link" href="https://x.org/i.png" {REL}>a [b]</a></p>'
     )
-
-
-# The link and code span scanners replace stock Python-Markdown methods to
-# avoid quadratic time; within their limits they must agree with the stock ones.
-
-BRACKETISH = st.text(alphabet=st.sampled_from(list("[]()ab \\n`!")), max_size=80)
-
-
-@settings(max_examples=300, deadline=None, database=None)
-@given(BRACKETISH, st.data())
-def test_link_text_scan_agrees_with_python_markdown(text, data):
-    index = data.draw(st.integers(min_value=0, max_value=len(text)))
-    ours = markup._Link(LINK_RE, markdown.Markdown()).getText(text, index)
-    stock = LinkInlineProcessor(LINK_RE, markdown.Markdown()).getText(text, index)
-    within_limits = len(re.findall(r"\[+|\]+", stock[0])) < markup._LINK_TEXT_BRACKET_RUNS - 1
-    if stock[2] and within_limits:
-        assert ours == stock
-    elif not stock[2]:
-        assert not ours[2]
-
-
-@settings(max_examples=300, deadline=None, database=None)
-@given(st.text(alphabet=st.sampled_from(list("`` ab\\\n")), max_size=80))
-def test_code_span_pairing_agrees_with_python_markdown(text):
-    ours = markup._CodeSpans(BACKTICK_RE)
-    stock = BacktickInlineProcessor(BACKTICK_RE)
-    for m in re.finditer(r"(?<!`)`", text):
-        assert ours.find_code_spans(m.start(), text) == stock.find_code_spans(m.start(), text)
 
 
 def test_rendering_is_thread_safe():
@@ -635,7 +649,7 @@ def test_rendering_is_thread_safe():
 # --- A-markdown-dos ---------------------------------------------------------------------
 
 DOS = [
-    ("[*8000", "[" * 8000, "error"),
+    ("[*8000", "[" * 8000, "ok"),
     ("[*50000", "[" * 50000, "error"),
     ("[a](*20000", "[a](" * 20000, "error"),
     ("[a *300", "[a " * 300, "ok"),
@@ -645,8 +659,8 @@ DOS = [
     ("[a]( *1000 + padding", ("[a](<" * 1000 + "x" * 20000)[:20000], "ok"),
     ("![a]( *1000 + padding", ("![a](" * 1000 + "y" * 20000)[:20000], "ok"),
     ("500-deep nested list", "\n".join("    " * i + "- a" for i in range(500)), "error"),
-    ("500-deep lazy list", "1. " * 500 + "x", "error"),
-    ("1. *5000", "1. " * 5000, "error"),
+    ("500-deep lazy list", "1. " * 500 + "x", "ok"),
+    ("1. *5000", "1. " * 5000, "ok"),
     ("100-deep nested list", "\n".join("    " * i + "- a" for i in range(99)), "ok"),
     ("> *10000", "> " * 9999, "either"),
     ("1 MB", "a" * 1_000_000, "error"),
@@ -657,9 +671,9 @@ DOS = [
     ("urls", "https://a.example " * 1000, "either"),
     ("-\\n *10000", "-\n" * 10_000, "error"),
     ("-\\r *10000", "-\r" * 10_000, "error"),
-    ("=\\n *1999", "=\n" * 1999, "ok"),
-    ("a\\n-\\n *999", "a\n-\n" * 999, "ok"),
-    ("```\\n *1999", "```\n" * 1999, "ok"),
+    ("=\\n *1999", "=\n" * 1999, "error"),
+    ("a\\n-\\n *999", "a\n-\n" * 999, "error"),
+    ("```\\n *1999", "```\n" * 1999, "error"),
     ("```\\ *5000 (unpaired code spans)", "```\\" * 5000, "ok"),
     ("``\\ *6666", ("``\\" * 6667)[:20000], "ok"),
     ("`a` ``b *2500", "`a` ``b " * 2500, "ok"),

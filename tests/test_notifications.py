@@ -406,14 +406,18 @@ def test_new_kinds_follow_the_email_choices(world, conversation):
 def test_the_send_time_check_drops_an_email_whose_flagged_post_a_demoted_facilitator_can_no_longer_review(
     world, conversation
 ):
-    from core.mail import still_deliverable
+    from core.mail import at_send_time, still_deliverable
 
     discussions.flag_post(world.member, conversation.nested, "Names a patient")
     notify.sweep(timezone.now())
     mail = OutboundEmail.objects.get(to=world.facilitator.email, kind="notification.flagged")
-    assert still_deliverable(mail)
+    assert still_deliverable(mail) and "flagged a post" in mail.body_text
     Membership.objects.filter(user=world.facilitator, community=world.public).update(role=Membership.Role.MEMBER)
-    assert not still_deliverable(mail)
+    # The same email also told of Olive's reply: it goes out without the flag.
+    rewritten = at_send_time(mail)
+    assert rewritten is not None and "flagged a post" not in rewritten.body_text
+    assert "replied to you" in rewritten.body_text
+    assert "flagged a post" not in OutboundEmail.objects.get(pk=mail.pk).body_html
 
 
 def test_existing_accounts_get_the_new_default_on_kinds_beside_their_own_choice(world):

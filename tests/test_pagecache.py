@@ -185,6 +185,8 @@ def samples(world, conversation):
         "content_type_id": "1",
         "id": str(world.member.pk),
         "url": "anything/",
+        "filename": "picture.png",
+        "esp": "mailgun",
     }
     ids = {"t/": conversation.thread.pk, "events/": event.pk, "library/": resource.pk, "p/": conversation.answer.pk}
 

@@ -52,8 +52,9 @@ from resources import services
 from resources.models import Resource, ResourceReaction
 from tests import factories, matrix
 from tests.matrix import MAY_POST, OUTSIDERS_OF_PRIVATE, ROLES, VISIBILITIES
+from tests.media import stored_files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 State = Membership.State
 
 ACTIONS = [
@@ -103,19 +104,6 @@ def png_bytes(size=(40, 30)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (30, 120, 200)).save(out, format="PNG")
     return out.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path) -> Path:
-    """Uploaded files of this test only, so "no file written" can be checked on disk."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    return root
-
-
-def stored_files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
 # --- Expected outcome of each cell -----------------------------------------------------

@@ -6,41 +6,290 @@
   // Set by the server's answer to a successful post, naming the drafts that
   // became posts (core/drafts.py).
   var POSTED = "copsite_posted";
+  // How far the server's clock is ahead of this browser's, in ms, learnt from
+  // the drafts endpoint: a draft's time is kept on the server's clock, so the
+  // copies of two devices and the time of a post compare.
+  var CLOCK = "copsite-draft-clock";
+  // The server's copy is saved this long after typing stops (and as the page is left).
+  var SAVE_AFTER = 1500;
+  var WAIT_FOR_SERVER = 2500;
+  // Never kept: the anti-forgery token, the draft's own key, the double-submit key.
+  var NOT_KEPT = { csrfmiddlewaretoken: 1, draft_key: 1, submission_key: 1 };
+  var NOT_KEPT_TYPES = { file: 1, password: 1, hidden: 1, submit: 1, button: 1, reset: 1, image: 1 };
+  var bindings = [];
+  var postedHere = {};  // keys this page learnt were posted: nothing restores them
+  var applying = false;  // the events a restore sends are not typing
 
   function storage() {
     try { return window.localStorage; } catch (e) { return null; }
   }
 
+  // Where this browser keeps a form's draft: a member's under their own name
+  // (body[data-drafts-owner]), so on a shared computer one member's drafts
+  // never show in another's forms, nor go to their copy on the server.
+  function slot(key) {
+    var owner = document.body && document.body.getAttribute("data-drafts-owner");
+    return PREFIX + (owner ? owner + ":" : "") + key;
+  }
+
   // Drafts: what is typed into a posting form survives a failed submit, a
   // lost connection or a closed tab. A form takes part by carrying a
-  // draft_key field; its boxes are kept under that key. Only the server's
+  // draft_key field; every field of it is kept under that key (text, choices,
+  // dates, tags; never files, passwords or hidden fields). For a member the
+  // server keeps a copy too (body[data-drafts]: its address), so the draft
+  // follows them to another device; the newer copy wins. Only the server's
   // word ends a draft: the copsite_posted cookie, read here before any draft
-  // is put back, so a posted text never comes back into its box.
+  // is put back, so a posted text never comes back into its box; and the
+  // server's copy says when the key was last posted, so a copy of this
+  // browser typed before then (posted from another device) is dropped.
   function forgetPosted(store) {
     var match = document.cookie.match(/(?:^|;\s*)copsite_posted=([^;]*)/);
     if (!match) return;
     document.cookie = POSTED + "=; Max-Age=0; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
     match[1].replace(/"/g, "").split(".").forEach(function (key) {
-      if (key) store.removeItem(PREFIX + key);
+      if (!key) return;
+      store.removeItem(slot(key));
+      store.removeItem(PREFIX + key);  // kept before drafts had owners
+      postedHere[key] = true;
+      bindings.forEach(function (b) {
+        if (b.key === key) { clearTimeout(b.timer); b.dirty = false; }
+      });
     });
+  }
+
+  function serverNow() {
+    var store = storage();
+    return Date.now() + (store ? parseInt(store.getItem(CLOCK), 10) || 0 : 0);
+  }
+
+  function learnClock(sentAt, answer) {
+    var store = storage();
+    if (store && answer && typeof answer.now === "number") {
+      store.setItem(CLOCK, String(Math.round(answer.now - (sentAt + Date.now()) / 2)));
+    }
   }
 
   function draftFields(form) {
-    return Array.prototype.filter.call(form.querySelectorAll("textarea, input"), function (el) {
-      return el.name && (el.tagName === "TEXTAREA" || el.type === "text" || el.type === "url");
+    return Array.prototype.filter.call(form.elements, function (el) {
+      if (!el.name || NOT_KEPT[el.name] || /password/i.test(el.name)) return false;
+      if (el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+      return el.tagName === "INPUT" && !NOT_KEPT_TYPES[el.type];
     });
   }
 
-  function savedDraft(store, key, form) {
+  function isChoice(el) {
+    return el.type === "checkbox" || el.type === "radio" || el.tagName === "SELECT";
+  }
+
+  // The form as a draft: {name: text} for boxes, {name: value} for radios and
+  // single selects, {name: [values]} for checkboxes and multiple selects.
+  function snapshot(form) {
+    var values = {};
+    draftFields(form).forEach(function (el) {
+      if (el.type === "checkbox") {
+        values[el.name] = (values[el.name] || []).concat(el.checked ? [el.value] : []);
+      } else if (el.type === "radio") {
+        if (!(el.name in values)) values[el.name] = "";
+        if (el.checked) values[el.name] = el.value;
+      } else if (el.tagName === "SELECT" && el.multiple) {
+        values[el.name] = Array.prototype.filter.call(el.options, function (o) { return o.selected; })
+          .map(function (o) { return o.value; });
+      } else {
+        values[el.name] = el.value;
+      }
+    });
+    return values;
+  }
+
+  // Worth keeping: something typed, or a choice other than the page's own.
+  function worthKeeping(form) {
+    return draftFields(form).some(function (el) {
+      if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+      if (el.tagName === "SELECT") {
+        return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      return el.value.trim() !== "";
+    });
+  }
+
+  // Puts a draft back into the fields the person has not touched on this page.
+  function apply(form, values, touched) {
+    applying = true;
+    try {
+      draftFields(form).forEach(function (el) {
+        if (touched[el.name] || !(el.name in values)) return;
+        var v = values[el.name], changed = false;
+        if (el.type === "checkbox" || el.type === "radio") {
+          var on = el.type === "checkbox" ? Array.isArray(v) && v.indexOf(el.value) !== -1 : el.value === v;
+          if (el.type === "checkbox" ? !Array.isArray(v) : typeof v !== "string" || !v) return;
+          changed = el.checked !== on;
+          el.checked = on;
+        } else if (el.tagName === "SELECT") {
+          var chosen = Array.isArray(v) ? v : [v];
+          var known = Array.prototype.some.call(el.options, function (o) { return chosen.indexOf(o.value) !== -1; });
+          if (!el.multiple && (typeof v !== "string" || !known)) return;
+          Array.prototype.forEach.call(el.options, function (o) {
+            var on = chosen.indexOf(o.value) !== -1;
+            if (o.selected !== on) { o.selected = on; changed = true; }
+          });
+        } else if (typeof v === "string" && el.value !== v) {
+          el.value = v;
+          changed = true;
+        }
+        // Scripts that follow a field (a composer, a section shown for one kind) hear of it.
+        if (changed) el.dispatchEvent(new Event(isChoice(el) ? "change" : "input", { bubbles: true }));
+      });
+    } finally {
+      applying = false;
+    }
+  }
+
+  // Resets the untouched fields to what the page came with (a draft dropped after it was shown).
+  function clear(form, touched) {
+    draftFields(form).forEach(function (el) {
+      if (touched[el.name]) return;
+      if (el.type === "checkbox" || el.type === "radio") el.checked = el.defaultChecked;
+      else if (el.tagName === "SELECT") Array.prototype.forEach.call(el.options, function (o) { o.selected = o.defaultSelected; });
+      else el.value = el.defaultValue;
+    });
+  }
+
+  // This browser's copy: {v: 2, fields: {...}, updated: ms on the server's clock}.
+  function localDraft(store, key, form) {
     var raw = store.getItem(key);
     if (!raw) return null;
     try {
       var saved = JSON.parse(raw);
-      if (saved && typeof saved === "object") return saved;
+      if (saved && saved.v === 2 && saved.fields && typeof saved.fields === "object") return saved;
+      if (saved && typeof saved === "object") return { v: 2, fields: saved, updated: 0 };
     } catch (e) { /* a draft kept by an earlier version: the text of the form's box */ }
     var area = form.querySelector("textarea"), old = {};
     if (area) old[area.name] = raw;
-    return old;
+    return { v: 2, fields: old, updated: 0 };
+  }
+
+  function keep(store, key, draft) {
+    try {
+      store.setItem(slot(key), JSON.stringify(draft));
+    } catch (e) { /* the browser's storage is full: the server's copy (for a member) still follows */ }
+  }
+
+  function csrfToken(form) {
+    var input = form.querySelector('input[name="csrfmiddlewaretoken"]') || document.querySelector('input[name="csrfmiddlewaretoken"]');
+    return input ? input.value : "";
+  }
+
+  function ask(b, method, body, leaving) {
+    var sentAt = Date.now();
+    var init = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken(b.form), "Content-Type": "application/json" },
+    };
+    if (body) init.body = body;
+    // keepalive lets a save sent as the page goes finish; browsers cap such a body at 64 KB.
+    if (leaving && (!body || new Blob([body]).size < 60000)) init.keepalive = true;
+    return fetch(b.url, init).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (answer) {
+        learnClock(sentAt, answer);
+        return { status: response.status, answer: answer };
+      });
+    });
+  }
+
+  // Sends this browser's copy to the server (or deletes the server's), if it changed since.
+  function push(b, leaving) {
+    clearTimeout(b.timer);
+    if (!b.url || !b.dirty || postedHere[b.key]) return;
+    b.dirty = false;
+    var draft = localDraft(b.store, slot(b.key), b.form);
+    var body = draft ? JSON.stringify({ fields: draft.fields, updated: Math.round(draft.updated) }) : null;
+    ask(b, draft ? "PUT" : "DELETE", body, leaving).then(function (reply) {
+      var posted = reply.answer && reply.answer.posted;
+      if (reply.status === 409 && posted) {
+        // The key was posted (on another device) after this text was typed: it is that post.
+        var now = localDraft(b.store, slot(b.key), b.form);
+        if (now && now.updated <= posted) b.store.removeItem(slot(b.key));
+      } else if (reply.status === 429 || reply.status >= 500) {
+        b.dirty = true;  // the next change, or leaving the page, tries again
+      }
+    }).catch(function () { b.dirty = true; });
+  }
+
+  // Which copy goes into the form: this browser's, or the server's if newer;
+  // neither if the key was posted after it was typed.
+  function restore(b, server) {
+    var local = localDraft(b.store, slot(b.key), b.form);
+    var posted = server && server.posted;
+    if (local && posted && local.updated <= posted) {
+      b.store.removeItem(slot(b.key));  // posted from another device after this was typed
+      if (b.shown) clear(b.form, b.touched);
+      local = null;
+    }
+    var pick = local;
+    if (server && server.fields && (!local || server.updated > local.updated)) {
+      pick = { v: 2, fields: server.fields, updated: server.updated };
+      if (!Object.keys(b.touched).length) keep(b.store, b.key, pick);
+    }
+    if (pick && !postedHere[b.key]) apply(b.form, pick.fields, b.touched);
+    if (local && pick === local && b.url && (!server || !server.fields || server.updated < local.updated)) {
+      // Typed here while the server's copy was older (offline, or before logging in): it follows now.
+      b.dirty = true;
+      clearTimeout(b.timer);
+      b.timer = setTimeout(function () { push(b, false); }, SAVE_AFTER);
+    }
+    b.shown = true;
+    // Other scripts (and the browser tests) can tell the draft is in place: for a member that
+    // waits for the server's answer, so a posted text is never shown, even for a moment.
+    b.form.setAttribute("data-draft-state", "restored");
+  }
+
+  function bindForm(store, form, key) {
+    var unowned = store.getItem(PREFIX + key);
+    if (unowned !== null && slot(key) !== PREFIX + key) {
+      // A draft kept before drafts had owners: it is this member's now (the one who opened the form).
+      try {
+        if (store.getItem(slot(key)) === null) store.setItem(slot(key), unowned);
+        store.removeItem(PREFIX + key);
+      } catch (e) { /* the storage is full: it stays where it was */ }
+    }
+    var b = { form: form, key: key, store: store, touched: {}, dirty: false, timer: null, shown: false, url: null };
+    var base = document.body && document.body.getAttribute("data-drafts");
+    if (base && window.fetch) b.url = base + encodeURIComponent(key) + "/";
+    bindings.push(b);
+    function changed(event) {
+      if (applying || !event.target.name) return;
+      b.touched[event.target.name] = true;
+      if (worthKeeping(form)) {
+        keep(store, key, { v: 2, fields: snapshot(form), updated: serverNow() });
+      } else {
+        store.removeItem(slot(key));
+      }
+      delete postedHere[key];  // typed after the post: a new draft
+      b.dirty = true;
+      clearTimeout(b.timer);
+      b.timer = setTimeout(function () { push(b, false); }, SAVE_AFTER);
+    }
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    // Sent: the server's answer decides what happens to the draft, not a save racing it.
+    form.addEventListener("submit", function () { clearTimeout(b.timer); b.dirty = false; });
+    if (!b.url) {
+      restore(b, null);
+      return;
+    }
+    // A member: the server's copy may be newer (another device), or the key posted since.
+    var done = false;
+    var fallback = setTimeout(function () { if (!done) { done = true; restore(b, null); } }, WAIT_FOR_SERVER);
+    ask(b, "GET", null, false).then(function (reply) {
+      var answer = (reply.status === 200 || reply.status === 404) ? reply.answer : null;
+      if (done) { if (answer) restore(b, answer); return; }
+      done = true;
+      clearTimeout(fallback);
+      restore(b, answer);
+    }).catch(function () {
+      if (!done) { done = true; clearTimeout(fallback); restore(b, null); }
+    });
   }
 
   function bindDrafts(root) {
@@ -52,23 +301,16 @@
       var form = marker.form;
       if (!form || form.dataset.draftBound) return;
       form.dataset.draftBound = "1";
-      var key = PREFIX + marker.value;
-      var fields = draftFields(form);
-      var saved = savedDraft(store, key, form);
-      if (saved) {
-        fields.forEach(function (el) {
-          if (!el.value && typeof saved[el.name] === "string") el.value = saved[el.name];
-        });
-      }
-      form.addEventListener("input", function () {
-        var draft = {}, any = false;
-        fields.forEach(function (el) {
-          if (el.value) { draft[el.name] = el.value; any = true; }
-        });
-        if (any) store.setItem(key, JSON.stringify(draft)); else store.removeItem(key);
-      });
+      bindForm(store, form, marker.value);
     });
   }
+
+  // Leaving the page (or hiding it, on a phone): the server gets what changed since its last copy.
+  function flush() {
+    bindings.forEach(function (b) { if (b.dirty && document.contains(b.form)) push(b, true); });
+  }
+  window.addEventListener("pagehide", flush);
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flush(); });
 
   function showError(form, text) {
     var box = form.querySelector(".send-error");

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class AttachmentsConfig(AppConfig):
+    name = "attachments"
+
+    def ready(self) -> None:
+        from attachments import exposure, receivers
+        from communities import exposure as community_exposure
+
+        receivers.connect()
+        community_exposure.register(exposure.attachment_exposure)

@@ -1,0 +1,19 @@
+"""Pictures and PDFs a visitor would open if the community were public (``communities.exposure``)."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from attachments.models import Attachment
+from communities import exposure, policy
+from communities.models import Community
+
+
+def attachment_exposure(community: Community) -> exposure.Exposed:
+    # In what the other providers list: published posts, resources not removed, events.
+    in_posts = policy.published_posts_q("post__") & Q(post__thread__community=community)
+    in_resources = policy.listed_resources_q("resource__") & Q(resource__community=community)
+    shown = Attachment.objects.filter(in_posts | in_resources | Q(event__community=community))
+    listing = exposure.listing("Pictures and PDFs", shown.order_by("-created_at", "-pk"), "filename", order=45)
+    # Listed when there are any: most communities have none, and their page stays as it was.
+    return exposure.Exposed([listing] if listing.count else [])
