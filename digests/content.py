@@ -110,14 +110,14 @@ class Section:
     events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
     newly_pinned: set[int] = field(default_factory=set)  # resource ids pinned (not added) in the window
     firsts: list[Post] = field(default_factory=list)  # first contributions: a member's first post there
-    values: list[ValueNote] = field(default_factory=list)  # realised value notes, shared by their authors
+    value_stories: list[ValueNote] = field(default_factory=list)  # realised value notes, shared by their authors
     notes: dict[tuple[str, int], Note] = field(default_factory=dict)  # the pool's, by ("thread"|…, id)
     unsubscribe_url: str = ""  # this community's link in one person's digest, set by building.compose
     reply_addresses: dict[int, str] = field(default_factory=dict)  # thread id → their reply address, set by build
 
     @property
     def celebrate(self) -> bool:
-        return bool(self.stories or self.firsts or self.values)
+        return bool(self.stories or self.firsts or self.value_stories)
 
     def note(self, kind: str, item_id: int) -> Note:
         return self.notes.get((kind, item_id), NO_NOTE)
@@ -147,7 +147,7 @@ class Ranked:
     chats: list[Event] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     firsts: list[Post] = field(default_factory=list)  # oldest first
-    values: list[ValueNote] = field(default_factory=list)  # oldest first
+    value_stories: list[ValueNote] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -163,7 +163,7 @@ class Pool:
     question_tags: dict[int, frozenset[str]] = field(default_factory=dict)  # question id → tag names
     firsts: list[Post] = field(default_factory=list)
     notes: dict[tuple[str, int], Note] = field(default_factory=dict)
-    values: list[ValueNote] = field(default_factory=list)
+    value_stories: list[ValueNote] = field(default_factory=list)
     by_community: dict[int, Ranked] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -188,7 +188,7 @@ class Pool:
             ("chats", self.chats, lambda e: e.community_id),
             ("events", self.events, lambda e: e.community_id),
             ("firsts", self.firsts, lambda p: p.thread.community_id),
-            ("values", self.values, lambda n: n.community_id),
+            ("value_stories", self.value_stories, lambda n: n.community_id),
         ):
             for item in items:
                 getattr(self.by_community.setdefault(community_of(item), Ranked()), name).append(item)
@@ -263,7 +263,7 @@ class Pool:
             ).order_by("starts_at")[:100]
         )
         firsts = first_contributions(ids, since, now)
-        values = value_queries.shareable_realised(ids, since, now)
+        value_stories = value_queries.shareable_realised(ids, since, now)
         located: list[Thread | Resource | Event] = [*threads, *questions, *resources, *chats, *events]
         for item in located:
             item.community = by_id[item.community_id]
@@ -280,7 +280,7 @@ class Pool:
             tags_of(questions),
             firsts=firsts,
             notes=notes,
-            values=values,
+            value_stories=value_stories,
         )
 
 
@@ -490,9 +490,9 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         if start <= p.created_at < end and p.author_id != reader.user_id and p.thread_id not in muted
     ][:MAX_FIRSTS]
     # And realised value: what changed for members, in their words, when they let the digest say it.
-    section.values = [
+    section.value_stories = [
         n
-        for n in ranked.values
+        for n in ranked.value_stories
         if start <= n.created_at < end and n.author_id != reader.user_id and n.thread_id not in muted
     ][:MAX_VALUES]
     return section
