@@ -17,6 +17,7 @@ from communities.models import Activity
 from discussions import services as discussions
 from tests import factories
 from value import services
+from value.items import Item
 from value.models import ValueNote
 
 pytestmark = pytest.mark.django_db
@@ -206,8 +207,8 @@ def test_a_hidden_post_takes_no_note_from_a_member_who_cannot_read_it(client, wo
 
 
 def test_notes_show_on_their_post_and_the_threads_on_the_opening_post(client, world, conversation):
-    thread_item = services.Item(world.public, thread=conversation.thread)
-    post_item = services.Item(world.public, thread=conversation.thread, post=conversation.answer)
+    thread_item = Item(world.public, thread=conversation.thread)
+    post_item = Item(world.public, thread=conversation.thread, post=conversation.answer)
     services.add_note(world.owner, thread_item, cycle="potential", text="We will bring this to our meeting.")
     services.add_note(world.facilitator, post_item, cycle="applied", text="We score hourly now.")
     page = logged_in(client, world.member).get(conversation.thread.get_absolute_url()).text
@@ -220,7 +221,7 @@ def test_notes_show_on_their_post_and_the_threads_on_the_opening_post(client, wo
 
 
 def test_a_note_on_a_hidden_post_is_shown_only_to_who_can_read_the_post(client, world, conversation):
-    item = services.Item(world.public, thread=conversation.thread, post=conversation.answer)
+    item = Item(world.public, thread=conversation.thread, post=conversation.answer)
     services.add_note(world.member, item, cycle="applied", text="Zanzibar ladder note.")
     discussions.hide_post(world.owner, conversation.answer, "Check the dose")
     url = conversation.thread.get_absolute_url()
@@ -242,7 +243,7 @@ def test_the_thread_page_costs_the_same_queries_with_no_notes_or_many(
         client.get(url)
     for post in (conversation.opening, conversation.answer, conversation.nested):
         for cycle in ("immediate", "applied"):
-            item = services.Item(world.public, thread=conversation.thread, post=post)
+            item = Item(world.public, thread=conversation.thread, post=post)
             services.add_note(world.owner, item, cycle=cycle, text="Useful.")
     with django_assert_max_num_queries(len(before)):
         page = client.get(url)
@@ -253,7 +254,7 @@ def test_the_thread_page_costs_the_same_queries_with_no_notes_or_many(
 
 
 def test_a_note_counts_in_the_participation_ledger(world, handbook):
-    item = services.Item(world.public, resource=handbook)
+    item = Item(world.public, resource=handbook)
     for _ in range(2):
         services.add_note(world.member, item, cycle="immediate", text="Helped today.")
     assert Activity.objects.filter(user=world.member, community=world.public, kind="value").count() == 2
@@ -262,8 +263,8 @@ def test_a_note_counts_in_the_participation_ledger(world, handbook):
 
 
 def test_the_profile_lists_notes_on_what_the_viewer_may_see_only(client, world, handbook, private_card):
-    services.add_note(world.member, services.Item(world.public, resource=handbook), cycle="applied", text="Public.")
-    services.add_note(world.member, services.Item(world.private, resource=private_card), cycle="applied", text="P")
+    services.add_note(world.member, Item(world.public, resource=handbook), cycle="applied", text="Public.")
+    services.add_note(world.member, Item(world.private, resource=private_card), cycle="applied", text="P")
     profile = reverse("accounts:profile", args=[world.member.username])
     seen = logged_in(client, world.outsider).get(profile).text
     assert "Night handover card" in seen and "Quokka tapering card" not in seen
@@ -295,8 +296,8 @@ def test_a_year_of_notes_is_counted_per_cycle_per_month_within_ten_queries(
     client, world, handbook, conversation, make_user, django_assert_max_num_queries
 ):
     now = timezone.now()
-    resource = services.Item(world.public, resource=handbook)
-    thread = services.Item(world.public, thread=conversation.thread)
+    resource = Item(world.public, resource=handbook)
+    thread = Item(world.public, thread=conversation.thread)
     people = [make_user(f"v{i}", display_name=f"Valued {i}") for i in range(6)]
     for person in people:
         factories.membership(person, world.public)
@@ -329,7 +330,7 @@ def test_the_report_csv_counts_and_defuses_formulas(client, world, make_user, ha
     factories.membership(sneaky, world.public)
     services.add_note(
         sneaky,
-        services.Item(world.public, resource=handbook),
+        Item(world.public, resource=handbook),
         cycle="realised",
         text="+cmd|' /C calc'!A0",
         measure="@SUM(1+1)",
@@ -347,7 +348,7 @@ def test_the_report_csv_counts_and_defuses_formulas(client, world, make_user, ha
 
 
 def test_the_printable_report_has_no_navigation_and_a_print_stylesheet(client, world, handbook, settings):
-    services.add_note(world.member, services.Item(world.public, resource=handbook), cycle="applied", text="Used.")
+    services.add_note(world.member, Item(world.public, resource=handbook), cycle="applied", text="Used.")
     page = logged_in(client, world.facilitator).get(reverse("value:report-print", args=[world.public.slug])).text
     assert "<nav" not in page and "site-header" not in page
     assert "Ward Commons: value report" in page and "Night handover card" in page
@@ -365,7 +366,7 @@ def test_the_digest_celebrates_realised_value_its_authors_let_it_share(world, ha
 
     subscribe(world.outsider, world.public)
     only(world.outsider, world.public)
-    item = services.Item(world.public, resource=handbook)
+    item = Item(world.public, resource=handbook)
     services.add_note(
         world.member, item, cycle="realised", text="Shared story.", measure="Falls 6 to 2", share_in_digest=True
     )
@@ -385,7 +386,7 @@ def test_a_note_on_a_hidden_post_never_reaches_the_digest(world, conversation):
 
     subscribe(world.outsider, world.public)
     only(world.outsider, world.public)
-    item = services.Item(world.public, thread=conversation.thread, post=conversation.answer)
+    item = Item(world.public, thread=conversation.thread, post=conversation.answer)
     services.add_note(world.member, item, cycle="realised", text="Hushed.", measure="Quiet gain", share_in_digest=True)
     discussions.hide_post(world.owner, conversation.answer, "Check the dose")
     send()
@@ -400,7 +401,7 @@ def test_building_with_value_notes_costs_the_same_queries_for_2_or_12_readers(wo
     for author in (world.member, world.owner):
         services.add_note(
             author,
-            services.Item(world.public, resource=handbook),
+            Item(world.public, resource=handbook),
             cycle="realised",
             text="Worth it.",
             measure="Less waiting",

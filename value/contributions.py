@@ -12,7 +12,7 @@ def value_contributions(viewer: Viewer, person: User, limit: int) -> list[Contri
     return [
         Contribution(
             f"Noted {CYCLE_LABELS[note.cycle].lower()} from",
-            note.resource.title if note.resource_id else note.thread.title,
+            note.item_title,
             note.item_url(),
             note.community.name,
             note.created_at,

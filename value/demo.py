@@ -7,6 +7,7 @@ from core.refusals import Refused
 from discussions.models import Thread
 from resources.models import Resource
 from value import services
+from value.items import Item
 from value.models import ValueNote
 
 # (who, cycle, what it did for them, what changed — realised only)
@@ -39,9 +40,9 @@ def seed_notes(users: dict[str, User]) -> list[str]:
     )
     targets = []
     if resource is not None:
-        targets.append((services.Item(resource.community, resource=resource), ON_RESOURCE))
+        targets.append((Item(resource.community, resource=resource), ON_RESOURCE))
     if thread is not None:
-        targets.append((services.Item(thread.community, thread=thread), ON_THREAD))
+        targets.append((Item(thread.community, thread=thread), ON_THREAD))
     for item, notes in targets:
         for who, cycle, text, measure in notes:
             if who not in users:

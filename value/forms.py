@@ -39,7 +39,7 @@ class ValueNoteForm(forms.Form):
         return " ".join(self.cleaned_data.get("measure", "").split())
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("cycle") == ValueNote.Cycle.REALISED and not data.get("measure"):
             self.add_error("measure", "Say what changed: realised value needs a measure.")
         return data

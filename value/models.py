@@ -81,11 +81,20 @@ class ValueNote(models.Model):
         return "post" if self.post_id is not None else "thread"
 
     def item_url(self) -> str:
-        if self.resource_id is not None:
+        """The item's page (a post's permalink); read with the item and its community selected."""
+        if self.resource is not None:
             return self.resource.get_absolute_url()
         if self.post_id is not None:
             return reverse("discussions:post", kwargs={"pk": self.post_id})
+        assert self.thread is not None  # the check constraint: no resource, so a thread
         return self.thread.get_absolute_url()
+
+    @property
+    def item_title(self) -> str:
+        if self.resource is not None:
+            return self.resource.title
+        assert self.thread is not None
+        return self.thread.title
 
 
 CYCLES: tuple[str, ...] = tuple(c.value for c in ValueNote.Cycle)

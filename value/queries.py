@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
+from django.http import Http404
+from django.urls import reverse
 
 from accounts.models import NAME_FIELDS, User, Viewer
 from communities import policy
 from communities.models import Community
 from discussions.models import Post, Thread
 from resources.models import Resource
+from value.items import Item
 from value.models import CYCLE_LABELS, CYCLES, ValueNote
 
 # Author names only: the notes' pages show "Mira Member", nothing else of the person.
@@ -169,9 +173,7 @@ def value_report(community: Community, today: datetime.date, *, months: int = 12
     )
 
 
-def _top_item(community: Community, row: dict) -> TopItem:
-    from django.urls import reverse
-
+def _top_item(community: Community, row: dict[str, Any]) -> TopItem:
     if row["resource_id"] is not None:
         kind, title = "resource", row["resource__title"]
         url = reverse("resources:detail", kwargs={"slug": community.slug, "pk": row["resource_id"]})
@@ -184,7 +186,7 @@ def _top_item(community: Community, row: dict) -> TopItem:
     return TopItem(kind, title or "", url, row["applied"], row["realised"])
 
 
-def _name(row: dict) -> str:
+def _name(row: dict[str, Any]) -> str:
     """The name pages show (``User.name``), from the columns the aggregate read."""
     return User(**{name: row[f"author__{name}"] for name in NAME_FIELDS}).name
 
@@ -238,12 +240,8 @@ def visible_notes_by(viewer: Viewer, person_id: int, limit: int) -> list[ValueNo
 # --- The item a note is about -------------------------------------------------
 
 
-def item_for(viewer: Viewer, kind: str, pk: int):  # -> services.Item, or Http404
+def item_for(viewer: Viewer, kind: str, pk: int) -> Item:
     """The thread, post or resource ``pk`` if the viewer may read it; otherwise the same 404 as a missing one."""
-    from django.http import Http404
-
-    from value.services import Item
-
     if kind == "thread":
         thread = policy.get_thread_or_404(viewer, Thread.objects.all(), pk)
         return Item(thread.community, thread=thread)
