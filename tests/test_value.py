@@ -412,3 +412,30 @@ def test_building_with_value_notes_costs_the_same_queries_for_2_or_12_readers(wo
     many, many_sent = build_queries(world, make_user, 12, "rb")
     assert (few_sent, many_sent) == (2, 12)
     assert many == few, (few, many)
+
+
+# --- Demo data ----------------------------------------------------------------------------------
+
+
+def test_the_demo_shows_value_notes_on_a_resource_and_counts_them_in_the_report(client):
+    from communities import participation
+    from communities.models import Community, Membership
+    from tests.test_seed_demo import seed
+
+    seed()
+    assert ValueNote.objects.filter(cycle="realised").exists() and ValueNote.objects.count() == 5
+    seed()
+    assert ValueNote.objects.count() == 5  # idempotent
+    note = ValueNote.objects.filter(resource__isnull=False).select_related("resource__community").first()
+    page = client.get(note.resource.get_absolute_url()).text
+    assert "Realised value" in page and "Applied value" in page
+    acute = Community.objects.get(slug="acute-pain")
+
+    # A note moves no demo member to another level (the demo shows every level).
+    def levels() -> dict[int, str]:
+        participation.compute_levels(acute)
+        return dict(Membership.objects.filter(community=acute, state="active").values_list("user_id", "level"))
+
+    with_notes = levels()
+    Activity.objects.filter(kind="value").delete()
+    assert levels() == with_notes

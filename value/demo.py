@@ -10,12 +10,13 @@ from value import services
 from value.items import Item
 from value.models import ValueNote
 
-# (who, cycle, what it did for them, what changed — realised only)
+# (who, cycle, what it did for them, what changed — realised only). Only people whose demo
+# participation level a note cannot change (communities/demo.py's HISTORIES): every level stays shown.
 ON_RESOURCE = [
     ("joe", "immediate", "Used the scale on a confused patient tonight: it gave me words for what I saw.", ""),
     ("mei", "applied", "We now re-score pain 30 minutes after every dose on our ward.", ""),
     (
-        "hannah",
+        "amara",
         "realised",
         "After two months of scoring at observation rounds, fewer patients waited for analgesia.",
         "Patients waiting over an hour for analgesia went from 9 to 3 a week",
@@ -23,7 +24,7 @@ ON_RESOURCE = [
 ]
 ON_THREAD = [
     ("tomas", "potential", "I'll bring the abbey scale to our next practice meeting.", ""),
-    ("amara", "reframing", "We had been counting scores; now we count how often a score changes the plan.", ""),
+    ("joe", "reframing", "We had been counting scores; now we count how often a score changes the plan.", ""),
 ]
 
 
