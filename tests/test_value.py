@@ -439,3 +439,13 @@ def test_the_demo_shows_value_notes_on_a_resource_and_counts_them_in_the_report(
     with_notes = levels()
     Activity.objects.filter(kind="value").delete()
     assert levels() == with_notes
+
+
+def test_making_a_private_community_public_lists_its_value_notes_and_names_their_authors(world, private_card):
+    from communities import exposure
+
+    services.add_note(world.member, Item(world.private, resource=private_card), cycle="applied", text="Xeric note.")
+    seen = exposure.of(world.private)
+    [notes] = [item for item in seen.listings if item.label == "Value notes"]
+    assert notes.count == 1 and notes.names == ["Xeric note."]
+    assert "Mira Member" in seen.people.names
