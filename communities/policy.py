@@ -730,6 +730,21 @@ def can_discuss_resource(user: Viewer, resource: ResourceLike) -> bool:
 # --- Events and hosted chats -----------------------------------------------------------
 
 
+# --- Value notes -----------------------------------------------------------------
+
+
+def can_add_value_note(user: Viewer, community: Community) -> bool:
+    """Active members of the item's community (so not pending, left or banned); the caller has
+    found the item itself through the checks above (a thread, a post whose content they may
+    read, a resource not removed)."""
+    return bool(user.is_authenticated and _is_active_member(user, community))
+
+
+def can_view_value_report(user: Viewer, community: Community) -> bool:
+    """The community's facilitators and owners (and site admins): the report names members."""
+    return is_site_admin(user) or _is_facilitator(user, community)
+
+
 def can_view_event(user: Viewer, event: EventLike) -> bool:
     return can_view_community(user, event.community)
 

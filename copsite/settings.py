@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "communities",
     "discussions",
     "resources",
+    "value",
     "events",
     "attachments",
     "notifications",
@@ -604,6 +605,8 @@ RATE_LIMITS = {
     "invite": (env_str("INVITE_RATE_LIMIT", "30/3600,100/86400"), env_str("INVITE_IP_RATE_LIMIT") or None),
     "search": (env_str("SEARCH_RATE_LIMIT", "30/60"), env_str("SEARCH_IP_RATE_LIMIT") or None),
     "resource": (env_str("RESOURCE_RATE_LIMIT", "10/3600"), env_str("RESOURCE_IP_RATE_LIMIT") or None),
+    # Value notes (value/views.py): a member notes a few items a day, not dozens a minute.
+    "value": (env_str("VALUE_RATE_LIMIT", "10/60,60/3600"), env_str("VALUE_IP_RATE_LIMIT") or None),
     # Zips are built in the request (member data, community export); the delete form checks a password.
     "export": (env_str("EXPORT_RATE_LIMIT", "10/3600"), env_str("EXPORT_IP_RATE_LIMIT") or None),
     "delete_account": (env_str("DELETE_ACCOUNT_RATE_LIMIT", "5/300"), None),

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("discussions.urls")),
     path("", include("resources.urls")),
     path("", include("events.urls")),
+    path("", include("value.urls")),
     path("", include("attachments.urls")),
     path("", include("notifications.urls")),
     path("", include("bookmarks.urls")),

@@ -26,6 +26,8 @@ from discussions.reading import Position
 from events.models import Event
 from notifications.models import Notification
 from resources.models import Resource
+from value import queries as value_queries
+from value.models import ValueNote
 
 MAX_THREADS = 5
 MAX_REPLIES = 3
@@ -42,6 +44,8 @@ UNANSWERED_LOOKBACK = timedelta(days=30)
 EXCERPT_CHARS = 300
 IN_PRACTICE_CHARS = 200
 MAX_FIRSTS = 5
+# Realised value notes their authors let the digest quote (value.models.ValueNote.share_in_digest).
+MAX_VALUES = 3
 # Bounds on what a chunk reads for answers and first contributions (memory), whatever the site's size.
 MAX_ANSWERS = 5000
 MAX_FIRSTS_READ = 1000
@@ -106,13 +110,14 @@ class Section:
     events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
     newly_pinned: set[int] = field(default_factory=set)  # resource ids pinned (not added) in the window
     firsts: list[Post] = field(default_factory=list)  # first contributions: a member's first post there
+    value_stories: list[ValueNote] = field(default_factory=list)  # realised value notes, shared by their authors
     notes: dict[tuple[str, int], Note] = field(default_factory=dict)  # the pool's, by ("thread"|…, id)
     unsubscribe_url: str = ""  # this community's link in one person's digest, set by building.compose
     reply_addresses: dict[int, str] = field(default_factory=dict)  # thread id → their reply address, set by build
 
     @property
     def celebrate(self) -> bool:
-        return bool(self.stories or self.firsts)
+        return bool(self.stories or self.firsts or self.value_stories)
 
     def note(self, kind: str, item_id: int) -> Note:
         return self.notes.get((kind, item_id), NO_NOTE)
@@ -142,6 +147,7 @@ class Ranked:
     chats: list[Event] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     firsts: list[Post] = field(default_factory=list)  # oldest first
+    value_stories: list[ValueNote] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -157,6 +163,7 @@ class Pool:
     question_tags: dict[int, frozenset[str]] = field(default_factory=dict)  # question id → tag names
     firsts: list[Post] = field(default_factory=list)
     notes: dict[tuple[str, int], Note] = field(default_factory=dict)
+    value_stories: list[ValueNote] = field(default_factory=list)
     by_community: dict[int, Ranked] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -181,6 +188,7 @@ class Pool:
             ("chats", self.chats, lambda e: e.community_id),
             ("events", self.events, lambda e: e.community_id),
             ("firsts", self.firsts, lambda p: p.thread.community_id),
+            ("value_stories", self.value_stories, lambda n: n.community_id),
         ):
             for item in items:
                 getattr(self.by_community.setdefault(community_of(item), Ranked()), name).append(item)
@@ -255,6 +263,7 @@ class Pool:
             ).order_by("starts_at")[:100]
         )
         firsts = first_contributions(ids, since, now)
+        value_stories = value_queries.shareable_realised(ids, since, now)
         located: list[Thread | Resource | Event] = [*threads, *questions, *resources, *chats, *events]
         for item in located:
             item.community = by_id[item.community_id]
@@ -262,7 +271,16 @@ class Pool:
             post.thread.community = by_id[post.thread.community_id]
         notes = notes_for([*threads, *questions], resources)
         return cls(
-            threads, replies, questions, resources, chats, events, tags_of(questions), firsts=firsts, notes=notes
+            threads,
+            replies,
+            questions,
+            resources,
+            chats,
+            events,
+            tags_of(questions),
+            firsts=firsts,
+            notes=notes,
+            value_stories=value_stories,
         )
 
 
@@ -471,4 +489,10 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         for p in ranked.firsts
         if start <= p.created_at < end and p.author_id != reader.user_id and p.thread_id not in muted
     ][:MAX_FIRSTS]
+    # And realised value: what changed for members, in their words, when they let the digest say it.
+    section.value_stories = [
+        n
+        for n in ranked.value_stories
+        if start <= n.created_at < end and n.author_id != reader.user_id and n.thread_id not in muted
+    ][:MAX_VALUES]
     return section

@@ -26,11 +26,14 @@ MEMBER_MAX = 12
 BUDGET = {
     "directory": 2,  # the count, the page of communities
     "community": 5,  # community, thread rows with their count, events, pinned cards, facilitators
-    "thread_first": 2,  # the thread with its community, the page of posts
-    "thread_last": 2,
+    # The thread with its community, the page of posts, and the page's value notes (one query for
+    # all of them, through discussions.post_extras).
+    "thread_first": 3,
+    "thread_last": 3,
 }
 # Session, user, the thread (with membership, read marker and watching level), the posts (with
-# helpful marks and, through discussions.post_extras, the member's bookmarks), and the bell: a look
+# helpful marks and, through discussions.post_extras, the member's bookmarks; the page's value
+# notes), and the bell: a look
 # for anything unread, then the count (this member has unread notifications).
 MEMBER_BUDGET = 6
 
