@@ -65,9 +65,14 @@ def library_cards(
     if status == "draft":
         rest = Resource.objects.filter(community=community).filter(policy.drafts_q(viewer, community))
         rest = rest.select_related("added_by", "thread").only(*CARD_FIELDS).prefetch_related("tags")  # type: ignore[misc]
-    else:
-        rest = cards(community).filter(pin_position__isnull=True)
+    elif kind or tag or status:
+        # A filter keeps the pinned resources that match it: first, in the facilitators' order.
+        rest = cards(community)
         rest = rest.filter(status=status) if status else rest.filter(status__in=CURRENT)
+        return _filtered(rest, kind, tag).order_by(*PINNED_ORDER[:1], *SORTS[sort])
+    else:
+        # Unfiltered, the pinned ones come apart (``pinned_cards``).
+        rest = cards(community).filter(pin_position__isnull=True, status__in=CURRENT)
     return _filtered(rest, kind, tag).order_by(*SORTS[sort])
 
 
@@ -77,12 +82,6 @@ def _filtered(rest: QuerySet[Resource], kind: str, tag: str) -> QuerySet[Resourc
     if tag:
         rest = rest.filter(tags__name=tag)
     return rest
-
-
-def filtered_pinned_cards(community: Community, *, kind: str = "", tag: str = "") -> list[Resource]:
-    """The pinned cards that match a kind or tag filter, in the facilitators' order."""
-    pinned = cards(community).filter(pin_position__isnull=False, status__in=CURRENT)
-    return list(_filtered(pinned, kind, tag).order_by(*PINNED_ORDER))
 
 
 def removed_cards(community: Community, since: datetime) -> list[Resource]:

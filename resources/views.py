@@ -48,15 +48,13 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
     for resource in page:
         resource.community = community
     _with_discussions(request.user, community, page)
-    # Pinned resources are current ones: they show on the first page of the current list, filtered too.
-    pinned: list[Resource] = []
-    if page.number == 1 and status in ("", "endorsed"):
-        if kind or tag or status:
-            pinned = queries.filtered_pinned_cards(community, kind=kind, tag=tag)
-            pinned = [r for r in pinned if not status or r.status == status]
-        else:
-            pinned = queries.pinned_cards(community)
-    _with_discussions(request.user, community, pinned)
+    if kind or tag or status:
+        # Filtered, the matching pinned resources lead the same list (queries.library_cards): shown apart.
+        pinned = [r for r in page if r.pin_position is not None]
+        page.object_list = [r for r in page if r.pin_position is None]
+    else:
+        pinned = queries.pinned_cards(community) if page.number == 1 else []
+        _with_discussions(request.user, community, pinned)
     can_curate = policy.can_moderate(request.user, community)
     context = {
         "community": community,
