@@ -174,11 +174,11 @@ def set_pin(user: User, resource: Resource, action: str) -> None:
     if not policy.can_pin_resource(user, resource):
         raise ResourceError("Only facilitators can pin resources.")
     pinned = Resource.objects.filter(community=community, pin_position__isnull=False, removed_at__isnull=True)
+    if action == "pin" and resource.status not in (Resource.Status.PUBLISHED, Resource.Status.ENDORSED):
+        raise ResourceError("Only a current, published resource can be pinned.")
     if action == "pin" and resource.pin_position is None:
         last = pinned.aggregate(m=Max("pin_position"))["m"] or 0
         Resource.objects.filter(pk=resource.pk).update(pin_position=last + 1)
-    elif action == "pin" and (resource.is_superseded or resource.is_draft):
-        raise ResourceError("Only a current, published resource can be pinned.")
     elif action == "unpin" and resource.pin_position is not None:
         _unpin(resource)
     elif action in ("up", "down") and resource.pin_position is not None:

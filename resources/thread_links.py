@@ -14,14 +14,18 @@ if TYPE_CHECKING:
 
 
 def mark_opening_post(reader: Viewer, thread: Thread, posts: list[Post], fresh: bool) -> None:
-    """One query, on the page that shows the opening post: its ``marks["resources"]`` (produced, discussed)."""
-    opening = next((post for post in posts if post.number == 1), None)
-    if fresh or opening is None:
+    """The opening post's ``marks["resources"]`` (produced, discussed), for the reader.
+
+    One query on every page of the thread, opening post or not, so that the first page and
+    the last cost the same (tests/test_page_queries.py); none for ``fresh`` posts.
+    """
+    if fresh:
         return
+    opening = next((post for post in posts if post.number == 1), None)
     produced: list[Resource] = []
     discussed: list[Resource] = []
     for link in queries.resources_of_thread(thread):
         if policy.can_view_resource(reader, link.resource):
             (produced if link.relation == ResourceThread.Relation.PRODUCED_BY else discussed).append(link.resource)
-    if produced or discussed:
+    if opening is not None and (produced or discussed):
         opening.marks["resources"] = (produced, discussed)
