@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from communities.models import AuditEntry
-from resources import queries, services
+from resources import services
 from resources.models import Resource, ResourceFileVersion, ResourceReview, ResourceThread
 from tests import factories
 
@@ -437,42 +437,6 @@ def test_a_member_who_is_not_the_owner_cannot_restore_a_version(client, world, m
 
 
 # --- The library's filters and pinned order ---------------------------------------------------------
-
-
-def test_a_kind_or_tag_filter_keeps_matching_pinned_resources_first(client, world):
-    tool = factories.resource(
-        world.member, world.public, kind="tool", title="Pinned tool", description="x", tags=["sepsis"]
-    )
-    story = factories.resource(world.member, world.public, kind="story", title="Pinned story", description="x")
-    factories.resource(world.member, world.public, kind="tool", title="Loose tool", description="x", tags=["sepsis"])
-    services.set_pin(world.facilitator, story, "pin")
-    services.set_pin(world.facilitator, tool, "pin")
-    for query in ("?kind=tool", "?tag=sepsis", "?kind=tool&tag=sepsis&sort=helpful"):
-        page = text(client.get("/c/commons/library/" + query))
-        assert "Pinned tool" in page and "Loose tool" in page, query
-        assert "Pinned story" not in page, query
-        assert page.index("Pinned tool") < page.index("Loose tool"), query
-
-
-def test_pinned_order_is_the_facilitators_order(world):
-    made = [factories.resource(world.member, world.public, title=f"R{i}", description="x") for i in range(4)]
-    for resource in (made[2], made[0], made[3]):
-        services.set_pin(world.facilitator, resource, "pin")
-    services.set_pin(world.facilitator, made[3], "up")
-    expected = ["R2", "R3", "R0"]
-    assert [r.title for r in queries.pinned_cards(world.public)] == expected
-    listed = queries.library_cards(world.public, kind="howto", viewer=world.member)
-    assert [r.title for r in listed][:3] == expected and [r.title for r in listed][3] == "R1"
-
-
-def test_digests_take_pinned_resources_first(world):
-    from digests.content import Pool
-
-    now = timezone.now()
-    made = [factories.resource(world.member, world.public, title=f"R{i}", description="x") for i in range(3)]
-    services.set_pin(world.facilitator, made[1], "pin")
-    pool = Pool.gather([world.public], now - timedelta(days=1), now + timedelta(minutes=1))
-    assert pool.resources[0].title == "R1"
 
 
 # --- Hostile input ----------------------------------------------------------------------------------
