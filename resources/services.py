@@ -323,7 +323,7 @@ def supersede_resource(user: User, resource: Resource, replacement: Resource) ->
         user,
         "resource.supersede",
         target_user=resource.owner,
-        detail=_described(resource, replacement.title),
+        detail=_described(resource, f"replaced by “{replacement.title}”"),
     )
     return resource
 
