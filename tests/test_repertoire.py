@@ -506,3 +506,27 @@ def test_the_resource_page_and_library_queries_do_not_grow(client, world, django
     with django_assert_max_num_queries(len(small_library)):
         assert client.get("/c/commons/library/?kind=tool&tag=a").status_code == 200
     print(f"resource page: {len(small_page)} queries; filtered library: {len(small_library)} queries")
+
+
+def test_the_due_for_review_section_renders_in_the_digest_email(world):
+    from django.template.loader import render_to_string
+
+    from digests import rendering
+    from digests.content import Pool, readers_for, section_for
+
+    factories.resource(
+        world.member, world.public, title="Falls bundle", description="x", review_by=timezone.localdate()
+    )
+    factories.resource(world.member, world.public, title="Fresh card", description="x")
+    now = timezone.now()
+    start = now - timedelta(days=1)
+    pool = Pool.gather([world.public], start, now + timedelta(minutes=1))
+    reader = readers_for([world.facilitator.pk], {}, pool)[world.facilitator.pk]
+    section = rendering.Entries(site_url="https://cop.example").attach(
+        section_for(reader, world.public, start, now + timedelta(minutes=1), pool)
+    )
+    context = {"section": section, "site_url": "https://cop.example"}
+    plain = render_to_string("digests/email/_section.txt", context)
+    html = render_to_string("digests/email/_section.html", context)
+    assert "Due for review" in plain and "Falls bundle" in plain and "https://cop.example/c/commons/library/" in plain
+    assert "Due for review" in html and "Falls bundle" in html
