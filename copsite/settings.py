@@ -280,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "discussions.purge_deleted_content",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Removed resources are restorable for 30 days, then deleted with their files.
+    "purge-removed-resources": {
+        "task": "resources.purge_removed",
+        "schedule": crontab(hour=3, minute=45),
+    },
     # Attachments uploaded a day ago that no post, resource or event took.
     "sweep-orphan-attachments": {
         "task": "attachments.sweep_orphans",

@@ -26,6 +26,12 @@ class ResourceQuerySet(models.QuerySet["Resource"]):
 class Resource(models.Model):
     """One piece of the community's shared repertoire."""
 
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        ENDORSED = "endorsed", "Endorsed"
+        SUPERSEDED = "superseded", "Superseded"
+
     class Kind(models.TextChoices):
         RESEARCH = "research", "Research summary"
         TOOL = "tool", "Tool or template"
@@ -76,6 +82,21 @@ class Resource(models.Model):
         "discussions.Thread", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # The repertoire's life: a draft (its owner and facilitators see it), published, endorsed by a
+    # facilitator, or superseded by a newer resource of the same community.
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    endorsed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    endorsed_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    review_by = models.DateField("review by", null=True, blank=True)
+
     objects = ResourceQuerySet.as_manager()
 
     class Meta:
@@ -94,6 +115,10 @@ class Resource(models.Model):
             models.Index(
                 fields=["community", "pin_position"], name="resource_pinned", condition=Q(pin_position__isnull=False)
             ),
+            # Facilitators' "due for review" list and digest section.
+            models.Index(
+                fields=["community", "review_by"], name="resource_review_by", condition=Q(review_by__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -110,6 +135,18 @@ class Resource(models.Model):
     def is_research(self) -> bool:
         return self.kind == self.Kind.RESEARCH
 
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.status == self.Status.SUPERSEDED
+
+    @property
+    def is_endorsed(self) -> bool:
+        return self.status == self.Status.ENDORSED
+
 
 class ResourceReaction(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="reactions")
@@ -122,3 +159,58 @@ class ResourceReaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} found resource {self.resource_id} helpful"
+
+
+class ResourceReview(models.Model):
+    """A facilitator's review: what they checked, and when to look again."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    checked = models.TextField(max_length=2_000)
+    next_review_by = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"review of resource {self.resource_id}"
+
+
+class ResourceFileVersion(models.Model):
+    """An earlier file of a resource, kept when a new one replaced it."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="file_versions")
+    file = models.FileField(upload_to="resources/%Y/%m/", max_length=300)
+    file_name = models.CharField(max_length=200)
+    file_type = models.CharField(max_length=120)
+    file_size = models.PositiveBigIntegerField(default=0)
+    replaced_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-replaced_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ResourceThread(models.Model):
+    """A discussion a resource grew out of ("produced by") or that discusses it ("discussed in")."""
+
+    class Relation(models.TextChoices):
+        PRODUCED_BY = "produced_by", "Produced by"
+        DISCUSSED_IN = "discussed_in", "Discussed in"
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="thread_links")
+    thread = models.ForeignKey("discussions.Thread", on_delete=models.CASCADE, related_name="resource_links")
+    relation = models.CharField(max_length=12, choices=Relation.choices)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resource", "thread", "relation"], name="one_link_per_relation")]
+        indexes = [models.Index(fields=["thread", "relation"], name="resource_thread_by_thread")]
+
+    def __str__(self) -> str:
+        return f"resource {self.resource_id} {self.relation} thread {self.thread_id}"

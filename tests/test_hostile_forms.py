@@ -702,6 +702,9 @@ def test_every_form_in_the_product_is_in_the_table():
         "LevelForm": "choices only; member actions are covered by the authorization matrix",
         "ThreadWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
         "CommunityWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
+        "ReviewForm": "tests/test_repertoire.py sends empty, past, far, invisible-character and oversized input",
+        "SupersedeForm": "choices only; tests/test_repertoire.py sends other libraries', drafts' and injected ids",
+        "LinkThreadForm": "tests/test_repertoire.py sends invisible threads, scripts, unknown ids and relations",
     }
     table = {
         "SignupExtraForm": "sign-up",
