@@ -29,8 +29,8 @@ BUDGET = {
     # The thread with its community, the page of posts, the page's value notes (one query for all of
     # them, through discussions.post_extras), and the resources the thread produced or discusses
     # (resources' post_extras marker: every page, so the first and the last cost the same).
-    "thread_first": 3,
-    "thread_last": 3,
+    "thread_first": 4,
+    "thread_last": 4,
 }
 # Session, user, the thread (with membership, read marker and watching level), the posts (with
 # helpful marks and, through discussions.post_extras, the member's bookmarks; the page's value
