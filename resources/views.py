@@ -18,7 +18,7 @@ from core import drafts, ratelimit
 from core.http import HtmxRequest, harden_file_response
 from core.refusals import Refused
 from discussions.models import Thread
-from resources import queries, services
+from resources import queries, sections, services
 from resources.forms import ResourceForm
 from resources.models import Resource
 
@@ -87,6 +87,8 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "discussion": discussion,
         # A discussion moved where the viewer can't follow has no link here, and no second one starts.
         "can_discuss": resource.thread_id is None and policy.can_discuss_resource(request.user, resource),
+        # What apps above add (the practice loop: "I'll try this" and what happened).
+        "sections": sections.render(request, resource),
     }
     return render(request, "resources/detail.html", context)
 
