@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncMonth
 
 from accounts.models import NAME_FIELDS, Viewer
@@ -20,11 +21,26 @@ STORIES_SHOWN = 10
 
 
 @dataclass
+class Mine:
+    """The viewer's own commitment to the resource, as its page shows it."""
+
+    note: str
+    try_by: date | None
+    answered_at: datetime | None
+    outcome: str | None
+
+    @property
+    def outcome_label(self) -> str:
+        return Outcome(self.outcome).label if self.outcome else ""
+
+
+@dataclass
 class Outcomes:
-    """How the loop went for one resource: committed, answered, and each answer's count."""
+    """How the loop went for one resource: committed, answered, each answer's count, and the viewer's own."""
 
     committed: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    mine: Mine | None = None
 
     @property
     def reported(self) -> int:
@@ -39,12 +55,28 @@ class Outcomes:
         return [(value, label, self.counts.get(value, 0)) for value, label in Outcome.choices]
 
 
-def outcomes(resource: Resource) -> Outcomes:
-    """One query: the resource's commitments and the count of each answer."""
-    per_outcome = {value: Count("report", filter=Q(report__outcome=value)) for value in Outcome.values}
-    row = Commitment.objects.filter(resource=resource).aggregate(committed=Count("pk"), **per_outcome)
-    committed = row.pop("committed")
-    return Outcomes(committed=committed, counts={k: v for k, v in row.items() if v})
+def outcomes(resource: Resource, viewer: Viewer) -> Outcomes:
+    """One query: the resource's commitments, the count of each answer, and the viewer's own commitment.
+
+    The viewer's columns are aggregates over their one row (one commitment per
+    person and resource), so the page needs no second query for them.
+    """
+    aggregates: dict[str, Any] = {value: Count("report", filter=Q(report__outcome=value)) for value in Outcome.values}
+    if viewer.is_authenticated:
+        own = Q(user_id=viewer.pk)
+        aggregates |= {
+            "mine": Max("pk", filter=own),
+            "mine_note": Max("note", filter=own),
+            "mine_try_by": Max("try_by", filter=own),
+            "mine_answered_at": Max("answered_at", filter=own),
+            "mine_outcome": Max("report__outcome", filter=own),
+        }
+    row = Commitment.objects.filter(resource=resource).aggregate(committed=Count("pk"), **aggregates)
+    mine = None
+    if row.get("mine") is not None:
+        mine = Mine(row["mine_note"], row["mine_try_by"], row["mine_answered_at"], row["mine_outcome"])
+    counts = {value: row[value] for value in Outcome.values if row[value]}
+    return Outcomes(committed=row["committed"], counts=counts, mine=mine)
 
 
 def stories(resource: Resource, viewer: Viewer, limit: int = STORIES_SHOWN) -> list[ReportBack]:
@@ -54,7 +86,7 @@ def stories(resource: Resource, viewer: Viewer, limit: int = STORIES_SHOWN) -> l
         .exclude(story="")
         .filter(policy.readable_posts_q(viewer, "post__"))
         .select_related("user")
-        .only("pk", "outcome", "story", "post_id", "created_at", "user__pk", *(f"user__{f}" for f in NAME_FIELDS))
+        .only("pk", "outcome", "story", "post_id", "created_at", "user__id", *(f"user__{f}" for f in NAME_FIELDS))
         .order_by("-created_at")[:limit]
     )
 

@@ -33,9 +33,8 @@ def resource_section(request: HttpRequest, resource: Resource) -> SafeString | N
     context = {
         "resource": resource,
         "community": resource.community,
-        "outcomes": queries.outcomes(resource),
+        "outcomes": queries.outcomes(resource, user),
         "stories": queries.stories(resource, user),
-        "mine": queries.commitment_of(resource, user),
         "can_commit": services.can_commit(user, resource),
         "commit_form": CommitForm(),
     }
