@@ -175,6 +175,11 @@ def report_back(user: User, commitment: Commitment, *, outcome: str, story: str 
     if outcome not in ReportBack.Outcome.values:
         raise PracticeError("Choose what happened.")
     story = story.strip()
+    with transaction.atomic():
+        return _report_back(user, commitment, resource, outcome, story)
+
+
+def _report_back(user: User, commitment: Commitment, resource: Resource, outcome: str, story: str) -> ReportBack:
     post = None
     thread_id = resource.thread_id or 0
     if story:
@@ -183,20 +188,19 @@ def report_back(user: User, commitment: Commitment, *, outcome: str, story: str 
         label = ReportBack.Outcome(outcome).label
         post = discussions.reply(user, thread, f"**I tried this: {label.lower()}.**\n\n{story}")
     now = timezone.now()
-    with transaction.atomic():
-        Commitment.objects.filter(pk=commitment.pk).update(answered_at=now, ask_due_at=None)
-        report, created = ReportBack.objects.select_for_update().get_or_create(
-            commitment=commitment,
-            defaults={"resource": resource, "user": user, "outcome": outcome, "story": story, "post": post},
-        )
-        if not created:
-            report.outcome = outcome
-            if story:
-                report.story, report.post = story, post
-            report.save(update_fields=["outcome", "story", "post"])
-        # The ask is answered: it leaves the bell.
-        Notification.objects.filter(
-            user=user, kind=Notification.Kind.PRACTICE_ASK, post__thread_id=thread_id, read_at__isnull=True
-        ).update(read_at=now)
+    Commitment.objects.filter(pk=commitment.pk).update(answered_at=now, ask_due_at=None)
+    report, created = ReportBack.objects.select_for_update().get_or_create(
+        commitment=commitment,
+        defaults={"resource": resource, "user": user, "outcome": outcome, "story": story, "post": post},
+    )
+    if not created:
+        report.outcome = outcome
+        if story:
+            report.story, report.post = story, post
+        report.save(update_fields=["outcome", "story", "post"])
+    # The ask is answered: it leaves the bell.
+    Notification.objects.filter(
+        user=user, kind=Notification.Kind.PRACTICE_ASK, post__thread_id=thread_id, read_at__isnull=True
+    ).update(read_at=now)
     pagecache.touched(resource.community)
     return report

@@ -430,3 +430,42 @@ def test_the_resource_page_with_1000_commitments_and_200_stories_stays_within_bu
     with django_assert_max_num_queries(8):
         page = client.get(resource.get_absolute_url()).content.decode()
     assert "You said you’d try this and reported back" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_runs_at_once_ask_each_person_once(world, make_user):
+    from tests.concurrency import run_together
+    from tests.services import database_is_postgres
+
+    if not database_is_postgres():
+        pytest.skip("row locks need PostgreSQL")
+    resource = research(world)
+    t0 = timezone.now()
+    people = [world.member, *(make_user(f"r{i}") for i in range(5))]
+    for person in people[1:]:
+        factories.membership(person, world.public)
+    for person in people:
+        services.commit(person, resource, now=t0)
+    due = t0 + 30 * DAY
+    results = run_together(*(lambda: services.ask_due(due) for _ in range(3)))
+    assert sorted(results, reverse=True)[0] >= 1 and sum(results) == len(people)
+    assert Notification.objects.filter(kind="practice_ask").count() == len(people)
+    assert set(Commitment.objects.values_list("asked_count", flat=True)) == {1}
+
+
+def test_a_second_answer_replaces_the_first_and_leavers_cannot_answer(client, world):
+    resource = research(world)
+    commitment = commit(world.member, resource)
+    services.report_back(world.member, commitment, outcome="not_yet")
+    services.report_back(world.member, commitment, outcome="helped", story="Did it in the end.")
+    report = ReportBack.objects.get()
+    assert report.outcome == "helped" and report.post is not None
+    client.force_login(world.member)
+    page = client.get(resource.get_absolute_url()).content.decode()
+    assert "reported back: <strong>Tried it, and it helped</strong>" in page
+    Membership.objects.filter(user=world.member, community=world.public).update(state=Membership.State.LEFT)
+    leaver = type(world.member).objects.get(pk=world.member.pk)  # read afresh: no remembered membership
+    with pytest.raises(services.PracticeError):
+        services.report_back(leaver, commitment, outcome="did_not_work")
+    with pytest.raises(services.PracticeError):
+        services.report_back(world.facilitator, commitment, outcome="did_not_work")
