@@ -464,8 +464,8 @@ def test_a_second_answer_replaces_the_first_and_leavers_cannot_answer(client, wo
     page = client.get(resource.get_absolute_url()).content.decode()
     assert "reported back: <strong>Tried it, and it helped</strong>" in page
     Membership.objects.filter(user=world.member, community=world.public).update(state=Membership.State.LEFT)
-    leaver = type(world.member).objects.get(pk=world.member.pk)  # read afresh: no remembered membership
+    commitment = Commitment.objects.get(pk=commitment.pk)  # read afresh: no remembered membership
     with pytest.raises(services.PracticeError):
-        services.report_back(leaver, commitment, outcome="did_not_work")
+        services.report_back(world.member, commitment, outcome="did_not_work")
     with pytest.raises(services.PracticeError):
         services.report_back(world.facilitator, commitment, outcome="did_not_work")
