@@ -144,7 +144,7 @@ class Mailbox:
 
     def select(self) -> str:
         """Open the inbox for writing; returns its UIDVALIDITY (UIDs mean something only together with it)."""
-        _ok(self.client.select(quoted(self.config.folder)), f"SELECT {self.config.folder}")
+        _ok(self.client.select(quoted(self.config.folder)), f"IMAP SELECT {self.config.folder}")
         _, values = self.client.response("UIDVALIDITY")
         if not self.supports_move():
             # Messages a killed poll copied and flagged \Deleted but did not expunge: already filed.

@@ -153,7 +153,7 @@ def test_one_control_pauses_email_for_a_week_and_turns_it_back_on(context_for, l
     page.get_by_role("button", name="Pause email").click()
     expect(page.locator(".messages")).to_contain_text("All email is paused.")
     until = User.objects.get(pk=world.member.pk).email_paused_until.astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
-    expect(page.locator(".pause-email .alert")).to_contain_text(
+    expect(page.locator(".email-state .alert")).to_contain_text(
         f"All email is paused until {until:%a} {until.day} {until:%b} {until.year}, {until:%H:%M} {until:%Z}"
     )
     for width in WIDTHS:
