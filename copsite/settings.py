@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "attachments",
     "notifications",
     "bookmarks",
+    "practice",
     "digests",
     "discovery",
     "portability",
@@ -307,6 +308,11 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-reminders": {
         "task": "bookmarks.deliver_reminders",
         "schedule": 60.0,
+    },
+    # "Did you try it?": commitments due an ask, each asked once (practice/services.py).
+    "practice-ask-due": {
+        "task": "practice.ask_due",
+        "schedule": crontab(minute=20),
     },
     "run-events": {
         "task": "discussions.run_events",

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("attachments.urls")),
     path("", include("notifications.urls")),
     path("", include("bookmarks.urls")),
+    path("", include("practice.urls")),
     path("", include("digests.urls")),
     path("", include("discovery.urls")),
     path("", include("portability.urls")),

@@ -2,7 +2,8 @@
 
 resources imports none of the apps built on it, so its detail page asks this
 registry: each provider gets the request and the (visible) resource and
-returns the HTML of its block, or None. value adds the resource's value notes.
+returns the HTML of its block, or None. value adds the resource's value notes;
+practice, a research summary's "I'll try this" and what happened.
 """
 
 from __future__ import annotations

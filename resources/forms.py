@@ -11,7 +11,7 @@ from core.forms import Form, ModelForm, clean_display_text
 from core.markup import MarkupError, render
 from discussions.forms import ThreadForm
 from resources.files import check_upload
-from resources.models import Resource, ResourceThread
+from resources.models import Resource, ResourceThread, normalise_citation
 
 
 class ResourceForm(ModelForm):
@@ -48,6 +48,7 @@ class ResourceForm(ModelForm):
             "citation_link",
             "summary",
             "in_practice",
+            "try_this",
         ]
         widgets = {
             "kind": forms.RadioSelect,
@@ -60,7 +61,13 @@ class ResourceForm(ModelForm):
             "description": "Markdown. What is it, and when is it useful?",
             "summary": "Research summaries: the findings in plain language.",
             "in_practice": "Research summaries: so what does this mean in practice? What to try, what to watch for.",
-            "citation_link": "A DOI (10.xxxx/…) or a link to the paper.",
+            "citation_link": "A DOI (10.1000/xyz123) or a PubMed id (PMID: 12345678); a link to the paper also works.",
+            "try_this": "Research summaries: one concrete thing a reader could try this week.",
+        }
+        labels = {
+            "citation_link": "DOI or PMID",
+            "summary": "The finding, in plain words",
+            "in_practice": "So what for practice?",
         }
 
     def __init__(self, *args, **kwargs):
@@ -104,9 +111,14 @@ class ResourceForm(ModelForm):
 
     def clean_citation_link(self) -> str:
         link = self.cleaned_data["citation_link"].strip()
-        if link and not (link.startswith(("https://", "http://")) or link.lower().startswith(("10.", "doi:"))):
-            raise forms.ValidationError("Give a DOI such as 10.1000/xyz123 or a link starting with https://.")
+        if link and normalise_citation(link) is None:
+            raise forms.ValidationError(
+                "Give a DOI such as 10.1000/xyz123, a PubMed id such as PMID: 12345678, or a link starting with https://."
+            )
         return link
+
+    def clean_try_this(self) -> str:
+        return " ".join(self.cleaned_data["try_this"].split())
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -122,6 +134,8 @@ class ResourceForm(ModelForm):
                 ("citation_title", "Name the paper."),
                 ("summary", "Summarise the findings in plain language."),
                 ("in_practice", "Say what this means in practice: it's the point of a research summary."),
+                ("citation_link", "Give the paper's DOI or PubMed id, so readers can find it."),
+                ("try_this", "Suggest one concrete thing to try."),
             ]:
                 if not data.get(name):
                     self.add_error(name, message)

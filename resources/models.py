@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -56,6 +59,8 @@ class Resource(models.Model):
     summary_html = models.TextField(blank=True)
     in_practice = models.TextField("in practice", blank=True, max_length=10_000)
     in_practice_html = models.TextField(blank=True)
+    # Research-to-practice loop: one concrete thing a reader can try (the practice app asks how it went).
+    try_this = models.CharField("try this", max_length=500, blank=True)
     # core.markup.RENDER_VERSION of the three *_html fields; rerender_markup picks up rows behind it.
     render_version = models.PositiveSmallIntegerField(default=0, editable=False)
     # Search: plain text of every field (SQLite fallback and snippets) and,
@@ -146,6 +151,51 @@ class Resource(models.Model):
     @property
     def is_endorsed(self) -> bool:
         return self.status == self.Status.ENDORSED
+
+    @property
+    def citation_href(self) -> str:
+        """Where the citation leads: a DOI at doi.org, a PMID at PubMed, a link as it is (no fetching)."""
+        return citation_href(self.citation_link)
+
+
+# Research summaries cite a paper by DOI ("10.1000/xyz123", "doi:…", "https://doi.org/…") or by
+# PubMed id ("PMID: 12345678" or the digits); a plain https link is still accepted.
+DOI_RE = re.compile(r"^10\.\d{4,9}/[^\s\x00-\x1f<>\"]{1,250}$")
+PMID_RE = re.compile(r"^[1-9]\d{0,8}$")
+
+
+def normalise_citation(text: str) -> tuple[str, str] | None:
+    """("doi"|"pmid"|"url", canonical value) for a citation, or None if it is neither."""
+    value = text.strip()
+    lowered = value.lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
+        if lowered.startswith(prefix):
+            value = value[len(prefix) :].strip()
+            lowered = value.lower()
+            break
+    if DOI_RE.match(value):
+        return ("doi", value)
+    for prefix in ("pmid:", "pmid"):
+        if lowered.startswith(prefix):
+            value = value[len(prefix) :].strip()
+            break
+    if PMID_RE.match(value):
+        return ("pmid", value)
+    if lowered.startswith("https://") and not any(c.isspace() for c in value):
+        return ("url", value)
+    return None
+
+
+def citation_href(text: str) -> str:
+    found = normalise_citation(text) if text else None
+    if found is None:
+        return ""
+    kind, value = found
+    if kind == "doi":
+        return "https://doi.org/" + quote(value, safe="/:;()._-")
+    if kind == "pmid":
+        return f"https://pubmed.ncbi.nlm.nih.gov/{value}/"
+    return value
 
 
 class ResourceReaction(models.Model):

@@ -53,7 +53,7 @@ def render_fields(resource: Resource) -> None:
         )
         if v
     )
-    resource.search_text = "\n".join(filter(None, [*texts, citation, resource.file_name]))
+    resource.search_text = "\n".join(filter(None, [*texts, resource.try_this, citation, resource.file_name]))
 
 
 def index_resource(resource: Resource) -> None:

@@ -227,6 +227,7 @@ def _research(s) -> dict[str, str]:
         "citation_link": "10.1000/xyz",
         "summary": "It helps.",
         "in_practice": "Start small.",
+        "try_this": "Agree one small first step.",
         "tags": "exposure",
     }
 
@@ -457,6 +458,7 @@ CASES = [
             "citation_venue": Field(200, one_line),
             "summary": Field(10_000, markdown_field),
             "in_practice": Field(10_000, markdown_field),
+            "try_this": Field(500, one_line),
             "tags": Field(400, tag_list),
             "url": Field(500, None),
             "citation_year": Field(None, None),
