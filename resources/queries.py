@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db.models import F, QuerySet, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, QuerySet, prefetch_related_objects
 
 from accounts.models import NAME_FIELDS, User, Viewer
 from communities import policy
@@ -155,8 +155,21 @@ def replacement_choices(resource: Resource) -> QuerySet[Resource]:
 
 
 def found_helpful(resource: Resource, user: Viewer) -> bool:
-    """Whether ``user`` marked ``resource`` helpful."""
+    """Whether ``user`` marked ``resource`` helpful (read with the page's row when it was: ``for_page``)."""
+    if hasattr(resource, "reader_found_helpful"):
+        return bool(resource.reader_found_helpful)
     return user.is_authenticated and ResourceReaction.objects.filter(resource=resource, user=user).exists()
+
+
+def for_page(user: Viewer) -> QuerySet[Resource]:
+    """A resource's page row: who added, owns, endorsed and replaced it, its thread, and whether the
+    reader marked it helpful (in the same statement)."""
+    rows = Resource.objects.select_related("added_by", "thread", "owner", "endorsed_by", "superseded_by")
+    if not user.is_authenticated:
+        return rows
+    return rows.annotate(
+        reader_found_helpful=Exists(ResourceReaction.objects.filter(resource=OuterRef("pk"), user_id=user.pk))
+    )
 
 
 def _card_columns(alias: str, model: type[M], prefix: str = "") -> Columns[M]:

@@ -87,12 +87,7 @@ def pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
 
 
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    resource = policy.get_resource_or_404(
-        request.user,
-        Resource.objects.select_related("added_by", "thread", "owner", "endorsed_by", "superseded_by"),
-        slug,
-        pk,
-    )
+    resource = policy.get_resource_or_404(request.user, queries.for_page(request.user), slug, pk)
     community = resource.community
     discussion = policy.linked_thread(request.user, resource.thread, beside=community)
     replacement = resource.superseded_by
