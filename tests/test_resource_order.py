@@ -5,11 +5,7 @@ SQLite sorts NULL first unless told, PostgreSQL last; the last test runs this fi
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -17,6 +13,7 @@ from django.utils import timezone
 
 from resources import queries, services
 from tests import factories
+from tests.sqlite import assert_passes_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -71,16 +68,4 @@ def test_the_community_page_lists_pinned_in_order(client, world):
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="this run is on SQLite already")
 def test_the_pinned_order_holds_on_sqlite_too():
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REQUIRE_SERVICES")}
-    root = Path(__file__).resolve().parent.parent
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", str(Path(__file__).relative_to(root))],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "failed" not in run.stdout
+    assert_passes_on_sqlite(__file__)
