@@ -26,11 +26,12 @@ if TYPE_CHECKING:
 
 Kind = Activity.Kind
 
-# Kinds that count as a contribution to the community's repertoire.
-CONTRIBUTION_KINDS: tuple[str, ...] = (Kind.THREAD, Kind.REPLY, Kind.RESOURCE)
+# Kinds that count as a contribution to the community's repertoire (a value note says
+# what an item did for a member: a contribution of its own, to the community's learning).
+CONTRIBUTION_KINDS: tuple[str, ...] = (Kind.THREAD, Kind.REPLY, Kind.RESOURCE, Kind.VALUE)
 # Kinds that make the community look "recently active" in the directory; a
-# reaction alone should not lift a quiet community to the top.
-BUMPING_KINDS: frozenset[str] = frozenset(CONTRIBUTION_KINDS)
+# reaction or a value note alone should not lift a quiet community to the top.
+BUMPING_KINDS: frozenset[str] = frozenset((Kind.THREAD, Kind.REPLY, Kind.RESOURCE))
 RECORDABLE_KINDS: frozenset[str] = frozenset((*CONTRIBUTION_KINDS, Kind.REACTION))
 
 

@@ -239,6 +239,7 @@ class Activity(models.Model):
         REPLY = "reply", "replied"
         RESOURCE = "resource", "added a resource"
         REACTION = "reaction", "reacted"
+        VALUE = "value", "added a value note"
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -4,7 +4,7 @@ How a member's level is decided (over the last ``PARTICIPATION_WINDOW_DAYS``
 days, 90 by default, counting today and the 90 days before it — an activity
 dated exactly 90 days ago counts, one dated 91 days ago does not):
 
-* **core**: at least 12 contributions (threads started, replies, resources added);
+* **core**: at least 12 contributions (threads started, replies, resources added, value notes);
 * **active**: at least 2 contributions, or at least 10 reactions given;
 * **peripheral**: visited on at least 1 day, or made any contribution or reaction;
 * **inactive**: none of the above.
@@ -114,8 +114,8 @@ def level_rules_text(rules: Thresholds | None = None) -> str:
     r = rules or thresholds()
     parts = "; ".join(f"{rule.label}: {rule.text}" for rule in level_rules(r))
     return (
-        f"Levels count the last {r.window_days} days (contributions are threads started, replies "
-        f"and resources added). {parts}. Levels pinned by a facilitator are kept."
+        f"Levels count the last {r.window_days} days (contributions are threads started, replies, "
+        f"resources added and value notes). {parts}. Levels pinned by a facilitator are kept."
     )
 
 

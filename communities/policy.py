@@ -290,6 +290,10 @@ class ResourceLike(Protocol):
     def added_by_id(self) -> int | None: ...
     @property
     def removed_at(self) -> datetime | None: ...
+    @property
+    def owner_id(self) -> int | None: ...
+    @property
+    def status(self) -> str: ...
 
 
 class EventLike(Protocol):
@@ -677,17 +681,33 @@ def moderator_ids(community: Community) -> list[int]:
 
 
 def can_view_resource(user: Viewer, resource: ResourceLike) -> bool:
-    return resource.removed_at is None and can_view_community(user, resource.community)
+    """Not removed, in a community the viewer sees; a draft only for its owner and the facilitators."""
+    if resource.removed_at is not None or not can_view_community(user, resource.community):
+        return False
+    return resource.status != "draft" or _owns_resource(user, resource) or can_moderate(user, resource.community)
+
+
+def _owns_resource(user: Viewer, resource: ResourceLike) -> bool:
+    return user.is_authenticated and resource.owner_id == user.pk
 
 
 def visible_resources_q(user: Viewer, prefix: str = "") -> Q:
-    """The list twin of ``can_view_resource``, on Resource's fields."""
+    """The list twin of ``can_view_resource``, on Resource's fields (lists leave drafts out)."""
     return listed_resources_q(prefix) & Q(**{f"{prefix}community__in": visible_communities(user)})
 
 
 def listed_resources_q(prefix: str = "") -> Q:
-    """Resources every reader of their community sees: not removed."""
-    return Q(**{f"{prefix}removed_at__isnull": True})
+    """Resources every reader of their community sees: not removed, not a draft."""
+    return Q(**{f"{prefix}removed_at__isnull": True}) & ~Q(**{f"{prefix}status": "draft"})
+
+
+def drafts_q(user: Viewer, community: Community) -> Q:
+    """The drafts of ``community`` the viewer may see: all of them for facilitators, else their own."""
+    if can_moderate(user, community):
+        return Q(status="draft", removed_at__isnull=True)
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    return Q(status="draft", removed_at__isnull=True, owner_id=user.pk)
 
 
 def get_resource_or_404(user: Viewer, queryset: QuerySet[Any, _Resource], slug: str, pk: int) -> _Resource:
@@ -706,7 +726,8 @@ def can_edit_resource(user: Viewer, resource: ResourceLike) -> bool:
     community = resource.community
     if can_moderate(user, community):
         return True
-    return user.is_authenticated and resource.added_by_id == user.pk and can_post(user, community)
+    mine = user.is_authenticated and user.pk in (resource.added_by_id, resource.owner_id)
+    return mine and can_post(user, community)
 
 
 def can_remove_resource(user: Viewer, resource: ResourceLike) -> bool:
@@ -715,6 +736,43 @@ def can_remove_resource(user: Viewer, resource: ResourceLike) -> bool:
 
 def can_pin_resource(user: Viewer, resource: ResourceLike) -> bool:
     return can_moderate(user, resource.community)
+
+
+def can_endorse_resource(user: Viewer, resource: ResourceLike) -> bool:
+    """Endorse, or mark superseded: facilitators only."""
+    return can_moderate(user, resource.community)
+
+
+def can_supersede_resource(user: Viewer, resource: ResourceLike) -> bool:
+    return can_moderate(user, resource.community)
+
+
+def can_publish_resource(user: Viewer, resource: ResourceLike) -> bool:
+    """A draft goes out to the library: its owner or a facilitator."""
+    return can_moderate(user, resource.community) or (
+        _owns_resource(user, resource) and can_post(user, resource.community)
+    )
+
+
+def can_review_resource(user: Viewer, resource: ResourceLike) -> bool:
+    return can_moderate(user, resource.community)
+
+
+def can_link_thread_to_resource(user: Viewer, resource: ResourceLike, thread: ThreadLike) -> bool:
+    """A facilitator or the owner links a discussion of the same community that they can see."""
+    if not can_link_threads(user, resource):
+        return False
+    return thread.community_id == resource.community.pk and can_view_thread(user, thread)
+
+
+def can_link_threads(user: Viewer, resource: ResourceLike) -> bool:
+    """Whether the viewer links discussions to ``resource`` at all: a facilitator, or its owner as a member."""
+    return can_publish_resource(user, resource)
+
+
+def can_restore_resource(user: Viewer, community: Community) -> bool:
+    """Facilitators see the removed resources of their community and restore them."""
+    return can_moderate(user, community)
 
 
 def can_react_to_resource(user: Viewer, resource: ResourceLike) -> bool:
@@ -728,6 +786,21 @@ def can_discuss_resource(user: Viewer, resource: ResourceLike) -> bool:
 
 
 # --- Events and hosted chats -----------------------------------------------------------
+
+
+# --- Value notes -----------------------------------------------------------------
+
+
+def can_add_value_note(user: Viewer, community: Community) -> bool:
+    """Active members of the item's community (so not pending, left or banned); the caller has
+    found the item itself through the checks above (a thread, a post whose content they may
+    read, a resource not removed)."""
+    return bool(user.is_authenticated and _is_active_member(user, community))
+
+
+def can_view_value_report(user: Viewer, community: Community) -> bool:
+    """The community's facilitators and owners (and site admins): the report names members."""
+    return is_site_admin(user) or _is_facilitator(user, community)
 
 
 def can_view_event(user: Viewer, event: EventLike) -> bool:

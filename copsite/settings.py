@@ -94,10 +94,12 @@ INSTALLED_APPS = [
     "communities",
     "discussions",
     "resources",
+    "value",
     "events",
     "attachments",
     "notifications",
     "bookmarks",
+    "practice",
     "digests",
     "discovery",
     "portability",
@@ -279,6 +281,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "discussions.purge_deleted_content",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Removed resources are restorable for 30 days, then deleted with their files.
+    "purge-removed-resources": {
+        "task": "resources.purge_removed",
+        "schedule": crontab(hour=3, minute=45),
+    },
     # Attachments uploaded a day ago that no post, resource or event took.
     "sweep-orphan-attachments": {
         "task": "attachments.sweep_orphans",
@@ -301,6 +308,11 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-reminders": {
         "task": "bookmarks.deliver_reminders",
         "schedule": 60.0,
+    },
+    # "Did you try it?": commitments due an ask, each asked once (practice/services.py).
+    "practice-ask-due": {
+        "task": "practice.ask_due",
+        "schedule": crontab(minute=20),
     },
     "run-events": {
         "task": "discussions.run_events",
@@ -604,6 +616,8 @@ RATE_LIMITS = {
     "invite": (env_str("INVITE_RATE_LIMIT", "30/3600,100/86400"), env_str("INVITE_IP_RATE_LIMIT") or None),
     "search": (env_str("SEARCH_RATE_LIMIT", "30/60"), env_str("SEARCH_IP_RATE_LIMIT") or None),
     "resource": (env_str("RESOURCE_RATE_LIMIT", "10/3600"), env_str("RESOURCE_IP_RATE_LIMIT") or None),
+    # Value notes (value/views.py): a member notes a few items a day, not dozens a minute.
+    "value": (env_str("VALUE_RATE_LIMIT", "10/60,60/3600"), env_str("VALUE_IP_RATE_LIMIT") or None),
     # Zips are built in the request (member data, community export); the delete form checks a password.
     "export": (env_str("EXPORT_RATE_LIMIT", "10/3600"), env_str("EXPORT_IP_RATE_LIMIT") or None),
     "delete_account": (env_str("DELETE_ACCOUNT_RATE_LIMIT", "5/300"), None),

@@ -14,18 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from taggit.models import TaggedItem
 
 from communities import policy
-from communities.models import Community, WatchLevel
+from communities.models import Community, Membership, WatchLevel
 from core import markup
 from discussions.models import Post, ReadState, Thread, ThreadWatch
 from discussions.reading import Position
 from events.models import Event
 from notifications.models import Notification
 from resources.models import Resource
+from value import queries as value_queries
+from value.models import ValueNote
 
 MAX_THREADS = 5
 MAX_REPLIES = 3
@@ -42,6 +44,8 @@ UNANSWERED_LOOKBACK = timedelta(days=30)
 EXCERPT_CHARS = 300
 IN_PRACTICE_CHARS = 200
 MAX_FIRSTS = 5
+# Realised value notes their authors let the digest quote (value.models.ValueNote.share_in_digest).
+MAX_VALUES = 3
 # Bounds on what a chunk reads for answers and first contributions (memory), whatever the site's size.
 MAX_ANSWERS = 5000
 MAX_FIRSTS_READ = 1000
@@ -92,6 +96,9 @@ class Note:
 
 NO_NOTE = Note()
 
+# A facilitator's digest names at most this many resources due for review (the dashboard lists them all).
+MAX_DUE_FOR_REVIEW = 5
+
 
 @dataclass
 class Section:
@@ -106,13 +113,16 @@ class Section:
     events: list[Event] = field(default_factory=list)  # coming up in the next 7 days
     newly_pinned: set[int] = field(default_factory=set)  # resource ids pinned (not added) in the window
     firsts: list[Post] = field(default_factory=list)  # first contributions: a member's first post there
+    value_stories: list[ValueNote] = field(default_factory=list)  # realised value notes, shared by their authors
     notes: dict[tuple[str, int], Note] = field(default_factory=dict)  # the pool's, by ("thread"|…, id)
     unsubscribe_url: str = ""  # this community's link in one person's digest, set by building.compose
     reply_addresses: dict[int, str] = field(default_factory=dict)  # thread id → their reply address, set by build
+    # Facilitators only: library resources whose review date has come (rides along, never sends a digest alone).
+    due_for_review: list[Resource] = field(default_factory=list)
 
     @property
     def celebrate(self) -> bool:
-        return bool(self.stories or self.firsts)
+        return bool(self.stories or self.firsts or self.value_stories)
 
     def note(self, kind: str, item_id: int) -> Note:
         return self.notes.get((kind, item_id), NO_NOTE)
@@ -142,6 +152,7 @@ class Ranked:
     chats: list[Event] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     firsts: list[Post] = field(default_factory=list)  # oldest first
+    value_stories: list[ValueNote] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -157,7 +168,10 @@ class Pool:
     question_tags: dict[int, frozenset[str]] = field(default_factory=dict)  # question id → tag names
     firsts: list[Post] = field(default_factory=list)
     notes: dict[tuple[str, int], Note] = field(default_factory=dict)
+    value_stories: list[ValueNote] = field(default_factory=list)
     by_community: dict[int, Ranked] = field(default_factory=dict)
+    due_for_review: dict[int, list[Resource]] = field(default_factory=dict)  # community id → due resources
+    facilitators: dict[int, set[int]] = field(default_factory=dict)  # community id → facilitators' user ids
 
     def __post_init__(self) -> None:
         # Ranked once here rather than once per person and community: sorting the
@@ -181,6 +195,7 @@ class Pool:
             ("chats", self.chats, lambda e: e.community_id),
             ("events", self.events, lambda e: e.community_id),
             ("firsts", self.firsts, lambda p: p.thread.community_id),
+            ("value_stories", self.value_stories, lambda n: n.community_id),
         ):
             for item in items:
                 getattr(self.by_community.setdefault(community_of(item), Ranked()), name).append(item)
@@ -231,10 +246,16 @@ class Pool:
             .order_by("-created_at")[:300]
         )
         resources = list(
-            Resource.objects.filter(community_id__in=ids, removed_at__isnull=True)
+            # Current resources only: drafts wait for their owner, superseded ones left the digests.
+            Resource.objects.filter(
+                community_id__in=ids,
+                removed_at__isnull=True,
+                status__in=[Resource.Status.PUBLISHED, Resource.Status.ENDORSED],
+            )
             .filter(Q(created_at__gte=since) | Q(pin_position__isnull=False, updated_at__gte=since))
             .select_related("added_by")
-            .order_by("pin_position", "-helpful_count", "-created_at")[:300]
+            # Pinned first on every database (SQLite sorts NULL first unless told).
+            .order_by(F("pin_position").asc(nulls_last=True), "-helpful_count", "-created_at", "-pk")[:300]
         )
         chats = list(
             Event.objects.filter(
@@ -255,14 +276,48 @@ class Pool:
             ).order_by("starts_at")[:100]
         )
         firsts = first_contributions(ids, since, now)
+        value_stories = value_queries.shareable_realised(ids, since, now)
         located: list[Thread | Resource | Event] = [*threads, *questions, *resources, *chats, *events]
         for item in located:
             item.community = by_id[item.community_id]
         for post in [*replies, *firsts]:
             post.thread.community = by_id[post.thread.community_id]
         notes = notes_for([*threads, *questions], resources)
+        # Facilitators' "due for review": one query for the chunk's resources, one for its facilitators.
+        due: dict[int, list[Resource]] = {}
+        for resource in (
+            Resource.objects.filter(
+                community_id__in=ids,
+                removed_at__isnull=True,
+                review_by__lte=timezone.localdate(now),
+            )
+            .exclude(status__in=[Resource.Status.SUPERSEDED, Resource.Status.DRAFT])
+            .only("community", "title", "review_by")
+            .order_by("review_by", "pk")[:500]
+        ):
+            resource.community = by_id[resource.community_id]
+            due.setdefault(resource.community_id, []).append(resource)
+        facilitators: dict[int, set[int]] = {}
+        if due:
+            for community_id, user_id in Membership.objects.filter(
+                community_id__in=list(due),
+                role__in=[Membership.Role.FACILITATOR, Membership.Role.OWNER],
+                state=Membership.State.ACTIVE,
+            ).values_list("community_id", "user_id"):
+                facilitators.setdefault(community_id, set()).add(user_id)
         return cls(
-            threads, replies, questions, resources, chats, events, tags_of(questions), firsts=firsts, notes=notes
+            threads,
+            replies,
+            questions,
+            resources,
+            chats,
+            events,
+            tags_of(questions),
+            firsts=firsts,
+            notes=notes,
+            value_stories=value_stories,
+            due_for_review=due,
+            facilitators=facilitators,
         )
 
 
@@ -471,4 +526,12 @@ def section_for(reader: Reader, community: Community, start: datetime, end: date
         for p in ranked.firsts
         if start <= p.created_at < end and p.author_id != reader.user_id and p.thread_id not in muted
     ][:MAX_FIRSTS]
+    # And realised value: what changed for members, in their words, when they let the digest say it.
+    section.value_stories = [
+        n
+        for n in ranked.value_stories
+        if start <= n.created_at < end and n.author_id != reader.user_id and n.thread_id not in muted
+    ][:MAX_VALUES]
+    if reader.user_id in pool.facilitators.get(community.pk, ()):
+        section.due_for_review = pool.due_for_review.get(community.pk, [])[:MAX_DUE_FOR_REVIEW]
     return section

@@ -21,7 +21,18 @@ from digests import content
 from digests.content import Section
 
 # The Section lists that hold items; each names its item templates.
-KINDS = ("for_you", "questions", "threads", "stories", "firsts", "replies", "chats", "events", "resources")
+KINDS = (
+    "for_you",
+    "questions",
+    "threads",
+    "stories",
+    "firsts",
+    "value_stories",
+    "replies",
+    "chats",
+    "events",
+    "resources",
+)
 # Which of the pool's notes (excerpts, answers, "in practice") an entry of each kind shows.
 NOTE_KINDS = {"questions": "thread", "threads": "thread", "stories": "thread", "resources": "resource"}
 # The HTML entries are autoescaped, the plain-text ones not (core/jinja.py: by the file's extension).

@@ -119,6 +119,9 @@ def _describe(row: Row) -> None:
         elif kind == Kind.HELD:
             row.who = _names(items)
             row.says = "wrote posts held for review in" if several else "wrote a post held for review in"
+        elif kind == Kind.PRACTICE_ASK:
+            # Nobody did anything: the loop asks how the thing they said they'd try went.
+            row.says = "Did you try it? What happened? You said you'd try something from"
         elif kind == Kind.REMINDER:
             # Set by the person on a bookmark (bookmarks.services): nobody else did anything.
             row.says = "Reminder you set:"
@@ -150,6 +153,9 @@ def rows(notes: list[Notification], limit: int | None = None) -> list[Row]:
 
 def target_url(note: Notification) -> str:
     """Where a notification leads (a path): the post's permalink (right page, right anchor), the event, the queue."""
+    if note.kind == Kind.PRACTICE_ASK and note.post is not None:
+        # The report-back form of the resource this discussion is about (practice/urls.py).
+        return reverse("practice:ask", kwargs={"thread_id": note.post.thread_id})
     if note.post_id is not None:
         return reverse("discussions:post", kwargs={"pk": note.post_id})
     if note.event is not None:

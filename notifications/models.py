@@ -80,6 +80,8 @@ class Notification(models.Model):
         FLAGGED = "flagged", "flagged a post"
         HELD = "held", "wrote a post held for review"
         REMINDER = "reminder", "reminder you set"
+        # The practice loop (practice/services.py): "Did you try it?", about the resource's discussion's opening post.
+        PRACTICE_ASK = "practice_ask", "asked: did you try it?"
 
     FACILITATOR_KINDS = FACILITATOR_KINDS
     EVENT_KINDS = EVENT_KINDS

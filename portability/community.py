@@ -708,10 +708,12 @@ class _Restorer:
                 "pin_position",
             )
         }
+        added_by = self.person(entry["added_by"])
         resource = Resource(
             community=community,
             kind=Resource.Kind(entry["kind"]),
-            added_by=self.person(entry["added_by"]),
+            added_by=added_by,
+            owner=added_by,  # the creator owns it, as when added here
             created_at=_when(entry["created_at"]),
             updated_at=_when(entry["updated_at"]),
             removed_at=_when(entry["removed_at"]),

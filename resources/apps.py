@@ -10,9 +10,12 @@ class ResourcesConfig(AppConfig):
         from communities import panels
         from core import demo as demo_data
         from core import rerender as rerendering
-        from resources import contributions, demo, exposure, rerender, views
+        from discussions import post_extras
+        from resources import contributions, demo, exposure, rerender, thread_links, views
 
         panels.register("community", views.pinned_panel)
+        panels.register("dashboard", views.due_panel)
+        post_extras.register(thread_links.mark_opening_post, "resources/_thread_resources.html")
         profile.register(contributions.resource_contributions)
         community_exposure.register(exposure.resource_exposure)
         demo_data.register(self.label, lambda made: demo.seed_resources(made["people"]))

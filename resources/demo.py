@@ -32,6 +32,7 @@ LIBRARY: dict[str, list[tuple[str, bool, dict[str, Any], list[str]]]] = {
                 "in_practice": "- Score at the same time as routine observations, so it isn't an extra round.\n"
                 "- Re-score 30-60 minutes after giving analgesia.\n"
                 "- Watch for: scores that stay high after treatment; ask the family what 'sore' looks like.",
+                "try_this": "On your next shift, score one confused patient with the behavioural scale at obs time.",
             },
             ["assessment", "delirium"],
         ),
@@ -91,6 +92,8 @@ LIBRARY: dict[str, list[tuple[str, bool, dict[str, Any], list[str]]]] = {
                 "citation_year": 2023,
                 "summary": "People who followed a graded plan did more of what mattered to them at six months.",
                 "in_practice": "Agree the baseline together, increase by small planned steps, celebrate the steps.",
+                "citation_link": "PMID: 12345678",
+                "try_this": "With your next new patient, agree one baseline activity and a first small step.",
             },
             ["pacing"],
         ),

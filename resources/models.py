@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -26,6 +29,12 @@ class ResourceQuerySet(models.QuerySet["Resource"]):
 class Resource(models.Model):
     """One piece of the community's shared repertoire."""
 
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        ENDORSED = "endorsed", "Endorsed"
+        SUPERSEDED = "superseded", "Superseded"
+
     class Kind(models.TextChoices):
         RESEARCH = "research", "Research summary"
         TOOL = "tool", "Tool or template"
@@ -50,6 +59,8 @@ class Resource(models.Model):
     summary_html = models.TextField(blank=True)
     in_practice = models.TextField("in practice", blank=True, max_length=10_000)
     in_practice_html = models.TextField(blank=True)
+    # Research-to-practice loop: one concrete thing a reader can try (the practice app asks how it went).
+    try_this = models.CharField("try this", max_length=500, blank=True)
     # core.markup.RENDER_VERSION of the three *_html fields; rerender_markup picks up rows behind it.
     render_version = models.PositiveSmallIntegerField(default=0, editable=False)
     # Search: plain text of every field (SQLite fallback and snippets) and,
@@ -76,6 +87,21 @@ class Resource(models.Model):
         "discussions.Thread", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # The repertoire's life: a draft (its owner and facilitators see it), published, endorsed by a
+    # facilitator, or superseded by a newer resource of the same community.
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    endorsed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    endorsed_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    review_by = models.DateField("review by", null=True, blank=True)
+
     objects = ResourceQuerySet.as_manager()
 
     class Meta:
@@ -94,6 +120,10 @@ class Resource(models.Model):
             models.Index(
                 fields=["community", "pin_position"], name="resource_pinned", condition=Q(pin_position__isnull=False)
             ),
+            # Facilitators' "due for review" list and digest section.
+            models.Index(
+                fields=["community", "review_by"], name="resource_review_by", condition=Q(review_by__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -110,6 +140,63 @@ class Resource(models.Model):
     def is_research(self) -> bool:
         return self.kind == self.Kind.RESEARCH
 
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.status == self.Status.SUPERSEDED
+
+    @property
+    def is_endorsed(self) -> bool:
+        return self.status == self.Status.ENDORSED
+
+    @property
+    def citation_href(self) -> str:
+        """Where the citation leads: a DOI at doi.org, a PMID at PubMed, a link as it is (no fetching)."""
+        return citation_href(self.citation_link)
+
+
+# Research summaries cite a paper by DOI ("10.1000/xyz123", "doi:…", "https://doi.org/…") or by
+# PubMed id ("PMID: 12345678" or the digits); a plain https link is still accepted.
+DOI_RE = re.compile(r"^10\.\d{4,9}/[^\s\x00-\x1f<>\"]{1,250}$")
+PMID_RE = re.compile(r"^[1-9]\d{0,8}$")
+
+
+def normalise_citation(text: str) -> tuple[str, str] | None:
+    """("doi"|"pmid"|"url", canonical value) for a citation, or None if it is neither."""
+    value = text.strip()
+    lowered = value.lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
+        if lowered.startswith(prefix):
+            value = value[len(prefix) :].strip()
+            lowered = value.lower()
+            break
+    if DOI_RE.match(value):
+        return ("doi", value)
+    for prefix in ("pmid:", "pmid"):
+        if lowered.startswith(prefix):
+            value = value[len(prefix) :].strip()
+            break
+    if PMID_RE.match(value):
+        return ("pmid", value)
+    if lowered.startswith("https://") and not any(c.isspace() for c in value):
+        return ("url", value)
+    return None
+
+
+def citation_href(text: str) -> str:
+    found = normalise_citation(text) if text else None
+    if found is None:
+        return ""
+    kind, value = found
+    if kind == "doi":
+        return "https://doi.org/" + quote(value, safe="/:;()._-")
+    if kind == "pmid":
+        return f"https://pubmed.ncbi.nlm.nih.gov/{value}/"
+    return value
+
 
 class ResourceReaction(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="reactions")
@@ -122,3 +209,58 @@ class ResourceReaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} found resource {self.resource_id} helpful"
+
+
+class ResourceReview(models.Model):
+    """A facilitator's review: what they checked, and when to look again."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    checked = models.TextField(max_length=2_000)
+    next_review_by = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"review of resource {self.resource_id}"
+
+
+class ResourceFileVersion(models.Model):
+    """An earlier file of a resource, kept when a new one replaced it."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="file_versions")
+    file = models.FileField(upload_to="resources/%Y/%m/", max_length=300)
+    file_name = models.CharField(max_length=200)
+    file_type = models.CharField(max_length=120)
+    file_size = models.PositiveBigIntegerField(default=0)
+    replaced_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-replaced_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ResourceThread(models.Model):
+    """A discussion a resource grew out of ("produced by") or that discusses it ("discussed in")."""
+
+    class Relation(models.TextChoices):
+        PRODUCED_BY = "produced_by", "Produced by"
+        DISCUSSED_IN = "discussed_in", "Discussed in"
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="thread_links")
+    thread = models.ForeignKey("discussions.Thread", on_delete=models.CASCADE, related_name="resource_links")
+    relation = models.CharField(max_length=12, choices=Relation.choices)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resource", "thread", "relation"], name="one_link_per_relation")]
+        indexes = [models.Index(fields=["thread", "relation"], name="resource_thread_by_thread")]
+
+    def __str__(self) -> str:
+        return f"resource {self.resource_id} {self.relation} thread {self.thread_id}"

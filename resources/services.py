@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
@@ -21,9 +24,11 @@ from discussions import services as discussions
 from discussions.models import Thread
 from resources import signals
 from resources.files import check_upload, make_preview, stored_name
-from resources.models import Resource, ResourceReaction
+from resources.models import Resource, ResourceFileVersion, ResourceReaction, ResourceReview, ResourceThread
 
 TEXT_FIELDS = ("description", "summary", "in_practice")
+# A removed resource can be restored by a facilitator for this long; then purge_removed deletes it.
+RESTORE_WINDOW = timedelta(days=30)
 MAX_TAGS = 8
 
 
@@ -48,7 +53,7 @@ def render_fields(resource: Resource) -> None:
         )
         if v
     )
-    resource.search_text = "\n".join(filter(None, [*texts, citation, resource.file_name]))
+    resource.search_text = "\n".join(filter(None, [*texts, resource.try_this, citation, resource.file_name]))
 
 
 def index_resource(resource: Resource) -> None:
@@ -70,11 +75,18 @@ def _attach(resource: Resource, upload: UploadedFile) -> None:
 
 
 def add_resource(
-    user: User, community: Community, *, fields: dict[str, Any], tags: list[str], upload: UploadedFile | None = None
+    user: User,
+    community: Community,
+    *,
+    fields: dict[str, Any],
+    tags: list[str],
+    upload: UploadedFile | None = None,
+    draft: bool = False,
 ) -> Resource:
     if not policy.can_add_resource(user, community):
         raise ResourceError("Only members can add to this library.")
-    resource = Resource(community=community, added_by=user, **fields)
+    status = Resource.Status.DRAFT if draft else Resource.Status.PUBLISHED
+    resource = Resource(community=community, added_by=user, owner=user, status=status, **fields)
     render_fields(resource)
     if upload is not None:
         _attach(resource, upload)
@@ -97,7 +109,9 @@ def edit_resource(
 ) -> Resource:
     if not policy.can_edit_resource(user, resource):
         raise ResourceError("You can't edit this resource.")
-    old_files = (resource.file.name, resource.preview.name) if upload is not None else ()
+    # A replaced file is kept as an earlier version (restorable); only its preview goes.
+    earlier = _earlier_version(user, resource) if upload is not None and resource.file else None
+    old_files = (resource.preview.name,) if upload is not None else ()
     for name, value in fields.items():
         setattr(resource, name, value)
     render_fields(resource)
@@ -107,6 +121,8 @@ def edit_resource(
     resource.updated_at = timezone.now()
     with transaction.atomic():
         resource.save()
+        if earlier is not None:
+            earlier.save()
         resource.tags.set(tags[:MAX_TAGS])
         index_resource(resource)
         pagecache.touched(resource.community)
@@ -120,6 +136,17 @@ def edit_resource(
     return resource
 
 
+def _earlier_version(user: User, resource: Resource) -> ResourceFileVersion:
+    return ResourceFileVersion(
+        resource=resource,
+        file=resource.file.name,
+        file_name=resource.file_name,
+        file_type=resource.file_type,
+        file_size=resource.file_size,
+        replaced_by=user,
+    )
+
+
 def _discard_files(resource: Resource) -> None:
     for f in (resource.file, resource.preview):
         if f and f.name:
@@ -130,7 +157,8 @@ def _discard_files(resource: Resource) -> None:
 def remove_resource(user: User, resource: Resource) -> Resource:
     if not policy.can_remove_resource(user, resource):
         raise ResourceError("You can't remove this resource.")
-    Resource.objects.filter(pk=resource.pk).update(removed_at=timezone.now(), pin_position=None)
+    _unpin(resource)
+    Resource.objects.filter(pk=resource.pk).update(removed_at=timezone.now())
     pagecache.touched(resource.community)
     audit.record(
         resource.community, user, "resource.remove", target_user=resource.added_by, detail=_described(resource)
@@ -146,12 +174,13 @@ def set_pin(user: User, resource: Resource, action: str) -> None:
     if not policy.can_pin_resource(user, resource):
         raise ResourceError("Only facilitators can pin resources.")
     pinned = Resource.objects.filter(community=community, pin_position__isnull=False, removed_at__isnull=True)
+    if action == "pin" and resource.status not in (Resource.Status.PUBLISHED, Resource.Status.ENDORSED):
+        raise ResourceError("Only a current, published resource can be pinned.")
     if action == "pin" and resource.pin_position is None:
         last = pinned.aggregate(m=Max("pin_position"))["m"] or 0
         Resource.objects.filter(pk=resource.pk).update(pin_position=last + 1)
     elif action == "unpin" and resource.pin_position is not None:
-        Resource.objects.filter(pk=resource.pk).update(pin_position=None)
-        pinned.filter(pin_position__gt=resource.pin_position).update(pin_position=F("pin_position") - 1)
+        _unpin(resource)
     elif action in ("up", "down") and resource.pin_position is not None:
         target = resource.pin_position + (-1 if action == "up" else 1)
         neighbour = pinned.filter(pin_position=target).first()
@@ -214,3 +243,192 @@ def start_discussion(user: User, resource: Resource) -> Thread:
 
 def _escape_md(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|" else ch for ch in text)
+
+
+def _unpin(resource: Resource) -> None:
+    """Take ``resource`` out of the pinned strip, keeping the others' positions dense (inside a transaction)."""
+    position = Resource.objects.filter(pk=resource.pk).values_list("pin_position", flat=True).first()
+    if position is None:
+        return
+    Resource.objects.filter(pk=resource.pk).update(pin_position=None)
+    Resource.objects.filter(community_id=resource.community_id, pin_position__gt=position).update(
+        pin_position=F("pin_position") - 1
+    )
+    resource.pin_position = None
+
+
+def _locked(resource: Resource) -> Resource:
+    locked = Resource.objects.select_for_update().select_related("community").get(pk=resource.pk)
+    return locked
+
+
+@transaction.atomic
+def publish_resource(user: User, resource: Resource) -> Resource:
+    """A draft goes out to the library."""
+    resource = _locked(resource)
+    if not policy.can_publish_resource(user, resource):
+        raise ResourceError("Only its owner or a facilitator can publish this resource.")
+    if not resource.is_draft:
+        return resource
+    resource.status = Resource.Status.PUBLISHED
+    resource.updated_at = timezone.now()
+    resource.save(update_fields=["status", "updated_at"])
+    pagecache.touched(resource.community)
+    audit.record(resource.community, user, "resource.publish", target_user=resource.owner, detail=_described(resource))
+    return resource
+
+
+@transaction.atomic
+def endorse_resource(user: User, resource: Resource) -> Resource:
+    """A facilitator vouches for the resource: endorsed, with their name and the date."""
+    resource = _locked(resource)
+    if not policy.can_endorse_resource(user, resource):
+        raise ResourceError("Only facilitators can endorse resources.")
+    if resource.is_superseded:
+        raise ResourceError("A superseded resource can't be endorsed; endorse the one that replaces it.")
+    resource.status = Resource.Status.ENDORSED
+    resource.endorsed_by = user
+    resource.endorsed_at = timezone.now()
+    resource.save(update_fields=["status", "endorsed_by", "endorsed_at"])
+    pagecache.touched(resource.community)
+    audit.record(resource.community, user, "resource.endorse", target_user=resource.owner, detail=_described(resource))
+    return resource
+
+
+@transaction.atomic
+def supersede_resource(user: User, resource: Resource, replacement: Resource) -> Resource:
+    """``resource`` is replaced by ``replacement`` (same community, visible to ``user``): it leaves pins and digests."""
+    community = Community.objects.select_for_update().get(pk=resource.community_id)
+    resource = _locked(resource)
+    if not policy.can_supersede_resource(user, resource):
+        raise ResourceError("Only facilitators can mark resources as superseded.")
+    replacement = Resource.objects.select_related("community").filter(pk=replacement.pk).first() or replacement
+    if (
+        replacement.pk == resource.pk
+        or replacement.community_id != community.pk
+        or not policy.can_view_resource(user, replacement)
+        or replacement.is_draft
+    ):
+        raise ResourceError("Choose a published resource of this library to replace it.")
+    if replacement.superseded_by_id == resource.pk:
+        raise ResourceError("That resource is itself replaced by this one.")
+    _unpin(resource)
+    resource.status = Resource.Status.SUPERSEDED
+    resource.superseded_by = replacement
+    resource.updated_at = timezone.now()
+    resource.save(update_fields=["status", "superseded_by", "updated_at"])
+    pagecache.touched(community)
+    audit.record(
+        community,
+        user,
+        "resource.supersede",
+        target_user=resource.owner,
+        detail=_described(resource, f"replaced by “{replacement.title}”"),
+    )
+    return resource
+
+
+@transaction.atomic
+def record_review(user: User, resource: Resource, *, checked: str, next_review_by: date) -> ResourceReview:
+    """A facilitator's review: what was checked, and the next date to look again."""
+    resource = _locked(resource)
+    if not policy.can_review_resource(user, resource):
+        raise ResourceError("Only facilitators can review resources.")
+    if next_review_by <= timezone.localdate():
+        raise ResourceError("The next review date must be in the future.")
+    review = ResourceReview.objects.create(
+        resource=resource, reviewer=user, checked=checked, next_review_by=next_review_by
+    )
+    Resource.objects.filter(pk=resource.pk).update(review_by=next_review_by)
+    resource.review_by = next_review_by
+    pagecache.touched(resource.community)
+    audit.record(resource.community, user, "resource.review", target_user=resource.owner, detail=_described(resource))
+    return review
+
+
+@transaction.atomic
+def restore_resource(user: User, resource: Resource, *, now: datetime | None = None) -> Resource:
+    """A removed resource back in the library, within ``RESTORE_WINDOW`` of its removal (unpinned)."""
+    resource = _locked(resource)
+    if not policy.can_restore_resource(user, resource.community):
+        raise ResourceError("Only facilitators can restore removed resources.")
+    now = now or timezone.now()
+    if resource.removed_at is None:
+        return resource
+    if resource.removed_at < now - RESTORE_WINDOW:
+        raise ResourceError("This resource was removed more than 30 days ago and can't be restored.")
+    resource.removed_at = None
+    resource.save(update_fields=["removed_at"])
+    pagecache.touched(resource.community)
+    audit.record(resource.community, user, "resource.restore", target_user=resource.owner, detail=_described(resource))
+    return resource
+
+
+def purge_removed(now: datetime | None = None) -> int:
+    """Delete resources removed longer than ``RESTORE_WINDOW`` ago, with their files and earlier versions."""
+    now = now or timezone.now()
+    purged = 0
+    for resource in Resource.objects.filter(removed_at__lt=now - RESTORE_WINDOW).order_by("pk")[:500]:
+        names = [resource.file.name, resource.preview.name]
+        names += list(resource.file_versions.values_list("file", flat=True))
+        with transaction.atomic():
+            resource.delete()
+            transaction.on_commit(partial(_delete_files, resource.file.storage, names))
+        purged += 1
+    return purged
+
+
+def _delete_files(storage: Storage, names: list[str]) -> None:
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+@transaction.atomic
+def restore_file_version(user: User, version: ResourceFileVersion) -> Resource:
+    """An earlier file becomes the current one again; the current one becomes an earlier version."""
+    resource = _locked(version.resource)
+    if not policy.can_edit_resource(user, resource):
+        raise ResourceError("You can't change this resource's file.")
+    if resource.file:
+        _earlier_version(user, resource).save()
+    old_preview = resource.preview.name
+    resource.file = version.file.name
+    resource.file_name, resource.file_type, resource.file_size = version.file_name, version.file_type, version.file_size
+    resource.preview = None
+    if version.file_type.startswith("image/"):
+        with version.file.open("rb") as f:
+            preview = make_preview(f)
+        if preview is not None:
+            resource.preview.save(preview.name, preview, save=False)
+    resource.updated_at = timezone.now()
+    resource.save()
+    version.delete()
+    pagecache.touched(resource.community)
+    audit.record(
+        resource.community, user, "resource.file_restore", target_user=resource.owner, detail=_described(resource)
+    )
+    storage = resource.file.storage
+    transaction.on_commit(lambda: storage.delete(old_preview) if old_preview else None)
+    return resource
+
+
+def link_thread(user: User, resource: Resource, thread: Thread, relation: str) -> ResourceThread:
+    """The resource was produced by / is discussed in ``thread`` (a facilitator or the owner; same community)."""
+    if relation not in ResourceThread.Relation.values:
+        raise ResourceError("Say whether the discussion produced the resource or discusses it.")
+    if not policy.can_link_thread_to_resource(user, resource, thread):
+        raise ResourceError("Link a discussion of this community that you can see.")
+    with transaction.atomic():
+        link, _ = ResourceThread.objects.get_or_create(
+            resource=resource, thread=thread, relation=relation, defaults={"linked_by": user}
+        )
+        pagecache.touched(resource.community)
+    return link
+
+
+def unlink_thread(user: User, link: ResourceThread) -> None:
+    if not policy.can_link_thread_to_resource(user, link.resource, link.thread):
+        raise ResourceError("You can't change this resource's discussions.")
+    link.delete()
+    pagecache.touched(link.resource.community)

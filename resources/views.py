@@ -8,7 +8,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import signed_in
@@ -18,9 +19,9 @@ from core import drafts, ratelimit
 from core.http import HtmxRequest, harden_file_response
 from core.refusals import Refused
 from discussions.models import Thread
-from resources import queries, services
-from resources.forms import ResourceForm
-from resources.models import Resource
+from resources import extras, queries, services
+from resources.forms import LinkThreadForm, ResourceForm, ReviewForm, SupersedeForm
+from resources.models import Resource, ResourceFileVersion, ResourceThread
 
 PER_PAGE = 20
 
@@ -36,16 +37,25 @@ def _with_discussions(user, community: Community, cards) -> list[Resource]:
 def library(request: HttpRequest, slug: str) -> HttpResponse:
     community = policy.get_community_or_404(request.user, slug)
     kind = request.GET.get("kind", "")
+    kind = kind if kind in Resource.Kind.values else ""
     tag = request.GET.get("tag", "")[:40]
     sort = request.GET.get("sort", "newest")
     sort = sort if sort in queries.SORTS else "newest"
-    rest = queries.library_cards(community, kind=kind if kind in Resource.Kind.values else "", tag=tag, sort=sort)
+    status = request.GET.get("status", "")
+    status = status if status in queries.STATUSES else ""
+    rest = queries.library_cards(community, kind=kind, tag=tag, sort=sort, status=status, viewer=request.user)
     page = Paginator(rest, PER_PAGE).get_page(request.GET.get("page"))
     for resource in page:
         resource.community = community
     _with_discussions(request.user, community, page)
-    pinned = queries.pinned_cards(community) if not (kind or tag) and page.number == 1 else []
-    _with_discussions(request.user, community, pinned)
+    if kind or tag or status:
+        # Filtered, the matching pinned resources lead the same list (queries.library_cards): shown apart.
+        pinned = [r for r in page if r.pin_position is not None]
+        page.object_list = [r for r in page if r.pin_position is None]
+    else:
+        pinned = queries.pinned_cards(community) if page.number == 1 else []
+        _with_discussions(request.user, community, pinned)
+    can_curate = policy.can_moderate(request.user, community)
     context = {
         "community": community,
         "pinned": pinned,
@@ -53,9 +63,12 @@ def library(request: HttpRequest, slug: str) -> HttpResponse:
         "kind": kind,
         "tag": tag,
         "sort": sort,
+        "status": status,
+        "statuses": queries.STATUSES.items(),
         "kinds": Resource.Kind.choices,
         "can_add": policy.can_add_resource(request.user, community),
-        "can_curate": policy.can_moderate(request.user, community),
+        "can_curate": can_curate and not (kind or tag or status),
+        "can_restore": policy.can_restore_resource(request.user, community),
         "has_feeds": policy.has_public_feeds(community),
     }
     return render(request, "resources/library.html", context)
@@ -74,19 +87,48 @@ def pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
 
 
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    resource = policy.get_resource_or_404(request.user, Resource.objects.select_related("added_by", "thread"), slug, pk)
-    discussion = policy.linked_thread(request.user, resource.thread, beside=resource.community)
+    resource = policy.get_resource_or_404(request.user, queries.for_page(request.user), slug, pk)
+    community = resource.community
+    discussion = policy.linked_thread(request.user, resource.thread, beside=community)
+    replacement = resource.superseded_by
+    if replacement is not None:
+        replacement.community = community  # same community, by the service's check
+        if not policy.can_view_resource(request.user, replacement):
+            replacement = None
+    produced_by: list[ResourceThread] = []
+    discussed_in: list[ResourceThread] = []
+    for link in queries.thread_links(resource):
+        thread = policy.linked_thread(request.user, link.thread, beside=community)
+        if thread is not None:
+            link.shown_thread = thread  # type: ignore[attr-defined]  # for the template
+            (produced_by if link.relation == ResourceThread.Relation.PRODUCED_BY else discussed_in).append(link)
+    can_review = policy.can_review_resource(request.user, resource)
+    can_edit = policy.can_edit_resource(request.user, resource)
     context = {
-        "community": resource.community,
+        "community": community,
         "resource": resource,
+        "replacement": replacement,
         "tags": list(resource.tags.all()),
         "i_found_helpful": queries.found_helpful(resource, request.user),
-        "can_edit": policy.can_edit_resource(request.user, resource),
-        "can_pin": policy.can_pin_resource(request.user, resource),
+        "can_edit": can_edit,
+        "can_pin": policy.can_pin_resource(request.user, resource)
+        and not (resource.is_superseded or resource.is_draft),
         "can_react": policy.can_react_to_resource(request.user, resource),
+        "can_endorse": policy.can_endorse_resource(request.user, resource) and not resource.is_superseded,
+        "can_supersede": policy.can_supersede_resource(request.user, resource) and not resource.is_superseded,
+        "can_publish": resource.is_draft and policy.can_publish_resource(request.user, resource),
+        "can_review": can_review,
+        "can_link": policy.can_link_threads(request.user, resource),
+        "reviews": queries.reviews(resource) if can_review else [],
+        "versions": queries.file_versions(resource) if resource.file else [],
+        "produced_by": produced_by,
+        "discussed_in": discussed_in,
+        "link_form": LinkThreadForm(),
         "discussion": discussion,
         # A discussion moved where the viewer can't follow has no link here, and no second one starts.
         "can_discuss": resource.thread_id is None and policy.can_discuss_resource(request.user, resource),
+        # What apps above add (resources/extras.py), e.g. the resource's value notes.
+        "extras": extras.render_extras(request, resource),
     }
     return render(request, "resources/detail.html", context)
 
@@ -106,8 +148,9 @@ def _form_view(request: HttpRequest, community: Community, resource: Resource | 
                     fields=form.model_fields(),
                     tags=form.cleaned_data["tags"],
                     upload=upload,
+                    draft=form.cleaned_data.get("draft", False),
                 )
-                messages.success(request, "Added to the library.")
+                messages.success(request, "Saved as a draft." if resource.is_draft else "Added to the library.")
             else:
                 services.edit_resource(
                     signed_in(request),
@@ -249,3 +292,191 @@ def preview(request: HttpRequest, slug: str, pk: int) -> FileResponse:
     response = FileResponse(resource.preview.open("rb"), content_type="image/png")
     harden_file_response(response)
     return response
+
+
+def _signed_in_resource(request: HttpRequest, slug: str, pk: int, queryset=None) -> Resource:
+    resource = policy.get_resource_or_404(request.user, queryset or Resource.objects.all(), slug, pk)
+    if not request.user.is_authenticated:
+        raise Refused("Sign in first.")
+    return resource
+
+
+@require_POST
+def publish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = _signed_in_resource(request, slug, pk)
+    if not policy.can_publish_resource(request.user, resource):
+        raise Refused("Only its owner or a facilitator can publish this resource.")
+    services.publish_resource(signed_in(request), resource)
+    messages.success(request, "Published: it is in the library now.")
+    return redirect(resource.get_absolute_url())
+
+
+@require_POST
+def endorse(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = _signed_in_resource(request, slug, pk)
+    if not policy.can_endorse_resource(request.user, resource):
+        raise Refused("Only facilitators can endorse resources.")
+    try:
+        services.endorse_resource(signed_in(request), resource)
+    except services.ResourceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Endorsed.")
+    return redirect(resource.get_absolute_url())
+
+
+def supersede(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = _signed_in_resource(request, slug, pk)
+    if not policy.can_supersede_resource(request.user, resource):
+        raise Refused("Only facilitators can mark resources as superseded.")
+    form = SupersedeForm(request.POST or None, choices=queries.replacement_choices(resource))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.supersede_resource(signed_in(request), resource, form.cleaned_data["replacement"])
+        except services.ResourceError as exc:
+            form.add_error("replacement", str(exc))
+        else:
+            messages.success(request, "Marked as superseded: it left “Start here” and the digests.")
+            return redirect(resource.get_absolute_url())
+    return render(
+        request, "resources/supersede.html", {"community": resource.community, "resource": resource, "form": form}
+    )
+
+
+def review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = _signed_in_resource(request, slug, pk)
+    if not policy.can_review_resource(request.user, resource):
+        raise Refused("Only facilitators can review resources.")
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_review(
+                signed_in(request),
+                resource,
+                checked=form.cleaned_data["checked"],
+                next_review_by=form.cleaned_data["next_review_by"],
+            )
+        except services.ResourceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Review recorded.")
+            if request.POST.get("next") == "due":
+                return redirect("resources:due", slug=slug)
+            return redirect(resource.get_absolute_url())
+    context = {
+        "community": resource.community,
+        "resource": resource,
+        "form": form,
+        "next": "due" if "due" in (request.GET.get("next"), request.POST.get("next")) else "",
+    }
+    return render(request, "resources/review.html", context)
+
+
+def due(request: HttpRequest, slug: str) -> HttpResponse:
+    """Facilitators' list of resources whose review date has come."""
+    community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_moderate(request.user, community):
+        raise Refused("Only facilitators review the library.")
+    context = {"community": community, "due": queries.due_for_review(community, timezone.localdate())}
+    return render(request, "resources/due.html", context)
+
+
+def due_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+    if not policy.can_moderate(request.user, community):
+        return None
+    return panels.Panel(
+        "resources/_due_panel.html", {"due": queries.due_for_review(community, timezone.localdate())}, order=40
+    )
+
+
+@require_POST
+def link_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    resource = _signed_in_resource(request, slug, pk, Resource.objects.select_related("owner"))
+    form = LinkThreadForm(request.POST)
+    if form.is_valid():
+        thread = Thread.objects.select_related("community").filter(pk=form.cleaned_data["thread"]).first()
+        try:
+            if thread is None or not policy.can_view_thread(request.user, thread):
+                raise services.ResourceError("Link a discussion of this community that you can see.")
+            services.link_thread(signed_in(request), resource, thread, form.cleaned_data["relation"])
+        except services.ResourceError as exc:
+            form.add_error("thread", str(exc))
+        else:
+            messages.success(request, "The discussion is linked.")
+            return redirect(resource.get_absolute_url())
+    # A refused link: its own page, the form keeping what was typed.
+    context = {"community": resource.community, "resource": resource, "form": form}
+    return render(request, "resources/link_thread.html", context, status=400)
+
+
+@require_POST
+def unlink_thread(request: HttpRequest, slug: str, pk: int, link: int) -> HttpResponse:
+    resource = _signed_in_resource(request, slug, pk)
+    found = get_object_or_404(ResourceThread.objects.select_related("thread__community"), pk=link, resource=resource)
+    found.resource = resource
+    try:
+        services.unlink_thread(signed_in(request), found)
+    except services.ResourceError as exc:
+        raise Refused(str(exc)) from None
+    messages.success(request, "The link is removed.")
+    return redirect(resource.get_absolute_url())
+
+
+def removed(request: HttpRequest, slug: str) -> HttpResponse:
+    """Facilitators' list of removed resources they can still restore."""
+    community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_restore_resource(request.user, community):
+        raise Refused("Only facilitators see removed resources.")
+    since = timezone.now() - services.RESTORE_WINDOW
+    context = {"community": community, "removed": queries.removed_cards(community, since)}
+    return render(request, "resources/removed.html", context)
+
+
+@require_POST
+def restore(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_restore_resource(request.user, community):
+        raise Refused("Only facilitators can restore removed resources.")
+    resource = get_object_or_404(Resource, pk=pk, community=community, removed_at__isnull=False)
+    try:
+        services.restore_resource(signed_in(request), resource)
+    except services.ResourceError as exc:
+        messages.error(request, str(exc))
+        return redirect("resources:removed", slug=slug)
+    messages.success(request, f"“{resource.title}” is back in the library.")
+    return redirect(resource.get_absolute_url())
+
+
+def _version(request: HttpRequest, slug: str, pk: int, version: int) -> tuple[Resource, ResourceFileVersion]:
+    resource = policy.get_resource_or_404(request.user, Resource.objects.all(), slug, pk)
+    found = get_object_or_404(ResourceFileVersion, pk=version, resource=resource)
+    found.resource = resource
+    return resource, found
+
+
+def version_download(request: HttpRequest, slug: str, pk: int, version: int) -> FileResponse:
+    """An earlier file: the same check and headers as the current one."""
+    _, found = _version(request, slug, pk, version)
+    response = FileResponse(
+        found.file.open("rb"), as_attachment=True, filename=found.file_name, content_type=found.file_type
+    )
+    harden_file_response(response)
+    return response
+
+
+@require_POST
+def version_restore(request: HttpRequest, slug: str, pk: int, version: int) -> HttpResponse:
+    resource, found = _version(request, slug, pk, version)
+    if not request.user.is_authenticated:
+        return redirect_to_login(resource.get_absolute_url())
+    if not policy.can_edit_resource(request.user, resource):
+        raise Refused("You can't change this resource's file.")
+    services.restore_file_version(signed_in(request), found)
+    messages.success(request, f"“{found.file_name}” is the current file again.")
+    return redirect(resource.get_absolute_url())

@@ -28,8 +28,12 @@ def test_research_summary_is_added_pinned_to_the_top_found_and_discussed(page, l
     page.get_by_label("Research summary").check()
     page.get_by_label("Title", exact=True).fill("Sleep hygiene after surgery")
     page.get_by_label("Paper title").fill("Sleep disruption and post-operative pain: a demonstration cohort")
-    page.get_by_label("Plain-language summary").fill("Patients who slept worse reported **more pain** the next day.")
-    page.get_by_label("In practice").fill("- Cluster night-time observations\n- Ask about sleep at handover")
+    page.get_by_label("DOI or PMID").fill("PMID: 31978945")
+    page.get_by_label("The finding, in plain words").fill(
+        "Patients who slept worse reported **more pain** the next day."
+    )
+    page.get_by_label("So what for practice?").fill("- Cluster night-time observations\n- Ask about sleep at handover")
+    page.get_by_label(re.compile(r"^Try this")).fill("Ask one patient about their sleep at handover tonight.")
     page.get_by_label("Tags").fill("sleep")
     page.get_by_role("button", name="Add to the library").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sleep hygiene after surgery")

@@ -12,11 +12,7 @@ last test runs this file again on SQLite.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -34,6 +30,7 @@ from discussions.models import Post, ReadState, Thread
 from events import services as events
 from events.models import RSVP, Event
 from tests import factories
+from tests.sqlite import assert_passes_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -314,16 +311,4 @@ def test_counts_stop_at_the_cap(busy, world, monkeypatch):
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="this run is on SQLite already")
 def test_the_member_homes_statements_hold_on_sqlite_too():
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REQUIRE_SERVICES")}
-    root = Path(__file__).resolve().parent.parent
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", str(Path(__file__).relative_to(root))],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "failed" not in run.stdout
+    assert_passes_on_sqlite(__file__)

@@ -227,6 +227,7 @@ def _research(s) -> dict[str, str]:
         "citation_link": "10.1000/xyz",
         "summary": "It helps.",
         "in_practice": "Start small.",
+        "try_this": "Agree one small first step.",
         "tags": "exposure",
     }
 
@@ -457,6 +458,7 @@ CASES = [
             "citation_venue": Field(200, one_line),
             "summary": Field(10_000, markdown_field),
             "in_practice": Field(10_000, markdown_field),
+            "try_this": Field(500, one_line),
             "tags": Field(400, tag_list),
             "url": Field(500, None),
             "citation_year": Field(None, None),
@@ -702,6 +704,9 @@ def test_every_form_in_the_product_is_in_the_table():
         "LevelForm": "choices only; member actions are covered by the authorization matrix",
         "ThreadWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
         "CommunityWatchForm": "choices only; tests/test_watching.py sends unknown and hostile levels",
+        "ReviewForm": "tests/test_repertoire.py sends empty, past, far, invisible-character and oversized input",
+        "SupersedeForm": "choices only; tests/test_repertoire.py sends other libraries', drafts' and injected ids",
+        "LinkThreadForm": "tests/test_repertoire.py sends invisible threads, scripts, unknown ids and relations",
     }
     table = {
         "SignupExtraForm": "sign-up",

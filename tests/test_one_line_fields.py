@@ -190,6 +190,7 @@ def research(**changes) -> dict:
         "citation_link": "10.1000/xyz",
         "summary": "It helps.",
         "in_practice": "Start small.",
+        "try_this": "Agree one small first step.",
     }
     return {**data, **changes}
 
@@ -200,7 +201,7 @@ def research(**changes) -> dict:
         ("citation_authors", "Authors"),
         ("citation_title", "Paper title"),
         ("citation_venue", "Journal or venue"),
-        ("citation_link", "DOI or URL"),
+        ("citation_link", "DOI or PMID"),
     ],
 )
 def test_a_resources_citation_refuses_an_rtl_override(client, world, name, label):

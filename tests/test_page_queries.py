@@ -26,13 +26,17 @@ MEMBER_MAX = 12
 BUDGET = {
     "directory": 2,  # the count, the page of communities
     "community": 5,  # community, thread rows with their count, events, pinned cards, facilitators
-    "thread_first": 2,  # the thread with its community, the page of posts
-    "thread_last": 2,
+    # The thread with its community, the page of posts, the page's value notes (one query for all of
+    # them, through discussions.post_extras), and the resources the thread produced or discusses
+    # (resources' post_extras marker: every page, so the first and the last cost the same).
+    "thread_first": 4,
+    "thread_last": 4,
 }
 # Session, user, the thread (with membership, read marker and watching level), the posts (with
-# helpful marks and, through discussions.post_extras, the member's bookmarks), and the bell: a look
+# helpful marks and, through discussions.post_extras, the member's bookmarks; the page's value
+# notes), the resources the thread produced or discusses (resources' marker), and the bell: a look
 # for anything unread, then the count (this member has unread notifications).
-MEMBER_BUDGET = 6
+MEMBER_BUDGET = 7
 
 
 @pytest.fixture(autouse=True)

@@ -186,6 +186,10 @@ def samples(world, conversation):
         "id": str(world.member.pk),
         "url": "anything/",
         "filename": "picture.png",
+        "link": "1",
+        "version": "1",
+        "kind": "resource",
+        "thread_id": str(conversation.thread.pk),
         "esp": "mailgun",
     }
     ids = {"t/": conversation.thread.pk, "events/": event.pk, "library/": resource.pk, "p/": conversation.answer.pk}

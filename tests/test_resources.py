@@ -25,6 +25,7 @@ RESEARCH = {
     "citation_link": "10.1000/xyz123",
     "summary": "Behavioural scales were **reliable** when self-report failed.",
     "in_practice": "- Score at the same time as obs\n- Re-score after analgesia",
+    "try_this": "Score one confused patient with a behavioural scale on your next shift.",
     "tags": "assessment, delirium",
 }
 
@@ -45,7 +46,7 @@ def test_member_adds_a_research_summary_with_in_practice_section(client, world):
     resource = Resource.objects.get(title=RESEARCH["title"])
     assert response.status_code == 302 and response["Location"] == resource.get_absolute_url()
     page = client.get(resource.get_absolute_url()).content.decode()
-    assert "In practice" in page and "<li>Re-score after analgesia</li>" in page
+    assert "So what for practice?" in page and "<li>Re-score after analgesia</li>" in page
     assert "<strong>reliable</strong>" in page and "Okafor A, Lindqvist M" in page
     assert sorted(resource.tags.names()) == ["assessment", "delirium"]
     library = client.get("/c/commons/library/").content.decode()

@@ -53,6 +53,13 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert Resource.objects.filter(pin_position__isnull=False).count() >= 3
     assert Resource.objects.exclude(in_practice="").filter(kind="research").exists()
     assert Resource.objects.filter(kind="file").exclude(preview="").exists()
+    from practice.models import Commitment, ReportBack
+
+    # The practice loop: members who said they'd try a research summary, some who reported back.
+    assert Commitment.objects.count() >= 3 and ReportBack.objects.exclude(story="").count() >= 2
+    tried = Commitment.objects.first().resource
+    page = client.get(tried.get_absolute_url()).content.decode()
+    assert "Tried in practice" in page and "Tried it, and it helped" in page
     from events.models import Event
 
     past_chat = Event.objects.get(kind="chat", thread__isnull=False)

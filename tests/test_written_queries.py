@@ -15,9 +15,6 @@ ORM's converters.
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +36,7 @@ from discussions.queries import thread_for_reader
 from discussions.views.threads import thread_list_panel
 from resources.models import Resource
 from tests import factories
+from tests.sqlite import assert_passes_on_sqlite
 from tests.test_layers import RANK
 
 pytestmark = pytest.mark.django_db
@@ -427,16 +425,4 @@ def test_the_check_sees_a_statement_in_a_view(tmp_path):
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="this run is on SQLite already")
 def test_the_written_queries_hold_on_sqlite_too():
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REQUIRE_SERVICES")}
-    root = Path(__file__).resolve().parent.parent
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", str(Path(__file__).relative_to(root))],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "failed" not in run.stdout
+    assert_passes_on_sqlite(__file__)
