@@ -12,12 +12,12 @@ import json
 from collections.abc import Iterable
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import JSONObject, Lower
 
 from accounts.models import NAME_FIELDS, User, Viewer
 from communities.models import AuditEntry, Community, Invitation, Membership
-from core.db import Columns, fetch_all, one_or_none
+from core.db import Columns, M, fetch_all, one_or_none
 
 # The community and the reader's membership in one statement: every community
 # page asks for both. Its ORM twin (a FilteredRelation on memberships,
@@ -39,6 +39,21 @@ def community_and_membership(slug: str, user: Viewer) -> tuple[Community | None,
     if not rows:
         return None, None
     return _COMMUNITY_COLUMNS.build_present(rows[0]), _MEMBERSHIP_COLUMNS.build(rows[0], _COMMUNITY_COLUMNS.width)
+
+
+def with_viewer_membership(rows: QuerySet[M], user: Viewer) -> QuerySet[M]:
+    """``rows`` (of a model with a ``community``) with ``user``'s membership of each row's community
+    joined in, as ``viewer_membership`` (None when there is none): ``viewer_membership`` reads it."""
+    if not user.is_authenticated:
+        return rows
+    joined = FilteredRelation("community__memberships", condition=Q(community__memberships__user_id=user.pk))
+    return rows.select_related("community").annotate(viewer_membership=joined).select_related("viewer_membership")
+
+
+def viewer_membership(row: object) -> Membership | None:
+    """The membership ``with_viewer_membership`` joined to ``row`` (None when the viewer has none)."""
+    membership = getattr(row, "viewer_membership", None)
+    return membership if isinstance(membership, Membership) else None
 
 
 # The people who look after a community, as its page names them. Its ORM twin
