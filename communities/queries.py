@@ -47,7 +47,8 @@ def with_viewer_membership(rows: QuerySet[M], user: Viewer) -> QuerySet[M]:
     if not user.is_authenticated:
         return rows
     joined = FilteredRelation("community__memberships", condition=Q(community__memberships__user_id=user.pk))
-    return rows.select_related("community").annotate(viewer_membership=joined).select_related("viewer_membership")
+    joined_rows: QuerySet[M] = rows.select_related("community").annotate(viewer_membership=joined)
+    return joined_rows.select_related("viewer_membership")
 
 
 def viewer_membership(row: object) -> Membership | None:
