@@ -78,7 +78,7 @@ class EventSeries(models.Model):
 
     @property
     def rule_text(self) -> str:
-        """"Every week on Monday, 10 times": how the series repeats, as its pages say it."""
+        """ "Every week on Monday, 10 times": how the series repeats, as its pages say it."""
         from events import recurrence
 
         return recurrence.describe(self)

@@ -75,7 +75,7 @@ FEED_LOOKBACK = timedelta(days=90)
 
 def _for_feed(events: QuerySet[Event]) -> QuerySet[Event]:
     """Events for a feed: the last 90 days and everything ahead."""
-    return events.filter(starts_at__gte=timezone.now() - FEED_LOOKBACK).select_related("community")
+    return events.filter(starts_at__gte=timezone.now() - FEED_LOOKBACK).select_related("community", "series")
 
 
 def community_feed(community: Community) -> QuerySet[Event]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from typing import Protocol
 
 from dateutil import rrule
@@ -60,18 +61,13 @@ def _rule(series: SeriesLike) -> rrule.rrule:
     last = series.start_date + MAX_SPAN
     if series.until is not None:
         last = min(last, series.until)
-    return rrule.rrule(
-        dtstart=start,
-        until=datetime.combine(last, time.max),
-        count=min(series.count or MAX_OCCURRENCES, MAX_OCCURRENCES),
-        cache=False,
-        **kwargs,
-    )
+    return rrule.rrule(dtstart=start, until=datetime.combine(last, time.max), cache=False, **kwargs)
 
 
 def rule_dates(series: SeriesLike) -> list[date]:
     """Every date of the rule, skipped ones included (at most MAX_OCCURRENCES)."""
-    return [moment.date() for moment in _rule(series)]
+    limit = min(series.count or MAX_OCCURRENCES, MAX_OCCURRENCES)
+    return [moment.date() for moment in islice(_rule(series), limit)]
 
 
 def occurrence_dates(series: SeriesLike) -> list[date]:

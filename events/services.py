@@ -474,9 +474,12 @@ def cancel_occurrence(actor: User, event: Event) -> Event:
 @transaction.atomic
 def edit_occurrence(actor: User, event: Event, *, fields: dict[str, Any], questions: list[PlannedQuestion]) -> Event:
     """ "This occurrence only": the occurrence no longer follows the series (iCal: an override with
-    RECURRENCE-ID); its RSVPs stay whatever changed (it is the same event, and its page says when)."""
+    RECURRENCE-ID). Its RSVPs stay if its time did not change; if it did, as in ``edit_following``."""
     event, series = _locked_occurrence(event)
+    moved = (event.starts_at, event.ends_at) != (fields["starts_at"], fields["ends_at"])
     event = update_event(actor, event, fields=fields, questions=questions, hosts=None)
+    if moved:
+        _clear_answers(event)
     Event.objects.filter(pk=event.pk).update(detached=True)
     event.detached = True
     series.sequence += 1

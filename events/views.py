@@ -162,7 +162,8 @@ def rsvp(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def event_ics(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     event = policy.get_event_or_404(request.user, Event.objects.all(), slug, pk)
-    return calendar.ics_response([event], event.title, f"event-{event.pk}.ics")
+    # One occurrence's own file holds that occurrence only; the feeds carry whole series.
+    return calendar.ics_response([event], event.title, f"event-{event.pk}.ics", series=False)
 
 
 def community_feed(request: HttpRequest, slug: str) -> HttpResponse:
