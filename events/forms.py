@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -110,11 +111,11 @@ class EventForm(Form):
             for name in ("repeat", "every", "weekdays", "month_week", "end_date", "count", "skip_dates"):
                 del self.fields[name]
 
-    def clean_skip_dates(self) -> list[date]:
+    def clean_skip_dates(self) -> list[dt.date]:
         days = []
         for number, token in enumerate(self.cleaned_data["skip_dates"].replace(",", "\n").split(), start=1):
             try:
-                days.append(date.fromisoformat(token))
+                days.append(dt.date.fromisoformat(token))
             except ValueError:
                 raise forms.ValidationError(f"Date {number}: write it as year-month-day, e.g. 2027-12-24.") from None
         if len(days) > MAX_SKIPPED:

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import Protocol
 
-from dateutil import rrule
+from dateutil import rrule  # type: ignore[import-untyped]  # no stubs in the environment
 
 MAX_OCCURRENCES = 200
 MAX_SPAN = timedelta(days=3 * 365 + 1)  # three years from the first date
