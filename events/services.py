@@ -523,6 +523,9 @@ def edit_following(
     split_day = event.occurrence_date
     assert split_day is not None
     earlier = [d for d in recurrence.rule_dates(old) if d < split_day]
+    new_start = fields["starts_at"].astimezone(recurrence.zone(fields["time_zone"])).date()
+    if earlier and new_start <= earlier[-1]:
+        raise EventError(f"The following occurrences must start after the previous one, on {earlier[-1]:%-d %B %Y}.")
     if earlier:
         new = EventSeries(community=old.community, created_by=old.created_by, uid=_new_uid())
         old.until, old.count = earlier[-1], None
@@ -569,10 +572,14 @@ def edit_following(
             moved += 1
         else:
             kept += 1
-        if day == split_day:
-            first = occurrence
-    _extend(new, today or split_day)
-    first.refresh_from_db()
+    _extend(new, today or min(split_day, new.start_date))
+    # The occurrence the form was opened on, or (moved to another day) the new series' first.
+    first = (
+        Event.objects.filter(series=new, occurrence_date__gte=min(split_day, new.start_date))
+        .order_by("occurrence_date")
+        .first()
+        or first
+    )
     return Split(first=first, kept=kept, moved=moved, dropped=dropped)
 
 

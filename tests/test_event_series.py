@@ -319,3 +319,43 @@ def test_time_left_wording_at_its_boundaries(ahead, said):
     now = datetime(2027, 8, 5, 11, 0, tzinfo=UTC)  # 12:00 in London (BST)
     assert events.time_left(now + ahead, now, "Europe/London") == said
     assert "an hour" not in events.time_left(now + ahead, now, "Europe/London")
+
+
+def test_moving_the_following_occurrences_to_another_day_calls_off_the_old_dates(client, world):
+    first = schedule(client, world, weekdays=["3"], date="2027-03-04", skip_dates="")  # Thursdays
+    rows = occurrences(first)
+    events.rsvp(world.member, rows[2], "going")  # Thu 18 March
+    client.force_login(world.facilitator)
+    form = {**WEEKLY, "scope": "following", "date": "2027-03-12", "weekdays": ["4"], "count": "", "skip_dates": ""}
+    response = client.post(f"/c/commons/events/{rows[1].pk}/edit/", {**form, "end_date": "2027-04-30"})
+    moved_to = Event.objects.get(occurrence_date=date(2027, 3, 12))
+    assert response["Location"] == moved_to.get_absolute_url()
+    assert "no longer on the new dates were called off" in client.get(response["Location"]).content.decode()
+    kept = Event.objects.filter(cancelled_at__isnull=True).order_by("starts_at")
+    assert [e.occurrence_date.weekday() for e in kept] == [3] + [4] * 8  # the 4th, then Fridays to 30 April
+    assert Event.objects.get(pk=rows[2].pk).is_cancelled  # someone was going: cancelled, and told
+    assert not Event.objects.filter(pk=rows[3].pk).exists()  # nobody answered: gone
+    assert OutboundEmail.objects.filter(kind="event.cancelled", to=world.member.email).count() == 1
+    # Not back onto or before the previous occurrence.
+    later = Event.objects.get(occurrence_date=date(2027, 3, 19))
+    html = client.post(f"/c/commons/events/{later.pk}/edit/", {**form, "end_date": "2027-04-30"}).content.decode()
+    assert "must start after the previous one, on 12 March 2027" in html and 'value="2027-03-12"' in html
+
+
+def test_a_monthly_rule_reads_back_the_same_dates_from_its_rrule():
+    series = EventSeries(
+        frequency="monthly",
+        month_week=2,
+        start_date=date(2027, 1, 12),
+        start_time=time(7, 30),
+        time_zone="America/New_York",
+        count=5,
+        skip_dates=[],
+    )
+    from icalendar import vRecur
+
+    text = vRecur(recurrence.ical_rule(series)).to_ical().decode()
+    assert text.startswith("FREQ=MONTHLY") and "BYDAY=2TU" in text
+    start = recurrence.local_start(series, series.start_date)
+    assert [d.date() for d in rrulestr(text, dtstart=start)] == recurrence.occurrence_dates(series)
+    assert recurrence.occurrence_dates(series)[-1] == date(2027, 5, 11)
