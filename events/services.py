@@ -400,7 +400,9 @@ def _extend(series: EventSeries, today: date) -> list[Event]:
         for day in recurrence.occurrence_dates(series)
         if today <= day <= horizon and day not in have
     ]
-    series.made_until = horizon
+    dates = recurrence.rule_dates(series)
+    # A series whose every date is made is left alone by the daily beat from then on.
+    series.made_until = date.max if not dates or dates[-1] <= horizon else horizon
     series.save(update_fields=["made_until"])
     return made
 

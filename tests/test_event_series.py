@@ -103,6 +103,8 @@ def test_a_monthly_series_on_the_last_weekday_with_an_end_date(client, world):
     assert events.extend_series(date(2027, 4, 1)) == 2
     assert events.extend_series(date(2027, 4, 1)) == 0
     assert occurrences(first)[-1].occurrence_date == date(2027, 6, 25)
+    first.series.refresh_from_db()
+    assert first.series.made_until == date.max  # all made: the daily beat skips it from now on
     assert first.series.rule_text == "Monthly on the last Friday, until 30 Jun 2027"
 
 
