@@ -318,6 +318,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "discussions.run_events",
         "schedule": 60.0,
     },
+    # Recurring events: occurrences exist 92 days ahead; each day adds the next (events/services.py).
+    "extend-series": {
+        "task": "events.extend_series",
+        "schedule": crontab(hour=1, minute=5),
+    },
     # Drafts nobody typed into for a month (core/drafts.py).
     "sweep-drafts": {
         "task": "copsite.sweep_drafts",

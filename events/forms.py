@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,8 +11,11 @@ from django import forms
 from accounts.forms import TimeZoneField
 from core.forms import Form
 from core.markup import MarkupError, render_markdown
-from events.models import Event
-from events.services import PlannedQuestion, parse_questions
+from events import recurrence
+from events.models import Event, EventSeries
+from events.services import PlannedQuestion, Repeat, _apply_repeat, parse_questions
+
+MAX_SKIPPED = 200
 
 
 class EventForm(Form):
@@ -20,6 +25,53 @@ class EventForm(Form):
     start_time = forms.TimeField(label="Starts at", widget=forms.TimeInput(attrs={"type": "time"}))
     duration = forms.IntegerField(label="Length in minutes", min_value=10, max_value=24 * 60, initial=60)
     time_zone = TimeZoneField(initial="UTC", help_text="The clock the date and time above are on.")
+    scope = forms.ChoiceField(
+        label="Change",
+        choices=[("this", "This occurrence only"), ("following", "This and following occurrences")],
+        widget=forms.RadioSelect,
+        initial="this",
+        help_text="Answers stay on occurrences whose time does not change; where it does, they are cleared "
+        "and those who answered are told.",
+    )
+    repeat = forms.ChoiceField(
+        label="Repeats",
+        required=False,
+        choices=[
+            ("", "Does not repeat"),
+            (EventSeries.Frequency.WEEKLY, "Weekly"),
+            (EventSeries.Frequency.MONTHLY, "Monthly, on the same weekday"),
+        ],
+    )
+    every = forms.IntegerField(label="Every how many weeks", required=False, min_value=1, max_value=12, initial=1)
+    weekdays = forms.TypedMultipleChoiceField(
+        label="On",
+        required=False,
+        coerce=int,
+        choices=list(enumerate(recurrence.WEEKDAY_NAMES)),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Weekly: the days it happens (the first date's day if none).",
+    )
+    month_week = forms.TypedChoiceField(
+        label="Which week of the month",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "The first date's"), (1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (-1, "Last")],
+        help_text="Monthly: e.g. the second Tuesday, or the last Friday.",
+    )
+    end_date = forms.DateField(
+        label="Ends on", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="At most 3 years."
+    )
+    count = forms.IntegerField(
+        label="Or after this many times", required=False, min_value=1, max_value=recurrence.MAX_OCCURRENCES
+    )
+    skip_dates = forms.CharField(
+        label="Dates to skip",
+        required=False,
+        max_length=3_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One date per line, e.g. 2027-12-24.",
+    )
     description = forms.CharField(
         required=False,
         max_length=10_000,
@@ -48,6 +100,84 @@ class EventForm(Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Hosted chats: one question per line, starting with its minute, e.g. “:05 What brought you here?”",
     )
+
+    def __init__(self, *args: Any, editing: Event | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.occurrence = editing is not None and editing.series_id is not None
+        if not self.occurrence:
+            del self.fields["scope"]
+        if editing is not None and not self.occurrence:
+            # A single event stays single: a series is scheduled as one.
+            for name in ("repeat", "every", "weekdays", "month_week", "end_date", "count", "skip_dates"):
+                del self.fields[name]
+
+    def clean_skip_dates(self) -> list[dt.date]:
+        days = []
+        for number, token in enumerate(self.cleaned_data["skip_dates"].replace(",", "\n").split(), start=1):
+            try:
+                days.append(dt.date.fromisoformat(token))
+            except ValueError:
+                raise forms.ValidationError(f"Date {number}: write it as year-month-day, e.g. 2027-12-24.") from None
+        if len(days) > MAX_SKIPPED:
+            raise forms.ValidationError(f"Skip at most {MAX_SKIPPED} dates.")
+        return days
+
+    def _clean_repeat(self, data: dict[str, Any]) -> Repeat | None:
+        """The series' rule, or None for a single event (or "this occurrence only")."""
+        if self.occurrence and data.get("scope") != "following":
+            return None
+        frequency = data.get("repeat")
+        if not frequency:
+            if self.occurrence:
+                self.add_error("repeat", "Choose how the following occurrences repeat.")
+            return None
+        first = data.get("date")
+        if first is None:
+            return None
+        weekdays = tuple(data.get("weekdays") or [first.weekday()])
+        month_week = data.get("month_week")
+        if frequency == EventSeries.Frequency.WEEKLY and first.weekday() not in weekdays:
+            self.add_error(
+                "weekdays",
+                f"The first date is a {recurrence.WEEKDAY_NAMES[first.weekday()]}: tick it, or move the date.",
+            )
+        if frequency == EventSeries.Frequency.MONTHLY:
+            week, last = recurrence.month_week_of(first)
+            if month_week is None:
+                month_week = week if week <= 4 else -1
+            if (month_week == -1 and not last) or (month_week != -1 and month_week != week):
+                nth = recurrence.ORDINALS[month_week]
+                self.add_error(
+                    "month_week",
+                    f"The first date is not the {nth} {recurrence.WEEKDAY_NAMES[first.weekday()]} of its month.",
+                )
+        until, count = data.get("end_date"), data.get("count")
+        if until is None and count is None and "count" not in self.errors and "end_date" not in self.errors:
+            self.add_error("count", "Say when the series ends: on a date, or after a number of times.")
+        if until is not None and count is not None:
+            self.add_error("count", "Choose one: an end date or a number of times.")
+        if until is not None and until < first:
+            self.add_error("end_date", "The series must end after its first date.")
+        if until is not None and until > first + recurrence.MAX_SPAN:
+            self.add_error("end_date", "A series can run for at most 3 years: schedule a new one after that.")
+        repeat = Repeat(
+            frequency=frequency,
+            interval=data.get("every") or 1,
+            weekdays=weekdays,
+            month_week=month_week,
+            until=until,
+            count=count,
+            skip_dates=tuple(d for d in data.get("skip_dates") or [] if d >= first),
+        )
+        if until is not None and not self.errors:
+            probe = EventSeries(start_date=first, start_time=data["start_time"], time_zone=data["time_zone"])
+            _apply_repeat(probe, replace(repeat, count=None))
+            dates = recurrence.rule_dates(probe)
+            if len(dates) >= recurrence.MAX_OCCURRENCES and dates[-1] < until:
+                self.add_error(
+                    "end_date", f"That makes more than {recurrence.MAX_OCCURRENCES} occurrences: end it sooner."
+                )
+        return repeat
 
     def clean_hashtag(self) -> str:
         tag = self.cleaned_data["hashtag"].strip()
@@ -84,6 +214,8 @@ class EventForm(Form):
             self.add_error("link", "A call needs its meeting link.")
         if data.get("kind") == Event.Kind.IN_PERSON and not data.get("place"):
             self.add_error("place", "Say where people meet.")
+        if "repeat" in self.fields:
+            data["repeat_rule"] = self._clean_repeat(data)
         return data
 
     def model_fields(self) -> dict[str, Any]:
@@ -110,7 +242,23 @@ class EventForm(Form):
 
         tz = zoneinfo.ZoneInfo(event.time_zone)
         local = event.starts_at.astimezone(tz)
+        series = event.series if event.series_id else None
+        repeat = {}
+        if series is not None:
+            day = event.occurrence_date or local.date()
+            left = series.count - len([d for d in recurrence.rule_dates(series) if d < day]) if series.count else None
+            repeat = {
+                "scope": "this",
+                "repeat": series.frequency,
+                "every": series.interval,
+                "weekdays": recurrence.weekday_list(series),
+                "month_week": series.month_week,
+                "end_date": series.until,
+                "count": left,
+                "skip_dates": "\n".join(d for d in series.skip_dates if d >= day.isoformat()),
+            }
         return {
+            **repeat,
             "title": event.title,
             "kind": event.kind,
             "date": local.date(),

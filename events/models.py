@@ -24,6 +24,66 @@ class EventQuerySet(models.QuerySet["Event"]):
         return self.filter(policy.visible_events_q(user))
 
 
+class EventSeries(models.Model):
+    """A recurring event: the rule its occurrences follow and what each one starts as.
+
+    Each occurrence is its own ``Event`` (own RSVPs, chat and record), made a
+    bounded window ahead (``recurrence.WINDOW``) and extended daily by the beat
+    task ``events.extend_series``. Dates and the start time are on the series'
+    own clock (``time_zone``): 18:00 stays 18:00 across a change of daylight
+    saving time. ``skip_dates`` are the occurrences that do not happen
+    (cancelled ones too); the iCal feed sends them as EXDATE.
+    """
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="event_series")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    uid = models.CharField(max_length=100, unique=True)
+    sequence = models.PositiveIntegerField(default=0)
+    # The rule.
+    frequency = models.CharField(max_length=8, choices=Frequency.choices)
+    interval = models.PositiveSmallIntegerField(default=1, help_text="Weekly: every this many weeks.")
+    weekdays = models.CharField(max_length=20, blank=True, help_text="Weekly: 0 (Monday) to 6, comma-separated.")
+    month_week = models.SmallIntegerField(null=True, blank=True, help_text="Monthly: 1 to 4, or -1 for the last.")
+    start_date = models.DateField()
+    start_time = models.TimeField()
+    duration = models.PositiveIntegerField(help_text="Minutes.")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    until = models.DateField(null=True, blank=True)
+    count = models.PositiveSmallIntegerField(null=True, blank=True)
+    skip_dates = models.JSONField(default=list, blank=True)
+    # What each new occurrence starts as (the event form's fields).
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, default="chat")
+    description = models.TextField(blank=True, max_length=10_000)
+    link = models.URLField(max_length=500, blank=True)
+    place = models.CharField(max_length=300, blank=True)
+    hashtag = models.CharField(max_length=60, blank=True)
+    welcome = models.TextField(blank=True, max_length=5_000)
+    questions = models.TextField(blank=True)
+    # Occurrences exist up to this date (the daily extension picks up from here).
+    made_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(until__isnull=False) | Q(count__isnull=False), name="series_ends"),
+        ]
+
+    def __str__(self) -> str:
+        return f"series {self.title}"
+
+    @property
+    def rule_text(self) -> str:
+        """ "Every week on Monday, 10 times": how the series repeats, as its pages say it."""
+        from events import recurrence
+
+        return recurrence.describe(self)
+
+
 class Event(models.Model):
     """A date on the community's calendar; a hosted chat also runs a live thread."""
 
@@ -55,6 +115,13 @@ class Event(models.Model):
     # Hosted chat state: the live thread and its welcome post, set once by the runner.
     thread = models.OneToOneField(Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="event")
     welcome = models.TextField(blank=True, max_length=5_000)
+    # An occurrence of a series: its date in the rule (iCal's RECURRENCE-ID, on the series' clock),
+    # and whether it was edited on its own ("this occurrence only") and no longer follows the series.
+    series = models.ForeignKey(
+        EventSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences"
+    )
+    occurrence_date = models.DateField(null=True, blank=True)
+    detached = models.BooleanField(default=False)
 
     objects = EventQuerySet.as_manager()
 
@@ -74,6 +141,10 @@ class Event(models.Model):
             models.Index(
                 fields=["starts_at", "ends_at"], name="event_time_idx", condition=Q(cancelled_at__isnull=True)
             ),
+        ]
+        constraints = [
+            # Materialising a series twice (two beats, a retry) makes each occurrence once.
+            models.UniqueConstraint(fields=["series", "occurrence_date"], name="one_event_per_series_date"),
         ]
 
     def __str__(self) -> str:

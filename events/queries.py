@@ -50,7 +50,7 @@ CALENDAR_PAST = 20
 
 def calendar(community: Community, now: datetime) -> tuple[list[Event], list[Event]]:
     """The community's calendar: what is ahead (soonest first) and what is over (latest first), with answers counted."""
-    events = with_rsvp_counts(Event.objects.filter(community=community).select_related("thread"))
+    events = with_rsvp_counts(Event.objects.filter(community=community).select_related("thread", "series"))
     upcoming = list(events.filter(ends_at__gte=now).order_by("starts_at")[:CALENDAR_UPCOMING])
     past = list(events.filter(ends_at__lt=now).order_by("-starts_at")[:CALENDAR_PAST])
     for event in upcoming + past:
@@ -60,7 +60,7 @@ def calendar(community: Community, now: datetime) -> tuple[list[Event], list[Eve
 
 def detailed_events() -> QuerySet[Event]:
     """Events as their page shows them (the chat thread, answers counted), for ``policy.get_event_or_404``."""
-    return with_rsvp_counts(Event.objects.select_related("thread"))
+    return with_rsvp_counts(Event.objects.select_related("thread", "series"))
 
 
 def answer_of(event: Event, user: Viewer) -> str | None:
@@ -75,7 +75,7 @@ FEED_LOOKBACK = timedelta(days=90)
 
 def _for_feed(events: QuerySet[Event]) -> QuerySet[Event]:
     """Events for a feed: the last 90 days and everything ahead."""
-    return events.filter(starts_at__gte=timezone.now() - FEED_LOOKBACK).select_related("community")
+    return events.filter(starts_at__gte=timezone.now() - FEED_LOOKBACK).select_related("community", "series")
 
 
 def community_feed(community: Community) -> QuerySet[Event]:

@@ -15,3 +15,15 @@ def run_events(now: str | None = None) -> dict[str, int]:
 
     instant = datetime.fromisoformat(now) if now else timezone.now()
     return {"questions": events.run_chats(instant), "reminders": events.send_reminders(instant)}
+
+
+@shared_task(name="events.extend_series", time_limit=600, soft_time_limit=540)
+def extend_series(today: str | None = None) -> int:
+    """Daily: every recurring series gets its occurrences up to 92 days ahead (idempotent)."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from events import services as events
+
+    return events.extend_series(date.fromisoformat(today) if today else timezone.localdate())

@@ -70,15 +70,29 @@ def event_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def _event_form(request: HttpRequest, community, event: Event | None) -> HttpResponse:
     initial = EventForm.initial_for(event) if event else {"time_zone": signed_in(request).time_zone}
-    form = EventForm(request.POST or None, initial=initial)
+    form = EventForm(request.POST or None, initial=initial, editing=event)
     if request.method == "POST" and form.is_valid():
         fields, questions = form.model_fields(), form.cleaned_data["questions"]
+        repeat = form.cleaned_data.get("repeat_rule")
+        actor = signed_in(request)
         try:
-            if event is None:
-                event = events.create_event(signed_in(request), community, fields=fields, questions=questions, hosts=[])
+            if event is None and repeat is not None:
+                event = events.create_series(actor, community, fields=fields, questions=questions, repeat=repeat)
+                messages.success(
+                    request, "Series scheduled: the occurrences of the next three months are on the calendar."
+                )
+            elif event is None:
+                event = events.create_event(actor, community, fields=fields, questions=questions, hosts=[])
                 messages.success(request, "Event scheduled.")
+            elif repeat is not None:
+                split = events.edit_following(actor, event, fields=fields, questions=questions, repeat=repeat)
+                event = split.first
+                messages.success(request, _split_message(split))
+            elif event.series_id is not None:
+                events.edit_occurrence(actor, event, fields=fields, questions=questions)
+                messages.success(request, "This occurrence is updated; the rest of the series is unchanged.")
             else:
-                events.update_event(signed_in(request), event, fields=fields, questions=questions, hosts=[])
+                events.update_event(actor, event, fields=fields, questions=questions, hosts=[])
                 messages.success(request, "Event updated. Calendars pick up the change.")
         except events.EventError as exc:
             form.add_error(None, str(exc))
@@ -86,6 +100,15 @@ def _event_form(request: HttpRequest, community, event: Event | None) -> HttpRes
             # Only a new event's form keeps a draft (events/event_form.html).
             return drafts.posted(request, redirect(event.get_absolute_url()))
     return render(request, "events/event_form.html", {"community": community, "form": form, "event": event})
+
+
+def _split_message(split: events.Split) -> str:
+    said = ["This and the following occurrences are updated."]
+    if split.moved:
+        said.append(f"{split.moved} moved to a new time: their answers were cleared and those who had answered told.")
+    if split.dropped:
+        said.append(f"{split.dropped} no longer on the new dates were called off.")
+    return " ".join(said)
 
 
 def create_event(request: HttpRequest, slug: str) -> HttpResponse:
@@ -98,7 +121,7 @@ def create_event(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def edit_event(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    event = policy.get_event_or_404(request.user, Event.objects.all(), slug, pk)
+    event = policy.get_event_or_404(request.user, Event.objects.select_related("series"), slug, pk)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not policy.can_manage_events(request.user, event.community):
@@ -113,7 +136,10 @@ def cancel_event(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(event.get_absolute_url())
         raise Refused("Only facilitators can cancel events.")
-    events.cancel_event(signed_in(request), event)
+    if event.series_id is not None:
+        events.cancel_occurrence(signed_in(request), event)
+    else:
+        events.cancel_event(signed_in(request), event)
     messages.success(request, "Event cancelled. Everyone going has been told.")
     return redirect(event.get_absolute_url())
 
@@ -136,7 +162,8 @@ def rsvp(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def event_ics(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     event = policy.get_event_or_404(request.user, Event.objects.all(), slug, pk)
-    return calendar.ics_response([event], event.title, f"event-{event.pk}.ics")
+    # One occurrence's own file holds that occurrence only; the feeds carry whole series.
+    return calendar.ics_response([event], event.title, f"event-{event.pk}.ics", series=False)
 
 
 def community_feed(request: HttpRequest, slug: str) -> HttpResponse:

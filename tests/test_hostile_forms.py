@@ -250,6 +250,25 @@ def _event_fields(s) -> dict[str, str]:
     }
 
 
+def _series_fields(s) -> dict[str, str]:
+    day = timezone.now().date() + timedelta(days=7)
+    return {
+        **_event_fields(s),
+        "date": day.isoformat(),
+        "repeat": "weekly",
+        "every": "1",
+        "weekdays": str(day.weekday()),
+        "count": "4",
+        "skip_dates": (day + timedelta(days=7)).isoformat(),
+    }
+
+
+def _series_saved(s):
+    from events.models import EventSeries
+
+    return _values(_newest(EventSeries), ["title", "description", "place", "hashtag", "welcome"])
+
+
 def _community_fields(slug: str) -> dict[str, str]:
     return {
         "name": "Night Shift",
@@ -496,6 +515,24 @@ CASES = [
             "date": Field(None, None),
         },
         saved=_event_saved,
+        shown_at=lambda s: _newest(Event).get_absolute_url(),
+    ),
+    FormCase(
+        "event series create",
+        "facilitator",
+        lambda s: "/c/commons/events/new/",
+        _series_fields,
+        {
+            "title": Field(200, one_line),
+            "repeat": Field(None, None),
+            "every": Field(None, None),
+            "weekdays": Field(None, None),
+            "month_week": Field(None, None),
+            "end_date": Field(None, None),
+            "count": Field(None, None),
+            "skip_dates": Field(3_000, None),
+        },
+        saved=_series_saved,
         shown_at=lambda s: _newest(Event).get_absolute_url(),
     ),
     FormCase(
