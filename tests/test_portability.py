@@ -633,3 +633,49 @@ def test_a_members_download_names_the_places_they_still_see_as_they_are_now(clie
     assert opening["thread_title"] == "Pain in delirium" and opening["community"] == "commons"
     assert "Ward Commons Network" in {m["community_name"] for m in data["memberships"]}
     assert "circle" in {m["community"] for m in data["memberships"]}  # still a member there
+
+
+def test_member_download_has_their_commitments_with_notes_report_backs_and_value_notes(client, world):
+    from value.items import Item
+
+    trial = factories.resource(
+        world.owner, world.public, kind="research", title="Hourly charting", try_this="Chart one patient hourly."
+    )
+    tried = practice.commit(world.member, trial, note=PRIVATE_NOTE, try_by=date(2026, 3, 1))
+    practice.report_back(world.member, tried, outcome="helped", story="Fewer calls at 3am.")
+    value.add_note(world.member, Item(world.public, resource=trial), cycle="applied", text="I chart hourly now.")
+    value.add_note(world.owner, Item(world.public, resource=trial), cycle="immediate", text="Not Mira's note.")
+    client.force_login(world.member)
+    data = json.loads(unzip(client.post(DOWNLOAD)).read("data.json"))
+    assert data["version"] == 2
+    (commitment,) = data["commitments"]
+    assert commitment["resource_title"] == "Hourly charting" and commitment["note"] == PRIVATE_NOTE
+    assert commitment["try_by"] == "2026-03-01" and commitment["report_back"]["outcome"] == "helped"
+    assert commitment["report_back"]["story"] == "Fewer calls at 3am."
+    assert [(n["about"], n["title"], n["cycle"], n["text"]) for n in data["value_notes"]] == [
+        ("resource", "Hourly charting", "applied", "I chart hourly now.")
+    ]
+
+
+def test_a_members_download_costs_the_same_with_more_commitments_and_value_notes(client, world):
+    from value.items import Item
+
+    client.force_login(world.member)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            b"".join(client.post(DOWNLOAD).streaming_content)
+        return len(ctx.captured_queries)
+
+    def add(i: int) -> None:
+        r = factories.resource(world.owner, world.public, kind="research", title=f"R{i}", try_this="Try it.")
+        practice.report_back(world.member, practice.commit(world.member, r), outcome="not_yet")
+        thread = discussions.start_thread(world.owner, world.public, title=f"T{i}", body="b")
+        value.add_note(world.member, Item(world.public, thread=thread), cycle="potential", text=f"Note {i}")
+        value.add_note(world.member, Item(world.public, resource=r), cycle="potential", text=f"Note r{i}")
+
+    add(0)
+    few = queries()
+    for i in range(1, 8):
+        add(i)
+    assert queries() == few
