@@ -296,6 +296,15 @@ class ResourceLike(Protocol):
     def status(self) -> str: ...
 
 
+class ValueNoteLike(Protocol):
+    """What the checks read of value's ValueNote (its ``community`` set by the page that shows it)."""
+
+    @property
+    def community(self) -> Community: ...
+    @property
+    def author_id(self) -> int: ...
+
+
 class EventLike(Protocol):
     """What the checks read of events' Event."""
 
@@ -778,6 +787,21 @@ def can_link_threads(user: Viewer, resource: ResourceLike) -> bool:
     return can_publish_resource(user, resource)
 
 
+def can_change_resource_owner(user: Viewer, resource: ResourceLike) -> bool:
+    """Facilitators hand a resource to another member (its owner answers for keeping it current)."""
+    return can_moderate(user, resource.community)
+
+
+def can_own_resource(person: Viewer, community: Community) -> bool:
+    """Who may be made a resource's owner: an active member of its community with a working account."""
+    return bool(person.is_authenticated and person.is_active and _is_active_member(person, community))
+
+
+def can_unpublish_resource(user: Viewer, resource: ResourceLike) -> bool:
+    """Facilitators take a published or endorsed resource back to draft (a superseded one stays as it is)."""
+    return resource.status in ("published", "endorsed") and can_moderate(user, resource.community)
+
+
 def can_restore_resource(user: Viewer, community: Community) -> bool:
     """Facilitators see the removed resources of their community and restore them."""
     return can_moderate(user, community)
@@ -804,6 +828,23 @@ def can_add_value_note(user: Viewer, community: Community) -> bool:
     found the item itself through the checks above (a thread, a post whose content they may
     read, a resource not removed)."""
     return bool(user.is_authenticated and _is_active_member(user, community))
+
+
+def can_edit_value_note(user: Viewer, note: ValueNoteLike) -> bool:
+    """Its author, while still an active member of the note's community."""
+    return bool(user.is_authenticated and note.author_id == user.pk and _is_active_member(user, note.community))
+
+
+def can_remove_value_note(user: Viewer, note: ValueNoteLike) -> bool:
+    """A facilitator takes someone's note down (audited); the author deletes their own."""
+    return can_moderate(user, note.community)
+
+
+def can_delete_value_note(user: Viewer, note: ValueNoteLike) -> bool:
+    """Its author (even after leaving: their words are theirs to withdraw), or a facilitator."""
+    if user.is_authenticated and note.author_id == user.pk and can_view_community(user, note.community):
+        return True
+    return can_remove_value_note(user, note)
 
 
 def can_view_value_report(user: Viewer, community: Community) -> bool:

@@ -1,7 +1,10 @@
 """A community as a portable zip: export for facilitators, restore for site admins.
 
-The zip holds ``community.json`` and ``files/`` (resource uploads). The
-format is versioned (``"format": "copsite-community", "version": 1``) and
+The zip holds ``community.json`` and ``files/`` (resource uploads and their
+earlier versions). The format is versioned (``"format": "copsite-community",
+"version": 2``; version 1 files, written before the repertoire's status,
+reviews, file versions, thread links, the practice loop and value notes, still
+restore) and
 self-contained: people are referenced by username with their display name,
 never by email address, so an export shares nothing about members that the
 community's own pages don't show. Objects carry keys made from their order
@@ -15,7 +18,9 @@ a fresh upload, and everything is written in one transaction (uploaded files
 are removed again if it rolls back).
 
 This module reads and writes the apps built on ``communities``
-(discussions, resources): it is the one place that sees the whole community.
+(discussions, resources, events, practice, value): it is the one place that
+sees the whole community. A commitment's private note is the committer's
+alone: it is in their own download, never in a community export.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import tempfile
 import uuid
 import zipfile
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, overload
 
@@ -38,7 +45,7 @@ from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import User
 from communities import audit
@@ -49,13 +56,17 @@ from core.search import update_vector
 from discussions.models import Post, Reaction, Revision, Thread, path_segment
 from discussions.services import render_post
 from events.models import RSVP, Event, EventQuestion
-from resources.files import check_upload, make_preview, safe_display_name
-from resources.models import Resource, ResourceReaction
+from practice.models import Commitment, LoopSetting, ReportBack
+from resources.files import CheckedFile, check_upload, make_preview, safe_display_name
+from resources.models import Resource, ResourceFileVersion, ResourceReaction, ResourceReview, ResourceThread
 from resources.services import index_resource
 from resources.services import render_fields as render_resource_fields
+from value.models import MEASURE_MAX, TEXT_MAX, ValueNote
 
 FORMAT = "copsite-community"
-VERSION = 1
+VERSION = 2
+# Earlier versions restore too: what they lack takes the value a fresh install would give it.
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "community.json"
 COPY_CHUNK = 1024 * 1024
 # community.json is read whole; its declared size is checked first, so a zip bomb is refused unread.
@@ -106,7 +117,7 @@ def collect(community: Community) -> tuple[dict, list[tuple[str, Any]]]:
     """The document and the files to add: ``[(path in zip, FieldFile)]``. Query count is fixed."""
     people = _People()
     threads, thread_keys, post_keys = _export_threads(community, people)
-    resources, files = _export_resources(community, people, thread_keys)
+    resources, files, resource_keys = _export_resources(community, people, thread_keys, post_keys)
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -123,11 +134,16 @@ def collect(community: Community) -> tuple[dict, list[tuple[str, Any]]]:
             "created_by": people.key(community.created_by),
             "created_at": _iso(community.created_at),
             "last_activity_at": _iso(community.last_activity_at),
+            # None: the community never chose, and asks after the default.
+            "ask_after_days": LoopSetting.objects.filter(community=community)
+            .values_list("ask_after_days", flat=True)
+            .first(),
         },
         "members": _export_members(community, people),
         "threads": threads,
         "resources": resources,
         "events": _export_events(community, people, thread_keys, post_keys),
+        "value_notes": _export_value_notes(community, people, thread_keys, post_keys, resource_keys),
     }
     document["people"] = people.listed()
     return document, files
@@ -250,13 +266,16 @@ def _export_post(post: Post, post_keys: dict, people: _People, revisions: list, 
     }
 
 
-def _export_resources(community: Community, people: _People, thread_keys: dict) -> tuple[list[dict], list]:
+def _export_resources(
+    community: Community, people: _People, thread_keys: dict, post_keys: dict
+) -> tuple[list[dict], list, dict[int, str]]:
     rows = list(
         Resource.objects.filter(community=community)
-        .select_related("added_by")
+        .select_related("added_by", "owner", "endorsed_by")
         .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager; django-stubs' plugin knows Django's relations only
         .order_by("created_at", "pk")
     )
+    keys = {r.pk: f"r{i}" for i, r in enumerate(rows, 1)}
     helpful: dict[int, list[dict]] = defaultdict(list)
     for reaction in (
         ResourceReaction.objects.filter(resource__community=community)
@@ -266,9 +285,59 @@ def _export_resources(community: Community, people: _People, thread_keys: dict) 
         helpful[reaction.resource_id].append(
             {"person": people.key(reaction.user), "created_at": _iso(reaction.created_at)}
         )
-    exported, files = [], []
-    for i, r in enumerate(rows, 1):
-        key = f"r{i}"
+    reviews: dict[int, list[dict]] = defaultdict(list)
+    for review in (
+        ResourceReview.objects.filter(resource__community=community)
+        .select_related("reviewer")
+        .order_by("resource_id", "created_at", "pk")
+    ):
+        reviews[review.resource_id].append(
+            {
+                "reviewer": people.key(review.reviewer),
+                "checked": review.checked,
+                "next_review_by": review.next_review_by.isoformat(),
+                "created_at": _iso(review.created_at),
+            }
+        )
+    links: dict[int, list[dict]] = defaultdict(list)
+    for link in (
+        ResourceThread.objects.filter(resource__community=community, thread__community=community)
+        .select_related("linked_by")
+        .order_by("resource_id", "created_at", "pk")
+    ):
+        links[link.resource_id].append(
+            {
+                "thread": thread_keys[link.thread_id],
+                "relation": link.relation,
+                "linked_by": people.key(link.linked_by),
+                "created_at": _iso(link.created_at),
+            }
+        )
+    commitments = _export_commitments(community, people, post_keys)
+    files: list = []
+    versions: dict[int, list[dict]] = defaultdict(list)
+    for version in (
+        ResourceFileVersion.objects.filter(resource__community=community)
+        .select_related("replaced_by")
+        .order_by("resource_id", "replaced_at", "pk")
+    ):
+        n = len(versions[version.resource_id]) + 1
+        path = f"files/{keys[version.resource_id]}/v{n}/{safe_display_name(version.file_name or version.file.name)}"
+        files.append((path, version.file))
+        versions[version.resource_id].append(
+            {
+                "path": path,
+                "name": version.file_name,
+                "type": version.file_type,
+                "size": version.file_size,
+                "sha256": _sha256(version.file),
+                "replaced_by": people.key(version.replaced_by),
+                "replaced_at": _iso(version.replaced_at),
+            }
+        )
+    exported = []
+    for r in rows:
+        key = keys[r.pk]
         file_entry = None
         if r.file:
             path = f"files/{key}/{safe_display_name(r.file_name or r.file.name)}"
@@ -289,6 +358,7 @@ def _export_resources(community: Community, people: _People, thread_keys: dict) 
                 "citation_link": r.citation_link,
                 "summary": r.summary,
                 "in_practice": r.in_practice,
+                "try_this": r.try_this,
                 "tags": sorted(tag.name for tag in r.tags.all()),
                 "added_by": people.key(r.added_by),
                 "created_at": _iso(r.created_at),
@@ -296,11 +366,78 @@ def _export_resources(community: Community, people: _People, thread_keys: dict) 
                 "removed_at": _iso(r.removed_at),
                 "pin_position": r.pin_position,
                 "thread": thread_keys.get(r.thread_id),
+                "status": r.status,
+                "owner": people.key(r.owner),
+                "endorsed_by": people.key(r.endorsed_by),
+                "endorsed_at": _iso(r.endorsed_at),
+                "superseded_by": keys.get(r.superseded_by_id) if r.superseded_by_id else None,
+                "review_by": r.review_by.isoformat() if r.review_by else None,
+                "reviews": reviews[r.pk],
+                "thread_links": links[r.pk],
                 "reactions": helpful[r.pk],
                 "file": file_entry,
+                "file_versions": versions[r.pk],
+                "commitments": commitments[r.pk],
             }
         )
-    return exported, files
+    return exported, files, keys
+
+
+def _export_commitments(community: Community, people: _People, post_keys: dict) -> dict[int, list[dict]]:
+    """Who said they'd try each resource, the asks and the report-back; never the private note."""
+    reports = {
+        report.commitment_id: report
+        for report in ReportBack.objects.filter(resource__community=community).only(
+            "commitment_id", "outcome", "story", "post_id", "created_at"
+        )
+    }
+    exported: dict[int, list[dict]] = defaultdict(list)
+    for c in (
+        Commitment.objects.filter(resource__community=community)
+        .select_related("user")
+        .order_by("resource_id", "user__username")
+    ):
+        report = reports.get(c.pk)
+        exported[c.resource_id].append(
+            {
+                "person": people.key(c.user),
+                "try_by": c.try_by.isoformat() if c.try_by else None,
+                "created_at": _iso(c.created_at),
+                "ask_due_at": _iso(c.ask_due_at),
+                "asked_count": c.asked_count,
+                "last_asked_at": _iso(c.last_asked_at),
+                "answered_at": _iso(c.answered_at),
+                "report": None
+                if report is None
+                else {
+                    "outcome": report.outcome,
+                    "story": report.story,
+                    "post": post_keys.get(report.post_id) if report.post_id else None,
+                    "created_at": _iso(report.created_at),
+                },
+            }
+        )
+    return exported
+
+
+def _export_value_notes(
+    community: Community, people: _People, thread_keys: dict, post_keys: dict, resource_keys: dict
+) -> list[dict]:
+    notes = ValueNote.objects.filter(community=community).select_related("author").order_by("created_at", "pk")
+    return [
+        {
+            "author": people.key(n.author),
+            "thread": thread_keys.get(n.thread_id) if n.thread_id else None,
+            "post": post_keys.get(n.post_id) if n.post_id else None,
+            "resource": resource_keys.get(n.resource_id) if n.resource_id else None,
+            "cycle": n.cycle,
+            "text": n.text,
+            "measure": n.measure,
+            "share_in_digest": n.share_in_digest,
+            "created_at": _iso(n.created_at),
+        }
+        for n in notes
+    ]
 
 
 def _export_events(community: Community, people: _People, thread_keys: dict, post_keys: dict) -> list[dict]:
@@ -425,7 +562,7 @@ def read_archive(zf: zipfile.ZipFile) -> dict:
         raise RestoreError(f"{MANIFEST} is not valid JSON ({error}).") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise RestoreError(f"{MANIFEST} is not a copsite community export (format should be {FORMAT!r}).")
-    if document.get("version") != VERSION:
+    if document.get("version") not in READABLE_VERSIONS:
         raise RestoreError(
             f"This export is format version {document.get('version')!r}; this copsite restores version {VERSION}."
         )
@@ -476,9 +613,24 @@ def _post_numbers(posts: list[dict]) -> dict[str, int]:
 
 
 @overload
+def _day(value: str) -> date: ...
+@overload
+def _day(value: str | None) -> date | None: ...
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ValueError(f"not a date: {value!r}")
+    return parsed
+
+
+@overload
 def _when(value: str) -> datetime: ...
 @overload
 def _when(value: None) -> None: ...
+@overload
+def _when(value: str | None) -> datetime | None: ...
 def _when(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -497,6 +649,7 @@ class _Restorer:
         self.people: dict[str, Any] = {}
         self.threads: dict[str, Thread] = {}
         self.posts: dict[str, Post] = {}
+        self.resources: dict[str, Resource] = {}
         self.saved_files: list[tuple[Any, str]] = []
 
     def person(self, key: str | None):
@@ -520,8 +673,10 @@ class _Restorer:
             self._thread(community, entry)
         for entry in self.doc["resources"]:
             self._resource(community, entry)
+        self._superseded()
         for entry in self.doc["events"]:
             self._event(community, entry)
+        self._value_notes(community)
         audit.record(community, actor, "community.restore", detail=data["name"])
         pagecache.touched_everything()  # placeholder people and a new community show across the site
         return community
@@ -566,6 +721,9 @@ class _Restorer:
         )
         community.full_clean()
         community.save()
+        ask_after = data.get("ask_after_days")  # version 1: the default
+        if ask_after is not None:
+            LoopSetting.objects.create(community=community, ask_after_days=int(ask_after))
         return community
 
     def _members(self, community: Community) -> None:
@@ -709,11 +867,18 @@ class _Restorer:
             )
         }
         added_by = self.person(entry["added_by"])
+        # Version 1 knew no status, owner, endorsement or review: published, owned by its creator.
+        owner = self.person(entry["owner"]) if "owner" in entry else added_by
         resource = Resource(
             community=community,
             kind=Resource.Kind(entry["kind"]),
+            try_this=entry.get("try_this", ""),
             added_by=added_by,
-            owner=added_by,  # the creator owns it, as when added here
+            owner=owner,
+            status=Resource.Status(entry.get("status", Resource.Status.PUBLISHED)),
+            endorsed_by=self.person(entry.get("endorsed_by")),
+            endorsed_at=_when(entry.get("endorsed_at")),
+            review_by=_day(entry.get("review_by")),
             created_at=_when(entry["created_at"]),
             updated_at=_when(entry["updated_at"]),
             removed_at=_when(entry["removed_at"]),
@@ -725,6 +890,7 @@ class _Restorer:
             self._attach(resource, entry["file"])
         render_resource_fields(resource)
         resource.save()
+        self.resources[entry["key"]] = resource
         if entry["tags"]:
             resource.tags.set(entry["tags"])
         index_resource(resource)
@@ -734,9 +900,122 @@ class _Restorer:
                 for r in entry["reactions"]
             ]
         )
+        ResourceReview.objects.bulk_create(
+            [
+                ResourceReview(
+                    resource=resource,
+                    reviewer=self.person(r["reviewer"]),
+                    checked=r["checked"],
+                    next_review_by=_day(r["next_review_by"]),
+                    created_at=_when(r["created_at"]),
+                )
+                for r in entry.get("reviews", [])
+            ]
+        )
+        ResourceThread.objects.bulk_create(
+            [
+                ResourceThread(
+                    resource=resource,
+                    thread=self.threads[link["thread"]],
+                    relation=ResourceThread.Relation(link["relation"]),
+                    linked_by=self.person(link["linked_by"]),
+                    created_at=_when(link["created_at"]),
+                )
+                for link in entry.get("thread_links", [])
+            ]
+        )
+        for version in entry.get("file_versions", []):
+            self._file_version(resource, version)
+        for commitment in entry.get("commitments", []):
+            self._commitment(resource, commitment)
+
+    def _file_version(self, resource: Resource, entry: dict) -> None:
+        row = ResourceFileVersion(
+            resource=resource,
+            file_name=entry["name"],
+            replaced_by=self.person(entry["replaced_by"]),
+            replaced_at=_when(entry["replaced_at"]),
+        )
+        with self._upload(entry) as (upload, checked):
+            row.file.save(f"{uuid.uuid4().hex}.{checked.extension}", upload, save=False)
+            self.saved_files.append((row.file.storage, row.file.name))
+            row.file_type, row.file_size = checked.mime, checked.size
+        row.save()
+
+    def _commitment(self, resource: Resource, entry: dict) -> None:
+        commitment = Commitment.objects.create(
+            resource=resource,
+            user=self.person(entry["person"]),
+            try_by=_day(entry["try_by"]),
+            created_at=_when(entry["created_at"]),
+            ask_due_at=_when(entry["ask_due_at"]),
+            asked_count=int(entry["asked_count"]),
+            last_asked_at=_when(entry["last_asked_at"]),
+            answered_at=_when(entry["answered_at"]),
+        )
+        report = entry["report"]
+        if report is not None:
+            ReportBack.objects.create(
+                commitment=commitment,
+                resource=resource,
+                user=commitment.user,
+                outcome=ReportBack.Outcome(report["outcome"]),
+                story=report["story"],
+                post=self.posts[report["post"]] if report["post"] else None,
+                created_at=_when(report["created_at"]),
+            )
+
+    def _superseded(self) -> None:
+        """A resource replaced by another of the library: linked once every resource exists."""
+        for entry in self.doc["resources"]:
+            replacement = entry.get("superseded_by")
+            if replacement:
+                Resource.objects.filter(pk=self.resources[entry["key"]].pk).update(
+                    superseded_by=self.resources[replacement]
+                )
+
+    def _value_notes(self, community: Community) -> None:
+        rows = []
+        for n in self.doc.get("value_notes", []):
+            cycle = ValueNote.Cycle(n["cycle"])
+            text, measure = str(n["text"]), str(n["measure"])
+            if not text.strip() or len(text) > TEXT_MAX or len(measure) > MEASURE_MAX:
+                raise ValueError(f"a value note needs a text of at most {TEXT_MAX} characters")
+            post = self.posts[n["post"]] if n["post"] else None
+            thread = self.threads[n["thread"]] if n["thread"] else None
+            if post is not None and (thread is None or post.thread_id != thread.pk):
+                raise ValueError("a value note on a post names the post's thread")
+            rows.append(
+                ValueNote(
+                    community=community,
+                    author=self.person(n["author"]),
+                    thread=thread,
+                    post=post,
+                    resource=self.resources[n["resource"]] if n["resource"] else None,
+                    cycle=cycle,
+                    text=text,
+                    measure=measure,
+                    share_in_digest=bool(n["share_in_digest"]),
+                    created_at=_when(n["created_at"]),
+                )
+            )
+        ValueNote.objects.bulk_create(rows)
 
     def _attach(self, resource: Resource, entry: dict) -> None:
         """Copy the upload out of the zip, check it like a fresh upload, and store it under a new name."""
+        with self._upload(entry) as (upload, checked):
+            resource.file.save(f"{uuid.uuid4().hex}.{checked.extension}", upload, save=False)
+            self.saved_files.append((resource.file.storage, resource.file.name))
+            resource.file_name, resource.file_type, resource.file_size = entry["name"], checked.mime, checked.size
+            if checked.mime.startswith("image/"):
+                preview = make_preview(upload)
+                if preview is not None:
+                    resource.preview.save(preview.name, preview, save=False)
+                    self.saved_files.append((resource.preview.storage, resource.preview.name))
+
+    @contextmanager
+    def _upload(self, entry: dict) -> Iterator[tuple[File, CheckedFile]]:
+        """The file ``entry`` names, out of the zip: its size, checksum and content checked like a fresh upload."""
         path = entry["path"]
         if path not in self.zf.namelist():
             raise RestoreError(f"The export names {path!r} but the zip does not contain it. Nothing was restored.")
@@ -757,14 +1036,7 @@ class _Restorer:
                 checked = check_upload(upload)
             except ValidationError as error:
                 raise RestoreError(f"{path}: {' '.join(error.messages)} Nothing was restored.") from None
-            resource.file.save(f"{uuid.uuid4().hex}.{checked.extension}", upload, save=False)
-            self.saved_files.append((resource.file.storage, resource.file.name))
-            resource.file_name, resource.file_type, resource.file_size = entry["name"], checked.mime, checked.size
-            if checked.mime.startswith("image/"):
-                preview = make_preview(upload)
-                if preview is not None:
-                    resource.preview.save(preview.name, preview, save=False)
-                    self.saved_files.append((resource.preview.storage, resource.preview.name))
+            yield upload, checked
 
     def _event(self, community: Community, entry: dict) -> None:
         event = Event(

@@ -8,7 +8,9 @@ every session ends too: Django checks a session's password hash on each
 request, and the session rows are deleted anyway.
 
 Resources they shared stay in the libraries as community property,
-attributed to "Former member"; the confirmation page says so.
+attributed to "Former member"; the confirmation page says so. Value notes and
+report-backs stay as their posts do; a commitment loses its private note and
+is never asked about again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from digests.models import DigestRun
 from discussions.models import ReadState, ThreadWatch
 from events.models import RSVP, CalendarToken, Event
 from notifications.models import Notification
+from practice.models import Commitment
 
 log = logging.getLogger(__name__)
 State = Membership.State
@@ -129,6 +132,9 @@ def _remove_personal_rows(user: User, email: str) -> None:
     RSVP.objects.filter(user=user, event__ends_at__gt=timezone.now()).delete()
     # Nor do they host upcoming events any more (a chat's questions are posted as a host).
     Event.hosts.through.objects.filter(user=user, event__ends_at__gt=timezone.now()).delete()
+    # "I'll try this": the private note goes and nobody asks them again. What they reported back,
+    # and their value notes, stay like their posts, under "Former member".
+    Commitment.objects.filter(user=user).update(note="", ask_due_at=None)
     # Mail not yet sent is cancelled; the outbox keeps no copy addressed to them.
     OutboundEmail.objects.filter(to__iexact=email).delete()
     EmailAddress.objects.filter(user=user).delete()

@@ -12,7 +12,9 @@ current names, which may have changed since. Their own words there are as
 they left them: a post, or a thread's title, edited by someone else after
 the person's last edit is exported as it stood before that edit (the
 revision history holds it), and a resource changed since they left is
-listed without its content.
+listed without its content. Commitments ("I'll try this", with the private
+note only the person saw) and value notes are theirs too; the resources and
+threads they are about are named only where the person still sees them.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from communities.models import Community, Membership
 from core.models import Draft
 from discussions.models import Flag, Post, Reaction, Revision, Thread
 from events.models import RSVP, Event
+from practice.models import Commitment, ReportBack
 from resources.files import safe_display_name
 from resources.models import Resource, ResourceReaction
+from value.models import ValueNote
 
 FORMAT = "copsite-member-data"
-VERSION = 1
+VERSION = 2  # 2: commitments (with report-backs) and value notes
 
 
 # What the export calls places the person can no longer see.
@@ -47,6 +51,7 @@ UNSEEN_COMMUNITY = "a private community"
 UNSEEN_THREAD = "a thread you can no longer see"
 UNSEEN_EVENT = "an event you can no longer see"
 UNSEEN_RESOURCE = "a resource changed after you left"
+UNSEEN_RESOURCE_OF_OTHERS = "a resource you can no longer see"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -351,6 +356,76 @@ def _resource_entry(sight: Sight, r: Resource) -> dict:
     }
 
 
+def commitments(sight: Sight) -> list[dict]:
+    """What the person said they'd try (with their private note), the asks and what they reported back."""
+    rows = (
+        Commitment.objects.filter(user=sight.user)
+        .select_related("resource__community", "report")
+        .order_by("created_at", "pk")
+    )
+    entries = []
+    for c in rows:
+        resource = c.resource
+        seen = sight.sees_community(resource.community)
+        report = getattr(c, "report", None)
+        entries.append(
+            {
+                "resource": resource.pk,
+                # Someone else's resource: named only where the person still sees it.
+                "resource_title": resource.title if seen else UNSEEN_RESOURCE_OF_OTHERS,
+                "community": sight.slug(resource.community),
+                "note": c.note,
+                "try_by": c.try_by.isoformat() if c.try_by else None,
+                "created_at": _iso(c.created_at),
+                "times_asked": c.asked_count,
+                "last_asked_at": _iso(c.last_asked_at),
+                "report_back": None
+                if report is None
+                else {
+                    "outcome": report.outcome,
+                    "outcome_label": str(ReportBack.Outcome(report.outcome).label),
+                    "story": report.story,
+                    "post": report.post_id,
+                    "created_at": _iso(report.created_at),
+                },
+            }
+        )
+    return entries
+
+
+def value_notes(sight: Sight) -> list[dict]:
+    """The person's value notes, each with what it is about (by id; titles where they still see it)."""
+    rows = (
+        ValueNote.objects.filter(author=sight.user)
+        .select_related("community", "thread", "resource")
+        .order_by("created_at", "pk")
+    )
+    entries = []
+    for n in rows:
+        kind = n.item_kind
+        if n.thread is not None:
+            n.thread.community = n.community  # the same community: no query
+            seen = sight.sees_thread(n.thread)
+        else:
+            seen = sight.sees_community(n.community)
+        entries.append(
+            {
+                "community": sight.slug(n.community),
+                "about": kind,
+                "thread": n.thread_id,
+                "post": n.post_id,
+                "resource": n.resource_id,
+                "title": n.item_title if seen else UNSEEN_THREAD if kind != "resource" else UNSEEN_RESOURCE_OF_OTHERS,
+                "cycle": n.cycle,
+                "text": n.text,
+                "measure": n.measure,
+                "share_in_digest": n.share_in_digest,
+                "created_at": _iso(n.created_at),
+            }
+        )
+    return entries
+
+
 def collect(user: User) -> dict:
     """Everything in ``data.json``, in the order a person would read it."""
     sight = Sight(user)
@@ -370,6 +445,8 @@ def collect(user: User) -> dict:
         "flags_filed": flags(user),
         "rsvps": rsvps(sight),
         "resources_shared": resources(sight),
+        "commitments": commitments(sight),
+        "value_notes": value_notes(sight),
     }
 
 

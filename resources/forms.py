@@ -209,3 +209,12 @@ class LinkThreadForm(Form):
         if match is None:
             raise forms.ValidationError("Paste the discussion's address, such as …/t/123/, or its number.")
         return int(match.group(1))
+
+
+class OwnerForm(Form):
+    username = forms.CharField(
+        label="New owner's username",
+        max_length=150,
+        help_text="A member of this community, e.g. mira or @mira. They will keep the resource current.",
+        error_messages={"required": "Type the username of the member who will own it."},
+    )

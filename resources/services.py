@@ -432,3 +432,51 @@ def unlink_thread(user: User, link: ResourceThread) -> None:
         raise ResourceError("You can't change this resource's discussions.")
     link.delete()
     pagecache.touched(link.resource.community)
+
+
+@transaction.atomic
+def change_owner(user: User, resource: Resource, username: str) -> Resource:
+    """A facilitator makes ``username`` (an active member of the community) the resource's owner."""
+    resource = _locked(resource)
+    if not policy.can_change_resource_owner(user, resource):
+        raise ResourceError("Only facilitators can change a resource's owner.")
+    name = username.strip().removeprefix("@")
+    person = User.objects.filter(username__iexact=name, deleted_at__isnull=True).first() if name else None
+    if person is None:
+        raise ResourceError(f"There is nobody with the username “{name}” here.")
+    if not policy.can_own_resource(person, resource.community):
+        raise ResourceError(
+            f"@{person.username} is not a member of {resource.community.name}: only members can own its resources."
+        )
+    if person.pk == resource.owner_id:
+        return resource
+    previous = resource.owner
+    resource.owner = person
+    resource.save(update_fields=["owner"])
+    pagecache.touched(resource.community)
+    was = f"@{previous.username}" if previous is not None and previous.deleted_at is None else "nobody"
+    audit.record(
+        resource.community,
+        user,
+        "resource.owner",
+        target_user=person,
+        detail=_described(resource, f"owner was {was}"),
+    )
+    return resource
+
+
+@transaction.atomic
+def unpublish_resource(user: User, resource: Resource) -> Resource:
+    """Back to draft: out of the library's lists, unpinned, its endorsement withdrawn."""
+    community = Community.objects.select_for_update().get(pk=resource.community_id)  # pins stay dense
+    resource = _locked(resource)
+    if not policy.can_unpublish_resource(user, resource):
+        raise ResourceError("Only a published resource can go back to draft, and only a facilitator can do it.")
+    _unpin(resource)
+    resource.status = Resource.Status.DRAFT
+    resource.endorsed_by, resource.endorsed_at = None, None
+    resource.updated_at = timezone.now()
+    resource.save(update_fields=["status", "endorsed_by", "endorsed_at", "updated_at"])
+    pagecache.touched(community)
+    audit.record(community, user, "resource.unpublish", target_user=resource.owner, detail=_described(resource))
+    return resource

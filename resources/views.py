@@ -20,7 +20,7 @@ from core.http import HtmxRequest, harden_file_response
 from core.refusals import Refused
 from discussions.models import Thread
 from resources import extras, queries, services
-from resources.forms import LinkThreadForm, ResourceForm, ReviewForm, SupersedeForm
+from resources.forms import LinkThreadForm, OwnerForm, ResourceForm, ReviewForm, SupersedeForm
 from resources.models import Resource, ResourceFileVersion, ResourceThread
 
 PER_PAGE = 20
@@ -118,6 +118,8 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "can_supersede": policy.can_supersede_resource(request.user, resource) and not resource.is_superseded,
         "can_publish": resource.is_draft and policy.can_publish_resource(request.user, resource),
         "can_review": can_review,
+        "can_change_owner": policy.can_change_resource_owner(request.user, resource),
+        "can_unpublish": policy.can_unpublish_resource(request.user, resource),
         "can_link": policy.can_link_threads(request.user, resource),
         "reviews": queries.reviews(resource) if can_review else [],
         "versions": queries.file_versions(resource) if resource.file else [],
@@ -341,6 +343,38 @@ def supersede(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(
         request, "resources/supersede.html", {"community": resource.community, "resource": resource, "form": form}
     )
+
+
+def change_owner(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A facilitator hands the resource to another member, by username."""
+    resource = _signed_in_resource(request, slug, pk, queries.for_page(request.user))
+    if not policy.can_change_resource_owner(request.user, resource):
+        raise Refused("Only facilitators can change a resource's owner.")
+    form = OwnerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.change_owner(signed_in(request), resource, form.cleaned_data["username"])
+        except services.ResourceError as exc:
+            form.add_error("username", str(exc))
+        else:
+            owner = changed.owner.name if changed.owner is not None else "Nobody"
+            messages.success(request, f"{owner} owns “{resource.title}” now.")
+            return redirect(resource.get_absolute_url())
+    return render(
+        request, "resources/owner.html", {"community": resource.community, "resource": resource, "form": form}
+    )
+
+
+def unpublish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Back to draft, after a confirmation page (a GET changes nothing)."""
+    resource = _signed_in_resource(request, slug, pk)
+    if not policy.can_unpublish_resource(request.user, resource):
+        raise Refused("Only a facilitator can take a published resource back to draft.")
+    if request.method == "POST":
+        services.unpublish_resource(signed_in(request), resource)
+        messages.success(request, "Back to draft: only its owner and the facilitators see it now.")
+        return redirect(resource.get_absolute_url())
+    return render(request, "resources/unpublish.html", {"community": resource.community, "resource": resource})
 
 
 def review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:

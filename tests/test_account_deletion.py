@@ -221,3 +221,42 @@ def test_two_owners_deleting_at_once_leave_the_community_an_owner(make_user):
     assert sum(isinstance(r, DeletionError) for r in results) == 1, results
     owners = Membership.objects.filter(community=community, role=Membership.Role.OWNER, state="active")
     assert owners.count() == 1
+
+
+# --- The practice loop and value notes ---------------------------------------------------------
+
+
+def test_deleting_clears_commitment_notes_stops_the_asks_and_keeps_value_notes_as_former_member(client, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from practice import services as practice
+    from practice.models import Commitment, ReportBack
+    from value import services as value
+    from value.items import Item
+    from value.models import ValueNote
+
+    trial = factories.resource(
+        world.owner, world.public, kind="research", title="Hourly charting", try_this="Chart one patient hourly."
+    )
+    asked_later = practice.commit(world.member, trial, note="only on quiet nights")
+    trial.refresh_from_db()
+    answered = factories.resource(
+        world.owner, world.public, kind="research", title="Night lights", try_this="Dim the lights at 10."
+    )
+    done = practice.commit(world.member, answered, note="ward 4 only")
+    practice.report_back(world.member, done, outcome="helped", story="Patients slept longer.")
+    value.add_note(world.member, Item(world.public, resource=trial), cycle="applied", text="I chart hourly now.")
+
+    assert delete(client, world.member).status_code == 302
+    assert set(Commitment.objects.filter(user=world.member).values_list("note", flat=True)) == {""}
+    assert Commitment.objects.get(pk=asked_later.pk).ask_due_at is None
+    assert practice.ask_due(timezone.now() + timedelta(days=60)) == 0
+    assert not Notification.objects.filter(user=world.member).exists()
+    # What they reported and their value note stay, like their posts, as "Former member"'s.
+    assert ReportBack.objects.get(commitment=done).story == "Patients slept longer."
+    assert ValueNote.objects.filter(author=world.member).count() == 1
+    client.force_login(world.facilitator)
+    page = client.get(trial.get_absolute_url()).content.decode()
+    assert "I chart hourly now." in page and f"{FORMER_MEMBER}, " in page and "Mira" not in page

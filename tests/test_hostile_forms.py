@@ -194,6 +194,27 @@ def _members_bookmark(s):
     return bookmark_services.add_bookmark(s.world.member, s.conversation.opening)
 
 
+def _members_note(s):
+    """Mira's value note on the stage's resource, as the "value note edit" row's valid submission leaves it."""
+    from value.models import ValueNote
+
+    note = ValueNote.objects.filter(author=s.world.member, resource=s.resource).first()
+    if note is None:
+        note = ValueNote.objects.create(
+            community=s.world.public, author=s.world.member, resource=s.resource, **_note_fields(s)
+        )
+    return note
+
+
+def _note_fields(s) -> dict[str, str]:
+    return {"cycle": "realised", "text": "Handovers are faster.", "measure": "20 to 10 minutes"}
+
+
+def _owner_saved(s):
+    resource = Resource.objects.select_related("owner").get(pk=s.resource.pk)
+    return resource.pk, {"username": resource.owner.username if resource.owner else ""}
+
+
 def _hidden_saved(s):
     post = Post.objects.filter(pk=s.conversation.answer.pk, state=Post.State.HIDDEN).first()
     return None if post is None else (post.pk, {"reason": post.hidden_reason})
@@ -499,6 +520,23 @@ CASES = [
         shown_at=lambda s: s.resource.get_absolute_url(),
     ),
     FormCase(
+        "resource owner",
+        "facilitator",
+        lambda s: s.resource.get_absolute_url() + "owner/",
+        lambda s: {"username": "olive"},
+        {"username": Field(150, None)},
+        saved=_owner_saved,
+    ),
+    FormCase(
+        "value note edit",
+        "member",
+        lambda s: f"/value/notes/{_members_note(s).pk}/edit/",
+        _note_fields,
+        {"text": Field(2000, stripped), "measure": Field(300, one_line), "cycle": Field(None, None)},
+        saved=lambda s: _values(_members_note(s), ["text", "measure", "cycle"]),
+        shown_at=lambda s: s.resource.get_absolute_url(),
+    ),
+    FormCase(
         "event create",
         "facilitator",
         lambda s: "/c/commons/events/new/",
@@ -762,10 +800,12 @@ def test_every_form_in_the_product_is_in_the_table():
         "RhythmForm": "digest preferences",
         "ReminderForm": "bookmark reminder",
         "PauseForm": "email pause",
+        "OwnerForm": "resource owner",
+        "ValueNoteForm": "value note edit",
     }
     found = set()
     modules = ["accounts.forms", "communities.forms", "discussions.forms", "events.forms"]
-    for module in [*modules, "resources.forms", "digests.forms", "portability.forms", "bookmarks.forms"]:
+    for module in [*modules, "resources.forms", "digests.forms", "portability.forms", "bookmarks.forms", "value.forms"]:
         for name, obj in vars(importlib.import_module(module)).items():
             if isinstance(obj, type) and issubclass(obj, forms.BaseForm) and obj.__module__ == module:
                 found.add(name)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,12 +21,19 @@ from discussions import services as discussions
 from discussions.models import Post, Reaction, Revision, Thread
 from events import services as events
 from events.models import RSVP, Event, EventQuestion
+from practice import services as practice
+from practice.models import Commitment, LoopSetting, ReportBack
 from resources import services as resources
-from resources.models import Resource, ResourceReaction
+from resources.models import Resource, ResourceFileVersion, ResourceReaction, ResourceReview, ResourceThread
 from tests import factories
+from value import items as value_items
+from value import services as value
+from value.models import ValueNote
 
 DOWNLOAD = reverse("portability:download-data")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+PDF2 = b"%PDF-1.4\n1 0 obj<<>>endobj\n2 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+PRIVATE_NOTE = "only on quiet nights, Fern must not know"
 
 
 def unzip(response) -> zipfile.ZipFile:
@@ -163,7 +171,7 @@ def test_dashboard_links_the_export_and_the_zip_names_no_email(client, world, co
     archive = unzip(client.post(reverse("portability:export-community", kwargs={"slug": "commons"})))
     text = archive.read("community.json").decode()
     document = json.loads(text)
-    assert document["format"] == "copsite-community" and document["version"] == 1
+    assert document["format"] == "copsite-community" and document["version"] == 2
     assert "@example.org" not in text
     assert {p["key"] for p in document["people"]} >= {"mira", "fern", "olive"}
     assert "Quokka" not in text  # another community's thread
@@ -224,7 +232,17 @@ def build_rich_community(world) -> Community:
     resources.toggle_helpful(world.owner, card)
     resources.set_pin(world.facilitator, card, "pin")
     resources.start_discussion(world.owner, card)
-    factories.resource(
+    # The repertoire's life: a replaced file, an endorsement, a review, a discussion that produced it.
+    card.refresh_from_db()  # as the edit view reads it: pinned, one helpful mark
+    resources.edit_resource(
+        world.member, card, fields={"title": "Pain card"}, tags=["pain"], upload=SimpleUploadedFile("card v2.pdf", PDF2)
+    )
+    resources.endorse_resource(world.facilitator, card)
+    resources.record_review(
+        world.facilitator, card, checked="Scales still current", next_review_by=date.today() + timedelta(days=90)
+    )
+    resources.link_thread(world.facilitator, card, q, "produced_by")
+    trial = factories.resource(
         world.owner,
         c,
         kind="research",
@@ -233,7 +251,24 @@ def build_rich_community(world) -> Community:
         in_practice="Chart at 2am.",
         citation_title="A trial",
         citation_year=2024,
+        try_this="Chart one patient hourly tonight.",
     )
+    old = factories.resource(world.owner, c, title="Old charting guide")
+    resources.supersede_resource(world.facilitator, old, trial)
+    resources.add_resource(world.member, c, fields={"kind": "howto", "title": "Half-written"}, tags=[], draft=True)
+    # The practice loop: a community setting, a commitment with a private note and a report-back.
+    practice.set_ask_after_days(world.facilitator, c, 10)
+    tried = practice.commit(world.member, trial, note=PRIVATE_NOTE, try_by=date(2026, 3, 1))
+    trial.refresh_from_db()
+    practice.report_back(world.member, tried, outcome="helped", story="Fewer calls at 3am.")
+    practice.commit(world.outsider, trial)
+    # Value notes on a thread, a post and a resource.
+    item = value_items.Item(c, thread=q)
+    value.add_note(world.member, item, cycle="immediate", text="Saved my shift.", share_in_digest=True)
+    value.add_note(
+        world.owner, value_items.Item(c, thread=q, post=answer), cycle="realised", text="Fewer falls.", measure="6 to 2"
+    )
+    value.add_note(world.outsider, value_items.Item(c, resource=card), cycle="applied", text="I print it now.")
     start = datetime(2026, 1, 10, 20, 0, tzinfo=UTC)
     chat = factories.event(
         world.facilitator,
@@ -275,7 +310,30 @@ def counts(community: Community) -> dict[str, int]:
         "questions": EventQuestion.objects.filter(event__community=community, post__isnull=False).count(),
         "rsvps": RSVP.objects.filter(event__community=community).count(),
         "members": Membership.objects.filter(community=community).count(),
+        "statuses": sorted(Resource.objects.filter(community=community).values_list("status", flat=True)),
+        "reviews": ResourceReview.objects.filter(resource__community=community).count(),
+        "file_versions": ResourceFileVersion.objects.filter(resource__community=community).count(),
+        "thread_links": ResourceThread.objects.filter(resource__community=community).count(),
+        "superseded": Resource.objects.filter(community=community, superseded_by__isnull=False).count(),
+        "commitments": Commitment.objects.filter(resource__community=community).count(),
+        "report_backs": ReportBack.objects.filter(resource__community=community, post__isnull=False).count(),
+        "value_notes": ValueNote.objects.filter(community=community).count(),
+        "shared_value_notes": ValueNote.objects.filter(community=community, share_in_digest=True).count(),
+        "ask_after_days": LoopSetting.objects.filter(community=community)
+        .values_list("ask_after_days", flat=True)
+        .first()
+        or 0,
     }
+
+
+def resource_page(client, resource: Resource) -> str:
+    """The resource page's main content, ids (which change in a restore) taken out."""
+    import re
+
+    page = client.get(resource.get_absolute_url()).content.decode()
+    main = page[page.index("<main") : page.index("</main>")]
+    main = re.sub(r"/\d+(/|\b)", "/N\\1", main)
+    return re.sub(r'(name="csrfmiddlewaretoken" value=")[^"]+', r"\1", main)
 
 
 def delete_community(community: Community) -> None:
@@ -288,11 +346,20 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
     community = build_rich_community(world)
     before = counts(community)
     assert before["posts"] >= 12 and before["questions"] == 2 and before["held"] == 3 and before["deleted"] == 1
+    assert before["file_versions"] == 1 and before["commitments"] == 2 and before["report_backs"] == 1
+    assert before["value_notes"] == 3 and before["ask_after_days"] == 10 and before["superseded"] == 1
     client.force_login(world.facilitator)
+    card = Resource.objects.get(community=community, title="Pain card")
+    trial = Resource.objects.get(community=community, title="Hourly charting trial")
+    old_guide = Resource.objects.get(community=community, title="Old charting guide")
+    pages_before = {r.title: resource_page(client, r) for r in (card, trial, old_guide)}
     zip_path = tmp_path / "commons.zip"
     response = client.post(reverse("portability:export-community", kwargs={"slug": "commons"}))
     zip_path.write_bytes(b"".join(response.streaming_content))
-    original = json.loads(zipfile.ZipFile(zip_path).read("community.json"))
+    text = zipfile.ZipFile(zip_path).read("community.json").decode()
+    original = json.loads(text)
+    assert original["version"] == 2
+    assert PRIVATE_NOTE not in text and "Fern must not know" not in text  # a commitment's note is its author's
 
     delete_community(community)
     assert not Thread.objects.filter(title="Night pain scales?").exists()
@@ -304,9 +371,16 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
     assert portability.community.content_hash(document) == portability.community.content_hash(original)
     # Same install, same people: even the re-rendered HTML (mention links included) is identical.
     assert {**document, "exported_at": None} == {**original, "exported_at": None}
-    ((_, stored_file),) = files
-    with stored_file.open("rb") as handle:
-        assert handle.read() == PDF
+    stored = {path.rsplit("/", 1)[-1]: field for path, field in files}
+    assert sorted(stored) == ["card v2.pdf", "pain card.pdf"]
+    with stored["pain card.pdf"].open("rb") as handle:
+        assert handle.read() == PDF  # the earlier version, kept with its checksum
+    with stored["card v2.pdf"].open("rb") as handle:
+        assert handle.read() == PDF2
+    # The library's pages read as before: status, endorsement, reviews, versions, loop and value notes.
+    for title, page in pages_before.items():
+        again = resource_page(client, Resource.objects.get(community=restored, title=title))
+        assert again == page, title
     # Counters set once, tree and order intact, search finds the restored words.
     question = Thread.objects.get(community=restored, title="Night pain scales?")
     assert question.reply_count == 6 and question.accepted_answer.body == "PAINAD, charted **hourly**."
@@ -316,6 +390,61 @@ def test_export_delete_restore_is_lossless(client, world, tmp_path):
     assert "How do you assess" not in page
     hits = client.get("/search/", {"q": "abbey"}).content.decode()
     assert "Night pain scales?" in hits
+
+
+# What version 2 added: a version 1 file has none of it.
+V2_RESOURCE_KEYS = (
+    "try_this",
+    "status",
+    "owner",
+    "endorsed_by",
+    "endorsed_at",
+    "superseded_by",
+    "review_by",
+    "reviews",
+    "thread_links",
+    "file_versions",
+    "commitments",
+)
+
+
+def as_version_1(document: dict) -> dict:
+    """The document as copsite wrote it before version 2."""
+    old = {k: v for k, v in document.items() if k != "value_notes"}
+    old["version"] = 1
+    old["community"] = {k: v for k, v in document["community"].items() if k != "ask_after_days"}
+    old["resources"] = [{k: v for k, v in r.items() if k not in V2_RESOURCE_KEYS} for r in document["resources"]]
+    return old
+
+
+def test_a_version_1_export_still_restores(client, world, tmp_path):
+    community = build_rich_community(world)
+    before = counts(community)
+    path = tmp_path / "v1.zip"
+    with path.open("wb") as out:
+        document = portability.community.write_zip(community, out)
+    old = as_version_1(document)
+    with zipfile.ZipFile(path) as archive:
+        current = {r["file"]["path"] for r in old["resources"] if r["file"]}
+        kept = {name: archive.read(name) for name in archive.namelist() if name in current}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("community.json", json.dumps(old))
+        for name, content in kept.items():
+            archive.writestr(name, content)
+    delete_community(community)
+
+    restored = portability.community.restore(path)
+    after = counts(restored)
+    unchanged = ("threads", "posts", "revisions", "reactions", "resources", "resource_reactions", "events", "rsvps")
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+    # What version 1 did not carry starts as it would for a resource added here: published, its creator's.
+    assert after["statuses"] == ["published"] * before["resources"]
+    assert after["commitments"] == after["value_notes"] == after["file_versions"] == after["ask_after_days"] == 0
+    card = Resource.objects.get(community=restored, title="Pain card")
+    assert card.owner == card.added_by == world.member and card.file_name == "card v2.pdf"
+    client.force_login(world.member)
+    page = client.get(card.get_absolute_url()).content.decode()
+    assert "Pain card" in page and "Owner: Mira Member" in page
 
 
 def test_restore_rerenders_markup_instead_of_trusting_the_file(world, tmp_path):
@@ -409,7 +538,7 @@ def test_restore_refuses_when_the_slug_exists(exported):
     ("change", "message"),
     [
         ({"format": "something-else"}, "not a copsite community export"),
-        ({"version": 2}, "format version 2"),
+        ({"version": 3}, "format version 3"),
     ],
 )
 def test_restore_refuses_other_formats_and_versions(world, exported, change, message):
@@ -504,3 +633,49 @@ def test_a_members_download_names_the_places_they_still_see_as_they_are_now(clie
     assert opening["thread_title"] == "Pain in delirium" and opening["community"] == "commons"
     assert "Ward Commons Network" in {m["community_name"] for m in data["memberships"]}
     assert "circle" in {m["community"] for m in data["memberships"]}  # still a member there
+
+
+def test_member_download_has_their_commitments_with_notes_report_backs_and_value_notes(client, world):
+    from value.items import Item
+
+    trial = factories.resource(
+        world.owner, world.public, kind="research", title="Hourly charting", try_this="Chart one patient hourly."
+    )
+    tried = practice.commit(world.member, trial, note=PRIVATE_NOTE, try_by=date(2026, 3, 1))
+    practice.report_back(world.member, tried, outcome="helped", story="Fewer calls at 3am.")
+    value.add_note(world.member, Item(world.public, resource=trial), cycle="applied", text="I chart hourly now.")
+    value.add_note(world.owner, Item(world.public, resource=trial), cycle="immediate", text="Not Mira's note.")
+    client.force_login(world.member)
+    data = json.loads(unzip(client.post(DOWNLOAD)).read("data.json"))
+    assert data["version"] == 2
+    (commitment,) = data["commitments"]
+    assert commitment["resource_title"] == "Hourly charting" and commitment["note"] == PRIVATE_NOTE
+    assert commitment["try_by"] == "2026-03-01" and commitment["report_back"]["outcome"] == "helped"
+    assert commitment["report_back"]["story"] == "Fewer calls at 3am."
+    assert [(n["about"], n["title"], n["cycle"], n["text"]) for n in data["value_notes"]] == [
+        ("resource", "Hourly charting", "applied", "I chart hourly now.")
+    ]
+
+
+def test_a_members_download_costs_the_same_with_more_commitments_and_value_notes(client, world):
+    from value.items import Item
+
+    client.force_login(world.member)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            b"".join(client.post(DOWNLOAD).streaming_content)
+        return len(ctx.captured_queries)
+
+    def add(i: int) -> None:
+        r = factories.resource(world.owner, world.public, kind="research", title=f"R{i}", try_this="Try it.")
+        practice.report_back(world.member, practice.commit(world.member, r), outcome="not_yet")
+        thread = discussions.start_thread(world.owner, world.public, title=f"T{i}", body="b")
+        value.add_note(world.member, Item(world.public, thread=thread), cycle="potential", text=f"Note {i}")
+        value.add_note(world.member, Item(world.public, resource=r), cycle="potential", text=f"Note r{i}")
+
+    add(0)
+    few = queries()
+    for i in range(1, 8):
+        add(i)
+    assert queries() == few

@@ -262,3 +262,19 @@ def item_for(viewer: Viewer, kind: str, pk: int) -> Item:
             raise Http404("No such resource.")
         return Item(resource.community, resource=resource)
     raise Http404("No such item.")
+
+
+def note_for(viewer: Viewer, pk: int) -> tuple[ValueNote, Item]:
+    """A note and its item, if the viewer may read the item; otherwise the same 404 as a missing note."""
+    note = ValueNote.objects.select_related("author").filter(pk=pk).first()
+    if note is None:
+        raise Http404("No such value note.")
+    if note.resource_id is not None:
+        item = item_for(viewer, "resource", note.resource_id)
+    elif note.post_id is not None:
+        item = item_for(viewer, "post", note.post_id)
+    else:
+        assert note.thread_id is not None  # the check constraint: no resource, so a thread
+        item = item_for(viewer, "thread", note.thread_id)
+    note.community = item.community  # the note's own community (denormalised from the item)
+    return note, item

@@ -57,6 +57,51 @@ def add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return refusal.stamp(response) if refusal else response
 
 
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The author changes their note; the form comes back filled in."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    note, item = queries.note_for(request.user, pk)
+    if not policy.can_edit_value_note(request.user, note):
+        raise Refused("Only its author, as a member of this community, can edit this value note.")
+    initial = {"cycle": note.cycle, "text": note.text, "measure": note.measure, "share_in_digest": note.share_in_digest}
+    form = ValueNoteForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.edit_note(signed_in(request), note, **form.cleaned_data)
+        except Refused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Your value note is changed.")
+            return redirect(item.url())
+    context = {"community": item.community, "item": item, "note": note, "form": form, "hints": CYCLE_HINTS}
+    return render(request, "value/edit.html", context)
+
+
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete (the author) or remove (a facilitator) a note, after a confirmation page."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    note, item = queries.note_for(request.user, pk)
+    if not policy.can_delete_value_note(request.user, note):
+        raise Refused("You can't delete this value note.")
+    own = note.author_id == request.user.pk
+    if request.method == "POST":
+        services.delete_note(signed_in(request), note)
+        messages.success(request, "Your value note is deleted." if own else "The value note is removed.")
+        return redirect(item.url())
+    context = {"community": item.community, "item": item, "note": note, "own": own}
+    return render(request, "value/delete.html", context)
+
+
+def _with_actions(reader: Viewer, community: Community, notes: list) -> None:
+    """Each note's edit and delete links for this reader (asked of policy; no query)."""
+    for note in notes:
+        note.community = community  # the page's own community: notes are denormalised onto it
+        note.may_edit = policy.can_edit_value_note(reader, note)
+        note.may_delete = policy.can_delete_value_note(reader, note)
+
+
 # --- On the pages of the items -----------------------------------------------
 
 
@@ -77,6 +122,7 @@ def mark_posts(reader: Viewer, thread: Thread, posts: list[Post], fresh: bool) -
     notes = (
         [] if fresh else queries.notes_on_posts(thread, [post.pk for post in readable], with_thread=opening is not None)
     )
+    _with_actions(reader, thread.community, notes)
     by_post: dict[int | None, list] = {}
     for note in notes:
         by_post.setdefault(note.post_id, []).append(note)
@@ -100,8 +146,10 @@ def _add_url(kind: str, pk: int) -> str:
 
 def resource_notes(request: HttpRequest, resource: Resource) -> SafeString:
     """The resource page's value notes grouped by cycle (resources.extras)."""
+    notes = queries.notes_on_resource(resource)
+    _with_actions(request.user, resource.community, notes)
     context = {
-        "notes": queries.grouped(queries.notes_on_resource(resource)),
+        "notes": queries.grouped(notes),
         "add_url": _add_url("resource", resource.pk),
         "may_add": policy.can_add_value_note(request.user, resource.community),
     }
