@@ -26,7 +26,7 @@ def record(
 
 
 def day_words(moment: datetime, today: datetime | None = None) -> str:
-    """"3 March" this year, "3 March 2027" another year, in the site's time zone."""
+    """ "3 March" this year, "3 March 2027" another year, in the site's time zone."""
     local = timezone.localtime(moment)
     year = timezone.localtime(today or timezone.now()).year
     return f"{local.day} {local:%B}" + ("" if local.year == year else f" {local.year}")
@@ -103,18 +103,19 @@ def describe(entry: AuditEntry) -> str:
     template = VERBS.get(entry.action)
     if entry.action == "member.ban_ended":
         return f"{target}'s ban ended (its end date passed)"
-    if template is None:
-        verb = f"did {entry.action}"
-    else:
-        verb = template.format(target=target)
+    verb = f"did {entry.action}" if template is None else template.format(target=target)
     if not entry.detail:
         return f"{actor} {verb}"
     # A ban's detail starts with "until …" or ": reason"; every other detail follows a colon.
     if entry.action == "member.ban":
         joiner = " " if entry.detail.startswith("until ") else ""
         return f"{actor} {verb}{joiner}{entry.detail}"
-    if template is not None and "{target}" not in template and not entry.action.startswith(
-        ("community.", "member.join", "member.request", "member.leave", "member.withdraw", "member.accept")
+    if (
+        template is not None
+        and "{target}" not in template
+        and not entry.action.startswith(
+            ("community.", "member.join", "member.request", "member.leave", "member.withdraw", "member.accept")
+        )
     ):
         # "Ana hid post #12 in “Night rounds”: spam" — the detail names the thing acted on.
         return f"{actor} {verb} {entry.detail}"

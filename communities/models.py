@@ -320,9 +320,7 @@ class Ban(models.Model):
     until = models.DateTimeField(null=True, blank=True, help_text="Empty: until a facilitator lifts it.")
     created_at = models.DateTimeField(default=timezone.now)
     previous_role = models.CharField(max_length=12, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
-    previous_state = models.CharField(
-        max_length=10, choices=Membership.State.choices, default=Membership.State.ACTIVE
-    )
+    previous_state = models.CharField(max_length=10, choices=Membership.State.choices, default=Membership.State.ACTIVE)
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

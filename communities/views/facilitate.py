@@ -76,7 +76,9 @@ def _confirm_page(
     target = queries.member_in(community, membership_id)
     if target is None:
         return render(request, "404.html", status=404)
-    allowed = policy.can_ban(request.user, target) if action == "ban" else policy.can_remove_member(request.user, target)
+    allowed = (
+        policy.can_ban(request.user, target) if action == "ban" else policy.can_remove_member(request.user, target)
+    )
     if not allowed:
         raise Refused("You can't remove that person.")
     context = {
