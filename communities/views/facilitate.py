@@ -162,7 +162,8 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     page = Paginator(entries, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
     lines = [(entry, audit.describe(entry)) for entry in page.object_list]
     context = {"community": community, "form": form, "page": page, "lines": lines, "params": chosen}
-    return render(request, "communities/audit_log.html", context, status=400 if form.errors else 200)
+    # A filter that does not parse shows its error above the whole log (a search answers with a page).
+    return render(request, "communities/audit_log.html", context)
 
 
 @require_POST
