@@ -59,7 +59,9 @@ def test_ban_asks_first_then_bans_with_reason_and_date_and_tells_the_person_once
     assert client.get("/c/circle/").status_code == 404
     # In the log, in words.
     entry = AuditEntry.objects.get(community=world.private, action="member.ban")
-    assert audit.describe(entry) == f"Fern Facilitator banned Mira Member until {audit.day_words(ban.until)}: Spam links"
+    assert (
+        audit.describe(entry) == f"Fern Facilitator banned Mira Member until {audit.day_words(ban.until)}: Spam links"
+    )
 
 
 def test_banned_member_of_a_public_community_cannot_post_or_rejoin(client, world):
@@ -166,7 +168,7 @@ def test_unban_gives_back_the_role_and_only_an_owner_lifts_a_former_facilitators
 
 
 def test_the_audit_log_is_paged_filtered_and_in_words(client, world, django_assert_max_num_queries):
-    for i in range(60):
+    for _ in range(60):
         audit.record(world.public, world.facilitator, "member.level", target_user=world.member, detail="core")
     mira = membership(world.member, world.public)
     communities.remove_member(world.facilitator, world.public, mira.pk, ban=True, reason="spam")
@@ -241,7 +243,11 @@ def test_answered_recent_or_veteran_questions_alert_no_one(world):
         joined_at=timezone.now() - timedelta(days=400)
     )
     factories.thread(
-        world.member, world.public, title="Old hand asks", kind="question", created_at=timezone.now() - timedelta(days=2)
+        world.member,
+        world.public,
+        title="Old hand asks",
+        kind="question",
+        created_at=timezone.now() - timedelta(days=2),
     )
     assert alerts.alert_unanswered(timezone.now()) == 0
 
