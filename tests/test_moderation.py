@@ -133,10 +133,11 @@ def test_the_ban_ends_by_itself_once_when_its_date_passes(world):
 
 
 def test_the_beat_task_lifts_expired_bans(world):
-    from communities.tasks import lift_expired_bans
-    from copsite.settings import CELERY_BEAT_SCHEDULE
+    from django.conf import settings
 
-    assert CELERY_BEAT_SCHEDULE["lift-expired-bans"]["task"] == "communities.lift_expired_bans"
+    from communities.tasks import lift_expired_bans
+
+    assert settings.CELERY_BEAT_SCHEDULE["lift-expired-bans"]["task"] == "communities.lift_expired_bans"
     mira = membership(world.member, world.public)
     communities.remove_member(
         world.facilitator, world.public, mira.pk, ban=True, reason="x", until=timezone.now() + timedelta(hours=1)
@@ -253,10 +254,12 @@ def test_answered_recent_or_veteran_questions_alert_no_one(world):
 
 
 def test_the_hourly_task_is_scheduled(world):
-    from copsite.settings import CELERY_BEAT_SCHEDULE
+    from django.conf import settings
+
     from notifications.tasks import alert_unanswered_questions
 
-    assert CELERY_BEAT_SCHEDULE["alert-unanswered-questions"]["task"] == "notifications.alert_unanswered_questions"
+    scheduled = settings.CELERY_BEAT_SCHEDULE["alert-unanswered-questions"]["task"]
+    assert scheduled == "notifications.alert_unanswered_questions"
     newcomer_question(world)
     assert alert_unanswered_questions() == 1 and alert_unanswered_questions() == 0
 
