@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from communities import services
-from communities.models import Activity, AuditEntry, Community, Invitation, LevelSnapshot, Membership
+from communities.models import Activity, AuditEntry, Ban, Community, Invitation, LevelSnapshot, Membership
 
 
 @admin.register(Community)
@@ -48,6 +48,34 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ("created_at", "community", "actor", "action", "target_user", "detail")
     list_filter = ("action", "community")
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    list_select_related = ("community", "actor", "target_user")
+
+    # The record of what happened: read here, written only by the services that did it.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    list_display = ("user", "community", "reason", "until", "created_at", "lifted_at")
+    list_filter = ("community",)
+    readonly_fields = [f.name for f in Ban._meta.fields]
+
+    # Banned and lifted through the facilitator pages, which keep the membership and audit log in step.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 admin.site.register(LevelSnapshot)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from django import forms
+from django.utils import timezone
 
 from communities import policy
+from communities.audit import ACTION_CHOICES
 from communities.models import Community, Membership, WatchLevel
 from core.forms import Form, ModelForm, clean_display_text, clean_one_line
 from core.markup import MarkupError, render_markdown
@@ -102,3 +106,51 @@ class CommunityWatchForm(Form):
     """The watching control's choice for a community."""
 
     level = forms.ChoiceField(choices=WatchLevel.choices)
+
+
+class BanForm(Form):
+    """Why, and until when: told to the person and kept in the audit log."""
+
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        help_text="Told to the person by email and kept in the audit log.",
+    )
+    until = forms.DateField(
+        label="Banned until",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. The ban ends at the start of this day; leave it empty for a ban with no end date.",
+    )
+
+    def clean_until(self) -> date | None:
+        until = self.cleaned_data["until"]
+        if until is not None:
+            today = timezone.localdate()
+            if until <= today:
+                raise forms.ValidationError("Choose a day after today, or leave it empty.")
+            if until > today + timedelta(days=3660):
+                raise forms.ValidationError("Choose a day within the next ten years, or leave it empty.")
+        return until
+
+    def until_moment(self) -> datetime | None:
+        """The chosen day's start in the site's time zone: when the ban ends."""
+        until = self.cleaned_data.get("until")
+        if until is None:
+            return None
+        return timezone.make_aware(datetime.combine(until, time.min))
+
+
+class AuditFilterForm(Form):
+    """The audit log's filters: one kind of action, one person (who acted or was acted on)."""
+
+    action = forms.ChoiceField(label="Action", required=False, choices=[("", "Every action"), *ACTION_CHOICES])
+    person = forms.CharField(
+        label="Person",
+        required=False,
+        max_length=150,
+        help_text="A username: entries where they acted or were acted on.",
+    )
+
+    def clean_person(self) -> str:
+        return self.cleaned_data["person"].lstrip("@")

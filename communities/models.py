@@ -301,3 +301,43 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} in {self.community_id}"
+
+
+class Ban(models.Model):
+    """One ban of one member: why, until when, and what their membership was before it.
+
+    The membership row says "banned" while a ban is in force; this row keeps the
+    reason and end date shown to facilitators and told to the person, and the
+    role and state an unban (by hand, or ``lift_expired_bans`` when ``until``
+    passes) gives back. ``lifted_at`` set: the ban is over (kept for the record).
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="bans")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    banned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500)
+    until = models.DateTimeField(null=True, blank=True, help_text="Empty: until a facilitator lifts it.")
+    created_at = models.DateTimeField(default=timezone.now)
+    previous_role = models.CharField(max_length=12, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    previous_state = models.CharField(max_length=10, choices=Membership.State.choices, default=Membership.State.ACTIVE)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one ban in force per membership.
+            models.UniqueConstraint(
+                fields=["membership"], condition=Q(lifted_at__isnull=True), name="one_ban_in_force"
+            ),
+        ]
+        indexes = [
+            # The hourly sweep: bans in force whose end date has passed.
+            models.Index(fields=["until"], name="ban_expiring_idx", condition=Q(lifted_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"ban of {self.user_id} in {self.community_id}"

@@ -205,8 +205,28 @@ def can_remove_member(actor: Viewer, target: Membership) -> bool:
     return _outranks(actor, target)
 
 
-def can_unban(actor: Viewer, target: Membership) -> bool:
-    return target.state == State.BANNED and can_manage_members(actor, target.community)
+def can_ban(actor: Viewer, target: Membership) -> bool:
+    """Ban (with a reason, for good or until a date): whom one may remove."""
+    return can_remove_member(actor, target)
+
+
+def can_unban(actor: Viewer, target: Membership, previous_role: str = Role.MEMBER) -> bool:
+    """Lift a ban, which gives back the role it took (``previous_role``): only as far as one could have banned."""
+    if target.state != State.BANNED or not can_manage_members(actor, target.community):
+        return False
+    if previous_role == Role.MEMBER or is_site_admin(actor):
+        return True
+    return _is_owner(actor, target.community)
+
+
+def can_view_audit_log(user: Viewer, community: Community) -> bool:
+    """The community's audit log (who did what to whom, with reasons): its facilitators and site admins."""
+    return can_manage_members(user, community)
+
+
+def can_set_alert_cadence(user: Viewer) -> bool:
+    """Choose how facilitator alerts are emailed: anyone signed in (it matters once they facilitate)."""
+    return bool(user.is_authenticated and user.is_active)
 
 
 def can_decide_request(actor: Viewer, target: Membership) -> bool:

@@ -12,11 +12,11 @@ import json
 from collections.abc import Iterable
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, FilteredRelation, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import JSONObject, Lower
 
 from accounts.models import NAME_FIELDS, User, Viewer
-from communities.models import AuditEntry, Community, Invitation, Membership
+from communities.models import AuditEntry, Ban, Community, Invitation, Membership
 from core.db import Columns, M, fetch_all, one_or_none
 
 # The community and the reader's membership in one statement: every community
@@ -152,11 +152,33 @@ def active_members(community: Community, level: str = "") -> QuerySet[Membership
 
 
 def banned_members(community: Community) -> QuerySet[Membership]:
+    """The banned, each with the ban in force (``bans_in_force``: a list of at most one)."""
+    in_force = Prefetch("bans", queryset=Ban.objects.filter(lifted_at__isnull=True), to_attr="bans_in_force")
     return (
         Membership.objects.filter(community=community, state=Membership.State.BANNED)
         .select_related("user")
+        .prefetch_related(in_force)
         .order_by("user__username")
     )
+
+
+def member_in(community: Community, membership_id: int) -> Membership | None:
+    """One membership of ``community`` with its person (the confirm pages)."""
+    return Membership.objects.filter(pk=membership_id, community=community).select_related("user").first()
+
+
+def audit_log(community: Community, *, action: str = "", person: str = "") -> QuerySet[AuditEntry]:
+    """The community's audit entries, newest first, with who acted and on whom.
+
+    ``action``: that action only; ``person``: a username, entries where they
+    acted or were acted on. Paged by the view (audit_comm_created serves both).
+    """
+    entries = AuditEntry.objects.filter(community=community).select_related("actor", "target_user")
+    if action:
+        entries = entries.filter(action=action)
+    if person:
+        entries = entries.filter(Q(actor__username__iexact=person) | Q(target_user__username__iexact=person))
+    return entries.order_by("-created_at", "-pk")
 
 
 def recent_invitations(community: Community, shown: int = 10) -> QuerySet[Invitation]:

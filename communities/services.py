@@ -8,7 +8,7 @@ change with ``F()`` in the same transaction.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from communities import audit, policy, signals
-from communities.models import Community, Invitation, Membership, WatchLevel
+from communities.models import Ban, Community, Invitation, Membership, WatchLevel
 from core import pagecache
-from core.mail import queue_templated_email
+from core.mail import one_line, queue_templated_email
 from core.markup import RENDER_VERSION, render_markdown
 from core.refusals import Refused
 
@@ -252,31 +252,142 @@ def set_role(actor: User, community: Community, membership_id: int, role: str) -
 
 
 @transaction.atomic
-def remove_member(actor: User, community: Community, membership_id: int, *, ban: bool) -> Membership:
+def remove_member(
+    actor: User,
+    community: Community,
+    membership_id: int,
+    *,
+    ban: bool,
+    reason: str = "",
+    until: datetime | None = None,
+) -> Membership:
+    """Remove (they may rejoin) or ban (they may not, until ``until`` if given).
+
+    A ban keeps the reason, the end date and the role and state it replaced
+    (``Ban``), so lifting it gives them back; the person is told by email.
+    """
     community, target = _locked_target(community, membership_id)
-    if not policy.can_remove_member(actor, target):
+    if not (policy.can_ban(actor, target) if ban else policy.can_remove_member(actor, target)):
         if target.role == Role.OWNER and policy.is_last_owner(target):
             raise MembershipError("The last owner can't be removed.")
         raise MembershipError("You can't remove that person.")
+    now = timezone.now()
+    if ban and until is not None and until <= now:
+        raise MembershipError("A ban's end date must be in the future.")
     was_active = target.state == State.ACTIVE
+    previous_role, previous_state = target.role, target.state
     target.state = State.BANNED if ban else State.LEFT
-    target.role, target.left_at = Role.MEMBER, timezone.now()
+    target.role, target.left_at = Role.MEMBER, now
     target.save(update_fields=["state", "role", "left_at", "updated_at"])
     if was_active:
         _adjust_member_count(community, -1)
-    audit.record(community, actor, "member.ban" if ban else "member.remove", target_user=target.user)
+    elif previous_state == State.PENDING:
+        signals.join_request_settled.send(Community, community=community, user=target.user)
+    if not ban:
+        audit.record(community, actor, "member.remove", target_user=target.user)
+        return target
+    reason = one_line(reason, 500)
+    Ban.objects.create(
+        community=community,
+        membership=target,
+        user=target.user,
+        banned_by=actor,
+        reason=reason,
+        until=until,
+        created_at=now,
+        previous_role=previous_role,
+        previous_state=previous_state,
+    )
+    audit.record(
+        community,
+        actor,
+        "member.ban",
+        target_user=target.user,
+        detail=audit.ban_detail(reason, until),
+    )
+    _email(
+        target.user.email,
+        "banned",
+        {
+            "community": community,
+            "person": target.user,
+            "reason": reason,
+            "until": until,
+            "until_words": audit.day_words(until) if until is not None else "",
+        },
+        kind="membership.banned",
+    )
+    return target
+
+
+def ban_in_force(membership: Membership) -> Ban | None:
+    return Ban.objects.filter(membership=membership, lifted_at__isnull=True).first()
+
+
+def _lift(community: Community, target: Membership, actor: User | None, now: datetime) -> Membership:
+    """End ``target``'s ban: the role and state it replaced come back (a plain "left" without a record)."""
+    ban = Ban.objects.select_for_update().filter(membership=target, lifted_at__isnull=True).first()
+    if ban is not None:
+        ban.lifted_at, ban.lifted_by = now, actor
+        ban.save(update_fields=["lifted_at", "lifted_by"])
+    # A member comes back as they were; someone banned while asking to join may ask again.
+    restored_state = State.ACTIVE if ban is not None and ban.previous_state == State.ACTIVE else State.LEFT
+    target.state = restored_state
+    target.role = ban.previous_role if ban is not None and restored_state == State.ACTIVE else Role.MEMBER
+    if restored_state == State.ACTIVE:
+        target.left_at = None
+    target.save(update_fields=["state", "role", "left_at", "updated_at"])
+    if restored_state == State.ACTIVE:
+        _adjust_member_count(community, +1)
+    if target.role != Role.MEMBER:
+        pagecache.touched(community)  # the facilitators named on its page
+    if actor is None:
+        audit.record(community, None, "member.ban_ended", target_user=target.user)
+    else:
+        audit.record(community, actor, "member.unban", target_user=target.user)
     return target
 
 
 @transaction.atomic
 def unban(actor: User, community: Community, membership_id: int) -> Membership:
     community, target = _locked_target(community, membership_id)
-    if not policy.can_unban(actor, target):
-        raise MembershipError("That person is not banned.")
-    target.state = State.LEFT
-    target.save(update_fields=["state", "updated_at"])
-    audit.record(community, actor, "member.unban", target_user=target.user)
-    return target
+    ban = ban_in_force(target)
+    if not policy.can_unban(actor, target, ban.previous_role if ban is not None else Role.MEMBER):
+        raise MembershipError("That person is not banned." if target.state != State.BANNED else NOT_YOURS)
+    return _lift(community, target, actor, timezone.now())
+
+
+NOT_YOURS = "Only an owner can lift the ban of someone who was a facilitator or owner."
+
+
+def lift_expired_bans(now: datetime | None = None) -> int:
+    """Lift every ban whose end date has passed; returns how many were lifted.
+
+    One transaction per ban, each taken under its community's lock and
+    checked again there: run twice (a duplicate beat message, a retry) it
+    lifts each ban once.
+    """
+    now = now or timezone.now()
+    due = list(
+        Ban.objects.filter(lifted_at__isnull=True, until__lte=now).order_by("until").values_list("pk", flat=True)[:500]
+    )
+    lifted = 0
+    for ban_id in due:
+        with transaction.atomic():
+            ban = Ban.objects.select_related("community").filter(pk=ban_id).first()
+            if ban is None:
+                continue
+            community = _lock(ban.community)
+            target = Membership.objects.select_for_update().select_related("user").get(pk=ban.membership_id)
+            ban = Ban.objects.select_for_update().get(pk=ban_id)
+            if ban.lifted_at is not None or ban.until is None or ban.until > now:
+                continue
+            if target.state != State.BANNED:  # ended some other way: close the record only
+                Ban.objects.filter(pk=ban_id).update(lifted_at=now)
+                continue
+            _lift(community, target, None, now)
+            lifted += 1
+    return lifted
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from communities import services
 from communities.participation import recompute_all
 
 
@@ -14,3 +15,9 @@ def compute_participation() -> int:
     Returns the number of communities computed.
     """
     return recompute_all()
+
+
+@shared_task(name="communities.lift_expired_bans", time_limit=300, soft_time_limit=270)
+def lift_expired_bans() -> int:
+    """Every 10 minutes: lift the bans whose end date has passed, each once (safe to run twice)."""
+    return services.lift_expired_bans()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("c/<slug:slug>/watch/", watching.watch, name="watch"),
     path("c/<slug:slug>/facilitate/", facilitate.dashboard, name="facilitate"),
     path("c/<slug:slug>/facilitate/invite/", facilitate.invite, name="invite"),
+    path("c/<slug:slug>/facilitate/audit/", facilitate.audit_log, name="audit-log"),
     path(
         "c/<slug:slug>/members/<int:membership_id>/<str:action>/",
         facilitate.member_action,

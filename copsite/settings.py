@@ -277,6 +277,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communities.compute_participation",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Bans with an end date are lifted once it passes (communities/services.py).
+    "lift-expired-bans": {
+        "task": "communities.lift_expired_bans",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Newcomers' questions unanswered for a day: their facilitators are told, once per question.
+    "alert-unanswered-questions": {
+        "task": "notifications.alert_unanswered_questions",
+        "schedule": crontab(minute=5),
+    },
+    # Facilitators who chose a daily email of their review work (notifications/alerts.py).
+    "send-facilitator-summaries": {
+        "task": "notifications.send_facilitator_summaries",
+        "schedule": crontab(minute=35),
+    },
     "purge-deleted-posts": {
         "task": "discussions.purge_deleted_content",
         "schedule": crontab(hour=3, minute=15),

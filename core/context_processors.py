@@ -17,6 +17,7 @@ _PAGE_LINKS = {
     "calendar": "discovery:calendar",
     "notifications": "notifications:list",
     "notifications_menu": "notifications:menu",
+    "facilitator_alerts": "notifications:alerts",
     "bookmarks": "bookmarks:list",
     "email_settings": "digests:preferences",
     "edit_profile": "accounts:edit-profile",

@@ -119,6 +119,10 @@ def _describe(row: Row) -> None:
         elif kind == Kind.HELD:
             row.who = _names(items)
             row.says = "wrote posts held for review in" if several else "wrote a post held for review in"
+        elif kind == Kind.UNANSWERED:
+            # A newcomer's question a day old with no answer (notifications/alerts.py).
+            row.who = _names(items)
+            row.says = "has waited a day for an answer to" if not several else "have waited a day for answers in"
         elif kind == Kind.PRACTICE_ASK:
             # Nobody did anything: the loop asks how the thing they said they'd try went.
             row.says = "Did you try it? What happened? You said you'd try something from"

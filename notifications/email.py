@@ -33,8 +33,8 @@ from accounts.models import User
 from communities import policy
 from core.mail import Rewritten, one_line, queue_email
 from discussions.models import Post
-from notifications import display
-from notifications.models import Notification
+from notifications import alerts, display
+from notifications.models import FACILITATOR_KINDS, AlertCadence, Notification
 from replies.tokens import reply_address
 
 GROUP_WINDOW = timedelta(hours=1)
@@ -83,13 +83,14 @@ def sweep(now: datetime) -> int:
         for n in pending:
             groups.setdefault((n.user_id, conversation_of(n)), []).append(n)
         sent_ids = []
+        cadence = alerts.cadences(users)
         for (user_id, conversation), items in groups.items():
             user = items[0].user
             if (user_id, conversation) in recent or not user.is_active:
                 continue
             # Decided now, not when it happened: a post hidden, held or deleted since
             # (or a thread, community or queue the person may no longer open) sends nothing.
-            wanted = _still_wanted(user, items)
+            wanted = _still_wanted(user, items, cadence[user_id])
             if wanted:
                 _send(user, wanted)
                 sent_ids += [n.pk for n in wanted]
@@ -198,6 +199,7 @@ KIND_PHRASES = {
     "join_request": "someone asks to join a community you facilitate",
     "flagged": "a member flags a post in a community you facilitate",
     "held": "a post waits for review in a community you facilitate",
+    "unanswered": "a newcomer's question waits a day for an answer in a community you facilitate",
 }
 
 
@@ -224,11 +226,20 @@ def _reply_to(user: User, note: Notification, headers: dict[str, str]) -> dict[s
 SEND_CHECK = "notification"
 
 
-def _still_wanted(user: User, notes: list[Notification]) -> list[Notification]:
-    """Of ``notes``, those ``user`` still wants by email and may still read (checked through the policy now)."""
+def _still_wanted(user: User, notes: list[Notification], cadence: str) -> list[Notification]:
+    """Of ``notes``, those ``user`` still wants by email now and may still read (checked through the policy now).
+
+    Review work (``FACILITATOR_KINDS``) goes out here only for those who want it
+    right away (``cadence``, notifications/alerts.py): the daily email and "off" leave it to the bell.
+    """
     if user.email_paused:
         return []
     chosen = set(user.email_notifications or []) - MAILED_ELSEWHERE
+    if cadence == AlertCadence.IMMEDIATELY:
+        # No choice of its own beside the cadence: wanted with the rest of the review work.
+        chosen.add(Notification.Kind.UNANSWERED)
+    else:
+        chosen -= set(FACILITATOR_KINDS)
     return [note for note in notes if note.kind in chosen and note.is_shown_to(user)]
 
 
@@ -252,7 +263,7 @@ def still_readable(about: dict[str, Any]) -> bool | Rewritten:
                 "actor", "post__thread__community", "event__community", "community"
             )
         )
-        left = _still_wanted(user, notes)
+        left = _still_wanted(user, notes, alerts.cadence_of(user))
         if not left:
             return False
         if len(left) == len(wanted):

@@ -24,14 +24,15 @@ from django.utils import timezone
 from accounts.models import User
 from communities import policy
 from communities.models import Community
-from discussions.models import Post
+from discussions.models import Post, Thread
 from events.models import Event
 
 # Kinds whose target is not a post (every other kind, those apps add later too, is about a post).
 EVENT_KINDS = ("event_reminder",)
 COMMUNITY_KINDS = ("join_request",)
-# For a community's facilitators, about its review work: shown only while they keep the role.
-FACILITATOR_KINDS = ("join_request", "flagged", "held")
+# For a community's facilitators, about its review work: shown only while they keep the role,
+# counted in the header's "N to review" and emailed on the facilitator's own cadence (``AlertSettings``).
+FACILITATOR_KINDS = ("join_request", "flagged", "held", "unanswered")
 
 # Replies, mentions and posts in a watched thread are one conversation: the bell shows them as one row
 # per thread ("Priya and 2 others replied in …"), and opening it reads them all. Every other kind
@@ -82,6 +83,8 @@ class Notification(models.Model):
         REMINDER = "reminder", "reminder you set"
         # The practice loop (practice/services.py): "Did you try it?", about the resource's discussion's opening post.
         PRACTICE_ASK = "practice_ask", "asked: did you try it?"
+        # A newcomer's question nobody answered for a day (notifications/alerts.py), about its opening post.
+        UNANSWERED = "unanswered", "is still waiting for an answer"
 
     FACILITATOR_KINDS = FACILITATOR_KINDS
     EVENT_KINDS = EVENT_KINDS
@@ -160,3 +163,40 @@ class Notification(models.Model):
         if self.community is not None:
             return policy.can_moderate(user, self.community)
         return False
+
+
+class AlertCadence(models.TextChoices):
+    IMMEDIATELY = "immediately", "Right away (at most one email an hour per conversation)"
+    DAILY = "daily", "Once a day, in one email"
+    OFF = "off", "Never: the bell is enough"
+
+
+class AlertSettings(models.Model):
+    """How a facilitator hears of their review work by email (join requests, flags, held posts, unanswered questions).
+
+    No row: ``AlertCadence.DAILY``. ``summary_sent_at``: when the last daily
+    email went out (notifications/alerts.py sends the next one a day later,
+    with what came since).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_settings")
+    cadence = models.CharField(
+        "email me about review work", max_length=12, choices=AlertCadence.choices, default=AlertCadence.DAILY
+    )
+    summary_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "alert settings"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.cadence}"
+
+
+class UnansweredAlert(models.Model):
+    """A question its facilitators were told nobody had answered: one row per question, so they are told once."""
+
+    thread = models.OneToOneField(Thread, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"unanswered alert for thread {self.thread_id}"

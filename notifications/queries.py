@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, IntegerField, Subquery
+from django.db.models import Count, IntegerField, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import NAME_FIELDS, User
 from core.db import fetch_all
-from notifications.models import Notification
+from notifications.models import FACILITATOR_KINDS, Notification
 
 # notification_unread_idx: the person's unread notifications. Every page a
 # member reads asks, most with nothing new. Its ORM twin (filter().exists()):
@@ -34,7 +34,22 @@ def has_unread(user: User) -> bool:
 
 def unread_count(user: User) -> int:
     """Unread notifications ``user`` may still read (left, banned, hidden, held, deleted: not counted)."""
-    return Notification.objects.shown_to(user).filter(read_at__isnull=True).count()
+    return unread_counts(user)[0]
+
+
+def unread_counts(user: User) -> tuple[int, int]:
+    """Unread notifications ``user`` may still read, and how many of them are review work: one query.
+
+    Review work (``FACILITATOR_KINDS``: join requests, flags, held posts,
+    unanswered questions) is the header's "N to review"; counted beside the
+    bell's number in the same statement, so the header costs no query more.
+    """
+    counts = (
+        Notification.objects.shown_to(user)
+        .filter(read_at__isnull=True)
+        .aggregate(total=Count("pk"), review=Count("pk", filter=Q(kind__in=FACILITATOR_KINDS)))
+    )
+    return int(counts["total"] or 0), int(counts["review"] or 0)
 
 
 # The full page reads this many of the latest notifications, the dropdown fewer; both group them per thread.
@@ -69,6 +84,7 @@ class Latest:
 
     items: list[Notification]
     unread: int
+    to_review: int = 0
 
 
 def latest(user: User, shown: int = LIST_SHOWN) -> Latest:
@@ -78,23 +94,24 @@ def latest(user: User, shown: int = LIST_SHOWN) -> Latest:
     on the unread index), so the dropdown needs no second query to refresh the
     bell, and the rows stop at the LIMIT however long the person's history.
     """
-    unread = (
-        Notification.objects.shown_to(user)
-        .filter(read_at__isnull=True)
-        .values("user")
-        .annotate(total=Count("pk"))
-        .values("total")
-    )
+    unread = Notification.objects.shown_to(user).filter(read_at__isnull=True).values("user")
+    total = unread.annotate(total=Count("pk")).values("total")
+    review = unread.filter(kind__in=FACILITATOR_KINDS).annotate(total=Count("pk")).values("total")
     items = list(
         Notification.objects.shown_to(user)
         .select_related("actor", "post__thread__community", "event__community", "community")
         .only(*_LINE_FIELDS)
-        .annotate(unread_total=Coalesce(Subquery(unread, output_field=IntegerField()), 0))
+        .annotate(
+            unread_total=Coalesce(Subquery(total, output_field=IntegerField()), 0),
+            review_total=Coalesce(Subquery(review, output_field=IntegerField()), 0),
+        )
         .order_by("-created_at", "-pk")[:shown]
     )
-    return Latest(items, _unread_total(items[0]) if items else 0)
+    if not items:
+        return Latest(items, 0, 0)
+    return Latest(items, _annotated(items[0], "unread_total"), _annotated(items[0], "review_total"))
 
 
-def _unread_total(note: Any) -> int:
-    # The annotation ``latest`` adds: its rows are typed as plain notifications once in a list.
-    return int(note.unread_total)
+def _annotated(note: Any, name: str) -> int:
+    # The annotations ``latest`` adds: its rows are typed as plain notifications once in a list.
+    return int(getattr(note, name))

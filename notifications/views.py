@@ -19,10 +19,12 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User, signed_in
+from communities import policy
 from core.http import HtmxRequest
-from notifications import display, queries, services
+from notifications import alerts, display, queries, services
 from notifications.context_processors import remember_unread
-from notifications.models import Notification
+from notifications.forms import AlertSettingsForm
+from notifications.models import AlertCadence, Notification
 
 # Rows in the dropdown: the latest few conversations; the page shows the rest.
 MENU_ROWS = 8
@@ -39,7 +41,7 @@ def notification_list(request: HtmxRequest) -> HttpResponse:
         return redirect("notifications:list")
     # Checked at read time: the person may have left, or the post been hidden, held or deleted since.
     latest = queries.latest(user)
-    remember_unread(request, latest.unread)
+    remember_unread(request, latest.unread, latest.to_review)
     return render(request, "notifications/list.html", {"rows": display.rows(latest.items), "unread": latest.unread})
 
 
@@ -82,3 +84,23 @@ def open_notification(request: HtmxRequest, pk: int) -> HttpResponse:
         messages.info(request, "What that notification was about is no longer there for you to see.")
         return redirect("notifications:list")
     return redirect(display.target_url(note))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alert_settings(request: HtmxRequest) -> HttpResponse:
+    """A facilitator chooses how review work reaches them by email: right away, once a day (the default), never."""
+    user = signed_in(request)
+    if not policy.can_set_alert_cadence(user):
+        raise Http404("No such page.")
+    if request.method == "POST":
+        form = AlertSettingsForm(request.POST)
+        if form.is_valid():
+            alerts.set_cadence(user, form.cleaned_data["cadence"])
+            messages.success(request, "Saved: " + AlertCadence(form.cleaned_data["cadence"]).label.lower() + ".")
+            return redirect("notifications:alerts")
+    else:
+        form = AlertSettingsForm(initial={"cadence": alerts.cadence_of(user)})
+    moderates = policy.moderated_communities(user).exists()
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "notifications/alert_settings.html", {"form": form, "moderates": moderates}, status=status)

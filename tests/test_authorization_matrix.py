@@ -17,6 +17,9 @@ Actions (the community-level ones that exist in this issue):
 * ``edit``     POST /c/<slug>/edit/ with valid data (moderation: the domain statement)
 * ``ban``      POST /c/<slug>/members/<the plain member's membership id>/ban/  (manage members)
 * ``invite``   POST /c/<slug>/facilitate/invite/                              (manage members)
+* ``confirm_ban`` GET /c/<slug>/members/<the plain member's membership id>/ban/ (the confirm page; changes nothing)
+* ``unban``    POST /c/<slug>/members/<the banned person's membership id>/unban/ (manage members)
+* ``audit``    GET  /c/<slug>/facilitate/audit/ (the audit log)
 
 Outcomes: R 200 and content · P performed · L redirect to login, nothing
 changed · F 403 page, nothing changed · N 404, nothing changed, and the
@@ -41,7 +44,7 @@ State = Membership.State
 
 ROLES = ["anonymous", "outsider", "pending", "banned", "other_facilitator", "member", "facilitator", "owner", "admin"]
 VISIBILITIES = ["public", "private"]
-ACTIONS = ["view", "join", "post", "moderate", "edit", "ban", "invite"]
+ACTIONS = ["view", "join", "post", "moderate", "edit", "ban", "invite", "confirm_ban", "unban", "audit"]
 
 # People who may not see the private community at all (besides anonymous).
 OUTSIDERS_OF_PRIVATE = {"anonymous", "outsider", "pending", "banned", "other_facilitator"}
@@ -180,7 +183,14 @@ def test_matrix(client, world, role, visibility, action):
     elif action == "edit":
         response = client.post(f"/c/{slug}/edit/", edit_data(community, f"Edited by {role}: still about practice."))
     elif action == "ban":
-        response = client.post(f"/c/{slug}/members/{target.pk}/ban/")
+        response = client.post(f"/c/{slug}/members/{target.pk}/ban/", {"reason": "Spam after warnings"})
+    elif action == "confirm_ban":
+        response = client.get(f"/c/{slug}/members/{target.pk}/ban/")
+    elif action == "unban":
+        banned = Membership.objects.get(user=world.banned, community=community)
+        response = client.post(f"/c/{slug}/members/{banned.pk}/unban/")
+    elif action == "audit":
+        response = client.get(f"/c/{slug}/facilitate/audit/")
     else:
         response = client.post(f"/c/{slug}/facilitate/invite/", {"email": INVITEE, "message": "Come along."})
 
@@ -195,6 +205,9 @@ def test_matrix(client, world, role, visibility, action):
             "edit": f"/c/{slug}/edit/",
             "ban": f"/c/{slug}/members/{target.pk}/ban/",
             "invite": f"/c/{slug}/facilitate/invite/",
+            "confirm_ban": f"/c/{slug}/members/{target.pk}/ban/",
+            "unban": f"/c/{slug}/members/{Membership.objects.get(user=world.banned, community=community).pk}/unban/",
+            "audit": f"/c/{slug}/facilitate/audit/",
         }.get(action)
         if action == "post":
             assert response.status_code == 200
@@ -285,6 +298,24 @@ def _assert_performed(response, world, community, role, action, target, before) 
         assert AuditEntry.objects.filter(community=community, action="member.ban", target_user=world.member).exists()
         community.refresh_from_db()
         assert community.member_count == 2
+    elif action == "confirm_ban":
+        assert response.status_code == 200
+        page = text_of(response)
+        assert f"Ban Mira Member from {community.name}?" in page
+        assert 'name="reason"' in page and 'name="until"' in page
+        assert snapshot() == before
+    elif action == "unban":
+        assert response.status_code == 302
+        assert response["Location"] == f"/c/{slug}/facilitate/"
+        bo = Membership.objects.get(user=world.banned, community=community)
+        assert bo.state == State.LEFT
+        assert AuditEntry.objects.filter(community=community, action="member.unban", target_user=world.banned).exists()
+    elif action == "audit":
+        assert response.status_code == 200
+        page = text_of(response)
+        assert f"<title>Audit log of {community.name} · {settings.COPSITE_NAME}</title>" in page
+        assert "Olive Owner created the community" in page
+        assert snapshot() == before
     else:
         assert action == "invite"
         assert response.status_code == 302
@@ -296,7 +327,7 @@ def _assert_performed(response, world, community, role, action, target, before) 
 
 
 def test_matrix_covers_every_cell():
-    assert len(CELLS) == len(ROLES) * len(VISIBILITIES) * len(ACTIONS) == 126
+    assert len(CELLS) == len(ROLES) * len(VISIBILITIES) * len(ACTIONS) == 180
     outcomes = {expected(*cell.values) for cell in CELLS}
     assert {"R", "P", "L", "F", "N"} <= outcomes
 
@@ -340,7 +371,9 @@ def test_ban_without_csrf_token_is_refused_and_changes_nothing(csrf_client, worl
     target.refresh_from_db()
     assert target.state == State.ACTIVE
     token = _token_from(csrf_client.get(f"/c/{community.slug}/facilitate/"))
-    response = csrf_client.post(f"/c/{community.slug}/members/{target.pk}/ban/", {"csrfmiddlewaretoken": token})
+    response = csrf_client.post(
+        f"/c/{community.slug}/members/{target.pk}/ban/", {"csrfmiddlewaretoken": token, "reason": "Spam"}
+    )
     assert response.status_code == 302
     target.refresh_from_db()
     assert target.state == State.BANNED

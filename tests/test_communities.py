@@ -185,7 +185,7 @@ def test_facilitator_promotes_a_member_but_cannot_touch_the_owner(client, world)
     client.post(f"/c/commons/members/{mira.pk}/role/", {"role": "facilitator"})
     assert membership(world.member, world.public).role == Role.FACILITATOR
     owner = membership(world.owner, world.public)
-    response = client.post(f"/c/commons/members/{owner.pk}/ban/", follow=True)
+    response = client.post(f"/c/commons/members/{owner.pk}/ban/", {"reason": "Spam"}, follow=True)
     assert "The last owner can&#39;t be removed." in response.content.decode()
     response = client.post(f"/c/commons/members/{mira.pk}/role/", {"role": "owner"}, follow=True)
     assert "You can&#39;t make that change." in response.content.decode()
@@ -195,7 +195,7 @@ def test_facilitator_promotes_a_member_but_cannot_touch_the_owner(client, world)
 def test_facilitator_bans_a_member_who_then_cannot_read_the_private_community(client, world):
     client.force_login(world.facilitator)
     mira = membership(world.member, world.private)
-    client.post(f"/c/circle/members/{mira.pk}/ban/")
+    client.post(f"/c/circle/members/{mira.pk}/ban/", {"reason": "Spam"})
     assert membership(world.member, world.private).state == State.BANNED
     assert members(world.private) == 2
     client.force_login(world.member)
@@ -227,7 +227,7 @@ def test_facilitator_pins_a_members_level(client, world):
 def test_member_actions_on_a_membership_of_another_community_are_refused(client, world):
     client.force_login(world.other_facilitator)
     mira = membership(world.member, world.public)
-    response = client.post(f"/c/elsewhere/members/{mira.pk}/ban/", follow=True)
+    response = client.post(f"/c/elsewhere/members/{mira.pk}/ban/", {"reason": "Spam"}, follow=True)
     assert "That person is not in this community." in response.content.decode()
     assert membership(world.member, world.public).state == State.ACTIVE
 

@@ -40,7 +40,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from communities.models import Community, Invitation, Membership
+from communities import services as community_services
+from communities.models import Ban, Community, Invitation, Membership
 from discussions.models import Flag, Post, Thread
 from events.models import Event
 from resources import services as resource_services
@@ -150,6 +151,10 @@ def _values(obj, names: list[str]) -> tuple[int, dict[str, str]] | None:
     if obj is None:
         return None
     return obj.pk, {name: getattr(obj, name) for name in names}
+
+
+def _mira_in_commons() -> Membership:
+    return Membership.objects.get(user__username="mira", community__slug="commons")
 
 
 def _community_saved(s, slug: str | None = None):
@@ -408,6 +413,31 @@ CASES = [
         lambda s: {"email": f"guest{s.next()}@example.org", "message": "Come along."},
         {"message": Field(500), "email": Field(None, None)},
         saved=lambda s: _values(_newest(Invitation), ["message", "email"]),
+    ),
+    FormCase(
+        "ban",
+        "facilitator",
+        lambda s: f"/c/commons/members/{_mira_in_commons().pk}/ban/",
+        lambda s: {"reason": "Spam after warnings", "until": (timezone.localdate() + timedelta(days=10)).isoformat()},
+        {"reason": Field(300, one_line), "until": Field(None, None)},
+        saved=lambda s: _values(_newest(Ban, community__slug="commons"), ["reason"]),
+        shown_at=lambda s: "/c/commons/facilitate/",
+        reset=lambda s: community_services.unban(s.world.owner, s.world.public, _mira_in_commons().pk),
+    ),
+    FormCase(
+        "audit log filter",
+        "facilitator",
+        lambda s: "/c/commons/facilitate/audit/",
+        lambda s: {"action": "", "person": "olive"},
+        {"person": Field(None, None), "action": Field(None, None)},
+        method="get",
+    ),
+    FormCase(
+        "facilitator alerts",
+        "facilitator",
+        lambda s: "/notifications/alerts/",
+        lambda s: {"cadence": "immediately"},
+        {"cadence": Field(None, None)},
     ),
     FormCase(
         "join request",
@@ -790,6 +820,9 @@ def test_every_form_in_the_product_is_in_the_table():
         "CommunityForm": "community create",
         "JoinForm": "join request",
         "InviteForm": "invitation",
+        "BanForm": "ban",
+        "AuditFilterForm": "audit log filter",
+        "AlertSettingsForm": "facilitator alerts",
         "ThreadForm": "thread start",
         "ReplyForm": "reply",
         "EditForm": "thread edit",
@@ -805,7 +838,8 @@ def test_every_form_in_the_product_is_in_the_table():
     }
     found = set()
     modules = ["accounts.forms", "communities.forms", "discussions.forms", "events.forms"]
-    for module in [*modules, "resources.forms", "digests.forms", "portability.forms", "bookmarks.forms", "value.forms"]:
+    others = ["resources.forms", "digests.forms", "portability.forms", "bookmarks.forms", "notifications.forms"]
+    for module in [*modules, *others, "value.forms"]:
         for name, obj in vars(importlib.import_module(module)).items():
             if isinstance(obj, type) and issubclass(obj, forms.BaseForm) and obj.__module__ == module:
                 found.add(name)

@@ -31,6 +31,7 @@ from digests import unsubscribe
 from digests.forms import NOTIFICATION_KINDS
 from discussions import services as discussions
 from discussions.models import Post, Thread
+from notifications import alerts
 from notifications import email as notify
 from notifications.models import Notification
 
@@ -96,6 +97,7 @@ def _notify_fern(world, conversation, kind: str) -> None:
 def test_each_kind_of_notification_email_unsubscribes_from_that_kind_only(world, conversation, kind):
     settle()
     User.objects.filter(pk=world.facilitator.pk).update(email_notifications=ALL_KINDS)
+    alerts.set_cadence(world.facilitator, "immediately")  # review work by email right away (default: daily)
     _notify_fern(world, conversation, kind)
     sweep()
     [row] = mails_to(world.facilitator)

@@ -24,6 +24,7 @@ from discussions import services as discussions
 from discussions.models import Post
 from events import services as events
 from events.models import RSVP
+from notifications import alerts
 from notifications import email as notify
 from notifications.models import Notification
 from tests import factories
@@ -196,6 +197,8 @@ def test_facilitators_get_the_flag_and_the_flagger_does_not(client, world, conve
 
 def test_a_flag_tells_nothing_to_someone_no_longer_a_facilitator(client, world, conversation):
     without_watching_news()
+    alerts.set_cadence(world.owner, "immediately")  # review work by email right away (default: daily)
+    alerts.set_cadence(world.facilitator, "immediately")
     by_ada = discussions.reply(world.admin, conversation.thread, "Bed 4 is Mr Jones")
     discussions.flag_post(world.member, by_ada, "Names a patient")
     Membership.objects.filter(user=world.facilitator, community=world.public).update(role=Membership.Role.MEMBER)
@@ -384,6 +387,7 @@ def test_each_notification_has_exactly_the_target_its_kind_is_about(world, conve
 
 
 def test_a_facilitator_is_emailed_the_join_request_with_a_link_to_the_queue(world, settings):
+    alerts.set_cadence(world.owner, "immediately")  # review work by email right away (default: daily)
     communities.join(world.outsider, world.approval, "I run a rehab ward.")
     notify.sweep(timezone.now())
     mail = OutboundEmail.objects.get(to=world.owner.email, kind="notification.join_request")
@@ -392,6 +396,8 @@ def test_a_facilitator_is_emailed_the_join_request_with_a_link_to_the_queue(worl
 
 
 def test_new_kinds_follow_the_email_choices(world, conversation):
+    for facilitator in (world.owner, world.facilitator):  # review work by email right away (default: daily)
+        alerts.set_cadence(facilitator, "immediately")
     notify.sweep(timezone.now())  # what the conversation made so far is handled
     OutboundEmail.objects.all().delete()
     discussions.toggle_helpful(world.member, conversation.answer)  # helpful: not emailed unless asked for
@@ -408,6 +414,7 @@ def test_the_send_time_check_drops_an_email_whose_flagged_post_a_demoted_facilit
 ):
     from core.mail import at_send_time, still_deliverable
 
+    alerts.set_cadence(world.facilitator, "immediately")  # review work by email right away (default: daily)
     discussions.flag_post(world.member, conversation.nested, "Names a patient")
     notify.sweep(timezone.now())
     mail = OutboundEmail.objects.get(to=world.facilitator.email, kind="notification.flagged")

@@ -5,16 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import signed_in
-from communities import panels, participation, policy, queries, services
-from communities.forms import InviteForm, LevelForm, RoleForm
+from communities import audit, panels, participation, policy, queries, services
+from communities.forms import AuditFilterForm, BanForm, InviteForm, LevelForm, RoleForm
 from communities.models import Membership
 from core import ratelimit
 from core.refusals import Refused
@@ -53,7 +53,7 @@ def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = 
         "roles": Membership.Role.choices,
         "banned": queries.banned_members(community),
         "invitations": queries.recent_invitations(community),
-        "audit": queries.recent_audit(community),
+        "audit": [(entry, audit.describe(entry)) for entry in queries.recent_audit(community)],
         "series": series,
         "level_rules": participation.level_rules_text(),
         "invite_form": invite_form or InviteForm(),
@@ -65,13 +65,43 @@ def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = 
 
 
 MEMBER_ACTIONS = {"approve", "decline", "role", "remove", "ban", "unban", "level"}
+# Asked first: GET shows what will happen, the POST from that page does it.
+CONFIRMED_ACTIONS = {"remove", "ban"}
+AUDIT_PER_PAGE = 50
 
 
-@require_POST
+def _confirm_page(
+    request: HttpRequest, community, membership_id: int, action: str, form: BanForm | None = None, status: int = 200
+) -> HttpResponse:
+    target = queries.member_in(community, membership_id)
+    if target is None:
+        return render(request, "404.html", status=404)
+    allowed = (
+        policy.can_ban(request.user, target) if action == "ban" else policy.can_remove_member(request.user, target)
+    )
+    if not allowed:
+        raise Refused("You can't remove that person.")
+    context = {
+        "community": community,
+        "target": target,
+        "action": action,
+        "form": form if form is not None else (BanForm() if action == "ban" else None),
+        "back": reverse("communities:facilitate", kwargs={"slug": community.slug}),
+    }
+    return render(request, "communities/confirm_member_action.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
 def member_action(request: HttpRequest, slug: str, membership_id: int, action: str) -> HttpResponse:
     community, refused = _community_for_facilitator(request, slug)
     if refused:
         return refused
+    if action not in MEMBER_ACTIONS:
+        return render(request, "404.html", status=404)
+    if request.method == "GET":
+        if action not in CONFIRMED_ACTIONS:
+            return HttpResponseNotAllowed(["POST"])
+        return _confirm_page(request, community, membership_id, action)
     back = reverse("communities:facilitate", kwargs={"slug": community.slug})
     try:
         if action in ("approve", "decline"):
@@ -84,14 +114,28 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, action: s
                 raise services.MembershipError("Choose a role.")
             target = services.set_role(signed_in(request), community, membership_id, form.cleaned_data["role"])
             messages.success(request, f"{target.user.name} is now {target.get_role_display().lower()}.")
-        elif action in ("remove", "ban"):
-            target = services.remove_member(signed_in(request), community, membership_id, ban=action == "ban")
-            done = "banned: they can't rejoin" if action == "ban" else "removed (they may rejoin)"
-            messages.success(request, f"{target.user.name} is {done}.")
+        elif action == "remove":
+            target = services.remove_member(signed_in(request), community, membership_id, ban=False)
+            messages.success(request, f"{target.user.name} is removed (they may rejoin).")
+        elif action == "ban":
+            ban_form = BanForm(request.POST)
+            if not ban_form.is_valid():
+                return _confirm_page(request, community, membership_id, action, form=ban_form, status=400)
+            until = ban_form.until_moment()
+            target = services.remove_member(
+                signed_in(request),
+                community,
+                membership_id,
+                ban=True,
+                reason=ban_form.cleaned_data["reason"],
+                until=until,
+            )
+            ending = f" until {audit.day_words(until)}" if until is not None else ""
+            messages.success(request, f"{target.user.name} is banned{ending}; they'll get an email.")
         elif action == "unban":
             target = services.unban(signed_in(request), community, membership_id)
             messages.success(request, f"{target.user.name} is no longer banned.")
-        elif action == "level":
+        else:  # level
             level_form = LevelForm(request.POST)
             if not level_form.is_valid():
                 raise services.MembershipError("Choose one of the participation levels.")
@@ -100,11 +144,26 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, action: s
             )
             shown = target.get_level_display().lower() if target.level_pinned else "computed each night"
             messages.success(request, f"{target.user.name}'s level is {shown}.")
-        else:
-            return render(request, "404.html", status=404)
     except services.MembershipError as exc:
         messages.error(request, str(exc))
     return redirect(back)
+
+
+def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+    """The community's audit log for its facilitators: 50 a page, by action and by person, in words."""
+    community = policy.get_community_or_404(request.user, slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not policy.can_view_audit_log(request.user, community):
+        raise Refused("You don't have permission to do that.")
+    form = AuditFilterForm(request.GET or None)
+    chosen = form.cleaned_data if form.is_bound and form.is_valid() else {"action": "", "person": ""}
+    entries = queries.audit_log(community, action=chosen["action"], person=chosen["person"])
+    page = Paginator(entries, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+    lines = [(entry, audit.describe(entry)) for entry in page.object_list]
+    context = {"community": community, "form": form, "page": page, "lines": lines, "params": chosen}
+    # A filter that does not parse shows its error above the whole log (a search answers with a page).
+    return render(request, "communities/audit_log.html", context)
 
 
 @require_POST
