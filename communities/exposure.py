@@ -1,8 +1,10 @@
-"""What anyone on the internet would see of a community if it were public.
+"""What anyone on the internet would see of a community if it were open.
 
-An owner turning a private community public confirms it on a page that lists
+An owner changing a community's visibility confirms it on a page that lists
 exactly this: the threads, replies, resources, files and events visitors
-would read, and the people whose names those pages show. ``communities``
+would read, and the people whose names those pages show; and, for a
+restricted community, what its front page shows everyone (the facilitators)
+and what stays for members. ``communities``
 imports none of the apps that keep those things, so each registers a provider
 (in its ``AppConfig.ready()``) that answers for its own models, with the same
 rules its pages use (nothing held for review, no removed resources).
@@ -75,21 +77,45 @@ def own_page(community: Community) -> Exposed:
     return Exposed([], [leaders])
 
 
+def front_page(community: Community) -> Listing:
+    """The people a restricted community's front page names to everyone: its owners and facilitators."""
+    leaders = User.objects.filter(pk__in=own_page(community).people[0], deleted_at__isnull=True).order_by(
+        "display_name", "username"
+    )
+    return Listing(
+        "Facilitators named on its front page",
+        leaders.count(),
+        [person.name for person in leaders.only(*NAME_FIELDS)[:SHOWN]],
+    )
+
+
 @dataclass(frozen=True)
 class Exposure:
     listings: list[Listing]
     people: Listing
+    front: Listing = field(default_factory=lambda: Listing("Facilitators named on its front page", 0))
 
     @property
     def fingerprint(self) -> str:
         """A digest of everything the page lists, to tell whether it still holds when confirmed."""
-        shown = [[item.label, item.count, item.names] for item in [*self.listings, self.people]]
+        shown = [[item.label, item.count, item.names] for item in [*self.listings, self.people, self.front]]
         return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:32]
 
     def summary(self) -> str:
         """One line for the audit log: "3 threads, 12 replies, 0 resources, …, 4 people named"."""
         parts = [f"{item.count} {item.label.lower()}" for item in [*self.listings, self.people]]
         return ", ".join(parts)
+
+    def summary_for(self, before: str, after: str) -> str:
+        """The audit line for a change from visibility ``before`` to ``after``: what it showed, and to whom."""
+        Visibility = Community.Visibility
+        front = f"name, domain statement and {self.front.count} {self.front.label.lower()}"
+        if after == Visibility.OPEN:
+            return f"to everyone: {self.summary()}"
+        if after == Visibility.RESTRICTED:
+            shown = "to everyone" if before == Visibility.PRIVATE else "still to everyone"
+            return f"{shown}: {front}; members only: {self.summary()}"
+        return f"members only: {front}, {self.summary()}"
 
 
 def of(community: Community) -> Exposure:
@@ -105,7 +131,8 @@ def of(community: Community) -> Exposure:
         if named
         else None
     )
+    front = front_page(community)
     if people is None:
-        return Exposure(listings, Listing("People named", 0))
+        return Exposure(listings, Listing("People named", 0), front)
     names = [person.name for person in people[:SHOWN]]
-    return Exposure(listings, Listing("People named", people.count(), names))
+    return Exposure(listings, Listing("People named", people.count(), names), front)

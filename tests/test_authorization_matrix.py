@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 State = Membership.State
 
 ROLES = ["anonymous", "outsider", "pending", "banned", "other_facilitator", "member", "facilitator", "owner", "admin"]
-VISIBILITIES = ["public", "private"]
+VISIBILITIES = ["open", "private"]
 ACTIONS = ["view", "join", "post", "moderate", "edit", "ban", "invite"]
 
 # People who may not see the private community at all (besides anonymous).
@@ -73,7 +73,7 @@ def expected(role: str, visibility: str, action: str) -> str:
         if role in ("outsider", "other_facilitator"):
             return "P"  # only reachable on the public (open) community here
         if role == "admin":
-            return "P" if visibility == "public" else "M:This community is open by invitation only."
+            return "P" if visibility == "open" else "M:This community is open by invitation only."
         return {
             "pending": "M:Your request to join is waiting for a facilitator.",
             "banned": "M:You can't join this community.",
@@ -97,7 +97,7 @@ def person(world, role: str):
 
 
 def community_of(world, visibility: str) -> Community:
-    return world.public if visibility == "public" else world.private
+    return world.public if visibility == "open" else world.private
 
 
 def snapshot() -> dict:

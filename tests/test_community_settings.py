@@ -85,7 +85,7 @@ def test_a_facilitators_edit_form_shows_the_owners_settings_as_text(client, worl
 
 @pytest.mark.parametrize(
     "forged",
-    [{"visibility": "public"}, {"join_policy": "open"}, {"slug": "quince"}],
+    [{"visibility": "open"}, {"join_policy": "open"}, {"slug": "quince"}],
     ids=["visibility", "join_policy", "slug"],
 )
 def test_a_facilitator_who_is_not_an_owner_cannot_change_the_owners_settings(client, world, forged):
@@ -117,7 +117,7 @@ def test_a_facilitator_still_edits_the_rest(client, world):
 
 def test_the_service_refuses_a_facilitator_too(world):
     with pytest.raises(services.CommunityError):
-        services.update_community(world.facilitator, world.private, visibility="public")
+        services.update_community(world.facilitator, world.private, visibility="open")
     assert Community.objects.get(pk=world.private.pk).is_private
 
 
@@ -137,7 +137,7 @@ def test_the_owner_changes_who_may_join_and_the_address_and_both_are_audited(cli
 
 def test_making_a_private_community_public_first_shows_exactly_what_becomes_visible(client, world, circle):
     client.force_login(world.owner)
-    response = client.post(EDIT, form_data(circle, visibility="public"))
+    response = client.post(EDIT, form_data(circle, visibility="open"))
     html = page_text(response)
     assert response.status_code == 200
     assert "Make Zebra Quince Circle public?" in html
@@ -170,8 +170,8 @@ def confirmation(client, data: dict) -> dict:
 
 def test_confirming_makes_it_public_and_writes_an_audit_entry(client, world, circle):
     client.force_login(world.owner)
-    data = confirmation(client, form_data(circle, visibility="public"))
-    assert data["confirm_visibility"] == "public"
+    data = confirmation(client, form_data(circle, visibility="open"))
+    assert data["confirm_visibility"] == "open"
     response = client.post(EDIT, data)
     assert response.status_code == 302
     assert not Community.objects.get(pk=circle.pk).is_private
@@ -184,7 +184,7 @@ def test_confirming_makes_it_public_and_writes_an_audit_entry(client, world, cir
 
 def test_a_confirmation_for_an_older_list_is_asked_again(client, world, circle):
     client.force_login(world.owner)
-    data = confirmation(client, form_data(circle, visibility="public"))
+    data = confirmation(client, form_data(circle, visibility="open"))
     discussions.start_thread(world.member, circle, title="Written while the owner read", body="Hello")
     html = page_text(client.post(EDIT, data))
     assert "Something changed since you looked" in html and "Written while the owner read" in html
@@ -194,7 +194,7 @@ def test_a_confirmation_for_an_older_list_is_asked_again(client, world, circle):
 
 def test_back_from_the_confirmation_keeps_what_was_typed(client, world, circle):
     client.force_login(world.owner)
-    data = form_data(circle, visibility="public", domain="Open to all now.", back="1")
+    data = form_data(circle, visibility="open", domain="Open to all now.", back="1")
     response = client.post(EDIT, data)
     html = page_text(response)
     assert response.status_code == 200 and "Edit Zebra Quince Circle" in html

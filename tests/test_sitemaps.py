@@ -127,7 +127,7 @@ def test_sitemap_queries_do_not_grow_with_content(client, world, url, n, setting
     settings.PAGE_CACHE_SECONDS = 0  # measure the rendering, not the cache
     for i in range(n):
         community_services.create_community(
-            world.owner, name=f"Practice {i}", slug=f"practice-{i}", domain="Practice.", visibility="public"
+            world.owner, name=f"Practice {i}", slug=f"practice-{i}", domain="Practice.", visibility="open"
         )
         discussion_services.start_thread(world.member, world.public, title=f"Thread {i}", body="Text.")
     Site.objects.get_current()  # Django's sitemap view asks the Sites framework once per process
