@@ -54,11 +54,20 @@ class Exposed:
 
 Provider = Callable[[Community], Exposed]
 _providers: list[Provider] = []
+# The same for one thread (by id) moved into a more open community: what its page would show there.
+ThreadProvider = Callable[[int], Exposed]
+_thread_providers: list[ThreadProvider] = []
 
 
 def register(provider: Provider) -> Provider:
     if provider not in _providers:
         _providers.append(provider)
+    return provider
+
+
+def register_thread(provider: ThreadProvider) -> ThreadProvider:
+    if provider not in _thread_providers:
+        _thread_providers.append(provider)
     return provider
 
 
@@ -119,8 +128,17 @@ class Exposure:
 
 
 def of(community: Community) -> Exposure:
-    """What a visitor without an account would see of ``community`` if it were public (whatever it is now)."""
-    answers = [provider(community) for provider in _providers]
+    """What a visitor without an account would see of ``community`` if it were open (whatever it is now)."""
+    return _gathered([provider(community) for provider in _providers], front_page(community))
+
+
+def of_thread(thread_id: int) -> Exposure:
+    """What the page of thread ``thread_id`` shows its readers: its replies, files and the people it names."""
+    return _gathered([provider(thread_id) for provider in _thread_providers])
+
+
+def _gathered(answers: list[Exposed], front: Listing | None = None) -> Exposure:
+    front = front or Listing("Facilitators named on its front page", 0)
     listings = sorted((item for answer in answers for item in answer.listings), key=lambda item: item.order)
     named = Q()
     for ids in (ids for answer in answers for ids in answer.people):
@@ -131,7 +149,6 @@ def of(community: Community) -> Exposure:
         if named
         else None
     )
-    front = front_page(community)
     if people is None:
         return Exposure(listings, Listing("People named", 0), front)
     names = [person.name for person in people[:SHOWN]]

@@ -37,7 +37,8 @@ class CommunityForm(ModelForm):
                 del self.fields[name]
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         visibility, join_policy = data.get("visibility"), data.get("join_policy")
         # Beside the join policy, with both choices kept as they were made.
         if visibility and join_policy and (refusal := access_refusal(visibility, join_policy)):

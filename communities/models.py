@@ -143,9 +143,6 @@ class Community(models.Model):
     member_count = models.PositiveIntegerField(default=0, editable=False)
     last_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    # Not stored: set by the directory for the person looking (their membership's state, if any).
-    viewer_state: str | None
-
     class Meta:
         verbose_name_plural = "communities"
         ordering = ["name"]

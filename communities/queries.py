@@ -78,7 +78,7 @@ def facilitators_of(community: Community) -> list[Membership]:
 
 def directory(listed: QuerySet[Community], search: str = "", *, viewer: Viewer | None = None) -> QuerySet[Community]:
     """The directory, liveliest first: ``listed`` (``policy.listed_communities``) matching ``search``
-    by name or domain statement; each with ``viewer_state``, the viewer's membership state (or None)."""
+    by name or domain statement; each annotated with ``viewer_state``, the viewer's membership state (or None)."""
     if search:
         listed = listed.filter(Q(name__icontains=search) | Q(domain__icontains=search))
     if viewer is not None and viewer.is_authenticated:

@@ -386,6 +386,7 @@ def seed_bulk(member: User, author: User, *, communities: int, threads: int, pos
                 slug=f"bulk-{i:02d}",
                 domain="Bulk practice.",
                 visibility=Community.Visibility.PRIVATE if i % 3 == 2 else Community.Visibility.OPEN,
+                join_policy=Community.JoinPolicy.INVITE,
             )
             for i in range(communities)
         ]

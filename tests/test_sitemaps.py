@@ -88,7 +88,12 @@ def test_a_community_turning_private_leaves_the_next_sitemap(
 ):
     assert "/c/commons/" in listed(client)  # now also in the cache
     with django_capture_on_commit_callbacks(execute=True):
-        community_services.update_community(world.owner, world.public, visibility=Community.Visibility.PRIVATE)
+        community_services.update_community(
+            world.owner,
+            world.public,
+            visibility=Community.Visibility.PRIVATE,
+            join_policy=Community.JoinPolicy.INVITE,
+        )
     urls = listed(client)
     assert "/c/commons/" not in urls and not any(url.startswith("/c/commons/") for url in urls)
 

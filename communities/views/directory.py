@@ -173,7 +173,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("communities:detail", slug=community.slug)
 
 
-VISIBILITY_SAVED = {
+VISIBILITY_SAVED: dict[str, str] = {
     Community.Visibility.OPEN: "{name} is now open: anyone can read it.",
     Community.Visibility.RESTRICTED: (
         "{name} is now restricted: anyone can find it and ask to join; only its members read it."
