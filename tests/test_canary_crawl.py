@@ -736,7 +736,9 @@ def inside(secret, restricted, make_user) -> Inside:
     factories.membership(remy, studio)
     reply = discussion_services.reply(remy, thread, f"We ran the {words['reply']} drill, @otto.")
     discussion_services.reply(insider, thread, "Same here.")  # her name shows to members only
-    community_services.remove_member(world.owner, studio, Membership.objects.get(user=remy, community=studio).pk)
+    community_services.remove_member(
+        world.owner, studio, Membership.objects.get(user=remy, community=studio).pk, ban=False
+    )
     resource = factories.resource(
         world.member,
         studio,
