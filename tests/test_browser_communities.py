@@ -235,6 +235,6 @@ def test_outsider_finds_a_restricted_community_asks_to_join_and_reads_its_thread
     log_in(page, live_server.url, restricted.outsider.email)
     visit(page, f"{live_server.url}/c/studio/")
     expect(page.get_by_text("You're a member")).to_be_visible()
-    page.get_by_role("link", name="Umbrella drill notes").click()
+    page.get_by_role("link", name="Umbrella drill notes", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Umbrella drill notes")
     assert_accessible(page)
