@@ -352,3 +352,11 @@ def test_the_migration_makes_public_open_and_private_on_request_invitation_only(
     policies = dict(Community.objects.values_list("slug", "join_policy"))
     assert rows == {"a": "open", "b": "private", "c": "private"}
     assert policies == {"a": "approval", "b": "invite", "c": "invite"}
+
+
+def test_an_export_made_before_graded_visibility_restores_as_open_or_invitation_only():
+    from portability.community import _access
+
+    assert _access("public", "approval") == {"visibility": "open", "join_policy": "approval"}
+    assert _access("private", "approval") == {"visibility": "private", "join_policy": "invite"}
+    assert _access("restricted", "approval") == {"visibility": "restricted", "join_policy": "approval"}
