@@ -10,3 +10,4 @@ class AttachmentsConfig(AppConfig):
 
         receivers.connect()
         community_exposure.register(exposure.attachment_exposure)
+        community_exposure.register_thread(exposure.thread_attachment_exposure)

@@ -17,3 +17,11 @@ def attachment_exposure(community: Community) -> exposure.Exposed:
     listing = exposure.listing("Pictures and PDFs", shown.order_by("-created_at", "-pk"), "filename", order=45)
     # Listed when there are any: most communities have none, and their page stays as it was.
     return exposure.Exposed([listing] if listing.count else [])
+
+
+def thread_attachment_exposure(thread_id: int) -> exposure.Exposed:
+    """Pictures and PDFs in the published posts of one thread (a thread moved into a more open community)."""
+    shown = Attachment.objects.filter(policy.published_posts_q("post__") & Q(post__thread_id=thread_id))
+    return exposure.Exposed(
+        [exposure.listing("Pictures and PDFs", shown.order_by("-created_at", "-pk"), "filename", order=45)]
+    )

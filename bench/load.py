@@ -389,7 +389,7 @@ def seed(args: argparse.Namespace) -> tuple[str, list[dict]]:
         name="Load Commons",
         slug="load",
         domain="Getting better at staying up under load.",
-        visibility=Community.Visibility.PUBLIC,
+        visibility=Community.Visibility.OPEN,
         join_policy=Community.JoinPolicy.OPEN,
     )
     Membership.objects.bulk_create([Membership(user=u, community=community) for u in users[1:]])

@@ -34,7 +34,7 @@ COMMUNITIES: list[_DemoCommunity] = [
         "description": "We share what works at the bedside: assessment tools that patients understand, "
         "multimodal analgesia plans, and the small changes that made a difference on our wards.\\n\\n"
         "**New here?** Introduce yourself in a thread and tell us about your ward.",
-        "visibility": Community.Visibility.PUBLIC,
+        "visibility": Community.Visibility.OPEN,
         "join_policy": Community.JoinPolicy.OPEN,
         "owner": "amara",
         "facilitators": ["joe"],
@@ -47,7 +47,7 @@ COMMUNITIES: list[_DemoCommunity] = [
         "more confidence.",
         "description": "A place to compare graded-activity plans, pacing conversations and the education "
         "materials our patients actually read. Facilitators approve new members to keep the group practice-based.",
-        "visibility": Community.Visibility.PUBLIC,
+        "visibility": Community.Visibility.OPEN,
         "join_policy": Community.JoinPolicy.APPROVAL,
         "owner": "tomas",
         "facilitators": [],

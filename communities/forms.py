@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from communities import policy
 from communities.audit import ACTION_CHOICES
-from communities.models import Community, Membership, WatchLevel
+from communities.models import Community, Membership, WatchLevel, access_refusal
 from core.forms import Form, ModelForm, clean_display_text, clean_one_line
 from core.markup import MarkupError, render_markdown
 
@@ -39,6 +39,15 @@ class CommunityForm(ModelForm):
         if not owner_settings:
             for name in policy.OWNER_SETTINGS:
                 del self.fields[name]
+
+    def clean(self) -> dict:
+        super().clean()
+        data = self.cleaned_data
+        visibility, join_policy = data.get("visibility"), data.get("join_policy")
+        # Beside the join policy, with both choices kept as they were made.
+        if visibility and join_policy and (refusal := access_refusal(visibility, join_policy)):
+            self.add_error("join_policy", refusal)
+        return data
 
     def clean_domain(self) -> str:
         # Drawn as a small text area so it wraps while typed, shown as one line.

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -42,15 +45,75 @@ COMMUNITY_LEVEL_HELP = {
 }
 
 
-class Community(models.Model):
-    class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public: anyone can read, members post"
-        PRIVATE = "private", "Private: only members see anything"
+class Visibility(models.TextChoices):
+    """Who sees a community, from the most open to the most closed (``VISIBILITY_ORDER``).
 
-    class JoinPolicy(models.TextChoices):
-        OPEN = "open", "Open: anyone can join"
-        APPROVAL = "approval", "On request: facilitators approve"
-        INVITE = "invite", "By invitation only"
+    Open: anyone reads everything, members post. Restricted: anyone finds it
+    (directory, site search, its front page with the domain statement and the
+    facilitators) and may ask to join; its threads, resources, events, members
+    and files are for members. Private: invisible to everyone outside it.
+    """
+
+    OPEN = "open", "Open: anyone can read, members post"
+    RESTRICTED = "restricted", "Restricted: anyone can find it and ask to join, only members read it"
+    PRIVATE = "private", "Private: only members see anything, even its name"
+
+
+class JoinPolicy(models.TextChoices):
+    OPEN = "open", "Open: anyone can join"
+    APPROVAL = "approval", "On request: facilitators approve"
+    INVITE = "invite", "By invitation only"
+
+
+# The one table of (visibility, join policy) pairs a community may have. A private
+# community is invisible, so nobody outside could press "Join" or "Ask to join":
+# invitations only. A restricted one shows its front page so that people ask to
+# join; an open door would hand its members-only content to anyone who clicks.
+ALLOWED_JOIN_POLICIES: dict[str, tuple[str, ...]] = {
+    Visibility.OPEN: (JoinPolicy.OPEN, JoinPolicy.APPROVAL, JoinPolicy.INVITE),
+    Visibility.RESTRICTED: (JoinPolicy.APPROVAL, JoinPolicy.INVITE),
+    Visibility.PRIVATE: (JoinPolicy.INVITE,),
+}
+
+# Most open first: a change towards the front of this list exposes more (and asks the owner to confirm).
+VISIBILITY_ORDER: tuple[str, ...] = (Visibility.OPEN, Visibility.RESTRICTED, Visibility.PRIVATE)
+
+
+def is_allowed_access(visibility: str, join_policy: str) -> bool:
+    return join_policy in ALLOWED_JOIN_POLICIES.get(visibility, ())
+
+
+def access_refusal(visibility: str, join_policy: str) -> str | None:
+    """Why a pair outside ``ALLOWED_JOIN_POLICIES`` can't be, and what would do (None: it can be)."""
+    if is_allowed_access(visibility, join_policy):
+        return None
+    allowed = " or ".join(f"“{JoinPolicy(p).label}”" for p in ALLOWED_JOIN_POLICIES[visibility])
+    joining = "take requests to join" if join_policy == JoinPolicy.APPROVAL else "be open to anyone joining"
+    if visibility == Visibility.PRIVATE:
+        return (
+            f"A private community can't {joining}: nobody outside it can see it. Choose {allowed}, "
+            "or make it restricted so people can find it and ask to join."
+        )
+    return (
+        f"A restricted community can't {joining}: anyone who clicked would read what is for members. "
+        f"Choose {allowed}, or make it open."
+    )
+
+
+def is_more_open(new: str, old: str) -> bool:
+    """Whether visibility ``new`` shows more than ``old`` (open > restricted > private)."""
+    return VISIBILITY_ORDER.index(new) < VISIBILITY_ORDER.index(old)
+
+
+def allowed_access_q() -> Q:
+    """``ALLOWED_JOIN_POLICIES`` as a condition on Community's fields (its check constraint)."""
+    pairs = [Q(visibility=v, join_policy__in=list(policies)) for v, policies in ALLOWED_JOIN_POLICIES.items()]
+    return reduce(operator.or_, pairs)
+
+
+class Community(models.Model):
+    Visibility = Visibility
+    JoinPolicy = JoinPolicy
 
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=60, unique=True)
@@ -63,7 +126,7 @@ class Community(models.Model):
     description_html = models.TextField(blank=True, editable=False)
     # core.markup.RENDER_VERSION of description_html; rerender_markup picks up rows behind it.
     render_version = models.PositiveSmallIntegerField(default=0, editable=False)
-    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.OPEN)
     join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
     default_cadence = models.CharField(
         "default digest cadence",
@@ -80,15 +143,15 @@ class Community(models.Model):
     member_count = models.PositiveIntegerField(default=0, editable=False)
     last_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    # Not stored: set by the directory for the person looking (their membership's state, if any).
-    viewer_state: str | None
-
     class Meta:
         verbose_name_plural = "communities"
         ordering = ["name"]
         indexes = [
             # Directory: visible communities, most recently active first.
             models.Index(fields=["visibility", "-last_activity_at"], name="community_dir_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=allowed_access_q(), name="community_allowed_access"),
         ]
 
     def __str__(self) -> str:
@@ -99,7 +162,15 @@ class Community(models.Model):
 
     @property
     def is_private(self) -> bool:
-        return self.visibility == self.Visibility.PRIVATE
+        return self.visibility == Visibility.PRIVATE
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.visibility == Visibility.RESTRICTED
+
+    @property
+    def is_open(self) -> bool:
+        return self.visibility == Visibility.OPEN
 
 
 class Membership(models.Model):

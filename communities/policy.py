@@ -5,6 +5,13 @@ re-implements a check. Private communities are invisible to outsiders:
 views turn "may not view" into 404, never 403, so a URL does not confirm
 that something exists.
 
+Two questions about a community, kept apart: ``can_see_community`` (its name,
+domain statement, facilitators and a way to ask to join: the front page, the
+directory, site search) and ``can_view_community`` (what is inside: threads,
+resources, events, members, files). Open communities answer yes to both for
+everyone; restricted ones yes to the first for everyone and to the second for
+members; private ones to neither for anyone outside.
+
 Site admins (``is_superuser``) may do everything.
 """
 
@@ -71,15 +78,23 @@ def _is_owner(user: Viewer, community: Community) -> bool:
 # --- Community-level questions --------------------------------------------
 
 
+def can_see_community(user: Viewer, community: Community) -> bool:
+    """Its name, domain statement and facilitators (the front page): everyone, unless it is private."""
+    if community.visibility != Community.Visibility.PRIVATE:
+        return True
+    return is_site_admin(user) or _is_active_member(user, community)
+
+
 def can_view_community(user: Viewer, community: Community) -> bool:
-    if community.visibility == Community.Visibility.PUBLIC:
+    """What is inside it (threads, resources, events, members, files): everyone if it is open, else members."""
+    if community.visibility == Community.Visibility.OPEN:
         return True
     return is_site_admin(user) or _is_active_member(user, community)
 
 
 def can_join(user: Viewer, community: Community) -> bool:
     """May press "Join" (open) or "Ask to join" (approval) right now."""
-    if not user.is_authenticated or not can_view_community(user, community):
+    if not user.is_authenticated or not can_see_community(user, community):
         return False
     if community.join_policy == Community.JoinPolicy.INVITE:
         return False
@@ -237,14 +252,25 @@ def can_decide_request(actor: Viewer, target: Membership) -> bool:
 
 
 def visible_communities(user: Viewer) -> QuerySet[Community]:
+    """The list twin of ``can_view_community``: communities whose content ``user`` reads."""
+    return _communities_where(user, [Community.Visibility.OPEN])
+
+
+def listed_communities(user: Viewer) -> QuerySet[Community]:
+    """The list twin of ``can_see_community``: the directory's communities (open and restricted, and the
+    private ones ``user`` belongs to)."""
+    return _communities_where(user, [Community.Visibility.OPEN, Community.Visibility.RESTRICTED])
+
+
+def _communities_where(user: Viewer, to_everyone: list[str]) -> QuerySet[Community]:
     communities = Community.objects.all()
     if is_site_admin(user):
         return communities
-    public = Q(visibility=Community.Visibility.PUBLIC)
+    shown = Q(visibility__in=to_everyone)
     if not user.is_authenticated:
-        return communities.filter(public)
+        return communities.filter(shown)
     mine = Membership.objects.filter(user=user, state=State.ACTIVE).values("community_id")
-    return communities.filter(public | Q(pk__in=mine))
+    return communities.filter(shown | Q(pk__in=mine))
 
 
 def has_public_feeds(community: Community) -> bool:
@@ -253,15 +279,30 @@ def has_public_feeds(community: Community) -> bool:
 
 
 def get_community_or_404(user: Viewer, slug: str) -> Community:
-    """The community if the user may see it; otherwise the same 404 as a missing one.
+    """The community if the user may see what is inside it (``can_view_community``); otherwise the
+    same 404 as a missing one. Every page inside a community starts here.
 
     The person's membership comes with it, into the cache ``membership_of`` reads.
     """
+    community = _community_or_none(user, slug)
+    if community is None or not can_view_community(user, community):
+        raise Http404("No such community.")
+    return community
+
+
+def get_front_page_or_404(user: Viewer, slug: str) -> Community:
+    """The community if the user may see its front page (``can_see_community``): the page itself,
+    asking to join and withdrawing the request. Otherwise the same 404 as a missing one."""
+    community = _community_or_none(user, slug)
+    if community is None or not can_see_community(user, community):
+        raise Http404("No such community.")
+    return community
+
+
+def _community_or_none(user: Viewer, slug: str) -> Community | None:
     community, membership = queries.community_and_membership(slug, user)
     if community is not None:
         remember_membership(user, community, membership)
-    if community is None or not can_view_community(user, community):
-        raise Http404("No such community.")
     return community
 
 
@@ -560,7 +601,7 @@ def readers_q(thread: ThreadLike, post: PostLike | None = None) -> Q:
     member = Q(pk__in=in_good_standing.values("user_id"))
     facilitator = Q(pk__in=in_good_standing.filter(role__in=[Role.FACILITATOR, Role.OWNER]).values("user_id"))
     readers = Q(is_active=True)
-    if thread.community.visibility != Community.Visibility.PUBLIC:
+    if not thread.community.is_open:
         readers &= admin | member
     if getattr(thread, "held_at", None) is not None:
         readers &= admin | Q(pk=thread.author_id) | facilitator

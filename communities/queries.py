@@ -9,10 +9,21 @@ which calls ``community_and_membership`` for its look-up.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, FilteredRelation, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import JSONObject, Lower
 
 from accounts.models import NAME_FIELDS, User, Viewer
@@ -93,19 +104,17 @@ def facilitators_of(community: Community) -> list[Membership]:
 # --- The directory ------------------------------------------------------------------------
 
 
-def directory(visible: QuerySet[Community], search: str = "") -> QuerySet[Community]:
-    """The directory, liveliest first: ``visible`` (``policy.visible_communities``) matching ``search``."""
+def directory(listed: QuerySet[Community], search: str = "", *, viewer: Viewer | None = None) -> QuerySet[Community]:
+    """The directory, liveliest first: ``listed`` (``policy.listed_communities``) matching ``search``
+    by name or domain statement; each annotated with ``viewer_state``, the viewer's membership state (or None)."""
     if search:
-        visible = visible.filter(Q(name__icontains=search) | Q(domain__icontains=search))
-    return visible.order_by("-last_activity_at", "name")
-
-
-def membership_states(user: Viewer, communities: Iterable[Community]) -> dict[int, str]:
-    """``user``'s membership state in each of ``communities``, by community id (none: not in the dict)."""
-    if not user.is_authenticated:
-        return {}
-    rows = Membership.objects.filter(user=user, community__in=[c.pk for c in communities])
-    return dict(rows.values_list("community_id", "state"))
+        listed = listed.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    if viewer is not None and viewer.is_authenticated:
+        state = Membership.objects.filter(community=OuterRef("pk"), user=viewer.pk).values("state")[:1]
+        listed = listed.annotate(viewer_state=Subquery(state))
+    else:
+        listed = listed.annotate(viewer_state=Value(None, output_field=CharField()))
+    return listed.order_by("-last_activity_at", "name")
 
 
 def active_memberships_of(user: User) -> list[Membership]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from communities import audit, policy, signals
-from communities.models import Ban, Community, Invitation, Membership, WatchLevel
+from communities.models import Ban, Community, Invitation, Membership, WatchLevel, access_refusal
 from core import pagecache
 from core.mail import one_line, queue_templated_email
 from core.markup import RENDER_VERSION, render_markdown
@@ -105,6 +105,11 @@ def update_community(actor: User, community: Community, *, exposure: str = "", *
     owner_changes = sorted(name for name in changed if name in policy.OWNER_SETTINGS)
     if owner_changes and not policy.can_change_owner_settings(actor, stored):
         raise CommunityError(OWNERS_ONLY)
+    after = {"visibility": stored.visibility, "join_policy": stored.join_policy} | {
+        name: value for name, value in fields.items() if name in ("visibility", "join_policy")
+    }
+    if refusal := access_refusal(after["visibility"], after["join_policy"]):
+        raise CommunityError(refusal)
     for name, value in fields.items():
         setattr(community, name, value)
     community.description_html, community.render_version = render_markdown(community.description), RENDER_VERSION

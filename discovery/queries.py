@@ -340,12 +340,12 @@ def member_page(
         visible, visible_params = (
             f"(c.visibility = %s OR t.community_id IN ({_in(scope.communities)}))",
             [
-                Community.Visibility.PUBLIC,
+                Community.Visibility.OPEN,
                 *scope.communities,
             ],
         )
     else:
-        visible, visible_params = "c.visibility = %s", [Community.Visibility.PUBLIC]
+        visible, visible_params = "c.visibility = %s", [Community.Visibility.OPEN]
     columns = (
         f"{_ROW_THREAD.sql}, {_ROW_POSTER.sql}, {_ROW_COMMUNITY.sql}, {marks.marker.sql}, {marks.unread_count}"
         f" FROM {_THREAD} t JOIN {_COMMUNITY} c ON c.id = t.community_id"

@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import Viewer
 from communities import policy
+from communities import queries as community_queries
 from core import ratelimit
 from core.search import SEARCH_CONFIG, full_text
 from discussions.models import Post, Thread
@@ -35,6 +36,8 @@ PER_PAGE = 20
 # Matches ranked per kind (the newest ones); more pages than this hold nothing new.
 CANDIDATES = 200
 KINDS = {"threads": "Threads", "replies": "Replies", "resources": "Resources"}
+# Communities matched by name or domain statement, above the other results on the "All" tab.
+COMMUNITIES_SHOWN = 5
 # Sentinels that can't appear in stored plain text; escaped output gets <mark> in their place.
 _START, _STOP = "\x02", "\x03"
 
@@ -169,6 +172,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
             context["page"] = page
             context["hits"] = _hits(request.user, kind, page.object_list, query)
         else:
+            # Open and restricted ones (and the viewer's private ones), as the directory lists them:
+            # a restricted community is found by its name and domain statement, not by what is inside.
+            listed = community_queries.directory(policy.listed_communities(request.user), query)
+            context["communities"] = list(listed.only("name", "slug", "domain", "visibility")[:COMMUNITIES_SHOWN])
             hits = []
             for name, searcher in SEARCHERS.items():
                 hits += _hits(request.user, name, searcher(request.user, query)[:10], query)

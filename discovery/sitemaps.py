@@ -1,5 +1,8 @@
 """Sitemaps and robots.txt: what a search engine may list is what an anonymous visitor may read.
 
+Communities: the front pages of open and restricted ones. Threads and resources:
+those of open communities only.
+
 Every section asks ``communities.policy`` as an anonymous visitor, whoever
 requests the sitemap, so a private community's slug or ids never appear, and
 hidden, deleted or removed content is left out. Locations use ``SITE_URL``
@@ -46,8 +49,11 @@ from resources.models import Resource
 log = logging.getLogger(__name__)
 
 
-def _public_communities() -> QuerySet[Community]:
-    return policy.visible_communities(AnonymousUser())
+def _listed_communities() -> QuerySet[Community]:
+    # Front pages anyone may open: open communities and restricted ones (whose
+    # front page shows only the name, domain statement and facilitators). What is
+    # inside a restricted one is for members, so the other sections leave it out.
+    return policy.listed_communities(AnonymousUser())
 
 
 class _PublicSitemap(Sitemap):  # unparameterised: Django's Sitemap is not subscriptable at run time
@@ -78,7 +84,7 @@ class CommunitySitemap(_PublicSitemap):
     lastmod_field = "last_activity_at"
 
     def items(self) -> QuerySet[Community]:
-        return _public_communities().only("pk", "slug", "last_activity_at").order_by("pk")
+        return _listed_communities().only("pk", "slug", "last_activity_at").order_by("pk")
 
 
 class ThreadSitemap(_PublicSitemap):

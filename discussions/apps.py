@@ -18,6 +18,7 @@ class DiscussionsConfig(AppConfig):
         panels.register("dashboard", posts.flag_queue_panel)
         profile.register(contributions.discussion_contributions)
         community_exposure.register(exposure.discussion_exposure)
+        community_exposure.register_thread(exposure.thread_exposure)
         tagnames.connect()
         rerendering.register(self.label, "post(s)", rerender.rerender_posts)
         demo_data.register(self.label, lambda made: demo.seed_threads(made["people"]))

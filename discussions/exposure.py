@@ -22,3 +22,13 @@ def discussion_exposure(community: Community) -> exposure.Exposed:
             shown_posts.filter(author__isnull=False).values("author_id"),
         ],
     )
+
+
+def thread_exposure(thread_id: int) -> exposure.Exposed:
+    """One thread's page as its readers see it (a thread moved into a more open community)."""
+    shown_posts = Post.objects.filter(thread_id=thread_id).exclude(state=Post.State.HELD)
+    readable_replies = Post.objects.published().filter(thread_id=thread_id, depth__gt=0)
+    return exposure.Exposed(
+        [exposure.Listing("Replies", readable_replies.count(), order=20)],
+        people=[shown_posts.filter(author__isnull=False).values("author_id")],
+    )

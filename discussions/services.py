@@ -97,7 +97,7 @@ def _thread_urls(source: str) -> dict[int, str]:
     numbers = list(dict.fromkeys(int(n) for n in _THREAD_CANDIDATE.findall(source)))[: MAX_THREAD_LINKS * 2]
     if not numbers:
         return {}
-    rows = Thread.objects.filter(pk__in=numbers, community__visibility=Community.Visibility.PUBLIC).values_list(
+    rows = Thread.objects.filter(pk__in=numbers, community__visibility=Community.Visibility.OPEN).values_list(
         "pk", "community__slug"
     )
     return {pk: reverse("discussions:thread", kwargs={"slug": slug, "pk": pk}) for pk, slug in rows}
@@ -689,7 +689,9 @@ def set_thread_state(actor: User, thread: Thread, action: str, reason: str = "")
 
 
 @transaction.atomic
-def move_thread(actor: User, thread: Thread, target: Community) -> Thread:
+def move_thread(actor: User, thread: Thread, target: Community, *, exposure: str = "") -> Thread:
+    """Move ``thread`` to ``target``; ``exposure``: what the person confirmed its new readers would see
+    (when ``target`` is more open than where it was), kept in the audit entries."""
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_move_thread(actor, thread, target):
         raise DiscussionError("You can only move threads between communities you facilitate.")
@@ -697,7 +699,7 @@ def move_thread(actor: User, thread: Thread, target: Community) -> Thread:
     thread.community = target
     thread.save(update_fields=["community"])
     pagecache.touched(source, target)
-    detail = f"thread “{thread.title}” from {source.name} to {target.name}"
+    detail = f"thread “{thread.title}” from {source.name} to {target.name}" + (f"; {exposure}" if exposure else "")
     audit.record(source, actor, "thread.move", detail=detail)
     audit.record(target, actor, "thread.move", detail=detail)
     return thread

@@ -113,6 +113,17 @@ def _sha256(field) -> str:
     return digest.hexdigest()
 
 
+def _access(visibility: str, join_policy: str) -> dict[str, str]:
+    """Visibility and join policy as this copsite names them: exports made before graded
+    visibility say "public" (now open), and a private community asked to be joined on request
+    (now by invitation only, as the 0007_graded_visibility migration moved stored ones)."""
+    if visibility == "public":
+        visibility = Community.Visibility.OPEN
+    if visibility == Community.Visibility.PRIVATE:
+        join_policy = Community.JoinPolicy.INVITE
+    return {"visibility": visibility, "join_policy": join_policy}
+
+
 def collect(community: Community) -> tuple[dict, list[tuple[str, Any]]]:
     """The document and the files to add: ``[(path in zip, FieldFile)]``. Query count is fixed."""
     people = _People()
@@ -712,8 +723,7 @@ class _Restorer:
             description=data["description"],
             description_html=render_markdown(data["description"]),
             render_version=RENDER_VERSION,
-            visibility=data["visibility"],
-            join_policy=data["join_policy"],
+            **_access(data["visibility"], data["join_policy"]),
             default_cadence=data["default_cadence"],
             created_by=self.person(data["created_by"]),
             created_at=_when(data["created_at"]),

@@ -146,7 +146,7 @@ def live_worker(start_worker):
 def world(make_user, member, outsider, site_admin):
     """Three communities and one person in each role (tests read like the product).
 
-    public  — public, open to join;      approval — public, joins need approval;
+    public  — open, open to join;        approval — open, joins need approval;
     private — private, by invitation.    ``elsewhere`` — another private community.
     In public and private: owner Olive, facilitator Fern, member Mira, pending Pat, banned Bo.
     Otto is an outsider; Flo facilitates only ``elsewhere``; Ada is a site admin.
@@ -177,8 +177,8 @@ def world(make_user, member, outsider, site_admin):
         )
 
     Vis, Join = Community.Visibility, Community.JoinPolicy
-    w.public = community("commons", "Ward Commons", Vis.PUBLIC, Join.OPEN, "Getting better at ward rounds.")
-    w.approval = community("guild", "Rehab Guild", Vis.PUBLIC, Join.APPROVAL, "Graded activity that sticks.")
+    w.public = community("commons", "Ward Commons", Vis.OPEN, Join.OPEN, "Getting better at ward rounds.")
+    w.approval = community("guild", "Rehab Guild", Vis.OPEN, Join.APPROVAL, "Graded activity that sticks.")
     w.private = community(
         "circle", "Zebra Quince Circle", Vis.PRIVATE, Join.INVITE, "Xylophone tapering cases in confidence."
     )
@@ -203,6 +203,37 @@ def world(make_user, member, outsider, site_admin):
     )
     for c in (w.public, w.approval, w.private, w.elsewhere):
         c.refresh_from_db()
+    return w
+
+
+@pytest.fixture
+def restricted(world):
+    """``world`` with ``world.restricted``: a restricted community, joined on request, whose name and
+    domain anyone may see and whose inside only members read. Same roles as in ``public``
+    (owner Olive, facilitator Fern, member Mira, pending Pat, banned Bo); Flo still facilitates
+    only ``elsewhere``."""
+    from django.utils import timezone
+
+    from communities import services
+    from communities.models import Community, Membership
+
+    w = world
+    w.restricted = services.create_community(
+        w.owner,
+        name="Kestrel Lattice Studio",
+        slug="studio",
+        domain="Night-shift handover drills, shared among practitioners.",
+        description="Members-only **Vellichor** handbook.",
+        visibility=Community.Visibility.RESTRICTED,
+        join_policy=Community.JoinPolicy.APPROVAL,
+    )
+    c = w.restricted
+    Membership.objects.create(user=w.facilitator, community=c, role=Membership.Role.FACILITATOR)
+    Membership.objects.create(user=w.member, community=c)
+    Membership.objects.create(user=w.pending, community=c, state=Membership.State.PENDING, requested_at=timezone.now())
+    Membership.objects.create(user=w.banned, community=c, state=Membership.State.BANNED)
+    Community.objects.filter(pk=c.pk).update(member_count=3)
+    c.refresh_from_db()
     return w
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 ROLES = ["anonymous", "outsider", "pending", "banned", "other_facilitator", "member", "facilitator", "owner", "admin"]
-VISIBILITIES = ["public", "private"]
+VISIBILITIES = ["open", "private"]
 OUTSIDERS_OF_PRIVATE = {"anonymous", "outsider", "pending", "banned", "other_facilitator"}
 MAY_POST = {"member", "facilitator", "owner", "admin"}
 FACILITATING = {"facilitator", "owner", "admin"}

@@ -303,19 +303,19 @@ def picture_in_post(world, community, *, state: str = "visible"):
 
 
 SEES = {
-    ("public", "visible"): {"anonymous", "outsider", "banned", "pending", "member", "author", "facilitator", "admin"},
+    ("open", "visible"): {"anonymous", "outsider", "banned", "pending", "member", "author", "facilitator", "admin"},
     ("private", "visible"): {"member", "author", "facilitator", "admin"},
-    ("public", "held"): {"author", "facilitator", "admin"},
+    ("open", "held"): {"author", "facilitator", "admin"},
     ("private", "held"): {"author", "facilitator", "admin"},
-    ("public", "hidden"): {"author", "facilitator", "admin"},
-    ("public", "deleted"): {"facilitator", "admin"},
+    ("open", "hidden"): {"author", "facilitator", "admin"},
+    ("open", "deleted"): {"facilitator", "admin"},
     ("private", "deleted"): {"facilitator", "admin"},
 }
 
 
 @pytest.mark.parametrize(("visibility", "state"), list(SEES))
 def test_a_picture_in_a_post_is_seen_exactly_by_who_sees_the_post(world, visibility, state):
-    community = world.public if visibility == "public" else world.private
+    community = world.public if visibility == "open" else world.private
     picture, pia = picture_in_post(world, community, state=state)
     for url in (picture.get_absolute_url(), picture.thumbnail_url()):
         seen = {who for who in PEOPLE if status_for(world, who, url, pia) == 200}

@@ -1,6 +1,6 @@
 """The authorization matrix (legend: tests/matrix.py), every cell through the HTTP layer.
 
-Roles × {public, private} × actions. Each cell makes one real request with
+Roles × {open, restricted, private} × actions. Each cell makes one real request with
 the Django test client and asserts the status, the page, and the database:
 a refused cell (N, L, F, or a join refused with a message) leaves every
 membership, invitation, audit entry, queued email and community field as it
@@ -23,7 +23,14 @@ Actions (the community-level ones that exist in this issue):
 
 Outcomes: R 200 and content · P performed · L redirect to login, nothing
 changed · F 403 page, nothing changed · N 404, nothing changed, and the
-private community's name, slug and domain nowhere in the response.
+private community's name, slug and domain nowhere in the response ·
+V the restricted front page only (name, domain statement, facilitators, a way to
+ask to join; not its description), nothing changed · Q a join request sent
+(pending, for the facilitators to decide).
+
+The restricted community (conftest's ``restricted``: "Kestrel Lattice Studio",
+``studio``, joined on request) has the public one's roles. Its outsiders see its
+front page and ask to join; every page inside it is N for them, as in the private one.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ pytestmark = pytest.mark.django_db
 State = Membership.State
 
 ROLES = ["anonymous", "outsider", "pending", "banned", "other_facilitator", "member", "facilitator", "owner", "admin"]
-VISIBILITIES = ["public", "private"]
+VISIBILITIES = ["open", "restricted", "private"]
 ACTIONS = ["view", "join", "post", "moderate", "edit", "ban", "invite", "confirm_ban", "unban", "audit"]
 
 # People who may not see the private community at all (besides anonymous).
@@ -62,9 +69,11 @@ MESSAGE_RE = re.compile(r'<li class="message message-(\w+)">(.*?)</li>', re.S)
 
 
 def expected(role: str, visibility: str, action: str) -> str:
-    """R, P, L, F, N, or "M:<message>" (refused with that message, nothing changed)."""
+    """R, P, L, F, N, V, Q, or "M:<message>" (refused with that message, nothing changed)."""
     if visibility == "private" and role in OUTSIDERS_OF_PRIVATE:
         return "N"
+    if visibility == "restricted":
+        return _restricted(role, action)
     if action == "view":
         return "R"
     if action == "post":
@@ -76,11 +85,31 @@ def expected(role: str, visibility: str, action: str) -> str:
         if role in ("outsider", "other_facilitator"):
             return "P"  # only reachable on the public (open) community here
         if role == "admin":
-            return "P" if visibility == "public" else "M:This community is open by invitation only."
+            return "P" if visibility == "open" else "M:This community is open by invitation only."
         return {
             "pending": "M:Your request to join is waiting for a facilitator.",
             "banned": "M:You can't join this community.",
         }.get(role, "M:You are already a member.")
+    return "P" if role in FACILITATING else "F"
+
+
+def _restricted(role: str, action: str) -> str:
+    outsider = role in OUTSIDERS_OF_PRIVATE
+    if action == "view":
+        return "V" if outsider else "R"
+    if action == "post":
+        return "P" if role in MAY_POST else ("L" if role == "anonymous" else "F")
+    if action == "join":
+        if role == "anonymous":
+            return "L"
+        if role in ("outsider", "other_facilitator", "admin"):
+            return "Q"
+        return {
+            "pending": "M:Your request to join is waiting for a facilitator.",
+            "banned": "M:You can't join this community.",
+        }.get(role, "M:You are already a member.")
+    if outsider:
+        return "N"  # the dashboard, the settings and the members are inside it
     return "P" if role in FACILITATING else "F"
 
 
@@ -100,7 +129,7 @@ def person(world, role: str):
 
 
 def community_of(world, visibility: str) -> Community:
-    return world.public if visibility == "public" else world.private
+    return {"open": world.public, "restricted": world.restricted, "private": world.private}[visibility]
 
 
 def snapshot() -> dict:
@@ -164,7 +193,8 @@ def assert_forbidden_page(response) -> None:
 
 
 @pytest.mark.parametrize(("role", "visibility", "action"), CELLS)
-def test_matrix(client, world, role, visibility, action):
+def test_matrix(client, restricted, role, visibility, action):
+    world = restricted
     user = person(world, role)
     if user is not None:
         client.force_login(user)
@@ -177,7 +207,7 @@ def test_matrix(client, world, role, visibility, action):
     if action in ("view", "post"):
         response = client.get(f"/c/{slug}/")
     elif action == "join":
-        response = client.post(f"/c/{slug}/join/", follow=outcome.startswith("M:") or outcome == "P")
+        response = client.post(f"/c/{slug}/join/", follow=outcome.startswith("M:") or outcome in ("P", "Q"))
     elif action == "moderate":
         response = client.get(f"/c/{slug}/facilitate/")
     elif action == "edit":
@@ -213,7 +243,7 @@ def test_matrix(client, world, role, visibility, action):
             assert response.status_code == 200
             assert not policy.can_post(_anonymous(), community)
             assert f'href="/accounts/login/?next=/c/{slug}/"' in response.content.decode()
-            assert "Log in to join" in text_of(response)
+            assert ("Log in to ask to join" if visibility == "restricted" else "Log in to join") in text_of(response)
         else:
             assert_login_redirect(response, path)
     elif outcome == "F":
@@ -222,9 +252,10 @@ def test_matrix(client, world, role, visibility, action):
             assert not policy.can_post(user, community)
             page = text_of(response)
             assert "You're a " not in page
+            ask = "Ask to join" if visibility == "restricted" else "Join this community"
             prompt = {
-                "outsider": "Join this community",
-                "other_facilitator": "Join this community",
+                "outsider": ask,
+                "other_facilitator": ask,
                 "pending": "Your request to join is waiting for a facilitator.",
                 "banned": "You can't join this community.",
             }[role]
@@ -240,6 +271,21 @@ def test_matrix(client, world, role, visibility, action):
         body = text_of(response)
         assert f"<title>{community.name} · {settings.COPSITE_NAME}</title>" in body
         assert community.domain in body
+        assert "Vellichor" in body or visibility != "restricted"  # its description, for members
+    elif outcome == "V":
+        assert response.status_code == 200
+        body = text_of(response)
+        assert f"<title>{community.name} · {settings.COPSITE_NAME}</title>" in body
+        assert community.domain in body and "Olive Owner" in body and "Fern Facilitator" in body
+        assert "Vellichor" not in body and "Mira Member" not in body  # the description, a member
+    elif outcome == "Q":
+        assert response.redirect_chain == [(f"/c/{slug}/", 302)]
+        assert "Your request to join has been sent. A facilitator will review it; we'll email you." in messages_in(
+            response
+        )
+        membership = Membership.objects.get(user=person(world, role), community=community)
+        assert membership.state == State.PENDING
+        return
     else:
         assert outcome == "P"
         _assert_performed(response, world, community, role, action, target, before)
@@ -327,9 +373,9 @@ def _assert_performed(response, world, community, role, action, target, before) 
 
 
 def test_matrix_covers_every_cell():
-    assert len(CELLS) == len(ROLES) * len(VISIBILITIES) * len(ACTIONS) == 180
+    assert len(CELLS) == len(ROLES) * len(VISIBILITIES) * len(ACTIONS) == 270
     outcomes = {expected(*cell.values) for cell in CELLS}
-    assert {"R", "P", "L", "F", "N"} <= outcomes
+    assert {"R", "P", "L", "F", "N", "V", "Q"} <= outcomes
 
 
 # --- CSRF -----------------------------------------------------------------------------
@@ -360,7 +406,8 @@ def test_join_without_csrf_token_is_refused_and_changes_nothing(csrf_client, wor
 
 
 @pytest.mark.parametrize("visibility", VISIBILITIES)
-def test_ban_without_csrf_token_is_refused_and_changes_nothing(csrf_client, world, visibility):
+def test_ban_without_csrf_token_is_refused_and_changes_nothing(csrf_client, restricted, visibility):
+    world = restricted
     community = community_of(world, visibility)
     target = Membership.objects.get(user=world.member, community=community)
     csrf_client.force_login(world.facilitator)
@@ -380,7 +427,8 @@ def test_ban_without_csrf_token_is_refused_and_changes_nothing(csrf_client, worl
 
 
 @pytest.mark.parametrize("visibility", VISIBILITIES)
-def test_invite_without_csrf_token_is_refused_and_changes_nothing(csrf_client, world, visibility):
+def test_invite_without_csrf_token_is_refused_and_changes_nothing(csrf_client, restricted, visibility):
+    world = restricted
     community = community_of(world, visibility)
     csrf_client.force_login(world.owner)
     before = snapshot()

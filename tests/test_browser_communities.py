@@ -197,3 +197,44 @@ def _latest_mail_pk() -> int:
 
     latest = OutboundEmail.objects.order_by("-pk").first()
     return latest.pk if latest else 0
+
+
+def test_outsider_finds_a_restricted_community_asks_to_join_and_reads_its_threads_once_approved(
+    page, live_server, restricted
+):
+    from discussions import services as discussions
+
+    discussions.start_thread(restricted.member, restricted.restricted, title="Umbrella drill notes", body="Step one.")
+    log_in(page, live_server.url, restricted.outsider.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Communities", exact=True).click()
+    page.get_by_label("Find a community by name or domain").fill("handover drills")
+    page.get_by_role("button", name="Search").click()
+    card = page.get_by_role("listitem").filter(has_text="Kestrel Lattice Studio")
+    expect(card).to_contain_text("Restricted")
+    assert_accessible(page)
+    card.get_by_role("link", name="Kestrel Lattice Studio").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kestrel Lattice Studio")
+    expect(page.get_by_text("Night-shift handover drills, shared among practitioners.")).to_be_visible()
+    expect(page.get_by_role("region", name="Facilitators")).to_contain_text("Fern Facilitator")
+    expect(page.get_by_text("Umbrella drill notes")).to_have_count(0)
+    assert_accessible(page)
+    page.get_by_label("Message to the facilitators").fill("I run night drills on a surgical ward.")
+    page.get_by_role("button", name="Ask to join").click()
+    expect(page.get_by_role("status")).to_contain_text("Your request to join has been sent")
+    expect(page.get_by_text("Your request to join is waiting for a facilitator.")).to_be_visible()
+    log_out(page)
+
+    log_in(page, live_server.url, restricted.facilitator.email)
+    visit(page, f"{live_server.url}/c/studio/facilitate/")
+    requests = page.get_by_role("region", name=re.compile("Join requests"))
+    expect(requests).to_contain_text("I run night drills on a surgical ward.")
+    requests.get_by_role("button", name="Approve Otto Outsider").click()
+    expect(page.get_by_role("status")).to_contain_text("request is approved")
+    log_out(page)
+
+    log_in(page, live_server.url, restricted.outsider.email)
+    visit(page, f"{live_server.url}/c/studio/")
+    expect(page.get_by_text("You're a member")).to_be_visible()
+    page.get_by_role("link", name="Umbrella drill notes", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Umbrella drill notes")
+    assert_accessible(page)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -77,9 +78,26 @@ UNPUBLISHED = {
 }
 # The community itself: name, domain statement and slug (conftest's ``world``).
 COMMUNITY_WORDS = ("Zebra", "Quince", "Xylophone")
-MARKS = re.compile(r"quorble\w*|zebra|quince|xylophone|/c/circle(?![\w-])", re.I)
+# Inside the RESTRICTED community (conftest's ``restricted``: "Kestrel Lattice Studio", slug
+# ``studio``): everything members-only carries a word starting with ``vellichor``. Its name,
+# domain statement and front page are for everyone; none of these words may show outside.
+INSIDE_RESTRICTED = {
+    "thread title": "Vellichorthread",
+    "thread body": "vellichoropening",
+    "reply": "vellichorreply",
+    "resource title": "Vellichorresource",
+    "file name": "vellichorfilename",
+    "file contents": "vellichorfilebody",
+    "tag": "vellichortag",
+    "event title": "Vellichorevent",
+    "event description": "vellichordescription",
+    "picture in a post": "vellichorpicture",
+    "community description": "Vellichor",  # conftest's description: shown to members only
+    "member's name": "Vellichormember",  # the members list is for members
+}
+MARKS = re.compile(r"quorble\w*|vellichor\w*|zebra|quince|xylophone|/c/circle(?![\w-])", re.I)
 # Search terms the crawl types; their echo in the page is compared with searching for nothing.
-SEARCH_TERMS = (*CANARIES.values(), *UNPUBLISHED.values(), *COMMUNITY_WORDS)
+SEARCH_TERMS = (*CANARIES.values(), *UNPUBLISHED.values(), *COMMUNITY_WORDS, *INSIDE_RESTRICTED.values())
 NOTHING = "Nothingmatcheswhatsoever"
 SEARCH_KINDS = ("", "threads", "replies", "resources")
 
@@ -678,3 +696,121 @@ def test_the_crawl_and_the_404_check_report_a_policy_that_leaks(client, secret, 
     assert "/u/exie/" in report.leaks
     opened = [url for method, url in private_urls(secret) if method == "get" and client.get(url).status_code == 200]
     assert f"/c/circle/t/{secret.thread.pk}/" in opened
+
+
+# --- The restricted community: its front page is for everyone, nothing inside it is ---------------
+
+RESTRICTED_OUTSIDERS = [*OUTSIDERS, "removed_poster"]
+
+
+@dataclass
+class Inside:
+    """What is inside the restricted community, and who can't read it."""
+
+    thread: Thread
+    reply: object
+    resource: object
+    event: object
+    picture: Attachment
+
+
+@pytest.fixture
+def inside(secret, restricted, make_user) -> Inside:
+    """Canaries inside ``world.restricted``; a member who posted and was then removed (not banned)."""
+    world = restricted
+    studio = world.restricted
+    words = INSIDE_RESTRICTED
+    insider = make_user("velma", display_name=words["member's name"])
+    factories.membership(insider, studio)
+    picture, markdown = attachment_services.upload(
+        world.member, studio, SimpleUploadedFile(f"{words['picture in a post']}.png", png_bytes())
+    )
+    thread = discussion_services.start_thread(
+        world.member,
+        studio,
+        title=f"{words['thread title']} handover drill",
+        body=f"The {words['thread body']} drill.\n\n{markdown}",
+        tags=[words["tag"]],
+    )
+    remy = make_user("remy", display_name="Remy Removed")
+    factories.membership(remy, studio)
+    reply = discussion_services.reply(remy, thread, f"We ran the {words['reply']} drill, @otto.")
+    discussion_services.reply(insider, thread, "Same here.")  # her name shows to members only
+    community_services.remove_member(
+        world.owner, studio, Membership.objects.get(user=remy, community=studio).pk, ban=False
+    )
+    resource = factories.resource(
+        world.member,
+        studio,
+        kind="file",
+        title=f"{words['resource title']} card",
+        file=(f"{words['file name']}.txt", f"{words['file contents']} steps\n".encode()),
+        tags=[words["tag"]],
+    )
+    event = factories.event(
+        world.facilitator,
+        studio,
+        title=f"{words['event title']} practice",
+        description=f"Bring a {words['event description']} case.",
+    )
+    secret.people["removed_poster"] = remy
+    picture.refresh_from_db()
+    return Inside(thread, reply, resource, event, picture)
+
+
+def inside_urls(inside: Inside) -> list[tuple[str, str]]:
+    """(method, url) of every address inside the restricted community: all 404 to an outsider."""
+    t, r = inside.thread, inside.reply
+    urls = [("get", f"/c/studio/t/{t.pk}/{tail}") for tail in ("", "unread/", "live/", "moderate/")]
+    urls += [("post", f"/c/studio/t/{t.pk}/reply/"), ("post", f"/c/studio/t/{t.pk}/watch/")]
+    for pk in (t.opening_post_id, r.pk):
+        urls += [("get", f"/p/{pk}/{action}") for action in ("", "edit/", "history/", "flag/")]
+        urls += [("post", f"/p/{pk}/{action}/") for action in ("helpful", "flag")]
+    base = f"/c/studio/library/{inside.resource.pk}/"
+    urls += [("get", base + tail) for tail in ("", "file/", "edit/")]
+    urls.append(("get", inside.resource.file.url))
+    urls += [("get", inside.picture.get_absolute_url()), ("get", inside.picture.thumbnail_url())]
+    urls += [("get", f"/c/studio/events/{inside.event.pk}/{tail}") for tail in ("", "event.ics")]
+    tails = ["library/", "events/", "events/feed.ics", "feeds/threads/", "feeds/resources/", "threads/new/"]
+    tails += ["facilitate/", "edit/", "library/add/", "events/new/"]
+    urls += [("get", f"/c/studio/{tail}") for tail in tails]
+    return urls
+
+
+def vellichor_in(marks: Iterable[str]) -> set[str]:
+    return {mark for mark in marks if "vellichor" in mark.lower()}
+
+
+@pytest.mark.parametrize("kind", RESTRICTED_OUTSIDERS)
+def test_a_restricted_community_shows_its_name_and_front_page_and_nothing_inside_it(client, secret, inside, kind):
+    log_in(client, secret, kind)
+    seeds = [*seeds_for(secret, kind), "/c/studio/", "/search/?q=Kestrel", "/c/?q=handover+drills"]
+    seeds += [f"/c/studio/?tag={INSIDE_RESTRICTED['tag']}"]  # the front page again: no thread list
+    seeds.append("/u/remy/")  # the removed poster's profile lists nothing of what he wrote inside
+    report = crawl(client, seeds)
+    # Found: in the directory, by site search, on its front page (name, domain statement, facilitators).
+    assert report.statuses["/c/studio/"] == 200
+    front = html.unescape(client.get("/c/studio/").content.decode())
+    for shown in ("Kestrel Lattice Studio", "Night-shift handover drills", "Olive Owner", "Fern Facilitator"):
+        assert shown in front
+    assert "Kestrel Lattice Studio" in html.unescape(client.get("/c/").content.decode())
+    assert "/c/studio/" in client.get("/search/?q=Kestrel").content.decode()
+    assert "/c/studio/" in client.get("/sitemap-communities.xml").content.decode()
+    # Nothing inside: no canary anywhere the crawl went, in any spelling.
+    leaks = {url: found for url, found in report.leaks.items() if vellichor_in(found)}
+    assert not leaks, f"what is inside the restricted community shows through to {kind}: {leaks}"
+    assert not report.errors
+    wrong = {}
+    for method, url in inside_urls(inside):
+        response = getattr(client, method)(url)
+        if response.status_code != 404 or vellichor_in(leaks_of(client, url, response)):
+            wrong[f"{method.upper()} {url}"] = response.status_code
+    assert not wrong, f"{kind} reaches what is inside the restricted community: {wrong}"
+
+
+def test_a_member_of_the_restricted_community_reaches_every_canary_inside_it(client, secret, inside):
+    """Positive control: the same crawl, as a member, reads what is inside."""
+    log_in(client, secret, "member")
+    report = crawl(client, [*seeds_for(secret, "member"), "/c/studio/"])
+    missing = {what for what, word in INSIDE_RESTRICTED.items() if word.lower() not in report.found}
+    assert not missing, f"the crawl never reached: {missing}"

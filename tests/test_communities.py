@@ -131,7 +131,7 @@ def test_pending_person_can_withdraw(client, world):
 
 
 def test_invite_only_community_has_no_join_button_and_refuses_a_forged_join(client, world):
-    Community.objects.filter(pk=world.private.pk).update(visibility=Community.Visibility.PUBLIC)
+    Community.objects.filter(pk=world.private.pk).update(visibility=Community.Visibility.OPEN)
     client.force_login(world.outsider)
     page = client.get("/c/circle/").content.decode()
     assert "Join this community" not in page and "by invitation only" in page
@@ -424,7 +424,7 @@ def test_site_admin_creates_a_community_and_becomes_owner(client, world):
         "slug": "night-shift",
         "domain": "Staying safe and sharp on nights.",
         "description": "Say hi! <script>alert(1)</script>",
-        "visibility": "public",
+        "visibility": "open",
         "join_policy": "open",
         "default_cadence": "weekly",
     }
@@ -444,7 +444,7 @@ def test_community_form_errors_keep_input(client, world):
             "name": "Dup",
             "slug": "commons",
             "domain": "",
-            "visibility": "public",
+            "visibility": "open",
             "join_policy": "open",
             "default_cadence": "weekly",
         },
@@ -460,7 +460,7 @@ def test_community_form_errors_keep_input(client, world):
             "name": "X",
             "slug": "new",
             "domain": "d",
-            "visibility": "public",
+            "visibility": "open",
             "join_policy": "open",
             "default_cadence": "weekly",
         },
@@ -482,7 +482,7 @@ def test_facilitator_edits_the_domain_statement(client, world):
         "slug": "commons",
         "domain": "Better ward rounds, together.",
         "description": "New *text*",
-        "visibility": "public",
+        "visibility": "open",
         "join_policy": "open",
         "default_cadence": "daily",
     }

@@ -85,7 +85,7 @@ def test_a_facilitators_edit_form_shows_the_owners_settings_as_text(client, worl
 
 @pytest.mark.parametrize(
     "forged",
-    [{"visibility": "public"}, {"join_policy": "open"}, {"slug": "quince"}],
+    [{"visibility": "open"}, {"join_policy": "open"}, {"slug": "quince"}],
     ids=["visibility", "join_policy", "slug"],
 )
 def test_a_facilitator_who_is_not_an_owner_cannot_change_the_owners_settings(client, world, forged):
@@ -117,19 +117,19 @@ def test_a_facilitator_still_edits_the_rest(client, world):
 
 def test_the_service_refuses_a_facilitator_too(world):
     with pytest.raises(services.CommunityError):
-        services.update_community(world.facilitator, world.private, visibility="public")
+        services.update_community(world.facilitator, world.private, visibility="open")
     assert Community.objects.get(pk=world.private.pk).is_private
 
 
 def test_the_owner_changes_who_may_join_and_the_address_and_both_are_audited(client, world):
     client.force_login(world.owner)
-    response = client.post(EDIT, form_data(world.private, join_policy="approval", slug="quince"))
+    response = client.post("/c/commons/edit/", form_data(world.public, join_policy="approval", slug="quince"))
     assert response.status_code == 302 and response["Location"] == "/c/quince/"
-    community = Community.objects.get(pk=world.private.pk)
+    community = Community.objects.get(pk=world.public.pk)
     assert (community.slug, community.join_policy) == ("quince", "approval")
     entries = dict(AuditEntry.objects.filter(community=community).values_list("action", "detail"))
-    assert entries["community.join_policy"] == "invite → approval"
-    assert entries["community.slug"] == "circle → quince"
+    assert entries["community.join_policy"] == "open → approval"
+    assert entries["community.slug"] == "commons → quince"
 
 
 # --- Visibility: a second step that shows exactly what changes -------------------------------------------
@@ -137,10 +137,11 @@ def test_the_owner_changes_who_may_join_and_the_address_and_both_are_audited(cli
 
 def test_making_a_private_community_public_first_shows_exactly_what_becomes_visible(client, world, circle):
     client.force_login(world.owner)
-    response = client.post(EDIT, form_data(circle, visibility="public"))
+    response = client.post(EDIT, form_data(circle, visibility="open"))
     html = page_text(response)
     assert response.status_code == 200
-    assert "Make Zebra Quince Circle public?" in html
+    assert "Make Zebra Quince Circle open?" in html
+    assert "What becomes visible to anyone" in html
     assert Community.objects.get(pk=circle.pk).is_private  # nothing changed yet
     counts = dict(re.findall(r"<h3>([A-Za-z ]+): (\d+)</h3>", html))
     assert counts == {
@@ -170,21 +171,23 @@ def confirmation(client, data: dict) -> dict:
 
 def test_confirming_makes_it_public_and_writes_an_audit_entry(client, world, circle):
     client.force_login(world.owner)
-    data = confirmation(client, form_data(circle, visibility="public"))
-    assert data["confirm_visibility"] == "public"
+    data = confirmation(client, form_data(circle, visibility="open"))
+    assert data["confirm_visibility"] == "open"
     response = client.post(EDIT, data)
     assert response.status_code == 302
     assert not Community.objects.get(pk=circle.pk).is_private
     entry = AuditEntry.objects.get(community=circle, action="community.visibility")
     assert entry.actor == world.owner
-    assert entry.detail == "private → public: 1 threads, 1 replies, 1 resources, 1 files, 1 events, 3 people named"
+    assert entry.detail == (
+        "private → open: to everyone: 1 threads, 1 replies, 1 resources, 1 files, 1 events, 3 people named"
+    )
     client.logout()
     assert "Tapering after long stays" in client.get("/c/circle/").content.decode()
 
 
 def test_a_confirmation_for_an_older_list_is_asked_again(client, world, circle):
     client.force_login(world.owner)
-    data = confirmation(client, form_data(circle, visibility="public"))
+    data = confirmation(client, form_data(circle, visibility="open"))
     discussions.start_thread(world.member, circle, title="Written while the owner read", body="Hello")
     html = page_text(client.post(EDIT, data))
     assert "Something changed since you looked" in html and "Written while the owner read" in html
@@ -194,7 +197,7 @@ def test_a_confirmation_for_an_older_list_is_asked_again(client, world, circle):
 
 def test_back_from_the_confirmation_keeps_what_was_typed(client, world, circle):
     client.force_login(world.owner)
-    data = form_data(circle, visibility="public", domain="Open to all now.", back="1")
+    data = form_data(circle, visibility="open", domain="Open to all now.", back="1")
     response = client.post(EDIT, data)
     html = page_text(response)
     assert response.status_code == 200 and "Edit Zebra Quince Circle" in html
@@ -202,10 +205,11 @@ def test_back_from_the_confirmation_keeps_what_was_typed(client, world, circle):
     assert snapshot(circle) == ("circle", "private", "invite", "Xylophone tapering cases in confidence.", circle.name)
 
 
-def test_making_a_public_community_private_says_what_stops_being_public(client, world, conversation):
+def test_making_an_open_community_private_says_what_stops_being_visible(client, world, conversation):
     client.force_login(world.owner)
-    html = page_text(client.post("/c/commons/edit/", form_data(world.public, visibility="private")))
-    assert "Make Ward Commons private?" in html and "What stops being public" in html
+    data = form_data(world.public, visibility="private", join_policy="invite")
+    html = page_text(client.post("/c/commons/edit/", data))
+    assert "Make Ward Commons private?" in html and "What stops being visible to anyone outside it" in html
     assert "How do you assess pain in delirium?" in html
     assert "The 1 person waiting for approval will no longer see it." in html
     assert not Community.objects.get(pk=world.public.pk).is_private
@@ -213,6 +217,6 @@ def test_making_a_public_community_private_says_what_stops_being_public(client, 
 
 def test_a_site_admin_may_decide_too(client, world):
     client.force_login(world.admin)
-    response = client.post(EDIT, form_data(world.private, join_policy="approval"))
+    response = client.post("/c/commons/edit/", form_data(world.public, join_policy="approval"))
     assert response.status_code == 302
-    assert Community.objects.get(pk=world.private.pk).join_policy == "approval"
+    assert Community.objects.get(pk=world.public.pk).join_policy == "approval"

@@ -3,7 +3,7 @@
 The authorization matrix, cross-object ids, hidden posts and reply integrity,
 A-double-submit, A-mass-assign, A-csrf.
 
-The matrix: 9 roles × {public, private} × 16 actions. One test per role and
+The matrix: 9 roles × {open, private} × 16 actions. One test per role and
 visibility builds the ``world``/``conversation`` fixtures once and runs every
 action as a subtest (``role-visibility-action``) inside a savepoint that is
 rolled back afterwards, so each cell starts from the same database and one
@@ -172,7 +172,7 @@ def assert_forbidden(response, *, htmx: bool = False) -> None:
 def make_scene(world, conversation, visibility: str) -> SimpleNamespace:
     """The thread and posts each cell acts on (the edited post's history is read)."""
     s = SimpleNamespace()
-    if visibility == "public":
+    if visibility == "open":
         s.community, s.thread = world.public, conversation.thread
         s.by_member, s.by_facilitator = conversation.opening, conversation.answer
     else:
@@ -365,7 +365,7 @@ def test_matrix_covers_every_cell():
     outcomes = {expected(*cell) for cell in CELLS}
     assert outcomes == {"R", "P", "L", "F", "N"}
     # The "O" column: a member may edit and delete their own post, not anyone else's.
-    assert [expected("member", "public", a) for a in ("edit_own", "delete_own", "edit_other", "delete_other")] == [
+    assert [expected("member", "open", a) for a in ("edit_own", "delete_own", "edit_other", "delete_other")] == [
         "P",
         "P",
         "F",
@@ -740,7 +740,7 @@ def second_member(world, make_user):
 
 
 def _hidden_post(world, conversation, visibility: str) -> Post:
-    thread = conversation.thread if visibility == "public" else conversation.private_thread
+    thread = conversation.thread if visibility == "open" else conversation.private_thread
     return _hide(services.reply(world.member, thread, HIDDEN_BODY), world.facilitator, HIDDEN_REASON)
 
 
@@ -771,7 +771,7 @@ def test_hidden_post_as_seen_by_author_member_facilitator(client, world, convers
     assert client.get(f"/p/{post.pk}/history/").status_code == 404
     assert client.get(f"/p/{post.pk}/edit/").status_code == 403
 
-    if visibility == "public":
+    if visibility == "open":
         for who in (None, world.outsider):
             anon_or_outsider = Client()
             if who is not None:

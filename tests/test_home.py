@@ -385,7 +385,8 @@ def seed_bulk(member: User, author: User, *, communities: int, threads: int, pos
                 name=f"Bulk {i:02d}",
                 slug=f"bulk-{i:02d}",
                 domain="Bulk practice.",
-                visibility=Community.Visibility.PRIVATE if i % 3 == 2 else Community.Visibility.PUBLIC,
+                visibility=Community.Visibility.PRIVATE if i % 3 == 2 else Community.Visibility.OPEN,
+                join_policy=Community.JoinPolicy.INVITE,
             )
             for i in range(communities)
         ]

@@ -301,7 +301,7 @@ def _community_fields(slug: str) -> dict[str, str]:
         "slug": slug,
         "domain": "Getting better at nights.",
         "description": "We **meet** monthly.",
-        "visibility": "public",
+        "visibility": "open",
         "join_policy": "open",
         "default_cadence": "weekly",
     }

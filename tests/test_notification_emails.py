@@ -211,7 +211,7 @@ def two_replies(world, conversation, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settle()
     replies = {
-        "public": [
+        "open": [
             discussions.reply(world.facilitator, conversation.thread, "Quasar reply one.", parent=conversation.opening),
             discussions.reply(world.owner, conversation.thread, "Nebula reply two.", parent=conversation.opening),
         ],
@@ -241,7 +241,7 @@ def test_all_still_readable_goes_out_as_queued(world, conversation, two_replies)
 
 
 def test_a_post_hidden_since_is_left_out(world, conversation, two_replies):
-    one, _ = two_replies["public"]
+    one, _ = two_replies["open"]
     discussions.hide_post(world.facilitator, one, "Names a patient")
     result, body = send_to(world.member, conversation.thread)
     assert result == "sent" and "Quasar" not in body and "Nebula reply two." in body
@@ -250,21 +250,21 @@ def test_a_post_hidden_since_is_left_out(world, conversation, two_replies):
 
 
 def test_every_post_hidden_drops_the_email(world, conversation, two_replies):
-    for post in two_replies["public"]:
+    for post in two_replies["open"]:
         discussions.hide_post(world.facilitator, post, "Off topic")
     result, body = send_to(world.member, conversation.thread)
     assert result == "dropped" and body == ""
 
 
 def test_a_post_deleted_since_is_left_out(world, conversation, two_replies):
-    one, _ = two_replies["public"]
+    one, _ = two_replies["open"]
     discussions.delete_post(world.facilitator, one)
     result, body = send_to(world.member, conversation.thread)
     assert result == "sent" and "Quasar" not in body and "Nebula reply two." in body
 
 
 def test_a_post_held_since_is_left_out(world, conversation, two_replies):
-    _, two = two_replies["public"]
+    _, two = two_replies["open"]
     two.set_state(Post.State.HELD)
     two.save(update_fields=["state", "state_changed_at"])
     result, body = send_to(world.member, conversation.thread)

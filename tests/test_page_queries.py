@@ -54,7 +54,7 @@ def grow(world, conversation, *, communities: int, threads: int, replies: int) -
             name=f"Practice {i:02d}",
             slug=f"practice-{i:02d}",
             domain="More people getting better at something.",
-            visibility=Community.Visibility.PUBLIC,
+            visibility=Community.Visibility.OPEN,
         )
     for i in range(threads):
         services.start_thread(

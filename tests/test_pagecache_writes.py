@@ -271,7 +271,10 @@ WRITES = {
     ),
     "make a community private": (
         lambda s: community_services.update_community(
-            s.world.owner, Community.objects.get(pk=s.world.public.pk), visibility=Community.Visibility.PRIVATE
+            s.world.owner,
+            Community.objects.get(pk=s.world.public.pk),
+            visibility=Community.Visibility.PRIVATE,
+            join_policy=Community.JoinPolicy.INVITE,
         ),
         lambda s: page(s.thread_url) == 404 and page("/c/commons/") == 404 and "Ward Commons" not in page("/c/"),
     ),

@@ -161,7 +161,7 @@ def _communities(admin, n: int, reader) -> list[Community]:
             name=f"Practice {i:02d}",
             slug=f"practice-{i:02d}",
             domain=f"Practice number {i}.",
-            visibility=Community.Visibility.PUBLIC,
+            visibility=Community.Visibility.OPEN,
             join_policy=Community.JoinPolicy.OPEN,
         )
         for i in range(n)
@@ -198,7 +198,7 @@ def test_community_page_queries_do_not_grow_with_members(
     client, site_admin, reader, viewer, n, django_assert_max_num_queries
 ):
     community = services.create_community(
-        site_admin, name="Big Practice", slug="big", domain="Many people.", visibility=Community.Visibility.PUBLIC
+        site_admin, name="Big Practice", slug="big", domain="Many people.", visibility=Community.Visibility.OPEN
     )
     people = User.objects.bulk_create(
         User(username=f"p{i:03d}", email=f"p{i:03d}@example.org", display_name=f"Person {i:03d}") for i in range(n)

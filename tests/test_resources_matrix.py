@@ -3,7 +3,7 @@
 The authorization matrix, object ids, cross-object ids, derived pages and revocation for resources,
 (a) A-upload's "stored under a generated name", and (d) D-thread-page-queries for the library.
 
-The matrix: 9 roles × {public, private} × 13 actions. One test per role and
+The matrix: 9 roles × {open, private} × 13 actions. One test per role and
 visibility builds the ``world`` and its resources once (files on disk under a
 per-test MEDIA_ROOT) and runs every action as a subtest
 (``role-visibility-action``) inside a savepoint that is rolled back afterwards,
@@ -427,7 +427,7 @@ def test_matrix_covers_every_cell():
     outcomes = {expected(*cell) for cell in CELLS}
     assert outcomes == {"R", "P", "L", "F", "N"}
     # The "O" column: a member may edit and remove their own resource, not anyone else's.
-    assert [expected("member", "public", a) for a in ("edit_own", "remove_own", "edit_other", "remove_other")] == [
+    assert [expected("member", "open", a) for a in ("edit_own", "remove_own", "edit_other", "remove_other")] == [
         "P",
         "P",
         "F",

@@ -32,8 +32,8 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert "amara@example.org" in first and "practice-together" in second
 
     assert set(Community.objects.values_list("visibility", "join_policy")) == {
-        ("public", "open"),
-        ("public", "approval"),
+        ("open", "open"),
+        ("open", "approval"),
         ("private", "invite"),
     }
     acute = Community.objects.get(slug="acute-pain")

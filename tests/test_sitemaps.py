@@ -88,7 +88,12 @@ def test_a_community_turning_private_leaves_the_next_sitemap(
 ):
     assert "/c/commons/" in listed(client)  # now also in the cache
     with django_capture_on_commit_callbacks(execute=True):
-        community_services.update_community(world.owner, world.public, visibility=Community.Visibility.PRIVATE)
+        community_services.update_community(
+            world.owner,
+            world.public,
+            visibility=Community.Visibility.PRIVATE,
+            join_policy=Community.JoinPolicy.INVITE,
+        )
     urls = listed(client)
     assert "/c/commons/" not in urls and not any(url.startswith("/c/commons/") for url in urls)
 
@@ -127,7 +132,7 @@ def test_sitemap_queries_do_not_grow_with_content(client, world, url, n, setting
     settings.PAGE_CACHE_SECONDS = 0  # measure the rendering, not the cache
     for i in range(n):
         community_services.create_community(
-            world.owner, name=f"Practice {i}", slug=f"practice-{i}", domain="Practice.", visibility="public"
+            world.owner, name=f"Practice {i}", slug=f"practice-{i}", domain="Practice.", visibility="open"
         )
         discussion_services.start_thread(world.member, world.public, title=f"Thread {i}", body="Text.")
     Site.objects.get_current()  # Django's sitemap view asks the Sites framework once per process

@@ -39,7 +39,7 @@ def add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if not policy.can_add_value_note(request.user, item.community):
         raise Refused("Only members of this community can add value notes here.")
     # Sharing in the digest defaults on where everything is public anyway, off in a private community.
-    initial = {"share_in_digest": item.community.visibility == Community.Visibility.PUBLIC}
+    initial = {"share_in_digest": item.community.visibility == Community.Visibility.OPEN}
     form = ValueNoteForm(request.POST or None, initial=initial)
     refusal = None
     if request.method == "POST" and form.is_valid() and (refusal := ratelimit.check(request, "value")):

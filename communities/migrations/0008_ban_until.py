@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('communities', '0006_alter_activity_kind'),
+        ('communities', '0007_graded_visibility'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

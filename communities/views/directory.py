@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import signed_in
 from communities import exposure, forms, ledger, panels, policy, queries, services, watching
 from communities.forms import CommunityForm, JoinForm
-from communities.models import Community, Membership
+from communities.models import Community, Membership, is_more_open
 from core.refusals import Refused
 
 PAGE_SIZE = 20
@@ -21,11 +21,9 @@ PAGE_SIZE = 20
 
 def directory(request: HttpRequest) -> HttpResponse:
     query = " ".join(request.GET.get("q", "").split())[:100]
-    communities = queries.directory(policy.visible_communities(request.user), query)
+    # Each row carries the viewer's membership state: the page costs a count and one slice.
+    communities = queries.directory(policy.listed_communities(request.user), query, viewer=request.user)
     page = Paginator(communities, PAGE_SIZE).get_page(request.GET.get("page"))
-    states = queries.membership_states(request.user, page)
-    for community in page:
-        community.viewer_state = states.get(community.pk)
     return render(
         request,
         "communities/directory.html",
@@ -34,8 +32,10 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -> HttpResponse:
-    community = policy.get_community_or_404(request.user, slug)
+    community = policy.get_front_page_or_404(request.user, slug)
     membership = policy.membership_of(request.user, community)
+    if not policy.can_view_community(request.user, community):
+        return _front_page(request, community, membership, join_form)
     if membership is not None and membership.state == Membership.State.ACTIVE:
         ledger.record_visit(signed_in(request), community, membership)
     context: dict[str, object] = {
@@ -55,11 +55,32 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
     return render(request, "communities/detail.html", context)
 
 
+def _front_page(
+    request: HttpRequest, community: Community, membership: Membership | None, join_form: JoinForm | None
+) -> HttpResponse:
+    """A restricted community as someone outside it sees it: its name, domain statement and
+    facilitators, and a way to ask to join. Nothing else of it: no description, member count,
+    threads, resources, events or feeds (the apps' panels are not asked)."""
+    context: dict[str, object] = {
+        "community": community,
+        "membership": membership,
+        "facilitators": queries.facilitators_of(community),
+        "can_join": policy.can_join(request.user, community),
+        "join_blocked": policy.join_blocked_reason(request.user, community),
+        "can_leave": policy.can_leave(request.user, community),
+        "can_moderate": False,
+        "can_edit": False,
+        "join_form": join_form or JoinForm(),
+        "watch_control": None,
+    }
+    return render(request, "communities/front_page.html", context)
+
+
 @require_POST
 def join(request: HttpRequest, slug: str) -> HttpResponse:
     # Look up first: a private community answers 404, not a login prompt
     # that would echo its slug back in a Location header.
-    community = policy.get_community_or_404(request.user, slug)
+    community = policy.get_front_page_or_404(request.user, slug)
     if not request.user.is_authenticated:
         return redirect_to_login(community.get_absolute_url())
     form = JoinForm(request.POST)
@@ -82,7 +103,8 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def leave(request: HttpRequest, slug: str) -> HttpResponse:
-    community = policy.get_community_or_404(request.user, slug)
+    # A pending request to a restricted community is withdrawn from its front page.
+    community = policy.get_front_page_or_404(request.user, slug)
     if not request.user.is_authenticated:
         return redirect_to_login(community.get_absolute_url())
     before = policy.membership_of(request.user, community)
@@ -93,7 +115,7 @@ def leave(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(community)
     messages.success(request, "Your request is withdrawn." if withdrew else f"You have left {community.name}.")
-    # A private community's page is closed to the person now.
+    # A private community's page is closed to the person now (a restricted one shows its front page).
     return redirect("communities:directory" if community.is_private else community)
 
 
@@ -132,39 +154,46 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "communities/form.html", context)
     changes = {name: form.cleaned_data[name] for name in form.changed_data}
     seen = ""
+    before = community.visibility
     if "visibility" in changes:
         what = exposure.of(community)
         confirmed = request.POST.get("confirm_visibility") == changes["visibility"]
         if not confirmed or request.POST.get("exposure") != what.fingerprint:
             return _confirm_visibility(request, community, form, what, changed_since=confirmed)
-        seen = what.summary()
+        seen = what.summary_for(before, changes["visibility"])
     try:
         services.update_community(request.user, community, exposure=seen, **changes)
     except services.CommunityError as exc:
         form.add_error(None, f"{exc} Nothing was saved.")
         return render(request, "communities/form.html", context, status=403)
     if "visibility" in changes:
-        messages.success(
-            request,
-            f"{community.name} is now public: anyone can read it."
-            if not community.is_private
-            else f"{community.name} is now private: only its members see it.",
-        )
+        messages.success(request, VISIBILITY_SAVED[community.visibility].format(name=community.name))
     else:
         messages.success(request, "Community details saved.")
     return redirect("communities:detail", slug=community.slug)
 
 
+VISIBILITY_SAVED: dict[str, str] = {
+    Community.Visibility.OPEN: "{name} is now open: anyone can read it.",
+    Community.Visibility.RESTRICTED: (
+        "{name} is now restricted: anyone can find it and ask to join; only its members read it."
+    ),
+    Community.Visibility.PRIVATE: "{name} is now private: only its members see it.",
+}
+
+
 def _confirm_visibility(
     request: HttpRequest, community: Community, form: CommunityForm, what: exposure.Exposure, *, changed_since: bool
 ) -> HttpResponse:
-    """The second step of a visibility change: exactly what becomes public (or stops being), then confirm."""
-    going_public = form.cleaned_data["visibility"] == Community.Visibility.PUBLIC
+    """The second step of a visibility change: exactly what becomes visible (or stops being), to whom, then confirm."""
+    target = form.cleaned_data["visibility"]
     context = {
         "community": community,
         "form": form,
-        "going_public": going_public,
-        "target": form.cleaned_data["visibility"],
+        "target": target,
+        "target_label": Community.Visibility(target).label.split(":")[0].lower(),
+        "more_open": is_more_open(target, community.visibility),
+        "was_private": community.is_private,
         "exposure": what,
         "changed_since": changed_since,
         "pending": queries.pending_count(community),

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import signed_in
+from communities import exposure as community_exposure
 from communities import panels, policy
-from communities.models import Community
+from communities.models import Community, is_more_open
 from core import ratelimit
 from core.http import HtmxRequest
 from core.refusals import Refused
@@ -207,7 +208,15 @@ def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 if not move_form.is_valid():
                     raise services.DiscussionError("Choose a community you facilitate.")
                 target: Community = move_form.cleaned_data["community"]
-                thread = services.move_thread(signed_in(request), thread, target)
+                seen = ""
+                if is_more_open(target.visibility, thread.community.visibility):
+                    # More people will read it there: show exactly what, and to whom, before moving.
+                    what = community_exposure.of_thread(thread.pk)
+                    confirmed = request.POST.get("confirm_move") == str(target.pk)
+                    if not confirmed or request.POST.get("exposure") != what.fingerprint:
+                        return _confirm_move(request, thread, target, what, changed_since=confirmed)
+                    seen = f"now readable by {_audience(target)}: {what.summary()}"
+                thread = services.move_thread(signed_in(request), thread, target, exposure=seen)
                 messages.success(request, f"Thread moved to {target.name}.")
             else:
                 services.set_thread_state(signed_in(request), thread, action)
@@ -228,6 +237,32 @@ def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "discussions/moderate.html",
         {"thread": thread, "community": thread.community, "move_form": move_form},
     )
+
+
+def _audience(target: Community) -> str:
+    """Who reads a thread in ``target``, as the confirmation and the audit entry say it."""
+    if target.is_open:
+        return "anyone, without an account"
+    members = target.member_count
+    return f"the {members} member{'s' if members != 1 else ''} of {target.name}"
+
+
+def _confirm_move(
+    request: HttpRequest, thread: Thread, target: Community, what: community_exposure.Exposure, *, changed_since: bool
+) -> HttpResponse:
+    """The second step of moving a thread into a more open community: what its page shows, to whom."""
+    context = {
+        "thread": thread,
+        "community": thread.community,
+        "target": target,
+        "audience": _audience(target),
+        # "open", "restricted" or "private", as the communities' settings name them.
+        "source_kind": thread.community.get_visibility_display().split(":")[0].lower(),
+        "target_kind": target.get_visibility_display().split(":")[0].lower(),
+        "exposure": what,
+        "changed_since": changed_since,
+    }
+    return render(request, "discussions/confirm_move.html", context)
 
 
 @require_POST

@@ -314,7 +314,7 @@ class Seeder:
                     name=f"Bench community {i}",
                     slug=f"bench-{i}",
                     domain=f"Getting better at practice number {i}, together.",
-                    visibility=Community.Visibility.PRIVATE if i % 4 == 3 else Community.Visibility.PUBLIC,
+                    visibility=Community.Visibility.PRIVATE if i % 4 == 3 else Community.Visibility.OPEN,
                     join_policy=Community.JoinPolicy.INVITE if i % 4 == 3 else Community.JoinPolicy.OPEN,
                     default_cadence=Cadence.DAILY if i % 3 == 0 else Cadence.WEEKLY,
                     created_by=users[0],

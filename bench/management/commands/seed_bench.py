@@ -312,7 +312,7 @@ class Command(BaseCommand):
                 slug=slugify(cat["title"]),
                 domain=cat["description"],
                 description=cat["description"],
-                visibility=Community.Visibility.PUBLIC,
+                visibility=Community.Visibility.OPEN,
                 join_policy=Community.JoinPolicy.OPEN,
             )
             communities.append(community)
