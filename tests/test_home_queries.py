@@ -310,5 +310,6 @@ def test_counts_stop_at_the_cap(busy, world, monkeypatch):
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="this run is on SQLite already")
+@pytest.mark.timeout(900)  # a whole file again on SQLite: slower than the 300 s a single test gets
 def test_the_member_homes_statements_hold_on_sqlite_too():
     assert_passes_on_sqlite(__file__)

@@ -67,5 +67,6 @@ def test_the_community_page_lists_pinned_in_order(client, world):
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="this run is on SQLite already")
+@pytest.mark.timeout(900)  # a whole file again on SQLite: slower than the 300 s a single test gets
 def test_the_pinned_order_holds_on_sqlite_too():
     assert_passes_on_sqlite(__file__)

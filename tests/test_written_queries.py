@@ -424,5 +424,6 @@ def test_the_check_sees_a_statement_in_a_view(tmp_path):
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="this run is on SQLite already")
+@pytest.mark.timeout(900)  # a whole file again on SQLite: slower than the 300 s a single test gets
 def test_the_written_queries_hold_on_sqlite_too():
     assert_passes_on_sqlite(__file__)
