@@ -80,7 +80,7 @@ def test_facilitator_schedules_a_chat_members_answer_live_and_the_record_reads_a
     assert_accessible(page)
     page.get_by_label("Title").fill("Night pain chat")
     page.get_by_label("Hosted chat").check()
-    page.get_by_label("Date").fill(start.strftime("%Y-%m-%d"))
+    page.get_by_label("Date", exact=True).fill(start.strftime("%Y-%m-%d"))
     page.get_by_label("Starts at").fill(start.strftime("%H:%M"))
     page.get_by_label("Length in minutes").fill("60")
     page.get_by_label("Time zone").select_option("UTC")
