@@ -40,10 +40,8 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 ## make test: set up, lint with ruff, type-check with mypy, run the whole test suite
-# The suite runs on every CPU (at most 4 processes): each has its own test database, Celery queue,
-# media folder and cache prefix (tests/settings.py, tests/conftest.py).
 test: lint
-	$(PY) -m pytest -n auto --maxprocesses 4
+	$(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) var staticfiles

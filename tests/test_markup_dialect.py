@@ -385,14 +385,15 @@ def best_of(*sources: str) -> list[float]:
 def test_pathological_input_renders_in_under_50_ms(name):
     source = PATHOLOGICAL[name]
     assert len(source) <= N and source.count("\n") <= markup.MAX_LINES
-    elapsed, prose = best_of(source, PROSE)
-    for _ in range(2):  # a burst of load from other processes: measure again, keep the fastest
-        if elapsed < BUDGET_MS * max(1.0, prose / PROSE_MS):
+    # A burst of load from other processes: measure again, up to three
+    # rounds; each round's budget is scaled by that same round's prose, which shared its load.
+    for _ in range(3):
+        elapsed, prose = best_of(source, PROSE)
+        budget = BUDGET_MS * max(1.0, prose / PROSE_MS)
+        if elapsed < budget:
             break
-        again, prose_again = best_of(source, PROSE)
-        elapsed, prose = min(elapsed, again), min(prose, prose_again)
     print(f"{name}: {elapsed:.1f} ms (prose of the same length: {prose:.1f} ms)")
-    assert elapsed < BUDGET_MS * max(1.0, prose / PROSE_MS), f"{name}: {elapsed:.1f} ms, prose {prose:.1f} ms"
+    assert elapsed < budget, f"{name}: {elapsed:.1f} ms, prose {prose:.1f} ms"
     assert_safe_html(render(source).html)
 
 
