@@ -38,21 +38,29 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
         return _front_page(request, community, membership, join_form)
     if membership is not None and membership.state == Membership.State.ACTIVE:
         ledger.record_visit(signed_in(request), community, membership)
-    context: dict[str, object] = {
+    context = _membership_context(request, community, membership, join_form)
+    context["can_moderate"] = policy.can_moderate(request.user, community)
+    context["can_edit"] = policy.can_edit_community(request.user, community)
+    context["watch_control"] = watching.community_control(membership)
+    context["panels"] = panels.render_panels("community", request, community, context)
+    context["head_panels"] = panels.render_panels("community_head", request, community, context)
+    return render(request, "communities/detail.html", context)
+
+
+def _membership_context(
+    request: HttpRequest, community: Community, membership: Membership | None, join_form: JoinForm | None
+) -> dict[str, object]:
+    """What the community page and the restricted front page both show: the facilitators and the
+    reader's way in or out."""
+    return {
         "community": community,
         "membership": membership,
         "facilitators": queries.facilitators_of(community),
         "can_join": policy.can_join(request.user, community),
         "join_blocked": policy.join_blocked_reason(request.user, community),
         "can_leave": policy.can_leave(request.user, community),
-        "can_moderate": policy.can_moderate(request.user, community),
-        "can_edit": policy.can_edit_community(request.user, community),
         "join_form": join_form or JoinForm(),
-        "watch_control": watching.community_control(membership),
     }
-    context["panels"] = panels.render_panels("community", request, community, context)
-    context["head_panels"] = panels.render_panels("community_head", request, community, context)
-    return render(request, "communities/detail.html", context)
 
 
 def _front_page(
@@ -61,18 +69,8 @@ def _front_page(
     """A restricted community as someone outside it sees it: its name, domain statement and
     facilitators, and a way to ask to join. Nothing else of it: no description, member count,
     threads, resources, events or feeds (the apps' panels are not asked)."""
-    context: dict[str, object] = {
-        "community": community,
-        "membership": membership,
-        "facilitators": queries.facilitators_of(community),
-        "can_join": policy.can_join(request.user, community),
-        "join_blocked": policy.join_blocked_reason(request.user, community),
-        "can_leave": policy.can_leave(request.user, community),
-        "can_moderate": False,
-        "can_edit": False,
-        "join_form": join_form or JoinForm(),
-        "watch_control": None,
-    }
+    context = _membership_context(request, community, membership, join_form)
+    context.update(can_moderate=False, can_edit=False, watch_control=None)
     return render(request, "communities/front_page.html", context)
 
 
