@@ -55,6 +55,19 @@ COMMUNITIES: list[_DemoCommunity] = [
         "pending": ["hannah"],
     },
     {
+        "slug": "pain-case-review",
+        "name": "Pain Service Case Review",
+        "domain": "Acute and persistent pain teams reviewing hard cases together: what we did, what we'd change.",
+        "description": "Cases are discussed among members only. Anyone can find us and ask to join; "
+        "a facilitator checks that you work in a pain service.",
+        "visibility": Community.Visibility.RESTRICTED,
+        "join_policy": Community.JoinPolicy.APPROVAL,
+        "owner": "joe",
+        "facilitators": [],
+        "members": ["amara", "mei"],
+        "pending": ["sam"],
+    },
+    {
         "slug": "opioid-stewardship",
         "name": "Opioid Stewardship Circle",
         "domain": "Pharmacists and prescribers working through difficult tapering cases together, in confidence.",

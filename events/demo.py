@@ -7,12 +7,13 @@ from communities.models import Community
 
 
 def seed_events(users: dict[str, User]) -> list[str]:
-    """A past hosted chat with its full record, an upcoming chat with its questions, and a call."""
+    """A past hosted chat with its full record, an upcoming chat with its questions, and a monthly call."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from discussions import services
+    from events import recurrence
     from events import services as events
     from events.models import Event
 
@@ -83,8 +84,10 @@ def seed_events(users: dict[str, User]) -> list[str]:
         ],
         hosts=[amara],
     )
+    # A monthly call on the same weekday of the month (e.g. every 2nd Tuesday), six of them.
     call_start = (now + timedelta(days=12)).replace(hour=12, minute=30, second=0, microsecond=0)
-    events.create_event(
+    week, _ = recurrence.month_week_of(call_start.astimezone(recurrence.zone("America/Mexico_City")).date())
+    events.create_series(
         users["tomas"],
         Community.objects.get(slug="persistent-pain-physio"),
         fields={
@@ -97,9 +100,9 @@ def seed_events(users: dict[str, User]) -> list[str]:
             "description": "Bring one case, 5 minutes each.",
         },
         questions=[],
-        hosts=[users["tomas"]],
+        repeat=events.Repeat(frequency="monthly", month_week=week if week <= 4 else -1, count=6),
     )
     for username in ("hannah", "joe", "sam"):
         events.rsvp(users[username], upcoming, "going")
     events.rsvp(users["mei"], upcoming, "maybe")
-    return ["  3 events: a past hosted chat with its record, an upcoming chat with its questions, and a call"]
+    return ["  events: a past hosted chat with its record, an upcoming chat with questions, a monthly call (six)"]

@@ -34,6 +34,7 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert set(Community.objects.values_list("visibility", "join_policy")) == {
         ("open", "open"),
         ("open", "approval"),
+        ("restricted", "approval"),
         ("private", "invite"),
     }
     acute = Community.objects.get(slug="acute-pain")
@@ -66,7 +67,7 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert past_chat.questions.filter(post__isnull=False).count() == 3
     assert Post.objects.filter(thread=past_chat.thread, depth=2).count() == 6
     assert Event.objects.filter(kind="chat", thread__isnull=True).exists()
-    assert Event.objects.filter(kind="call").exists()
+    assert Event.objects.filter(kind="call", series__isnull=False).count() >= 2
 
 
 def test_demo_facilitator_can_log_in_and_reach_the_dashboard(client):
