@@ -329,6 +329,8 @@ class Activity(models.Model):
         indexes = [
             # Participation: a community's ledger over the last 90 days, grouped by user.
             models.Index(fields=["community", "day", "user"], name="activity_comm_day_user"),
+            # The hourly recompute: which communities had a contribution today or yesterday.
+            models.Index(fields=["day", "community"], name="activity_day_comm"),
         ]
 
     def __str__(self) -> str:

@@ -189,6 +189,24 @@ def compute_levels(community: Community, *, now: datetime.datetime | None = None
     return {level: totals[level] for level in LEVELS}
 
 
+def recompute_recent(now: datetime.datetime | None = None) -> int:
+    """The hourly run: recompute only the communities where someone contributed today or yesterday
+    (yesterday too, so a contribution just before midnight is not missed), so a member whose posts
+    carry them past a threshold moves level within the hour. The nightly ``recompute_all`` still
+    covers everyone (levels also fall as old activity leaves the window). Returns how many were computed.
+    """
+    now = now or timezone.now()
+    _, today = window(now, 0)  # the ledger's days are UTC days
+    # Served by activity_day_comm (day, community).
+    recent = (
+        Activity.objects.filter(day__gte=today - datetime.timedelta(days=1), kind__in=CONTRIBUTION_KINDS)
+        .order_by("community_id")
+        .values_list("community_id", flat=True)
+        .distinct()
+    )
+    return _recompute(list(recent), now)
+
+
 def recompute_all(now: datetime.datetime | None = None) -> int:
     """Recompute every community, one transaction each; returns how many were computed.
 
@@ -196,10 +214,14 @@ def recompute_all(now: datetime.datetime | None = None) -> int:
     nightly run tries it again tomorrow.
     """
     now = now or timezone.now()
+    # A plain list, not .iterator(): no cursor held open across the commits in _recompute.
+    return _recompute(list(Community.objects.order_by("pk").values_list("pk", flat=True)), now)
+
+
+def _recompute(community_ids: list[int], now: datetime.datetime) -> int:
     done = 0
     failed = 0
-    # A plain list, not .iterator(): no cursor held open across the commits below.
-    for pk in list(Community.objects.order_by("pk").values_list("pk", flat=True)):
+    for pk in community_ids:
         try:
             compute_levels(Community(pk=pk), now=now)
         except DatabaseError:

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from communities import services
-from communities.participation import recompute_all
+from communities import participation, services
 
 
 @shared_task(name="communities.compute_participation", time_limit=600, soft_time_limit=540)
@@ -14,7 +13,14 @@ def compute_participation() -> int:
     function of the ledger and the snapshot is one row per community and week.
     Returns the number of communities computed.
     """
-    return recompute_all()
+    return participation.recompute_all()
+
+
+@shared_task(name="communities.recompute_recent_participation", time_limit=600, soft_time_limit=540)
+def recompute_recent_participation() -> int:
+    """Hourly: recompute the levels of the communities with a contribution today or yesterday, so
+    nobody waits for the night to move level (safe to run twice, as the nightly run)."""
+    return participation.recompute_recent()
 
 
 @shared_task(name="communities.lift_expired_bans", time_limit=300, soft_time_limit=270)

@@ -277,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communities.compute_participation",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Levels move within the hour for communities where someone contributed today or yesterday.
+    "recompute-recent-participation": {
+        "task": "communities.recompute_recent_participation",
+        "schedule": crontab(minute=20),
+    },
     # Bans with an end date are lifted once it passes (communities/services.py).
     "lift-expired-bans": {
         "task": "communities.lift_expired_bans",

@@ -423,3 +423,43 @@ def test_the_nightly_task_computes_levels_on_a_live_worker_and_is_safe_twice(liv
         0,
         1,
     )
+
+
+# --- The hourly run -----------------------------------------------------------
+
+
+def test_the_hourly_run_moves_a_member_past_a_threshold_the_same_day(community, make_user):
+    quiet = Community.objects.create(name="Bridge engineers", slug="bridges", domain="Bridges that last.")
+    ana = join(make_user("ana"), community)
+    join(make_user("zoe"), quiet)
+    recompute_all(now=NOW - datetime.timedelta(days=3))
+    ana.refresh_from_db()
+    assert ana.level == Level.INACTIVE
+    # Ana posts enough today to be core: the hourly run moves her without waiting for the night.
+    log(ana.user, community, Kind.REPLY, participation.thresholds().core_contributions)
+    assert participation.recompute_recent(now=NOW) == 1
+    ana.refresh_from_db()
+    assert ana.level == Level.CORE
+    # The quiet community (nothing contributed today or yesterday) was not recomputed: no snapshot
+    # for this week, only the one from three days ago.
+    assert not LevelSnapshot.objects.filter(community=quiet, week=MONDAY).exists()
+    assert LevelSnapshot.objects.filter(community=community, week=MONDAY).exists()
+    assert participation.recompute_recent(now=NOW) == 1  # and again: the same, nothing new
+
+
+def test_the_hourly_run_sees_a_contribution_from_just_before_midnight(community, make_user):
+    ana = join(make_user("ana"), community)
+    yesterday = TODAY - datetime.timedelta(days=1)
+    log(ana.user, community, Kind.THREAD, participation.thresholds().core_contributions, day=yesterday)
+    assert participation.recompute_recent(now=NOW) == 1
+    ana.refresh_from_db()
+    assert ana.level == Level.CORE
+    # Two days on, nothing new: nothing to recompute (the nightly run still covers everyone).
+    assert participation.recompute_recent(now=NOW + datetime.timedelta(days=2)) == 0
+
+
+def test_the_hourly_run_is_on_the_beat_schedule():
+    from django.conf import settings
+
+    entries = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"communities.recompute_recent_participation", "communities.compute_participation"} <= entries
