@@ -13,14 +13,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import User, Viewer, signed_in
 from bookmarks import queries, services, times
 from bookmarks.forms import ReminderForm
 from bookmarks.models import Bookmark
-from core.http import HtmxRequest
+from core.http import HtmxRequest, next_url
 from discussions.models import Post, Thread
 from discussions.views.threads import post_url
 
@@ -123,10 +122,7 @@ def bookmark_list(request: HttpRequest) -> HttpResponse:
 
 
 def _next_url(request: HttpRequest) -> str:
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}):
-        return wanted
-    return reverse("bookmarks:list")
+    return next_url(request, reverse("bookmarks:list"))
 
 
 def _when(bookmark: Bookmark, zone_name: str) -> str:

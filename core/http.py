@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 
@@ -20,3 +21,13 @@ def harden_file_response(response: HttpResponseBase) -> None:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     # Files in private communities must not linger in shared caches.
     response["Cache-Control"] = "private, max-age=300"
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """The ``next`` the form or link asked for when it is a page of this site (never another host), else ``default``."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return default

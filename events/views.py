@@ -324,7 +324,12 @@ def chat_page(request: HttpRequest, thread: Thread, read_state: ReadState | None
     """A hosted chat's thread page (``discussions.views.threads.register_kind_page``): every post, read once shown."""
     context = chat_context(request, thread)
     remember_shown(request, thread, context["posts"], read_state)
-    context.update(is_member=policy.can_post(request.user, thread.community), now=timezone.now())
+    context.update(
+        is_member=policy.can_post(request.user, thread.community),
+        # A visitor watching a live chat is offered a way in: log in, or join (or ask to) to answer.
+        can_join=policy.can_join(request.user, thread.community),
+        now=timezone.now(),
+    )
     return render(request, "events/chat.html", context)
 
 

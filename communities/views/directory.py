@@ -14,6 +14,7 @@ from accounts.models import signed_in
 from communities import exposure, forms, ledger, panels, policy, queries, services, watching
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership, is_more_open
+from core.http import next_url
 from core.refusals import Refused
 
 PAGE_SIZE = 20
@@ -94,6 +95,8 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(community)
     if membership.state == Membership.State.ACTIVE:
         messages.success(request, f"Welcome to {community.name}! You are now a member.")
+        # "Join to answer" on a hosted chat comes back to the chat.
+        return redirect(next_url(request, community.get_absolute_url()))
     else:
         messages.success(request, "Your request to join has been sent. A facilitator will review it; we'll email you.")
     return redirect(community)
