@@ -41,7 +41,7 @@ format: install-dev
 
 ## make test: set up, lint with ruff, type-check with mypy, run the whole test suite
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4
 
 clean:
 	rm -rf $(VENV) var staticfiles
