@@ -127,6 +127,19 @@ class ReasonForm(Form):
         return reason
 
 
+class TurnDownForm(Form):
+    reason = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
+        label="Reason (optional)",
+        help_text="The author sees it. Left empty, they read “Not approved by a facilitator.”",
+    )
+
+    def clean_reason(self) -> str:
+        return clean_one_line(self.cleaned_data["reason"], "Reason")
+
+
 class MoveForm(Form):
     community: forms.ModelChoiceField[Community] = forms.ModelChoiceField(
         queryset=None, label="Move to", empty_label=None

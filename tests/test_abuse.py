@@ -376,6 +376,44 @@ def test_turning_a_held_post_down_keeps_it_hidden_and_tells_the_author(client, w
     assert "cheap offers" not in client.get(conversation.thread.get_absolute_url()).content.decode()
 
 
+def test_turning_down_asks_first_and_the_author_reads_the_reason_given(client, world, conversation, newcomer):
+    post = services.reply(newcomer, conversation.thread, LINKS)
+    client.force_login(world.facilitator)
+    page = client.get(f"/p/{post.pk}/reject/?back=dashboard").content.decode()
+    assert "Turn down this held post?" in page and "cheap offers" in page
+    assert 'name="back" value="dashboard"' in page and 'href="/c/commons/facilitate/#held-heading"' in page
+    post.refresh_from_db()
+    assert post.state == Post.State.HELD  # asking changes nothing
+    response = client.post(f"/p/{post.pk}/reject/", {"reason": "Links to a shop, not practice.", "back": "dashboard"})
+    assert response["Location"] == "/c/commons/facilitate/#held-heading"
+    post.refresh_from_db()
+    assert post.state == Post.State.HIDDEN and post.hidden_reason == "Links to a shop, not practice."
+    client.force_login(newcomer)
+    assert "Links to a shop, not practice." in client.get(conversation.thread.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize("reason", ["x" * 501, "two\nlines<script>alert(1)</script>" + "y" * 500])
+def test_a_turn_down_reason_that_is_refused_keeps_what_was_typed_and_the_post_waits(
+    client, world, conversation, newcomer, reason
+):
+    post = services.reply(newcomer, conversation.thread, LINKS)
+    client.force_login(world.facilitator)
+    response = client.post(f"/p/{post.pk}/reject/", {"reason": reason})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Ensure this value has at most 500 characters" in page and "<script>alert" not in page
+    assert "y" * 400 in page or "x" * 501 in page
+    post.refresh_from_db()
+    assert post.state == Post.State.HELD
+
+
+def test_members_cannot_even_open_the_turn_down_page(client, world, conversation, newcomer):
+    post = services.reply(newcomer, conversation.thread, LINKS)
+    for person in (world.member, newcomer):
+        client.force_login(person)
+        assert client.get(f"/p/{post.pk}/reject/").status_code == 403
+
+
 def test_a_held_thread_is_invisible_until_approved(client, world, newcomer):
     client.force_login(newcomer)
     client.post("/c/commons/threads/new/", {"title": "Great deals", "kind": "discussion", "body": LINKS})

@@ -17,7 +17,7 @@ from core import ratelimit
 from core.http import HtmxRequest
 from core.refusals import Refused
 from discussions import queries, services
-from discussions.forms import EditForm, MoveForm, ReasonForm
+from discussions.forms import EditForm, MoveForm, ReasonForm, TurnDownForm
 from discussions.models import Post, Thread
 from discussions.views.threads import post_url, submission_limited, too_fast
 
@@ -275,14 +275,27 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
 
 
-@require_POST
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turning a held post down asks first (with an optional reason the author reads), like hiding one."""
     post = _post_or_404(request, pk)
     if not policy.can_review_held(request.user, post):
         raise Refused("Only facilitators can review held posts, and only while they wait.")
-    services.reject_post(signed_in(request), post)
-    messages.success(request, "Turned down: the post stays hidden and its author sees why.")
-    return redirect(_review_queue(post) if request.POST.get("back") == "dashboard" else post_url(post))
+    form = TurnDownForm(request.POST if request.method == "POST" else None)
+    back = (request.POST if request.method == "POST" else request.GET).get("back", "")
+    if request.method == "POST" and form.is_valid():
+        services.reject_post(signed_in(request), post, form.cleaned_data["reason"])
+        messages.success(request, "Turned down: the post stays hidden and its author sees why.")
+        return redirect(_review_queue(post) if back == "dashboard" else post_url(post))
+    context = {
+        "post": post,
+        "thread": post.thread,
+        "community": post.thread.community,
+        "form": form,
+        "action": "reject",
+        "back": "dashboard" if back == "dashboard" else "",
+        "cancel_url": _review_queue(post) if back == "dashboard" else post_url(post),
+    }
+    return render(request, "discussions/reason.html", context)
 
 
 def _review_queue(post: Post) -> str:
