@@ -240,7 +240,14 @@ def _still_wanted(user: User, notes: list[Notification], cadence: str) -> list[N
         chosen.add(Notification.Kind.UNANSWERED)
     else:
         chosen -= set(FACILITATOR_KINDS)
-    return [note for note in notes if note.kind in chosen and note.is_shown_to(user)]
+    # Review work settled before the email went out (a flag dismissed, a question answered) is not news.
+    return [
+        note
+        for note in notes
+        if note.kind in chosen
+        and not (note.kind in FACILITATOR_KINDS and note.read_at is not None)
+        and note.is_shown_to(user)
+    ]
 
 
 def still_readable(about: dict[str, Any]) -> bool | Rewritten:

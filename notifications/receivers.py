@@ -25,7 +25,7 @@ from communities import policy
 from communities import signals as community_signals
 from communities.models import Community
 from discussions import queries, signals
-from discussions.models import Post
+from discussions.models import Post, Thread
 from events import signals as event_signals
 from events.models import Event
 from notifications.email import GROUP_WINDOW
@@ -72,6 +72,15 @@ def post_published(
     Notification.objects.bulk_create(
         [Notification(user_id=uid, kind=kind, actor=actor, post=post) for uid, kind in wanted.items()],
         ignore_conflicts=True,
+    )
+    if thread.kind == Thread.Kind.QUESTION and not post.is_opening and post.author_id != thread.author_id:
+        question_answered(sender, thread=thread)
+
+
+def question_answered(sender: object, *, thread: Thread, **kwargs: Any) -> None:
+    """Someone answered: the facilitators' "still waiting for an answer" is done work (read, and not emailed)."""
+    Notification.objects.filter(post_id=thread.opening_post_id, kind=Kind.UNANSWERED, read_at__isnull=True).update(
+        read_at=timezone.now()
     )
 
 

@@ -253,6 +253,23 @@ def test_answered_recent_or_veteran_questions_alert_no_one(world):
     assert alerts.alert_unanswered(timezone.now()) == 0
 
 
+def test_an_answer_settles_the_alert_it_leaves_the_count_and_no_email_goes_out(client, world):
+    question = newcomer_question(world)
+    alerts.set_cadence(world.owner, "immediately")
+    assert alerts.alert_unanswered(timezone.now()) == 1
+    client.force_login(world.owner)
+    assert "1 to review" in client.get("/c/commons/").content.decode()
+    # The questioner's own follow-up is not an answer.
+    discussions.reply(world.member, question, "Anyone? I work nights.")
+    assert Notification.objects.filter(kind="unanswered", read_at__isnull=True).count() == 2
+    discussions.reply(world.facilitator, question, "Start with the abbey scale.")
+    assert not Notification.objects.filter(kind="unanswered", read_at__isnull=True).exists()
+    assert "to review" not in client.get("/c/commons/").content.decode()
+    notify.sweep(timezone.now())
+    assert not OutboundEmail.objects.filter(kind="notification.unanswered").exists()
+    assert alerts.send_summaries(timezone.now()) == 0
+
+
 def test_the_hourly_task_is_scheduled(world):
     from django.conf import settings
 
