@@ -4,8 +4,9 @@ The zip holds ``community.json`` and ``files/`` (resource uploads and their
 earlier versions). The format is versioned (``"format": "copsite-community",
 "version": 2``; version 1 files, written before the repertoire's status,
 reviews, file versions, thread links, the practice loop and value notes, still
-restore) and
-self-contained: people are referenced by username with their display name,
+restore; recurring events' rules, ``event_series``, joined version 2 as an
+optional key, so a version 2 file without it restores its events as single
+ones) and self-contained: people are referenced by username with their display name,
 never by email address, so an export shares nothing about members that the
 community's own pages don't show. Objects carry keys made from their order
 (``t3``, ``t3.p12``, ``r2``, ``e1``), not database ids, so exporting a
@@ -34,7 +35,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, overload
 
@@ -55,7 +56,7 @@ from core.markup import RENDER_VERSION, MarkupError, render_markdown
 from core.search import update_vector
 from discussions.models import Post, Reaction, Revision, Thread, path_segment
 from discussions.services import render_post
-from events.models import RSVP, Event, EventQuestion
+from events.models import RSVP, Event, EventQuestion, EventSeries
 from practice.models import Commitment, LoopSetting, ReportBack
 from resources.files import CheckedFile, check_upload, make_preview, safe_display_name
 from resources.models import Resource, ResourceFileVersion, ResourceReaction, ResourceReview, ResourceThread
@@ -129,6 +130,7 @@ def collect(community: Community) -> tuple[dict, list[tuple[str, Any]]]:
     people = _People()
     threads, thread_keys, post_keys = _export_threads(community, people)
     resources, files, resource_keys = _export_resources(community, people, thread_keys, post_keys)
+    series, series_keys = _export_series(community, people)
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -153,7 +155,8 @@ def collect(community: Community) -> tuple[dict, list[tuple[str, Any]]]:
         "members": _export_members(community, people),
         "threads": threads,
         "resources": resources,
-        "events": _export_events(community, people, thread_keys, post_keys),
+        "event_series": series,
+        "events": _export_events(community, people, thread_keys, post_keys, series_keys),
         "value_notes": _export_value_notes(community, people, thread_keys, post_keys, resource_keys),
     }
     document["people"] = people.listed()
@@ -451,7 +454,45 @@ def _export_value_notes(
     ]
 
 
-def _export_events(community: Community, people: _People, thread_keys: dict, post_keys: dict) -> list[dict]:
+def _export_series(community: Community, people: _People) -> tuple[list[dict], dict[int, str]]:
+    """Recurring events' rules (what the occurrences follow), and each series' key for its occurrences."""
+    rows = list(EventSeries.objects.filter(community=community).select_related("created_by").order_by("pk"))
+    keys = {s.pk: f"s{i}" for i, s in enumerate(rows, 1)}
+    return [
+        {
+            "key": keys[s.pk],
+            "uid": s.uid,
+            "sequence": s.sequence,
+            "created_by": people.key(s.created_by),
+            "created_at": _iso(s.created_at),
+            "frequency": s.frequency,
+            "interval": s.interval,
+            "weekdays": s.weekdays,
+            "month_week": s.month_week,
+            "start_date": s.start_date.isoformat(),
+            "start_time": s.start_time.isoformat(),
+            "duration": s.duration,
+            "time_zone": s.time_zone,
+            "until": s.until.isoformat() if s.until else None,
+            "count": s.count,
+            "skip_dates": list(s.skip_dates),
+            "title": s.title,
+            "kind": s.kind,
+            "description": s.description,
+            "link": s.link,
+            "place": s.place,
+            "hashtag": s.hashtag,
+            "welcome": s.welcome,
+            "questions": s.questions,
+            "made_until": s.made_until.isoformat() if s.made_until else None,
+        }
+        for s in rows
+    ], keys
+
+
+def _export_events(
+    community: Community, people: _People, thread_keys: dict, post_keys: dict, series_keys: dict[int, str]
+) -> list[dict]:
     events = list(
         Event.objects.filter(community=community)
         .select_related("created_by")
@@ -497,6 +538,9 @@ def _export_events(community: Community, people: _People, thread_keys: dict, pos
             "welcome": e.welcome,
             "questions": questions[e.pk],
             "rsvps": rsvps[e.pk],
+            "series": series_keys.get(e.series_id) if e.series_id else None,
+            "occurrence_date": e.occurrence_date.isoformat() if e.occurrence_date else None,
+            "detached": e.detached,
         }
         for i, e in enumerate(events, 1)
     ]
@@ -661,6 +705,7 @@ class _Restorer:
         self.threads: dict[str, Thread] = {}
         self.posts: dict[str, Post] = {}
         self.resources: dict[str, Resource] = {}
+        self.series: dict[str, EventSeries] = {}
         self.saved_files: list[tuple[Any, str]] = []
 
     def person(self, key: str | None):
@@ -685,6 +730,8 @@ class _Restorer:
         for entry in self.doc["resources"]:
             self._resource(community, entry)
         self._superseded()
+        for entry in self.doc.get("event_series", []):  # absent from files written before series existed
+            self._series(community, entry)
         for entry in self.doc["events"]:
             self._event(community, entry)
         self._value_notes(community)
@@ -1048,6 +1095,40 @@ class _Restorer:
                 raise RestoreError(f"{path}: {' '.join(error.messages)} Nothing was restored.") from None
             yield upload, checked
 
+    def _series(self, community: Community, entry: dict) -> None:
+        series = EventSeries(
+            community=community,
+            created_by=self.person(entry["created_by"]),
+            created_at=_when(entry["created_at"]),
+            uid=entry["uid"],
+            sequence=int(entry["sequence"]),
+            frequency=EventSeries.Frequency(entry["frequency"]),
+            interval=int(entry["interval"]),
+            weekdays=entry["weekdays"],
+            month_week=entry["month_week"],
+            start_date=date.fromisoformat(entry["start_date"]),
+            start_time=time.fromisoformat(entry["start_time"]),
+            duration=int(entry["duration"]),
+            time_zone=entry["time_zone"],
+            until=date.fromisoformat(entry["until"]) if entry["until"] else None,
+            count=entry["count"],
+            skip_dates=[date.fromisoformat(d).isoformat() for d in entry["skip_dates"]],
+            title=entry["title"],
+            kind=Event.Kind(entry["kind"]),
+            description=entry["description"],
+            link=entry["link"],
+            place=entry["place"],
+            hashtag=entry["hashtag"],
+            welcome=entry["welcome"],
+            questions=entry["questions"],
+            made_until=date.fromisoformat(entry["made_until"]) if entry["made_until"] else None,
+        )
+        if EventSeries.objects.filter(uid=series.uid).exists():
+            raise RestoreError(f"A series with the calendar id {series.uid} already exists here. Nothing was restored.")
+        series.full_clean(exclude=["community", "created_by"])
+        series.save()
+        self.series[entry["key"]] = series
+
     def _event(self, community: Community, entry: dict) -> None:
         event = Event(
             community=community,
@@ -1069,6 +1150,9 @@ class _Restorer:
             cancelled_at=_when(entry["cancelled_at"]),
             thread=self.threads[entry["thread"]] if entry["thread"] else None,
             welcome=entry["welcome"],
+            series=self.series[entry["series"]] if entry.get("series") else None,
+            occurrence_date=date.fromisoformat(entry["occurrence_date"]) if entry.get("occurrence_date") else None,
+            detached=bool(entry.get("detached", False)),
         )
         if Event.objects.filter(uid=event.uid).exists():
             raise RestoreError(f"An event with the calendar id {event.uid} already exists here. Nothing was restored.")

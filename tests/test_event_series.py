@@ -361,3 +361,76 @@ def test_a_monthly_rule_reads_back_the_same_dates_from_its_rrule():
     start = recurrence.local_start(series, series.start_date)
     assert [d.date() for d in rrulestr(text, dtstart=start)] == recurrence.occurrence_dates(series)
     assert recurrence.occurrence_dates(series)[-1] == date(2027, 5, 11)
+
+
+def test_a_series_survives_export_and_restore_with_its_rule_skips_and_edited_occurrences(client, world, tmp_path):
+    import portability.community
+    from communities.models import Community
+    from discussions.models import Post
+
+    first = schedule(client, world, date=(timezone.now() + timedelta(days=7)).date().isoformat(), weekdays=[])
+    rows = occurrences(first)
+    events.cancel_occurrence(world.facilitator, rows[2])
+    events.edit_occurrence(
+        world.facilitator,
+        rows[3],
+        fields={"title": "Guest huddle", "starts_at": rows[3].starts_at, "ends_at": rows[3].ends_at},
+        questions=[],
+    )
+    series = EventSeries.objects.get()
+    rule_fields = [f.name for f in EventSeries._meta.fields if f.name not in ("id", "community", "created_by")]
+    rule_before = {name: getattr(series, name) for name in rule_fields}
+
+    def shape() -> list[tuple]:
+        return [
+            (e.series.uid, e.occurrence_date, e.detached, e.is_cancelled, e.title)
+            for e in Event.objects.filter(community__slug="commons").select_related("series").order_by("starts_at")
+        ]
+
+    def feed_rule() -> tuple[str, list]:
+        cal = Calendar.from_ical(client.get("/c/commons/events/feed.ics").content)
+        [main] = [i for i in cal.walk("VEVENT") if "RRULE" in i]
+        return main["rrule"].to_ical().decode(), sorted(d.dt for d in main["exdate"].dts)
+
+    occurrences_before, feed_before = shape(), feed_rule()
+    path = tmp_path / "commons.zip"
+    with path.open("wb") as out:
+        document = portability.community.write_zip(world.public, out)
+    assert [s["uid"] for s in document["event_series"]] == [series.uid]
+    Post.objects.filter(thread__community=world.public).update(parent=None)
+    world.public.delete()
+    assert not EventSeries.objects.exists()
+
+    portability.community.restore(path)
+    restored = EventSeries.objects.get()
+    assert restored.community == Community.objects.get(slug="commons")
+    assert {name: getattr(restored, name) for name in rule_fields} == rule_before
+    assert shape() == occurrences_before
+    assert feed_rule() == feed_before
+    # The beat carries on from where the series was made to, without doubles.
+    events.extend_series(timezone.now().date())
+    assert shape() == occurrences_before
+
+
+def test_a_file_written_before_series_were_exported_still_restores_its_events_as_single_ones(world, tmp_path):
+    import json
+    import zipfile
+
+    import portability.community
+    from discussions.models import Post
+
+    first = factories.event(world.facilitator, world.public, kind="call", link="https://x.example", title="One-off")
+    path = tmp_path / "commons.zip"
+    with path.open("wb") as out:
+        document = portability.community.write_zip(world.public, out)
+    old = {k: v for k, v in document.items() if k != "event_series"}
+    old["events"] = [
+        {k: v for k, v in e.items() if k not in ("series", "occurrence_date", "detached")} for e in old["events"]
+    ]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("community.json", json.dumps(old))
+    Post.objects.filter(thread__community=world.public).update(parent=None)
+    world.public.delete()
+    portability.community.restore(path)
+    again = Event.objects.get(uid=first.uid)
+    assert again.title == "One-off" and again.series is None and not again.detached
