@@ -79,6 +79,8 @@ def post_published(
 
 def question_answered(sender: object, *, thread: Thread, **kwargs: Any) -> None:
     """Someone answered: the facilitators' "still waiting for an answer" is done work (read, and not emailed)."""
+    if thread.opening_post_id is None:
+        return
     Notification.objects.filter(post_id=thread.opening_post_id, kind=Kind.UNANSWERED, read_at__isnull=True).update(
         read_at=timezone.now()
     )
