@@ -193,6 +193,51 @@ def _event_saved(s, pk: int | None = None):
     return _values(event, ["title", "description", "place", "hashtag", "welcome"])
 
 
+def _commitment(s):
+    from practice import services as practice_services
+    from practice.models import Commitment
+
+    found = Commitment.objects.filter(resource=s.resource, user=s.world.facilitator).first()
+    return found or practice_services.commit(s.world.facilitator, s.resource)
+
+
+def _report_saved(s):
+    from practice.models import ReportBack
+
+    return _values(ReportBack.objects.filter(user=s.world.facilitator).first(), ["story"])
+
+
+def _held_reply(s) -> Post:
+    """A reply waiting for review, held again for each example (a turn-down hides it)."""
+    from discussions import services as discussion_services
+
+    post = Post.objects.filter(thread=s.conversation.thread, body=HELD_BODY).first()
+    if post is None:
+        post = discussion_services.reply(s.world.member, s.conversation.thread, HELD_BODY)
+    Post.objects.filter(pk=post.pk).update(state=Post.State.HELD, state_changed_at=timezone.now(), hidden_reason="")
+    return post
+
+
+def _turned_down_saved(s):
+    post = Post.objects.filter(body=HELD_BODY, state=Post.State.HIDDEN).first()
+    return None if post is None else (post.pk, {"reason": post.hidden_reason})
+
+
+def _commitment_saved(s):
+    from practice.models import Commitment
+
+    return _values(Commitment.objects.filter(user=s.world.facilitator).first(), ["note"])
+
+
+def _no_commitment(s) -> None:
+    from practice.models import Commitment
+
+    Commitment.objects.filter(user=s.world.facilitator).delete()
+
+
+HELD_BODY = "Held for the hostile row."
+
+
 def _members_bookmark(s):
     from bookmarks import services as bookmark_services
 
@@ -507,6 +552,31 @@ CASES = [
         {"reason": Field(500, one_line)},
         saved=_hidden_saved,
         reset=_unhide,
+    ),
+    FormCase(
+        "turn down a held post",
+        "facilitator",
+        lambda s: f"/p/{_held_reply(s).pk}/reject/",
+        lambda s: {"reason": "Links to a shop."},
+        {"reason": Field(500, one_line)},
+        saved=_turned_down_saved,
+    ),
+    FormCase(
+        "commit to try a resource",
+        "facilitator",
+        lambda s: f"/c/commons/library/{s.resource.pk}/try/",
+        lambda s: {"note": "On night rounds", "try_by": ""},
+        {"note": Field(300), "try_by": Field(None, None)},
+        saved=_commitment_saved,
+        reset=_no_commitment,
+    ),
+    FormCase(
+        "report back",
+        "facilitator",
+        lambda s: f"/c/commons/library/{_commitment(s).resource_id}/how-it-went/",
+        lambda s: {"outcome": "helped", "story": "It calmed the night."},
+        {"story": Field(2000, markdown_field), "outcome": Field(None, None)},
+        saved=_report_saved,
     ),
     FormCase(
         "move",
