@@ -119,8 +119,13 @@ def edit_resource(
         resource.preview = None
         _attach(resource, upload)
     resource.updated_at = timezone.now()
+    # Only what this edit wrote: a facilitator's curation saved meanwhile (status, owner, endorsement,
+    # review date) is not put back to what this page loaded.
+    written = [*fields, *(f"{f}_html" for f in TEXT_FIELDS), "render_version", "search_text", "updated_at"]
+    if upload is not None:
+        written += ["file", "file_name", "file_type", "file_size", "preview"]
     with transaction.atomic():
-        resource.save()
+        resource.save(update_fields=written)
         if earlier is not None:
             earlier.save()
         resource.tags.set(tags[:MAX_TAGS])

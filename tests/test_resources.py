@@ -196,6 +196,19 @@ def test_members_edit_their_own_facilitators_any_and_removal_is_audited(client, 
     assert AuditEntry.objects.filter(action__in=["resource.edit", "resource.remove"]).count() == 2
 
 
+def test_an_edit_loaded_before_a_facilitators_curation_keeps_the_curation(world):
+    from resources import services
+
+    r = factories.resource(world.member, world.public, kind="tool", title="Chart", description="A chart")
+    stale = Resource.objects.get(pk=r.pk)  # the author opened the edit page…
+    services.endorse_resource(world.facilitator, Resource.objects.get(pk=r.pk))  # …a facilitator endorses it…
+    services.change_owner(world.facilitator, Resource.objects.get(pk=r.pk), world.facilitator.username)
+    services.edit_resource(world.member, stale, fields={"title": "Better chart"}, tags=[])  # …then the author saves
+    r.refresh_from_db()
+    assert r.title == "Better chart"
+    assert r.endorsed_by == world.facilitator and r.endorsed_at is not None and r.owner == world.facilitator
+
+
 def test_helpful_and_sort_by_most_helpful(client, world):
     a = factories.resource(world.member, world.public, kind="tool", title="Alpha tool", description="a")
     factories.resource(world.member, world.public, kind="tool", title="Beta tool", description="b")
