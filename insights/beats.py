@@ -100,7 +100,11 @@ def missed_beats(community: Community, now: datetime.datetime, beats: list[Beat]
         for series_id, title, starts_at in ended:
             beat = series_beats[series_id]
             if starts_at >= beat.created_at - datetime.timedelta(days=1):
-                missed.append(Missed(beat, describe(beat), f"{title} on {starts_at:%d %b %Y}: no one wrote in the chat", starts_at))
+                missed.append(
+                    Missed(
+                        beat, describe(beat), f"{title} on {starts_at:%d %b %Y}: no one wrote in the chat", starts_at
+                    )
+                )
     reviews = [b for b in beats if b.kind == Beat.Kind.REVIEW and b.every_months]
     if reviews:
         last = last_review_at(community)

@@ -135,7 +135,11 @@ def month_bars(months: list[dict[str, Any]], width: int = 640, height: int = 220
         "label_y": baseline + 18,
         "bars": bars,
         "legend": [
-            {"x": _fmt(left + k * plot_w / len(keys)), "text_x": _fmt(left + k * plot_w / len(keys) + 16), **BAR_STYLE[key]}
+            {
+                "x": _fmt(left + k * plot_w / len(keys)),
+                "text_x": _fmt(left + k * plot_w / len(keys) + 16),
+                **BAR_STYLE[key],
+            }
             for k, key in enumerate(keys)
         ],
         "has_data": any(row[key] for row in months for key in keys),

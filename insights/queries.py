@@ -182,6 +182,18 @@ class Health:
         return months
 
 
+FIGURES = (
+    "f_replies",
+    "f_core_replies",
+    *(f"f_level_{level}" for level in LEVELS),
+    "f_peripheral_contributed",
+    "f_unanswered",
+    "f_resources",
+    "f_dated",
+    "f_overdue",
+)
+
+
 def _figures(community: Community, start: datetime.date, end: datetime.date, today: datetime.date) -> dict[str, int]:
     """Every single-number figure of the page in one query: a row of scalar subqueries."""
     since, until = day_start(start), day_start(end + datetime.timedelta(days=1))
@@ -195,6 +207,8 @@ def _figures(community: Community, start: datetime.date, end: datetime.date, tod
         created_at__gte=since,
         created_at__lt=until,
     ).exclude(thread__kind=Thread.Kind.CHAT)
+    # Answers: replies to someone else's thread (an author's own follow-up answers nobody).
+    replies = replies.exclude(author_id=F("thread__author_id"))
     core_now = Membership.objects.filter(
         community_id=pk, user_id=OuterRef("author_id"), state=Membership.State.ACTIVE, level=Level.CORE
     )
@@ -210,36 +224,30 @@ def _figures(community: Community, start: datetime.date, end: datetime.date, tod
     row = (
         Community.objects.filter(pk=pk)
         .annotate(
-            replies=count_of(replies),
-            core_replies=count_of(replies.filter(Exists(core_now))),
-            **{f"level_{level}": count_of(members.filter(level=level)) for level in LEVELS},
-            peripheral_contributed=count_of(members.filter(Exists(contributed), level=Level.PERIPHERAL)),
-            unanswered=count_of(
-                Thread.objects.filter(
-                    community_id=pk,
-                    kind=Thread.Kind.QUESTION,
-                    held_at__isnull=True,
-                    reply_count=0,
-                    created_at__gte=since,
-                    created_at__lt=until,
-                )
-            ),
-            resources=count_of(repertoire),
-            dated=count_of(repertoire.filter(review_by__isnull=False)),
-            overdue=count_of(repertoire.filter(review_by__lt=today)),
+            **{
+                "f_replies": count_of(replies),
+                "f_core_replies": count_of(replies.filter(Exists(core_now))),
+                **{f"f_level_{level}": count_of(members.filter(level=level)) for level in LEVELS},
+                "f_peripheral_contributed": count_of(members.filter(Exists(contributed), level=Level.PERIPHERAL)),
+                "f_unanswered": count_of(
+                    Thread.objects.filter(
+                        community_id=pk,
+                        kind=Thread.Kind.QUESTION,
+                        held_at__isnull=True,
+                        reply_count=0,
+                        created_at__gte=since,
+                        created_at__lt=until,
+                    )
+                ),
+                "f_resources": count_of(repertoire),
+                "f_dated": count_of(repertoire.filter(review_by__isnull=False)),
+                "f_overdue": count_of(repertoire.filter(review_by__lt=today)),
+            }
         )
-        .values(
-            "replies",
-            "core_replies",
-            *(f"level_{level}" for level in LEVELS),
-            "peripheral_contributed",
-            "unanswered",
-            "resources",
-            "dated",
-            "overdue",
-        )
+        .values(*FIGURES)
     )
-    return dict(row.get())
+    # Prefixed names: several figures share a name with a reverse relation of Community.
+    return {name.removeprefix("f_"): value for name, value in row.get().items()}
 
 
 def _newcomers(community: Community, since: datetime.datetime, until: datetime.datetime) -> list[Newcomer]:
@@ -347,12 +355,20 @@ def community_health(community: Community, start: datetime.date, end: datetime.d
 
 OVERVIEW_SORTS = {
     "name": "name",
-    "members": "members",
-    "active": "active_month",
-    "unanswered": "unanswered",
-    "overdue": "overdue",
+    "members": "f_members",
+    "active": "f_active_month",
+    "unanswered": "f_unanswered",
+    "overdue": "f_overdue",
     "last_activity": "last_activity_at",
 }
+OVERVIEW_FIGURES = (
+    "f_members",
+    *(f"f_level_{level}" for level in LEVELS),
+    "f_active_month",
+    "f_unanswered",
+    "f_resources",
+    "f_overdue",
+)
 
 
 def site_overview(today: datetime.date, sort: str = "name", descending: bool = False) -> list[dict[str, Any]]:
@@ -374,33 +390,23 @@ def site_overview(today: datetime.date, sort: str = "name", descending: bool = F
     ordering = F(order).desc(nulls_last=True) if descending else F(order).asc(nulls_last=True)
     rows = (
         Community.objects.annotate(
-            members=count_of(members),
-            **{f"level_{level}": count_of(members.filter(level=level)) for level in LEVELS},
-            active_month=Coalesce(Subquery(active_month, output_field=IntegerField()), Value(0)),
-            unanswered=count_of(
-                Thread.objects.filter(
-                    community_id=OuterRef("pk"), kind=Thread.Kind.QUESTION, held_at__isnull=True, reply_count=0
-                )
-            ),
-            resources=count_of(repertoire),
-            overdue=count_of(repertoire.filter(review_by__lt=today)),
+            **{
+                "f_members": count_of(members),
+                **{f"f_level_{level}": count_of(members.filter(level=level)) for level in LEVELS},
+                "f_active_month": Coalesce(Subquery(active_month, output_field=IntegerField()), Value(0)),
+                "f_unanswered": count_of(
+                    Thread.objects.filter(
+                        community_id=OuterRef("pk"), kind=Thread.Kind.QUESTION, held_at__isnull=True, reply_count=0
+                    )
+                ),
+                "f_resources": count_of(repertoire),
+                "f_overdue": count_of(repertoire.filter(review_by__lt=today)),
+            }
         )
         .order_by(ordering, "name", "pk")
-        .values(
-            "pk",
-            "name",
-            "slug",
-            "visibility",
-            "members",
-            *(f"level_{level}" for level in LEVELS),
-            "active_month",
-            "unanswered",
-            "resources",
-            "overdue",
-            "last_activity_at",
-        )
+        .values("pk", "name", "slug", "visibility", "last_activity_at", *OVERVIEW_FIGURES)
     )
-    return list(rows)
+    return [{name.removeprefix("f_"): value for name, value in row.items()} for row in rows]
 
 
 def last_review_at(community: Community) -> datetime.datetime | None:

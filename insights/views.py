@@ -201,7 +201,9 @@ def site_overview(request: HttpRequest) -> HttpResponse:
         return response
     headers = []
     for key, label in OVERVIEW_COLUMNS:
-        flip = "asc" if (sort == key and descending) else "desc" if sort == key else ("asc" if key == "name" else "desc")
+        flip = (
+            "asc" if (sort == key and descending) else "desc" if sort == key else ("asc" if key == "name" else "desc")
+        )
         headers.append(
             {
                 "key": key,
@@ -279,4 +281,3 @@ def dashboard_panel(request: HttpRequest, community: Community) -> panels.Panel 
         return None
     missed = rhythm_beats.missed_beats(community, timezone.now())
     return panels.Panel("insights/_dashboard_panel.html", {"missed": missed}, order=5)
-
