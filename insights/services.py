@@ -58,7 +58,7 @@ def remove_beat(actor: User, community: Community, beat_id: int) -> Beat:
 
 
 def mark_held(actor: User, community: Community, beat_id: int, at: datetime.datetime | None = None) -> Beat:
-    """A digest went out, or another beat happened: the facilitator says so (chats and reviews leave their own record)."""
+    """A digest went out or another beat happened, as a facilitator says (chats and reviews leave a record)."""
     _check(actor, community)
     beat = _beat_of(community, beat_id)
     if beat.kind not in (Beat.Kind.DIGEST, Beat.Kind.CUSTOM):

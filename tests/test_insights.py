@@ -1,4 +1,4 @@
-"""The community health page and the site overview: numbers a facilitator reads, who may read them, CSV, ranges, cost."""
+"""The community health page and site overview: the numbers, who may read them, CSV, ranges, cost."""
 
 from __future__ import annotations
 
@@ -79,13 +79,21 @@ def data(world, make_user):
     monday = participation.week_of(today)
     for weeks_ago, counts in ((2, (1, 3, 2, 0)), (1, (1, 5, 2, 0)), (0, (1, 6, 2, 0))):
         LevelSnapshot.objects.create(
-            community=c, week=monday - timedelta(weeks=weeks_ago), **dict(zip(participation.LEVELS, counts, strict=True))
+            community=c,
+            week=monday - timedelta(weeks=weeks_ago),
+            **dict(zip(participation.LEVELS, counts, strict=True)),
         )
     LevelSnapshot.objects.create(community=c, week=monday - timedelta(weeks=80), core=9)
     now = timezone.now()
-    LevelChange.objects.create(community=c, user=d.newcomers[0], old_level="peripheral", new_level="active", changed_at=now)
-    LevelChange.objects.create(community=c, user=d.newcomers[1], old_level="core", new_level="peripheral", changed_at=now)
-    LevelChange.objects.create(community=c, user=d.newcomers[2], old_level="inactive", new_level="peripheral", changed_at=now)
+    LevelChange.objects.create(
+        community=c, user=d.newcomers[0], old_level="peripheral", new_level="active", changed_at=now
+    )
+    LevelChange.objects.create(
+        community=c, user=d.newcomers[1], old_level="core", new_level="peripheral", changed_at=now
+    )
+    LevelChange.objects.create(
+        community=c, user=d.newcomers[2], old_level="inactive", new_level="peripheral", changed_at=now
+    )
     LevelChange.objects.create(
         community=c, user=d.newcomers[3], old_level="active", new_level="core", changed_at=now - timedelta(days=70)
     )
@@ -186,9 +194,10 @@ def test_csv_holds_every_table_and_figure(client, world, data):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     today = timezone.now().date()
-    assert f"health-commons-{today.replace(year=today.year - 1) + timedelta(days=1)}-{today}.csv" in response[
-        "Content-Disposition"
-    ]
+    assert (
+        f"health-commons-{today.replace(year=today.year - 1) + timedelta(days=1)}-{today}.csv"
+        in response["Content-Disposition"]
+    )
     rows = read_csv(response)
     figures = {row[0]: row[1] for row in rows if len(row) == 2}
     assert figures["Median hours to first reply"] == "3.00"
@@ -218,7 +227,9 @@ def test_a_narrower_range_leaves_out_what_is_outside_it(client, world, data):
     client.force_login(world.facilitator)
     start = (data.base + timedelta(days=2)).date()
     end = (data.base + timedelta(days=3)).date()
-    html = client.get(HEALTH.format(slug="commons"), {"start": start.isoformat(), "end": end.isoformat()}).content.decode()
+    html = client.get(
+        HEALTH.format(slug="commons"), {"start": start.isoformat(), "end": end.isoformat()}
+    ).content.decode()
     # Two newcomers started in those two days (waits of 3 and 10 hours).
     assert figure(html, "newcomers") == "2"
     assert figure(html, "median") == "6.5 h"

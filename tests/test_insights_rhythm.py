@@ -73,7 +73,10 @@ def test_review_beat_is_missed_when_nothing_was_reviewed_for_its_months(world):
     assert whats(world, at("2026-08-02")) == ["Review due since 01 Aug 2026 (no resource reviewed yet)"]
     r = factories.resource(world.facilitator, world.public, url="https://example.org/a")
     ResourceReview.objects.create(
-        resource=r, reviewer=world.facilitator, checked="Links", next_review_by=datetime.date(2027, 1, 1),
+        resource=r,
+        reviewer=world.facilitator,
+        checked="Links",
+        next_review_by=datetime.date(2027, 1, 1),
         created_at=at("2026-07-15"),
     )
     assert whats(world, at("2026-08-02")) == []
@@ -84,15 +87,27 @@ def test_a_review_in_another_community_does_not_count(world):
     beat(world, kind=Beat.Kind.REVIEW, every_months=1, created_at=at("2026-06-01"))
     r = factories.resource(world.owner, world.private, url="https://example.org/b")
     ResourceReview.objects.create(
-        resource=r, reviewer=world.owner, checked="x", next_review_by=datetime.date(2027, 1, 1), created_at=at("2026-06-20")
+        resource=r,
+        reviewer=world.owner,
+        checked="x",
+        next_review_by=datetime.date(2027, 1, 1),
+        created_at=at("2026-06-20"),
     )
     assert len(whats(world, at("2026-07-05"))) == 1
 
 
 def chat_series(world) -> EventSeries:
     return EventSeries.objects.create(
-        community=world.public, uid="s1@test", frequency="weekly", weekdays="3", start_date=datetime.date(2026, 11, 5),
-        start_time=datetime.time(18), duration=60, count=6, title="Thursday chat", kind="chat",
+        community=world.public,
+        uid="s1@test",
+        frequency="weekly",
+        weekdays="3",
+        start_date=datetime.date(2026, 11, 5),
+        start_time=datetime.time(18),
+        duration=60,
+        count=6,
+        title="Thursday chat",
+        kind="chat",
     )
 
 
@@ -100,7 +115,10 @@ def occurrence(world, series, day: str, *, talk: bool = False, chat: bool = True
     starts = at(day, 18)
     e = factories.event(world.facilitator, world.public, title=f"Thursday chat {day}")
     Event.objects.filter(pk=e.pk).update(
-        series=series, occurrence_date=starts.date(), starts_at=starts, ends_at=starts + timedelta(hours=1),
+        series=series,
+        occurrence_date=starts.date(),
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
         cancelled_at=starts - timedelta(days=1) if cancelled else None,
     )
     if chat:
@@ -132,7 +150,13 @@ def test_series_occurrence_with_no_one_writing_is_a_missed_beat(world):
 
 
 def test_dashboard_shows_missed_beats(client, world):
-    beat(world, kind=Beat.Kind.CUSTOM, label="Monthly show and tell", every_days=30, created_at=timezone.now() - timedelta(days=40))
+    beat(
+        world,
+        kind=Beat.Kind.CUSTOM,
+        label="Monthly show and tell",
+        every_days=30,
+        created_at=timezone.now() - timedelta(days=40),
+    )
     client.force_login(world.facilitator)
     html = client.get("/c/commons/facilitate/").content.decode()
     assert "Monthly show and tell: at least every 30 days" in html
@@ -195,8 +219,16 @@ def test_invalid_beats_are_refused_and_keep_what_was_typed(client, world, data, 
 
 def test_a_series_of_another_community_is_not_a_choice(client, world):
     other = EventSeries.objects.create(
-        community=world.private, uid="s2@test", frequency="weekly", weekdays="1", start_date=datetime.date(2026, 11, 3),
-        start_time=datetime.time(9), duration=30, count=3, title="Secret circle chat", kind="chat",
+        community=world.private,
+        uid="s2@test",
+        frequency="weekly",
+        weekdays="1",
+        start_date=datetime.date(2026, 11, 3),
+        start_time=datetime.time(9),
+        duration=30,
+        count=3,
+        title="Secret circle chat",
+        kind="chat",
     )
     client.force_login(world.facilitator)  # Fern facilitates the private community too, but not through this page
     page = client.get(RHYTHM).content.decode()
