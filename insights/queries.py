@@ -39,7 +39,9 @@ ENGAGED = (Level.CORE.value, Level.ACTIVE.value)
 RANK = {level: i for i, level in enumerate(reversed(LEVELS))}  # inactive 0 … core 3
 UNANSWERED_SHOWN = 20
 EVENTS_SHOWN = 200
-MOVES_SHOWN = 200
+MOVES_SHOWN = 200  # the CSV; the page lists the first MOVES_LISTED
+MOVES_LISTED = 50
+NEWCOMERS_SHOWN = 25
 
 
 def count_of(queryset: QuerySet[Any]) -> Coalesce:
@@ -157,6 +159,13 @@ class Health:
         return None if not total else self.figures["overdue"] / total
 
     @property
+    def slowest_newcomers(self) -> list[Newcomer]:
+        """The page's list: those still waiting (longest first), then the longest waits; the CSV has everyone."""
+        waiting = sorted((n for n in self.newcomers if n.first_reply_at is None), key=lambda n: n.started_at)
+        answered = sorted((n for n in self.newcomers if n.hours is not None), key=lambda n: -(n.hours or 0))
+        return (waiting + answered)[:NEWCOMERS_SHOWN]
+
+    @property
     def moved_up(self) -> list[Move]:
         return [m for m in self.moves if m.up]
 
@@ -185,7 +194,7 @@ class Health:
 FIGURES = (
     "f_replies",
     "f_core_replies",
-    *(f"f_level_{level}" for level in LEVELS),
+    "f_level_peripheral",
     "f_peripheral_contributed",
     "f_unanswered",
     "f_resources",
@@ -227,7 +236,7 @@ def _figures(community: Community, start: datetime.date, end: datetime.date, tod
             **{
                 "f_replies": count_of(replies),
                 "f_core_replies": count_of(replies.filter(Exists(core_now))),
-                **{f"f_level_{level}": count_of(members.filter(level=level)) for level in LEVELS},
+                "f_level_peripheral": count_of(members.filter(level=Level.PERIPHERAL)),
                 "f_peripheral_contributed": count_of(members.filter(Exists(contributed), level=Level.PERIPHERAL)),
                 "f_unanswered": count_of(
                     Thread.objects.filter(
@@ -261,7 +270,8 @@ def _newcomers(community: Community, since: datetime.datetime, until: datetime.d
     first_reply = (
         Post.objects.filter(thread_id=OuterRef("pk"), number__gt=1, state=Post.State.VISIBLE)
         .exclude(author_id=OuterRef("author_id"))
-        .order_by("created_at")
+        # Numbers follow the order posts were written: the (thread, number) index gives the first at once.
+        .order_by("number")
         .values("created_at")[:1]
     )
     rows = (

@@ -77,6 +77,7 @@ def health(request: HttpRequest, slug: str, *, as_csv: bool = False) -> HttpResp
         "hours": _hours,
         "percent": _percent,
         "csv_query": f"start={start.isoformat()}&end={end.isoformat()}",
+        "moves_listed": queries.MOVES_LISTED,
     }
     status = 200 if context["range_ok"] else 400
     return render(request, "insights/health.html", context, status=status)
