@@ -48,25 +48,25 @@ def test_facilitator_reads_health_on_a_phone_changes_the_range_and_downloads_csv
     # A narrower range: eight weeks of snapshots.
     today = timezone.now().date()
     start = monday - timedelta(weeks=7)
-    page.get_by_label("From").fill(start.isoformat())
-    page.get_by_label("To").fill(today.isoformat())
+    page.locator("#id_start").fill(start.isoformat())
+    page.locator("#id_end").fill(today.isoformat())
     page.get_by_role("button", name="Show").click()
-    expect(page.get_by_label("From")).to_have_value(start.isoformat())
+    expect(page.locator("#id_start")).to_have_value(start.isoformat())
     rows = page.get_by_role("table", name="Members per participation level, by week").locator("tbody tr")
     expect(rows).to_have_count(8)
     fits(page, 390)
 
     # A backwards range is refused with a sentence, and what was typed stays.
-    page.get_by_label("From").fill(today.isoformat())
-    page.get_by_label("To").fill(start.isoformat())
+    page.locator("#id_start").fill(today.isoformat())
+    page.locator("#id_end").fill(start.isoformat())
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("alert")).to_contain_text("The start must be on or before the end.")
-    expect(page.get_by_label("From")).to_have_value(today.isoformat())
+    expect(page.locator("#id_start")).to_have_value(today.isoformat())
     fits(page, 390)
     assert_accessible(page)
 
-    page.get_by_label("From").fill(start.isoformat())
-    page.get_by_label("To").fill(today.isoformat())
+    page.locator("#id_start").fill(start.isoformat())
+    page.locator("#id_end").fill(today.isoformat())
     page.get_by_role("button", name="Show").click()
     with page.expect_download() as caught:
         page.get_by_role("link", name="Download CSV").click()
