@@ -53,7 +53,7 @@ def level_areas(snapshots: list[dict[str, Any]], width: int = 640, height: int =
         return baseline - value * plot_h / y_max
 
     # A single week is drawn as a band across the whole width rather than a zero-width sliver.
-    xs = [left, left + plot_w] if count == 1 else [x_at(i) for i in range(count)]
+    xs: list[float] = [left, left + plot_w] if count == 1 else [x_at(i) for i in range(count)]
     rows = snapshots * 2 if count == 1 else snapshots
     below = [0.0] * len(rows)
     layers = []

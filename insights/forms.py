@@ -79,9 +79,9 @@ class BeatForm(Form):
     def __init__(self, *args: Any, community: Community, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only this community's series: another community's id is "not a choice", never a link across.
-        self.fields["series"].queryset = EventSeries.objects.filter(community=community, kind="chat").order_by(
-            "title", "pk"
-        )
+        series = self.fields["series"]
+        assert isinstance(series, forms.ModelChoiceField)
+        series.queryset = EventSeries.objects.filter(community=community, kind="chat").order_by("title", "pk")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -355,7 +355,7 @@ def community_health(community: Community, start: datetime.date, end: datetime.d
         month=month,
         newcomers=_newcomers(community, since, until),
         figures=_figures(community, start, end, today),
-        unanswered=unanswered,
+        unanswered=[dict(row) for row in unanswered],
         events=_events(community, since, until),
         quarter=quarter_bounds(end),
     )
@@ -420,4 +420,7 @@ def site_overview(today: datetime.date, sort: str = "name", descending: bool = F
 
 
 def last_review_at(community: Community) -> datetime.datetime | None:
-    return ResourceReview.objects.filter(resource__community_id=community.pk).aggregate(at=Max("created_at"))["at"]
+    at: datetime.datetime | None = ResourceReview.objects.filter(resource__community_id=community.pk).aggregate(
+        at=Max("created_at")
+    )["at"]
+    return at

@@ -4,6 +4,7 @@ changes the date range, downloads the CSV, and declares a beat of the community'
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -72,7 +73,7 @@ def test_facilitator_reads_health_on_a_phone_changes_the_range_and_downloads_csv
         page.get_by_role("link", name="Download CSV").click()
     download = caught.value
     assert download.suggested_filename == f"health-commons-{start.isoformat()}-{today.isoformat()}.csv"
-    text = open(download.path(), encoding="utf-8").read()
+    text = Path(download.path()).read_text(encoding="utf-8")
     assert "Members by level, weekly" in text
     assert text.count(",2,") >= 8
 
