@@ -17,7 +17,9 @@
 # 6. bench/search.py: /search/?q= on 100,000 posts (seed_bench --copies 5 into
 #    ${COPSITE_DB}_search) -> bench/last-search.md;
 # 7. manage.py bench_digests: plan + build digests for 1,000 and 10,000 members
-#    (database bench_digests) -> bench/last-digests.txt.
+#    (database bench_digests) -> bench/last-digests.txt;
+# 8. manage.py bench_health: the community health page of a 10,000-member community with
+#    a year of activity (database bench_health), fails over 300 ms median -> bench/last-health.txt.
 #
 # Knobs (environment): PERF_WORK [/tmp/peers], PERF_DIR [<project>/../shared/perf],
 # COPSITE_PORT [8104] (the peers take 8101-8103), COPSITE_DB [bench_copsite],
@@ -26,7 +28,7 @@
 # PAGE_CACHE_SECONDS [app default] (0 = measure without the whole-page cache),
 # COPSITE_REPORT [last-report.md] (name of the report copy in bench/),
 # COPSITE_MEMBER_REPORT [last-member.md], COPSITE_SKIP_SEARCH [0] (1 = no search benchmark),
-# COPSITE_SKIP_DIGESTS [0] (1 = no digest benchmark),
+# COPSITE_SKIP_DIGESTS [0] (1 = no digest benchmark), COPSITE_SKIP_HEALTH [0] (1 = no health page benchmark),
 # COPSITE_PREPARE_ONLY [0] (1 = stop after steps 1-3: seed, SQL and CPU per page),
 # SEARCH_REQUESTS [200] (timed requests per search query),
 # and everything shared/perf/run.sh reads (SKIP_SETUP, PEERS, DURATION, CONNS,
@@ -161,4 +163,12 @@ if [ "${COPSITE_SKIP_DIGESTS:-0}" != 1 ]; then
   su postgres -c "dropdb --if-exists --force bench_digests; createdb -O ${BENCH_DB_USER:-bench} bench_digests"
   DEBUG=1 DATABASE_URL="postgres://${BENCH_DB_USER:-bench}:${BENCH_DB_PASSWORD:-bench}@127.0.0.1:5432/bench_digests" \
     "$PY" "$PROJ/manage.py" bench_digests --migrate --yes-i-know --members 1000 --members 10000 | tee "$HERE/last-digests.txt"
+fi
+
+# --- 8. the community health page: 10,000 members, a year of activity, median under 300 ms ----------
+# (bench/management/commands/bench_health.py; runnable alone, see its docstring)
+if [ "${COPSITE_SKIP_HEALTH:-0}" != 1 ]; then
+  su postgres -c "dropdb --if-exists --force bench_health; createdb -O ${BENCH_DB_USER:-bench} bench_health"
+  DEBUG=1 DATABASE_URL="postgres://${BENCH_DB_USER:-bench}:${BENCH_DB_PASSWORD:-bench}@127.0.0.1:5432/bench_health" \
+    "$PY" "$PROJ/manage.py" bench_health --migrate --yes-i-know | tee "$HERE/last-health.txt"
 fi

@@ -40,6 +40,8 @@ def ban_detail(reason: str, until: datetime | None) -> str:
 # What each action reads as after the actor's name; {target} is the person acted on.
 # An action not listed reads "did <action>", so a new verb is never hidden.
 VERBS: dict[str, str] = {
+    "rhythm.add": "declared a beat of the community's rhythm",
+    "rhythm.remove": "removed a beat of the community's rhythm",
     "community.create": "created the community",
     "community.edit": "edited the community's details",
     "community.visibility": "changed who can see the community",

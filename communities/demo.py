@@ -118,6 +118,7 @@ def seed_communities(users: dict[str, User]) -> list[str]:
         for username in spec.get("pending", []):
             services.join(users[username], community, "I run a back-pain class at my clinic and would love ideas.")
         _seed_ledger(community, users, now)
+        seed_year_of_snapshots(community, now)
         lines.append(f"  community /c/{community.slug}/ ({community.get_visibility_display().split(':')[0].lower()})")
     return lines
 
@@ -157,3 +158,29 @@ def _seed_ledger(community: Community, users: dict[str, User], now: datetime) ->
                 "inactive": max(0, total - round(total * scale)),
             },
         )
+
+
+def seed_year_of_snapshots(community: Community, now: datetime) -> None:
+    """Weekly level counts for the year before the last 12 weeks, so the health page's chart has a history:
+    a small group that grew, with a summer dip. Weeks that have a snapshot already are left alone."""
+    this_week = now.date() - timedelta(days=now.date().weekday())
+    latest = LevelSnapshot.objects.filter(community=community).order_by("-week").first()
+    base = (
+        {level: getattr(latest, level, 0) for level in participation.LEVELS}
+        if latest
+        else dict.fromkeys(participation.LEVELS, 1)
+    )
+    rows = []
+    for weeks_ago in range(12, 53):
+        scale = max(0.25, 1 - weeks_ago * 0.012) * (0.85 if 26 <= weeks_ago <= 34 else 1)
+        rows.append(
+            LevelSnapshot(
+                community=community,
+                week=this_week - timedelta(weeks=weeks_ago),
+                core=round(base["core"] * scale),
+                active=round(base["active"] * scale),
+                peripheral=round(base["peripheral"] * scale),
+                inactive=round(base["inactive"] * (1 + weeks_ago * 0.01)),
+            )
+        )
+    LevelSnapshot.objects.bulk_create(rows, ignore_conflicts=True)

@@ -33,6 +33,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from communities import signals
 from communities.ledger import CONTRIBUTION_KINDS
 from communities.models import Activity, Community, LevelSnapshot, Membership
 
@@ -45,6 +46,16 @@ LEVELS: tuple[str, ...] = (Level.CORE.value, Level.ACTIVE.value, Level.PERIPHERA
 # Ids per UPDATE ... WHERE id IN (...): below SQLite's conservative 999
 # parameter limit, so a huge community never fails the nightly run.
 UPDATE_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class LevelMove:
+    """One member's computed level changing from ``old`` to ``new`` (sent with ``signals.levels_changed``)."""
+
+    membership_id: int
+    user_id: int
+    old: str
+    new: str
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,7 @@ def compute_levels(community: Community, *, now: datetime.datetime | None = None
         )
         totals = dict.fromkeys(LEVELS, 0)
         to_set: dict[str, list[int]] = defaultdict(list)
+        moves: list[LevelMove] = []
         for pk, user_id, current, pinned, computed_at in members:
             if pinned:
                 totals[current] = totals.get(current, 0) + 1
@@ -174,6 +186,9 @@ def compute_levels(community: Community, *, now: datetime.datetime | None = None
             # "computed: peripheral" from the model's default.
             if level != current or computed_at is None:
                 to_set[level].append(pk)
+                # A first computation is not a move: the default level was never anyone's.
+                if computed_at is not None:
+                    moves.append(LevelMove(pk, user_id, current, level))
         for level, pks in to_set.items():
             for start in range(0, len(pks), UPDATE_CHUNK):
                 # level_pinned=False again here: a facilitator who pins a level
@@ -186,6 +201,9 @@ def compute_levels(community: Community, *, now: datetime.datetime | None = None
             week=week_of(last_day),
             defaults={**{level: totals[level] for level in LEVELS}, "computed_at": now},
         )
+        if moves:
+            # Receivers (insights keeps a history of moves) write in this transaction.
+            signals.levels_changed.send(sender=Community, community_id=community.pk, changes=moves, at=now)
     return {level: totals[level] for level in LEVELS}
 
 

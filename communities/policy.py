@@ -234,6 +234,16 @@ def can_unban(actor: Viewer, target: Membership, previous_role: str = Role.MEMBE
     return _is_owner(actor, target.community)
 
 
+def can_view_health(user: Viewer, community: Community) -> bool:
+    """The community's health page and its declared rhythm: its facilitators, owners and site admins."""
+    return is_site_admin(user) or _is_facilitator(user, community)
+
+
+def can_view_site_health(user: Viewer) -> bool:
+    """The overview of every community's health: site admins only."""
+    return is_site_admin(user)
+
+
 def can_view_audit_log(user: Viewer, community: Community) -> bool:
     """The community's audit log (who did what to whom, with reasons): its facilitators and site admins."""
     return can_manage_members(user, community)

@@ -13,3 +13,6 @@ from django.dispatch import Signal
 join_requested = Signal()
 # A join request was settled: approved or declined by a facilitator, or withdrawn: community, user (who asked).
 join_request_settled = Signal()
+# The nightly or hourly recompute moved members between participation levels (communities.participation):
+# community_id, changes (a list of ``LevelMove``), at (the recompute's time). Sent inside its transaction.
+levels_changed = Signal()

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "discovery",
     "portability",
     "replies",
+    "insights",
 ]
 # The benchmark tools (bench/): never part of a product install.
 if env_bool("BENCH_TOOLS", False):

@@ -35,5 +35,6 @@ urlpatterns = [
     path("", include("discovery.urls")),
     path("", include("portability.urls")),
     path("", include("replies.urls")),
+    path("", include("insights.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -37,6 +37,7 @@ PACKAGES = [
     "digests",
     "discovery",
     "portability",
+    "insights",
 ]
 HOSTILE = {
     "RTL override": "Ward 4\u202e2 roolF",
@@ -87,12 +88,15 @@ def build(form_class, world, data: dict | None = None) -> forms.BaseForm:
     from allauth.account.forms import SignupForm
 
     from discussions.forms import EditForm, MoveForm
+    from insights.forms import BeatForm, DateRangeForm
     from portability.forms import DeleteAccountForm
 
     extra = {
         DeleteAccountForm: {"user": world.member},
         MoveForm: {"communities": Community.objects.all()},
         EditForm: {"opening": True},  # the opening post's form also has the title
+        BeatForm: {"community": world.public},
+        DateRangeForm: {"today": timezone.now().date()},
     }.get(form_class, {})
     if form_class is SignupForm:
         return form_class(data)

@@ -76,6 +76,10 @@ def test_demo_facilitator_can_log_in_and_reach_the_dashboard(client):
     assert response.status_code == 302
     dashboard = client.get("/c/acute-pain/facilitate/").content.decode()
     assert "Facilitate Acute Pain Practice" in dashboard and "Flagged posts (1)" in dashboard
+    # A year of weekly level counts: the health page's chart and table show 52 or 53 weeks.
+    health = client.get("/c/acute-pain/facilitate/health/").content.decode()
+    weeks = health.split('id="levels-table-caption"')[1].split("</table>")[0].count('<th scope="row">')
+    assert weeks >= 52
 
 
 def test_the_demo_facilitator_has_unread_posts_to_jump_to(client):
