@@ -20,5 +20,9 @@ class DiscussionsConfig(AppConfig):
         community_exposure.register(exposure.discussion_exposure)
         community_exposure.register_thread(exposure.thread_exposure)
         tagnames.connect()
+        from communities import policy
+        from discussions import queries
+
+        policy.register_guest_places(queries.active_guest_thread_ids, queries.active_thread_guest_ids)
         rerendering.register(self.label, "post(s)", rerender.rerender_posts)
         demo_data.register(self.label, lambda made: demo.seed_threads(made["people"]))

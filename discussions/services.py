@@ -97,7 +97,9 @@ def _thread_urls(source: str) -> dict[int, str]:
     numbers = list(dict.fromkeys(int(n) for n in _THREAD_CANDIDATE.findall(source)))[: MAX_THREAD_LINKS * 2]
     if not numbers:
         return {}
-    rows = Thread.objects.filter(pk__in=numbers, community__visibility=Community.Visibility.OPEN).values_list(
+    rows = Thread.objects.filter(
+        pk__in=numbers, community__visibility=Community.Visibility.OPEN, subgroup__isnull=True
+    ).values_list(
         "pk", "community__slug"
     )
     return {pk: reverse("discussions:thread", kwargs={"slug": slug, "pk": pk}) for pk, slug in rows}
