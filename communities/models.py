@@ -433,6 +433,9 @@ class Subgroup(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Not stored: set by the reads that show it (communities/queries.py).
+    member_count: int
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -450,6 +453,9 @@ class SubgroupMembership(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(default=timezone.now)
+
+    # Not stored: the person's membership state in the community (communities/queries.py).
+    community_state: str
 
     class Meta:
         constraints = [

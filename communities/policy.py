@@ -438,14 +438,33 @@ def _guest_thread_ids(user: Viewer) -> QuerySet[Any, Any] | None:
 
 
 def is_guest_in(user: Viewer, thread: ThreadLike) -> bool:
-    """Whether ``user`` holds an active guest place in ``thread`` (asked once per thread instance)."""
+    """Whether ``user`` holds an active guest place in ``thread``.
+
+    The person's places are read once per user instance (a request's), so a page
+    asking about many threads (linked discussions on resource cards) costs one query.
+    """
     places = _guest_thread_ids(user)
     if places is None:
         return False
-    cache: dict[int, bool] = thread.__dict__.setdefault("_guest_cache", {})
-    if user.pk not in cache:
-        cache[user.pk] = places.filter(thread_id=getattr(thread, "pk", None)).exists()
-    return cache[user.pk]
+    seeded: dict[int, bool] | None = thread.__dict__.get("_guest_cache")
+    if seeded is not None and user.pk in seeded:
+        return seeded[user.pk]
+    known: frozenset[int] | None = getattr(user, "_guest_thread_ids", None)
+    if known is None:
+        known = frozenset(places.values_list("thread_id", flat=True))
+        setattr(user, "_guest_thread_ids", known)  # noqa: B010 - a cache on the request's user
+    return getattr(thread, "pk", None) in known
+
+
+def remember_guest(user: Viewer, thread: ThreadLike, is_guest: bool) -> None:
+    """Seed ``is_guest_in`` for this thread when the caller read it with the thread (saves a query)."""
+    if user.is_authenticated:
+        thread.__dict__.setdefault("_guest_cache", {})[user.pk] = is_guest
+
+
+def posts_as_guest(user: Viewer, thread: ThreadLike) -> bool:
+    """Whether what ``user`` writes in ``thread`` is a guest's (their byline says so): not as a member."""
+    return not _posts_in(user, thread) and is_guest_in(user, thread)
 
 
 def subgroup_ids_of(user: Viewer, community: Community) -> frozenset[int]:

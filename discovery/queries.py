@@ -242,6 +242,7 @@ ROW_FIELDS = (
     "last_activity_at",
     "locked_at",
     "held_at",
+    "subgroup",
     "accepted_answer",
     "last_poster",
 )

@@ -11,9 +11,10 @@ class DiscussionsConfig(AppConfig):
         from core import demo as demo_data
         from core import rerender as rerendering
         from discussions import contributions, demo, exposure, rerender, tagnames
-        from discussions.views import posts, threads
+        from discussions.views import posts, subgroups, threads
 
         panels.register("community", threads.thread_list_panel)
+        panels.register("community", subgroups.subgroups_panel)
         panels.register("dashboard", posts.held_queue_panel)
         panels.register("dashboard", posts.flag_queue_panel)
         profile.register(contributions.discussion_contributions)

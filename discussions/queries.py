@@ -72,6 +72,7 @@ ROW_FIELDS = (
     "reply_count",
     "last_activity_at",
     "held_at",
+    "subgroup",
     "tag_names",
 )
 _ROW_COLUMNS = Columns(Thread, "t", fields=ROW_FIELDS)
@@ -292,6 +293,9 @@ _WATCH_COLUMNS = Columns(ThreadWatch, "tw")  # the reader's watching level for t
 _THREAD_SQL = (
     f"SELECT {_THREAD_COLUMNS.sql}, {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql}, {_READ_STATE_COLUMNS.sql}"  # noqa: S608
     f", {_WATCH_COLUMNS.sql}"
+    # Whether the reader holds an active guest place here (policy.is_guest_in, seeded: no query of its own).
+    f", EXISTS (SELECT 1 FROM {ThreadGuest._meta.db_table} g WHERE g.thread_id = t.id AND g.user_id = %s"
+    " AND g.revoked_at IS NULL AND g.expires_at > %s)"
     f" FROM {Thread._meta.db_table} t JOIN {Community._meta.db_table} c ON c.id = t.community_id"
     f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = t.community_id AND m.user_id = %s"
     f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
@@ -309,7 +313,8 @@ def thread_for_reader(user: Viewer, pk: int) -> tuple[Thread, ReadState | None]:
     watching level rides along too (``thread.level``, ``thread_level``).
     """
     reader = user.pk if user.is_authenticated else None
-    rows = fetch_all(_THREAD_SQL, [reader, reader, reader, pk]) if 0 < pk <= _LARGEST_ID else []
+    params = [reader, timezone.now(), reader, reader, reader, pk]
+    rows = fetch_all(_THREAD_SQL, params) if 0 < pk <= _LARGEST_ID else []
     if not rows:
         raise Http404("No such thread.")
     row = rows[0]
@@ -324,6 +329,7 @@ def thread_for_reader(user: Viewer, pk: int) -> tuple[Thread, ReadState | None]:
         policy.remember_membership(user, community, membership)
         read_state = _READ_STATE_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width)
         watch = _WATCH_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width + _READ_STATE_COLUMNS.width)
+        policy.remember_guest(user, thread, bool(row[-1]))
     thread.level = thread_level(watch, membership)
     return policy.visible_thread_or_404(user, thread), read_state
 
@@ -348,6 +354,7 @@ POST_FIELDS = (
     "helpful_count",
     "state",
     "hidden_reason",
+    "by_guest",
 )
 PERSON_FIELDS = (*NAME_FIELDS, "is_active")
 _PAGE_POST = Columns(Post, "p", fields=POST_FIELDS)
@@ -702,3 +709,8 @@ def guest_places_of(user: Viewer) -> list[ThreadGuest]:
 def guests_of(thread: Thread) -> list[ThreadGuest]:
     """Everyone ever asked into ``thread`` as a guest, newest first (its facilitators' list)."""
     return list(ThreadGuest.objects.filter(thread=thread).select_related("user").order_by("-created_at"))
+
+
+def guest_place(user: Viewer, thread: Thread) -> ThreadGuest | None:
+    """``user``'s active guest place in ``thread`` (its end date for the banner), if they hold one."""
+    return _active_places().filter(user_id=user.pk, thread=thread).order_by("-expires_at").first()
