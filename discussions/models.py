@@ -201,7 +201,7 @@ class Post(models.Model):
     edit_count = models.PositiveIntegerField(default=0)
     helpful_count = models.PositiveIntegerField(default=0)
     # Written by a guest expert of the thread (ThreadGuest): their byline says "guest", for good.
-    by_guest = models.BooleanField(default=False)
+    by_guest = models.BooleanField(default=False, db_default=False)
     # Who sees it: everyone (visible), its author and the facilitators (held for
     # review, hidden by a facilitator), the facilitators alone (deleted: a
     # tombstone for everyone else, the content purged after 30 days). One field,
