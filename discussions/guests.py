@@ -112,7 +112,7 @@ def accept_place(user: User, place: ThreadGuest) -> ThreadGuest:
     """
     from allauth.account.models import EmailAddress
 
-    place = ThreadGuest.objects.select_for_update().select_related("thread__community").get(pk=place.pk)
+    place = ThreadGuest.objects.select_for_update(of=("self",)).select_related("thread__community").get(pk=place.pk)
     if place.accepted_at is not None:
         if place.user_id == user.pk and place.is_active:
             return place
@@ -145,7 +145,7 @@ def accept_place(user: User, place: ThreadGuest) -> ThreadGuest:
 
 @transaction.atomic
 def revoke_place(actor: User, place: ThreadGuest) -> ThreadGuest:
-    place = ThreadGuest.objects.select_for_update().select_related("thread__community", "user").get(pk=place.pk)
+    place = ThreadGuest.objects.select_for_update(of=("self",)).select_related("thread__community", "user").get(pk=place.pk)
     if not policy.can_invite_guest(actor, place.thread):
         raise GuestError("Only the community's facilitators can end a guest's access.")
     if place.revoked_at is not None:
@@ -165,7 +165,7 @@ def revoke_place(actor: User, place: ThreadGuest) -> ThreadGuest:
 @transaction.atomic
 def extend_place(actor: User, place: ThreadGuest, days: int) -> ThreadGuest:
     """Give the guest ``days`` more from today (an ended or withdrawn place opens again)."""
-    place = ThreadGuest.objects.select_for_update().select_related("thread__community", "user").get(pk=place.pk)
+    place = ThreadGuest.objects.select_for_update(of=("self",)).select_related("thread__community", "user").get(pk=place.pk)
     if not policy.can_invite_guest(actor, place.thread):
         raise GuestError("Only the community's facilitators can extend a guest's access.")
     place.expires_at = timezone.now() + _days(days)
