@@ -143,9 +143,15 @@ def accept_place(user: User, place: ThreadGuest) -> ThreadGuest:
     return kept
 
 
+def _locked(place: ThreadGuest) -> ThreadGuest:
+    """The place's row, locked (only it: the guest and the thread come along unlocked)."""
+    rows = ThreadGuest.objects.select_for_update(of=("self",)).select_related("thread__community", "user")
+    return rows.get(pk=place.pk)
+
+
 @transaction.atomic
 def revoke_place(actor: User, place: ThreadGuest) -> ThreadGuest:
-    place = ThreadGuest.objects.select_for_update(of=("self",)).select_related("thread__community", "user").get(pk=place.pk)
+    place = _locked(place)
     if not policy.can_invite_guest(actor, place.thread):
         raise GuestError("Only the community's facilitators can end a guest's access.")
     if place.revoked_at is not None:
@@ -165,7 +171,7 @@ def revoke_place(actor: User, place: ThreadGuest) -> ThreadGuest:
 @transaction.atomic
 def extend_place(actor: User, place: ThreadGuest, days: int) -> ThreadGuest:
     """Give the guest ``days`` more from today (an ended or withdrawn place opens again)."""
-    place = ThreadGuest.objects.select_for_update(of=("self",)).select_related("thread__community", "user").get(pk=place.pk)
+    place = _locked(place)
     if not policy.can_invite_guest(actor, place.thread):
         raise GuestError("Only the community's facilitators can extend a guest's access.")
     place.expires_at = timezone.now() + _days(days)
