@@ -30,7 +30,7 @@ def subgroups_panel(request: HttpRequest, community: Community) -> panels.Panel 
     manage = policy.can_manage_subgroups(request.user, community)
     if not subgroups and not manage:
         return None
-    mine = policy.subgroup_ids_of(request.user, community)
+    mine = policy.subgroup_ids_of(request.user, community) if subgroups else frozenset()
     return panels.Panel(
         "discussions/_subgroups_panel.html",
         {"subgroups": subgroups, "mine": mine, "manage": manage},
