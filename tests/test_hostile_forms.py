@@ -829,7 +829,7 @@ def test_every_form_in_the_product_is_in_the_table():
         "ReviewForm": "tests/test_repertoire.py sends empty, past, far, invisible-character and oversized input",
         "SupersedeForm": "choices only; tests/test_repertoire.py sends other libraries', drafts' and injected ids",
         "LinkThreadForm": "tests/test_repertoire.py sends invisible threads, scripts, unknown ids and relations",
-        "SubgroupMemberForm": "choices only; tests/test_subgroups_and_guests.py sends outsiders', pending and banned ids",
+        "SubgroupMemberForm": "choices only; tests/test_subgroups_and_guests.py sends outsiders' and banned ids",
         "GuestExtendForm": "a number only; tests/test_subgroups_and_guests.py sends 0, 91 and words",
     }
     table = {
