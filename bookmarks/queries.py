@@ -54,6 +54,7 @@ def listed(user: User) -> QuerySet[Bookmark]:
             "post__thread__title",
             "post__thread__community_id",
             "post__thread__held_at",
+            "post__thread__subgroup",
             "post__thread__community__slug",
             "post__thread__community__name",
             *person,

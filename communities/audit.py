@@ -78,6 +78,15 @@ VERBS: dict[str, str] = {
     "event.create": "created",
     "event.edit": "edited",
     "event.cancel": "cancelled",
+    "subgroup.create": "created the subgroup",
+    "subgroup.edit": "changed the subgroup",
+    "subgroup.delete": "deleted the subgroup",
+    "subgroup.add": "added {target} to the subgroup",
+    "subgroup.remove": "removed {target} from the subgroup",
+    "guest.invite": "invited a guest expert to",
+    "guest.accept": "accepted a guest's place in",
+    "guest.revoke": "ended {target}'s guest access to",
+    "guest.extend": "extended {target}'s guest access to",
 }
 
 # The filter's choices: actions grouped as a facilitator looks for them.
@@ -95,6 +104,10 @@ ACTION_CHOICES = [
     ("flag.dismiss", "Flags dismissed"),
     ("thread.move", "Threads moved"),
     ("community.edit", "Community edits"),
+    ("subgroup.add", "Added to subgroups"),
+    ("subgroup.remove", "Removed from subgroups"),
+    ("guest.invite", "Guests invited"),
+    ("guest.revoke", "Guest access ended"),
 ]
 
 

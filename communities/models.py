@@ -414,3 +414,57 @@ class Ban(models.Model):
 
     def __str__(self) -> str:
         return f"ban of {self.user_id} in {self.community_id}"
+
+
+class Subgroup(models.Model):
+    """A private corner of a community ("case review"): its threads are for its members and the
+    community's facilitators. Other members see its name only (and ask a facilitator to join);
+    people outside the community see nothing of it. Who may read is decided in ``policy`` alone:
+    a membership row counts only while its person is an active member of the community, so
+    leaving or a ban ends access without touching these rows.
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="subgroups")
+    name = models.CharField(max_length=60)
+    slug = models.SlugField(max_length=60)
+    description = models.CharField("short description", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    # Not stored: set by the reads that show it (communities/queries.py).
+    member_count: int
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "slug"], name="subgroup_slug_per_community"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubgroupMembership(models.Model):
+    subgroup = models.ForeignKey(Subgroup, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subgroup_memberships")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    # Not stored: the person's membership state in the community (communities/queries.py).
+    community_state: str
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subgroup", "user"], name="one_subgroup_membership"),
+        ]
+        indexes = [
+            # Policy: the subgroups a person is in (visible_threads_q, listed_threads_q).
+            models.Index(fields=["user", "subgroup"], name="subgroup_member_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in subgroup {self.subgroup_id}"

@@ -17,7 +17,7 @@ Site admins (``is_superuser``) may do everything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
@@ -28,7 +28,7 @@ from django.http import Http404
 
 from accounts.models import Viewer
 from communities import queries
-from communities.models import Community, Membership
+from communities.models import Community, Membership, Subgroup, SubgroupMembership
 from core.db import one_or_none
 
 Role = Membership.Role
@@ -335,6 +335,8 @@ class ThreadLike(Protocol):
     def kind(self) -> str: ...
     @property
     def locked_at(self) -> datetime | None: ...
+    @property
+    def subgroup_id(self) -> int | None: ...
 
 
 class PostLike(Protocol):
@@ -396,12 +398,154 @@ DELETED_CONTENT_DAYS = 30
 
 
 def can_view_thread(user: Viewer, thread: ThreadLike) -> bool:
+    """As a reader of its community (and of its subgroup, if it has one), or as its guest."""
+    if _reads_as_member(user, thread):
+        return True
+    # A guest reads this one thread while the place lasts, held threads aside (a guest starts none).
+    return getattr(thread, "held_at", None) is None and is_guest_in(user, thread)
+
+
+def _reads_as_member(user: Viewer, thread: ThreadLike) -> bool:
     if not can_view_community(user, thread.community):
+        return False
+    if not _reads_subgroup_of(user, thread):
         return False
     # Held for review: invisible (a 404) to everyone but its author and the facilitators.
     if getattr(thread, "held_at", None) is not None:
         return _is_author(user, thread) or can_moderate(user, thread.community)
     return True
+
+
+# --- Subgroups and guests ----------------------------------------------------------------
+# A subgroup's threads are read by its members (while they are active members of the
+# community: leaving or a ban ends it here, with no row to clean up) and by the community's
+# facilitators, who moderate them. A guest reads and answers one thread until their place
+# expires or is revoked; the clock is compared on every request, so nothing needs to run
+# for access to end. Guest places live with the threads (discussions), which fills
+# ``register_guest_places`` when it starts: communities imports no app above it.
+
+# The active guest places of a person: ``(user) -> queryset of thread ids`` (values("thread_id")),
+# and of a thread: ``(thread id) -> queryset of user ids`` (values("user_id")).
+_guest_places: Callable[[Viewer], QuerySet[Any, Any]] | None = None
+_thread_guests: Callable[[int], QuerySet[Any, Any]] | None = None
+
+
+def register_guest_places(
+    places: Callable[[Viewer], QuerySet[Any, Any]], guests: Callable[[int], QuerySet[Any, Any]]
+) -> None:
+    global _guest_places, _thread_guests
+    _guest_places, _thread_guests = places, guests
+
+
+def _guest_readers(thread: ThreadLike) -> QuerySet[Any, Any] | list[int]:
+    return [] if _thread_guests is None else _thread_guests(getattr(thread, "pk", 0))
+
+
+def _guest_thread_ids(user: Viewer) -> QuerySet[Any, Any] | None:
+    if not user.is_authenticated or _guest_places is None:
+        return None
+    return _guest_places(user)
+
+
+def is_guest_in(user: Viewer, thread: ThreadLike) -> bool:
+    """Whether ``user`` holds an active guest place in ``thread``.
+
+    The person's places are read once per user instance (a request's), so a page
+    asking about many threads (linked discussions on resource cards) costs one query.
+    """
+    places = _guest_thread_ids(user)
+    if places is None:
+        return False
+    seeded: dict[int, bool] | None = thread.__dict__.get("_guest_cache")
+    if seeded is not None and user.pk in seeded:
+        return seeded[user.pk]
+    known: frozenset[int] | None = getattr(user, "_guest_thread_ids", None)
+    if known is None:
+        known = frozenset(places.values_list("thread_id", flat=True))
+        setattr(user, "_guest_thread_ids", known)  # noqa: B010 - a cache on the request's user
+    return getattr(thread, "pk", None) in known
+
+
+def remember_guest(user: Viewer, thread: ThreadLike, is_guest: bool) -> None:
+    """Seed ``is_guest_in`` for this thread when the caller read it with the thread (saves a query)."""
+    if user.is_authenticated:
+        thread.__dict__.setdefault("_guest_cache", {})[user.pk] = is_guest
+
+
+def posts_as_guest(user: Viewer, thread: ThreadLike) -> bool:
+    """Whether what ``user`` writes in ``thread`` is a guest's (their byline says so): not as a member."""
+    return not _posts_in(user, thread) and is_guest_in(user, thread)
+
+
+def subgroup_ids_of(user: Viewer, community: Community) -> frozenset[int]:
+    """The subgroups of ``community`` whose threads ``user`` reads as their member (one query per page)."""
+    if not user.is_authenticated or not _is_active_member(user, community):
+        return frozenset()
+    cache: dict[int, frozenset[int]] = community.__dict__.setdefault("_subgroup_cache", {})
+    if user.pk not in cache:
+        rows = SubgroupMembership.objects.filter(user=user, subgroup__community=community)
+        cache[user.pk] = frozenset(rows.values_list("subgroup_id", flat=True))
+    return cache[user.pk]
+
+
+def can_read_subgroup(user: Viewer, community: Community, subgroup_id: int) -> bool:
+    """Its members (active in the community), the community's facilitators and site admins."""
+    if is_site_admin(user) or _is_facilitator(user, community):
+        return True
+    return subgroup_id in subgroup_ids_of(user, community)
+
+
+def _reads_subgroup_of(user: Viewer, thread: ThreadLike) -> bool:
+    subgroup_id = thread.subgroup_id
+    return subgroup_id is None or can_read_subgroup(user, thread.community, subgroup_id)
+
+
+def can_see_subgroups(user: Viewer, community: Community) -> bool:
+    """A community's subgroups by name ("ask a facilitator to join"): its active members only."""
+    return is_site_admin(user) or _is_active_member(user, community)
+
+
+def can_manage_subgroups(user: Viewer, community: Community) -> bool:
+    """Create, rename and delete subgroups, add and remove their members: facilitators and owners."""
+    return can_moderate(user, community)
+
+
+def can_join_subgroup(person: Viewer, community: Community) -> bool:
+    """Who may be added to a subgroup: an active member of its community with a working account."""
+    return bool(person.is_authenticated and person.is_active and _is_active_member(person, community))
+
+
+def can_post_in_subgroup(user: Viewer, subgroup: Subgroup) -> bool:
+    """Start a thread in a subgroup: its members (site admins too)."""
+    community = subgroup.community
+    if not can_post(user, community):
+        return False
+    return is_site_admin(user) or subgroup.pk in subgroup_ids_of(user, community)
+
+
+def can_invite_guest(user: Viewer, thread: ThreadLike) -> bool:
+    """Ask an outside expert into one thread, revoke or extend their place: the community's facilitators."""
+    return can_moderate(user, thread.community) and getattr(thread, "held_at", None) is None
+
+
+def guests_visible_to(user: Viewer, thread: ThreadLike) -> bool:
+    """Who the thread's guests are (the list with their end dates): its facilitators."""
+    return can_moderate(user, thread.community)
+
+
+def _subgroups_read_q(user: Viewer, prefix: str) -> Q:
+    """Threads outside any subgroup, or in one ``user`` belongs to while active in its community."""
+    active = Membership.objects.filter(user=user, state=State.ACTIVE).values("community_id")
+    mine = SubgroupMembership.objects.filter(user=user, subgroup__community__in=active).values("subgroup_id")
+    return Q(**{f"{prefix}subgroup__isnull": True}) | Q(**{f"{prefix}subgroup__in": mine})
+
+
+def guest_threads_q(user: Viewer, prefix: str = "") -> Q:
+    """Threads ``user`` is a guest in right now (none held for review); nothing for anyone else."""
+    places = _guest_thread_ids(user)
+    if places is None:
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}pk__in": places}) & _not_held_q(prefix)
 
 
 class HeldListed:
@@ -433,8 +577,20 @@ def listed_threads_q(user: Viewer, community: Community) -> Q:
     if held == HeldListed.ALL:
         return in_community
     if held == HeldListed.OWN:
-        return in_community & (published_threads_q() | Q(author=user))
+        return in_community & (_not_held_q() | Q(author=user)) & listed_subgroups_q(user, community)
     return in_community & published_threads_q()
+
+
+def listed_subgroups_q(user: Viewer, community: Community) -> Q:
+    """For someone who sees no held thread but their own: threads outside subgroups, and in theirs.
+
+    Facilitators list everything (``HeldListed.ALL``); anonymous visitors no subgroup thread
+    (``published_threads_q``). The subgroups come as a subquery, not a query of their own.
+    """
+    if not _is_active_member(user, community):
+        return Q(subgroup__isnull=True)
+    mine = SubgroupMembership.objects.filter(user=user, subgroup__community=community).values("subgroup_id")
+    return Q(subgroup__isnull=True) | Q(subgroup__in=mine)
 
 
 def get_thread_or_404(user: Viewer, queryset: QuerySet[Any, _Thread], pk: int) -> _Thread:
@@ -445,7 +601,11 @@ def get_thread_or_404(user: Viewer, queryset: QuerySet[Any, _Thread], pk: int) -
 
 
 def published_threads_q(prefix: str = "") -> Q:
-    """Threads every reader of their community sees: not held for review."""
+    """Threads every reader of their community sees: not held for review, not in a subgroup."""
+    return _not_held_q(prefix) & Q(**{f"{prefix}subgroup__isnull": True})
+
+
+def _not_held_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}held_at__isnull": True})
 
 
@@ -468,12 +628,12 @@ def visible_threads_q(user: Viewer, prefix: str = "") -> Q:
     if is_site_admin(user):
         return Q()
     in_view = Q(**{f"{prefix}community__in": visible_communities(user)})
-    published = published_threads_q(prefix)
     if not user.is_authenticated:
-        return in_view & published
+        return in_view & published_threads_q(prefix)
     own = Q(**{f"{prefix}author": user})
     moderated = Q(**{f"{prefix}community__in": moderated_communities(user)})
-    return in_view & (published | own | moderated)
+    as_member = in_view & (_not_held_q(prefix) | own | moderated) & (_subgroups_read_q(user, prefix) | moderated)
+    return as_member | guest_threads_q(user, prefix)
 
 
 @dataclass(frozen=True)
@@ -541,7 +701,11 @@ def member_threads_q(user: Viewer, prefix: str = "", memberships: Iterable[Membe
     if is_site_admin(user):
         return in_mine
     own = Q(**{f"{prefix}author": user})
-    return in_mine & (published_threads_q(prefix) | own | Q(**{f"{prefix}community__in": facilitated}))
+    moderated = Q(**{f"{prefix}community__in": facilitated})
+    # Subgroup threads of their communities: the subgroups they are in (the community is one of theirs).
+    in_subgroup = Q(**{f"{prefix}subgroup__in": SubgroupMembership.objects.filter(user=user).values("subgroup_id")})
+    subgroups = Q(**{f"{prefix}subgroup__isnull": True}) | in_subgroup | moderated
+    return in_mine & (_not_held_q(prefix) | own | moderated) & subgroups
 
 
 def readable_posts_q(user: Viewer, prefix: str = "") -> Q:
@@ -613,6 +777,13 @@ def readers_q(thread: ThreadLike, post: PostLike | None = None) -> Q:
     readers = Q(is_active=True)
     if not thread.community.is_open:
         readers &= admin | member
+    if thread.subgroup_id is not None:
+        in_subgroup = SubgroupMembership.objects.filter(subgroup_id=thread.subgroup_id).values("user_id")
+        readers &= admin | facilitator | (member & Q(pk__in=in_subgroup))
+    if getattr(thread, "held_at", None) is None and _guest_places is not None:
+        # Guests of the thread, while their place lasts (their held and hidden posts aside, as for anyone).
+        guests = Q(is_active=True, pk__in=_guest_readers(thread))
+        readers |= guests
     if getattr(thread, "held_at", None) is not None:
         readers &= admin | Q(pk=thread.author_id) | facilitator
     if post is not None and post.is_deleted:
@@ -656,10 +827,21 @@ def can_start_thread(user: Viewer, community: Community) -> bool:
 
 
 def can_reply(user: Viewer, thread: ThreadLike) -> bool:
-    """Members reply to open threads; moderators may still answer in locked ones."""
-    if not can_post(user, thread.community):
+    """Members (of its subgroup, if it has one) and its guests reply to open threads; moderators
+    may still answer in locked ones."""
+    if not (_posts_in(user, thread) or is_guest_in(user, thread)):
         return False
     return thread.locked_at is None or can_moderate(user, thread.community)
+
+
+def _posts_in(user: Viewer, thread: ThreadLike) -> bool:
+    """Posts in ``thread`` as a member: of its community, and of its subgroup if it has one."""
+    return can_post(user, thread.community) and _reads_subgroup_of(user, thread)
+
+
+def _writes_own_in(user: Viewer, thread: ThreadLike) -> bool:
+    """Keeps their own posts of ``thread`` (edit, delete): a member who posts there, or its guest."""
+    return _posts_in(user, thread) or is_guest_in(user, thread)
 
 
 def _is_author(user: Viewer, post: PostLike | ThreadLike) -> bool:
@@ -681,14 +863,14 @@ def can_edit_post(user: Viewer, post: PostLike) -> bool:
         return False
     if can_moderate(user, community):
         return True
-    return _is_author(user, post) and can_post(user, community) and not post.is_hidden
+    return _is_author(user, post) and not post.is_hidden and _writes_own_in(user, post.thread)
 
 
 def can_delete_post(user: Viewer, post: PostLike) -> bool:
     community = post.thread.community
     if post.is_deleted:
         return False
-    return can_moderate(user, community) or (_is_author(user, post) and can_post(user, community))
+    return can_moderate(user, community) or (_is_author(user, post) and _writes_own_in(user, post.thread))
 
 
 def can_view_history(user: Viewer, post: PostLike) -> bool:
@@ -699,14 +881,14 @@ def can_react(user: Viewer, post: PostLike) -> bool:
     """One "helpful" per member per post; not on your own post, nor on hidden or deleted ones."""
     if post.is_deleted or post.is_hidden or _is_author(user, post):
         return False
-    return can_post(user, post.thread.community)
+    return _posts_in(user, post.thread)
 
 
 def can_flag(user: Viewer, post: PostLike) -> bool:
     # Hidden posts are already in facilitators' hands.
     if post.is_deleted or post.is_hidden or _is_author(user, post):
         return False
-    return can_post(user, post.thread.community)
+    return _posts_in(user, post.thread)
 
 
 def can_review_held(user: Viewer, post: PostLike) -> bool:
@@ -719,6 +901,10 @@ def can_moderate_thread(user: Viewer, thread: ThreadLike) -> bool:
 
 
 def can_move_thread(user: Viewer, thread: ThreadLike, target: Community) -> bool:
+    """Between communities the user moderates; a subgroup's thread stays in its community (its
+    subgroup is there, and outside it the thread would be open to all the target's members)."""
+    if thread.subgroup_id is not None:
+        return False
     return can_moderate(user, thread.community) and can_moderate(user, target) and target.pk != thread.community_id
 
 
@@ -727,7 +913,7 @@ def can_accept_answer(user: Viewer, thread: ThreadLike) -> bool:
         return False
     if can_moderate(user, thread.community):
         return True
-    return user.is_authenticated and thread.author_id == user.pk and can_post(user, thread.community)
+    return user.is_authenticated and thread.author_id == user.pk and _posts_in(user, thread)
 
 
 def moderated_communities(user: Viewer) -> QuerySet[Community]:

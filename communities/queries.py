@@ -14,6 +14,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     Case,
     CharField,
+    Count,
     FilteredRelation,
     IntegerField,
     OuterRef,
@@ -27,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import JSONObject, Lower
 
 from accounts.models import NAME_FIELDS, User, Viewer
-from communities.models import AuditEntry, Ban, Community, Invitation, Membership
+from communities.models import AuditEntry, Ban, Community, Invitation, Membership, Subgroup, SubgroupMembership
 from core.db import Columns, M, fetch_all, one_or_none
 
 # The community and the reader's membership in one statement: every community
@@ -235,3 +236,63 @@ def mention_suggestions(
     if not rows:
         return None
     return [json.loads(person) if isinstance(person, str) else person for person in rows[0] or []]
+
+
+# --- Subgroups --------------------------------------------------------------------------
+
+
+def subgroups_of(community: Community) -> list[Subgroup]:
+    """The community's subgroups by name, each with ``member_count`` (its members' list is for facilitators)."""
+    return list(
+        Subgroup.objects.filter(community=community).annotate(member_count=Count("memberships")).order_by("name")
+    )
+
+
+def subgroups_to_post_in(user: Viewer, community: Community) -> list[Subgroup]:
+    """The subgroups of ``community`` that ``user`` belongs to: the thread composer's choices."""
+    if not user.is_authenticated:
+        return []
+    return list(Subgroup.objects.filter(community=community, memberships__user=user).order_by("name"))
+
+
+def subgroup_or_none(community: Community, slug: str) -> Subgroup | None:
+    subgroup = Subgroup.objects.filter(community=community, slug=slug).first()
+    if subgroup is not None:
+        subgroup.community = community
+    return subgroup
+
+
+def subgroup_members(subgroup: Subgroup) -> list[SubgroupMembership]:
+    """Its members by name, with each one's standing in the community (``community_state``)."""
+    rows = SubgroupMembership.objects.filter(subgroup=subgroup).select_related("user")
+    states = dict(
+        Membership.objects.filter(community_id=subgroup.community_id, user_id__in=rows.values("user_id")).values_list(
+            "user_id", "state"
+        )
+    )
+    members = sorted(rows, key=lambda m: (m.user.name.lower(), m.user_id))
+    for member in members:
+        member.community_state = states.get(member.user_id, "")
+    return members
+
+
+def addable_members(subgroup: Subgroup) -> QuerySet[User]:
+    """Active members of the subgroup's community (working accounts) who are not in it yet: the "Add" choices."""
+    active = Membership.objects.filter(community_id=subgroup.community_id, state=Membership.State.ACTIVE)
+    return (
+        User.objects.filter(is_active=True, pk__in=active.values("user_id"))
+        .exclude(pk__in=SubgroupMembership.objects.filter(subgroup=subgroup).values("user_id"))
+        .order_by("display_name", "username")
+    )
+
+
+def subgroup_with_count(subgroup_id: int) -> Subgroup | None:
+    """A subgroup with ``member_count``: its members in good standing (active in the community)."""
+    active = Membership.objects.filter(community_id=OuterRef("community_id"), state=Membership.State.ACTIVE)
+    return (
+        Subgroup.objects.filter(pk=subgroup_id)
+        .annotate(
+            member_count=Count("memberships", filter=Q(memberships__user_id__in=Subquery(active.values("user_id"))))
+        )
+        .first()
+    )

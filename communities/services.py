@@ -17,10 +17,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.models import User
 from communities import audit, policy, signals
-from communities.models import Ban, Community, Invitation, Membership, WatchLevel, access_refusal
+from communities.models import (
+    Ban,
+    Community,
+    Invitation,
+    Membership,
+    Subgroup,
+    SubgroupMembership,
+    WatchLevel,
+    access_refusal,
+)
 from core import pagecache
 from core.mail import one_line, queue_templated_email
 from core.markup import RENDER_VERSION, render_markdown
@@ -561,3 +571,109 @@ def accept_pending_invitations(user: User, email: str) -> list[Membership]:
         except MembershipError:
             continue
     return joined
+
+
+# --- Subgroups ------------------------------------------------------------------------
+
+
+class SubgroupError(Refused):
+    """A subgroup change that can't happen; the message is shown to the person."""
+
+
+def _subgroup_slug(community: Community, name: str, exclude: int | None = None) -> str:
+    base = slugify(name)[:50] or "subgroup"
+    taken = set(
+        Subgroup.objects.filter(community=community, slug__startswith=base)
+        .exclude(pk=exclude)
+        .values_list("slug", flat=True)
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check_subgroup_name(community: Community, name: str, exclude: int | None = None) -> None:
+    if Subgroup.objects.filter(community=community, name__iexact=name).exclude(pk=exclude).exists():
+        raise SubgroupError(f"This community already has a subgroup called “{name}”.")
+
+
+@transaction.atomic
+def create_subgroup(actor: User, community: Community, *, name: str, description: str = "") -> Subgroup:
+    if not policy.can_manage_subgroups(actor, community):
+        raise SubgroupError("Only facilitators can create subgroups.")
+    _lock(community)  # two facilitators naming the same subgroup at once: one after the other
+    name = one_line(name, 60)
+    _check_subgroup_name(community, name)
+    subgroup = Subgroup.objects.create(
+        community=community,
+        name=name,
+        slug=_subgroup_slug(community, name),
+        description=one_line(description, 200),
+        created_by=actor,
+    )
+    audit.record(community, actor, "subgroup.create", detail=f"“{subgroup.name}”")
+    return subgroup
+
+
+@transaction.atomic
+def edit_subgroup(actor: User, subgroup: Subgroup, *, name: str, description: str = "") -> Subgroup:
+    """Rename it and change its description; its address stays, so links to it keep working."""
+    community = subgroup.community
+    if not policy.can_manage_subgroups(actor, community):
+        raise SubgroupError("Only facilitators can change subgroups.")
+    _lock(community)
+    name = one_line(name, 60)
+    _check_subgroup_name(community, name, exclude=subgroup.pk)
+    old = subgroup.name
+    subgroup.name, subgroup.description = name, one_line(description, 200)
+    subgroup.save(update_fields=["name", "description"])
+    detail = f"“{old}” to “{name}”" if old != name else f"“{name}”"
+    audit.record(community, actor, "subgroup.edit", detail=detail)
+    return subgroup
+
+
+@transaction.atomic
+def delete_subgroup(actor: User, subgroup: Subgroup) -> None:
+    """Only an empty one: its threads would otherwise fall open to the whole community."""
+    community = subgroup.community
+    if not policy.can_manage_subgroups(actor, community):
+        raise SubgroupError("Only facilitators can delete subgroups.")
+    _lock(community)
+    threads = subgroup.threads.count()  # type: ignore[attr-defined]  # discussions' related name
+    if threads:
+        raise SubgroupError(
+            f"“{subgroup.name}” has {threads} thread{'s' if threads != 1 else ''}. Delete them first: "
+            "a subgroup's threads never fall open to the whole community."
+        )
+    audit.record(community, actor, "subgroup.delete", detail=f"“{subgroup.name}”")
+    subgroup.delete()
+
+
+@transaction.atomic
+def add_subgroup_member(actor: User, subgroup: Subgroup, person: User) -> SubgroupMembership:
+    community = subgroup.community
+    if not policy.can_manage_subgroups(actor, community):
+        raise SubgroupError("Only facilitators can add people to subgroups.")
+    _lock(community)  # a removal from the community can't slip in between the check and the row
+    policy.remember_membership(person, community, Membership.objects.filter(user=person, community=community).first())
+    if not policy.can_join_subgroup(person, community):
+        raise SubgroupError(f"{person.name} is not an active member of {community.name}.")
+    row, created = SubgroupMembership.objects.get_or_create(
+        subgroup=subgroup, user=person, defaults={"added_by": actor}
+    )
+    if not created:
+        raise SubgroupError(f"{person.name} is already in “{subgroup.name}”.")
+    audit.record(community, actor, "subgroup.add", target_user=person, detail=f"“{subgroup.name}”")
+    return row
+
+
+@transaction.atomic
+def remove_subgroup_member(actor: User, subgroup: Subgroup, person: User) -> None:
+    community = subgroup.community
+    if not policy.can_manage_subgroups(actor, community):
+        raise SubgroupError("Only facilitators can remove people from subgroups.")
+    deleted, _ = SubgroupMembership.objects.filter(subgroup=subgroup, user=person).delete()
+    if not deleted:
+        raise SubgroupError(f"{person.name} is not in “{subgroup.name}”.")
+    audit.record(community, actor, "subgroup.remove", target_user=person, detail=f"“{subgroup.name}”")

@@ -22,6 +22,7 @@ from communities.models import Community
 from core.http import HtmxRequest
 from discovery import queries
 from discovery.queries import Tab
+from discussions import queries as discussion_queries
 from discussions.models import Thread
 from discussions.reading import unread_label
 from events.models import RSVP, Event
@@ -98,6 +99,7 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
             is_new_account=user.date_joined > now - NEW_ACCOUNT,
             viewer_tz=timezone.get_current_timezone_name(),
             answers=dict(RSVP.Answer.choices),
+            guest_places=discussion_queries.guest_places_of(user),
         )
         response = render(request, "discovery/member_home.html", context)
     patch_vary_headers(response, ["HX-Request"])

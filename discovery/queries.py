@@ -45,7 +45,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from accounts.models import NAME_FIELDS, User
 from communities import policy
-from communities.models import Community, Membership
+from communities.models import Community, Membership, SubgroupMembership
 from core.db import Columns, fetch_all, fetch_prepared
 from discussions import queries as discussion_queries
 from discussions.models import Flag, Post, ReadState, Thread
@@ -73,6 +73,7 @@ TABS = (Tab.LATEST, Tab.UNREAD, Tab.NEW)
 _THREAD = Thread._meta.db_table
 _POST = Post._meta.db_table
 _MEMBERSHIP = Membership._meta.db_table
+_SUBGROUP_MEMBERSHIP = SubgroupMembership._meta.db_table
 _COMMUNITY = Community._meta.db_table
 
 
@@ -241,6 +242,7 @@ ROW_FIELDS = (
     "last_activity_at",
     "locked_at",
     "held_at",
+    "subgroup",
     "accepted_answer",
     "last_poster",
 )
@@ -268,10 +270,18 @@ def _scope(scope: policy.MemberScope) -> tuple[str, list[Any]]:
         return where, params
     held = "t.held_at IS NULL OR t.author_id = %s"
     params.append(scope.author)
+    # Subgroup threads: of the subgroups they are in (their community is one of theirs), or where they facilitate.
+    subgroups = (
+        f"t.subgroup_id IS NULL OR t.subgroup_id IN (SELECT sm.subgroup_id FROM {_SUBGROUP_MEMBERSHIP} sm"  # noqa: S608
+        " WHERE sm.user_id = %s)"
+    )
+    subgroup_params: list[Any] = [scope.author]
     if scope.held_shown_in:
         held += f" OR t.community_id IN ({_in(scope.held_shown_in)})"
         params += scope.held_shown_in
-    return f"{where} AND ({held})", params
+        subgroups += f" OR t.community_id IN ({_in(scope.held_shown_in)})"
+        subgroup_params += scope.held_shown_in
+    return f"{where} AND ({held}) AND ({subgroups})", [*params, *subgroup_params]
 
 
 def _new(user: User, now: datetime, marks: ReadStateSQL) -> tuple[str, list[Any]]:

@@ -11,14 +11,19 @@ class DiscussionsConfig(AppConfig):
         from core import demo as demo_data
         from core import rerender as rerendering
         from discussions import contributions, demo, exposure, rerender, tagnames
-        from discussions.views import posts, threads
+        from discussions.views import posts, subgroups, threads
 
         panels.register("community", threads.thread_list_panel)
+        panels.register("community", subgroups.subgroups_panel)
         panels.register("dashboard", posts.held_queue_panel)
         panels.register("dashboard", posts.flag_queue_panel)
         profile.register(contributions.discussion_contributions)
         community_exposure.register(exposure.discussion_exposure)
         community_exposure.register_thread(exposure.thread_exposure)
         tagnames.connect()
+        from communities import policy
+        from discussions import queries
+
+        policy.register_guest_places(queries.active_guest_thread_ids, queries.active_thread_guest_ids)
         rerendering.register(self.label, "post(s)", rerender.rerender_posts)
         demo_data.register(self.label, lambda made: demo.seed_threads(made["people"]))

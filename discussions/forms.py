@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.db.models import QuerySet
 
-from communities.models import Community
-from core.forms import Form, clean_one_line
+from accounts.models import User
+from communities.models import Community, Subgroup
+from core.forms import Form, clean_display_text, clean_one_line
 from core.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
+from discussions.guests import DEFAULT_DAYS as DEFAULT_GUEST_DAYS
+from discussions.guests import MAX_DAYS as MAX_GUEST_DAYS
+from discussions.guests import MIN_DAYS as MIN_GUEST_DAYS
 from discussions.models import THREAD_LEVELS, Thread
 from discussions.services import MAX_TAGS, render_post
 
@@ -76,6 +81,23 @@ class ThreadForm(BodyMixin, Form):
         help_text=f"Up to {MAX_TAGS}, separated by commas, e.g. sleep, opioids, assessment.",
     )
     submission_key = submission_key_field()
+    subgroup = forms.ModelChoiceField(
+        queryset=Subgroup.objects.none(),
+        required=False,
+        empty_label="The whole community",
+        label="Who reads it",
+        help_text="A subgroup's thread is read by its members and the community's facilitators only.",
+    )
+
+    def __init__(self, *args: Any, subgroups: Sequence[Subgroup] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if subgroups:
+            # Only the subgroups the poster is in: another id is "not one of the available choices".
+            field = self.fields["subgroup"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = Subgroup.objects.filter(pk__in=[s.pk for s in subgroups])
+        else:
+            del self.fields["subgroup"]
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"]
@@ -156,3 +178,63 @@ class ThreadWatchForm(Form):
 
     level = forms.ChoiceField(choices=[(level.value, level.label) for level in THREAD_LEVELS])
     back = forms.ChoiceField(choices=[("", "the thread"), ("muted", "the muted threads")], required=False)
+
+
+# --- Subgroups and guests ----------------------------------------------------------------
+
+
+class SubgroupForm(Form):
+    name = forms.CharField(max_length=60, widget=forms.TextInput(attrs={"maxlength": 60}))
+    description = forms.CharField(
+        label="Short description",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"maxlength": 200}),
+        help_text="What it is for, in a line; other members see only its name.",
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not name:
+            raise forms.ValidationError("Give the subgroup a name.")
+        return name
+
+
+class SubgroupMemberForm(Form):
+    person = forms.ModelChoiceField(
+        queryset=User.objects.none(), label="Member to add", empty_label="Choose a member of the community"
+    )
+
+    def __init__(self, *args: Any, choices: QuerySet[User] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["person"]
+        assert isinstance(field, forms.ModelChoiceField)
+        if choices is not None:
+            field.queryset = choices
+        field.label_from_instance = lambda user: user.name  # type: ignore[method-assign]
+
+
+class GuestInviteForm(Form):
+    email = forms.EmailField(label="Guest's email address")
+    days = forms.IntegerField(
+        label="Days of access",
+        min_value=MIN_GUEST_DAYS,
+        max_value=MAX_GUEST_DAYS,
+        initial=DEFAULT_GUEST_DAYS,
+        help_text=f"From {MIN_GUEST_DAYS} to {MAX_GUEST_DAYS} days; the guest can read and reply in this thread only.",
+    )
+    message = forms.CharField(
+        label="Personal note",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
+    )
+
+    def clean_message(self) -> str:
+        return clean_display_text(self.cleaned_data["message"], "Personal note")
+
+
+class GuestExtendForm(Form):
+    days = forms.IntegerField(
+        label="More days, from today", min_value=MIN_GUEST_DAYS, max_value=MAX_GUEST_DAYS, initial=DEFAULT_GUEST_DAYS
+    )

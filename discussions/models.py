@@ -13,7 +13,7 @@ from taggit.managers import TaggableManager
 
 from accounts.models import User, Viewer
 from communities import policy
-from communities.models import Community, Membership, WatchLevel
+from communities.models import Community, Membership, Subgroup, WatchLevel
 from core.db import CappedCount, InJsonRanges
 from discussions.reading import UNREAD_COUNTED, Position
 
@@ -119,6 +119,10 @@ class Thread(models.Model):
     # Set while the opening post waits for a facilitator (new member's links,
     # suspected spam): only the author and facilitators see the thread at all.
     held_at = models.DateTimeField(null=True, blank=True)
+    # A thread of a subgroup: read by its members and the community's facilitators only
+    # (``policy.can_view_thread``). A subgroup with threads can't be deleted (PROTECT):
+    # its threads would otherwise fall open to the whole community.
+    subgroup = models.ForeignKey(Subgroup, null=True, blank=True, on_delete=models.PROTECT, related_name="threads")
 
     objects = ThreadQuerySet.as_manager()
 
@@ -196,6 +200,8 @@ class Post(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     edit_count = models.PositiveIntegerField(default=0)
     helpful_count = models.PositiveIntegerField(default=0)
+    # Written by a guest expert of the thread (ThreadGuest): their byline says "guest", for good.
+    by_guest = models.BooleanField(default=False, db_default=False)
     # Who sees it: everyone (visible), its author and the facilitators (held for
     # review, hidden by a facilitator), the facilitators alone (deleted: a
     # tombstone for everyone else, the content purged after 30 days). One field,
@@ -476,3 +482,52 @@ def thread_level(watch: ThreadWatch | None, membership: Membership | None) -> Le
     if community == WatchLevel.TRACKING:
         return Level(community, Level.COMMUNITY)
     return Level(WatchLevel.NORMAL, "")
+
+
+class ThreadGuest(models.Model):
+    """An outside expert asked into one thread for a limited time by a facilitator.
+
+    The link mailed to ``email`` is not a ticket (it may be forwarded): the guest
+    accepts from an account whose verified address is ``email`` and becomes ``user``.
+    Access ends by itself at ``expires_at`` (``policy`` compares it with the clock on
+    every request, so no job cuts it off) or when a facilitator revokes it.
+    """
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="guests")
+    email = models.EmailField()
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="guest_threads"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One guest place per person and thread: an extension moves ``expires_at``.
+            models.UniqueConstraint(
+                fields=["thread", "user"], condition=Q(user__isnull=False), name="one_guest_place_per_thread"
+            ),
+        ]
+        indexes = [
+            # Policy: the threads a person is a guest in right now (guest_threads_q), and their home's list.
+            models.Index(fields=["user", "expires_at"], name="guest_user_expires_idx"),
+            # The facilitators' list of a thread's guests.
+            models.Index(fields=["thread", "-created_at"], name="guest_thread_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"guest {self.email} in thread {self.thread_id}"
+
+    @property
+    def is_active(self) -> bool:
+        """Reading and posting now: accepted, not revoked, not expired."""
+        return self.user_id is not None and self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        """The link may still be accepted: not accepted yet, not revoked, not expired."""
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()

@@ -26,11 +26,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connections
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
 from accounts.models import NAME_FIELDS, User, Viewer
 from communities import policy
-from communities.models import Community, Membership, WatchLevel
+from communities.models import Community, Membership, SubgroupMembership, WatchLevel
 from core.db import Columns, fetch_all, in_json_ranges_sql, one_or_none
 from discussions import post_extras
 from discussions.models import (
@@ -42,6 +43,7 @@ from discussions.models import (
     ReadState,
     Revision,
     Thread,
+    ThreadGuest,
     ThreadWatch,
     thread_level,
 )
@@ -70,6 +72,7 @@ ROW_FIELDS = (
     "reply_count",
     "last_activity_at",
     "held_at",
+    "subgroup",
     "tag_names",
 )
 _ROW_COLUMNS = Columns(Thread, "t", fields=ROW_FIELDS)
@@ -88,7 +91,14 @@ _MUTED_SQL = (
 
 
 def _listed_where(
-    alias: str, community: Community, held: str, viewer_pk: int | None, kind: str, tag: str, muted: bool = False
+    alias: str,
+    community: Community,
+    held: str,
+    viewer_pk: int | None,
+    kind: str,
+    tag: str,
+    muted: bool = False,
+    subgroups: bool = False,
 ) -> tuple[str, list[Any]]:
     """WHERE for the threads a list shows: ``Thread.objects.listed_in`` (``policy.listed_held_threads``), filters.
 
@@ -100,10 +110,20 @@ def _listed_where(
         where.append(_MUTED_SQL.format(alias=alias, negation="" if muted else "NOT "))
         params.append(viewer_pk)
     if held == policy.HeldListed.NONE:
-        where.append(f"{alias}.held_at IS NULL")
+        # Anonymous visitors: nothing held, nothing of a subgroup (policy.published_threads_q).
+        where.append(f"{alias}.held_at IS NULL AND {alias}.subgroup_id IS NULL")
     elif held == policy.HeldListed.OWN:
         where.append(f"({alias}.held_at IS NULL OR {alias}.author_id = %s)")
         params.append(viewer_pk)
+        # policy.listed_subgroups_q: threads of the subgroups they are in, while an active member.
+        if subgroups:
+            where.append(
+                f"({alias}.subgroup_id IS NULL OR {alias}.subgroup_id IN"  # noqa: S608
+                f" (SELECT sm.subgroup_id FROM {SubgroupMembership._meta.db_table} sm WHERE sm.user_id = %s))"
+            )
+            params.append(viewer_pk)
+        else:
+            where.append(f"{alias}.subgroup_id IS NULL")
     if kind:
         where.append(f"{alias}.kind = %s")
         params.append(kind)
@@ -184,11 +204,13 @@ def thread_list_page(
     held = policy.listed_held_threads(user, community)
     viewer_pk = user.pk if user.is_authenticated else None
     reader_pk = user.pk if markers else None
-    where, params = _listed_where("t", community, held, viewer_pk, kind, tag, muted)
-    count_where, count_params = _listed_where("n", community, held, viewer_pk, kind, tag, muted)
+    # Whether they read subgroups here as a member (an active one: leaving or a ban ends it).
+    subgroups = policy.can_see_subgroups(user, community)
+    where, params = _listed_where("t", community, held, viewer_pk, kind, tag, muted, subgroups)
+    count_where, count_params = _listed_where("n", community, held, viewer_pk, kind, tag, muted, subgroups)
     unread_sql, unread_params = _unread_sql(community, user) if markers else ("NULL", [])
     # Watching levels: the "Muted (n)" count rides along in the same statement.
-    muted_where, muted_params = _listed_where("mu", community, held, viewer_pk, "", "", muted=True)
+    muted_where, muted_params = _listed_where("mu", community, held, viewer_pk, "", "", True, subgroups)
     muted_count = f"(SELECT COUNT(*) FROM {Thread._meta.db_table} mu WHERE {muted_where})" if reader_pk else "0"  # noqa: S608
     muted_params = muted_params if reader_pk else []
     sql = (
@@ -271,6 +293,9 @@ _WATCH_COLUMNS = Columns(ThreadWatch, "tw")  # the reader's watching level for t
 _THREAD_SQL = (
     f"SELECT {_THREAD_COLUMNS.sql}, {_COMMUNITY_COLUMNS.sql}, {_MEMBERSHIP_COLUMNS.sql}, {_READ_STATE_COLUMNS.sql}"  # noqa: S608
     f", {_WATCH_COLUMNS.sql}"
+    # Whether the reader holds an active guest place here (policy.is_guest_in, seeded: no query of its own).
+    f", EXISTS (SELECT 1 FROM {ThreadGuest._meta.db_table} g WHERE g.thread_id = t.id AND g.user_id = %s"
+    " AND g.revoked_at IS NULL AND g.expires_at > %s)"
     f" FROM {Thread._meta.db_table} t JOIN {Community._meta.db_table} c ON c.id = t.community_id"
     f" LEFT JOIN {Membership._meta.db_table} m ON m.community_id = t.community_id AND m.user_id = %s"
     f" LEFT JOIN {ReadState._meta.db_table} rs ON rs.thread_id = t.id AND rs.user_id = %s"
@@ -288,7 +313,8 @@ def thread_for_reader(user: Viewer, pk: int) -> tuple[Thread, ReadState | None]:
     watching level rides along too (``thread.level``, ``thread_level``).
     """
     reader = user.pk if user.is_authenticated else None
-    rows = fetch_all(_THREAD_SQL, [reader, reader, reader, pk]) if 0 < pk <= _LARGEST_ID else []
+    params = [reader, timezone.now(), reader, reader, reader, pk]
+    rows = fetch_all(_THREAD_SQL, params) if 0 < pk <= _LARGEST_ID else []
     if not rows:
         raise Http404("No such thread.")
     row = rows[0]
@@ -303,6 +329,7 @@ def thread_for_reader(user: Viewer, pk: int) -> tuple[Thread, ReadState | None]:
         policy.remember_membership(user, community, membership)
         read_state = _READ_STATE_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width)
         watch = _WATCH_COLUMNS.build(row, start + _MEMBERSHIP_COLUMNS.width + _READ_STATE_COLUMNS.width)
+        policy.remember_guest(user, thread, bool(row[-1]))
     thread.level = thread_level(watch, membership)
     return policy.visible_thread_or_404(user, thread), read_state
 
@@ -327,6 +354,7 @@ POST_FIELDS = (
     "helpful_count",
     "state",
     "hidden_reason",
+    "by_guest",
 )
 PERSON_FIELDS = (*NAME_FIELDS, "is_active")
 _PAGE_POST = Columns(Post, "p", fields=POST_FIELDS)
@@ -645,3 +673,44 @@ def new_thread_watchers_q(thread: Thread) -> Q:
     """Members who watch ``thread``'s community, or watch it for new threads (facilitators by default)."""
     watchers = _members_at(thread, WatchLevel.WATCHING, WatchLevel.WATCHING_FIRST_POST)
     return Q(pk__in=watchers.values("user_id")) & ~muted_by_q(thread)
+
+
+# --- Guests ----------------------------------------------------------------------------
+# An outside expert's place in one thread (ThreadGuest). Active while accepted, not revoked
+# and not past its end: the clock is read with every query, so access ends by itself.
+
+
+def _active_places() -> QuerySet[ThreadGuest]:
+    return ThreadGuest.objects.filter(user__isnull=False, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def active_guest_thread_ids(user: Viewer) -> QuerySet[ThreadGuest, dict[str, Any]]:
+    """The threads ``user`` is a guest in right now (for ``policy.register_guest_places``)."""
+    return _active_places().filter(user_id=user.pk).values("thread_id")
+
+
+def active_thread_guest_ids(thread_id: int) -> QuerySet[ThreadGuest, dict[str, Any]]:
+    """The people who are guests in the thread right now (for ``policy.register_guest_places``)."""
+    return _active_places().filter(thread_id=thread_id).values("user_id")
+
+
+def guest_places_of(user: Viewer) -> list[ThreadGuest]:
+    """A guest's home: the threads they are a guest in right now, soonest ending first, with their community."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        _active_places()
+        .filter(user_id=user.pk, thread__held_at__isnull=True)
+        .select_related("thread__community")
+        .order_by("expires_at")
+    )
+
+
+def guests_of(thread: Thread) -> list[ThreadGuest]:
+    """Everyone ever asked into ``thread`` as a guest, newest first (its facilitators' list)."""
+    return list(ThreadGuest.objects.filter(thread=thread).select_related("user").order_by("-created_at"))
+
+
+def guest_place(user: Viewer, thread: Thread) -> ThreadGuest | None:
+    """``user``'s active guest place in ``thread`` (its end date for the banner), if they hold one."""
+    return _active_places().filter(user_id=user.pk, thread=thread).order_by("-expires_at").first()

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User, Viewer
 from communities import audit, ledger, policy
-from communities.models import Activity, Community, WatchLevel
+from communities.models import Activity, Community, Subgroup, WatchLevel
 from core import pagecache
 from core.db import one_or_none
 from core.mail import one_line
@@ -97,9 +97,9 @@ def _thread_urls(source: str) -> dict[int, str]:
     numbers = list(dict.fromkeys(int(n) for n in _THREAD_CANDIDATE.findall(source)))[: MAX_THREAD_LINKS * 2]
     if not numbers:
         return {}
-    rows = Thread.objects.filter(pk__in=numbers, community__visibility=Community.Visibility.OPEN).values_list(
-        "pk", "community__slug"
-    )
+    rows = Thread.objects.filter(
+        pk__in=numbers, community__visibility=Community.Visibility.OPEN, subgroup__isnull=True
+    ).values_list("pk", "community__slug")
     return {pk: reverse("discussions:thread", kwargs={"slug": slug, "pk": pk}) for pk, slug in rows}
 
 
@@ -171,10 +171,18 @@ def start_thread(
     submission_key: str = "",
     rendered: Rendered | None = None,
     suspected_spam: bool = False,
+    subgroup: Subgroup | None = None,
 ) -> Thread:
-    """Start a thread; held for review (seen by its author and facilitators only) if ``needs_review``."""
+    """Start a thread (in ``subgroup``, read by its members and the facilitators, if given); held for
+    review (seen by its author and facilitators only) if ``needs_review``."""
     if not policy.can_start_thread(author, community):
         raise DiscussionError("Only members can start threads here.")
+    if subgroup is not None:
+        if subgroup.community_id != community.pk:
+            raise DiscussionError("That subgroup is not in this community.")
+        subgroup.community = community  # the page's own, already loaded
+        if not policy.can_post_in_subgroup(author, subgroup):
+            raise DiscussionError("Only the subgroup's members can start threads in it.")
     previous = _existing_submission(author, submission_key)
     if previous is not None:
         return previous.thread
@@ -193,6 +201,7 @@ def start_thread(
                 last_poster=author,
                 held_at=now if held else None,
                 highest_post_number=1,
+                subgroup=subgroup,
             )
             post = Post(thread=thread, author=author, depth=0, path="", number=1, body=body, created_at=now)
             post.submission_key = submission_key
@@ -277,6 +286,7 @@ def _reply_locked(
     post = Post(
         thread=thread,
         author=author,
+        by_guest=policy.posts_as_guest(author, thread),
         parent=parent,
         depth=parent.depth + 1,
         path=parent.path + path_segment(index),

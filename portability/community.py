@@ -50,7 +50,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import User
 from communities import audit
-from communities.models import Community, Membership
+from communities.models import Community, Membership, Subgroup, SubgroupMembership
 from core import pagecache
 from core.markup import RENDER_VERSION, MarkupError, render_markdown
 from core.search import update_vector
@@ -153,6 +153,7 @@ def collect(community: Community) -> tuple[dict, list[tuple[str, Any]]]:
             .first(),
         },
         "members": _export_members(community, people),
+        "subgroups": _export_subgroups(community, people),
         "threads": threads,
         "resources": resources,
         "event_series": series,
@@ -177,10 +178,24 @@ def _export_members(community: Community, people: _People) -> list[dict]:
     ]
 
 
+def _export_subgroups(community: Community, people: _People) -> list[dict]:
+    """Subgroups with their members: restored, their threads stay as private as they were."""
+    rows = Subgroup.objects.filter(community=community).prefetch_related("memberships__user").order_by("slug")
+    return [
+        {
+            "name": group.name,
+            "slug": group.slug,
+            "description": group.description,
+            "members": sorted(people.key(m.user) for m in group.memberships.all()),
+        }
+        for group in rows
+    ]
+
+
 def _export_threads(community: Community, people: _People) -> tuple[list[dict], dict[int, str], dict[int, str]]:
     threads = list(
         Thread.objects.filter(community=community)
-        .select_related("author", "last_poster")
+        .select_related("author", "last_poster", "subgroup")
         .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager; django-stubs' plugin knows Django's relations only
         .order_by("created_at", "pk")
     )
@@ -226,6 +241,7 @@ def _export_threads(community: Community, people: _People) -> tuple[list[dict], 
                 "pinned_at": _iso(thread.pinned_at),
                 "locked_at": _iso(thread.locked_at),
                 "held_at": _iso(thread.held_at),
+                "subgroup": thread.subgroup.slug if thread.subgroup else None,
                 "last_activity_at": _iso(thread.last_activity_at),
                 "last_poster": people.key(thread.last_poster),
                 "tags": sorted(tag.name for tag in thread.tags.all()),
@@ -725,6 +741,7 @@ class _Restorer:
         self._people()
         community = self._community(data)
         self._members(community)
+        self._subgroups(community)
         for entry in self.doc["threads"]:
             self._thread(community, entry)
         for entry in self.doc["resources"]:
@@ -799,8 +816,25 @@ class _Restorer:
         active = sum(1 for m in rows if m.state == Membership.State.ACTIVE)
         Community.objects.filter(pk=community.pk).update(member_count=active)
 
+    def _subgroups(self, community: Community) -> None:
+        """Exports without subgroups (older files) have none to restore."""
+        self.subgroups: dict[str, Subgroup] = {}
+        for entry in self.doc.get("subgroups") or []:
+            group = Subgroup.objects.create(
+                community=community, name=entry["name"], slug=entry["slug"], description=entry.get("description", "")
+            )
+            self.subgroups[group.slug] = group
+            people = {self.person(key) for key in entry.get("members") or []}
+            SubgroupMembership.objects.bulk_create(
+                [SubgroupMembership(subgroup=group, user=person) for person in people if person is not None]
+            )
+
     def _thread(self, community: Community, entry: dict) -> None:
         posts = entry["posts"]
+        subgroup_slug = entry.get("subgroup")
+        if subgroup_slug is not None and subgroup_slug not in self.subgroups:
+            # Restored without its subgroup, the thread would be open to the whole community.
+            raise ValueError(f"thread {entry['key']} names a subgroup the file does not have")
         if not posts or posts[0]["parent"] is not None or any(p["parent"] is None for p in posts[1:]):
             raise ValueError(f"thread {entry['key']} must start with its one opening post")
         thread = Thread.objects.create(
@@ -813,6 +847,7 @@ class _Restorer:
             pinned_at=_when(entry["pinned_at"]),
             locked_at=_when(entry["locked_at"]),
             held_at=_when(entry["held_at"]),
+            subgroup=self.subgroups.get(subgroup_slug) if subgroup_slug is not None else None,
             last_activity_at=_when(entry["last_activity_at"]),
             last_poster=self.person(entry["last_poster"]),
             reply_count=len(posts) - 1,

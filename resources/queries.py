@@ -34,6 +34,7 @@ CARD_FIELDS = (
     "thread__community",
     "thread__author",
     "thread__held_at",
+    "thread__subgroup",
 )
 
 

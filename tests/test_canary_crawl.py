@@ -39,8 +39,9 @@ from attachments.models import Attachment
 from communities import policy
 from communities import services as community_services
 from communities.models import Community, Membership
+from discussions import guests
 from discussions import services as discussion_services
-from discussions.models import Thread
+from discussions.models import Thread, ThreadGuest
 from events import services as events
 from events.models import CalendarToken
 from tests import factories
@@ -95,9 +96,32 @@ INSIDE_RESTRICTED = {
     "community description": "Vellichor",  # conftest's description: shown to members only
     "member's name": "Vellichormember",  # the members list is for members
 }
+# A subgroup ("case review") of the PUBLIC community: its threads are for its members and the
+# facilitators. Every outsider kind, and a member of the community outside the subgroup, must
+# find none of its content; outsiders not even its name, which members see.
+IN_SUBGROUP = {
+    "subgroup thread title": "Quorblesubthread",
+    "subgroup thread body": "quorblesubbody",
+    "subgroup reply": "quorblesubreply",
+    "subgroup thread in the private community": "Quorbleprivsub",
+}
+# Not a "quorble" word: members of the community (the banned ex-member of the private one is
+# one of the public) see it; the test below looks for it where nobody outside may.
+SUBGROUP_NAME = "Wombatgroup"
+# A guest expert's one thread, in the PRIVATE community: the guest reads it (and the community's
+# name on it) and nothing else, and after their place ends not even that.
+GUEST_THREAD = {"guest thread title": "Quorbleguestthread", "guest thread body": "quorbleguestbody"}
 MARKS = re.compile(r"quorble\w*|vellichor\w*|zebra|quince|xylophone|/c/circle(?![\w-])", re.I)
 # Search terms the crawl types; their echo in the page is compared with searching for nothing.
-SEARCH_TERMS = (*CANARIES.values(), *UNPUBLISHED.values(), *COMMUNITY_WORDS, *INSIDE_RESTRICTED.values())
+SEARCH_TERMS = (
+    *CANARIES.values(),
+    *UNPUBLISHED.values(),
+    *COMMUNITY_WORDS,
+    *INSIDE_RESTRICTED.values(),
+    *IN_SUBGROUP.values(),
+    SUBGROUP_NAME,
+    *GUEST_THREAD.values(),
+)
 NOTHING = "Nothingmatcheswhatsoever"
 SEARCH_KINDS = ("", "threads", "replies", "resources")
 
@@ -148,6 +172,8 @@ class Secret:
     chat: Thread
     people: dict = field(default_factory=dict)
     held: Thread | None = None  # a held thread in the public community, with a facilitator's reply
+    subgroup_thread: Thread | None = None  # the public community's subgroup thread
+    guest_thread: Thread | None = None  # the private thread the guest was asked into
     picture: Attachment | None = None  # a picture in the private thread's opening post
 
 
@@ -208,6 +234,8 @@ def secret(world, make_user, crawl_limits) -> Secret:
 
     public_life(world, ex, event.starts_at)
     held = unpublished_life(world, make_user)
+    subgroup_thread, sam = subgroup_life(world, make_user)
+    guest_thread, gus = guest_life(world, make_user)
     elsewhere_member = make_user("elia", display_name="Elia Elsewhere")
     factories.membership(elsewhere_member, world.elsewhere)
     people = {
@@ -219,10 +247,24 @@ def secret(world, make_user, crawl_limits) -> Secret:
         "elsewhere_facilitator": world.other_facilitator,
         "member": world.member,
         "facilitator": world.facilitator,
+        "subgroup_member": sam,
+        "guest": gus,
     }
     picture.refresh_from_db()
     assert picture.post_id == thread.opening_post_id
-    return Secret(thread, reply, research, upload, event, past_chat(world), people, held=held, picture=picture)
+    return Secret(
+        thread,
+        reply,
+        research,
+        upload,
+        event,
+        past_chat(world),
+        people,
+        held=held,
+        picture=picture,
+        subgroup_thread=subgroup_thread,
+        guest_thread=guest_thread,
+    )
 
 
 def past_chat(world) -> Thread:
@@ -283,6 +325,51 @@ def unpublished_life(world, make_user) -> Thread:
     )
     discussion_services.hide_post(world.facilitator, hidden_opening.opening_post, "Personal details.")
     return held
+
+
+def subgroup_life(world, make_user):
+    """A subgroup of the public community with Sam in it, a thread (tagged as public ones are) and a
+    reply; and a subgroup thread in the private community. ``world.member`` is in neither."""
+    sam = make_user("sam", display_name="Sam Subgroup")
+    for community in (world.public, world.private):
+        factories.membership(sam, community)
+    group = community_services.create_subgroup(world.facilitator, world.public, name=f"{SUBGROUP_NAME} review")
+    community_services.add_subgroup_member(world.facilitator, group, sam)
+    thread = discussion_services.start_thread(
+        sam,
+        world.public,
+        title=f"{IN_SUBGROUP['subgroup thread title']} bed four",
+        body=f"The {IN_SUBGROUP['subgroup thread body']} history.",
+        tags=["tapering"],
+        subgroup=group,
+    )
+    # A reply mentioning a plain member and an outsider: neither may be told of it.
+    discussion_services.reply(world.facilitator, thread, f"Seen {IN_SUBGROUP['subgroup reply']}, @mira @otto.")
+    private_group = community_services.create_subgroup(world.facilitator, world.private, name="Night review")
+    community_services.add_subgroup_member(world.facilitator, private_group, sam)
+    discussion_services.start_thread(
+        sam,
+        world.private,
+        title=f"{IN_SUBGROUP['subgroup thread in the private community']} case",
+        body="Details.",
+        subgroup=private_group,
+    )
+    return thread, sam
+
+
+def guest_life(world, make_user):
+    """Gus, an outside expert, asked into one thread of the private community and in it."""
+    gus = make_user("gus", display_name="Gus Guest")
+    thread = discussion_services.start_thread(
+        world.member,
+        world.private,
+        title=f"{GUEST_THREAD['guest thread title']} dosing",
+        body=f"Our {GUEST_THREAD['guest thread body']} question.",
+    )
+    place = guests.invite_guest(world.facilitator, thread, gus.email, days=14)
+    guests.accept_place(gus, place)
+    discussion_services.reply(gus, thread, "Halve it at night.")
+    return thread, gus
 
 
 def log_in(client, secret: Secret, kind: str) -> None:
@@ -814,3 +901,92 @@ def test_a_member_of_the_restricted_community_reaches_every_canary_inside_it(cli
     report = crawl(client, [*seeds_for(secret, "member"), "/c/studio/"])
     missing = {what for what, word in INSIDE_RESTRICTED.items() if word.lower() not in report.found}
     assert not missing, f"the crawl never reached: {missing}"
+
+
+# --- Subgroups and guests ------------------------------------------------------------------
+# Outsider kinds meet the subgroup's content (and its name) in the crawls above: any "quorble"
+# word is a leak there. Below: a member of the community outside the subgroup, the positive
+# control, and the guest before and after their place ends.
+
+
+def subgroup_words() -> set[str]:
+    return {word.lower() for word in IN_SUBGROUP.values()}
+
+
+def subgroup_urls(secret: Secret) -> list[str]:
+    t = secret.subgroup_thread
+    assert t is not None
+    posts = list(t.posts.values_list("pk", flat=True))
+    urls = [f"/c/commons/t/{t.pk}/", f"/c/commons/t/{t.pk}/unread/", f"/c/commons/t/{t.pk}/reply/"]
+    urls += [f"/p/{pk}/{tail}" for pk in posts for tail in ("", "history/", "edit/")]
+    urls += [f"/c/commons/subgroups/{t.subgroup.slug}/"]
+    return urls
+
+
+def test_a_member_outside_the_subgroup_finds_its_name_but_none_of_its_content(client, secret):
+    log_in(client, secret, "member")
+    report = crawl(client, seeds_for(secret, "member"))
+    assert not report.errors
+    assert not report.found & subgroup_words(), report.found & subgroup_words()
+    searched = {
+        url: leaks
+        for url, leaks in report.leaks.items()
+        if any(word in leak.lower() for leak in leaks for word in subgroup_words())
+    }
+    assert not searched, f"a member outside the subgroup reads its content: {searched}"
+    assert SUBGROUP_NAME in client.get("/c/commons/").content.decode()  # names only, on the community page
+    assert {client.get(url).status_code for url in subgroup_urls(secret)} == {404}
+    # The mention in the subgroup's reply told them nothing.
+    assert not secret.people["member"].notifications.filter(post__thread=secret.subgroup_thread).exists()
+
+
+@pytest.mark.parametrize("kind", OUTSIDERS)
+def test_every_direct_url_of_the_subgroup_is_a_404_for_outsiders(client, secret, kind):
+    log_in(client, secret, kind)
+    for url in [*subgroup_urls(secret), "/c/commons/subgroups/"]:
+        response = client.get(url)
+        assert response.status_code == 404, (kind, url)
+        assert not marks_in(body_of(response)), (kind, url)
+    if kind != "banned_poster":  # the ex-member of the private community is a member of the public one
+        seen = {url: SUBGROUP_NAME in body_of(client.get(url)) for url in ("/c/commons/", "/search/?q=Case")}
+        assert not any(seen.values()), f"{kind} sees the subgroup's name: {seen}"
+
+
+def test_the_subgroup_member_reaches_its_content_by_the_same_crawl(client, secret):
+    """Positive control: the seeds reach the subgroup's content for one of its members."""
+    log_in(client, secret, "subgroup_member")
+    report = crawl(client, seeds_for(secret, "subgroup_member"))
+    missing = {what for what, word in IN_SUBGROUP.items() if word.lower() not in report.found}
+    assert not missing, f"the crawl never reached: {missing}"
+
+
+GUEST_ALLOWED = {word.lower() for word in GUEST_THREAD.values()} | {"zebra", "quince", "/c/circle"}
+
+
+def test_a_guest_reaches_their_one_thread_and_nothing_else(client, secret):
+    log_in(client, secret, "guest")
+    report = crawl(client, seeds_for(secret, "guest"))
+    assert not report.errors
+    assert {word.lower() for word in GUEST_THREAD.values()} <= report.found  # it is reached
+    assert report.found <= GUEST_ALLOWED, report.found - GUEST_ALLOWED
+    other = {
+        url: leaks
+        for url, leaks in report.leaks.items()
+        if any(not any(allowed in leak.lower() for allowed in GUEST_ALLOWED) for leak in leaks)
+    }
+    assert not other, f"the guest reads more than their thread: {other}"
+    wrong = {}
+    for method, url in private_urls(secret):
+        response = getattr(client, method)(url)
+        if response.status_code != 404:
+            wrong[f"{method.upper()} {url}"] = response.status_code
+    assert not wrong, f"the guest reaches other private objects: {wrong}"
+
+
+def test_after_expiry_a_guest_reaches_nothing(client, secret):
+    ThreadGuest.objects.filter(user=secret.people["guest"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    log_in(client, secret, "guest")
+    report = crawl(client, seeds_for(secret, "guest"))
+    assert not report.errors
+    assert not report.leaks, f"an expired guest still reads: {report.leaks}"
+    assert client.get(f"/c/circle/t/{secret.guest_thread.pk}/").status_code == 404

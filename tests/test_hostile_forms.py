@@ -41,8 +41,8 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from communities import services as community_services
-from communities.models import Ban, Community, Invitation, Membership
-from discussions.models import Flag, Post, Thread
+from communities.models import Ban, Community, Invitation, Membership, Subgroup
+from discussions.models import Flag, Post, Thread, ThreadGuest
 from events.models import Event
 from resources import services as resource_services
 from resources.models import Resource
@@ -458,6 +458,23 @@ CASES = [
         lambda s: {"email": f"guest{s.next()}@example.org", "message": "Come along."},
         {"message": Field(500), "email": Field(None, None)},
         saved=lambda s: _values(_newest(Invitation), ["message", "email"]),
+    ),
+    FormCase(
+        "subgroup create",
+        "facilitator",
+        lambda s: "/c/commons/subgroups/",
+        lambda s: {"name": f"Group {s.next()}", "description": "Hard cases, in confidence."},
+        {"name": Field(60, one_line), "description": Field(200, one_line)},
+        saved=lambda s: _values(_newest(Subgroup), ["name", "description"]),
+        shown_at=lambda s: f"/c/commons/subgroups/{_newest(Subgroup).slug}/",
+    ),
+    FormCase(
+        "guest invite",
+        "facilitator",
+        lambda s: f"/c/commons/t/{s.conversation.thread.pk}/guests/",
+        lambda s: {"email": f"expert{s.next()}@example.org", "days": "14", "message": "Your view?"},
+        {"message": Field(500), "email": Field(None, None), "days": Field(None, None)},
+        saved=lambda s: _values(_newest(ThreadGuest), ["message", "email"]),
     ),
     FormCase(
         "ban",
@@ -882,6 +899,8 @@ def test_every_form_in_the_product_is_in_the_table():
         "ReviewForm": "tests/test_repertoire.py sends empty, past, far, invisible-character and oversized input",
         "SupersedeForm": "choices only; tests/test_repertoire.py sends other libraries', drafts' and injected ids",
         "LinkThreadForm": "tests/test_repertoire.py sends invisible threads, scripts, unknown ids and relations",
+        "SubgroupMemberForm": "choices only; tests/test_subgroups_and_guests.py sends outsiders' and banned ids",
+        "GuestExtendForm": "a number only; tests/test_subgroups_and_guests.py sends 0, 91 and words",
     }
     table = {
         "SignupExtraForm": "sign-up",
@@ -905,6 +924,8 @@ def test_every_form_in_the_product_is_in_the_table():
         "PauseForm": "email pause",
         "OwnerForm": "resource owner",
         "ValueNoteForm": "value note edit",
+        "SubgroupForm": "subgroup create",
+        "GuestInviteForm": "guest invite",
     }
     found = set()
     modules = ["accounts.forms", "communities.forms", "discussions.forms", "events.forms"]

@@ -200,6 +200,8 @@ def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not policy.can_moderate_thread(request.user, thread):
         raise Refused("Only facilitators can do that.")
     targets = policy.moderated_communities(request.user).exclude(pk=thread.community_id)
+    if thread.subgroup_id is not None:  # a subgroup's thread stays in its community (policy.can_move_thread)
+        targets = targets.none()
     move_form = MoveForm(request.POST or None, communities=targets)
     if request.method == "POST":
         action = request.POST.get("action", "")

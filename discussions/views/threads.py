@@ -19,6 +19,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 
 from accounts.models import signed_in
 from communities import panels, policy
+from communities import queries as community_queries
 from communities.models import Community
 from core import drafts, ratelimit, spam
 from core.http import HtmxRequest
@@ -151,6 +152,12 @@ def thread_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "reply_form": ReplyForm(),
         "accepted": _accepted_answer(request.user, thread),
         "watch_control": watching.thread_control(request.user, thread),
+        # A subgroup's thread says who reads it; a guest sees until when they may.
+        "subgroup": community_queries.subgroup_with_count(thread.subgroup_id) if thread.subgroup_id else None,
+        "guest_place": queries.guest_place(request.user, thread)
+        if policy.posts_as_guest(request.user, thread)
+        else None,
+        "can_invite_guests": policy.can_invite_guest(request.user, thread),
     }
     return render(request, "discussions/thread.html", context)
 
@@ -323,7 +330,9 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not policy.can_start_thread(request.user, community):
         raise Refused("Join the community to start a thread.")
-    form = ThreadForm(request.POST or None)
+    subgroups = community_queries.subgroups_to_post_in(request.user, community)
+    chosen = next((s for s in subgroups if s.slug == request.GET.get("subgroup")), None)
+    form = ThreadForm(request.POST or None, subgroups=subgroups, initial={"subgroup": chosen})
     preview = None
     status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
@@ -336,20 +345,13 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
         elif "preview" in request.POST:
             preview = form.rendered.html
         else:
-            data = form.cleaned_data
-            thread = services.start_thread(
-                request.user,
-                community,
-                title=data["title"],
-                body=data["body"],
-                kind=data["kind"],
-                tags=data["tags"],
-                submission_key=data["submission_key"],
-                rendered=form.rendered,
-                suspected_spam=spam.suspected(request, f"{data['title']}\n\n{data['body']}"),
-            )
-            messages.success(request, HELD_MESSAGE if thread.held_at else "Your thread is posted.")
-            return drafts.posted(request, redirect(thread))
+            try:
+                thread = _start(request, community, form)
+            except services.DiscussionError as exc:  # removed from the subgroup since the page was shown
+                form.add_error("subgroup", str(exc))
+            else:
+                messages.success(request, HELD_MESSAGE if thread.held_at else "Your thread is posted.")
+                return drafts.posted(request, redirect(thread))
     response = render(
         request,
         "discussions/new_thread.html",
@@ -359,6 +361,22 @@ def start_thread(request: HttpRequest, slug: str) -> HttpResponse:
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def _start(request: HttpRequest, community: Community, form: ThreadForm) -> Thread:
+    data = form.cleaned_data
+    return services.start_thread(
+        signed_in(request),
+        community,
+        title=data["title"],
+        body=data["body"],
+        kind=data["kind"],
+        tags=data["tags"],
+        submission_key=data["submission_key"],
+        rendered=form.rendered,
+        suspected_spam=spam.suspected(request, f"{data['title']}\n\n{data['body']}"),
+        subgroup=data.get("subgroup"),
+    )
 
 
 def reply(request: HtmxRequest, slug: str, pk: int) -> HttpResponse:
