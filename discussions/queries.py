@@ -645,3 +645,27 @@ def new_thread_watchers_q(thread: Thread) -> Q:
     """Members who watch ``thread``'s community, or watch it for new threads (facilitators by default)."""
     watchers = _members_at(thread, WatchLevel.WATCHING, WatchLevel.WATCHING_FIRST_POST)
     return Q(pk__in=watchers.values("user_id")) & ~muted_by_q(thread)
+
+
+# --- The welcome's introductions thread (communities/welcome.py) -------------------------------
+
+
+def introduction_choices(community: Community, shown: int = 500) -> list[tuple[int, str]]:
+    """The community's own published threads, latest activity first: what may be its introductions thread."""
+    rows = (
+        Thread.objects.filter(community=community)
+        .filter(policy.published_threads_q())
+        .order_by("-last_activity_at")
+        .values_list("pk", "title")[:shown]
+    )
+    return list(rows)
+
+
+def introductions_thread(community: Community) -> Thread | None:
+    """The thread its facilitators chose for introductions, if it is still there and in this community."""
+    if community.introductions_thread_id is None:
+        return None
+    thread = Thread.objects.filter(pk=community.introductions_thread_id, community=community).first()
+    if thread is not None:
+        thread.community = community
+    return thread
