@@ -538,7 +538,7 @@ def test_community_request_matrix(client, requesting, make_user, role, action):
     elif action == "approve":
         response = client.post(f"/c/requests/{pk}/approve/")
     else:
-        response = client.post(f"/c/requests/{pk}/decline/", {f"decline-{pk}-reason": "Covered by Ward Commons."})
+        response = client.post(f"/c/requests/{pk}/decline/", {"reason": "Covered by Ward Commons."})
 
     if outcome == "N":
         assert response.status_code == 404

@@ -151,7 +151,7 @@ def test_only_site_admins_see_and_decide_requests(client, world, asked, role):
         client.force_login(getattr(world, role))
     assert client.get(QUEUE).status_code == 404
     assert client.post(f"{QUEUE}{asked.pk}/approve/").status_code == 404
-    assert client.post(f"{QUEUE}{asked.pk}/decline/", {f"decline-{asked.pk}-reason": "No"}).status_code == 404
+    assert client.post(f"{QUEUE}{asked.pk}/decline/", {"reason": "No"}).status_code == 404
     asked.refresh_from_db()
     assert asked.state == "pending"
     assert not Community.objects.filter(name="Night Nurses Circle").exists()
@@ -209,9 +209,9 @@ def test_approval_takes_a_free_address_and_refuses_a_taken_name(client, world, s
 
 def test_decline_needs_a_reason_and_keeps_what_was_typed(client, world, asked, site_admin):
     client.force_login(site_admin)
-    response = client.post(f"{QUEUE}{asked.pk}/decline/", {f"decline-{asked.pk}-reason": "   "})
+    response = client.post(f"{QUEUE}{asked.pk}/decline/", {"reason": "   "})
     assert response.status_code == 400 and "This field is required." in text(response)
-    response = client.post(f"{QUEUE}{asked.pk}/decline/", {f"decline-{asked.pk}-reason": "R" * 501})
+    response = client.post(f"{QUEUE}{asked.pk}/decline/", {"reason": "R" * 501})
     assert response.status_code == 400 and "at most 500 characters" in text(response)
     assert "R" * 501 in text(response)
     asked.refresh_from_db()
@@ -222,7 +222,7 @@ def test_decline_needs_a_reason_and_keeps_what_was_typed(client, world, asked, s
 def test_declined_request_tells_the_requester_why(client, world, asked, site_admin):
     client.force_login(site_admin)
     reason = "Ward Commons covers night shifts <already>."
-    response = client.post(f"{QUEUE}{asked.pk}/decline/", {f"decline-{asked.pk}-reason": reason}, follow=True)
+    response = client.post(f"{QUEUE}{asked.pk}/decline/", {"reason": reason}, follow=True)
     assert "is declined; Otto Outsider is told." in text(response)
     [mail] = OutboundEmail.objects.filter(kind="community_request.declined")
     assert mail.to == world.outsider.email and reason in mail.body_text

@@ -73,9 +73,14 @@ def request_queue(request: HttpRequest, decline_forms: dict[int, DeclineRequestF
     _site_admin_only(request)
     pending = queries.pending_community_requests()
     forms = decline_forms or {}
-    rows = [(r, forms.get(r.pk) or DeclineRequestForm(prefix=f"decline-{r.pk}")) for r in pending]
+    rows = [(r, forms.get(r.pk) or DeclineRequestForm(auto_id=_ids(r.pk))) for r in pending]
     context = {"rows": rows, "decided": queries.decided_community_requests()}
     return render(request, "communities/request_queue.html", context, status=400 if decline_forms else 200)
+
+
+def _ids(pk: int) -> str:
+    # One decline form per request on the page: each field's id names its request.
+    return f"decline-{pk}-%s"
 
 
 @require_POST
@@ -91,7 +96,7 @@ def decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             assert community is not None
             messages.success(request, f"{community.name} is created; {found.requester.name} owns it and is told.")
         else:
-            form = DeclineRequestForm(request.POST, prefix=f"decline-{pk}")
+            form = DeclineRequestForm(request.POST, auto_id=_ids(pk))
             if not form.is_valid():
                 # The queue again, with the reason as typed and the error beside it.
                 return request_queue(request, decline_forms={pk: form})
