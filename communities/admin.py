@@ -1,7 +1,16 @@
 from django.contrib import admin
 
 from communities import services
-from communities.models import Activity, AuditEntry, Ban, Community, Invitation, LevelSnapshot, Membership
+from communities.models import (
+    Activity,
+    AuditEntry,
+    Ban,
+    Community,
+    CommunityRequest,
+    Invitation,
+    LevelSnapshot,
+    Membership,
+)
 
 
 @admin.register(Community)
@@ -75,6 +84,22 @@ class BanAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CommunityRequest)
+class CommunityRequestAdmin(admin.ModelAdmin):
+    list_display = ("name", "requester", "state", "visibility", "created_at", "decided_by", "decided_at")
+    list_filter = ("state", "visibility")
+    search_fields = ("name", "domain", "requester__username", "requester__email")
+    readonly_fields = [f.name for f in CommunityRequest._meta.fields]
+    list_select_related = ("requester", "decided_by")
+
+    # Decided on /c/requests/, which creates the community, makes the requester its owner and emails them.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

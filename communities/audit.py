@@ -48,6 +48,7 @@ VERBS: dict[str, str] = {
     "community.join_policy": "changed who may join",
     "community.slug": "changed the community's address",
     "community.restore": "restored the community from a file",
+    "community.request_approve": "approved {target}'s request for this community",
     "member.join": "joined",
     "member.request": "asked to join",
     "member.leave": "left",

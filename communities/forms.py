@@ -5,22 +5,41 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from communities import policy
+from accounts.models import Viewer
+from communities import policy, queries, welcome
 from communities.audit import ACTION_CHOICES
-from communities.models import Community, Membership, WatchLevel, access_refusal
+from communities.models import RESERVED_SLUGS, Community, Membership, WatchLevel, access_refusal
 from core.forms import Form, ModelForm, clean_display_text, clean_one_line
 from core.markup import MarkupError, render_markdown
 
-RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "search", "settings"}
+__all__ = ["RESERVED_SLUGS"]
 
 
 class CommunityForm(ModelForm):
     class Meta:
         model = Community
-        fields = ["name", "slug", "domain", "description", "visibility", "join_policy", "default_cadence"]
+        fields = [
+            "name",
+            "slug",
+            "domain",
+            "description",
+            "visibility",
+            "join_policy",
+            "default_cadence",
+            "welcome",
+            "introductions_thread_id",
+        ]
+        labels = {"welcome": "Welcome for new members"}
+        help_texts = {
+            "welcome": (
+                "Markdown. Shown to each new member right after joining, with the pinned resources "
+                "(Start here), and emailed to them once."
+            )
+        }
         widgets = {
             "domain": forms.Textarea(attrs={"rows": 2, "maxlength": 300}),
             "description": forms.Textarea(attrs={"rows": 8}),
+            "welcome": forms.Textarea(attrs={"rows": 6, "maxlength": 5000}),
             "visibility": forms.RadioSelect,
             "join_policy": forms.RadioSelect,
         }
@@ -35,6 +54,19 @@ class CommunityForm(ModelForm):
                 if now
                 else "The community's address, such as /c/acute-pain/. Lower-case letters, digits and hyphens."
             )
+        if self.instance.pk:
+            # Only this community's own threads: a thread of another one is not a choice.
+            self.fields["introductions_thread_id"] = forms.TypedChoiceField(
+                label="Introductions thread",
+                required=False,
+                coerce=int,
+                empty_value=None,
+                choices=[("", "None"), *welcome.thread_choices(self.instance)],
+                help_text="Where new members are invited to introduce themselves.",
+            )
+        else:
+            # A new community has no threads yet.
+            del self.fields["introductions_thread_id"]
         # A facilitator who is not an owner edits the rest; the page shows these three as text.
         if not owner_settings:
             for name in policy.OWNER_SETTINGS:
@@ -59,13 +91,86 @@ class CommunityForm(ModelForm):
             raise forms.ValidationError("That address is reserved; choose another.")
         return slug
 
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not self.instance.pk and queries.community_name_taken(name):
+            raise forms.ValidationError("A community with that name exists already; choose another.")
+        return name
+
     def clean_description(self) -> str:
-        text = self.cleaned_data["description"]
-        try:
-            render_markdown(text)
-        except MarkupError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return text
+        return _renderable(self.cleaned_data["description"])
+
+    def clean_welcome(self) -> str:
+        return _renderable(self.cleaned_data["welcome"])
+
+
+def _renderable(text: str) -> str:
+    """Markdown the renderer accepts (size, nesting); its refusal is shown beside the field, the text kept."""
+    try:
+        render_markdown(text)
+    except MarkupError as exc:
+        raise forms.ValidationError(str(exc)) from None
+    return text
+
+
+class CommunityRequestForm(Form):
+    """A member asks the site admins for a new community."""
+
+    name = forms.CharField(label="Name", max_length=80, widget=forms.TextInput(attrs={"maxlength": 80}))
+    domain = forms.CharField(
+        label="Domain statement",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 300}),
+        help_text="One or two sentences: what this community cares about and gets better at together.",
+    )
+    why = forms.CharField(
+        label="Why this community",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 2000}),
+        help_text="For the site admins: who would take part, and why a community of its own.",
+    )
+    visibility = forms.ChoiceField(
+        label="Who can see it", choices=Community.Visibility.choices, initial="open", widget=forms.RadioSelect
+    )
+    join_policy = forms.ChoiceField(
+        label="Who can join", choices=Community.JoinPolicy.choices, initial="open", widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, requester: Viewer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.requester = requester
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        # Among the communities the person can find: a private one's name is not confirmed to outsiders.
+        if queries.community_name_taken(name, among=policy.listed_communities(self.requester)):
+            raise forms.ValidationError("A community with that name exists already; choose another.")
+        return name
+
+    def clean_domain(self) -> str:
+        return clean_one_line(self.cleaned_data["domain"], "Domain statement")
+
+    def clean_why(self) -> str:
+        return clean_display_text(self.cleaned_data["why"], "Why this community")
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        visibility, join_policy = data.get("visibility"), data.get("join_policy")
+        if visibility and join_policy and (refusal := access_refusal(visibility, join_policy)):
+            self.add_error("join_policy", refusal)
+        return data
+
+
+class DeclineRequestForm(Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
+        help_text="Told to the person by email and shown on their request page.",
+    )
+
+    def clean_reason(self) -> str:
+        return clean_one_line(self.cleaned_data["reason"], "Reason")
 
 
 def owner_settings_tampered(data, community: Community) -> list[str]:

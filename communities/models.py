@@ -111,6 +111,10 @@ def allowed_access_q() -> Q:
     return reduce(operator.or_, pairs)
 
 
+# Addresses no community may take: the site's own pages under /c/ and elsewhere.
+RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "search", "settings", "request", "requests"}
+
+
 class Community(models.Model):
     Visibility = Visibility
     JoinPolicy = JoinPolicy
@@ -142,6 +146,12 @@ class Community(models.Model):
     # same transaction as the membership change.
     member_count = models.PositiveIntegerField(default=0, editable=False)
     last_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The facilitators' welcome, shown to each new member right after joining and emailed once.
+    welcome = models.TextField(blank=True, max_length=5_000, help_text="Markdown.")
+    welcome_html = models.TextField(blank=True, editable=False)
+    # The thread where newcomers introduce themselves. An id, not a foreign key: threads live
+    # in an app above this one (communities/welcome.py asks it which threads may be chosen).
+    introductions_thread_id = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "communities"
@@ -212,6 +222,10 @@ class Membership(models.Model):
     # default (``effective_watch_level``), so a promotion or demotion moves it and a
     # level chosen by hand stays.
     watch_level = models.CharField(max_length=20, choices=WatchLevel.choices, blank=True)
+    # The welcome: shown on the member's next page of the community after they join (cleared
+    # once seen), and emailed once per membership (kept through leaving and rejoining).
+    welcome_due = models.BooleanField(default=False)
+    welcome_sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -468,3 +482,44 @@ class SubgroupMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in subgroup {self.subgroup_id}"
+class CommunityRequest(models.Model):
+    """A member asks for a new community; a site admin approves (the community is created, the
+    requester owns it) or declines with a reason. One pending request per person."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a site admin"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=80)
+    domain = models.CharField("domain statement", max_length=300)
+    why = models.TextField(max_length=2_000)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.OPEN)
+    join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decline_reason = models.CharField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    community = models.ForeignKey(Community, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requester"], condition=Q(state="pending"), name="one_pending_community_request"
+            ),
+            models.CheckConstraint(condition=allowed_access_q(), name="community_request_allowed_access"),
+        ]
+        indexes = [
+            # The site admins' queue: pending requests, oldest first.
+            models.Index(fields=["created_at"], name="community_request_pending", condition=Q(state="pending")),
+            # The requester's own page: their requests, newest first.
+            models.Index(fields=["requester", "-created_at"], name="community_request_mine"),
+        ]
+
+    def __str__(self) -> str:
+        return f"request for {self.name} by {self.requester_id} ({self.state})"

@@ -27,7 +27,8 @@ class Panel:
 
 Provider = Callable[[HttpRequest, Community], Panel | None]
 # "community_head": what the apps add to the community page's <head> (feed links).
-_providers: dict[str, list[Provider]] = {"community": [], "community_head": [], "dashboard": []}
+# "welcome": what a new member is shown after joining (Start here, the introductions thread).
+_providers: dict[str, list[Provider]] = {"community": [], "community_head": [], "dashboard": [], "welcome": []}
 
 
 def register(slot: str, provider: Provider) -> Provider:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -168,7 +169,39 @@ def can_change_owner_settings(user: Viewer, community: Community) -> bool:
 
 
 def can_create_community(user: Viewer) -> bool:
+    """Create a community at once (owning it): site admins, and with open creation
+    (``COPSITE_OPEN_COMMUNITY_CREATION``) anyone with a verified address."""
+    if is_site_admin(user):
+        return True
+    return bool(settings.COPSITE_OPEN_COMMUNITY_CREATION) and has_verified_email(user)
+
+
+def has_verified_email(user: Viewer) -> bool:
+    """A signed-in, active person who has confirmed an address (asked once per request)."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    cached = user.__dict__.get("_has_verified_email")
+    if cached is None:
+        cached = user.__dict__["_has_verified_email"] = queries.has_verified_email(user.pk)
+    return bool(cached)
+
+
+def can_request_community(user: Viewer) -> bool:
+    """Ask the site admins for a new community: anyone with a verified address.
+
+    An unverified account could be anyone's (or a script's); the decision is mailed to the address.
+    """
+    return has_verified_email(user)
+
+
+def can_decide_community_requests(user: Viewer) -> bool:
+    """See, approve and decline requests for new communities: site admins only."""
     return is_site_admin(user)
+
+
+def can_see_welcome(user: Viewer, community: Community) -> bool:
+    """A community's welcome (and its Start here): its members."""
+    return _is_active_member(user, community)
 
 
 def can_export_community(user: Viewer, community: Community) -> bool:

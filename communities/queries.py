@@ -28,7 +28,16 @@ from django.db.models import (
 from django.db.models.functions import JSONObject, Lower
 
 from accounts.models import NAME_FIELDS, User, Viewer
-from communities.models import AuditEntry, Ban, Community, Invitation, Membership, Subgroup, SubgroupMembership
+from communities.models import (
+    AuditEntry,
+    Ban,
+    Community,
+    CommunityRequest,
+    Invitation,
+    Membership,
+    Subgroup,
+    SubgroupMembership,
+)
 from core.db import Columns, M, fetch_all, one_or_none
 
 # The community and the reader's membership in one statement: every community
@@ -296,3 +305,44 @@ def subgroup_with_count(subgroup_id: int) -> Subgroup | None:
         )
         .first()
     )
+# --- Requests for new communities ---------------------------------------------------------
+
+
+def has_verified_email(user_id: int) -> bool:
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user_id=user_id, verified=True).exists()
+
+
+def community_requests_of(user: User, shown: int = 10) -> list[CommunityRequest]:
+    """The person's own requests, newest first, each with the community it became (if any)."""
+    return list(CommunityRequest.objects.filter(requester=user).select_related("community")[:shown])
+
+
+def pending_community_requests() -> list[CommunityRequest]:
+    """The site admins' queue, oldest first, with who asked."""
+    return list(
+        CommunityRequest.objects.filter(state=CommunityRequest.State.PENDING)
+        .select_related("requester")
+        .order_by("created_at")[:200]
+    )
+
+
+def decided_community_requests(shown: int = 20) -> list[CommunityRequest]:
+    return list(
+        CommunityRequest.objects.exclude(state=CommunityRequest.State.PENDING)
+        .select_related("requester", "decided_by", "community")
+        .order_by("-decided_at")[:shown]
+    )
+
+
+def community_name_taken(name: str, among: QuerySet[Community] | None = None, exclude: int | None = None) -> bool:
+    """Whether a community (of ``among``, else any) already has this name, ignoring case and spacing."""
+    rows = (among if among is not None else Community.objects.all()).filter(name__iexact=" ".join(name.split()))
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return rows.exists()
+
+
+def slug_taken(slug: str) -> bool:
+    return Community.objects.filter(slug=slug).exists()

@@ -7,12 +7,18 @@ from core.rerender import Write, in_batches, markdown_or_escaped
 
 
 def _render(community: Community) -> bool:
-    community.description_html, rendered = markdown_or_escaped(community.description)
-    return rendered
+    community.description_html, described = markdown_or_escaped(community.description)
+    community.welcome_html, welcomed = markdown_or_escaped(community.welcome)
+    return described and welcomed
 
 
 def rerender_descriptions(everything: bool, write: Write) -> tuple[int, int]:
-    communities = Community.objects.only("pk", "description", "render_version")
+    communities = Community.objects.only("pk", "description", "welcome", "render_version")
     return in_batches(
-        communities, _render, ["description_html"], everything=everything, what="communities", write=write
+        communities,
+        _render,
+        ["description_html", "welcome_html"],
+        everything=everything,
+        what="communities",
+        write=write,
     )

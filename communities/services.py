@@ -20,10 +20,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from communities import audit, policy, signals
+from communities import audit, policy, queries, signals, welcome
 from communities.models import (
+    RESERVED_SLUGS,
     Ban,
     Community,
+    CommunityRequest,
     Invitation,
     Membership,
     Subgroup,
@@ -79,6 +81,7 @@ def create_community(
         domain=domain,
         description=description,
         description_html=render_markdown(description),
+        welcome_html=render_markdown(fields.get("welcome", "")),
         render_version=RENDER_VERSION,
         created_by=creator,
         member_count=1,
@@ -120,9 +123,14 @@ def update_community(actor: User, community: Community, *, exposure: str = "", *
     }
     if refusal := access_refusal(after["visibility"], after["join_policy"]):
         raise CommunityError(refusal)
+    thread_id = changed.get("introductions_thread_id")
+    if thread_id is not None and thread_id not in {pk for pk, _ in welcome.thread_choices(stored)}:
+        # Only a thread of this very community (a forged id could name another community's).
+        raise CommunityError("Choose one of this community's own threads for introductions.")
     for name, value in fields.items():
         setattr(community, name, value)
     community.description_html, community.render_version = render_markdown(community.description), RENDER_VERSION
+    community.welcome_html = render_markdown(community.welcome)
     community.save()
     # Its name shows on profiles and in search, its visibility decides what every list holds.
     pagecache.touched_everything()
@@ -179,6 +187,7 @@ def join(user: User, community: Community, message: str = "") -> Membership:
     if state == State.ACTIVE:
         _adjust_member_count(community, +1)
         audit.record(community, user, "member.join", target_user=user)
+        _welcome(community, membership)
     else:
         audit.record(community, user, "member.request", target_user=user)
         signals.join_requested.send(Community, community=community, user=user)
@@ -233,6 +242,7 @@ def decide_request(actor: User, community: Community, membership_id: int, *, app
         target.state, target.joined_at = State.ACTIVE, timezone.now()
         target.save(update_fields=["state", "joined_at", "updated_at"])
         _adjust_member_count(community, +1)
+        _welcome(community, target)
     else:
         target.state = State.LEFT
         target.save(update_fields=["state", "updated_at"])
@@ -529,10 +539,12 @@ def accept_invitation(user: User, invitation: Invitation) -> Membership:
     if membership is None:
         membership = Membership.objects.create(user=user, community=community, joined_at=now)
         _adjust_member_count(community, +1)
+        _welcome(community, membership)
     elif membership.state != State.ACTIVE:
         membership.state, membership.role, membership.joined_at = State.ACTIVE, Role.MEMBER, now
         membership.save(update_fields=["state", "role", "joined_at", "updated_at"])
         _adjust_member_count(community, +1)
+        _welcome(community, membership)
     invitation.accepted_at, invitation.accepted_by = now, user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     audit.record(community, user, "member.accept_invitation", target_user=user, detail=invitation.email)
@@ -677,3 +689,166 @@ def remove_subgroup_member(actor: User, subgroup: Subgroup, person: User) -> Non
     if not deleted:
         raise SubgroupError(f"{person.name} is not in “{subgroup.name}”.")
     audit.record(community, actor, "subgroup.remove", target_user=person, detail=f"“{subgroup.name}”")
+# --- The welcome -----------------------------------------------------------------------
+
+
+def welcome_url(community: Community) -> str:
+    return reverse("communities:welcome", kwargs={"slug": community.slug})
+
+
+def _welcome(community: Community, membership: Membership) -> None:
+    """``membership`` has just become active: show the welcome on their next page of the community,
+    and email it, once per membership.
+
+    Called inside the joining transaction, under the community's row lock, so two joins (a
+    double click, a retried request, two facilitators approving) run one after the other and
+    the second finds ``welcome_sent_at`` set. Leaving keeps the row (and that stamp), so
+    rejoining shows the welcome again but mails nothing. The mail is an outbox row written in
+    this transaction: a retried send task delivers that one row, never a second mail.
+    """
+    membership.welcome_due = True
+    update: dict[str, Any] = {"welcome_due": True}
+    if membership.welcome_sent_at is None and community.welcome_html:
+        membership.welcome_sent_at = update["welcome_sent_at"] = timezone.now()
+        user = membership.user
+        _email(
+            user.email,
+            "welcome",
+            {
+                "community": community,
+                "person": user,
+                "welcome_url": settings.SITE_URL + welcome_url(community),
+                "community_url": settings.SITE_URL + community.get_absolute_url(),
+            },
+            kind="membership.welcome",
+        )
+    Membership.objects.filter(pk=membership.pk).update(**update)
+
+
+def welcome_seen(user: User, community: Community) -> None:
+    """The member has been shown the welcome: the community page stops showing it on its own."""
+    Membership.objects.filter(user=user, community=community, welcome_due=True).update(welcome_due=False)
+
+
+# --- Requests for new communities -------------------------------------------------------------
+
+
+class CommunityRequestError(Refused):
+    """A request for a new community that can't be made or decided; the message is shown to the person."""
+
+
+ALREADY_PENDING = "You already have a request waiting for a site admin: you'll get an email when it is decided."
+
+
+@transaction.atomic
+def request_community(
+    requester: User, *, name: str, domain: str, why: str, visibility: str, join_policy: str
+) -> CommunityRequest:
+    """Ask the site admins for a new community; one request may wait per person."""
+    if not policy.can_request_community(requester):
+        raise CommunityRequestError("Confirm your email address first: the decision is sent to it.")
+    if refusal := access_refusal(visibility, join_policy):
+        raise CommunityRequestError(refusal)
+    # The person's own row, locked: a double-clicked submit waits here and then finds the first.
+    User.objects.select_for_update().filter(pk=requester.pk).first()
+    if CommunityRequest.objects.filter(requester=requester, state=CommunityRequest.State.PENDING).exists():
+        raise CommunityRequestError(ALREADY_PENDING)
+    try:
+        with transaction.atomic():
+            return CommunityRequest.objects.create(
+                requester=requester,
+                name=" ".join(name.split()),
+                domain=domain,
+                why=why,
+                visibility=visibility,
+                join_policy=join_policy,
+            )
+    except IntegrityError:
+        raise CommunityRequestError(ALREADY_PENDING) from None
+
+
+def _locked_request(actor: User, request_id: int) -> CommunityRequest:
+    if not policy.can_decide_community_requests(actor):
+        raise CommunityRequestError("Only site admins decide requests for new communities.")
+    found = CommunityRequest.objects.select_for_update().filter(pk=request_id).first()
+    if found is None:
+        raise CommunityRequestError("That request does not exist.")
+    if found.state != CommunityRequest.State.PENDING:
+        raise CommunityRequestError(f"The request for “{found.name}” has already been decided.")
+    return found
+
+
+def free_slug(name: str) -> str:
+    """An unused address made from ``name``: "acute-pain", else "acute-pain-2", "acute-pain-3"…"""
+    base = slugify(name)[:50].strip("-") or "community"
+    slug, n = base, 1
+    while slug in RESERVED_SLUGS or queries.slug_taken(slug):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def approve_community_request(actor: User, request_id: int) -> CommunityRequest:
+    """Create the community asked for, owned by the person who asked, and tell them."""
+    found = _locked_request(actor, request_id)
+    requester = User.objects.get(pk=found.requester_id)
+    if not requester.is_active:
+        raise CommunityRequestError("The account that asked is no longer active: decline the request.")
+    if queries.community_name_taken(found.name):
+        raise CommunityRequestError(f"A community named “{found.name}” exists already: decline the request, saying so.")
+    try:
+        with transaction.atomic():
+            community = create_community(
+                requester,
+                name=found.name,
+                slug=free_slug(found.name),
+                domain=found.domain,
+                visibility=found.visibility,
+                join_policy=found.join_policy,
+            )
+    except IntegrityError:
+        # Another approval took the same address a moment ago.
+        raise CommunityRequestError("That address was just taken: approve the request again.") from None
+    found.state, found.decided_by, found.decided_at = CommunityRequest.State.APPROVED, actor, timezone.now()
+    found.community = community
+    found.save(update_fields=["state", "decided_by", "decided_at", "community"])
+    audit.record(community, actor, "community.request_approve", target_user=requester, detail=found.name)
+    _email(
+        requester.email,
+        "community_request_approved",
+        {
+            "request": found,
+            "community": community,
+            "person": requester,
+            "community_url": settings.SITE_URL + community.get_absolute_url(),
+            "edit_url": settings.SITE_URL + reverse("communities:edit", kwargs={"slug": community.slug}),
+        },
+        kind="community_request.approved",
+    )
+    return found
+
+
+@transaction.atomic
+def decline_community_request(actor: User, request_id: int, reason: str) -> CommunityRequest:
+    """Decline with a reason, told to the person by email and shown on their request page."""
+    reason = one_line(reason, 500)
+    if not reason:
+        raise CommunityRequestError("Say why the request is declined: the person is told.")
+    found = _locked_request(actor, request_id)
+    requester = User.objects.get(pk=found.requester_id)
+    found.state, found.decided_by, found.decided_at = CommunityRequest.State.DECLINED, actor, timezone.now()
+    found.decline_reason = reason
+    found.save(update_fields=["state", "decided_by", "decided_at", "decline_reason"])
+    _email(
+        requester.email,
+        "community_request_declined",
+        {
+            "request": found,
+            "person": requester,
+            "reason": reason,
+            "request_url": settings.SITE_URL + reverse("communities:request"),
+        },
+        kind="community_request.declined",
+    )
+    return found

@@ -639,6 +639,11 @@ RATE_LIMITS = {
     # Watching levels (the watching control on thread and community pages).
     "watch": (env_str("WATCH_RATE_LIMIT", "30/60,300/3600"), env_str("WATCH_IP_RATE_LIMIT") or None),
     "flag": (env_str("FLAG_RATE_LIMIT", "10/3600"), env_str("FLAG_IP_RATE_LIMIT") or None),
+    # Asking for (or, with open creation, creating) a community.
+    "community_request": (
+        env_str("COMMUNITY_REQUEST_RATE_LIMIT", "3/3600,10/86400"),
+        env_str("COMMUNITY_REQUEST_IP_RATE_LIMIT") or None,
+    ),
     "invite": (env_str("INVITE_RATE_LIMIT", "30/3600,100/86400"), env_str("INVITE_IP_RATE_LIMIT") or None),
     "search": (env_str("SEARCH_RATE_LIMIT", "30/60"), env_str("SEARCH_IP_RATE_LIMIT") or None),
     "resource": (env_str("RESOURCE_RATE_LIMIT", "10/3600"), env_str("RESOURCE_IP_RATE_LIMIT") or None),
@@ -688,6 +693,9 @@ THREADS_PER_PAGE = env_int("THREADS_PER_PAGE", 20, minimum=5)
 # Whole pages for anonymous visitors, invalidated on every relevant write (core/pagecache.py).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300, minimum=0)
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)
+# Off: members with a verified address ask for a new community and a site admin decides.
+# On: they create it at once and own it.
+COPSITE_OPEN_COMMUNITY_CREATION = env_bool("COPSITE_OPEN_COMMUNITY_CREATION", False)
 # Participation levels (communities/participation.py): over the last N days a
 # member is core with ≥ CORE contributions, active with ≥ ACTIVE contributions
 # or ≥ ACTIVE_REACTIONS reactions, peripheral with any visit or contribution.

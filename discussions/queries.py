@@ -714,3 +714,25 @@ def guests_of(thread: Thread) -> list[ThreadGuest]:
 def guest_place(user: Viewer, thread: Thread) -> ThreadGuest | None:
     """``user``'s active guest place in ``thread`` (its end date for the banner), if they hold one."""
     return _active_places().filter(user_id=user.pk, thread=thread).order_by("-expires_at").first()
+# --- The welcome's introductions thread (communities/welcome.py) -------------------------------
+
+
+def introduction_choices(community: Community, shown: int = 500) -> list[tuple[int, str]]:
+    """The community's own published threads, latest activity first: what may be its introductions thread."""
+    rows = (
+        Thread.objects.filter(community=community)
+        .filter(policy.published_threads_q())
+        .order_by("-last_activity_at")
+        .values_list("pk", "title")[:shown]
+    )
+    return list(rows)
+
+
+def introductions_thread(community: Community) -> Thread | None:
+    """The thread its facilitators chose for introductions, if it is still there and in this community."""
+    if community.introductions_thread_id is None:
+        return None
+    thread = Thread.objects.filter(pk=community.introductions_thread_id, community=community).first()
+    if thread is not None:
+        thread.community = community
+    return thread

@@ -15,6 +15,7 @@ class ResourcesConfig(AppConfig):
 
         panels.register("community", views.pinned_panel)
         panels.register("dashboard", views.due_panel)
+        panels.register("welcome", views.welcome_panel)
         post_extras.register(thread_links.mark_opening_post, "resources/_thread_resources.html")
         profile.register(contributions.resource_contributions)
         community_exposure.register(exposure.resource_exposure)

@@ -86,6 +86,14 @@ def pinned_panel(request: HttpRequest, community: Community) -> panels.Panel:
     )
 
 
+def welcome_panel(request: HttpRequest, community: Community) -> panels.Panel | None:
+    """A new member's Start here: the pinned resources, in the facilitators' order (none pinned: nothing)."""
+    pinned = queries.pinned_cards(community)
+    if not pinned:
+        return None
+    return panels.Panel("resources/_welcome_start_here.html", {"start_here": pinned}, order=10)
+
+
 def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     resource = policy.get_resource_or_404(request.user, queries.for_page(request.user), slug, pk)
     community = resource.community

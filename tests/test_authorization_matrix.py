@@ -28,6 +28,11 @@ V the restricted front page only (name, domain statement, facilitators, a way to
 ask to join; not its description), nothing changed · Q a join request sent
 (pending, for the facilitators to decide).
 
+The requester (Rex, with a request for a new community waiting for the site
+admins) is an outsider everywhere: asking for a community grants nothing inside
+any existing one. ``test_community_request_matrix`` covers the request pages
+themselves: who may ask, and that only site admins see, approve and decline.
+
 The restricted community (conftest's ``restricted``: "Kestrel Lattice Studio",
 ``studio``, joined on request) has the public one's roles. Its outsiders see its
 front page and ask to join; every page inside it is N for them, as in the private one.
@@ -42,19 +47,30 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from communities import policy
-from communities.models import AuditEntry, Community, Invitation, Membership
+from communities import policy, services
+from communities.models import AuditEntry, Community, CommunityRequest, Invitation, Membership
 from core.models import OutboundEmail
 
 pytestmark = pytest.mark.django_db
 State = Membership.State
 
-ROLES = ["anonymous", "outsider", "pending", "banned", "other_facilitator", "member", "facilitator", "owner", "admin"]
+ROLES = [
+    "anonymous",
+    "outsider",
+    "requester",
+    "pending",
+    "banned",
+    "other_facilitator",
+    "member",
+    "facilitator",
+    "owner",
+    "admin",
+]
 VISIBILITIES = ["open", "restricted", "private"]
 ACTIONS = ["view", "join", "post", "moderate", "edit", "ban", "invite", "confirm_ban", "unban", "audit"]
 
 # People who may not see the private community at all (besides anonymous).
-OUTSIDERS_OF_PRIVATE = {"anonymous", "outsider", "pending", "banned", "other_facilitator"}
+OUTSIDERS_OF_PRIVATE = {"anonymous", "outsider", "requester", "pending", "banned", "other_facilitator"}
 FACILITATING = {"facilitator", "owner", "admin"}
 MAY_POST = {"member", "facilitator", "owner", "admin"}
 
@@ -70,6 +86,9 @@ MESSAGE_RE = re.compile(r'<li class="message message-(\w+)">(.*?)</li>', re.S)
 
 def expected(role: str, visibility: str, action: str) -> str:
     """R, P, L, F, N, V, Q, or "M:<message>" (refused with that message, nothing changed)."""
+    if role == "requester":
+        # A request for a new community grants nothing in any existing one.
+        role = "outsider"
     if visibility == "private" and role in OUTSIDERS_OF_PRIVATE:
         return "N"
     if visibility == "restricted":
@@ -192,9 +211,30 @@ def assert_forbidden_page(response) -> None:
 # --- The matrix -----------------------------------------------------------------------
 
 
+@pytest.fixture
+def requesting(restricted):
+    """``restricted`` with Rex, whose request for a new community waits for the site admins."""
+    w = restricted
+    w.requester = w.outsider.__class__.objects.create_user(
+        username="rex", email="rex@example.org", password="correct horse battery", display_name="Rex Requester"
+    )
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=w.requester, email=w.requester.email, verified=True, primary=True)
+    w.community_request = services.request_community(
+        w.requester,
+        name="Dusk Harbour Guild",
+        domain="Discharge planning at dusk.",
+        why="We need it.",
+        visibility="open",
+        join_policy="open",
+    )
+    return w
+
+
 @pytest.mark.parametrize(("role", "visibility", "action"), CELLS)
-def test_matrix(client, restricted, role, visibility, action):
-    world = restricted
+def test_matrix(client, requesting, role, visibility, action):
+    world = requesting
     user = person(world, role)
     if user is not None:
         client.force_login(user)
@@ -255,6 +295,7 @@ def test_matrix(client, restricted, role, visibility, action):
             ask = "Ask to join" if visibility == "restricted" else "Join this community"
             prompt = {
                 "outsider": ask,
+                "requester": ask,
                 "other_facilitator": ask,
                 "pending": "Your request to join is waiting for a facilitator.",
                 "banned": "You can't join this community.",
@@ -373,7 +414,7 @@ def _assert_performed(response, world, community, role, action, target, before) 
 
 
 def test_matrix_covers_every_cell():
-    assert len(CELLS) == len(ROLES) * len(VISIBILITIES) * len(ACTIONS) == 270
+    assert len(CELLS) == len(ROLES) * len(VISIBILITIES) * len(ACTIONS) == 300
     outcomes = {expected(*cell.values) for cell in CELLS}
     assert {"R", "P", "L", "F", "N", "V", "Q"} <= outcomes
 
@@ -442,3 +483,103 @@ def test_invite_without_csrf_token_is_refused_and_changes_nothing(csrf_client, r
     )
     assert response.status_code == 302
     assert Invitation.objects.filter(community=community, email=INVITEE).count() == 1
+
+
+# --- Requests for new communities ----------------------------------------------------------
+
+REQUEST_ROLES = ["anonymous", "unverified", "outsider", "requester", "member", "facilitator", "owner", "admin"]
+REQUEST_ACTIONS = ["request", "queue", "approve", "decline"]
+
+
+def request_expected(role: str, action: str) -> str:
+    """P performed · R the queue shown · L login · F 403, nothing stored · M refused with a message ·
+    N 404 (the queue and its decisions are not announced to anyone but site admins)."""
+    if action == "request":
+        return {"anonymous": "L", "unverified": "F", "requester": "M"}.get(role, "P")
+    if role != "admin":
+        return "N"
+    return "R" if action == "queue" else "P"
+
+
+REQUEST_CELLS = [
+    pytest.param(role, action, id=f"{role}-{action}") for role in REQUEST_ROLES for action in REQUEST_ACTIONS
+]
+
+
+def request_snapshot() -> dict:
+    return {
+        "requests": sorted(CommunityRequest.objects.values_list("id", "requester_id", "name", "state")),
+        "communities": Community.objects.count(),
+        "memberships": Membership.objects.count(),
+        "emails": OutboundEmail.objects.count(),
+    }
+
+
+@pytest.mark.parametrize(("role", "action"), REQUEST_CELLS)
+def test_community_request_matrix(client, requesting, make_user, role, action):
+    world = requesting
+    user = make_user("uma", verified=False) if role == "unverified" else person(world, role)
+    if user is not None:
+        client.force_login(user)
+    pk = world.community_request.pk
+    outcome = request_expected(role, action)
+    before = request_snapshot()
+    if action == "request":
+        data = {
+            "name": "Morning Ward Circle",
+            "domain": "Morning handovers.",
+            "why": "Because.",
+            "visibility": "restricted",
+            "join_policy": "approval",
+        }
+        response = client.post("/c/request/", data)
+    elif action == "queue":
+        response = client.get("/c/requests/")
+    elif action == "approve":
+        response = client.post(f"/c/requests/{pk}/approve/")
+    else:
+        response = client.post(f"/c/requests/{pk}/decline/", {"reason": "Covered by Ward Commons."})
+
+    if outcome == "N":
+        assert response.status_code == 404
+        assert "Dusk Harbour" not in response.content.decode()
+    elif outcome == "L":
+        assert_login_redirect(response, "/c/request/")
+    elif outcome == "F":
+        assert response.status_code == 403
+        assert "Confirm your email address first" in text_of(response)
+    elif outcome == "M":
+        assert response.status_code == 400
+        assert "You already have a request waiting for a site admin" in text_of(response)
+    elif outcome == "R":
+        assert response.status_code == 200
+        assert "Dusk Harbour Guild" in text_of(response) and "Rex Requester" in text_of(response)
+        assert request_snapshot() == before
+        return
+    else:
+        assert outcome == "P"
+        if action == "request":
+            assert response.status_code == 302
+            made = CommunityRequest.objects.get(requester=user, state="pending")
+            assert (made.name, made.visibility, made.join_policy) == ("Morning Ward Circle", "restricted", "approval")
+            assert Community.objects.count() == before["communities"]  # nothing created until approved
+        elif action == "approve":
+            assert response.status_code == 302
+            community = Community.objects.get(name="Dusk Harbour Guild")
+            owner = Membership.objects.get(community=community)
+            assert (owner.user, owner.role) == (world.requester, Membership.Role.OWNER)
+        else:
+            assert response.status_code == 302
+            assert CommunityRequest.objects.get(pk=pk).state == "declined"
+            assert not Community.objects.filter(name="Dusk Harbour Guild").exists()
+        return
+    assert request_snapshot() == before, "a refused request changed the database"
+
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_a_requester_gains_nothing_in_existing_communities(requesting, visibility):
+    world = requesting
+    community = community_of(world, visibility)
+    for may in (policy.can_view_community, policy.can_post, policy.can_moderate, policy.can_edit_community):
+        assert may(world.requester, community) == (may is policy.can_view_community and visibility == "open")
+    assert not policy.can_decide_community_requests(world.requester)

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from communities import services as community_services
-from communities.models import Ban, Community, Invitation, Membership, Subgroup
+from communities.models import Ban, Community, CommunityRequest, Invitation, Membership, Subgroup
 from discussions.models import Flag, Post, Thread, ThreadGuest
 from events.models import Event
 from resources import services as resource_services
@@ -159,7 +159,7 @@ def _mira_in_commons() -> Membership:
 
 def _community_saved(s, slug: str | None = None):
     community = Community.objects.filter(slug=slug).first() if slug else _newest(Community)
-    return _values(community, ["name", "slug", "domain", "description"])
+    return _values(community, ["name", "slug", "domain", "description", "welcome"])
 
 
 def _thread_saved(s):
@@ -274,6 +274,26 @@ def _unhide(s):
     Post.objects.filter(pk=s.conversation.answer.pk).update(
         state=Post.State.VISIBLE, state_changed_at=None, hidden_by=None, hidden_reason=""
     )
+
+
+def _pending_request(s) -> CommunityRequest:
+    """The outsider's request waiting for a site admin (a new one once the last is declined)."""
+    found = CommunityRequest.objects.filter(requester=s.world.outsider, state="pending").first()
+    if found is None:
+        found = community_services.request_community(
+            s.world.outsider,
+            name="Dusk Harbour",
+            domain="Discharge planning.",
+            why="We need it.",
+            visibility="open",
+            join_policy="open",
+        )
+    return found
+
+
+def _decline_saved(s):
+    declined = _newest(CommunityRequest, state="declined")
+    return None if declined is None else (declined.pk, {"reason": declined.decline_reason})
 
 
 def _join_saved(s):
@@ -447,9 +467,42 @@ CASES = [
             "domain": Field(300, one_line),
             "description": Field(20_000, markdown_field),
             "join_policy": Field(None, None),
+            "welcome": Field(5_000, markdown_field, shown=False),
+            "introductions_thread_id": Field(None, None),
         },
         saved=lambda s: _community_saved(s, "commons"),
         shown_at=lambda s: "/c/commons/",
+    ),
+    FormCase(
+        "community request",
+        "member",
+        lambda s: "/c/request/",
+        lambda s: {
+            "name": f"Dusk Circle {s.next()}",
+            "domain": "Discharge planning at dusk.",
+            "why": "Twelve of us meet monthly.",
+            "visibility": "open",
+            "join_policy": "open",
+        },
+        {
+            "name": TEXT_NAME,
+            "domain": Field(300, one_line),
+            "why": Field(2000),
+            "visibility": Field(None, None),
+            "join_policy": Field(None, None),
+        },
+        saved=lambda s: _values(_newest(CommunityRequest, requester=s.world.member), ["name", "domain", "why"]),
+        shown_at=lambda s: "/c/request/",
+        reset=lambda s: CommunityRequest.objects.filter(requester=s.world.member).delete(),
+    ),
+    FormCase(
+        "community request decline",
+        "admin",
+        lambda s: f"/c/requests/{_pending_request(s).pk}/decline/",
+        lambda s: {"reason": "Ward Commons covers it."},
+        {"reason": Field(500, one_line)},
+        saved=_decline_saved,
+        shown_at=lambda s: "/c/requests/",
     ),
     FormCase(
         "invitation",
@@ -908,6 +961,8 @@ def test_every_form_in_the_product_is_in_the_table():
         "ProfileForm": "profile",
         "CommunityForm": "community create",
         "JoinForm": "join request",
+        "CommunityRequestForm": "community request",
+        "DeclineRequestForm": "community request decline",
         "InviteForm": "invitation",
         "BanForm": "ban",
         "AuditFilterForm": "audit log filter",

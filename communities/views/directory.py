@@ -14,6 +14,8 @@ from accounts.models import signed_in
 from communities import exposure, forms, ledger, panels, policy, queries, services, watching
 from communities.forms import CommunityForm, JoinForm
 from communities.models import Community, Membership, is_more_open
+from communities.views.welcome import welcome_context
+from core import ratelimit
 from core.http import next_url
 from core.refusals import Refused
 
@@ -28,7 +30,12 @@ def directory(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "communities/directory.html",
-        {"page": page, "query": query, "can_create": policy.can_create_community(request.user)},
+        {
+            "page": page,
+            "query": query,
+            "can_create": policy.can_create_community(request.user),
+            "can_request": request.user.is_authenticated and not policy.can_create_community(request.user),
+        },
     )
 
 
@@ -45,6 +52,10 @@ def detail(request: HttpRequest, slug: str, join_form: JoinForm | None = None) -
     context["watch_control"] = watching.community_control(membership)
     context["panels"] = panels.render_panels("community", request, community, context)
     context["head_panels"] = panels.render_panels("community_head", request, community, context)
+    if membership is not None and membership.state == Membership.State.ACTIVE and membership.welcome_due:
+        # Just joined (by any route): the welcome opens the page, once.
+        context.update(welcome_context(request, community), welcome_now=True)
+        services.welcome_seen(signed_in(request), community)
     return render(request, "communities/detail.html", context)
 
 
@@ -125,6 +136,11 @@ def create(request: HttpRequest) -> HttpResponse:
     if not policy.can_create_community(request.user):
         raise Http404
     form = CommunityForm(request.POST or None)
+    # Open creation: members create communities as they would ask for one, within the same limit.
+    opened = request.method == "POST" and form.is_valid() and not policy.is_site_admin(request.user)
+    if opened and (refusal := ratelimit.check(request, "community_request")):
+        form.add_error(None, refusal.message)
+        return refusal.stamp(render(request, "communities/form.html", {"form": form, "creating": True}))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         community = services.create_community(signed_in(request), **data)
