@@ -13,3 +13,6 @@ from django.dispatch import Signal
 join_requested = Signal()
 # A join request was settled: approved or declined by a facilitator, or withdrawn: community, user (who asked).
 join_request_settled = Signal()
+# A member's first contribution to a community (``ledger.record``), sent exactly once per member and
+# community: community, user, kind (an Activity kind), post (the post, for a thread or a reply; else None).
+first_contribution = Signal()

@@ -119,6 +119,8 @@ class Thread(models.Model):
     # Set while the opening post waits for a facilitator (new member's links,
     # suspected spam): only the author and facilitators see the thread at all.
     held_at = models.DateTimeField(null=True, blank=True)
+    # Marked by a facilitator: a question a newcomer could answer (the "ways to start" lists).
+    good_first_reply = models.BooleanField(default=False)
 
     objects = ThreadQuerySet.as_manager()
 

@@ -210,7 +210,7 @@ def start_thread(
                 thread.tags.set(tags[:MAX_TAGS])
             if not held:  # a held thread is indexed, counted and announced when approved
                 update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
-                ledger.record(author, community, Activity.Kind.THREAD, at=now)
+                ledger.record(author, community, Activity.Kind.THREAD, at=now, post=post)
                 _notify(post, author, rendered.mentions, reply_to=None)
             else:
                 signals.post_held.send(Post, post=post)
@@ -305,7 +305,7 @@ def _reply_locked(
         last_activity_at=now,
         last_poster=author,
     )
-    ledger.record(author, thread.community, Activity.Kind.REPLY, at=now)
+    ledger.record(author, thread.community, Activity.Kind.REPLY, at=now, post=post)
     _notify(post, author, rendered.mentions, reply_to=parent)
     return post
 
@@ -625,7 +625,7 @@ def approve_post(actor: User, post: Post) -> Post:
         kind = Activity.Kind.REPLY
     _reindex_after_visibility_change(post, visible=True)
     if post.author is not None:
-        ledger.record(post.author, community, kind, at=now)
+        ledger.record(post.author, community, kind, at=now, post=post)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
     audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
     signals.post_reviewed.send(Post, post=post, actor=actor)
