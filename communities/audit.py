@@ -60,6 +60,8 @@ VERBS: dict[str, str] = {
     "member.ban": "banned {target}",
     "member.unban": "lifted the ban on {target}",
     "member.ban_ended": "{target}'s ban ended (its end date passed)",
+    "member.buddy": "paired {target} with a buddy",
+    "member.unbuddy": "unpaired {target} from their buddy",
     "post.edit": "edited",
     "post.delete": "deleted their",
     "post.delete_by_moderator": "deleted",
@@ -73,6 +75,8 @@ VERBS: dict[str, str] = {
     "thread.pin": "pinned",
     "thread.unpin": "unpinned",
     "thread.move": "moved",
+    "thread.good_first_reply": "marked as a good first reply",
+    "thread.not_good_first_reply": "unmarked as a good first reply",
     "event.create": "created",
     "event.edit": "edited",
     "event.cancel": "cancelled",
@@ -92,6 +96,9 @@ ACTION_CHOICES = [
     ("post.approve", "Held posts approved"),
     ("flag.dismiss", "Flags dismissed"),
     ("thread.move", "Threads moved"),
+    ("member.buddy", "Buddies paired"),
+    ("member.unbuddy", "Buddies unpaired"),
+    ("thread.good_first_reply", "Good first replies marked"),
     ("community.edit", "Community edits"),
 ]
 

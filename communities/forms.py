@@ -17,7 +17,7 @@ RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "search", "settings"
 class CommunityForm(ModelForm):
     class Meta:
         model = Community
-        fields = ["name", "slug", "domain", "description", "visibility", "join_policy", "default_cadence"]
+        fields = ["name", "slug", "domain", "description", "visibility", "join_policy", "default_cadence", "buddies"]
         widgets = {
             "domain": forms.Textarea(attrs={"rows": 2, "maxlength": 300}),
             "description": forms.Textarea(attrs={"rows": 8}),
@@ -163,3 +163,45 @@ class AuditFilterForm(Form):
 
     def clean_person(self) -> str:
         return self.cleaned_data["person"].lstrip("@")
+
+
+class MemberFilterForm(Form):
+    """The member directory's search and filters (GET). ``level`` only for those who see levels."""
+
+    q = forms.CharField(label="Search by name", max_length=100, required=False)
+    role = forms.ChoiceField(label="Role", choices=[("", "Any role"), *Membership.Role.choices], required=False)
+    level = forms.ChoiceField(label="Level", choices=[("", "Any level"), *Membership.Level.choices], required=False)
+    tag = forms.ChoiceField(label="Expertise", required=False)
+
+    def __init__(self, *args, vocabulary: list[str], levels: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = [("", "Any expertise"), *((name, name) for name in vocabulary)]
+        if not levels:
+            del self.fields["level"]
+
+
+class ExpertiseForm(Form):
+    """What a member knows about in one community: up to ``expertise.MAX_EXPERTISE`` of its tags."""
+
+    expertise = forms.MultipleChoiceField(
+        label="I can help with",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Choose up to 5 of the tags used in this community. Members find you by them in the directory.",
+    )
+
+    def __init__(self, *args, vocabulary: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expertise"].choices = [(name, name) for name in vocabulary]
+
+    def clean_expertise(self) -> list[str]:
+        from communities.expertise import MAX_EXPERTISE
+
+        chosen = self.cleaned_data["expertise"]
+        if len(chosen) > MAX_EXPERTISE:
+            raise forms.ValidationError(f"Choose at most {MAX_EXPERTISE} tags; you chose {len(chosen)}.")
+        return chosen
+
+
+class BuddyForm(Form):
+    username = forms.CharField(label="Buddy's username", max_length=150)

@@ -16,3 +16,5 @@ join_request_settled = Signal()
 # A member's first contribution to a community (``ledger.record``), sent exactly once per member and
 # community: community, user, kind (an Activity kind), post (the post, for a thread or a reply; else None).
 first_contribution = Signal()
+# A facilitator paired a newcomer with a buddy: community, newcomer, buddy, actor (all Users).
+buddy_paired = Signal()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from communities.views import directory, facilitate, watching
+from communities.views import directory, facilitate, members, watching
 
 app_name = "communities"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("c/<slug:slug>/join/", directory.join, name="join"),
     path("c/<slug:slug>/leave/", directory.leave, name="leave"),
     path("c/<slug:slug>/watch/", watching.watch, name="watch"),
+    path("c/<slug:slug>/members/", members.members, name="members"),
+    path("c/<slug:slug>/membership/", members.membership, name="membership"),
     path("c/<slug:slug>/facilitate/", facilitate.dashboard, name="facilitate"),
     path("c/<slug:slug>/facilitate/invite/", facilitate.invite, name="invite"),
     path("c/<slug:slug>/facilitate/audit/", facilitate.audit_log, name="audit-log"),

@@ -8,6 +8,7 @@ class DiscoveryConfig(AppConfig):
 
     def ready(self) -> None:
         from communities import panels
-        from discovery import feeds
+        from discovery import feeds, starting
 
         panels.register("community_head", feeds.feed_links)
+        panels.register("community", starting.community_panel)

@@ -20,7 +20,7 @@ from django.utils.cache import patch_vary_headers
 from accounts.models import User, signed_in
 from communities.models import Community
 from core.http import HtmxRequest
-from discovery import queries
+from discovery import queries, starting
 from discovery.queries import Tab
 from discussions.models import Thread
 from discussions.reading import unread_label
@@ -98,6 +98,9 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
             is_new_account=user.date_joined > now - NEW_ACCOUNT,
             viewer_tz=timezone.get_current_timezone_name(),
             answers=dict(RSVP.Answer.choices),
+            ways=starting.ways_to_start(
+                user, starting.newcomer_communities(summary.memberships, summary.communities), now
+            ),
         )
         response = render(request, "discovery/member_home.html", context)
     patch_vary_headers(response, ["HX-Request"])

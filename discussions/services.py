@@ -666,7 +666,7 @@ def dismiss_flags(actor: User, post: Post) -> int:
 
 @transaction.atomic
 def set_thread_state(actor: User, thread: Thread, action: str, reason: str = "") -> Thread:
-    """pin / unpin / lock / unlock."""
+    """pin / unpin / lock / unlock; good_first_reply / not_good_first_reply (questions: newcomers' ways to start)."""
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_moderate_thread(actor, thread):
         raise DiscussionError("Only facilitators can do that.")
@@ -676,9 +676,13 @@ def set_thread_state(actor: User, thread: Thread, action: str, reason: str = "")
         "unpin": {"pinned_at": None, "pinned": False},
         "lock": {"locked_at": now},
         "unlock": {"locked_at": None},
+        "good_first_reply": {"good_first_reply": True},
+        "not_good_first_reply": {"good_first_reply": False},
     }
     if action not in changes:
         raise DiscussionError("Unknown action.")
+    if action == "good_first_reply" and thread.kind != Thread.Kind.QUESTION:
+        raise DiscussionError("Only a question can be marked as a good first reply.")
     for field, value in changes[action].items():
         setattr(thread, field, value)
     thread.save(update_fields=list(changes[action]))
