@@ -142,6 +142,11 @@ def _describe(row: Row) -> None:
     elif community is not None and kind == Kind.FIRST_CONTRIBUTION:
         row.says, row.what, row.quoted = "Your first contribution to", community.name, False
         row.where = "Thank you, and welcome in!"
+    elif community is not None and kind == Kind.BUDDY_PAIRED:
+        row.who, row.says, row.what, row.quoted = _names(items), "is your buddy in", community.name, False
+    elif community is not None and kind == Kind.BUDDY_ASSIGNED:
+        row.who, row.what, row.quoted = _names(items), community.name, False
+        row.says = "is new: you're their buddy in"
     elif community is not None:
         row.who, row.says, row.what, row.quoted = _names(items), "asked to join", community.name, False
 
@@ -170,7 +175,7 @@ def target_url(note: Notification) -> str:
         return reverse("discussions:post", kwargs={"pk": note.post_id})
     if note.event is not None:
         return note.event.get_absolute_url()
-    if note.community is not None and note.kind == Kind.FIRST_CONTRIBUTION:
+    if note.community is not None and note.kind in (Kind.FIRST_CONTRIBUTION, Kind.BUDDY_PAIRED, Kind.BUDDY_ASSIGNED):
         return note.community.get_absolute_url()
     if note.community is not None:
         return reverse("communities:facilitate", kwargs={"slug": note.community.slug}) + "#requests-heading"

@@ -29,9 +29,9 @@ from events.models import Event
 
 # Kinds whose target is not a post (every other kind, those apps add later too, is about a post).
 EVENT_KINDS = ("event_reminder",)
-COMMUNITY_KINDS = ("join_request", "first_contribution")
+COMMUNITY_KINDS = ("join_request", "first_contribution", "buddy_paired", "buddy_assigned")
 # About a community, for the member themself (not review work): shown while they are a member of it.
-MEMBER_COMMUNITY_KINDS = ("first_contribution",)
+MEMBER_COMMUNITY_KINDS = ("first_contribution", "buddy_paired", "buddy_assigned")
 # For a community's facilitators, about its review work: shown only while they keep the role,
 # counted in the header's "N to review" and emailed on the facilitator's own cadence (``AlertSettings``).
 FACILITATOR_KINDS = ("join_request", "flagged", "held", "unanswered")
@@ -94,6 +94,10 @@ class Notification(models.Model):
         FIRST_CONTRIBUTION = "first_contribution", "made a first contribution"
         # The newcomer a facilitator paired this member with wrote their first post there, about that post.
         BUDDY_POST = "buddy_post", "wrote a first post"
+        # A facilitator paired a newcomer with a buddy, about the community: the newcomer's row names the
+        # buddy as its actor, the buddy's names the newcomer.
+        BUDDY_PAIRED = "buddy_paired", "is your buddy"
+        BUDDY_ASSIGNED = "buddy_assigned", "is a newcomer you're a buddy to"
 
     FACILITATOR_KINDS = FACILITATOR_KINDS
     EVENT_KINDS = EVENT_KINDS

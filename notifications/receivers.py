@@ -220,6 +220,12 @@ def first_contribution(
         )
 
 
+def buddy_paired(sender: object, *, community: Community, newcomer: User, buddy: User, **kwargs: Any) -> None:
+    """Both are told: the newcomer who their buddy is, the buddy whom to welcome (pairing again re-arms the row)."""
+    _tell([newcomer.pk], Kind.BUDDY_PAIRED, buddy, again=True, per_actor=True, community=community)
+    _tell([buddy.pk], Kind.BUDDY_ASSIGNED, newcomer, again=True, per_actor=True, community=community)
+
+
 def connect() -> None:
     signals.post_published.connect(post_published, dispatch_uid="notifications-post-published")
     signals.answer_accepted.connect(answer_accepted, dispatch_uid="notifications-answer-accepted")
@@ -233,4 +239,5 @@ def connect() -> None:
         join_request_settled, dispatch_uid="notifications-join-request-settled"
     )
     event_signals.reminder_due.connect(reminder_due, dispatch_uid="notifications-reminder-due")
+    community_signals.buddy_paired.connect(buddy_paired, dispatch_uid="notifications-buddy-paired")
     community_signals.first_contribution.connect(first_contribution, dispatch_uid="notifications-first-contribution")
