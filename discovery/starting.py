@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -31,48 +34,95 @@ RESOURCES_SHOWN = 2
 
 
 @dataclass
+class Way:
+    """One thing to do: a question to answer, a resource to read and rate, a chat to answer."""
+
+    kind: str  # "question", "resource" or "chat"
+    pk: int
+    title: str
+    community: Community
+    at: datetime  # a question's or resource's creation, a chat's start
+    marked: bool  # a question: marked "good first reply" by a facilitator
+
+
+@dataclass
 class WaysToStart:
-    questions: list[Thread] = field(default_factory=list)
-    resources: list[Resource] = field(default_factory=list)
-    chat: Event | None = None
+    questions: list[Way] = field(default_factory=list)
+    resources: list[Way] = field(default_factory=list)
+    chat: Way | None = None
 
     def __bool__(self) -> bool:
         return bool(self.questions or self.resources or self.chat)
 
 
-def ways_to_start(user: User, communities: list[Community], now: datetime | None = None) -> WaysToStart:
-    """What ``user`` could do first in ``communities`` (those they are a newcomer in): three queries."""
-    if not communities:
-        return WaysToStart()
-    now = now or timezone.now()
-    ids = [c.pk for c in communities]
-    by_id = {c.pk: c for c in communities}
-    questions = list(
+_COLUMNS = ("way", "pk", "title", "community_id", "at", "marked")
+
+
+def _candidates(user: User, ids: list[int], now: datetime) -> list[QuerySet[Any, dict[str, Any]]]:
+    """The three lists as querysets of the same columns (``_COLUMNS``), each ordered and cut."""
+    questions = (
         Thread.objects.filter(community_id__in=ids, kind=Thread.Kind.QUESTION, locked_at__isnull=True)
         .filter(policy.published_threads_q())
         .filter(Q(good_first_reply=True) | Q(reply_count=0, created_at__lt=now - UNANSWERED_AFTER))
         .exclude(author=user)
-        .only("community", "title", "kind", "good_first_reply", "reply_count", "created_at")
-        .order_by("-good_first_reply", "-created_at")[:QUESTIONS_SHOWN]
+        .annotate(way=Value("question"), at=F("created_at"), marked=F("good_first_reply"))
+        .values(*_COLUMNS)
+        .order_by("-marked", "-at")[:QUESTIONS_SHOWN]
     )
-    marked = ResourceReaction.objects.filter(resource=OuterRef("pk"), user=user)
-    resources = list(
+    rated = ResourceReaction.objects.filter(resource=OuterRef("pk"), user=user)
+    resources = (
         Resource.objects.filter(community_id__in=ids)
         .listed()
         .exclude(added_by=user)
-        .exclude(Exists(marked))
-        .only("community", "title", "helpful_count", "created_at")
-        .order_by("-helpful_count", "-created_at")[:RESOURCES_SHOWN]
+        .exclude(Exists(rated))
+        .annotate(way=Value("resource"), at=F("created_at"), marked=Value(False))
+        .values(*_COLUMNS)
+        .order_by("-helpful_count", "-at")[:RESOURCES_SHOWN]
     )
-    chat = (
+    chats = (
         Event.objects.filter(community_id__in=ids, kind=Event.Kind.CHAT, ends_at__gte=now, cancelled_at__isnull=True)
-        .only("community", "title", "kind", "starts_at", "ends_at")
-        .order_by("starts_at")
-        .first()
+        .annotate(way=Value("chat"), at=F("starts_at"), marked=Value(False))
+        .values(*_COLUMNS)
+        .order_by("at")[:1]
     )
-    for row in (*questions, *resources, *([chat] if chat else [])):
-        row.community = by_id[row.community_id]
-    return WaysToStart(questions=questions, resources=resources, chat=chat)
+    return [questions, resources, chats]
+
+
+def ways_to_start(user: User, communities: list[Community], now: datetime | None = None) -> WaysToStart:
+    """What ``user`` could do first in ``communities`` (those they are a newcomer in).
+
+    One statement on PostgreSQL (the three lists, each ordered and cut, joined by
+    UNION ALL), whatever the number of communities; three on SQLite, which takes
+    no LIMIT inside a compound statement.
+    """
+    ways = WaysToStart()
+    if not communities:
+        return ways
+    now = now or timezone.now()
+    by_id = {c.pk: c for c in communities}
+    parts = _candidates(user, list(by_id), now)
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(*parts[1:], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    for row in rows:
+        way = Way(
+            kind=row["way"],
+            pk=row["pk"],
+            title=row["title"],
+            community=by_id[row["community_id"]],
+            at=row["at"],
+            marked=bool(row["marked"]),
+        )
+        if way.kind == "question":
+            ways.questions.append(way)
+        elif way.kind == "resource":
+            ways.resources.append(way)
+        else:
+            ways.chat = way
+    # A union keeps no order between its parts' rows: each list is ordered again here.
+    ways.questions.sort(key=lambda w: (not w.marked, -w.at.timestamp()))
+    return ways
 
 
 def newcomer_communities(memberships: list[Membership], communities: dict[int, Community]) -> list[Community]:
