@@ -13,6 +13,7 @@ import operator
 from collections.abc import Callable
 from functools import reduce
 
+from django.core.cache import cache
 from django.db.models import Q
 from taggit.models import Tag, TaggedItem
 
@@ -38,6 +39,21 @@ def vocabulary(community: Community) -> list[str]:
         return []
     items = TaggedItem.objects.filter(reduce(operator.or_, (source(community) for source in _sources)))
     names = Tag.objects.filter(pk__in=items.values("tag_id")).order_by("name").values_list("name", flat=True)
+    return list(names)
+
+
+# The directory's filter lists the vocabulary from the cache for this long: a tag added since shows a
+# little later, one no longer used finds fewer members; the expertise form reads it fresh.
+LISTED_SECONDS = 300
+
+
+def listed_vocabulary(community: Community) -> list[str]:
+    """``vocabulary``, kept in the cache a few minutes: the member directory's filter (no query on a hit)."""
+    key = f"expertise-vocabulary:{community.pk}"
+    names = cache.get(key)
+    if names is None:
+        names = vocabulary(community)
+        cache.set(key, names, LISTED_SECONDS)
     return list(names)
 
 

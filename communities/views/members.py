@@ -31,7 +31,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
     if not policy.can_view_member_directory(request.user, community):
         raise Http404("No such community.")
     levels = policy.can_see_member_levels(request.user, community)
-    vocabulary = expertise.vocabulary(community)
+    vocabulary = expertise.listed_vocabulary(community)
     form = MemberFilterForm(request.GET, vocabulary=vocabulary, levels=levels)
     chosen = form.cleaned_data if form.is_valid() else {}
     filters = {
