@@ -175,7 +175,9 @@ class MemberFilterForm(Form):
 
     def __init__(self, *args, vocabulary: list[str], levels: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tag"].choices = [("", "Any expertise"), *((name, name) for name in vocabulary)]
+        tag = self.fields["tag"]
+        assert isinstance(tag, forms.ChoiceField)
+        tag.choices = [("", "Any expertise"), *((name, name) for name in vocabulary)]
         if not levels:
             del self.fields["level"]
 
@@ -192,7 +194,9 @@ class ExpertiseForm(Form):
 
     def __init__(self, *args, vocabulary: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["expertise"].choices = [(name, name) for name in vocabulary]
+        field = self.fields["expertise"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(name, name) for name in vocabulary]
 
     def clean_expertise(self) -> list[str]:
         from communities.expertise import MAX_EXPERTISE

@@ -259,7 +259,7 @@ def member_directory(
             Exists(MemberExpertise.objects.filter(membership=OuterRef("pk"), community=community, name=tag))
         )
     start = (max(page, 1) - 1) * per_page
-    rows = list(
+    rows: list[Membership] = list(
         members.select_related("user")
         .only("community", "user", "role", "level", "expertise", "joined_at", *(f"user__{f}" for f in NAME_FIELDS))
         .annotate(role_rank=ROLE_ORDER, total=Window(Count("pk")))
@@ -267,7 +267,7 @@ def member_directory(
     )
     for row in rows:
         row.community = community
-    total = rows[0].total if rows else 0  # type: ignore[attr-defined]
+    total = int(getattr(rows[0], "total", 0)) if rows else 0
     if not rows and page > 1:
         total = members.count()  # past the end: say how many there are (only then a second query)
     return DirectoryPage(members=rows, total=total, number=max(page, 1), per_page=per_page)
