@@ -25,7 +25,15 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 # Notification kinds added after people had chosen theirs, emailed at once unless they say otherwise:
 # threads and communities they chose to watch, the events they are going to, and a facilitator's
 # review work (accounts/migrations/0005 turned them on for existing accounts).
-ADDED_EMAIL_NOTIFICATIONS = ["new_thread", "watching", "event_reminder", "join_request", "flagged", "held"]
+ADDED_EMAIL_NOTIFICATIONS = [
+    "new_thread",
+    "watching",
+    "event_reminder",
+    "join_request",
+    "flagged",
+    "held",
+    "buddy_post",
+]
 
 
 def default_email_notifications() -> list[str]:

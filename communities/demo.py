@@ -184,3 +184,54 @@ def seed_year_of_snapshots(community: Community, now: datetime) -> None:
             )
         )
     LevelSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+# --- Newcomers: expertise, buddies, first contributions -----------------------------------------
+
+# Who says what they know in the first demo community (tags of its threads and resources, as found).
+DEMO_EXPERTISE = {"amara": 3, "joe": 2, "sam": 1}
+
+
+def seed_newcomers(users: dict[str, User]) -> list[str]:
+    """Expertise in the member directory, buddies in the first community, and newcomers left to start.
+
+    Runs after the threads and resources are seeded (their tags are the vocabulary). The demo ledger
+    was written row by row, so members who contributed there get their first contribution's date
+    from it; Tomás and Mei, who never contributed, stay newcomers and are shown ways to start;
+    Mei gets Amara as her buddy. Idempotent: expertise is set as it is, a pairing made once.
+    """
+    from communities import expertise
+
+    community = Community.objects.filter(slug=COMMUNITIES[0]["slug"]).first()
+    if community is None:
+        return []
+    for membership in Membership.objects.filter(
+        community__slug__in=[spec["slug"] for spec in COMMUNITIES], first_contributed_at__isnull=True
+    ):
+        first = (
+            Activity.objects.filter(
+                community_id=membership.community_id,
+                user_id=membership.user_id,
+                kind__in=["thread", "reply", "resource", "value"],
+            )
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if first is not None:
+            Membership.objects.filter(pk=membership.pk).update(first_contributed_at=first)
+    vocabulary = expertise.vocabulary(community)
+    for offset, (username, count) in enumerate(DEMO_EXPERTISE.items()):
+        chosen = vocabulary[offset * 2 : offset * 2 + count]
+        if chosen and username in users:
+            services.set_expertise(users[username], community, chosen)
+    lines = []
+    if not community.buddies:
+        Community.objects.filter(pk=community.pk).update(buddies=True)
+        community.buddies = True
+        mei = Membership.objects.filter(community=community, user=users["mei"]).first()
+        if mei is not None and mei.buddy_id is None:
+            Membership.objects.filter(community=community, user=users["amara"]).update(level=Membership.Level.CORE)
+            services.pair_buddy(users["amara"], community, mei.pk, users["amara"].username)
+        lines.append(f"  buddies and expertise in /c/{community.slug}/members/")
+    return lines

@@ -28,6 +28,7 @@ class CommunityForm(ModelForm):
             "default_cadence",
             "welcome",
             "introductions_thread_id",
+            "buddies",
         ]
         labels = {"welcome": "Welcome for new members"}
         help_texts = {
@@ -268,3 +269,49 @@ class AuditFilterForm(Form):
 
     def clean_person(self) -> str:
         return self.cleaned_data["person"].lstrip("@")
+
+
+class MemberFilterForm(Form):
+    """The member directory's search and filters (GET). ``level`` only for those who see levels."""
+
+    q = forms.CharField(label="Search by name", max_length=100, required=False)
+    role = forms.ChoiceField(label="Role", choices=[("", "Any role"), *Membership.Role.choices], required=False)
+    level = forms.ChoiceField(label="Level", choices=[("", "Any level"), *Membership.Level.choices], required=False)
+    tag = forms.ChoiceField(label="Expertise", required=False)
+
+    def __init__(self, *args, vocabulary: list[str], levels: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        tag = self.fields["tag"]
+        assert isinstance(tag, forms.ChoiceField)
+        tag.choices = [("", "Any expertise"), *((name, name) for name in vocabulary)]
+        if not levels:
+            del self.fields["level"]
+
+
+class ExpertiseForm(Form):
+    """What a member knows about in one community: up to ``expertise.MAX_EXPERTISE`` of its tags."""
+
+    expertise = forms.MultipleChoiceField(
+        label="I can help with",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Choose up to 5 of the tags used in this community. Members find you by them in the directory.",
+    )
+
+    def __init__(self, *args, vocabulary: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["expertise"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(name, name) for name in vocabulary]
+
+    def clean_expertise(self) -> list[str]:
+        from communities.expertise import MAX_EXPERTISE
+
+        chosen = self.cleaned_data["expertise"]
+        if len(chosen) > MAX_EXPERTISE:
+            raise forms.ValidationError(f"Choose at most {MAX_EXPERTISE} tags; you chose {len(chosen)}.")
+        return chosen
+
+
+class BuddyForm(Form):
+    username = forms.CharField(label="Buddy's username", max_length=150)

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from communities import signals
 from communities.models import Activity, Community, Membership
 
 if TYPE_CHECKING:
@@ -75,12 +76,20 @@ def record(
     kind: str,
     *,
     at: datetime.datetime | None = None,
+    post: object | None = None,
 ) -> Activity:
     """Append a contribution or reaction to the ledger; call it inside the write's transaction.
 
     Threads, replies and resources also move ``Community.last_activity_at``
     forward (never backward: a late-arriving older event leaves it alone) in
     one conditional UPDATE, so concurrent writers need no lock.
+
+    A member's first contribution sets ``Membership.first_contributed_at`` and
+    announces it (``signals.first_contribution``; ``post``: the post written,
+    for a thread or a reply) exactly once: the UPDATE's condition is the gate.
+    Of two concurrent first posts the second waits on the row lock and, once
+    the first commits, finds the date set and updates nothing; a rolled-back
+    post rolls the date back with it.
     """
     if kind not in RECORDABLE_KINDS:
         # Visits have their own once-a-day path; anything else is a typo.
@@ -92,4 +101,10 @@ def record(
             Community.objects.filter(
                 Q(last_activity_at__lt=at) | Q(last_activity_at__isnull=True), pk=community.pk
             ).update(last_activity_at=at)
+        if kind in CONTRIBUTION_KINDS:
+            first = Membership.objects.filter(
+                user=user, community=community, state=Membership.State.ACTIVE, first_contributed_at__isnull=True
+            ).update(first_contributed_at=at)
+            if first:
+                signals.first_contribution.send(Community, community=community, user=user, kind=kind, post=post)
     return activity

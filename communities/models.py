@@ -152,6 +152,11 @@ class Community(models.Model):
     # The thread where newcomers introduce themselves. An id, not a foreign key: threads live
     # in an app above this one (communities/welcome.py asks it which threads may be chosen).
     introductions_thread_id = models.PositiveIntegerField(null=True, blank=True)
+    buddies = models.BooleanField(
+        "pair newcomers with buddies",
+        default=False,
+        help_text="Facilitators may pair each newcomer with a core or active member, who is told of their first post.",
+    )
 
     class Meta:
         verbose_name_plural = "communities"
@@ -226,6 +231,16 @@ class Membership(models.Model):
     # once seen), and emailed once per membership (kept through leaving and rejoining).
     welcome_due = models.BooleanField(default=False)
     welcome_sent_at = models.DateTimeField(null=True, blank=True)
+    # When the member first contributed here (``ledger.CONTRIBUTION_KINDS``): set once, by the
+    # conditional UPDATE in ``ledger.record`` that also celebrates it. Empty: a newcomer, shown ways to start.
+    first_contributed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The core or active member a facilitator paired this newcomer with (``services.pair_buddy``).
+    buddy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Self-declared expertise: tag names from the community's vocabulary, shown in the member
+    # directory; ``MemberExpertise`` holds the same names as rows, for filtering by one.
+    expertise = models.JSONField(default=list, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -278,6 +293,26 @@ def role_watch_level(role: str) -> str:
     if role in (Membership.Role.FACILITATOR, Membership.Role.OWNER):
         return WatchLevel.WATCHING_FIRST_POST
     return WatchLevel.NORMAL
+
+
+class MemberExpertise(models.Model):
+    """One expertise tag a member declared (a copy of one name in ``Membership.expertise``), to filter by."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="expertise_rows")
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "name"], name="one_expertise_per_membership_name"),
+        ]
+        indexes = [
+            # The member directory filtered by one expertise tag.
+            models.Index(fields=["community", "name"], name="expertise_comm_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id}: {self.name}"
 
 
 class Invitation(models.Model):
@@ -482,6 +517,8 @@ class SubgroupMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in subgroup {self.subgroup_id}"
+
+
 class CommunityRequest(models.Model):
     """A member asks for a new community; a site admin approves (the community is created, the
     requester owns it) or declines with a reason. One pending request per person."""

@@ -291,6 +291,74 @@ def can_decide_request(actor: Viewer, target: Membership) -> bool:
     return target.state == State.PENDING and can_manage_members(actor, target.community)
 
 
+# --- Newcomers, buddies and the member directory -----------------------------------
+
+
+def is_active_member(user: Viewer, community: Community) -> bool:
+    """A member in good standing (not pending, left or banned)."""
+    return _is_active_member(user, community)
+
+
+def can_view_member_directory(user: Viewer, community: Community) -> bool:
+    """The member directory is for the community's own members (and site admins), even in an open
+    community: who belongs, and what they know, is not shown to the world. Outsiders get a 404."""
+    return is_site_admin(user) or _is_active_member(user, community)
+
+
+def can_see_member_levels(user: Viewer, community: Community) -> bool:
+    """Participation levels (core, active, peripheral, inactive) are the facilitators' view of the community."""
+    return can_manage_members(user, community)
+
+
+def can_set_expertise(user: Viewer, community: Community) -> bool:
+    """A member declares their own expertise in a community they belong to."""
+    return _is_active_member(user, community)
+
+
+def sees_ways_to_start(user: Viewer, community: Community) -> bool:
+    """An active member with no contribution here yet is shown ways to start."""
+    membership = membership_of(user, community)
+    return membership is not None and membership.is_active and membership.first_contributed_at is None
+
+
+def can_pair_buddies(user: Viewer, community: Community) -> bool:
+    """Facilitators pair newcomers with buddies, where the community chose to have buddies."""
+    return community.buddies and can_manage_members(user, community)
+
+
+# Who may be a buddy: someone who takes part (participation levels, communities.participation).
+BUDDY_LEVELS = (Membership.Level.CORE, Membership.Level.ACTIVE)
+
+
+def buddy_refusal(newcomer: Membership, buddy: Membership | None) -> str | None:
+    """Why ``buddy`` can't be ``newcomer``'s buddy (None: they can). Both memberships of the same community."""
+    if buddy is None or buddy.state != State.ACTIVE:
+        return "A buddy must be an active member of this community."
+    if not newcomer.is_active:
+        return "Only an active member can have a buddy."
+    if buddy.user_id == newcomer.user_id:
+        return "A newcomer can't be their own buddy."
+    if buddy.level not in BUDDY_LEVELS:
+        return (
+            f"A buddy must be a core or active member; {buddy.user.name} is "
+            f"{buddy.get_level_display().lower()} here. Choose someone who takes part regularly."
+        )
+    return None
+
+
+def member_communities(user: Viewer) -> QuerySet[Community]:
+    """Communities ``user`` is an active member of."""
+    if not user.is_authenticated:
+        return Community.objects.none()
+    mine = Membership.objects.filter(user=user, state=State.ACTIVE).values("community_id")
+    return Community.objects.filter(pk__in=mine)
+
+
+def can_mark_good_first_reply(user: Viewer, thread: ThreadLike) -> bool:
+    """Facilitators mark a question "good first reply" for newcomers."""
+    return can_moderate(user, thread.community)
+
+
 # --- Querysets and look-ups ----------------------------------------------------
 
 

@@ -9,12 +9,14 @@ which calls ``community_and_membership`` for its look-up.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     FilteredRelation,
     IntegerField,
     OuterRef,
@@ -24,6 +26,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import JSONObject, Lower
 
@@ -34,6 +37,7 @@ from communities.models import (
     Community,
     CommunityRequest,
     Invitation,
+    MemberExpertise,
     Membership,
     Subgroup,
     SubgroupMembership,
@@ -164,7 +168,9 @@ def pending_count(community: Community) -> int:
 
 def active_members(community: Community, level: str = "") -> QuerySet[Membership]:
     """Active members (at ``level``, if one is given), by level, then the most recently seen, with the person."""
-    members = Membership.objects.filter(community=community, state=Membership.State.ACTIVE).select_related("user")
+    members = Membership.objects.filter(community=community, state=Membership.State.ACTIVE).select_related(
+        "user", "buddy"
+    )
     if level:
         members = members.filter(level=level)
     return members.annotate(level_rank=LEVEL_ORDER).order_by("level_rank", "-last_seen_on", "user__username")
@@ -207,6 +213,74 @@ def recent_invitations(community: Community, shown: int = 10) -> QuerySet[Invita
 def recent_audit(community: Community, shown: int = 15) -> QuerySet[AuditEntry]:
     """The community's latest audit entries (newest first, the model's order) with who acted and on whom."""
     return AuditEntry.objects.filter(community=community).select_related("actor", "target_user")[:shown]
+
+
+# --- The member directory ---------------------------------------------------------------
+
+# Owners, then facilitators, then members.
+ROLE_ORDER = Case(
+    When(role=Membership.Role.OWNER, then=Value(0)),
+    When(role=Membership.Role.FACILITATOR, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+@dataclass
+class DirectoryPage:
+    """One page of the member directory and the number of members matching, read in one statement."""
+
+    members: list[Membership]
+    total: int
+    number: int
+    per_page: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def member_directory(
+    community: Community,
+    *,
+    search: str = "",
+    role: str = "",
+    level: str = "",
+    tag: str = "",
+    page: int = 1,
+    per_page: int = 30,
+) -> DirectoryPage:
+    """Active members of ``community`` matching the filters, owners and facilitators first, then by name.
+
+    The page's rows carry the total (``COUNT(*) OVER ()``), so a page costs one
+    query whatever the number of members; each row brings its person's name
+    columns and the member's expertise (``Membership.expertise``). Served by
+    membership_comm_state_role, and expertise_comm_name for a tag.
+    """
+    members = Membership.objects.filter(community=community, state=Membership.State.ACTIVE, user__is_active=True)
+    if search:
+        members = members.filter(Q(user__username__icontains=search) | Q(user__display_name__icontains=search))
+    if role:
+        members = members.filter(role=role)
+    if level:
+        members = members.filter(level=level)
+    if tag:
+        members = members.filter(
+            Exists(MemberExpertise.objects.filter(membership=OuterRef("pk"), community=community, name=tag))
+        )
+    start = (max(page, 1) - 1) * per_page
+    rows: list[Membership] = list(
+        members.select_related("user")
+        .only("community", "user", "role", "level", "expertise", "joined_at", *(f"user__{f}" for f in NAME_FIELDS))
+        .annotate(role_rank=ROLE_ORDER, total=Window(Count("pk")))
+        .order_by("role_rank", Lower("user__username"))[start : start + per_page]
+    )
+    for row in rows:
+        row.community = community
+    total = int(getattr(rows[0], "total", 0)) if rows else 0
+    if not rows and page > 1:
+        total = members.count()  # past the end: say how many there are (only then a second query)
+    return DirectoryPage(members=rows, total=total, number=max(page, 1), per_page=per_page)
 
 
 # --- @mention suggestions ---------------------------------------------------------------
@@ -305,6 +379,8 @@ def subgroup_with_count(subgroup_id: int) -> Subgroup | None:
         )
         .first()
     )
+
+
 # --- Requests for new communities ---------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from communities.models import (
     Community,
     CommunityRequest,
     Invitation,
+    MemberExpertise,
     Membership,
     Subgroup,
     SubgroupMembership,
@@ -689,6 +690,8 @@ def remove_subgroup_member(actor: User, subgroup: Subgroup, person: User) -> Non
     if not deleted:
         raise SubgroupError(f"{person.name} is not in “{subgroup.name}”.")
     audit.record(community, actor, "subgroup.remove", target_user=person, detail=f"“{subgroup.name}”")
+
+
 # --- The welcome -----------------------------------------------------------------------
 
 
@@ -852,3 +855,78 @@ def decline_community_request(actor: User, request_id: int, reason: str) -> Comm
         kind="community_request.declined",
     )
     return found
+
+
+# --- Newcomers: expertise and buddies ---------------------------------------------------
+
+
+@transaction.atomic
+def set_expertise(user: User, community: Community, names: list[str]) -> Membership:
+    """A member's self-declared expertise in ``community``: at most ``expertise.MAX_EXPERTISE`` of its tags.
+
+    Stored twice in one transaction: the list on the membership (what the directory
+    shows, no extra query) and one row per tag (what it filters by).
+    """
+    from communities import expertise
+
+    membership = (
+        Membership.objects.select_for_update().filter(user=user, community=community, state=State.ACTIVE).first()
+    )
+    if membership is None or not policy.can_set_expertise(user, community):
+        raise MembershipError("Only members of this community can say what they know here.")
+    picked, refusal = expertise.clean_choice(names, expertise.vocabulary(community))
+    if refusal:
+        raise MembershipError(refusal)
+    membership.expertise = picked
+    membership.save(update_fields=["expertise", "updated_at"])
+    MemberExpertise.objects.filter(membership=membership).exclude(name__in=picked).delete()
+    MemberExpertise.objects.bulk_create(
+        [MemberExpertise(membership=membership, community=community, name=name) for name in picked],
+        ignore_conflicts=True,
+    )
+    return membership
+
+
+@transaction.atomic
+def pair_buddy(actor: User, community: Community, membership_id: int, buddy_username: str) -> Membership:
+    """Pair a newcomer (``membership_id``) with a core or active member of the same community; both are told."""
+    community, target = _locked_target(community, membership_id)
+    if not policy.can_pair_buddies(actor, community):
+        raise MembershipError("Buddies are not turned on for this community, or you can't pair members here.")
+    buddy = (
+        Membership.objects.select_related("user")
+        .filter(community=community, user__username__iexact=buddy_username.strip())
+        .first()
+    )
+    if refusal := policy.buddy_refusal(target, buddy):
+        raise MembershipError(refusal)
+    assert buddy is not None  # buddy_refusal refuses a missing one
+    if target.buddy_id == buddy.user_id:
+        return target
+    target.buddy = buddy.user
+    target.save(update_fields=["buddy", "updated_at"])
+    audit.record(community, actor, "member.buddy", target_user=target.user, detail=buddy.user.name)
+    signals.buddy_paired.send(Community, community=community, newcomer=target.user, buddy=buddy.user, actor=actor)
+    pagecache.touched(community)
+    return target
+
+
+@transaction.atomic
+def unpair_buddy(actor: User, community: Community, membership_id: int) -> Membership:
+    community, target = _locked_target(community, membership_id)
+    if not policy.can_manage_members(actor, community):
+        raise MembershipError("You can't change that member's buddy.")
+    if target.buddy_id is None:
+        raise MembershipError(f"{target.user.name} has no buddy.")
+    before = User.objects.filter(pk=target.buddy_id).first()
+    target.buddy = None
+    target.save(update_fields=["buddy", "updated_at"])
+    audit.record(
+        community,
+        actor,
+        "member.unbuddy",
+        target_user=target.user,
+        detail=before.name if before is not None else "",
+    )
+    pagecache.touched(community)
+    return target

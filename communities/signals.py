@@ -16,3 +16,8 @@ join_request_settled = Signal()
 # The nightly or hourly recompute moved members between participation levels (communities.participation):
 # community_id, changes (a list of ``LevelMove``), at (the recompute's time). Sent inside its transaction.
 levels_changed = Signal()
+# A member's first contribution to a community (``ledger.record``), sent exactly once per member and
+# community: community, user, kind (an Activity kind), post (the post, for a thread or a reply; else None).
+first_contribution = Signal()
+# A facilitator paired a newcomer with a buddy: community, newcomer, buddy, actor (all Users).
+buddy_paired = Signal()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from communities.views import directory, facilitate, requests, watching, welcome
+from communities.views import directory, facilitate, members, requests, watching, welcome
 
 app_name = "communities"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("c/<slug:slug>/leave/", directory.leave, name="leave"),
     path("c/<slug:slug>/welcome/", welcome.welcome, name="welcome"),
     path("c/<slug:slug>/watch/", watching.watch, name="watch"),
+    path("c/<slug:slug>/members/", members.members, name="members"),
+    path("c/<slug:slug>/membership/", members.membership, name="membership"),
     path("c/<slug:slug>/facilitate/", facilitate.dashboard, name="facilitate"),
     path("c/<slug:slug>/facilitate/invite/", facilitate.invite, name="invite"),
     path("c/<slug:slug>/facilitate/audit/", facilitate.audit_log, name="audit-log"),

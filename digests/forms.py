@@ -18,6 +18,7 @@ NOTIFICATION_KINDS = [
     ("new_thread", "A thread starts in a community I watch"),
     ("watching", "Someone posts in a thread I watch"),
     ("event_reminder", "An event I'm going to starts within the hour"),
+    ("buddy_post", "A newcomer I'm a buddy to writes their first post"),
     # A facilitator's review work (nothing comes of these for other members).
     ("join_request", "Someone asks to join a community I facilitate"),
     ("flagged", "A member flags a post in a community I facilitate"),

@@ -20,7 +20,7 @@ from django.utils.cache import patch_vary_headers
 from accounts.models import User, signed_in
 from communities.models import Community
 from core.http import HtmxRequest
-from discovery import queries
+from discovery import queries, starting
 from discovery.queries import Tab
 from discussions import queries as discussion_queries
 from discussions.models import Thread
@@ -100,6 +100,9 @@ def _member_home(request: HtmxRequest, user: User) -> HttpResponse:
             viewer_tz=timezone.get_current_timezone_name(),
             answers=dict(RSVP.Answer.choices),
             guest_places=discussion_queries.guest_places_of(user),
+            ways=starting.ways_to_start(
+                user, starting.newcomer_communities(summary.memberships, summary.communities), now
+            ),
         )
         response = render(request, "discovery/member_home.html", context)
     patch_vary_headers(response, ["HX-Request"])

@@ -144,9 +144,10 @@ def read_state(user: User, scope: policy.MemberScope, levels: discussion_queries
 # memberships with select_related, only and three Subquery counts inside Case/When): see
 # member_page's measurement, taken for the statements together.
 
-# watch_level: the member's level for each community (discussions.queries.levels_sql).
+# watch_level: the member's level for each community (discussions.queries.levels_sql);
+# first_contributed_at: where they are a newcomer (ways to start, discovery/starting.py).
 _SUMMARY_MEMBERSHIP = Columns(
-    Membership, "m", fields=["user", "community", "role", "state", "joined_at", "watch_level"]
+    Membership, "m", fields=["user", "community", "role", "state", "joined_at", "watch_level", "first_contributed_at"]
 )
 _SUMMARY_COMMUNITY = Columns(Community, "c", fields=["name", "slug", "visibility"])
 _FACILITATING = "m.role IN (%s, %s)"

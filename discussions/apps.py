@@ -6,12 +6,12 @@ class DiscussionsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import contributions as profile
+        from communities import expertise, panels
         from communities import exposure as community_exposure
-        from communities import panels
         from communities import welcome as community_welcome
         from core import demo as demo_data
         from core import rerender as rerendering
-        from discussions import contributions, demo, exposure, rerender, tagnames, welcome
+        from discussions import contributions, demo, exposure, rerender, tagnames, vocabulary, welcome
         from discussions.views import posts, subgroups, threads
 
         panels.register("community", threads.thread_list_panel)
@@ -28,5 +28,6 @@ class DiscussionsConfig(AppConfig):
         from discussions import queries
 
         policy.register_guest_places(queries.active_guest_thread_ids, queries.active_thread_guest_ids)
+        expertise.register(vocabulary.thread_tags)
         rerendering.register(self.label, "post(s)", rerender.rerender_posts)
         demo_data.register(self.label, lambda made: demo.seed_threads(made["people"]))

@@ -123,6 +123,8 @@ class Thread(models.Model):
     # (``policy.can_view_thread``). A subgroup with threads can't be deleted (PROTECT):
     # its threads would otherwise fall open to the whole community.
     subgroup = models.ForeignKey(Subgroup, null=True, blank=True, on_delete=models.PROTECT, related_name="threads")
+    # Marked by a facilitator: a question a newcomer could answer (the "ways to start" lists).
+    good_first_reply = models.BooleanField(default=False)
 
     objects = ThreadQuerySet.as_manager()
 

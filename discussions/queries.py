@@ -714,6 +714,8 @@ def guests_of(thread: Thread) -> list[ThreadGuest]:
 def guest_place(user: Viewer, thread: Thread) -> ThreadGuest | None:
     """``user``'s active guest place in ``thread`` (its end date for the banner), if they hold one."""
     return _active_places().filter(user_id=user.pk, thread=thread).order_by("-expires_at").first()
+
+
 # --- The welcome's introductions thread (communities/welcome.py) -------------------------------
 
 

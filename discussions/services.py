@@ -219,7 +219,7 @@ def start_thread(
                 thread.tags.set(tags[:MAX_TAGS])
             if not held:  # a held thread is indexed, counted and announced when approved
                 update_vector(Thread.objects.filter(pk=thread.pk), {"A": thread.title, "B": rendered.text})
-                ledger.record(author, community, Activity.Kind.THREAD, at=now)
+                ledger.record(author, community, Activity.Kind.THREAD, at=now, post=post)
                 _notify(post, author, rendered.mentions, reply_to=None)
             else:
                 signals.post_held.send(Post, post=post)
@@ -315,7 +315,7 @@ def _reply_locked(
         last_activity_at=now,
         last_poster=author,
     )
-    ledger.record(author, thread.community, Activity.Kind.REPLY, at=now)
+    ledger.record(author, thread.community, Activity.Kind.REPLY, at=now, post=post)
     _notify(post, author, rendered.mentions, reply_to=parent)
     return post
 
@@ -635,7 +635,7 @@ def approve_post(actor: User, post: Post) -> Post:
         kind = Activity.Kind.REPLY
     _reindex_after_visibility_change(post, visible=True)
     if post.author is not None:
-        ledger.record(post.author, community, kind, at=now)
+        ledger.record(post.author, community, kind, at=now, post=post)
         _notify(post, post.author, render_post(post.body).mentions, reply_to=post.parent)
     audit.record(community, actor, "post.approve", detail=_describe(post), target_user=post.author)
     signals.post_reviewed.send(Post, post=post, actor=actor)
@@ -676,7 +676,7 @@ def dismiss_flags(actor: User, post: Post) -> int:
 
 @transaction.atomic
 def set_thread_state(actor: User, thread: Thread, action: str, reason: str = "") -> Thread:
-    """pin / unpin / lock / unlock."""
+    """pin / unpin / lock / unlock; good_first_reply / not_good_first_reply (questions: newcomers' ways to start)."""
     thread = Thread.objects.select_for_update(of=("self",)).select_related("community").get(pk=thread.pk)
     if not policy.can_moderate_thread(actor, thread):
         raise DiscussionError("Only facilitators can do that.")
@@ -686,9 +686,13 @@ def set_thread_state(actor: User, thread: Thread, action: str, reason: str = "")
         "unpin": {"pinned_at": None, "pinned": False},
         "lock": {"locked_at": now},
         "unlock": {"locked_at": None},
+        "good_first_reply": {"good_first_reply": True},
+        "not_good_first_reply": {"good_first_reply": False},
     }
     if action not in changes:
         raise DiscussionError("Unknown action.")
+    if action == "good_first_reply" and thread.kind != Thread.Kind.QUESTION:
+        raise DiscussionError("Only a question can be marked as a good first reply.")
     for field, value in changes[action].items():
         setattr(thread, field, value)
     thread.save(update_fields=list(changes[action]))

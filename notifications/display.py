@@ -126,6 +126,9 @@ def _describe(row: Row) -> None:
         elif kind == Kind.PRACTICE_ASK:
             # Nobody did anything: the loop asks how the thing they said they'd try went.
             row.says = "Did you try it? What happened? You said you'd try something from"
+        elif kind == Kind.BUDDY_POST:
+            # The newcomer a facilitator paired this member with posted for the first time.
+            row.who, row.says = _names(items), "(your buddy's newcomer) wrote a first post in"
         elif kind == Kind.REMINDER:
             # Set by the person on a bookmark (bookmarks.services): nobody else did anything.
             row.says = "Reminder you set:"
@@ -136,6 +139,14 @@ def _describe(row: Row) -> None:
     elif event is not None:
         row.what, row.where = event.title, event.community.name
         row.says = "Starting soon:"
+    elif community is not None and kind == Kind.FIRST_CONTRIBUTION:
+        row.says, row.what, row.quoted = "Your first contribution to", community.name, False
+        row.where = "Thank you, and welcome in!"
+    elif community is not None and kind == Kind.BUDDY_PAIRED:
+        row.who, row.says, row.what, row.quoted = _names(items), "is your buddy in", community.name, False
+    elif community is not None and kind == Kind.BUDDY_ASSIGNED:
+        row.who, row.what, row.quoted = _names(items), community.name, False
+        row.says = "is new: you're their buddy in"
     elif community is not None:
         row.who, row.says, row.what, row.quoted = _names(items), "asked to join", community.name, False
 
@@ -164,6 +175,8 @@ def target_url(note: Notification) -> str:
         return reverse("discussions:post", kwargs={"pk": note.post_id})
     if note.event is not None:
         return note.event.get_absolute_url()
+    if note.community is not None and note.kind in (Kind.FIRST_CONTRIBUTION, Kind.BUDDY_PAIRED, Kind.BUDDY_ASSIGNED):
+        return note.community.get_absolute_url()
     if note.community is not None:
         return reverse("communities:facilitate", kwargs={"slug": note.community.slug}) + "#requests-heading"
     raise ValueError(f"Notification {note.pk} has no target.")

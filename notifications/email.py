@@ -200,6 +200,7 @@ KIND_PHRASES = {
     "flagged": "a member flags a post in a community you facilitate",
     "held": "a post waits for review in a community you facilitate",
     "unanswered": "a newcomer's question waits a day for an answer in a community you facilitate",
+    "buddy_post": "a newcomer you're a buddy to writes their first post",
 }
 
 

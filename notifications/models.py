@@ -29,7 +29,9 @@ from events.models import Event
 
 # Kinds whose target is not a post (every other kind, those apps add later too, is about a post).
 EVENT_KINDS = ("event_reminder",)
-COMMUNITY_KINDS = ("join_request",)
+COMMUNITY_KINDS = ("join_request", "first_contribution", "buddy_paired", "buddy_assigned")
+# About a community, for the member themself (not review work): shown while they are a member of it.
+MEMBER_COMMUNITY_KINDS = ("first_contribution", "buddy_paired", "buddy_assigned")
 # For a community's facilitators, about its review work: shown only while they keep the role,
 # counted in the header's "N to review" and emailed on the facilitator's own cadence (``AlertSettings``).
 FACILITATOR_KINDS = ("join_request", "flagged", "held", "unanswered")
@@ -60,7 +62,10 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
             & (~Q(kind__in=FACILITATOR_KINDS) | Q(post__thread__community__in=moderated))
         )
         about_event = Q(event__isnull=False) & policy.visible_events_q(user, "event__")
-        about_community = Q(community__isnull=False) & Q(community__in=moderated)
+        about_community = Q(community__isnull=False) & (
+            (~Q(kind__in=MEMBER_COMMUNITY_KINDS) & Q(community__in=moderated))
+            | (Q(kind__in=MEMBER_COMMUNITY_KINDS) & Q(community__in=policy.member_communities(user)))
+        )
         return self.filter(user=user).filter(about_post | about_event | about_community)
 
 
@@ -85,6 +90,14 @@ class Notification(models.Model):
         PRACTICE_ASK = "practice_ask", "asked: did you try it?"
         # A newcomer's question nobody answered for a day (notifications/alerts.py), about its opening post.
         UNANSWERED = "unanswered", "is still waiting for an answer"
+        # A member's first contribution to a community, celebrated once (communities.ledger), about the community.
+        FIRST_CONTRIBUTION = "first_contribution", "made a first contribution"
+        # The newcomer a facilitator paired this member with wrote their first post there, about that post.
+        BUDDY_POST = "buddy_post", "wrote a first post"
+        # A facilitator paired a newcomer with a buddy, about the community: the newcomer's row names the
+        # buddy as its actor, the buddy's names the newcomer.
+        BUDDY_PAIRED = "buddy_paired", "is your buddy"
+        BUDDY_ASSIGNED = "buddy_assigned", "is a newcomer you're a buddy to"
 
     FACILITATOR_KINDS = FACILITATOR_KINDS
     EVENT_KINDS = EVENT_KINDS
@@ -161,6 +174,8 @@ class Notification(models.Model):
         if self.event is not None:
             return policy.can_view_event(user, self.event)
         if self.community is not None:
+            if self.kind in MEMBER_COMMUNITY_KINDS:
+                return policy.is_active_member(user, self.community)
             return policy.can_moderate(user, self.community)
         return False
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from communities import policy
 from communities import signals as community_signals
-from communities.models import Community
+from communities.models import Community, Membership
 from discussions import queries, signals
 from discussions.models import Post, Thread
 from events import signals as event_signals
@@ -202,6 +202,41 @@ def reminder_due(sender: object, *, event: Event, user: User, **kwargs: Any) -> 
     )
 
 
+def first_contribution(
+    sender: object, *, community: Community, user: User, post: Post | None = None, **kwargs: Any
+) -> None:
+    """A member's first contribution (sent once by communities.ledger): they are thanked in the bell, and
+    the buddy a facilitator paired them with is told of their first post (a thread or a reply) there.
+
+    The unique constraints make each row once, whatever retries: (person, community, kind, actor)
+    for the thanks, (person, post, kind) for the buddy.
+    """
+    Notification.objects.bulk_create(
+        [Notification(user=user, kind=Kind.FIRST_CONTRIBUTION, actor=user, community=community)],
+        ignore_conflicts=True,
+    )
+    if post is None:
+        return
+    buddy_id = (
+        Membership.objects.filter(user=user, community=community, buddy__isnull=False)
+        .values_list("buddy_id", flat=True)
+        .first()
+    )
+    if buddy_id is None:
+        return
+    # Only a buddy who may read the post and has not muted its thread.
+    for uid in _told(post, user, Q(pk=buddy_id)):
+        Notification.objects.bulk_create(
+            [Notification(user_id=uid, kind=Kind.BUDDY_POST, actor=user, post=post)], ignore_conflicts=True
+        )
+
+
+def buddy_paired(sender: object, *, community: Community, newcomer: User, buddy: User, **kwargs: Any) -> None:
+    """Both are told: the newcomer who their buddy is, the buddy whom to welcome (pairing again re-arms the row)."""
+    _tell([newcomer.pk], Kind.BUDDY_PAIRED, buddy, again=True, per_actor=True, community=community)
+    _tell([buddy.pk], Kind.BUDDY_ASSIGNED, newcomer, again=True, per_actor=True, community=community)
+
+
 def connect() -> None:
     signals.post_published.connect(post_published, dispatch_uid="notifications-post-published")
     signals.answer_accepted.connect(answer_accepted, dispatch_uid="notifications-answer-accepted")
@@ -215,3 +250,5 @@ def connect() -> None:
         join_request_settled, dispatch_uid="notifications-join-request-settled"
     )
     event_signals.reminder_due.connect(reminder_due, dispatch_uid="notifications-reminder-due")
+    community_signals.buddy_paired.connect(buddy_paired, dispatch_uid="notifications-buddy-paired")
+    community_signals.first_contribution.connect(first_contribution, dispatch_uid="notifications-first-contribution")

@@ -151,6 +151,7 @@ def world(make_user, member, outsider, site_admin):
     In public and private: owner Olive, facilitator Fern, member Mira, pending Pat, banned Bo.
     Otto is an outsider; Flo facilitates only ``elsewhere``; Ada is a site admin.
     """
+    from datetime import timedelta
     from types import SimpleNamespace
 
     from django.utils import timezone
@@ -201,6 +202,9 @@ def world(make_user, member, outsider, site_admin):
     Membership.objects.create(
         user=w.pending, community=w.approval, state=Membership.State.PENDING, requested_at=timezone.now()
     )
+    # The world's people are long-standing: each contributed before, so no post of theirs is a
+    # "first contribution" (celebrated once, communities/ledger.py). Newcomers are made by the tests.
+    Membership.objects.update(first_contributed_at=timezone.now() - timedelta(days=90))
     for c in (w.public, w.approval, w.private, w.elsewhere):
         c.refresh_from_db()
     return w
@@ -212,6 +216,8 @@ def restricted(world):
     domain anyone may see and whose inside only members read. Same roles as in ``public``
     (owner Olive, facilitator Fern, member Mira, pending Pat, banned Bo); Flo still facilitates
     only ``elsewhere``."""
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from communities import services
@@ -233,6 +239,7 @@ def restricted(world):
     Membership.objects.create(user=w.pending, community=c, state=Membership.State.PENDING, requested_at=timezone.now())
     Membership.objects.create(user=w.banned, community=c, state=Membership.State.BANNED)
     Community.objects.filter(pk=c.pk).update(member_count=3)
+    Membership.objects.filter(community=c).update(first_contributed_at=timezone.now() - timedelta(days=90))
     c.refresh_from_db()
     return w
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import signed_in
 from communities import audit, panels, participation, policy, queries, services
-from communities.forms import AuditFilterForm, BanForm, InviteForm, LevelForm, RoleForm
+from communities.forms import AuditFilterForm, BanForm, BuddyForm, InviteForm, LevelForm, RoleForm
 from communities.models import Membership
 from core import ratelimit
 from core.refusals import Refused
@@ -58,13 +58,14 @@ def dashboard(request: HttpRequest, slug: str, invite_form: InviteForm | None = 
         "level_rules": participation.level_rules_text(),
         "invite_form": invite_form or InviteForm(),
         "viewer_membership": policy.membership_of(request.user, community),
+        "can_pair_buddies": policy.can_pair_buddies(request.user, community),
     }
     context["panels"] = panels.render_panels("dashboard", request, community, context)
     status = 200 if invite_form is None or invite_form.is_valid() else 400
     return render(request, "communities/dashboard.html", context, status=status)
 
 
-MEMBER_ACTIONS = {"approve", "decline", "role", "remove", "ban", "unban", "level"}
+MEMBER_ACTIONS = {"approve", "decline", "role", "remove", "ban", "unban", "level", "buddy", "unbuddy"}
 # Asked first: GET shows what will happen, the POST from that page does it.
 CONFIRMED_ACTIONS = {"remove", "ban"}
 AUDIT_PER_PAGE = 50
@@ -132,6 +133,18 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, action: s
             )
             ending = f" until {audit.day_words(until)}" if until is not None else ""
             messages.success(request, f"{target.user.name} is banned{ending}; they'll get an email.")
+        elif action == "buddy":
+            buddy_form = BuddyForm(request.POST)
+            if not buddy_form.is_valid():
+                raise services.MembershipError("Type the username of the member who will be the buddy.")
+            target = services.pair_buddy(
+                signed_in(request), community, membership_id, buddy_form.cleaned_data["username"]
+            )
+            buddy_name = target.buddy.name if target.buddy is not None else ""
+            messages.success(request, f"{target.user.name}'s buddy is {buddy_name}; both are told.")
+        elif action == "unbuddy":
+            target = services.unpair_buddy(signed_in(request), community, membership_id)
+            messages.success(request, f"{target.user.name} no longer has a buddy.")
         elif action == "unban":
             target = services.unban(signed_in(request), community, membership_id)
             messages.success(request, f"{target.user.name} is no longer banned.")

@@ -229,6 +229,8 @@ def moderate_thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                         "unpin": "Thread unpinned.",
                         "lock": "Thread locked.",
                         "unlock": "Thread unlocked.",
+                        "good_first_reply": "Marked as a good first reply: newcomers see it among their ways to start.",
+                        "not_good_first_reply": "No longer marked as a good first reply.",
                     }[action],
                 )
         except services.DiscussionError as exc:
