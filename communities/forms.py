@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from accounts.models import Viewer
@@ -137,9 +138,9 @@ class CommunityRequestForm(Form):
         label="Who can join", choices=Community.JoinPolicy.choices, initial="open", widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, requester: Viewer, **kwargs) -> None:
+    def __init__(self, *args, requester: Viewer | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.requester = requester
+        self.requester: Viewer = requester if requester is not None else AnonymousUser()
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]

@@ -387,7 +387,7 @@ def subgroup_with_count(subgroup_id: int) -> Subgroup | None:
 def has_verified_email(user_id: int) -> bool:
     from allauth.account.models import EmailAddress
 
-    return EmailAddress.objects.filter(user_id=user_id, verified=True).exists()
+    return bool(EmailAddress.objects.filter(user_id=user_id, verified=True).exists())
 
 
 def community_requests_of(user: User, shown: int = 10) -> list[CommunityRequest]:

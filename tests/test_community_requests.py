@@ -303,3 +303,24 @@ def test_the_request_pages_addresses_are_reserved(client, site_admin, slug):
     }
     response = client.post("/c/new/", data)
     assert "That address is reserved" in text(response)
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_queue_and_the_request_page_cost_the_same_queries_with_few_or_many(
+    client, world, site_admin, make_user, django_assert_max_num_queries, count
+):
+    from communities import services
+
+    for n in range(count):
+        asker = make_user(f"asker{n}")
+        made = services.request_community(asker, **ask(name=f"Circle {n}"))
+        if n % 2:
+            services.decline_community_request(site_admin, made.pk, "Too close to another.")
+        elif n % 3 == 0:
+            services.approve_community_request(site_admin, made.pk)
+    client.force_login(site_admin)
+    with django_assert_max_num_queries(8):
+        assert client.get(QUEUE).status_code == 200
+    client.force_login(world.outsider)
+    with django_assert_max_num_queries(8):
+        assert client.get(REQUEST).status_code == 200
