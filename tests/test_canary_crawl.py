@@ -943,10 +943,12 @@ def test_a_member_outside_the_subgroup_finds_its_name_but_none_of_its_content(cl
 @pytest.mark.parametrize("kind", OUTSIDERS)
 def test_every_direct_url_of_the_subgroup_is_a_404_for_outsiders(client, secret, kind):
     log_in(client, secret, kind)
-    for url in [*subgroup_urls(secret), "/c/commons/subgroups/"]:
+    for url in subgroup_urls(secret):
         response = client.get(url)
         assert response.status_code == 404, (kind, url)
         assert not marks_in(body_of(response)), (kind, url)
+    # The managing page: a member of the community (the ex-member is one) is told it is for facilitators.
+    assert client.get("/c/commons/subgroups/").status_code == (403 if kind == "banned_poster" else 404)
     if kind != "banned_poster":  # the ex-member of the private community is a member of the public one
         seen = {url: SUBGROUP_NAME in body_of(client.get(url)) for url in ("/c/commons/", "/search/?q=Case")}
         assert not any(seen.values()), f"{kind} sees the subgroup's name: {seen}"
