@@ -113,7 +113,11 @@ def test_unknown_filters_are_left_out(client, world):
     client.force_login(world.member)
     response = client.get("/c/commons/members/", {"role": "emperor", "tag": "nope", "page": "x"})
     page = response.content.decode()
-    assert response.status_code == 200 and "Mira Member" in page and "were not understood" in page
+    assert response.status_code == 200 and "Mira Member" in page
+    assert "were not understood and were left out: role, expertise." in page
+    # A filter that parses is kept beside one that doesn't.
+    page = client.get("/c/commons/members/", {"q": "fern", "role": "emperor"}).content.decode()
+    assert "Fern Facilitator" in listed(page) and "Mira Member" not in listed(page)
 
 
 def test_directory_is_paginated(client, world, make_user):
