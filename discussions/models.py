@@ -120,7 +120,7 @@ class Thread(models.Model):
     # suspected spam): only the author and facilitators see the thread at all.
     held_at = models.DateTimeField(null=True, blank=True)
     # Marked by a facilitator: a question a newcomer could answer (the "ways to start" lists).
-    good_first_reply = models.BooleanField(default=False)
+    good_first_reply = models.BooleanField(default=False, db_default=False)
 
     objects = ThreadQuerySet.as_manager()
 
