@@ -124,7 +124,7 @@ class Thread(models.Model):
     # its threads would otherwise fall open to the whole community.
     subgroup = models.ForeignKey(Subgroup, null=True, blank=True, on_delete=models.PROTECT, related_name="threads")
     # Marked by a facilitator: a question a newcomer could answer (the "ways to start" lists).
-    good_first_reply = models.BooleanField(default=False)
+    good_first_reply = models.BooleanField(default=False, db_default=False)
 
     objects = ThreadQuerySet.as_manager()
 

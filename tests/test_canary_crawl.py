@@ -669,15 +669,19 @@ def test_the_banned_ex_members_own_profile_keeps_their_private_posts_private(cli
 def test_the_banned_ex_members_bell_counts_nothing_from_the_private_community(client, secret):
     """Their unread notification from the private thread is neither listed nor counted in the header."""
     ex = secret.people["banned_poster"]
-    assert ex.notifications.filter(read_at__isnull=True).count() == 2  # one public mention, one private reply
+    # One public mention, one private reply, and their first contribution thanked in each community.
+    assert ex.notifications.filter(read_at__isnull=True).count() == 4
     client.force_login(ex)
     page = client.get("/notifications/").content.decode()
-    assert page.count("badge-new") == 1
-    assert unread_on_bell(page) == 1
+    # The mention and the public thanks; the private community's thanks went with the membership.
+    assert page.count("badge-new") == 2
+    assert unread_on_bell(page) == 2
+    assert "Your first contribution to" in page and "Ward Commons" in page
     # The bell's dropdown neither: no title, no name, no count from the private community.
     dropdown = body_of(client.get("/notifications/menu/", HTTP_HX_REQUEST="true"))
     assert not marks_in(page) and not marks_in(dropdown)
-    assert dropdown.count("badge-new") == 1
+    assert "Zebra Quince Circle" not in page and "Zebra Quince Circle" not in dropdown
+    assert dropdown.count("badge-new") == 2
 
 
 def test_a_member_reaches_every_canary_by_the_same_crawl(client, secret):

@@ -9,6 +9,7 @@ from accounts.models import User
 from communities import services as community_services
 from communities.models import MemberExpertise, Membership
 from tests import factories
+from tests.matrix import ROLES, person
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +42,8 @@ def test_outsiders_and_visitors_get_404(client, restricted, slug):
     world = restricted
     client.force_login(world.outsider)
     assert client.get(f"/c/{slug}/members/").status_code == 404
-    for person in (world.pending, world.banned):
-        client.force_login(person)
+    for someone in (world.pending, world.banned):
+        client.force_login(someone)
         assert client.get(f"/c/{slug}/members/").status_code == 404
     client.logout()
     response = client.get(f"/c/{slug}/members/")
@@ -113,7 +114,11 @@ def test_unknown_filters_are_left_out(client, world):
     client.force_login(world.member)
     response = client.get("/c/commons/members/", {"role": "emperor", "tag": "nope", "page": "x"})
     page = response.content.decode()
-    assert response.status_code == 200 and "Mira Member" in page and "were not understood" in page
+    assert response.status_code == 200 and "Mira Member" in page
+    assert "were not understood and were left out: role, expertise." in page
+    # A filter that parses is kept beside one that doesn't.
+    page = client.get("/c/commons/members/", {"q": "fern", "role": "emperor"}).content.decode()
+    assert "Fern Facilitator" in listed(page) and "Mira Member" not in listed(page)
 
 
 def test_directory_is_paginated(client, world, make_user):
@@ -209,3 +214,26 @@ def test_expertise_page_needs_membership_and_csrf(tagged):
     anonymous = Client()
     response = anonymous.get("/c/commons/membership/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+# --- Every role, every visibility ------------------------------------------------------------
+
+SEE_DIRECTORY = {"member", "facilitator", "owner", "admin"}
+SEE_LEVELS = {"facilitator", "owner", "admin"}
+
+
+@pytest.mark.parametrize("slug", ["commons", "studio", "circle"])
+@pytest.mark.parametrize("role", ROLES)
+def test_directory_by_role_and_visibility(client, restricted, role, slug):
+    """Members, facilitators, owners and site admins read it (levels: all but plain members); everyone else: 404."""
+    who = person(restricted, role)
+    if who is not None:
+        client.force_login(who)
+    response = client.get(f"/c/{slug}/members/")
+    page = response.content.decode()
+    if role not in SEE_DIRECTORY:
+        assert response.status_code == 404
+        assert "Mira Member" not in page and "members found" not in page
+        return
+    assert response.status_code == 200 and "Mira Member" in listed(page)
+    assert ("Level:" in page) == (role in SEE_LEVELS)

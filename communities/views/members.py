@@ -33,7 +33,8 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
     levels = policy.can_see_member_levels(request.user, community)
     vocabulary = expertise.listed_vocabulary(community)
     form = MemberFilterForm(request.GET, vocabulary=vocabulary, levels=levels)
-    chosen = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # what parses is kept (cleaned_data), what doesn't is left out and said so
+    chosen = form.cleaned_data
     filters = {
         "search": chosen.get("q", ""),
         "role": chosen.get("role", ""),
