@@ -25,6 +25,8 @@ _PAGE_LINKS = {
     "account_email": "account_email",
     "change_password": "account_change_password",
     "admin": "admin:index",
+    "community_requests": "communities:requests",
+    "site_health": "insights:site-overview",
     "logout": "account_logout",
     "login": "account_login",
     "signup": "account_signup",

@@ -359,3 +359,13 @@ def test_site_overview_is_404_for_everyone_but_site_admins(client, world, who):
     client.force_login(getattr(world, who))
     assert client.get("/site-health/").status_code == 404
     assert client.get("/site-health/?format=csv").status_code == 404
+
+
+def test_site_admins_find_the_overview_and_the_request_queue_in_their_menu(client, world):
+    client.force_login(world.admin)
+    page = client.get("/").content.decode()
+    assert 'href="/site-health/"' in page and 'href="/c/requests/"' in page
+    for who in (world.owner, world.member):
+        client.force_login(who)
+        page = client.get("/").content.decode()
+        assert "/site-health/" not in page and "/c/requests/" not in page
