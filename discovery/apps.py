@@ -7,12 +7,12 @@ class DiscoveryConfig(AppConfig):
     name = "discovery"
 
     def ready(self) -> None:
-        from communities import demo as community_demo
         from communities import panels
         from core import demo as demo_data
-        from discovery import feeds, starting
+        from discovery import demo, feeds, starting
 
         panels.register("community_head", feeds.feed_links)
         panels.register("community", starting.community_panel)
-        # Last of the seeders: newcomers' expertise needs the tags of the threads and resources seeded before.
-        demo_data.register(self.label, lambda made: community_demo.seed_newcomers(made["people"]))
+        # Last of the seeders: newcomers' expertise needs the tags of the threads and resources seeded
+        # before, the welcome its introductions thread.
+        demo_data.register(self.label, lambda made: demo.seed_last(made["people"]))

@@ -68,6 +68,13 @@ def test_seed_demo_is_idempotent_and_covers_the_product(client):
     assert Post.objects.filter(thread=past_chat.thread, depth=2).count() == 6
     assert Event.objects.filter(kind="chat", thread__isnull=True).exists()
     assert Event.objects.filter(kind="call", series__isnull=False).count() >= 2
+    # Welcome, introductions and a community request for the site admin to decide.
+    acute.refresh_from_db()
+    assert "glad you're here" in acute.welcome_html
+    assert Thread.objects.get(pk=acute.introductions_thread_id).title.startswith("Welcome! Start here")
+    from communities.models import CommunityRequest
+
+    assert CommunityRequest.objects.filter(state="pending").count() == 1
 
 
 def test_demo_facilitator_can_log_in_and_reach_the_dashboard(client):
