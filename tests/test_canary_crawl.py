@@ -636,6 +636,11 @@ def private_urls(secret: Secret) -> list[tuple[str, str]]:
 # --- The tests --------------------------------------------------------------------------
 
 
+def tally(what: str, kind: str, *, pages: int = 0, probed: int = 0) -> None:
+    """One line per passed probe (shown with ``pytest -s``): what was tried, as whom, how much of it."""
+    print(f"\ncrawl {what} as {kind}: {pages} pages crawled, {probed} direct addresses probed, nothing leaked")
+
+
 @pytest.mark.parametrize("kind", OUTSIDERS)
 def test_nothing_private_is_reachable_by_crawling(client, secret, kind):
     log_in(client, secret, kind)
@@ -644,6 +649,7 @@ def test_nothing_private_is_reachable_by_crawling(client, secret, kind):
     assert not unreached, f"the crawl as {kind} never reached: {unreached}"
     assert not report.errors, f"server errors or refusals while crawling as {kind}: {report.errors}"
     assert not report.leaks, f"private content shows through to {kind}: {report.leaks}"
+    tally("private community", kind, pages=len(report.statuses))
 
 
 @pytest.mark.parametrize("kind", OUTSIDERS)
@@ -656,6 +662,7 @@ def test_every_direct_url_of_the_private_objects_is_a_404(client, secret, kind):
         if response.status_code != 404 or problems:
             wrong[f"{method.upper()} {url}"] = (response.status_code, response.get("Location"), problems)
     assert not wrong, f"{kind} reaches private objects: {wrong}"
+    tally("private community", kind, probed=len(private_urls(secret)))
 
 
 def test_the_banned_ex_members_own_profile_keeps_their_private_posts_private(client, secret):
@@ -897,6 +904,7 @@ def test_a_restricted_community_shows_its_name_and_front_page_and_nothing_inside
         if response.status_code != 404 or vellichor_in(leaks_of(client, url, response)):
             wrong[f"{method.upper()} {url}"] = response.status_code
     assert not wrong, f"{kind} reaches what is inside the restricted community: {wrong}"
+    tally("restricted community", kind, pages=len(report.statuses), probed=len(inside_urls(inside)))
 
 
 def test_a_member_of_the_restricted_community_reaches_every_canary_inside_it(client, secret, inside):
@@ -942,6 +950,7 @@ def test_a_member_outside_the_subgroup_finds_its_name_but_none_of_its_content(cl
     assert {client.get(url).status_code for url in subgroup_urls(secret)} == {404}
     # The mention in the subgroup's reply told them nothing.
     assert not secret.people["member"].notifications.filter(post__thread=secret.subgroup_thread).exists()
+    tally("subgroup", "member outside it", pages=len(report.statuses), probed=len(subgroup_urls(secret)))
 
 
 @pytest.mark.parametrize("kind", OUTSIDERS)
@@ -956,6 +965,7 @@ def test_every_direct_url_of_the_subgroup_is_a_404_for_outsiders(client, secret,
     if kind != "banned_poster":  # the ex-member of the private community is a member of the public one
         seen = {url: SUBGROUP_NAME in body_of(client.get(url)) for url in ("/c/commons/", "/search/?q=Case")}
         assert not any(seen.values()), f"{kind} sees the subgroup's name: {seen}"
+    tally("subgroup", kind, probed=len(subgroup_urls(secret)))
 
 
 def test_the_subgroup_member_reaches_its_content_by_the_same_crawl(client, secret):
@@ -987,6 +997,7 @@ def test_a_guest_reaches_their_one_thread_and_nothing_else(client, secret):
         if response.status_code != 404:
             wrong[f"{method.upper()} {url}"] = response.status_code
     assert not wrong, f"the guest reaches other private objects: {wrong}"
+    tally("beyond the guest's thread", "guest", pages=len(report.statuses), probed=len(private_urls(secret)))
 
 
 def test_after_expiry_a_guest_reaches_nothing(client, secret):
@@ -996,3 +1007,4 @@ def test_after_expiry_a_guest_reaches_nothing(client, secret):
     assert not report.errors
     assert not report.leaks, f"an expired guest still reads: {report.leaks}"
     assert client.get(f"/c/circle/t/{secret.guest_thread.pk}/").status_code == 404
+    tally("after the guest's place ended", "guest", pages=len(report.statuses), probed=1)
