@@ -482,9 +482,6 @@ class Subgroup(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    # Not stored: set by the reads that show it (communities/queries.py).
-    member_count: int
-
     class Meta:
         ordering = ["name"]
         constraints = [

@@ -584,7 +584,7 @@ def subgroup_ids_of(user: Viewer, community: Community) -> frozenset[int]:
         return frozenset()
     cache: dict[int, frozenset[int]] = community.__dict__.setdefault("_subgroup_cache", {})
     if user.pk not in cache:
-        rows = SubgroupMembership.objects.filter(user=user, subgroup__community=community)
+        rows = SubgroupMembership.objects.filter(user_id=user.pk, subgroup__community=community)
         cache[user.pk] = frozenset(rows.values_list("subgroup_id", flat=True))
     return cache[user.pk]
 
@@ -636,8 +636,8 @@ def guests_visible_to(user: Viewer, thread: ThreadLike) -> bool:
 
 def _subgroups_read_q(user: Viewer, prefix: str) -> Q:
     """Threads outside any subgroup, or in one ``user`` belongs to while active in its community."""
-    active = Membership.objects.filter(user=user, state=State.ACTIVE).values("community_id")
-    mine = SubgroupMembership.objects.filter(user=user, subgroup__community__in=active).values("subgroup_id")
+    active = Membership.objects.filter(user_id=user.pk or 0, state=State.ACTIVE).values("community_id")
+    mine = SubgroupMembership.objects.filter(user_id=user.pk or 0, subgroup__community__in=active).values("subgroup_id")
     return Q(**{f"{prefix}subgroup__isnull": True}) | Q(**{f"{prefix}subgroup__in": mine})
 
 
@@ -690,7 +690,7 @@ def listed_subgroups_q(user: Viewer, community: Community) -> Q:
     """
     if not _is_active_member(user, community):
         return Q(subgroup__isnull=True)
-    mine = SubgroupMembership.objects.filter(user=user, subgroup__community=community).values("subgroup_id")
+    mine = SubgroupMembership.objects.filter(user_id=user.pk or 0, subgroup__community=community).values("subgroup_id")
     return Q(subgroup__isnull=True) | Q(subgroup__in=mine)
 
 

@@ -595,11 +595,10 @@ class SubgroupError(Refused):
 
 def _subgroup_slug(community: Community, name: str, exclude: int | None = None) -> str:
     base = slugify(name)[:50] or "subgroup"
-    taken = set(
-        Subgroup.objects.filter(community=community, slug__startswith=base)
-        .exclude(pk=exclude)
-        .values_list("slug", flat=True)
-    )
+    rows = Subgroup.objects.filter(community=community, slug__startswith=base)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    taken = set(rows.values_list("slug", flat=True))
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
@@ -607,7 +606,8 @@ def _subgroup_slug(community: Community, name: str, exclude: int | None = None) 
 
 
 def _check_subgroup_name(community: Community, name: str, exclude: int | None = None) -> None:
-    if Subgroup.objects.filter(community=community, name__iexact=name).exclude(pk=exclude).exists():
+    same = Subgroup.objects.filter(community=community, name__iexact=name)
+    if (same.exclude(pk=exclude) if exclude is not None else same).exists():
         raise SubgroupError(f"This community already has a subgroup called “{name}”.")
 
 
@@ -653,7 +653,7 @@ def delete_subgroup(actor: User, subgroup: Subgroup) -> None:
     if not policy.can_manage_subgroups(actor, community):
         raise SubgroupError("Only facilitators can delete subgroups.")
     _lock(community)
-    threads = subgroup.threads.count()  # type: ignore[attr-defined]  # discussions' related name
+    threads = subgroup.threads.count()  # discussions' Thread.subgroup
     if threads:
         raise SubgroupError(
             f"“{subgroup.name}” has {threads} thread{'s' if threads != 1 else ''}. Delete them first: "

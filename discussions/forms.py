@@ -200,8 +200,13 @@ class SubgroupForm(Form):
         return name
 
 
+class _PersonField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
 class SubgroupMemberForm(Form):
-    person = forms.ModelChoiceField(
+    person = _PersonField(
         queryset=User.objects.none(), label="Member to add", empty_label="Choose a member of the community"
     )
 
@@ -211,7 +216,6 @@ class SubgroupMemberForm(Form):
         assert isinstance(field, forms.ModelChoiceField)
         if choices is not None:
             field.queryset = choices
-        field.label_from_instance = lambda user: user.name  # type: ignore[method-assign]
 
 
 class GuestInviteForm(Form):

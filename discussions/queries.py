@@ -684,12 +684,12 @@ def _active_places() -> QuerySet[ThreadGuest]:
     return ThreadGuest.objects.filter(user__isnull=False, revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
-def active_guest_thread_ids(user: Viewer) -> QuerySet[ThreadGuest, dict[str, Any]]:
+def active_guest_thread_ids(user: Viewer) -> QuerySet[ThreadGuest, Any]:
     """The threads ``user`` is a guest in right now (for ``policy.register_guest_places``)."""
-    return _active_places().filter(user_id=user.pk).values("thread_id")
+    return _active_places().filter(user_id=user.pk or 0).values("thread_id")
 
 
-def active_thread_guest_ids(thread_id: int) -> QuerySet[ThreadGuest, dict[str, Any]]:
+def active_thread_guest_ids(thread_id: int) -> QuerySet[ThreadGuest, Any]:
     """The people who are guests in the thread right now (for ``policy.register_guest_places``)."""
     return _active_places().filter(thread_id=thread_id).values("user_id")
 
@@ -700,7 +700,7 @@ def guest_places_of(user: Viewer) -> list[ThreadGuest]:
         return []
     return list(
         _active_places()
-        .filter(user_id=user.pk, thread__held_at__isnull=True)
+        .filter(user_id=user.pk or 0, thread__held_at__isnull=True)
         .select_related("thread__community")
         .order_by("expires_at")
     )
@@ -713,7 +713,7 @@ def guests_of(thread: Thread) -> list[ThreadGuest]:
 
 def guest_place(user: Viewer, thread: Thread) -> ThreadGuest | None:
     """``user``'s active guest place in ``thread`` (its end date for the banner), if they hold one."""
-    return _active_places().filter(user_id=user.pk, thread=thread).order_by("-expires_at").first()
+    return _active_places().filter(user_id=user.pk or 0, thread=thread).order_by("-expires_at").first()
 
 
 # --- The welcome's introductions thread (communities/welcome.py) -------------------------------
