@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from accounts.models import User
 from communities import demo as community_demo
 from communities import services
@@ -27,7 +29,7 @@ def seed_welcome(users: dict[str, User]) -> list[str]:
     if community is None or community.welcome:
         return []
     thread = Thread.objects.filter(community=community, title=INTRODUCTIONS).first()
-    fields: dict[str, object] = {"welcome": WELCOME}
+    fields: dict[str, Any] = {"welcome": WELCOME}
     if thread is not None:
         fields["introductions_thread_id"] = thread.pk
     services.update_community(users[community_demo.COMMUNITIES[0]["owner"]], community, **fields)
