@@ -197,8 +197,9 @@ class JoinForm(Form):
         return clean_display_text(self.cleaned_data["message"], "Message")
 
 
-class InviteForm(Form):
-    email = forms.EmailField(label="Email address to invite")
+class PersonalNoteForm(Form):
+    """An invitation's optional note, sent with it as the person wrote it (a community's or a thread's guest)."""
+
     message = forms.CharField(
         label="Personal note",
         required=False,
@@ -208,6 +209,11 @@ class InviteForm(Form):
 
     def clean_message(self) -> str:
         return clean_display_text(self.cleaned_data["message"], "Personal note")
+
+
+class InviteForm(PersonalNoteForm):
+    email = forms.EmailField(label="Email address to invite")
+    field_order = ["email", "message"]
 
 
 class RoleForm(Form):

@@ -8,8 +8,9 @@ from django import forms
 from django.db.models import QuerySet
 
 from accounts.models import User
+from communities.forms import PersonalNoteForm
 from communities.models import Community, Subgroup
-from core.forms import Form, clean_display_text, clean_one_line
+from core.forms import Form, clean_one_line
 from core.markup import MAX_SOURCE_CHARS, MarkupError, Rendered
 from discussions.guests import DEFAULT_DAYS as DEFAULT_GUEST_DAYS
 from discussions.guests import MAX_DAYS as MAX_GUEST_DAYS
@@ -218,7 +219,7 @@ class SubgroupMemberForm(Form):
             field.queryset = choices
 
 
-class GuestInviteForm(Form):
+class GuestInviteForm(PersonalNoteForm):
     email = forms.EmailField(label="Guest's email address")
     days = forms.IntegerField(
         label="Days of access",
@@ -227,15 +228,7 @@ class GuestInviteForm(Form):
         initial=DEFAULT_GUEST_DAYS,
         help_text=f"From {MIN_GUEST_DAYS} to {MAX_GUEST_DAYS} days; the guest can read and reply in this thread only.",
     )
-    message = forms.CharField(
-        label="Personal note",
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
-    )
-
-    def clean_message(self) -> str:
-        return clean_display_text(self.cleaned_data["message"], "Personal note")
+    field_order = ["email", "days", "message"]
 
 
 class GuestExtendForm(Form):
