@@ -108,6 +108,23 @@ CONVERSATIONS: list[tuple[str, str, str, str, str, list[str], list[tuple[str, st
             ("amara", "Sleep and mood support before the first reduction made the biggest difference for us.", 0),
         ],
     ),
+    (
+        "pain-case-review",
+        "joe",
+        "discussion",
+        "Case: rebound pain on day two after a nerve block (details changed)",
+        "A fit patient in their 40s, ankle fracture fixed under a popliteal block. Comfortable on day one, "
+        "then severe pain at 3 a.m. on day two with only paracetamol charted. What would you change?",
+        ["nerve-block", "case"],
+        [
+            (
+                "amara",
+                "We chart a regular opioid to start before the block wears off, and tell the patient when.",
+                None,
+            ),
+            ("mei", "Same on our ward: the 3 a.m. call stopped once the night team knew to expect it.", 0),
+        ],
+    ),
 ]
 
 
