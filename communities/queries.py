@@ -395,6 +395,16 @@ def community_requests_of(user: User, shown: int = 10) -> list[CommunityRequest]
     return list(CommunityRequest.objects.filter(requester=user).select_related("community")[:shown])
 
 
+def site_admins_to_tell(exclude: int) -> list[User]:
+    """Site admins with a working account and an address, to tell of a request waiting for them (few)."""
+    return list(
+        User.objects.filter(is_superuser=True, is_active=True, deleted_at__isnull=True)
+        .exclude(email="")
+        .exclude(pk=exclude)
+        .order_by("pk")[:50]
+    )
+
+
 def pending_community_requests() -> list[CommunityRequest]:
     """The site admins' queue, oldest first, with who asked."""
     return list(

@@ -758,7 +758,7 @@ def request_community(
         raise CommunityRequestError(ALREADY_PENDING)
     try:
         with transaction.atomic():
-            return CommunityRequest.objects.create(
+            made = CommunityRequest.objects.create(
                 requester=requester,
                 name=" ".join(name.split()),
                 domain=domain,
@@ -768,6 +768,20 @@ def request_community(
             )
     except IntegrityError:
         raise CommunityRequestError(ALREADY_PENDING) from None
+    _tell_site_admins(made, requester)
+    return made
+
+
+def _tell_site_admins(made: CommunityRequest, requester: User) -> None:
+    """Each site admin is emailed the request (in the outbox, with the request: retried, never lost)."""
+    queue_url = settings.SITE_URL + reverse("communities:requests")
+    for admin in queries.site_admins_to_tell(exclude=requester.pk or 0):
+        _email(
+            admin.email,
+            "community_request_new",
+            {"request": made, "person": admin, "requester": requester, "queue_url": queue_url},
+            "community.request_new",
+        )
 
 
 def _locked_request(actor: User, request_id: int) -> CommunityRequest:

@@ -55,6 +55,17 @@ def test_member_asks_for_a_community_and_sees_it_waiting(client, world):
     assert not Community.objects.filter(name="Night Nurses Circle").exists()
 
 
+def test_each_site_admin_is_emailed_the_request_once_with_a_link_to_decide(client, world, asked):
+    [mail] = OutboundEmail.objects.filter(kind="community.request_new")
+    assert mail.to == world.admin.email  # the one site admin; nobody else
+    assert mail.subject == "Otto Outsider asks for a new community: Night Nurses Circle"
+    assert "Twelve of us meet monthly already" in mail.body_text and "/c/requests/" in mail.body_text
+    # A refused second request tells no one again.
+    client.force_login(world.outsider)
+    client.post(REQUEST, ask(name="Another One"))
+    assert OutboundEmail.objects.filter(kind="community.request_new").count() == 1
+
+
 def test_one_pending_request_per_person(client, world, asked):
     client.force_login(world.outsider)
     response = client.post(REQUEST, ask(name="Another One"))
