@@ -207,12 +207,22 @@ def leave(user: User, community: Community) -> Membership:
     was_active = membership.state == State.ACTIVE
     membership.state, membership.role, membership.left_at = State.LEFT, Role.MEMBER, timezone.now()
     membership.save(update_fields=["state", "role", "left_at", "updated_at"])
+    _leave_subgroups(user, community)
     if was_active:
         _adjust_member_count(community, -1)
     else:
         signals.join_request_settled.send(Community, community=community, user=user)
     audit.record(community, user, "member.leave" if was_active else "member.withdraw", target_user=user)
     return membership
+
+
+def _leave_subgroups(user: User, community: Community) -> None:
+    """Leaving or being removed ends subgroup places too: rejoining later starts without them.
+
+    A ban keeps them (the policy already shuts a banned person out), so lifting it gives
+    everything back, like the role it replaced.
+    """
+    SubgroupMembership.objects.filter(user=user, subgroup__community=community).delete()
 
 
 # --- Facilitators acting on members -------------------------------------------------
@@ -310,6 +320,7 @@ def remove_member(
     elif previous_state == State.PENDING:
         signals.join_request_settled.send(Community, community=community, user=target.user)
     if not ban:
+        _leave_subgroups(target.user, community)
         audit.record(community, actor, "member.remove", target_user=target.user)
         return target
     reason = one_line(reason, 500)

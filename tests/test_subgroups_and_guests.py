@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from communities import services as community_services
-from communities.models import AuditEntry, Subgroup, SubgroupMembership
+from communities.models import AuditEntry, Membership, Subgroup, SubgroupMembership
 from core.models import OutboundEmail
 from discussions import guests, services
 from discussions.models import Post, Thread, ThreadGuest
@@ -127,6 +127,29 @@ def test_adding_and_removing_members_is_audited_and_only_active_members_can_be_a
     assert actions.count("subgroup.add") == 2 and actions.count("subgroup.remove") == 1
     client.force_login(world.sam)
     assert client.get(thread.get_absolute_url()).status_code == 404
+
+
+def test_leaving_or_removal_ends_subgroup_places_and_a_ban_keeps_them_for_its_lifting(client, world, case_review):
+    group, thread = case_review
+    url = thread.get_absolute_url()
+    client.force_login(world.sam)
+    assert client.get(url).status_code == 200
+    community_services.leave(world.sam, world.public)
+    community_services.join(world.sam, world.public)
+    assert client.get(url).status_code == 404  # back in the community, not in the subgroup
+    assert not SubgroupMembership.objects.filter(subgroup=group).exists()
+    # Removed by a facilitator: the same.
+    community_services.add_subgroup_member(world.facilitator, group, world.sam)
+    membership = Membership.objects.get(user=world.sam, community=world.public)
+    community_services.remove_member(world.facilitator, world.public, membership.pk, ban=False)
+    assert not SubgroupMembership.objects.filter(subgroup=group).exists()
+    # Banned, then the ban lifted: the place comes back with the membership.
+    community_services.join(world.sam, world.public)
+    community_services.add_subgroup_member(world.facilitator, group, world.sam)
+    community_services.remove_member(world.facilitator, world.public, membership.pk, ban=True, reason="Spam")
+    assert client.get(url).status_code == 404
+    community_services.unban(world.facilitator, world.public, membership.pk)
+    assert client.get(url).status_code == 200
 
 
 def test_a_subgroup_with_threads_is_not_deleted_and_an_empty_one_is(client, world, case_review):
