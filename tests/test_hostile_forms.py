@@ -954,6 +954,10 @@ def test_every_form_in_the_product_is_in_the_table():
         "LinkThreadForm": "tests/test_repertoire.py sends invisible threads, scripts, unknown ids and relations",
         "SubgroupMemberForm": "choices only; tests/test_subgroups_and_guests.py sends outsiders' and banned ids",
         "GuestExtendForm": "a number only; tests/test_subgroups_and_guests.py sends 0, 91 and words",
+        "BuddyForm": "a username only; tests/test_newcomers.py sends non-members, banned, unknown and script names",
+        "ExpertiseForm": "choices only; tests/test_member_directory.py sends tags outside the vocabulary and too many",
+        "MemberFilterForm": "a GET filter; tests/test_member_directory.py sends script and unparseable filters",
+        "PersonalNoteForm": "the base of InviteForm and GuestInviteForm, both in the table",
     }
     table = {
         "SignupExtraForm": "sign-up",
@@ -981,6 +985,7 @@ def test_every_form_in_the_product_is_in_the_table():
         "ValueNoteForm": "value note edit",
         "SubgroupForm": "subgroup create",
         "GuestInviteForm": "guest invite",
+        "TurnDownForm": "turn down a held post",
     }
     found = set()
     modules = ["accounts.forms", "communities.forms", "discussions.forms", "events.forms"]

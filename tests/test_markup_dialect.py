@@ -368,6 +368,10 @@ RUNS = 9
 # scaled by how much slower the prose is there.
 PROSE = _fill("The bench supply showed **2 mV** of ripple at 1 A; see https://example.org/notes, @mira. ")
 PROSE_MS = 25
+# Under parallel test workers the two timings of one round share the load unevenly: "[ then ](x)"
+# measured 1.95 and 2.2 times its prose on this machine in two runs (linear in the input either way).
+# A quarter of headroom keeps that noise from failing the suite; a super-linear blow-up is 10 times or more.
+NOISE = 1.25
 
 
 def best_of(*sources: str) -> list[float]:
@@ -389,7 +393,7 @@ def test_pathological_input_renders_in_under_50_ms(name):
     # rounds; each round's budget is scaled by that same round's prose, which shared its load.
     for _ in range(3):
         elapsed, prose = best_of(source, PROSE)
-        budget = BUDGET_MS * max(1.0, prose / PROSE_MS)
+        budget = BUDGET_MS * max(1.0, NOISE * prose / PROSE_MS)
         if elapsed < budget:
             break
     print(f"{name}: {elapsed:.1f} ms (prose of the same length: {prose:.1f} ms)")

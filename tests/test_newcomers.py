@@ -275,6 +275,7 @@ def test_facilitator_pairs_a_newcomer_with_an_active_member_and_both_are_told(cl
         ("otto", "must be an active member of this community"),  # not a member
         ("bo", "must be an active member of this community"),  # banned
         ("nobody-at-all", "must be an active member of this community"),
+        ("<script>alert(1)</script>'; DROP TABLE x; --", "must be an active member of this community"),
     ],
 )
 def test_pairing_with_a_peripheral_member_or_a_non_member_is_refused(client, buddies_on, nina, make_user, who, message):
@@ -285,7 +286,7 @@ def test_pairing_with_a_peripheral_member_or_a_non_member_is_refused(client, bud
         who = "quiet"
     client.force_login(world.facilitator)
     page = pair(client, world, nina, who).content.decode()
-    assert message in page
+    assert message in page and "<script>alert" not in page
     assert Membership.objects.get(user=nina, community=world.public).buddy is None
     assert not AuditEntry.objects.filter(action="member.buddy").exists()
     assert not Notification.objects.filter(kind__in=[Kind.BUDDY_PAIRED, Kind.BUDDY_ASSIGNED]).exists()

@@ -87,6 +87,7 @@ def build(form_class, world, data: dict | None = None) -> forms.BaseForm:
     """The form as its view makes it (the few that need more than data get it here)."""
     from allauth.account.forms import SignupForm
 
+    from communities.forms import ExpertiseForm, MemberFilterForm
     from discussions.forms import EditForm, MoveForm
     from insights.forms import BeatForm, DateRangeForm
     from portability.forms import DeleteAccountForm
@@ -97,6 +98,8 @@ def build(form_class, world, data: dict | None = None) -> forms.BaseForm:
         EditForm: {"opening": True},  # the opening post's form also has the title
         BeatForm: {"community": world.public},
         DateRangeForm: {"today": timezone.now().date()},
+        MemberFilterForm: {"vocabulary": ["nights"], "levels": True},
+        ExpertiseForm: {"vocabulary": ["nights"]},
     }.get(form_class, {})
     if form_class is SignupForm:
         return form_class(data)

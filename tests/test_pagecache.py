@@ -191,6 +191,10 @@ def samples(world, conversation):
         "kind": "resource",
         "thread_id": str(conversation.thread.pk),
         "esp": "mailgun",
+        "place_id": "1",
+        "beat_id": "1",
+        "subgroup": "case-review",
+        "user_id": str(world.member.pk),
     }
     ids = {"t/": conversation.thread.pk, "events/": event.pk, "library/": resource.pk, "p/": conversation.answer.pk}
 
