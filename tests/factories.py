@@ -173,3 +173,21 @@ def membership(
     if state == Membership.State.PENDING:
         extra.setdefault("requested_at", timezone.now())
     return Membership.objects.create(user=user, community=community, role=role, state=state, **extra)
+
+
+def settings_form(community: Community, **changes: Any) -> dict[str, Any]:
+    """The community settings form as its page sends it (every field as stored), with ``changes``."""
+    data: dict[str, Any] = {
+        "name": community.name,
+        "slug": community.slug,
+        "domain": community.domain,
+        "description": community.description,
+        "visibility": community.visibility,
+        "join_policy": community.join_policy,
+        "default_cadence": community.default_cadence,
+        "welcome": community.welcome,
+        "introductions_thread_id": community.introductions_thread_id or "",
+    }
+    if community.buddies:
+        data["buddies"] = "on"
+    return {**data, **changes}

@@ -24,18 +24,7 @@ def page_text(response) -> str:
     return unescape(response.content.decode())
 
 
-def form_data(community: Community, **changes) -> dict:
-    """The edit form as the owner's page sends it, with ``changes``."""
-    data = {
-        "name": community.name,
-        "slug": community.slug,
-        "domain": community.domain,
-        "description": community.description,
-        "visibility": community.visibility,
-        "join_policy": community.join_policy,
-        "default_cadence": community.default_cadence,
-    }
-    return {**data, **changes}
+form_data = factories.settings_form
 
 
 def snapshot(community: Community) -> tuple:

@@ -28,17 +28,7 @@ def text(response) -> str:
     return unescape(response.content.decode())
 
 
-def form_data(community: Community, **changes) -> dict:
-    data = {
-        "name": community.name,
-        "slug": community.slug,
-        "domain": community.domain,
-        "description": community.description,
-        "visibility": community.visibility,
-        "join_policy": community.join_policy,
-        "default_cadence": community.default_cadence,
-    }
-    return {**data, **changes}
+form_data = factories.settings_form
 
 
 @pytest.fixture

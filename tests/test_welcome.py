@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from communities import services
-from communities.models import Community, Membership
+from communities.models import Membership
 from core.models import OutboundEmail
 from core.tasks import send_email
 from resources import services as resources
@@ -23,19 +23,7 @@ def text(response) -> str:
     return unescape(response.content.decode())
 
 
-def edit_data(community: Community, **changes) -> dict:
-    data = {
-        "name": community.name,
-        "slug": community.slug,
-        "domain": community.domain,
-        "description": community.description,
-        "visibility": community.visibility,
-        "join_policy": community.join_policy,
-        "default_cadence": community.default_cadence,
-        "welcome": community.welcome,
-        "introductions_thread_id": community.introductions_thread_id or "",
-    }
-    return {**data, **changes}
+edit_data = factories.settings_form
 
 
 @pytest.fixture
